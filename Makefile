@@ -1,0 +1,137 @@
+# tocsin - build, test, benchmark, fuzz.
+#   make deps      install the Debian packages tocsin and its tests need
+#   make           build ./tocsin
+#   make demo      deps + build + run the bundled example
+#   make test      deps + build + unit and integration tests, plain and under
+#                  ASan+UBSan, plus a short fuzz smoke
+#   make bench     benchmarks (print their figures)
+#   make fuzz      libFuzzer targets, FUZZ_SECONDS each (default 60)
+
+CC      ?= cc
+PKGS     = libcurl libcjson sqlite3 yaml-0.1 libmicrohttpd libcrypto
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wvla -Wno-format-nonliteral
+WERROR  ?= -Werror
+OPT     ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+LIB_SRC  = $(sort $(wildcard common/*.c rules/*.c ingest/*.c store/*.c notifiers/*.c daemon/*.c report/*.c))
+CMD_SRC  = $(sort $(wildcard cmd/*.c))
+TEST_SRC = $(sort $(wildcard tests/check_*.c))
+
+# One object folder per build variant.
+B        = build/plain
+BA       = build/asan
+
+LIB_OBJ  = $(LIB_SRC:%.c=$(B)/%.o)
+CMD_OBJ  = $(CMD_SRC:%.c=$(B)/%.o)
+TEST_OBJ = $(TEST_SRC:%.c=$(B)/%.o)
+LIB_OBJA = $(LIB_SRC:%.c=$(BA)/%.o)
+CMD_OBJA = $(CMD_SRC:%.c=$(BA)/%.o)
+TEST_OBJA= $(TEST_SRC:%.c=$(BA)/%.o)
+
+.PHONY: all deps demo test test-unit test-asan test-integration test-fuzz-smoke \
+        bench fuzz format format-check valgrind clean
+
+all: tocsin
+
+tocsin: $(B)/tocsin
+	cp $< $@
+
+$(B)/tocsin: $(CMD_OBJ) $(B)/libtocsin.a
+	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(B)/libtocsin.a $(LDLIBS)
+
+$(B)/libtocsin.a: $(LIB_OBJ)
+	rm -f $@; ar rcs $@ $^
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BA)/tocsin: $(CMD_OBJA) $(BA)/libtocsin.a
+	$(CC) $(CFLAGS) $(SAN) -o $@ $(CMD_OBJA) $(BA)/libtocsin.a $(LDLIBS)
+
+$(BA)/libtocsin.a: $(LIB_OBJA)
+	rm -f $@; ar rcs $@ $^
+
+$(BA)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -c -o $@ $<
+
+# Suites are found by name, not declared in a header.
+$(TEST_OBJ) $(TEST_OBJA): CFLAGS += -Wno-missing-prototypes
+
+# The unit-test runner: every tests/check_*.c exports Suite *NAME_suite(void).
+$(B)/tests/suites.h $(BA)/tests/suites.h: $(TEST_SRC)
+	@mkdir -p $(dir $@)
+	sed -n 's/^Suite \*\([a-z0-9_]*_suite\)(void)$$/SUITE(\1)/p' $(TEST_SRC) > $@
+
+$(B)/check_tocsin: tests/runner.c $(B)/tests/suites.h $(TEST_OBJ) $(B)/libtocsin.a
+	$(CC) $(CFLAGS) -I$(B)/tests -o $@ tests/runner.c $(TEST_OBJ) $(B)/libtocsin.a $(CHECK_LIBS) $(LDLIBS)
+
+$(BA)/check_tocsin: tests/runner.c $(BA)/tests/suites.h $(TEST_OBJA) $(BA)/libtocsin.a
+	$(CC) $(CFLAGS) $(SAN) -I$(BA)/tests -o $@ tests/runner.c $(TEST_OBJA) $(BA)/libtocsin.a $(CHECK_LIBS) $(LDLIBS)
+
+deps:
+	@sh .ci/deps.sh
+
+demo: deps tocsin
+	sh examples/demo.sh
+
+test: deps
+	$(MAKE) test-unit test-asan test-integration test-fuzz-smoke
+	@echo "make test: all passed"
+
+test-unit: $(B)/check_tocsin tocsin
+	cd tests && TOCSIN=$(CURDIR)/tocsin ../$(B)/check_tocsin
+
+test-asan: $(BA)/check_tocsin $(BA)/tocsin
+	cd tests && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  TOCSIN=$(CURDIR)/$(BA)/tocsin ../$(BA)/check_tocsin
+	TOCSIN=$(CURDIR)/$(BA)/tocsin ASAN_OPTIONS=detect_leaks=1 sh tests/integration/run.sh --quick
+
+test-integration: tocsin
+	TOCSIN=$(CURDIR)/tocsin sh tests/integration/run.sh
+
+valgrind: $(B)/check_tocsin
+	cd tests && CK_FORK=no valgrind --error-exitcode=1 --leak-check=full \
+	  ../$(B)/check_tocsin
+
+FUZZ_TARGETS = $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_LIB_SRC = $(filter-out daemon/%,$(LIB_SRC))
+
+build/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
+	@mkdir -p build/fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	  $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
+
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+	  n=$$(basename $$t); mkdir -p build/fuzz/corpus-$$n; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65600 build/fuzz/corpus-$$n fuzz/seeds/$$n \
+	    2>&1 | tail -n 3 || exit 1; \
+	done
+
+test-fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
+bench: tocsin
+	sh bench/run.sh
+
+format:
+	clang-format -i $(LIB_SRC) $(CMD_SRC) $(TEST_SRC) $(wildcard */*.h)
+
+format-check:
+	clang-format --dry-run --Werror $(LIB_SRC) $(CMD_SRC) $(TEST_SRC) $(wildcard */*.h)
+
+clean:
+	rm -rf build tocsin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

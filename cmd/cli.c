@@ -1,0 +1,65 @@
+/* cli.c - helpers shared by the subcommands: config and store opening,
+ * usage errors, --since parsing. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/util.h"
+#include "cmd.h"
+
+struct config *cli_load_config(const char *path)
+{
+    struct cfg_diag d;
+    struct config *c;
+
+    cfg_diag_init(&d, path);
+    c = config_load(path, &d);
+    if (c == NULL)
+        cfg_diag_print(&d, stderr);
+    cfg_diag_cleanup(&d);
+    return c;
+}
+
+struct store *cli_open_store(const struct config *cfg,
+                             const char *path_override, enum store_mode mode)
+{
+    struct err e = {0};
+    const char *path = path_override ? path_override : cfg ? cfg->store : NULL;
+    struct store *s;
+
+    if (path == NULL) {
+        fprintf(stderr, "tocsin: no store (give --store PATH)\n");
+        return NULL;
+    }
+    s = store_open(path, mode, &e);
+    if (s == NULL)
+        fprintf(stderr, "tocsin: %s\n", e.msg);
+    return s;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "tocsin %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see tocsin %s --help)\n", cmd);
+    return EXIT_USAGE;
+}
+
+int cli_parse_since(const char *s, double now, double *out)
+{
+    double d;
+
+    if (util_parse_duration(s, &d) == 0) {
+        *out = now - d;
+        return 0;
+    }
+    if (util_parse_rfc3339(s, strlen(s), &d) == 0) {
+        *out = d;
+        return 0;
+    }
+    return util_parse_double(s, out);
+}

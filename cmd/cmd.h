@@ -1,0 +1,40 @@
+/* cmd.h - the subcommands of the tocsin binary and their shared helpers.
+ * Exit status: 0 success, 1 failure of the work, 2 usage error. */
+#ifndef TOCSIN_CMD_H
+#define TOCSIN_CMD_H
+
+#include <stdbool.h>
+
+#include "../rules/config.h"
+#include "../store/store.h"
+
+#define EXIT_WORK 1
+#define EXIT_USAGE 2
+
+int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_test(int argc, char **argv);
+int cmd_parse(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_silence(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_notify_test(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+/* Load the config at path, printing every error to stderr. NULL on error. */
+struct config *cli_load_config(const char *path);
+/* Open the store for a reading/writing command: path_override (--store) or
+ * the config's store. Prints the error and returns NULL on failure. cfg may
+ * be NULL when path_override is set. */
+struct store *cli_open_store(const struct config *cfg,
+                             const char *path_override, enum store_mode mode);
+/* Print "tocsin NAME: msg" usage error and return EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Parse "24h", "7d" (duration back from now) or an RFC 3339 time into Unix
+ * seconds. 0 or -1. */
+int cli_parse_since(const char *s, double now, double *out);
+
+#endif

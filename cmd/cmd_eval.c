@@ -1,0 +1,12 @@
+/* cmd_eval.c - placeholder until implemented. */
+#include <stdio.h>
+
+#include "cmd.h"
+
+int cmd_eval(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "tocsin: not implemented yet\n");
+    return EXIT_WORK;
+}

@@ -1,0 +1,66 @@
+/* main.c - the tocsin binary: dispatches to one subcommand (SPEC section 1). */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"run", cmd_run, "the daemon: ingest, evaluate, persist, notify, serve HTTP"},
+    {"check", cmd_check, "validate the config"},
+    {"eval", cmd_eval, "replay a metric stream through the rules"},
+    {"test", cmd_test, "run rule unit tests"},
+    {"parse", cmd_parse, "print the samples a stream yields"},
+    {"alerts", cmd_alerts, "the alerts firing now"},
+    {"history", cmd_history, "alert events"},
+    {"silence", cmd_silence, "manage silences (add|list|expire)"},
+    {"report", cmd_report, "the noisy-alert report"},
+    {"notify-test", cmd_notify_test, "send a sample alert through one notifier"},
+    {"version", cmd_version, "version and linked library versions"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tocsin COMMAND [-c FILE] [options]\n\ncommands:\n");
+    for (int i = 0; commands[i].name; i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nEvery command takes -c FILE (default tocsin.yaml) and --help.\n");
+}
+
+int main(int argc, char **argv)
+{
+    int rc;
+
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(1, argv + 1);
+    /* libcurl: initialise once before any thread; SIGPIPE off because
+     * CURLOPT_NOSIGNAL leaves it to us. */
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_ALL);
+    for (int i = 0; commands[i].name; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            rc = commands[i].fn(argc - 1, argv + 1);
+            curl_global_cleanup();
+            return rc;
+        }
+    }
+    fprintf(stderr, "tocsin: unknown command \"%s\"\n", argv[1]);
+    usage(stderr);
+    curl_global_cleanup();
+    return EXIT_USAGE;
+}

@@ -1,0 +1,158 @@
+/* buf.c - size-capped dynamic buffer. */
+#include "buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void buf_init(struct buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max ? max : BUF_DEFAULT_MAX;
+    b->failed = 0;
+}
+
+void buf_cleanup(struct buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void buf_reset(struct buf *b)
+{
+    b->len = 0;
+    b->failed = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+static int buf_fail(struct buf *b)
+{
+    buf_cleanup(b);
+    b->failed = 1;
+    return -1;
+}
+
+static int buf_reserve(struct buf *b, size_t extra)
+{
+    size_t need, ncap;
+    char *p;
+
+    if (b->failed)
+        return -1;
+    if (extra > b->max || b->len > b->max - extra)
+        return buf_fail(b);
+    need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    ncap = b->cap ? b->cap : 64;
+    while (ncap < need)
+        ncap *= 2;
+    p = realloc(b->data, ncap);
+    if (p == NULL)
+        return buf_fail(b);
+    b->data = p;
+    b->cap = ncap;
+    return 0;
+}
+
+int buf_add(struct buf *b, const void *p, size_t n)
+{
+    if (buf_reserve(b, n) < 0)
+        return -1;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int buf_adds(struct buf *b, const char *s)
+{
+    return buf_add(b, s, strlen(s));
+}
+
+int buf_addc(struct buf *b, char c)
+{
+    return buf_add(b, &c, 1);
+}
+
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    int n;
+
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0 || buf_reserve(b, (size_t)n) < 0)
+        return -1;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+int buf_add_json_str(struct buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[7];
+
+        if (c == '"')
+            esc = "\\\"";
+        else if (c == '\\')
+            esc = "\\\\";
+        else if (c == '\n')
+            esc = "\\n";
+        else if (c == '\r')
+            esc = "\\r";
+        else if (c == '\t')
+            esc = "\\t";
+        else if (c < 0x20) {
+            u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
+            u[4] = hex[c >> 4]; u[5] = hex[c & 15]; u[6] = '\0';
+            esc = u;
+        }
+        if (esc) {
+            if (buf_add(b, s + run, i - run) < 0 || buf_adds(b, esc) < 0)
+                return -1;
+            run = i + 1;
+        }
+    }
+    return buf_add(b, s + run, n - run);
+}
+
+char *buf_steal(struct buf *b)
+{
+    char *p;
+
+    if (b->failed)
+        return NULL;
+    p = b->data ? b->data : strdup("");
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}
+
+const char *buf_str(const struct buf *b)
+{
+    return b->data ? b->data : "";
+}

@@ -1,0 +1,59 @@
+/* labels.c - label lookup and the persistent alert fingerprint. */
+#include "labels.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *labels_get(const struct label *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].name, name) == 0)
+            return v[i].value;
+    return NULL;
+}
+
+static int label_cmp(const void *a, const void *b)
+{
+    const struct label *x = *(const struct label *const *)a;
+    const struct label *y = *(const struct label *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+void labels_fingerprint(const char *rule, const struct label *v, size_t n,
+                        char out[17])
+{
+    static const char hex[] = "0123456789abcdef";
+    static const unsigned char sep = 0xff;
+    const struct label *stackp[32];
+    const struct label **p = n <= 32 ? stackp : malloc(n * sizeof(*p));
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    if (p == NULL || ctx == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        p[i] = &v[i];
+    qsort(p, n, sizeof(*p), label_cmp);
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, rule, strlen(rule));
+    EVP_DigestUpdate(ctx, &sep, 1);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(p[i]->name, "severity") == 0)
+            continue;
+        EVP_DigestUpdate(ctx, p[i]->name, strlen(p[i]->name));
+        EVP_DigestUpdate(ctx, &sep, 1);
+        EVP_DigestUpdate(ctx, p[i]->value, strlen(p[i]->value));
+        EVP_DigestUpdate(ctx, &sep, 1);
+    }
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    for (int i = 0; i < 8; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[16] = '\0';
+    if (p != stackp)
+        free(p);
+}

@@ -1,0 +1,24 @@
+/* labels.h - label sets (name/value pairs) and the alert fingerprint. */
+#ifndef TOCSIN_LABELS_H
+#define TOCSIN_LABELS_H
+
+#include <stddef.h>
+
+struct label {
+    const char *name;
+    const char *value;
+};
+
+/* Look name up in an array of n labels (linear; sets are small).
+ * Returns the borrowed value or NULL. */
+const char *labels_get(const struct label *v, size_t n, const char *name);
+
+/* The stable alert fingerprint: 16 lowercase hex characters (plus NUL) of
+ * SHA-256 over the rule name and the labels sorted by name, each string
+ * followed by a 0xff separator byte. The order of v does not matter; a label
+ * named "severity" is not part of the identity and is skipped. Stable across
+ * restarts and versions: never change this function's output. */
+void labels_fingerprint(const char *rule, const struct label *v, size_t n,
+                        char out[17]);
+
+#endif

@@ -1,0 +1,92 @@
+/* log.c - the tiny logging API: a level, a module prefix, one write per line. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static int min_level = -1;
+
+void log_set_level(enum log_level lvl)
+{
+    min_level = (int)lvl;
+}
+
+static int level_now(void)
+{
+    if (min_level < 0) {
+        const char *v = getenv("TOCSIN_LOG_LEVEL");
+        min_level = LOG_INFO;
+        if (v != NULL) {
+            if (strcasecmp(v, "debug") == 0)
+                min_level = LOG_DEBUG;
+            else if (strcasecmp(v, "warn") == 0)
+                min_level = LOG_WARN;
+            else if (strcasecmp(v, "error") == 0)
+                min_level = LOG_ERROR;
+        }
+    }
+    return min_level;
+}
+
+void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    char line[2048];
+    struct timespec ts;
+    struct tm tm;
+    va_list ap;
+    int n, m;
+
+    if ((int)lvl < level_now())
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, names[lvl],
+                 module ? module : "tocsin");
+    if (n < 0)
+        return;
+    va_start(ap, fmt);
+    m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        m = 0;
+    n += m;
+    if ((size_t)n > sizeof(line) - 2)
+        n = (int)sizeof(line) - 2;
+    /* One line per event: fold embedded newlines. */
+    for (int i = 0; i < n; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = ' ';
+    line[n++] = '\n';
+    if (write(STDERR_FILENO, line, (size_t)n) < 0)
+        return;
+}
+
+void log_redact_url(const char *url, char *out, unsigned outlen)
+{
+    const char *p, *host, *end;
+    size_t len;
+
+    if (outlen == 0)
+        return;
+    out[0] = '\0';
+    if (url == NULL)
+        return;
+    p = strstr(url, "://");
+    host = p ? p + 3 : url;
+    /* Drop userinfo. */
+    end = host + strcspn(host, "/?#");
+    for (const char *q = host; q < end; q++)
+        if (*q == '@')
+            host = q + 1;
+    len = (size_t)(end - host);
+    snprintf(out, outlen, "%.*s%.*s%s", p ? (int)(p - url + 3) : 0, url,
+             (int)len, host, *end ? "/..." : "");
+}

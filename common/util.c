@@ -1,0 +1,321 @@
+/* util.c - durations, numbers, RFC 3339, clocks, hashing, UTF-8 checks. */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int util_parse_duration(const char *s, double *out)
+{
+    double total = 0;
+    const char *p = s;
+    int parts = 0;
+
+    if (s == NULL || *s == '\0')
+        return -1;
+    if (strcmp(s, "0") == 0) {
+        *out = 0;
+        return 0;
+    }
+    while (*p) {
+        char *end;
+        double v, mult;
+
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        errno = 0;
+        v = strtod(p, &end);
+        if (errno || end == p || !isfinite(v) || v < 0)
+            return -1;
+        p = end;
+        if (p[0] == 'm' && p[1] == 's') {
+            mult = 0.001;
+            p += 2;
+        } else if (*p == 's') {
+            mult = 1;
+            p++;
+        } else if (*p == 'm') {
+            mult = 60;
+            p++;
+        } else if (*p == 'h') {
+            mult = 3600;
+            p++;
+        } else if (*p == 'd') {
+            mult = 86400;
+            p++;
+        } else if (*p == 'w') {
+            mult = 7 * 86400;
+            p++;
+        } else {
+            return -1;
+        }
+        total += v * mult;
+        parts++;
+    }
+    if (parts == 0)
+        return -1;
+    *out = total;
+    return 0;
+}
+
+void util_format_duration(double secs, char *out, size_t outlen)
+{
+    static const struct { const char *u; double s; } units[] = {
+        {"w", 604800}, {"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}};
+    size_t n = 0;
+    double ms;
+
+    if (outlen == 0)
+        return;
+    out[0] = '\0';
+    if (!(secs > 0)) {
+        snprintf(out, outlen, "0s");
+        return;
+    }
+    ms = round(secs * 1000);
+    if (ms < 1000 || fmod(ms, 1000) != 0) {
+        if (ms >= 1000) {
+            /* Mixed: print whole units then the milliseconds. */
+            util_format_duration(floor(ms / 1000), out, outlen);
+            n = strlen(out);
+            snprintf(out + n, outlen - n, "%.0fms", fmod(ms, 1000));
+        } else {
+            snprintf(out, outlen, "%.0fms", ms);
+        }
+        return;
+    }
+    secs = ms / 1000;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        double q = floor(secs / units[i].s);
+        if (q >= 1) {
+            int w = snprintf(out + n, outlen - n, "%.0f%s", q, units[i].u);
+            if (w < 0 || (size_t)w >= outlen - n)
+                return;
+            n += (size_t)w;
+            secs -= q * units[i].s;
+        }
+    }
+}
+
+int util_parse_double(const char *s, double *out)
+{
+    char *end;
+    double v;
+
+    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL))
+        return -1;
+    if (*end != '\0' || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+void util_format_double(double v, char *out, size_t outlen)
+{
+    if (isnan(v)) {
+        snprintf(out, outlen, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(out, outlen, v > 0 ? "+Inf" : "-Inf");
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, outlen, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            return;
+    }
+}
+
+static int digits(const char *s, size_t n, int *out)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int util_parse_rfc3339(const char *s, size_t len, double *out)
+{
+    int Y, M, D, h, m, sec, oh = 0, om = 0;
+    double frac = 0;
+    size_t i;
+    struct tm tm;
+    time_t t;
+
+    /* YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM] */
+    if (len < 20)
+        return -1;
+    if (digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) || s[7] != '-' ||
+        digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &m) ||
+        s[16] != ':' || digits(s + 17, 2, &sec))
+        return -1;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+        return -1;
+    i = 19;
+    if (i < len && s[i] == '.') {
+        double scale = 0.1;
+        i++;
+        if (i >= len || !isdigit((unsigned char)s[i]))
+            return -1;
+        while (i < len && isdigit((unsigned char)s[i])) {
+            frac += (s[i] - '0') * scale;
+            scale /= 10;
+            i++;
+        }
+    }
+    if (i >= len)
+        return -1;
+    if (s[i] == 'Z' || s[i] == 'z') {
+        i++;
+    } else if (s[i] == '+' || s[i] == '-') {
+        int sign = s[i] == '-' ? -1 : 1;
+        if (len - i < 6 || digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
+            digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        oh *= sign;
+        om *= sign;
+        i += 6;
+    } else {
+        return -1;
+    }
+    if (i != len)
+        return -1;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = Y - 1900;
+    tm.tm_mon = M - 1;
+    tm.tm_mday = D;
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = sec;
+    t = timegm(&tm);
+    *out = (double)t + frac - oh * 3600.0 - om * 60.0;
+    return 0;
+}
+
+void util_format_rfc3339(double ts, char *out, size_t outlen)
+{
+    double ms = round(ts * 1000);
+    time_t t = (time_t)floor(ms / 1000);
+    int msr = (int)(ms - (double)t * 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, msr);
+}
+
+double util_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double util_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+uint64_t util_hash64(const void *p, size_t n, uint64_t seed)
+{
+    const unsigned char *c = p;
+    uint64_t h = 1469598103934665603ULL ^ seed;
+    for (size_t i = 0; i < n; i++) {
+        h ^= c[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+int util_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k;
+        uint32_t cp;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            k = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            k = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            k = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (k >= n - i)
+            return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + j] & 0x3F);
+        }
+        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) ||
+            (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+char *xstrdup(const char *s)
+{
+    char *p;
+    if (s == NULL)
+        return NULL;
+    p = strdup(s);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+void *xcalloc(size_t n, size_t m)
+{
+    void *p = calloc(n ? n : 1, m ? m : 1);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (q == NULL)
+        abort();
+    return q;
+}

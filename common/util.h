@@ -1,0 +1,37 @@
+/* util.h - small shared helpers: durations, numbers, time formatting, hashing. */
+#ifndef TOCSIN_UTIL_H
+#define TOCSIN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parse a duration: "250ms", "30s", "5m", "2h", "1d", "1w" and sums such as
+ * "1h30m"; a bare "0" is zero. Returns 0 and stores seconds, or -1. */
+int util_parse_duration(const char *s, double *out);
+/* Format seconds as the shortest duration string ("1h30m", "250ms", "0s"). */
+void util_format_duration(double secs, char *out, size_t outlen);
+/* Parse a whole string as a finite double (strtod + end pointer). 0 or -1. */
+int util_parse_double(const char *s, double *out);
+/* Format a double the shortest way that reads back to the same value
+ * ("512.5", "0.93", "1e+21"); NaN/Inf print as "NaN"/"+Inf"/"-Inf". */
+void util_format_double(double v, char *out, size_t outlen);
+/* Parse an RFC 3339 timestamp to Unix seconds. 0 or -1. */
+int util_parse_rfc3339(const char *s, size_t len, double *out);
+/* Format Unix seconds as RFC 3339 UTC with milliseconds:
+ * "2026-01-01T00:00:00.500Z". */
+void util_format_rfc3339(double ts, char *out, size_t outlen);
+/* Wall-clock time as Unix seconds. */
+double util_now(void);
+/* Monotonic seconds. */
+double util_mono(void);
+/* 64-bit FNV-1a, for hash tables (not for anything persistent). */
+uint64_t util_hash64(const void *p, size_t n, uint64_t seed);
+/* Check that s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
+int util_utf8_valid(const char *s, size_t n);
+/* strdup that never returns NULL for a non-NULL input (aborts on OOM). */
+char *xstrdup(const char *s);
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+
+#endif

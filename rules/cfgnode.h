@@ -1,0 +1,72 @@
+/* cfgnode.h - the YAML document as a tree of nodes that remember their
+ * position, and the diagnostics list that config errors go to. Built by
+ * config.c from libyaml events; read by config.c and by each notifier's
+ * configure op. */
+#ifndef TOCSIN_CFGNODE_H
+#define TOCSIN_CFGNODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum cfg_type { CFG_SCALAR, CFG_MAP, CFG_SEQ };
+
+struct cfg_node {
+    enum cfg_type type;
+    int line, col;        /* 1-based */
+    char *scalar;         /* CFG_SCALAR: the value after ${VAR} expansion */
+    bool quoted;          /* CFG_SCALAR: single- or double-quoted in YAML */
+    size_t n;             /* CFG_MAP/CFG_SEQ: number of entries */
+    struct cfg_node **items; /* values (map) or elements (seq) */
+    char **keys;          /* CFG_MAP: keys, parallel to items */
+    int *key_line, *key_col; /* CFG_MAP: key positions, 1-based */
+};
+
+/* All errors of one file, each already formatted as
+ * "FILE:LINE:COL: error: message". At most CFG_MAX_ERRORS are kept; the
+ * count goes on. */
+#define CFG_MAX_ERRORS 20
+struct cfg_diag {
+    const char *file;     /* borrowed; the name printed in messages */
+    char *msgs[CFG_MAX_ERRORS];
+    size_t nmsgs;         /* messages kept */
+    size_t count;         /* errors seen (may exceed nmsgs) */
+};
+
+void cfg_diag_init(struct cfg_diag *d, const char *file);
+void cfg_diag_cleanup(struct cfg_diag *d);
+/* Add "FILE:LINE:COL: error: <fmt>". */
+void cfg_error(struct cfg_diag *d, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The same at a node's position. */
+void cfg_error_at(struct cfg_diag *d, const struct cfg_node *n,
+                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Print every kept message on its own line, then "N errors" if more were
+ * seen than kept. */
+void cfg_diag_print(const struct cfg_diag *d, void *FILE_stream);
+
+/* Map access. Returns the value node for key or NULL. */
+const struct cfg_node *cfg_get(const struct cfg_node *map, const char *key);
+/* Report every key of map not in the NULL-terminated list allowed (and
+ * not in the optional second list also, which may be NULL) as
+ * `unknown key "k"` at the key's position. Returns the number reported. */
+int cfg_check_keys(const struct cfg_node *map, const char *const *allowed,
+                   const char *const *also, struct cfg_diag *d);
+/* Typed readers: each reports a precise error at the node and returns -1
+ * when the node is not of the expected type/format, 0 on success. A NULL
+ * node is "absent": they return 1 and leave *out unchanged. */
+int cfg_str(const struct cfg_node *n, const char *what, const char **out,
+            struct cfg_diag *d);
+int cfg_bool(const struct cfg_node *n, const char *what, bool *out,
+             struct cfg_diag *d);   /* YAML 1.2 core: true/false only */
+int cfg_number(const struct cfg_node *n, const char *what, double *out,
+               struct cfg_diag *d);
+int cfg_duration(const struct cfg_node *n, const char *what, double *out,
+                 struct cfg_diag *d);
+/* A string or a list of strings; *out is malloc'd array of borrowed
+ * strings (free the array only). */
+int cfg_strlist(const struct cfg_node *n, const char *what, const char ***out,
+                size_t *nout, struct cfg_diag *d);
+
+void cfg_node_free(struct cfg_node *n);
+
+#endif

@@ -1,0 +1,88 @@
+/* engine.h - the rule engine (SPEC section 4): routes samples to rule series,
+ * keeps each series' window and tier state machines, and emits an event
+ * whenever a series' severity changes. Pure computation: no I/O, no clock of
+ * its own (every call passes the time). Called by eval, test and the daemon. */
+#ifndef TOCSIN_ENGINE_H
+#define TOCSIN_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../common/err.h"
+#include "../ingest/sample.h"
+#include "config.h"
+#include "event.h"
+
+struct engine;
+
+/* Called for each event, in order. ev and everything it points to are valid
+ * only during the call. Return 0 to go on. */
+typedef int (*engine_event_fn)(void *ctx, const struct alert_event *ev);
+
+/* The engine reads cfg (rules) and keeps a pointer to it: cfg must outlive
+ * the engine or be replaced through engine_reload. */
+struct engine *engine_new(const struct config *cfg);
+void engine_free(struct engine *e);
+
+struct engine_stats {
+    uint64_t samples;       /* accepted samples fed */
+    uint64_t late;          /* dropped: older than their source's newest */
+    uint64_t matched;       /* sample-to-rule matches */
+    uint64_t events;
+    size_t series;          /* rule series alive */
+    size_t sources;         /* source series tracked */
+    size_t firing[4];       /* series by severity (index enum severity) */
+};
+
+/* Feed one sample. s->ts must be set (the caller replaces NAN by arrival
+ * time). Updates every matching rule series and evaluates it at its newest
+ * sample time; calls cb for each event. Returns 1 if the sample was late
+ * (dropped), 0 otherwise, or the nonzero value cb returned. */
+int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
+                void *ctx);
+
+/* The stream clock (eval): emit the nodata events whose deadline
+ * (newest sample + nodata.after) is <= t, each stamped with its deadline,
+ * in deadline order. */
+int engine_advance(struct engine *e, double t, engine_event_fn cb, void *ctx);
+
+/* The daemon timer: evaluate every series at wall-clock time now (completes
+ * for/clear_for and nodata when no sample arrives). */
+int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx);
+
+void engine_stats(const struct engine *e, struct engine_stats *out);
+
+/* Iterate over the firing series (severity != ok) for `tocsin test` and
+ * GET /api/v1/alerts: labels as in events, severity, value. */
+typedef int (*engine_alert_fn)(void *ctx, const char *rule,
+                               const struct label *labels, size_t nlabels,
+                               enum severity sev, double value, bool has_value,
+                               double since, const char *fingerprint);
+int engine_foreach_alert(const struct engine *e, engine_alert_fn cb, void *ctx);
+
+/* Persistence. engine_save_series calls put for every series whose state
+ * must survive (all of them when with_windows, else only those with a
+ * non-ok tier or a pending timer) with an opaque blob (state and, with
+ * with_windows, the window), and del for every series that was saved before
+ * but has become ok since (so the store can drop it). key is a stable id of
+ * the series: "rule\x1f fingerprint". Only series changed since the last save
+ * are reported unless all is true. */
+typedef int (*engine_put_fn)(void *ctx, const char *key, const char *rule,
+                             const char *fingerprint, const void *blob,
+                             size_t len);
+typedef int (*engine_del_fn)(void *ctx, const char *key);
+int engine_save(struct engine *e, bool with_windows, bool all,
+                engine_put_fn put, engine_del_fn del, void *ctx);
+/* Restore one series saved by engine_save. Blobs of rules that no longer
+ * exist, or that changed incompatibly, are skipped (returns 1). 0 restored,
+ * -1 corrupt (err set). */
+int engine_restore(struct engine *e, const char *key, const void *blob,
+                   size_t len, struct err *err);
+
+/* Replace the config (SIGHUP): series of rules whose definition is unchanged
+ * keep their state; others start fresh. */
+void engine_reload(struct engine *e, const struct config *cfg);
+
+#endif

@@ -1,0 +1,40 @@
+/* template.h - "{{ path }}" templates in annotations and webhook bodies.
+ * Paths: rule, event, severity, previous, value, reason, fingerprint, ts,
+ * labels.NAME, annotations.NAME. An unknown path is a compile error, so
+ * `tocsin check` finds it. */
+#ifndef TOCSIN_TEMPLATE_H
+#define TOCSIN_TEMPLATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../common/buf.h"
+#include "../common/labels.h"
+
+struct tmpl;
+
+/* What a template can see. Strings may be NULL (render as ""). */
+struct tmpl_ctx {
+    const char *rule, *event, *severity, *previous, *reason, *fingerprint;
+    double value;     /* rendered with util_format_double */
+    bool has_value;   /* false renders "" (nodata) */
+    double ts;        /* rendered as Unix seconds, e.g. 1767225720.5 */
+    const struct label *labels;
+    size_t nlabels;
+    const struct label *annotations;
+    size_t nannotations;
+};
+
+/* Compile src. Returns NULL with a reason in why (unknown path, unclosed
+ * "{{"), e.g. `unknown template path "labels"`. *col_off, if not NULL,
+ * receives the byte offset in src of the problem. */
+struct tmpl *tmpl_compile(const char *src, char *why, size_t whylen,
+                          size_t *col_off);
+void tmpl_free(struct tmpl *t);
+/* True when src contains no "{{" (a literal). */
+bool tmpl_is_literal(const struct tmpl *t);
+/* Append the rendering to out. Returns 0, or -1 when out hit its maximum. */
+int tmpl_render(const struct tmpl *t, const struct tmpl_ctx *c,
+                struct buf *out);
+
+#endif

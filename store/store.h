@@ -1,0 +1,178 @@
+/* store.h - tocsin's memory in one SQLite file (WAL): series state and window
+ * checkpoints, current alerts, the alert history, the notification outbox,
+ * the per-alert receiver set, silences and small metadata. One connection per
+ * thread; one writer (the pipeline) batches its writes in transactions.
+ * SPEC section 5. */
+#ifndef TOCSIN_STORE_H
+#define TOCSIN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+
+struct store;
+
+#define STORE_SCHEMA_VERSION 1
+
+enum store_mode {
+    STORE_RW = 0,      /* create if missing, migrate forward */
+    STORE_RO = 1,      /* readers: alerts, history, report; never writes */
+};
+
+/* Open (and create/migrate) the store at path; ":memory:" for a private
+ * in-memory store. A store with a newer user_version is refused: NULL, with
+ * "store PATH was written by a newer tocsin (schema N, this one knows M)".
+ * A corrupt or unreadable file, or a read-only one opened STORE_RW, gives
+ * NULL and a clear message. */
+struct store *store_open(const char *path, enum store_mode mode,
+                         struct err *e);
+void store_close(struct store *s);
+
+/* Transactions (BEGIN IMMEDIATE / COMMIT / ROLLBACK). Writers group many
+ * changes into one. On a failed commit (full disk...) the transaction is
+ * rolled back: nothing half-written. */
+int store_begin(struct store *s, struct err *e);
+int store_commit(struct store *s, struct err *e);
+void store_rollback(struct store *s);
+
+/* --- series state (opaque engine blobs) --- */
+int store_series_put(struct store *s, const char *key, const char *rule,
+                     const char *fingerprint, const void *blob, size_t len,
+                     struct err *e);
+int store_series_del(struct store *s, const char *key, struct err *e);
+typedef int (*store_series_fn)(void *ctx, const char *key, const void *blob,
+                               size_t len);
+int store_series_foreach(struct store *s, store_series_fn cb, void *ctx,
+                         struct err *e);
+
+/* --- current alerts (one row per non-ok alert, updated with each event) --- */
+struct store_alert {
+    const char *fingerprint;
+    const char *rule;
+    const char *labels_json;  /* {"service":"api",...,"alertname":"x"} */
+    const char *severity;     /* "warning" ... */
+    double since;             /* starts_at of the episode */
+    double value;
+    bool has_value;
+    double updated;           /* ts of the newest event */
+    const char *reason;
+};
+/* Insert or replace by fingerprint. */
+int store_alert_put(struct store *s, const struct store_alert *a,
+                    struct err *e);
+int store_alert_del(struct store *s, const char *fingerprint, struct err *e);
+typedef int (*store_alert_fn)(void *ctx, const struct store_alert *a);
+/* In severity order (critical first), then since. */
+int store_alerts_foreach(struct store *s, store_alert_fn cb, void *ctx,
+                         struct err *e);
+
+/* --- history --- */
+struct store_event {
+    int64_t id;
+    double ts;
+    const char *rule;
+    const char *fingerprint;
+    const char *event;       /* firing|escalated|deescalated|resolved */
+    const char *severity;
+    const char *previous;
+    const char *json;        /* the SPEC event line */
+    bool silenced;
+};
+/* Append; *id receives the row id (may be NULL). */
+int store_event_add(struct store *s, const struct store_event *ev,
+                    int64_t *id, struct err *e);
+typedef int (*store_event_fn)(void *ctx, const struct store_event *ev);
+/* Events with ts >= since (and rule == rule when not NULL), oldest first
+ * (ts, then id). */
+int store_events_foreach(struct store *s, double since, const char *rule,
+                         store_event_fn cb, void *ctx, struct err *e);
+
+/* --- notification outbox --- */
+enum outbox_status {
+    OUTBOX_PENDING = 0, OUTBOX_SENT, OUTBOX_FAILED, OUTBOX_SILENCED,
+    OUTBOX_SKIPPED,     /* e.g. within cooldown: recorded, not sent */
+};
+const char *outbox_status_name(enum outbox_status st);
+
+struct outbox_row {
+    int64_t id;
+    const char *key;         /* idempotency key, unique; webhook-id */
+    int64_t event_id;        /* history row, 0 for tests/reports */
+    const char *receiver;    /* notifier name */
+    const char *fingerprint; /* alert; "" for reports and tests */
+    const char *rule;
+    const char *kind;        /* "event" | "repeat" | "report" | "test" */
+    const char *payload;     /* JSON the notifier renders from */
+    enum outbox_status status;
+    int attempts;
+    double created;
+    double next_at;          /* earliest next attempt (Unix s) */
+    double updated;
+    const char *last_error;  /* may be NULL */
+    int last_code;           /* last HTTP or SMTP code, 0 none */
+};
+/* Insert; key must be unique (a duplicate key is ignored and returns 1). */
+int store_outbox_add(struct store *s, const struct outbox_row *r,
+                     int64_t *id, struct err *e);
+typedef int (*store_outbox_fn)(void *ctx, const struct outbox_row *r);
+/* Pending rows, oldest first (id order), at most limit (0 = all). Rows
+ * are reported in id order so per-(alert, receiver) order is kept. */
+int store_outbox_pending(struct store *s, size_t limit, store_outbox_fn cb,
+                         void *ctx, struct err *e);
+/* Record the outcome of an attempt. */
+int store_outbox_update(struct store *s, int64_t id,
+                        enum outbox_status status, int attempts,
+                        double next_at, const char *last_error, int last_code,
+                        double now, struct err *e);
+/* Count rows by status (for /metrics and eval --notify). */
+int store_outbox_count(struct store *s, enum outbox_status st, int64_t *n,
+                       struct err *e);
+/* Every row whose created >= since, any status (report, inspection). */
+int store_outbox_foreach(struct store *s, double since, store_outbox_fn cb,
+                         void *ctx, struct err *e);
+
+/* --- receivers of an alert: who heard it, when last notified --- */
+struct store_heard {
+    const char *fingerprint;
+    const char *receiver;
+    double last_notified;    /* for repeat_interval reminders */
+    double repeat_interval;  /* of the route that added it, 0 = none */
+};
+int store_heard_put(struct store *s, const struct store_heard *h,
+                    struct err *e);
+typedef int (*store_heard_fn)(void *ctx, const struct store_heard *h);
+/* fingerprint NULL: every row. */
+int store_heard_foreach(struct store *s, const char *fingerprint,
+                        store_heard_fn cb, void *ctx, struct err *e);
+/* Forget every receiver of fingerprint (after resolved). */
+int store_heard_clear(struct store *s, const char *fingerprint,
+                      struct err *e);
+
+/* --- silences --- */
+struct store_silence {
+    int64_t id;
+    const char *matchers;    /* "alertname=x,service=~api|web" */
+    double starts;
+    double ends;
+    const char *comment;
+    const char *created_by;
+};
+int store_silence_add(struct store *s, const struct store_silence *si,
+                      int64_t *id, struct err *e);
+/* Set ends = now. Returns 1 when no such active silence. */
+int store_silence_expire(struct store *s, int64_t id, double now,
+                         struct err *e);
+typedef int (*store_silence_fn)(void *ctx, const struct store_silence *si);
+/* active_at < 0: all silences; else only those with starts <= t < ends. */
+int store_silences_foreach(struct store *s, double active_at,
+                           store_silence_fn cb, void *ctx, struct err *e);
+
+/* --- metadata (schedules and the like) --- */
+int store_meta_get(struct store *s, const char *key, char **out /* free() */,
+                   struct err *e); /* 1 when absent */
+int store_meta_put(struct store *s, const char *key, const char *value,
+                   struct err *e);
+
+#endif

@@ -1,0 +1,131 @@
+/* check_common.c - tests for common/: buffers, durations, numbers, time,
+ * UTF-8 and the fingerprint. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/buf.h"
+#include "../common/labels.h"
+#include "../common/util.h"
+
+START_TEST(duration_parses_units_and_sums)
+{
+    double d;
+    ck_assert_int_eq(util_parse_duration("250ms", &d), 0);
+    ck_assert_double_eq_tol(d, 0.25, 1e-12);
+    ck_assert_int_eq(util_parse_duration("1h30m", &d), 0);
+    ck_assert_double_eq(d, 5400);
+    ck_assert_int_eq(util_parse_duration("1w", &d), 0);
+    ck_assert_double_eq(d, 604800);
+    ck_assert_int_eq(util_parse_duration("0", &d), 0);
+    ck_assert_double_eq(d, 0);
+    ck_assert_int_eq(util_parse_duration("5", &d), -1);
+    ck_assert_int_eq(util_parse_duration("5x", &d), -1);
+    ck_assert_int_eq(util_parse_duration("", &d), -1);
+    ck_assert_int_eq(util_parse_duration("-5s", &d), -1);
+}
+END_TEST
+
+START_TEST(duration_formats_shortest)
+{
+    char b[32];
+    util_format_duration(5400, b, sizeof(b));
+    ck_assert_str_eq(b, "1h30m");
+    util_format_duration(0.25, b, sizeof(b));
+    ck_assert_str_eq(b, "250ms");
+    util_format_duration(0, b, sizeof(b));
+    ck_assert_str_eq(b, "0s");
+}
+END_TEST
+
+START_TEST(double_formats_round_trip)
+{
+    char b[64];
+    util_format_double(512.5, b, sizeof(b));
+    ck_assert_str_eq(b, "512.5");
+    util_format_double(0.1, b, sizeof(b));
+    ck_assert_str_eq(b, "0.1");
+    util_format_double(1.0 / 3, b, sizeof(b));
+    ck_assert_double_eq(strtod(b, NULL), 1.0 / 3);
+}
+END_TEST
+
+START_TEST(rfc3339_parses_zones_and_fractions)
+{
+    double t;
+    const char *a = "2026-01-01T00:00:00.5Z";
+    const char *b = "2026-01-01T01:00:00+01:00";
+    char out[40];
+    ck_assert_int_eq(util_parse_rfc3339(a, strlen(a), &t), 0);
+    ck_assert_double_eq(t, 1767225600.5);
+    ck_assert_int_eq(util_parse_rfc3339(b, strlen(b), &t), 0);
+    ck_assert_double_eq(t, 1767225600);
+    ck_assert_int_eq(util_parse_rfc3339("2026-13-01T00:00:00Z", 20, &t), -1);
+    util_format_rfc3339(1767225600.5, out, sizeof(out));
+    ck_assert_str_eq(out, "2026-01-01T00:00:00.500Z");
+}
+END_TEST
+
+START_TEST(utf8_validation_rejects_overlong_and_truncated)
+{
+    ck_assert(util_utf8_valid("h\xc3\xa9llo", 6));
+    ck_assert(!util_utf8_valid("\xc0\xaf", 2));
+    ck_assert(!util_utf8_valid("\xe2\x82", 2));
+    ck_assert(!util_utf8_valid("\xed\xa0\x80", 3));
+    ck_assert(util_utf8_valid("\xf0\x9f\x94\xa5", 4));
+}
+END_TEST
+
+START_TEST(buf_stops_at_its_maximum)
+{
+    struct buf b;
+    buf_init(&b, 8);
+    ck_assert_int_eq(buf_adds(&b, "1234"), 0);
+    ck_assert_int_eq(buf_adds(&b, "5678"), 0);
+    ck_assert_int_eq(buf_adds(&b, "9"), -1);
+    ck_assert_int_eq(buf_adds(&b, "x"), -1);
+    ck_assert_ptr_null(buf_steal(&b));
+    buf_cleanup(&b);
+}
+END_TEST
+
+START_TEST(buf_json_escapes_controls)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_add_json_str(&b, "a\"b\\c\n\x01", 7);
+    ck_assert_str_eq(buf_str(&b), "a\\\"b\\\\c\\n\\u0001");
+    buf_cleanup(&b);
+}
+END_TEST
+
+START_TEST(fingerprint_is_order_independent_and_stable)
+{
+    struct label a[] = {{"service", "api"}, {"alertname", "x"}};
+    struct label b[] = {{"alertname", "x"}, {"service", "api"}, {"severity", "critical"}};
+    char fa[17], fb[17];
+    labels_fingerprint("x", a, 2, fa);
+    labels_fingerprint("x", b, 3, fb);
+    ck_assert_str_eq(fa, fb);
+    ck_assert_int_eq(strlen(fa), 16);
+    labels_fingerprint("y", a, 2, fb);
+    ck_assert_str_ne(fa, fb);
+}
+END_TEST
+
+Suite *common_suite(void)
+{
+    Suite *s = suite_create("common");
+    TCase *t = tcase_create("core");
+    tcase_add_test(t, duration_parses_units_and_sums);
+    tcase_add_test(t, duration_formats_shortest);
+    tcase_add_test(t, double_formats_round_trip);
+    tcase_add_test(t, rfc3339_parses_zones_and_fractions);
+    tcase_add_test(t, utf8_validation_rejects_overlong_and_truncated);
+    tcase_add_test(t, buf_stops_at_its_maximum);
+    tcase_add_test(t, buf_json_escapes_controls);
+    tcase_add_test(t, fingerprint_is_order_independent_and_stable);
+    suite_add_tcase(s, t);
+    return s;
+}
