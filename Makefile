@@ -24,6 +24,15 @@ LIB_SRC  = $(sort $(wildcard common/*.c rules/*.c ingest/*.c store/*.c notifiers
 CMD_SRC  = $(sort $(wildcard cmd/*.c))
 TEST_SRC = $(sort $(wildcard tests/check_*.c))
 
+# Partial builds while a module is under work:
+#   make B=build/mine LIBS_ONLY="common/% ingest/%" ONLY="common ingest" build/mine/check_tocsin
+ifneq ($(LIBS_ONLY),)
+LIB_SRC := $(filter $(LIBS_ONLY),$(LIB_SRC))
+endif
+ifneq ($(ONLY),)
+TEST_SRC := $(foreach m,$(ONLY),tests/check_$(m).c)
+endif
+
 # One object folder per build variant.
 B        = build/plain
 BA       = build/asan

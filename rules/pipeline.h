@@ -1,0 +1,63 @@
+/* pipeline.h - samples in, committed events out: the engine, the router and
+ * the store in batches (group commit). One writer: the caller serialises all
+ * calls (eval's main loop, the daemon's writer thread). On creation it
+ * restores the engine's state from the store; at a clean stop it saves every
+ * series' window. SPEC sections 4-6. */
+#ifndef TOCSIN_PIPELINE_H
+#define TOCSIN_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+#include "../ingest/sample.h"
+#include "../store/store.h"
+#include "config.h"
+#include "engine.h"
+#include "event.h"
+
+struct pipeline;
+
+/* Called with each event and its JSON line after it was added to the batch
+ * (e.g. eval prints it). */
+typedef void (*pipeline_event_fn)(void *ctx, const struct alert_event *ev,
+                                  const char *json);
+
+/* s is borrowed (the caller closes it after pipeline_free). Restores series
+ * state and windows saved in s. replay: event times drive "now" for routing
+ * (eval); otherwise wall-clock. NULL with e on a store error. */
+struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
+                              bool replay, struct err *e);
+/* Saves every series with its window (clean stop) and frees. Returns the
+ * save status (0 or -1 with e); p is freed either way. */
+int pipeline_close(struct pipeline *p, struct err *e);
+
+void pipeline_on_event(struct pipeline *p, pipeline_event_fn fn, void *ctx);
+
+/* Feed one sample into the open batch (a transaction is begun on the first
+ * write). NAN ts is replaced by arrival. Returns 1 if late (dropped), 0, or
+ * -1 on a store error. */
+int pipeline_feed(struct pipeline *p, const struct sample *s, double arrival,
+                  struct err *e);
+/* eval's stream clock: nodata deadlines up to t. */
+int pipeline_advance(struct pipeline *p, double t, struct err *e);
+/* Daemon timer: evaluate every series at now, insert repeat reminders. */
+int pipeline_tick(struct pipeline *p, double now, struct err *e);
+/* Commit the open batch (if any). When it returns 0 every event fed so far
+ * and its outbox rows are durable. On failure the batch is rolled back and
+ * the engine state is not saved (-1, e). *events_committed receives the
+ * number of events in the batch (may be NULL). */
+int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e);
+/* Save changed series state (with windows: a checkpoint). Own transaction. */
+int pipeline_checkpoint(struct pipeline *p, bool with_windows, struct err *e);
+/* Swap the config (SIGHUP). */
+void pipeline_reload(struct pipeline *p, const struct config *cfg);
+
+struct engine *pipeline_engine(struct pipeline *p);
+
+struct pipeline_stats {
+    uint64_t samples, late, events, notifications, silenced, commits;
+};
+void pipeline_stats(const struct pipeline *p, struct pipeline_stats *out);
+
+#endif
