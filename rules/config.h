@@ -97,6 +97,8 @@ struct notifier {
     double cooldown;        /* seconds, 0 = none */
     double timeout;         /* total per attempt, seconds (default 10s) */
     double max_retry_time;  /* give up after this long (default 1h) */
+    double retry_backoff;   /* first retry delay before jitter (`retry_backoff`,
+                               default 1s; doubles per attempt, capped 5m) */
     double rate_per_s;      /* rate limit; 0 = none (Slack default 1/s) */
     double burst;           /* token bucket burst (Slack default 3) */
 };
@@ -170,6 +172,12 @@ struct config *config_load(const char *path, struct cfg_diag *d);
 struct config *config_load_buf(const char *text, size_t len, const char *file,
                                const char *dir, struct cfg_diag *d);
 void config_free(struct config *c);
+
+/* The keys config.c parses for every notifier (type, send_resolved, events,
+ * cooldown, timeout, max_retry_time, retry_backoff, rate_limit, burst),
+ * NULL-terminated: a kind's configure op passes it as `also` to
+ * cfg_check_keys. */
+extern const char *const config_common_notifier_keys[];
 
 /* Index of the notifier called name, or -1. */
 int config_notifier_index(const struct config *c, const char *name);

@@ -17,6 +17,7 @@
 #include "event.h"
 
 struct pipeline;
+struct router;
 
 /* Called with each event and its JSON line after it was added to the batch
  * (e.g. eval prints it). */
@@ -28,8 +29,9 @@ typedef void (*pipeline_event_fn)(void *ctx, const struct alert_event *ev,
  * (eval); otherwise wall-clock. NULL with e on a store error. */
 struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
                               bool replay, struct err *e);
-/* Saves every series with its window (clean stop) and frees. Returns the
- * save status (0 or -1 with e); p is freed either way. */
+/* With e: commits, saves every series with its window (clean stop), frees;
+ * returns the save status (0 or -1 with e). With e NULL: rolls back any open
+ * batch and frees without saving (error paths). p is freed either way. */
 int pipeline_close(struct pipeline *p, struct err *e);
 
 void pipeline_on_event(struct pipeline *p, pipeline_event_fn fn, void *ctx);
@@ -54,6 +56,9 @@ int pipeline_checkpoint(struct pipeline *p, bool with_windows, struct err *e);
 void pipeline_reload(struct pipeline *p, const struct config *cfg);
 
 struct engine *pipeline_engine(struct pipeline *p);
+/* The pipeline's router (borrowed), e.g. for router_silences_changed after
+ * the daemon added or expired a silence. Added by the daemon. */
+struct router *pipeline_router(struct pipeline *p);
 
 struct pipeline_stats {
     uint64_t samples, late, events, notifications, silenced, commits;

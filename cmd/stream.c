@@ -1,0 +1,126 @@
+/* stream.c - line-by-line stream reading shared by eval and test tooling. */
+#include "stream.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct counting {
+    sample_fn fn;
+    void *ctx;
+    struct stream_stats *st;
+    int stop;
+};
+
+static int count_sample(void *ctx, const struct sample *s)
+{
+    struct counting *c = ctx;
+
+    c->st->samples++;
+    if (c->fn(c->ctx, s) != 0) {
+        c->stop = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int run_one(FILE *f, const char *name, enum ingest_format fmt,
+                   bool strict, struct counting *c)
+{
+    struct ingest_parser *p = ingest_parser_new(fmt);
+    struct stream_stats *st = c->st;
+    char *line = NULL, why[160];
+    size_t cap = 0;
+    ssize_t n;
+    uint64_t lineno = 0;
+    int rc = 0;
+
+    if (p == NULL)
+        return 1;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        st->lines++;
+        if (n > 0 && line[n - 1] == '\n')
+            n--;
+        why[0] = '\0';
+        if (ingest_parse_line(p, line, (size_t)n, count_sample, c, why,
+                              sizeof(why)) < 0) {
+            st->rejected++;
+            if (st->nfirst < STREAM_KEEP_REJECTS) {
+                snprintf(st->first[st->nfirst].file,
+                         sizeof(st->first[0].file), "%s", name);
+                st->first[st->nfirst].line = lineno;
+                snprintf(st->first[st->nfirst].why, sizeof(st->first[0].why),
+                         "%s", why);
+                st->nfirst++;
+            }
+            if (st->rejected <= 100)
+                fprintf(stderr, "%s:%" PRIu64 ": %s\n", name, lineno, why);
+            if (strict) {
+                rc = 1;
+                break;
+            }
+        }
+        if (c->stop) {
+            rc = 1;
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        fprintf(stderr, "tocsin: %s: read error: %s\n", name, strerror(errno));
+        rc = 1;
+    }
+    free(line);
+    ingest_parser_free(p);
+    return rc;
+}
+
+int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
+               sample_fn fn, void *ctx, struct stream_stats *st)
+{
+    struct counting c = {fn, ctx, st, 0};
+
+    if (nfiles <= 0)
+        return run_one(stdin, "<stdin>", fmt, strict, &c);
+    for (int i = 0; i < nfiles; i++) {
+        struct stat sb;
+        FILE *f;
+        int rc;
+
+        if (strcmp(files[i], "-") == 0) {
+            rc = run_one(stdin, "<stdin>", fmt, strict, &c);
+        } else {
+            if (stat(files[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+                fprintf(stderr, "tocsin: %s: is a directory\n", files[i]);
+                return 1;
+            }
+            f = fopen(files[i], "r");
+            if (f == NULL) {
+                fprintf(stderr, "tocsin: %s: %s\n", files[i], strerror(errno));
+                return 1;
+            }
+            rc = run_one(f, files[i], fmt, strict, &c);
+            fclose(f);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void stream_print_summary(const char *cmd, const struct stream_stats *st)
+{
+    fprintf(stderr, "%s: %" PRIu64 " samples read, %" PRIu64 " lines rejected",
+            cmd, st->samples, st->rejected);
+    if (st->nfirst > 0) {
+        fprintf(stderr, " (line%s", st->nfirst > 1 ? "s" : "");
+        for (int i = 0; i < st->nfirst; i++)
+            fprintf(stderr, "%s %" PRIu64, i ? "," : "", st->first[i].line);
+        fprintf(stderr, ": %s)", st->first[0].why);
+    }
+    fprintf(stderr, ", %" PRIu64 " late, %" PRIu64 " events\n", st->late,
+            st->events);
+}

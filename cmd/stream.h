@@ -1,0 +1,36 @@
+/* stream.h - read metric streams (files, or stdin) line by line through the
+ * parsers, for eval and the like: counts samples and rejected lines and
+ * remembers the first rejections for the exit summary. */
+#ifndef TOCSIN_STREAM_H
+#define TOCSIN_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../ingest/parse.h"
+
+#define STREAM_KEEP_REJECTS 5
+
+struct stream_stats {
+    uint64_t lines, samples, rejected, late, events;
+    struct {
+        char file[128];
+        uint64_t line;
+        char why[160];
+    } first[STREAM_KEEP_REJECTS];
+    int nfirst;
+};
+
+/* Read every file (NULL/none or "-" = stdin) with fmt and call fn for each
+ * sample. A rejected line is counted and reported on stderr as
+ * "FILE:LINE: reason"; with strict the run stops there and returns 1.
+ * A missing, unreadable or directory file: one-line error, returns 1.
+ * fn returning nonzero stops the run (returns 1). */
+int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
+               sample_fn fn, void *ctx, struct stream_stats *st);
+
+/* "eval: 1200 samples read, 2 lines rejected (lines 3, 9: reason), 0 late,
+ * 5 events" on stderr. */
+void stream_print_summary(const char *cmd, const struct stream_stats *st);
+
+#endif

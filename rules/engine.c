@@ -1,0 +1,1113 @@
+/* engine.c - the rule engine: samples to rule series, windows, tier state
+ * machines, series severity and events, nodata deadlines, persistence blobs.
+ *
+ * Data layout, chosen for the per-sample hot path:
+ *   metric index  name -> the rules that read it (no rule: the sample is
+ *                 counted and dropped before any other work);
+ *   sources       metric + sorted labels -> newest timestamp (late samples)
+ *                 and a stable 32-bit id (a hash) for rate/increase;
+ *   series        (rule, `by` values) -> window, tiers, severity.
+ * Nodata deadlines live in an indexed min-heap so the stream clock finds the
+ * due ones without scanning every series. */
+#include "engine.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/htab.h"
+#include "../common/util.h"
+#include "tier.h"
+#include "window.h"
+
+#define BLOB_VERSION 1
+#define SOURCES_KEY "\x1f" "sources"
+
+struct metric_ent {
+    struct hnode node;
+    size_t *rules;          /* indexes into cfg->rules */
+    size_t nrules;
+    char name[];
+};
+
+struct source {
+    struct hnode node;
+    double newest;
+    size_t keylen;
+    char key[];             /* metric \0 name \0 value \0 ... (sorted) */
+};
+
+struct series {
+    struct hnode node;
+    const struct rule *rule;
+    size_t rule_idx;
+    uint64_t rule_hash;     /* definition hash: a changed rule starts fresh */
+    char *key;              /* rule name \x1f by values joined by \x1f */
+    struct label *labels;   /* event labels; strings owned in lstore */
+    size_t nlabels;
+    char *lstore;
+    char fp[17];
+    struct window *win;
+    struct tier_run tiers[SEV_NTIERS];
+    unsigned char sev;      /* enum severity */
+    bool nodata;            /* severity comes from nodata */
+    bool has_samples;
+    bool has_value;
+    bool state_dirty;       /* state changed since the last save */
+    bool saved;             /* a row exists in the store */
+    double newest;          /* newest sample time */
+    double starts_at;       /* when severity last left ok */
+    double value;           /* the last aggregate */
+    size_t heap_idx;        /* position in the nodata heap, SIZE_MAX if none */
+};
+
+struct engine {
+    const struct config *cfg;
+    uint64_t *rule_hashes;
+    struct htab metrics;
+    struct htab sources;
+    struct htab series;
+    struct series **heap;   /* nodata deadlines, min-heap */
+    size_t nheap, capheap;
+    struct engine_stats st;
+    struct buf keybuf;      /* scratch: source and series keys */
+    struct buf annbuf;      /* scratch: rendered annotations */
+    struct label *ann;      /* scratch: annotation pairs */
+    size_t cap_ann;
+    double clock;           /* newest sample time seen (stream clock) */
+};
+
+/* ---- rule definition hash ---- */
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+    return util_hash64(s, strlen(s) + 1, h);
+}
+
+static uint64_t hash_dbl(uint64_t h, double d)
+{
+    return util_hash64(&d, sizeof(d), h);
+}
+
+static uint64_t rule_hash(const struct rule *r)
+{
+    uint64_t h = hash_str(0, r->name);
+
+    for (size_t i = 0; i < r->nmetrics; i++)
+        h = hash_str(h, r->metrics[i]);
+    for (size_t i = 0; i < r->where.n; i++) {
+        h = hash_str(h, r->where.v[i].name);
+        h = hash_str(h, r->where.v[i].value);
+        h = hash_dbl(h, r->where.v[i].op);
+    }
+    for (size_t i = 0; i < r->nby; i++)
+        h = hash_str(h, r->by[i]);
+    h = hash_dbl(h, r->window);
+    h = hash_dbl(h, r->agg.kind);
+    h = hash_dbl(h, r->agg.param);
+    h = hash_dbl(h, r->has_ratio);
+    for (size_t i = 0; r->has_ratio && i < r->ratio.n; i++) {
+        h = hash_str(h, r->ratio.v[i].name);
+        h = hash_str(h, r->ratio.v[i].value);
+    }
+    for (size_t i = 0; i < r->nlabels; i++) {
+        h = hash_str(h, r->labels[i].key);
+        h = hash_str(h, r->labels[i].value);
+    }
+    return h;
+}
+
+/* ---- nodata heap ---- */
+
+static double deadline(const struct series *s)
+{
+    return s->newest + s->rule->nodata_after;
+}
+
+static void heap_swap(struct engine *e, size_t a, size_t b)
+{
+    struct series *t = e->heap[a];
+    e->heap[a] = e->heap[b];
+    e->heap[b] = t;
+    e->heap[a]->heap_idx = a;
+    e->heap[b]->heap_idx = b;
+}
+
+static void heap_up(struct engine *e, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (deadline(e->heap[p]) <= deadline(e->heap[i]))
+            break;
+        heap_swap(e, p, i);
+        i = p;
+    }
+}
+
+static void heap_down(struct engine *e, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < e->nheap && deadline(e->heap[l]) < deadline(e->heap[m]))
+            m = l;
+        if (r < e->nheap && deadline(e->heap[r]) < deadline(e->heap[m]))
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(e, i, m);
+        i = m;
+    }
+}
+
+static void heap_push(struct engine *e, struct series *s)
+{
+    if (e->nheap == e->capheap) {
+        e->capheap = e->capheap ? e->capheap * 2 : 64;
+        e->heap = xrealloc(e->heap, e->capheap * sizeof(*e->heap));
+    }
+    e->heap[e->nheap] = s;
+    s->heap_idx = e->nheap++;
+    heap_up(e, s->heap_idx);
+}
+
+static void heap_remove(struct engine *e, struct series *s)
+{
+    size_t i = s->heap_idx;
+
+    if (i == SIZE_MAX)
+        return;
+    e->nheap--;
+    if (i != e->nheap) {
+        e->heap[i] = e->heap[e->nheap];
+        e->heap[i]->heap_idx = i;
+        heap_down(e, i);
+        heap_up(e, i);
+    }
+    s->heap_idx = SIZE_MAX;
+}
+
+/* After s->newest moved forward (deadline grew) or s entered the heap. */
+static void heap_update(struct engine *e, struct series *s)
+{
+    if (!s->rule->has_nodata)
+        return;
+    if (s->heap_idx == SIZE_MAX)
+        heap_push(e, s);
+    else
+        heap_down(e, s->heap_idx);
+}
+
+/* ---- construction ---- */
+
+static struct metric_ent *metric_find(const struct engine *e, const char *name,
+                                      uint64_t h)
+{
+    for (struct hnode *n = htab_bucket(&e->metrics, h); n; n = n->next) {
+        struct metric_ent *m = (struct metric_ent *)n;
+        if (n->hash == h && strcmp(m->name, name) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+static void metric_free_cb(struct hnode *n, void *ctx)
+{
+    struct metric_ent *m = (struct metric_ent *)n;
+    (void)ctx;
+    free(m->rules);
+    free(m);
+}
+
+static void build_index(struct engine *e)
+{
+    htab_foreach(&e->metrics, metric_free_cb, NULL);
+    htab_cleanup(&e->metrics);
+    free(e->rule_hashes);
+    e->rule_hashes = xcalloc(e->cfg->nrules, sizeof(uint64_t));
+    for (size_t i = 0; i < e->cfg->nrules; i++) {
+        const struct rule *r = &e->cfg->rules[i];
+        e->rule_hashes[i] = rule_hash(r);
+        for (size_t j = 0; j < r->nmetrics; j++) {
+            const char *name = r->metrics[j];
+            uint64_t h = util_hash64(name, strlen(name), 0);
+            struct metric_ent *m = metric_find(e, name, h);
+            if (m == NULL) {
+                size_t len = strlen(name);
+                m = xcalloc(1, sizeof(*m) + len + 1);
+                memcpy(m->name, name, len + 1);
+                m->node.hash = h;
+                htab_insert(&e->metrics, &m->node);
+            }
+            if (m->nrules && m->rules[m->nrules - 1] == i)
+                continue; /* the same metric listed twice */
+            m->rules = xrealloc(m->rules, (m->nrules + 1) * sizeof(size_t));
+            m->rules[m->nrules++] = i;
+        }
+    }
+}
+
+struct engine *engine_new(const struct config *cfg)
+{
+    struct engine *e = xcalloc(1, sizeof(*e));
+
+    e->cfg = cfg;
+    htab_init(&e->metrics);
+    htab_init(&e->sources);
+    htab_init(&e->series);
+    buf_init(&e->keybuf, 1 << 20);
+    buf_init(&e->annbuf, 1 << 20);
+    e->clock = -INFINITY;
+    build_index(e);
+    return e;
+}
+
+static void series_free(struct series *s)
+{
+    if (s == NULL)
+        return;
+    window_free(s->win);
+    free(s->labels);
+    free(s->lstore);
+    free(s->key);
+    free(s);
+}
+
+static void series_free_cb(struct hnode *n, void *ctx)
+{
+    (void)ctx;
+    series_free((struct series *)n);
+}
+
+static void source_free_cb(struct hnode *n, void *ctx)
+{
+    (void)ctx;
+    free(n);
+}
+
+void engine_free(struct engine *e)
+{
+    if (e == NULL)
+        return;
+    htab_foreach(&e->series, series_free_cb, NULL);
+    htab_foreach(&e->sources, source_free_cb, NULL);
+    htab_foreach(&e->metrics, metric_free_cb, NULL);
+    htab_cleanup(&e->series);
+    htab_cleanup(&e->sources);
+    htab_cleanup(&e->metrics);
+    free(e->rule_hashes);
+    free(e->heap);
+    free(e->ann);
+    buf_cleanup(&e->keybuf);
+    buf_cleanup(&e->annbuf);
+    free(e);
+}
+
+/* ---- series lookup and creation ---- */
+
+/* Build the event labels of a new series: by labels (by order), the rule's
+ * labels (winning on a clash, keeping the first position), then alertname. */
+static void series_build_labels(struct series *s, const char *const *byvals)
+{
+    const struct rule *r = s->rule;
+    size_t max = r->nby + r->nlabels + 1, n = 0, bytes = 0;
+    const char **names = xcalloc(max, sizeof(char *));
+    const char **vals = xcalloc(max, sizeof(char *));
+    char *p;
+
+    for (size_t i = 0; i < r->nby; i++) {
+        if (strcmp(r->by[i], "alertname") == 0)
+            continue;
+        names[n] = r->by[i];
+        vals[n++] = byvals[i];
+    }
+    for (size_t i = 0; i < r->nlabels; i++) {
+        size_t j;
+        if (strcmp(r->labels[i].key, "alertname") == 0)
+            continue;
+        for (j = 0; j < n; j++)
+            if (strcmp(names[j], r->labels[i].key) == 0)
+                break;
+        names[j] = r->labels[i].key;
+        vals[j] = r->labels[i].value;
+        if (j == n)
+            n++;
+    }
+    names[n] = "alertname";
+    vals[n++] = r->name;
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(names[i]) + strlen(vals[i]) + 2;
+    s->lstore = p = xmalloc(bytes);
+    s->labels = xcalloc(n, sizeof(struct label));
+    s->nlabels = n;
+    for (size_t i = 0; i < n; i++) {
+        size_t a = strlen(names[i]) + 1, b = strlen(vals[i]) + 1;
+        memcpy(p, names[i], a);
+        s->labels[i].name = p;
+        p += a;
+        memcpy(p, vals[i], b);
+        s->labels[i].value = p;
+        p += b;
+    }
+    free(names);
+    free(vals);
+    labels_fingerprint(r->name, s->labels, s->nlabels, s->fp);
+}
+
+static struct series *series_new(struct engine *e, size_t rule_idx,
+                                 const char *key, size_t keylen, uint64_t h,
+                                 const char *const *byvals)
+{
+    const struct rule *r = &e->cfg->rules[rule_idx];
+    struct series *s = xcalloc(1, sizeof(*s));
+
+    s->rule = r;
+    s->rule_idx = rule_idx;
+    s->rule_hash = e->rule_hashes[rule_idx];
+    s->key = xmalloc(keylen + 1);
+    memcpy(s->key, key, keylen);
+    s->key[keylen] = '\0';
+    s->node.hash = h;
+    s->heap_idx = SIZE_MAX;
+    s->win = window_new(&r->agg, r->window, r->has_ratio);
+    series_build_labels(s, byvals);
+    htab_insert(&e->series, &s->node);
+    e->st.series++;
+    e->st.firing[SEV_OK]++;
+    return s;
+}
+
+static struct series *series_find(const struct engine *e, const char *key,
+                                  size_t keylen, uint64_t h)
+{
+    for (struct hnode *n = htab_bucket(&e->series, h); n; n = n->next) {
+        struct series *s = (struct series *)n;
+        if (n->hash == h && strncmp(s->key, key, keylen) == 0 &&
+            s->key[keylen] == '\0')
+            return s;
+    }
+    return NULL;
+}
+
+/* ---- events ---- */
+
+static int emit(struct engine *e, struct series *s, enum severity prev,
+                double t, enum event_reason reason, engine_event_fn cb,
+                void *ctx)
+{
+    const struct rule *r = s->rule;
+    struct alert_event ev;
+    enum severity now = (enum severity)s->sev;
+    struct tmpl_ctx tc;
+    size_t *offs;
+
+    if (now == prev)
+        return 0;
+    if (prev == SEV_OK)
+        s->starts_at = t;
+    e->st.firing[prev]--;
+    e->st.firing[now]++;
+    e->st.events++;
+    s->state_dirty = true;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.ts = t;
+    ev.rule = r->name;
+    ev.labels = s->labels;
+    ev.nlabels = s->nlabels;
+    ev.severity = now;
+    ev.previous = prev;
+    if (prev == SEV_OK)
+        ev.kind = EV_FIRING;
+    else if (now == SEV_OK)
+        ev.kind = EV_RESOLVED;
+    else if (now > prev)
+        ev.kind = EV_ESCALATED;
+    else
+        ev.kind = EV_DEESCALATED;
+    ev.reason = reason;
+    ev.has_value = reason != REASON_NODATA && s->has_value;
+    ev.value = s->value;
+    memcpy(ev.fingerprint, s->fp, sizeof(ev.fingerprint));
+    ev.starts_at = s->starts_at;
+
+    /* Annotations see everything but themselves: rendered in order, each
+     * may refer to the ones before it. */
+    if (r->nannotations > e->cap_ann) {
+        e->cap_ann = r->nannotations;
+        e->ann = xrealloc(e->ann, e->cap_ann * sizeof(*e->ann));
+    }
+    memset(&tc, 0, sizeof(tc));
+    tc.rule = r->name;
+    tc.event = event_kind_name(ev.kind);
+    tc.severity = severity_name(now);
+    tc.previous = severity_name(prev);
+    tc.reason = reason == REASON_NODATA ? "nodata" : "threshold";
+    tc.fingerprint = s->fp;
+    tc.value = ev.value;
+    tc.has_value = ev.has_value;
+    tc.ts = t;
+    tc.labels = s->labels;
+    tc.nlabels = s->nlabels;
+    tc.annotations = e->ann;
+    buf_reset(&e->annbuf);
+    offs = r->nannotations ? xcalloc(r->nannotations, sizeof(size_t)) : NULL;
+    for (size_t i = 0; i < r->nannotations; i++) {
+        tc.nannotations = 0; /* offsets move while the buffer grows */
+        offs[i] = e->annbuf.len;
+        tmpl_render(r->annotations[i].tmpl, &tc, &e->annbuf);
+        buf_addc(&e->annbuf, '\0');
+    }
+    for (size_t i = 0; i < r->nannotations; i++) {
+        e->ann[i].name = r->annotations[i].name;
+        e->ann[i].value = e->annbuf.failed ? "" : buf_str(&e->annbuf) + offs[i];
+    }
+    free(offs);
+    ev.annotations = e->ann;
+    ev.nannotations = r->nannotations;
+    if (now == SEV_OK)
+        s->starts_at = 0;
+    return cb ? cb(ctx, &ev) : 0;
+}
+
+/* Evaluate s at time t: aggregate, step every tier, emit on a change. */
+static int series_eval(struct engine *e, struct series *s, double t,
+                       engine_event_fn cb, void *ctx)
+{
+    const struct rule *r = s->rule;
+    enum severity prev = (enum severity)s->sev;
+    double v;
+    struct tier_run before[SEV_NTIERS];
+
+    if (window_eval(s->win, t, &v) != 0)
+        return 0; /* no value: the tiers hold their state */
+    s->value = v;
+    s->has_value = true;
+    memcpy(before, s->tiers, sizeof(before));
+    for (int i = 0; i < SEV_NTIERS; i++)
+        if (r->tiers[i].present)
+            tier_step(&r->tiers[i], &s->tiers[i], t, v);
+    if (memcmp(before, s->tiers, sizeof(before)) != 0)
+        s->state_dirty = true;
+    if (s->nodata)
+        return 0; /* only a sample ends nodata */
+    s->sev = (unsigned char)tier_severity(r->tiers, s->tiers);
+    return emit(e, s, prev, t, REASON_THRESHOLD, cb, ctx);
+}
+
+static int series_nodata(struct engine *e, struct series *s, double t,
+                         engine_event_fn cb, void *ctx)
+{
+    enum severity prev = (enum severity)s->sev;
+
+    memset(s->tiers, 0, sizeof(s->tiers));
+    s->nodata = true;
+    s->state_dirty = true;
+    s->sev = (unsigned char)s->rule->nodata_sev;
+    heap_remove(e, s);
+    return emit(e, s, prev, t, REASON_NODATA, cb, ctx);
+}
+
+/* ---- feeding ---- */
+
+struct sample_ctx {
+    const struct sample *s;
+};
+
+static const char *sample_get(void *ctx, const char *name)
+{
+    const struct sample *s = ((struct sample_ctx *)ctx)->s;
+    return labels_get(s->labels, s->nlabels, name);
+}
+
+/* The canonical source key: metric \0 then labels sorted by name. */
+static void source_key(struct engine *e, const struct sample *s)
+{
+    size_t idx[64];
+    size_t n = s->nlabels < 64 ? s->nlabels : 64;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        while (j > 0 && strcmp(s->labels[idx[j - 1]].name, s->labels[i].name) > 0) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = i;
+    }
+    buf_reset(&e->keybuf);
+    buf_add(&e->keybuf, s->metric, strlen(s->metric) + 1);
+    for (size_t i = 0; i < n; i++) {
+        const struct label *l = &s->labels[idx[i]];
+        buf_add(&e->keybuf, l->name, strlen(l->name) + 1);
+        buf_add(&e->keybuf, l->value, strlen(l->value) + 1);
+    }
+}
+
+static struct source *source_get(struct engine *e, uint64_t h)
+{
+    const char *key = buf_str(&e->keybuf);
+    size_t len = e->keybuf.len;
+    struct source *src;
+
+    for (struct hnode *n = htab_bucket(&e->sources, h); n; n = n->next) {
+        src = (struct source *)n;
+        if (n->hash == h && src->keylen == len && memcmp(src->key, key, len) == 0)
+            return src;
+    }
+    src = xmalloc(sizeof(*src) + len);
+    src->node.hash = h;
+    src->newest = -INFINITY;
+    src->keylen = len;
+    memcpy(src->key, key, len);
+    htab_insert(&e->sources, &src->node);
+    e->st.sources++;
+    return src;
+}
+
+static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
+                     uint32_t src_id, engine_event_fn cb, void *ctx)
+{
+    const struct rule *r = &e->cfg->rules[ri];
+    struct sample_ctx sc = {s};
+    const char *byvals[32];
+    struct series *se;
+    bool num = false;
+    uint64_t h;
+    size_t nby = r->nby < 32 ? r->nby : 32;
+
+    if (!matcher_set_match(&r->where, sample_get, &sc))
+        return 0;
+    e->st.matched++;
+    if (r->has_ratio)
+        num = matcher_set_match(&r->ratio, sample_get, &sc);
+    /* Series key: rule index, then the by values. */
+    buf_reset(&e->keybuf);
+    buf_adds(&e->keybuf, r->name);
+    for (size_t i = 0; i < nby; i++) {
+        const char *v = labels_get(s->labels, s->nlabels, r->by[i]);
+        byvals[i] = v ? v : "";
+        buf_addc(&e->keybuf, '\x1f');
+        buf_adds(&e->keybuf, byvals[i]);
+    }
+    h = util_hash64(buf_str(&e->keybuf), e->keybuf.len, 7);
+    se = series_find(e, buf_str(&e->keybuf), e->keybuf.len, h);
+    if (se == NULL)
+        se = series_new(e, ri, buf_str(&e->keybuf), e->keybuf.len, h, byvals);
+    window_add(se->win, s->ts, s->value, src_id, num);
+    if (!se->has_samples || s->ts > se->newest)
+        se->newest = s->ts;
+    se->has_samples = true;
+    heap_update(e, se);
+    if (se->nodata) {
+        /* The next sample ends the nodata state: the tiers (reset when
+         * nodata began) decide the severity again. */
+        se->nodata = false;
+        se->state_dirty = true;
+    }
+    return series_eval(e, se, se->newest, cb, ctx);
+}
+
+/* Emit the nodata events of series whose deadline is before t. */
+static int advance(struct engine *e, double t, engine_event_fn cb, void *ctx)
+{
+    while (e->nheap > 0 && deadline(e->heap[0]) < t) {
+        struct series *s = e->heap[0];
+        int rc = series_nodata(e, s, deadline(s), cb, ctx);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
+                void *ctx)
+{
+    struct metric_ent *m;
+    struct source *src;
+    uint64_t h;
+    int rc;
+
+    h = util_hash64(s->metric, strlen(s->metric), 0);
+    m = metric_find(e, s->metric, h);
+    if (s->ts > e->clock) {
+        e->clock = s->ts;
+        if ((rc = advance(e, e->clock, cb, ctx)) != 0)
+            return rc;
+    }
+    if (m == NULL) {
+        e->st.samples++;
+        return 0;
+    }
+    source_key(e, s);
+    h = util_hash64(buf_str(&e->keybuf), e->keybuf.len, 1);
+    src = source_get(e, h);
+    if (s->ts < src->newest) {
+        e->st.late++;
+        return 1;
+    }
+    src->newest = s->ts;
+    e->st.samples++;
+    for (size_t i = 0; i < m->nrules; i++)
+        if ((rc = feed_rule(e, m->rules[i], s, (uint32_t)(h ^ (h >> 32)), cb, ctx)) != 0)
+            return rc;
+    return 0;
+}
+
+int engine_advance(struct engine *e, double t, engine_event_fn cb, void *ctx)
+{
+    if (t > e->clock)
+        e->clock = t;
+    return advance(e, t, cb, ctx);
+}
+
+struct tick_ctx {
+    struct engine *e;
+    double now;
+    engine_event_fn cb;
+    void *ctx;
+    int rc;
+    struct series **list;
+    size_t n;
+};
+
+static void collect_cb(struct hnode *n, void *ctx)
+{
+    struct tick_ctx *tc = ctx;
+    tc->list[tc->n++] = (struct series *)n;
+}
+
+static struct series **series_list(struct engine *e, size_t *n)
+{
+    struct tick_ctx tc = {0};
+    tc.list = xcalloc(e->series.n ? e->series.n : 1, sizeof(struct series *));
+    htab_foreach(&e->series, collect_cb, &tc);
+    *n = tc.n;
+    return tc.list;
+}
+
+int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
+{
+    size_t n;
+    struct series **list;
+    int rc = advance(e, now + 1e-9, cb, ctx);
+
+    if (rc)
+        return rc;
+    list = series_list(e, &n);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct series *s = list[i];
+        double t = now > s->newest ? now : s->newest;
+        if (!s->has_samples || s->nodata)
+            continue;
+        rc = series_eval(e, s, t, cb, ctx);
+    }
+    free(list);
+    return rc;
+}
+
+void engine_stats(const struct engine *e, struct engine_stats *out)
+{
+    *out = e->st;
+}
+
+int engine_foreach_alert(const struct engine *e, engine_alert_fn cb, void *ctx)
+{
+    size_t n;
+    struct series **list = series_list((struct engine *)e, &n);
+    int rc = 0;
+
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct series *s = list[i];
+        if (s->sev == SEV_OK)
+            continue;
+        rc = cb(ctx, s->rule->name, s->labels, s->nlabels,
+                (enum severity)s->sev, s->value, s->has_value && !s->nodata,
+                s->starts_at, s->fp);
+    }
+    free(list);
+    return rc;
+}
+
+/* ---- persistence ----
+ * Series blob (little-endian, host doubles):
+ *   u8 version, u64 rule_hash, u8 sev, u8 nodata, u8 has_samples,
+ *   u8 has_value, f64 newest, f64 starts_at, f64 value,
+ *   3 x (u8 state, f64 since), u32 nby, nby x (u32 len, bytes),
+ *   u32 window_len, window bytes.
+ * The sources blob: u8 version, u32 n, n x (u32 len, key bytes, f64 newest). */
+
+static void put_u8(struct buf *b, unsigned v)
+{
+    unsigned char c = (unsigned char)v;
+    buf_add(b, &c, 1);
+}
+
+static void put_u32(struct buf *b, uint32_t v)
+{
+    buf_add(b, &v, sizeof(v));
+}
+
+static void put_f64(struct buf *b, double v)
+{
+    buf_add(b, &v, sizeof(v));
+}
+
+struct rd {
+    const unsigned char *p;
+    size_t n;
+    int bad;
+};
+
+static const void *rd_take(struct rd *r, size_t n)
+{
+    const void *p = r->p;
+    if (r->bad || r->n < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    r->p += n;
+    r->n -= n;
+    return p;
+}
+
+static unsigned rd_u8(struct rd *r)
+{
+    const unsigned char *p = rd_take(r, 1);
+    return p ? *p : 0;
+}
+
+static uint32_t rd_u32(struct rd *r)
+{
+    uint32_t v = 0;
+    const void *p = rd_take(r, sizeof(v));
+    if (p)
+        memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static uint64_t rd_u64(struct rd *r)
+{
+    uint64_t v = 0;
+    const void *p = rd_take(r, sizeof(v));
+    if (p)
+        memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static double rd_f64(struct rd *r)
+{
+    double v = 0;
+    const void *p = rd_take(r, sizeof(v));
+    if (p)
+        memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* The i-th by value of a series key ("rule\x1fv0\x1fv1..."). */
+static const char *key_field(const char *key, size_t i, size_t *len)
+{
+    const char *k = strchr(key, '\x1f');
+    for (size_t j = 0; k && j < i; j++)
+        k = strchr(k + 1, '\x1f');
+    if (k == NULL) {
+        *len = 0;
+        return "";
+    }
+    k++;
+    *len = strcspn(k, "\x1f");
+    return k;
+}
+
+static int series_blob_v(const struct series *s, struct buf *b)
+{
+    const struct rule *r = s->rule;
+    struct buf w;
+    uint64_t rh = s->rule_hash;
+
+    buf_reset(b);
+    put_u8(b, BLOB_VERSION);
+    buf_add(b, &rh, sizeof(rh));
+    put_u8(b, s->sev);
+    put_u8(b, s->nodata);
+    put_u8(b, s->has_samples);
+    put_u8(b, s->has_value);
+    put_f64(b, s->newest);
+    put_f64(b, s->starts_at);
+    put_f64(b, s->value);
+    for (int i = 0; i < SEV_NTIERS; i++) {
+        put_u8(b, s->tiers[i].st);
+        put_f64(b, s->tiers[i].since);
+    }
+    put_u32(b, (uint32_t)r->nby);
+    for (size_t i = 0; i < r->nby; i++) {
+        size_t len;
+        const char *v = key_field(s->key, i, &len);
+        put_u32(b, (uint32_t)len);
+        buf_add(b, v, len);
+    }
+    buf_init(&w, 256 << 20);
+    if (window_save(s->win, &w) < 0) {
+        buf_cleanup(&w);
+        return -1;
+    }
+    put_u32(b, (uint32_t)w.len);
+    buf_add(b, buf_str(&w), w.len);
+    buf_cleanup(&w);
+    return b->failed ? -1 : 0;
+}
+
+static int save_sources(struct engine *e, engine_put_fn put, void *ctx)
+{
+    struct buf b;
+    struct tick_ctx tc = {0};
+    int rc;
+
+    tc.list = xcalloc(e->sources.n ? e->sources.n : 1, sizeof(void *));
+    htab_foreach(&e->sources, collect_cb, &tc);
+    buf_init(&b, (size_t)1 << 30);
+    put_u8(&b, BLOB_VERSION);
+    put_u32(&b, (uint32_t)tc.n);
+    for (size_t i = 0; i < tc.n; i++) {
+        struct source *src = (struct source *)tc.list[i];
+        put_u32(&b, (uint32_t)src->keylen);
+        buf_add(&b, src->key, src->keylen);
+        put_f64(&b, src->newest);
+    }
+    free(tc.list);
+    rc = b.failed ? -1 : put(ctx, SOURCES_KEY, "", "", buf_str(&b), b.len);
+    buf_cleanup(&b);
+    return rc;
+}
+
+int engine_save(struct engine *e, bool with_windows, bool all,
+                engine_put_fn put, engine_del_fn del, void *ctx)
+{
+    size_t n;
+    struct series **list = series_list(e, &n);
+    struct buf b;
+    int rc = 0;
+
+    (void)del;
+    buf_init(&b, 256 << 20);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct series *s = list[i];
+        bool active = s->sev != SEV_OK || s->nodata || tier_any_active(s->tiers);
+        if (!all && !s->state_dirty)
+            continue;
+        if (!all && !active && !s->saved)
+            continue;
+        if (all && !s->has_samples && !active)
+            continue;
+        if (series_blob_v(s, &b) < 0) {
+            rc = -1;
+            break;
+        }
+        rc = put(ctx, s->key, s->rule->name, s->fp, buf_str(&b), b.len);
+        if (rc == 0) {
+            s->state_dirty = false;
+            s->saved = true;
+        }
+    }
+    buf_cleanup(&b);
+    free(list);
+    if (rc == 0 && with_windows)
+        rc = save_sources(e, put, ctx);
+    return rc;
+}
+
+static int restore_sources(struct engine *e, struct rd *r, struct err *err)
+{
+    uint32_t n;
+
+    if (rd_u8(r) != BLOB_VERSION) {
+        err_set(err, "engine: unknown sources blob version");
+        return -1;
+    }
+    n = rd_u32(r);
+    for (uint32_t i = 0; i < n && !r->bad; i++) {
+        uint32_t len = rd_u32(r);
+        const char *k = rd_take(r, len);
+        double newest = rd_f64(r);
+        struct source *src;
+        if (r->bad)
+            break;
+        buf_reset(&e->keybuf);
+        buf_add(&e->keybuf, k, len);
+        src = source_get(e, util_hash64(k, len, 1));
+        if (newest > src->newest)
+            src->newest = newest;
+        if (newest > e->clock)
+            e->clock = newest;
+    }
+    if (r->bad) {
+        err_set(err, "engine: truncated sources blob");
+        return -1;
+    }
+    return 0;
+}
+
+int engine_restore(struct engine *e, const char *key, const void *blob,
+                   size_t len, struct err *err)
+{
+    struct rd r = {blob, len, 0};
+    const char *sep;
+    const struct rule *rule = NULL;
+    size_t ri = 0, nby;
+    uint64_t rh;
+    const char *byvals[32];
+    char *bystore[32];
+    struct series *s;
+    uint32_t wlen;
+    const void *wp;
+    struct series tmp;
+
+    if (strcmp(key, SOURCES_KEY) == 0)
+        return restore_sources(e, &r, err);
+    sep = strchr(key, '\x1f');
+    for (size_t i = 0; i < e->cfg->nrules; i++) {
+        size_t nl = sep ? (size_t)(sep - key) : strlen(key);
+        if (strlen(e->cfg->rules[i].name) == nl &&
+            strncmp(e->cfg->rules[i].name, key, nl) == 0) {
+            rule = &e->cfg->rules[i];
+            ri = i;
+            break;
+        }
+    }
+    if (rule == NULL)
+        return 1;
+    if (rd_u8(&r) != BLOB_VERSION) {
+        err_set(err, "engine: series %s: unknown blob version", rule->name);
+        return -1;
+    }
+    rh = rd_u64(&r);
+    if (rh != e->rule_hashes[ri])
+        return 1; /* the rule changed: start fresh */
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.sev = (unsigned char)rd_u8(&r);
+    tmp.nodata = rd_u8(&r) != 0;
+    tmp.has_samples = rd_u8(&r) != 0;
+    tmp.has_value = rd_u8(&r) != 0;
+    tmp.newest = rd_f64(&r);
+    tmp.starts_at = rd_f64(&r);
+    tmp.value = rd_f64(&r);
+    for (int i = 0; i < SEV_NTIERS; i++) {
+        tmp.tiers[i].st = (unsigned char)rd_u8(&r);
+        tmp.tiers[i].since = rd_f64(&r);
+    }
+    nby = rd_u32(&r);
+    if (r.bad || nby != rule->nby || nby > 32 || tmp.sev > SEV_CRITICAL) {
+        err_set(err, "engine: series %s: corrupt state", rule->name);
+        return -1;
+    }
+    for (size_t i = 0; i < nby; i++) {
+        uint32_t l = rd_u32(&r);
+        const char *p = rd_take(&r, l);
+        bystore[i] = xmalloc((size_t)l + 1);
+        if (p)
+            memcpy(bystore[i], p, l);
+        bystore[i][p ? l : 0] = '\0';
+        byvals[i] = bystore[i];
+    }
+    wlen = rd_u32(&r);
+    wp = rd_take(&r, wlen);
+    if (r.bad) {
+        for (size_t i = 0; i < nby; i++)
+            free(bystore[i]);
+        err_set(err, "engine: series %s: truncated state", rule->name);
+        return -1;
+    }
+    buf_reset(&e->keybuf);
+    buf_adds(&e->keybuf, rule->name);
+    for (size_t i = 0; i < nby; i++) {
+        buf_addc(&e->keybuf, '\x1f');
+        buf_adds(&e->keybuf, byvals[i]);
+    }
+    {
+        uint64_t h = util_hash64(buf_str(&e->keybuf), e->keybuf.len, 7);
+        s = series_find(e, buf_str(&e->keybuf), e->keybuf.len, h);
+        if (s == NULL)
+            s = series_new(e, ri, buf_str(&e->keybuf), e->keybuf.len, h, byvals);
+    }
+    for (size_t i = 0; i < nby; i++)
+        free(bystore[i]);
+    if (wlen > 0) {
+        struct window *w = window_load(&rule->agg, rule->window,
+                                       rule->has_ratio, wp, wlen);
+        if (w == NULL) {
+            err_set(err, "engine: series %s: corrupt window", rule->name);
+            return -1;
+        }
+        window_free(s->win);
+        s->win = w;
+    }
+    e->st.firing[s->sev]--;
+    s->sev = tmp.sev;
+    e->st.firing[s->sev]++;
+    s->nodata = tmp.nodata;
+    s->has_samples = tmp.has_samples;
+    s->has_value = tmp.has_value;
+    s->newest = tmp.newest;
+    s->starts_at = tmp.starts_at;
+    s->value = tmp.value;
+    memcpy(s->tiers, tmp.tiers, sizeof(s->tiers));
+    s->saved = true;
+    s->state_dirty = false;
+    if (s->newest > e->clock)
+        e->clock = s->newest;
+    if (s->has_samples && !s->nodata)
+        heap_update(e, s);
+    return 0;
+}
+
+/* ---- reload ---- */
+
+struct reload_ctx {
+    struct engine *e;
+    struct htab keep;
+};
+
+static void reload_cb(struct hnode *n, void *ctx)
+{
+    struct reload_ctx *rc = ctx;
+    struct series *s = (struct series *)n;
+    struct engine *e = rc->e;
+    size_t i;
+
+    for (i = 0; i < e->cfg->nrules; i++)
+        if (strcmp(e->cfg->rules[i].name, s->rule->name) == 0)
+            break;
+    if (i == e->cfg->nrules || e->rule_hashes[i] != s->rule_hash) {
+        e->st.firing[s->sev]--;
+        e->st.series--;
+        series_free(s);
+        return;
+    }
+    s->rule = &e->cfg->rules[i];
+    s->rule_idx = i;
+    s->heap_idx = SIZE_MAX;
+    htab_insert(&rc->keep, n);
+}
+
+void engine_reload(struct engine *e, const struct config *cfg)
+{
+    struct reload_ctx rc;
+    struct htab old = e->series;
+    size_t n;
+    struct series **list;
+
+    /* Rule names are compared before the old config goes away: the caller
+     * frees the old config only after this returns. */
+    e->cfg = cfg;
+    build_index(e);
+    rc.e = e;
+    htab_init(&rc.keep);
+    e->nheap = 0;
+    htab_foreach(&old, reload_cb, &rc);
+    htab_cleanup(&old);
+    e->series = rc.keep;
+    list = series_list(e, &n);
+    for (size_t i = 0; i < n; i++)
+        if (list[i]->has_samples && !list[i]->nodata)
+            heap_update(e, list[i]);
+    free(list);
+}

@@ -1,0 +1,713 @@
+/* check_engine.c - the rule engine: tiers, hysteresis, timers, events,
+ * nodata, grouping, late samples, persistence, and a property test against
+ * a deliberately simple reference. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/buf.h"
+#include "../common/util.h"
+#include "../rules/config.h"
+#include "../rules/engine.h"
+#include "../rules/tier.h"
+
+/* ---- helpers ---- */
+
+struct evlog {
+    struct buf all;   /* one JSON line per event */
+    int n;
+    char kinds[64][16];
+    char sev[64][16];
+    double ts[64];
+    double value[64];
+    int has_value[64];
+};
+
+static int collect(void *ctx, const struct alert_event *ev)
+{
+    struct evlog *l = ctx;
+    if (l->n < 64) {
+        snprintf(l->kinds[l->n], 16, "%s", event_kind_name(ev->kind));
+        snprintf(l->sev[l->n], 16, "%s", severity_name(ev->severity));
+        l->ts[l->n] = ev->ts;
+        l->value[l->n] = ev->value;
+        l->has_value[l->n] = ev->has_value;
+    }
+    l->n++;
+    event_to_json(ev, &l->all);
+    buf_addc(&l->all, '\n');
+    return 0;
+}
+
+static struct config *load(const char *yaml)
+{
+    struct cfg_diag d;
+    struct config *c;
+
+    cfg_diag_init(&d, "t.yaml");
+    c = config_load_buf(yaml, strlen(yaml), "t.yaml", "/tmp", &d);
+    if (c == NULL)
+        cfg_diag_print(&d, stderr);
+    cfg_diag_cleanup(&d);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+static int feed1(struct engine *e, const char *metric, const char *k,
+                 const char *v, double val, double ts, struct evlog *l)
+{
+    struct label lb[1] = {{k, v}};
+    struct sample s = {metric, lb, k ? 1 : 0, val, ts};
+    return engine_feed(e, &s, collect, l);
+}
+
+static void evlog_init(struct evlog *l)
+{
+    memset(l, 0, sizeof(*l));
+    buf_init(&l->all, 0);
+}
+
+#define SIMPLE_RULE(tiers)                                                    \
+    "rules:\n"                                                                \
+    "  - name: r\n"                                                           \
+    "    metric: m\n"                                                         \
+    "    by: [host]\n"                                                        \
+    "    severity:\n" tiers
+
+/* ---- tier state machine ---- */
+
+START_TEST(tier_fires_at_once_when_for_is_zero)
+{
+    struct tier_cfg c = {.present = true, .above = true, .threshold = 10};
+    struct tier_run r = {0};
+    tier_step(&c, &r, 0, 11);
+    ck_assert_int_eq(r.st, TIER_FIRING);
+    tier_step(&c, &r, 1, 10);
+    ck_assert_int_eq(r.st, TIER_OK);
+}
+END_TEST
+
+START_TEST(tier_below_breaches_under_threshold_and_recovers_at_clear)
+{
+    struct tier_cfg c = {.present = true, .above = false, .threshold = 5,
+                         .has_clear = true, .clear = 8};
+    struct tier_run r = {0};
+    tier_step(&c, &r, 0, 4);
+    ck_assert_int_eq(r.st, TIER_FIRING);
+    tier_step(&c, &r, 1, 7);
+    ck_assert_int_eq(r.st, TIER_FIRING);
+    tier_step(&c, &r, 2, 8);
+    ck_assert_int_eq(r.st, TIER_OK);
+}
+END_TEST
+
+START_TEST(tier_pending_resets_when_breach_stops_before_for)
+{
+    struct tier_cfg c = {.present = true, .above = true, .threshold = 10, .for_s = 60};
+    struct tier_run r = {0};
+    tier_step(&c, &r, 0, 11);
+    ck_assert_int_eq(r.st, TIER_PENDING);
+    tier_step(&c, &r, 30, 9);
+    ck_assert_int_eq(r.st, TIER_OK);
+    tier_step(&c, &r, 40, 11);
+    tier_step(&c, &r, 90, 11);
+    ck_assert_int_eq(r.st, TIER_PENDING); /* 50 s held, the timer restarted */
+    tier_step(&c, &r, 100, 11);
+    ck_assert_int_eq(r.st, TIER_FIRING);
+}
+END_TEST
+
+START_TEST(tier_resolving_returns_to_firing_then_needs_full_clear_for)
+{
+    struct tier_cfg c = {.present = true, .above = true, .threshold = 10,
+                         .clear_for_s = 60};
+    struct tier_run r = {0};
+    tier_step(&c, &r, 0, 11);
+    tier_step(&c, &r, 10, 5);
+    ck_assert_int_eq(r.st, TIER_RESOLVING);
+    tier_step(&c, &r, 20, 12);
+    ck_assert_int_eq(r.st, TIER_FIRING);
+    tier_step(&c, &r, 30, 5);
+    tier_step(&c, &r, 80, 5);
+    ck_assert_int_eq(r.st, TIER_RESOLVING);
+    tier_step(&c, &r, 90, 5);
+    ck_assert_int_eq(r.st, TIER_OK);
+}
+END_TEST
+
+/* ---- engine events ---- */
+
+START_TEST(tier_value_oscillating_inside_band_does_not_refire)
+{
+    struct config *c = load(SIMPLE_RULE(
+        "      warning: {above: 100, clear: 80}\n"));
+    struct engine *e = engine_new(c);
+    struct evlog l;
+    double vals[] = {50, 120, 90, 101, 85, 99, 81, 79, 95};
+
+    evlog_init(&l);
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+        feed1(e, "m", "host", "a", vals[i], 100 + i, &l);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_str_eq(l.kinds[0], "firing");
+    ck_assert_double_eq(l.ts[0], 101);
+    ck_assert_str_eq(l.kinds[1], "resolved");
+    ck_assert_double_eq(l.ts[1], 107);
+    ck_assert_str_eq(l.sev[1], "ok");
+    engine_free(e);
+    config_free(c);
+    buf_cleanup(&l.all);
+}
+END_TEST
+
+START_TEST(severity_escalates_and_deescalates_with_previous)
+{
+    struct config *c = load(SIMPLE_RULE(
+        "      warning: {above: 100}\n"
+        "      critical: {above: 200}\n"));
+    struct engine *e = engine_new(c);
+    struct evlog l;
+    double vals[] = {150, 250, 150, 50};
+
+    evlog_init(&l);
+    for (int i = 0; i < 4; i++)
+        feed1(e, "m", "host", "a", vals[i], i, &l);
+    ck_assert_int_eq(l.n, 4);
+    ck_assert_str_eq(l.kinds[0], "firing");
+    ck_assert_str_eq(l.sev[0], "warning");
+    ck_assert_str_eq(l.kinds[1], "escalated");
+    ck_assert_str_eq(l.sev[1], "critical");
+    ck_assert_str_eq(l.kinds[2], "deescalated");
+    ck_assert_str_eq(l.kinds[3], "resolved");
+    ck_assert_ptr_nonnull(strstr(buf_str(&l.all),
+        "\"event\":\"escalated\",\"severity\":\"critical\",\"previous\":\"warning\",\"value\":250"));
+    engine_free(e);
+    config_free(c);
+    buf_cleanup(&l.all);
+}
+END_TEST
+
+START_TEST(for_delays_firing_until_held_in_sample_time)
+{
+    struct config *c = load(SIMPLE_RULE(
+        "      warning: {above: 100, for: 1m}\n"));
+    struct engine *e = engine_new(c);
+    struct evlog l;
+
+    evlog_init(&l);
+    feed1(e, "m", "host", "a", 150, 0, &l);
+    feed1(e, "m", "host", "a", 150, 30, &l);
+    ck_assert_int_eq(l.n, 0);
+    feed1(e, "m", "host", "a", 150, 60, &l);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_double_eq(l.ts[0], 60);
+    engine_free(e);
+    config_free(c);
+    buf_cleanup(&l.all);
+}
+END_TEST
+
+START_TEST(event_json_has_spec_shape_labels_order_and_annotations)
+{
+    struct config *c = load(
+        "rules:\n"
+        "  - name: api_p90_latency\n"
+        "    metric: lat\n"
+        "    by: [service]\n"
+        "    severity: {critical: {above: 500}}\n"
+        "    labels: {team: web, service: override}\n"
+        "    annotations:\n"
+        "      summary: \"p90 latency {{ value }} ms on {{ labels.service }}\"\n");
+    struct engine *e = engine_new(c);
+    struct evlog l;
+    const char *j;
+
+    evlog_init(&l);
+    feed1(e, "lat", "service", "api", 512.5, 1767225720, &l);
+    ck_assert_int_eq(l.n, 1);
+    j = buf_str(&l.all);
+    {
+        const char *want = "{\"ts\":1767225720.0,\"rule\":\"api_p90_latency\","
+                           "\"labels\":{\"service\":\"override\",\"team\":\"web\","
+                           "\"alertname\":\"api_p90_latency\"},\"event\":\"firing\","
+                           "\"severity\":\"critical\",\"previous\":\"ok\","
+                           "\"value\":512.5,\"reason\":\"threshold\","
+                           "\"fingerprint\":\"";
+        ck_assert_msg(strncmp(j, want, strlen(want)) == 0, "got %s", j);
+    }
+    ck_assert_ptr_nonnull(strstr(j, "\"annotations\":{\"summary\":"
+                                    "\"p90 latency 512.5 ms on override\"}}"));
+    engine_free(e);
+    config_free(c);
+    buf_cleanup(&l.all);
+}
+END_TEST
+
+START_TEST(missing_by_label_groups_as_empty_string)
+{
+    struct config *c = load(SIMPLE_RULE("      warning: {above: 1}\n"));
+    struct engine *e = engine_new(c);
+    struct evlog l;
+    struct engine_stats st;
+
+    evlog_init(&l);
+    feed1(e, "m", NULL, NULL, 5, 1, &l);
+    feed1(e, "m", "other", "x", 5, 2, &l);
+    feed1(e, "m", "host", "", 5, 3, &l);
+    engine_stats(e, &st);
+    ck_assert_uint_eq(st.series, 1);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_ptr_nonnull(strstr(buf_str(&l.all), "\"host\":\"\""));
+    engine_free(e);
+    config_free(c);
+    buf_cleanup(&l.all);
+}
+END_TEST
+
+START_TEST(where_matchers_select_samples)
+{
+    struct config *c = load(
+        "rules:\n"
+        "  - name: r\n"
+        "    metric: [m, m2]\n"
+        "    where: {env: prod, host: \"!~test.*\"}\n"
+        "    severity: {warning: {above: 1}}\n");
+    struct engine *e = engine_new(c);
+    struct evlog l;
+    struct label a[] = {{"env", "prod"}, {"host", "test-1"}};
+    struct label b[] = {{"env", "prod"}, {"host", "web-1"}};
+    struct sample s1 = {"m", a, 2, 5, 1};
+    struct sample s2 = {"m2", b, 2, 5, 2};
+
+    evlog_init(&l);
+    engine_feed(e, &s1, collect, &l);
+    ck_assert_int_eq(l.n, 0);
+    engine_feed(e, &s2, collect, &l);
+    ck_assert_int_eq(l.n, 1);
+    engine_free(e);
+    config_free(c);
+    buf_cleanup(&l.all);
+}
+END_TEST
+
+START_TEST(late_sample_of_same_source_is_dropped_and_counted)
+{
+    struct config *c = load(SIMPLE_RULE("      warning: {above: 100}\n"));
+    struct engine *e = engine_new(c);
+    struct evlog l;
+    struct engine_stats st;
+
+    evlog_init(&l);
+    ck_assert_int_eq(feed1(e, "m", "host", "a", 1, 100, &l), 0);
+    ck_assert_int_eq(feed1(e, "m", "host", "a", 500, 50, &l), 1);
+    engine_stats(e, &st);
+    ck_assert_uint_eq(st.late, 1);
+    ck_assert_int_eq(l.n, 0);
+    engine_free(e);
+    config_free(c);
+    buf_cleanup(&l.all);
+}
+END_TEST
+
+START_TEST(nodata_fires_at_deadline_and_next_sample_ends_it)
+{
+    struct config *c = load(
+        "rules:\n"
+        "  - name: hb\n"
+        "    metric: hb\n"
+        "    severity: {critical: {below: 1}}\n"
+        "    nodata: {after: 5m}\n");
+    struct engine *e = engine_new(c);
+    struct evlog l;
+
+    evlog_init(&l);
+    feed1(e, "hb", NULL, NULL, 1, 1000, &l);
+    feed1(e, "other", NULL, NULL, 1, 1200, &l);
+    ck_assert_int_eq(l.n, 0);
+    feed1(e, "other", NULL, NULL, 1, 1400, &l);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_str_eq(l.kinds[0], "firing");
+    ck_assert_str_eq(l.sev[0], "warning");
+    ck_assert_double_eq(l.ts[0], 1300);
+    ck_assert_int_eq(l.has_value[0], 0);
+    ck_assert_ptr_nonnull(strstr(buf_str(&l.all), "\"value\":null,\"reason\":\"nodata\""));
+    feed1(e, "hb", NULL, NULL, 1, 1500, &l);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_str_eq(l.kinds[1], "resolved");
+    engine_free(e);
+    config_free(c);
+    buf_cleanup(&l.all);
+}
+END_TEST
+
+START_TEST(nodata_with_same_severity_is_silent)
+{
+    struct config *c = load(
+        "rules:\n"
+        "  - name: hb\n"
+        "    metric: hb\n"
+        "    severity: {warning: {above: 10}}\n"
+        "    nodata: {after: 1m, severity: warning}\n");
+    struct engine *e = engine_new(c);
+    struct evlog l;
+
+    evlog_init(&l);
+    feed1(e, "hb", NULL, NULL, 20, 0, &l);
+    ck_assert_int_eq(l.n, 1);
+    engine_advance(e, 500, collect, &l);
+    ck_assert_int_eq(l.n, 1);
+    engine_free(e);
+    config_free(c);
+    buf_cleanup(&l.all);
+}
+END_TEST
+
+START_TEST(tick_completes_for_at_wall_clock)
+{
+    struct config *c = load(SIMPLE_RULE("      warning: {above: 100, for: 1m}\n"));
+    struct engine *e = engine_new(c);
+    struct evlog l;
+
+    evlog_init(&l);
+    feed1(e, "m", "host", "a", 150, 0, &l);
+    engine_tick(e, 30, collect, &l);
+    ck_assert_int_eq(l.n, 0);
+    engine_tick(e, 61, collect, &l);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_double_eq(l.ts[0], 61);
+    engine_free(e);
+    config_free(c);
+    buf_cleanup(&l.all);
+}
+END_TEST
+
+/* ---- persistence: split streams ---- */
+
+struct saved {
+    char *key[512];
+    void *blob[512];
+    size_t len[512];
+    int n;
+};
+
+static int save_put(void *ctx, const char *key, const char *rule,
+                    const char *fp, const void *blob, size_t len)
+{
+    struct saved *s = ctx;
+    (void)rule;
+    (void)fp;
+    for (int i = 0; i < s->n; i++) {
+        if (strcmp(s->key[i], key) == 0) {
+            free(s->blob[i]);
+            s->blob[i] = xmalloc(len);
+            memcpy(s->blob[i], blob, len);
+            s->len[i] = len;
+            return 0;
+        }
+    }
+    ck_assert_int_lt(s->n, 512);
+    s->key[s->n] = xstrdup(key);
+    s->blob[s->n] = xmalloc(len);
+    memcpy(s->blob[s->n], blob, len);
+    s->len[s->n++] = len;
+    return 0;
+}
+
+static int save_del(void *ctx, const char *key)
+{
+    (void)ctx;
+    (void)key;
+    return 0;
+}
+
+static void saved_free(struct saved *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        free(s->key[i]);
+        free(s->blob[i]);
+    }
+    s->n = 0;
+}
+
+static const char *split_cfg =
+    "rules:\n"
+    "  - name: p\n"
+    "    metric: m\n"
+    "    by: [host]\n"
+    "    window: 1m\n"
+    "    aggregate: p90\n"
+    "    severity:\n"
+    "      warning: {above: 60, clear: 50, for: 20s}\n"
+    "      critical: {above: 85, clear: 75, clear_for: 30s}\n"
+    "    nodata: {after: 2m}\n"
+    "  - name: r\n"
+    "    metric: c\n"
+    "    window: 1m\n"
+    "    aggregate: rate\n"
+    "    severity: {warning: {above: 2, for: 10s}}\n";
+
+struct gen_sample {
+    const char *metric;
+    char host[8];
+    double v, ts;
+};
+
+static void gen_stream(unsigned seed, struct gen_sample *out, int n)
+{
+    double t = 1000, counter = 0;
+    srand(seed);
+    for (int i = 0; i < n; i++) {
+        int kind = rand() % 4;
+        t += (rand() % 7) + (rand() % 50 == 0 ? 200 : 0);
+        if (kind == 3) {
+            out[i].metric = "c";
+            out[i].host[0] = '\0';
+            counter += rand() % 5 == 0 ? 0 : (rand() % 40);
+            if (rand() % 30 == 0)
+                counter = 0;
+            out[i].v = counter;
+        } else {
+            out[i].metric = "m";
+            snprintf(out[i].host, sizeof(out[i].host), "h%d", rand() % 3);
+            out[i].v = rand() % 100;
+        }
+        out[i].ts = t;
+    }
+}
+
+static void feed_gen(struct engine *e, const struct gen_sample *g,
+                     struct evlog *l)
+{
+    struct label lb[1] = {{"host", g->host}};
+    struct sample s = {g->metric, lb, g->host[0] ? 1 : 0, g->v, g->ts};
+    engine_feed(e, &s, collect, l);
+}
+
+START_TEST(split_stream_gives_the_events_of_one_run)
+{
+    struct config *c = load(split_cfg);
+    enum { N = 1500 };
+    static struct gen_sample g[N];
+
+    for (unsigned seed = 1; seed <= 25; seed++) {
+        struct evlog whole, parts;
+        struct engine *e;
+        int cut = 0;
+
+        gen_stream(seed, g, N);
+        evlog_init(&whole);
+        evlog_init(&parts);
+        e = engine_new(c);
+        for (int i = 0; i < N; i++)
+            feed_gen(e, &g[i], &whole);
+        engine_free(e);
+
+        e = engine_new(c);
+        srand(seed * 7919);
+        for (int i = 0; i < N; i++) {
+            if (i == cut) {
+                struct saved sv = {0};
+                struct err er = {0};
+                engine_save(e, true, true, save_put, save_del, &sv);
+                engine_free(e);
+                e = engine_new(c);
+                for (int k = 0; k < sv.n; k++)
+                    ck_assert_int_ge(engine_restore(e, sv.key[k], sv.blob[k],
+                                                    sv.len[k], &er), 0);
+                saved_free(&sv);
+                cut += 1 + rand() % 300;
+            }
+            feed_gen(e, &g[i], &parts);
+        }
+        engine_free(e);
+        ck_assert_msg(whole.n > 3, "seed %u: too few events to compare", seed);
+        ck_assert_msg(strcmp(buf_str(&whole.all), buf_str(&parts.all)) == 0,
+                      "seed %u: split stream differs:\nwhole:\n%s\nparts:\n%s",
+                      seed, buf_str(&whole.all), buf_str(&parts.all));
+        buf_cleanup(&whole.all);
+        buf_cleanup(&parts.all);
+    }
+    config_free(c);
+}
+END_TEST
+
+START_TEST(restore_skips_a_rule_whose_definition_changed)
+{
+    struct config *c1 = load(SIMPLE_RULE("      warning: {above: 1}\n"));
+    struct config *c2 = load(
+        "rules:\n"
+        "  - name: r\n"
+        "    metric: m\n"
+        "    by: [host]\n"
+        "    window: 5m\n"
+        "    severity: {warning: {above: 1}}\n");
+    struct engine *e = engine_new(c1);
+    struct evlog l;
+    struct saved sv = {0};
+    struct err er = {0};
+
+    evlog_init(&l);
+    feed1(e, "m", "host", "a", 5, 1, &l);
+    engine_save(e, true, true, save_put, save_del, &sv);
+    engine_free(e);
+    e = engine_new(c2);
+    for (int k = 0; k < sv.n; k++)
+        if (strcmp(sv.key[k], "\x1fsources") != 0)
+            ck_assert_int_eq(engine_restore(e, sv.key[k], sv.blob[k], sv.len[k], &er), 1);
+    ck_assert_int_eq(engine_restore(e, "gone\x1f" "a", "junk", 4, &er), 1);
+    saved_free(&sv);
+    engine_free(e);
+    config_free(c1);
+    config_free(c2);
+    buf_cleanup(&l.all);
+}
+END_TEST
+
+START_TEST(restore_rejects_a_corrupt_blob)
+{
+    struct config *c = load(SIMPLE_RULE("      warning: {above: 1}\n"));
+    struct engine *e = engine_new(c);
+    struct evlog l;
+    struct saved sv = {0};
+    struct err er = {0};
+
+    evlog_init(&l);
+    feed1(e, "m", "host", "a", 5, 1, &l);
+    engine_save(e, true, true, save_put, save_del, &sv);
+    engine_free(e);
+    e = engine_new(c);
+    for (int k = 0; k < sv.n; k++)
+        if (strcmp(sv.key[k], "\x1fsources") != 0)
+            ck_assert_int_eq(engine_restore(e, sv.key[k], sv.blob[k], 20, &er), -1);
+    ck_assert(er.set);
+    saved_free(&sv);
+    engine_free(e);
+    config_free(c);
+    buf_cleanup(&l.all);
+}
+END_TEST
+
+/* ---- property test against a simple reference ----
+ * The reference keeps every sample of the series in a list, recomputes
+ * max over (t - w, t] from scratch and runs the SPEC's state machine
+ * written out longhand. */
+
+struct ref_tier {
+    int st;
+    double since;
+};
+
+static void ref_step(int above, double thr, int has_clear, double clear,
+                     double for_s, double clear_for, struct ref_tier *r,
+                     double t, double v)
+{
+    int breach = above ? v > thr : v < thr;
+    int rec = has_clear ? (above ? v <= clear : v >= clear) : !breach;
+    if (r->st == 0 && breach) {
+        r->since = t;
+        r->st = for_s == 0 ? 2 : 1;
+    } else if (r->st == 1) {
+        if (!breach)
+            r->st = 0;
+        else if (t - r->since >= for_s)
+            r->st = 2;
+    } else if (r->st == 2 && rec) {
+        r->since = t;
+        r->st = clear_for == 0 ? 0 : 3;
+    } else if (r->st == 3) {
+        if (!rec)
+            r->st = 2;
+        else if (t - r->since >= clear_for)
+            r->st = 0;
+    }
+}
+
+START_TEST(engine_matches_reference_on_random_streams)
+{
+    struct config *c = load(
+        "rules:\n"
+        "  - name: x\n"
+        "    metric: m\n"
+        "    window: 30s\n"
+        "    aggregate: max\n"
+        "    severity:\n"
+        "      info: {above: 40, for: 5s}\n"
+        "      warning: {above: 60, clear: 45, clear_for: 10s}\n"
+        "      critical: {above: 90, clear: 70, for: 3s, clear_for: 4s}\n");
+    static double ts[4000], vs[4000];
+
+    for (unsigned seed = 1; seed <= 40; seed++) {
+        struct engine *e = engine_new(c);
+        struct evlog l;
+        struct ref_tier rt[3] = {{0, 0}, {0, 0}, {0, 0}};
+        int ref_sev = 0, ref_events = 0;
+        double t = 0;
+        int n = 2000 + (int)seed * 10;
+
+        evlog_init(&l);
+        srand(seed);
+        for (int i = 0; i < n; i++) {
+            double v = 0;
+            int nowsev = 0;
+            t += 1 + rand() % 4;
+            ts[i] = t;
+            vs[i] = rand() % 100;
+            feed1(e, "m", NULL, NULL, vs[i], t, &l);
+            for (int k = i; k >= 0 && ts[k] > t - 30; k--)
+                if (k == i || vs[k] > v)
+                    v = vs[k];
+            ref_step(1, 40, 0, 0, 5, 0, &rt[0], t, v);
+            ref_step(1, 60, 1, 45, 0, 10, &rt[1], t, v);
+            ref_step(1, 90, 1, 70, 3, 4, &rt[2], t, v);
+            for (int k = 2; k >= 0; k--)
+                if (rt[k].st >= 2) {
+                    nowsev = k + 1;
+                    break;
+                }
+            if (nowsev != ref_sev) {
+                ck_assert_msg(ref_events < l.n, "seed %u: engine missed an event at %g", seed, t);
+                if (ref_events < 64) {
+                    ck_assert_double_eq(l.ts[ref_events], t);
+                    ck_assert_str_eq(l.sev[ref_events], severity_name((enum severity)nowsev));
+                }
+                ref_events++;
+                ref_sev = nowsev;
+            }
+            ck_assert_int_eq(l.n, ref_events);
+        }
+        engine_free(e);
+        buf_cleanup(&l.all);
+    }
+    config_free(c);
+}
+END_TEST
+
+Suite *engine_suite(void)
+{
+    Suite *s = suite_create("engine");
+    TCase *t = tcase_create("core");
+
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, tier_fires_at_once_when_for_is_zero);
+    tcase_add_test(t, tier_below_breaches_under_threshold_and_recovers_at_clear);
+    tcase_add_test(t, tier_pending_resets_when_breach_stops_before_for);
+    tcase_add_test(t, tier_resolving_returns_to_firing_then_needs_full_clear_for);
+    tcase_add_test(t, tier_value_oscillating_inside_band_does_not_refire);
+    tcase_add_test(t, severity_escalates_and_deescalates_with_previous);
+    tcase_add_test(t, for_delays_firing_until_held_in_sample_time);
+    tcase_add_test(t, event_json_has_spec_shape_labels_order_and_annotations);
+    tcase_add_test(t, missing_by_label_groups_as_empty_string);
+    tcase_add_test(t, where_matchers_select_samples);
+    tcase_add_test(t, late_sample_of_same_source_is_dropped_and_counted);
+    tcase_add_test(t, nodata_fires_at_deadline_and_next_sample_ends_it);
+    tcase_add_test(t, nodata_with_same_severity_is_silent);
+    tcase_add_test(t, tick_completes_for_at_wall_clock);
+    tcase_add_test(t, split_stream_gives_the_events_of_one_run);
+    tcase_add_test(t, restore_skips_a_rule_whose_definition_changed);
+    tcase_add_test(t, restore_rejects_a_corrupt_blob);
+    tcase_add_test(t, engine_matches_reference_on_random_streams);
+    suite_add_tcase(s, t);
+    return s;
+}
