@@ -131,7 +131,13 @@ fuzz: $(FUZZ_TARGETS)
 test-fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=10
 
-bench: tocsin
+BENCH_BIN = $(patsubst bench/%.c,build/bench/%,$(wildcard bench/*.c))
+
+build/bench/%: bench/%.c $(B)/libtocsin.a
+	@mkdir -p build/bench
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(B)/libtocsin.a $(LDLIBS)
+
+bench: tocsin $(BENCH_BIN)
 	sh bench/run.sh
 
 format:
