@@ -125,6 +125,16 @@ static double deadline(const struct series *s)
     return s->newest + s->rule->nodata_after;
 }
 
+/* Heap order: deadline, then series key, so that nodata events due at the
+ * same instant come out in the same order after a restore. */
+static bool heap_less(const struct series *a, const struct series *b)
+{
+    double da = deadline(a), db = deadline(b);
+    if (da != db)
+        return da < db;
+    return strcmp(a->key, b->key) < 0;
+}
+
 static void heap_swap(struct engine *e, size_t a, size_t b)
 {
     struct series *t = e->heap[a];
@@ -138,7 +148,7 @@ static void heap_up(struct engine *e, size_t i)
 {
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (deadline(e->heap[p]) <= deadline(e->heap[i]))
+        if (!heap_less(e->heap[i], e->heap[p]))
             break;
         heap_swap(e, p, i);
         i = p;
@@ -149,9 +159,9 @@ static void heap_down(struct engine *e, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < e->nheap && deadline(e->heap[l]) < deadline(e->heap[m]))
+        if (l < e->nheap && heap_less(e->heap[l], e->heap[m]))
             m = l;
-        if (r < e->nheap && deadline(e->heap[r]) < deadline(e->heap[m]))
+        if (r < e->nheap && heap_less(e->heap[r], e->heap[m]))
             m = r;
         if (m == i)
             return;
