@@ -1,12 +1,155 @@
-/* cmd_history.c - placeholder until implemented. */
+/* cmd_history.c - `tocsin history [--since 24h] [--rule NAME] [--json]`:
+ * the alert events recorded in the store, oldest first (SPEC section 1), as
+ * an aligned table or as the stored event JSON lines. Called from main.c. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
+#include <cjson/cJSON.h>
+
+#include "../common/util.h"
+#include "cli_view.h"
 #include "cmd.h"
+
+static const char history_usage[] =
+    "usage: tocsin history [-c FILE] [--store PATH] [--since 24h] "
+    "[--rule NAME] [--json]\n"
+    "\n"
+    "Alert events from the store, oldest first.\n"
+    "\n"
+    "  -c FILE        config file (default tocsin.yaml); gives the store\n"
+    "  --store PATH   the store to read (overrides the config's store)\n"
+    "  --since WHEN   a duration back from now (24h, 7d) or an RFC 3339\n"
+    "                 time (default 24h)\n"
+    "  --rule NAME    only this rule's events\n"
+    "  --json         each event's JSON line, as recorded\n"
+    "  --help         this text\n";
+
+static int history_json_row(void *ctx, const struct store_event *ev)
+{
+    (void)ctx;
+    printf("%s\n", ev->json);
+    return 0;
+}
+
+static int history_table_row(void *ctx, const struct store_event *ev)
+{
+    struct cli_table *t = ctx;
+    cJSON *o = cJSON_Parse(ev->json);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "value");
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(o, "labels");
+    char when[40], value[40], sev[80];
+    char *ltext = NULL, *lraw = NULL;
+    const char *cells[7];
+
+    util_format_rfc3339(ev->ts, when, sizeof(when));
+    if (cJSON_IsNumber(v))
+        util_format_double(v->valuedouble, value, sizeof(value));
+    else
+        snprintf(value, sizeof(value), "-");
+    snprintf(sev, sizeof(sev), "%s -> %s",
+             ev->previous && ev->previous[0] ? ev->previous : "ok",
+             ev->severity);
+    if (cJSON_IsObject(labels)) {
+        lraw = cJSON_PrintUnformatted(labels);
+        ltext = cli_labels_text(lraw);
+    }
+    cells[0] = when;
+    cells[1] = ev->rule;
+    cells[2] = ev->event;
+    cells[3] = sev;
+    cells[4] = value;
+    cells[5] = ltext ? ltext : "";
+    cells[6] = ev->silenced ? "silenced" : "";
+    cli_table_add(t, cells);
+    free(ltext);
+    cJSON_free(lraw);
+    cJSON_Delete(o);
+    return 0;
+}
 
 int cmd_history(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "tocsin: not implemented yet\n");
-    return EXIT_WORK;
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"store", required_argument, NULL, 's'},
+        {"since", required_argument, NULL, 'S'},
+        {"rule", required_argument, NULL, 'r'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const char *const headers[] = {
+        "TIME", "RULE", "EVENT", "SEVERITY", "VALUE", "LABELS", "SILENCED"};
+    const char *cfg_path = "tocsin.yaml", *store_path = NULL;
+    const char *since_arg = "24h", *rule = NULL;
+    struct err e = {0};
+    struct store *s;
+    double since;
+    int json = 0, c, rc;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            cfg_path = optarg;
+            break;
+        case 's':
+            store_path = optarg;
+            break;
+        case 'S':
+            since_arg = optarg;
+            break;
+        case 'r':
+            rule = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            fputs(history_usage, stdout);
+            return 0;
+        case ':':
+            return cli_usage_error("history", "option \"%s\" needs a value",
+                                   argv[optind - 1]);
+        default:
+            return cli_usage_error("history", "bad option \"%s\"",
+                                   argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("history", "unexpected argument \"%s\"",
+                               argv[optind]);
+    if (cli_parse_since(since_arg, util_now(), &since) < 0)
+        return cli_usage_error("history",
+                               "bad --since \"%s\" (a duration such as 24h "
+                               "or an RFC 3339 time)",
+                               since_arg);
+    s = cli_view_open_store(cfg_path, store_path, STORE_RO);
+    if (s == NULL)
+        return EXIT_WORK;
+    if (json) {
+        rc = store_events_foreach(s, since, rule, history_json_row, NULL, &e);
+    } else {
+        struct cli_table t;
+
+        cli_table_init(&t, 7, headers);
+        rc = store_events_foreach(s, since, rule, history_table_row, &t, &e);
+        if (rc == 0 && t.nrows == 0) {
+            char when[40];
+
+            util_format_rfc3339(since, when, sizeof(when));
+            printf("no events since %s\n", when);
+        } else if (rc == 0) {
+            cli_table_print(&t, stdout);
+        }
+        cli_table_cleanup(&t);
+    }
+    store_close(s);
+    if (rc < 0) {
+        fprintf(stderr, "tocsin history: %s\n", e.msg);
+        return EXIT_WORK;
+    }
+    return 0;
 }

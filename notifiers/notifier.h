@@ -37,6 +37,9 @@ struct request {
     struct curl_slist *headers; /* HTTP headers */
     char *body;                 /* HTTP body or the whole RFC 5322 message */
     size_t body_len;
+    char *method;               /* HTTP: NULL means POST; else e.g. "PUT"
+                                   (CURLOPT_CUSTOMREQUEST) */
+    char *ca_file;              /* CURLOPT_CAINFO, NULL = system default */
     /* SMTP only */
     char *mail_from;
     struct curl_slist *rcpt;

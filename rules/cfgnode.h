@@ -15,6 +15,8 @@ struct cfg_node {
     int line, col;        /* 1-based */
     char *scalar;         /* CFG_SCALAR: the value after ${VAR} expansion */
     bool quoted;          /* CFG_SCALAR: single- or double-quoted in YAML */
+    bool from_env;        /* CFG_SCALAR: a ${VAR} was expanded into it, so
+                             error messages must not quote it */
     size_t n;             /* CFG_MAP/CFG_SEQ: number of entries */
     struct cfg_node **items; /* values (map) or elements (seq) */
     char **keys;          /* CFG_MAP: keys, parallel to items */
@@ -68,5 +70,23 @@ int cfg_strlist(const struct cfg_node *n, const char *what, const char ***out,
                 size_t *nout, struct cfg_diag *d);
 
 void cfg_node_free(struct cfg_node *n);
+
+/* Limits of cfg_parse (SPEC section 2: anchors and aliases are allowed with
+ * a bound on expansion). */
+#define CFG_MAX_INPUT ((size_t)1 << 20) /* bytes */
+#define CFG_MAX_DEPTH 64                /* nested maps/lists */
+#define CFG_MAX_ALIAS_NODES 10000       /* nodes copied by alias expansion */
+
+/* Parse one YAML document (libyaml events) into a tree with 1-based
+ * positions, expanding ${VAR}/${VAR:-default}/$$ in scalar values (never
+ * keys) and aliases (by copying the anchored subtree). Duplicate keys,
+ * unset variables, over-deep nesting, alias bombs, multiple documents and
+ * YAML syntax errors are reported in d. Returns the root (a CFG_MAP; an
+ * empty input gives an empty map), or NULL when the text is unusable.
+ * A tree may be returned while d holds errors (duplicate keys, unset
+ * variables): callers check d->count. Free with cfg_node_free. */
+struct cfg_node *cfg_parse(const char *text, size_t len, struct cfg_diag *d);
+/* True for a YAML null: an unquoted "", "~" or "null". */
+bool cfg_is_null(const struct cfg_node *n);
 
 #endif

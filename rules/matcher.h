@@ -1,7 +1,8 @@
 /* matcher.h - label matchers: "v" equals, "~re" regex, "!v" not equal,
  * "!~re" regex does not match. Regexes are POSIX extended, anchored at both
  * ends. A label the subject lacks matches as the empty string. Used by rule
- * `where`, `ratio`, routes and silences. */
+ * `where`, `ratio`, routes and silences. A literal value starting with ~ or !
+ * is written with a backslash before it: "\~x" equals "~x", "\!x" equals "!x". */
 #ifndef TOCSIN_MATCHER_H
 #define TOCSIN_MATCHER_H
 

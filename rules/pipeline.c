@@ -255,6 +255,11 @@ struct engine *pipeline_engine(struct pipeline *p)
     return p->engine;
 }
 
+struct router *pipeline_router(struct pipeline *p)
+{
+    return p->router;
+}
+
 void pipeline_stats(const struct pipeline *p, struct pipeline_stats *out)
 {
     struct router_stats rs;

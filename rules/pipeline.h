@@ -57,7 +57,7 @@ void pipeline_reload(struct pipeline *p, const struct config *cfg);
 
 struct engine *pipeline_engine(struct pipeline *p);
 /* The pipeline's router (borrowed), e.g. for router_silences_changed after
- * the daemon added or expired a silence. Added by the daemon. */
+ * the daemon added or expired a silence. */
 struct router *pipeline_router(struct pipeline *p);
 
 struct pipeline_stats {

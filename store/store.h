@@ -2,6 +2,8 @@
  * checkpoints, current alerts, the alert history, the notification outbox,
  * the per-alert receiver set, silences and small metadata. One connection per
  * thread; one writer (the pipeline) batches its writes in transactions.
+ * A struct store is one SQLite connection: use it from one thread at a time.
+ * Strings and blobs passed to foreach callbacks are borrowed for the call.
  * SPEC section 5. */
 #ifndef TOCSIN_STORE_H
 #define TOCSIN_STORE_H
@@ -174,5 +176,11 @@ int store_meta_get(struct store *s, const char *key, char **out /* free() */,
                    struct err *e); /* 1 when absent */
 int store_meta_put(struct store *s, const char *key, const char *value,
                    struct err *e);
+
+/* --- testing --- */
+/* Cap the database at pages pages (PRAGMA max_page_count) so tests can
+ * provoke SQLITE_FULL: a write or commit past it fails with "store PATH:
+ * database or disk is full" and the transaction is rolled back. 0 or -1. */
+int store_set_max_pages(struct store *s, long pages);
 
 #endif

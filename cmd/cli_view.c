@@ -1,0 +1,133 @@
+/* cli_view.c - store opening, aligned text tables and label formatting for
+ * `tocsin alerts`, `tocsin history` and `tocsin silence`. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "../common/buf.h"
+#include "../common/util.h"
+#include "cli_view.h"
+#include "cmd.h"
+
+struct store *cli_view_open_store(const char *cfg_path, const char *store_path,
+                                  enum store_mode mode)
+{
+    struct config *cfg = NULL;
+    struct store *s;
+
+    if (store_path == NULL || access(cfg_path, F_OK) == 0) {
+        cfg = cli_load_config(cfg_path);
+        if (cfg == NULL)
+            return NULL;
+    }
+    s = cli_open_store(cfg, store_path, mode);
+    config_free(cfg);
+    return s;
+}
+
+void cli_table_init(struct cli_table *t, size_t ncols,
+                    const char *const *headers)
+{
+    t->ncols = ncols;
+    t->nrows = 0;
+    t->cap = 0;
+    t->cells = NULL;
+    cli_table_add(t, headers);
+    t->nrows = 0;
+}
+
+void cli_table_add(struct cli_table *t, const char *const *cells)
+{
+    size_t used = t->cells ? (t->nrows + 1) * t->ncols : 0;
+
+    if (used + t->ncols > t->cap) {
+        t->cap = t->cap ? t->cap * 2 : t->ncols * 16;
+        t->cells = xrealloc(t->cells, t->cap * sizeof(*t->cells));
+    }
+    for (size_t i = 0; i < t->ncols; i++)
+        t->cells[used + i] = xstrdup(cells[i] ? cells[i] : "");
+    if (used > 0)
+        t->nrows++;
+}
+
+static size_t utf8_width(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xc0) != 0x80)
+            n++;
+    return n;
+}
+
+void cli_table_print(const struct cli_table *t, FILE *f)
+{
+    size_t *w = xcalloc(t->ncols, sizeof(*w));
+
+    for (size_t r = 0; r <= t->nrows; r++)
+        for (size_t c = 0; c < t->ncols; c++) {
+            size_t n = utf8_width(t->cells[r * t->ncols + c]);
+            if (n > w[c])
+                w[c] = n;
+        }
+    for (size_t r = 0; r <= t->nrows; r++) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *cell = t->cells[r * t->ncols + c];
+
+            fputs(cell, f);
+            if (c + 1 < t->ncols)
+                fprintf(f, "%*s", (int)(w[c] - utf8_width(cell) + 2), "");
+        }
+        fputc('\n', f);
+    }
+    free(w);
+}
+
+void cli_table_cleanup(struct cli_table *t)
+{
+    size_t used = t->cells ? (t->nrows + 1) * t->ncols : 0;
+
+    for (size_t i = 0; i < used; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    t->cells = NULL;
+    t->nrows = t->cap = 0;
+}
+
+char *cli_labels_text(const char *labels_json)
+{
+    cJSON *o = cJSON_Parse(labels_json ? labels_json : "");
+    const cJSON *it;
+    struct buf b;
+    int first = 1;
+
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return xstrdup(labels_json ? labels_json : "");
+    }
+    buf_init(&b, 0);
+    cJSON_ArrayForEach(it, o)
+    {
+        if (it->string == NULL || strcmp(it->string, "alertname") == 0)
+            continue;
+        if (!first)
+            buf_addc(&b, ',');
+        first = 0;
+        buf_adds(&b, it->string);
+        buf_addc(&b, '=');
+        if (cJSON_IsString(it)) {
+            buf_adds(&b, it->valuestring);
+        } else {
+            char *v = cJSON_PrintUnformatted(it);
+            buf_adds(&b, v ? v : "");
+            cJSON_free(v);
+        }
+    }
+    cJSON_Delete(o);
+    {
+        char *s = buf_steal(&b);
+        return s ? s : xstrdup("");
+    }
+}

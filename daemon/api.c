@@ -1,0 +1,478 @@
+/* api.c - HTTP API handlers (see api.h). Reads go to a read-only store
+ * connection behind a mutex (SQLite WAL lets them run beside the writer);
+ * every write (ingest, silences) goes through the writer thread so the
+ * pipeline keeps a single writer. */
+#include "api.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../common/version.h"
+#include "../ingest/parse.h"
+#include "../notifiers/router.h"
+#include "../rules/matcher.h"
+#include "batch.h"
+#include "inputs.h"
+
+struct silenced_tally {
+    char *receiver;
+    uint64_t n;
+};
+
+void api_reply_init(struct api_reply *r)
+{
+    r->status = 500;
+    r->ctype = NULL;
+    buf_init(&r->body, 0);
+}
+
+void api_reply_cleanup(struct api_reply *r)
+{
+    buf_cleanup(&r->body);
+}
+
+void api_reply_error(struct api_reply *r, int status, const char *msg)
+{
+    r->status = status;
+    r->ctype = "application/json";
+    buf_reset(&r->body);
+    buf_adds(&r->body, "{\"error\":\"");
+    buf_add_json_str(&r->body, msg, strlen(msg));
+    buf_adds(&r->body, "\"}\n");
+}
+
+static void json_str(struct buf *b, const char *s)
+{
+    buf_addc(b, '"');
+    if (s != NULL)
+        buf_add_json_str(b, s, strlen(s));
+    buf_addc(b, '"');
+}
+
+static void json_num(struct buf *b, double v)
+{
+    char tmp[64];
+
+    if (v != v || v - v != 0) { /* NaN or Inf: not JSON */
+        buf_adds(b, "null");
+        return;
+    }
+    util_format_double(v, tmp, sizeof(tmp));
+    buf_adds(b, tmp);
+}
+
+/* --- ingest --- */
+
+void api_ingest(struct daemon_ctx *d, const char *format, const char *ctype,
+                const char *body, size_t len, struct api_reply *r)
+{
+    enum ingest_format fmt = FMT_AUTO;
+    struct ingest_parser *p;
+    struct batch b;
+    struct batch_rejects *rj;
+    struct writer_result res;
+    size_t accepted, i;
+
+    if (format != NULL && *format) {
+        if (ingest_format_parse(format, &fmt) < 0) {
+            api_reply_error(r, 400,
+                            "unknown format (expected json, influx, prom, "
+                            "graphite or statsd)");
+            return;
+        }
+    } else if (ctype != NULL) {
+        fmt = ingest_format_from_content_type(ctype);
+    }
+    if (!atomic_load(&d->accepting)) {
+        api_reply_error(r, 503, "shutting down");
+        return;
+    }
+    p = ingest_parser_new(fmt);
+    if (p == NULL) {
+        api_reply_error(r, 503, "out of memory");
+        return;
+    }
+    rj = xcalloc(1, sizeof(*rj));
+    batch_init(&b, util_now());
+    batch_parse_text(&b, p, body ? body : "", len, 1, rj);
+    ingest_parser_free(p);
+    accepted = b.n;
+    atomic_fetch_add(&d->metrics.ingested[MIN_HTTP], accepted);
+    atomic_fetch_add(&d->metrics.rejected[MIN_HTTP], rj->count);
+    if (b.n > 0 && writer_submit(d->writer, &b, 30.0, &res) < 0) {
+        log_error("http", "ingest of %zu samples not committed: %s",
+                  accepted, res.error);
+        api_reply_error(r, 503, res.status == -2 ? res.error
+                                                 : "store commit failed");
+        batch_cleanup(&b);
+        free(rj);
+        return;
+    }
+    batch_cleanup(&b);
+    if (rj->count == 0) {
+        r->status = 204;
+        free(rj);
+        return;
+    }
+    r->status = 400;
+    r->ctype = "application/json";
+    buf_printf(&r->body, "{\"accepted\":%zu,\"rejected\":[", accepted);
+    for (i = 0; i < rj->nkept; i++) {
+        buf_printf(&r->body, "%s{\"line\":%zu,\"reason\":", i ? "," : "",
+                   rj->v[i].line);
+        json_str(&r->body, rj->v[i].reason);
+        buf_addc(&r->body, '}');
+    }
+    buf_printf(&r->body, "],\"rejected_total\":%zu}\n", rj->count);
+    free(rj);
+}
+
+/* --- alerts --- */
+
+struct alerts_ctx {
+    struct buf *b;
+    size_t n;
+};
+
+static int alert_cb(void *ctx, const struct store_alert *a)
+{
+    struct alerts_ctx *ac = ctx;
+    struct buf *b = ac->b;
+
+    buf_adds(b, ac->n++ ? ",\n" : "\n");
+    buf_adds(b, "{\"fingerprint\":");
+    json_str(b, a->fingerprint);
+    buf_adds(b, ",\"rule\":");
+    json_str(b, a->rule);
+    buf_adds(b, ",\"labels\":");
+    buf_adds(b, a->labels_json && *a->labels_json ? a->labels_json : "{}");
+    buf_adds(b, ",\"severity\":");
+    json_str(b, a->severity);
+    buf_adds(b, ",\"value\":");
+    if (a->has_value)
+        json_num(b, a->value);
+    else
+        buf_adds(b, "null");
+    buf_adds(b, ",\"reason\":");
+    json_str(b, a->reason ? a->reason : "threshold");
+    buf_adds(b, ",\"since\":");
+    json_num(b, a->since);
+    buf_adds(b, ",\"updated\":");
+    json_num(b, a->updated);
+    buf_addc(b, '}');
+    return b->failed ? -1 : 0;
+}
+
+void api_alerts(struct daemon_ctx *d, struct api_reply *r)
+{
+    struct alerts_ctx ac = {&r->body, 0};
+    struct err e = {0};
+    int rc;
+
+    buf_addc(&r->body, '[');
+    pthread_mutex_lock(&d->ro_mu);
+    rc = store_alerts_foreach(d->ro, alert_cb, &ac, &e);
+    pthread_mutex_unlock(&d->ro_mu);
+    if (rc < 0 || r->body.failed) {
+        log_error("http", "alerts: %s", e.set ? e.msg : "too large");
+        api_reply_error(r, 500, "cannot read the alerts");
+        return;
+    }
+    buf_adds(&r->body, ac.n ? "\n]\n" : "]\n");
+    r->status = 200;
+    r->ctype = "application/json";
+}
+
+/* --- silences --- */
+
+static int silence_cb(void *ctx, const struct store_silence *si)
+{
+    struct alerts_ctx *ac = ctx;
+    struct buf *b = ac->b;
+
+    buf_adds(b, ac->n++ ? ",\n" : "\n");
+    buf_printf(b, "{\"id\":%lld,\"matchers\":", (long long)si->id);
+    json_str(b, si->matchers);
+    buf_adds(b, ",\"starts\":");
+    json_num(b, si->starts);
+    buf_adds(b, ",\"ends\":");
+    json_num(b, si->ends);
+    buf_adds(b, ",\"comment\":");
+    json_str(b, si->comment ? si->comment : "");
+    buf_adds(b, ",\"created_by\":");
+    json_str(b, si->created_by ? si->created_by : "");
+    buf_addc(b, '}');
+    return b->failed ? -1 : 0;
+}
+
+void api_silences_list(struct daemon_ctx *d, struct api_reply *r)
+{
+    struct alerts_ctx ac = {&r->body, 0};
+    struct err e = {0};
+    int rc;
+
+    buf_addc(&r->body, '[');
+    pthread_mutex_lock(&d->ro_mu);
+    rc = store_silences_foreach(d->ro, util_now(), silence_cb, &ac, &e);
+    pthread_mutex_unlock(&d->ro_mu);
+    if (rc < 0 || r->body.failed) {
+        log_error("http", "silences: %s", e.set ? e.msg : "too large");
+        api_reply_error(r, 500, "cannot read the silences");
+        return;
+    }
+    buf_adds(&r->body, ac.n ? "\n]\n" : "]\n");
+    r->status = 200;
+    r->ctype = "application/json";
+}
+
+struct silence_job {
+    struct store_silence si;
+    int64_t id;
+    double now;
+    struct err e;
+};
+
+/* On the writer thread: the writer's connection, then the router's silence
+ * cache, so a new silence applies to the very next event. */
+static void silences_changed(struct daemon_ctx *d)
+{
+    router_silences_changed(pipeline_router(d->pipeline));
+}
+
+static int silence_add_on_writer(void *ctx, void *arg)
+{
+    struct daemon_ctx *d = ctx;
+    struct silence_job *j = arg;
+
+    if (store_silence_add(d->wstore, &j->si, &j->id, &j->e) < 0)
+        return -1;
+    silences_changed(d);
+    return 0;
+}
+
+static int silence_expire_on_writer(void *ctx, void *arg)
+{
+    struct daemon_ctx *d = ctx;
+    struct silence_job *j = arg;
+    int rc = store_silence_expire(d->wstore, j->id, j->now, &j->e);
+
+    if (rc == 0)
+        silences_changed(d);
+    return rc;
+}
+
+static const char *json_string_field(const cJSON *o, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
+                     struct api_reply *r)
+{
+    cJSON *o = cJSON_ParseWithLengthOpts(body ? body : "", len, NULL, 0);
+    const char *matchers, *dur, *comment, *by;
+    const cJSON *ends_at;
+    struct matcher_set ms = {0};
+    struct silence_job j;
+    char why[256];
+    double secs;
+
+    memset(&j, 0, sizeof(j));
+    j.now = util_now();
+    if (!cJSON_IsObject(o)) {
+        api_reply_error(r, 400, "body must be a JSON object");
+        goto out;
+    }
+    matchers = json_string_field(o, "matchers");
+    dur = json_string_field(o, "for");
+    comment = json_string_field(o, "comment");
+    by = json_string_field(o, "created_by");
+    ends_at = cJSON_GetObjectItemCaseSensitive(o, "ends_at");
+    if (matchers == NULL || *matchers == '\0') {
+        api_reply_error(r, 400, "\"matchers\" is required, e.g. "
+                                "\"alertname=api_p90_latency,service=api\"");
+        goto out;
+    }
+    if (matcher_set_parse(&ms, matchers, why, sizeof(why)) < 0) {
+        api_reply_error(r, 400, why);
+        goto out;
+    }
+    matcher_set_cleanup(&ms);
+    if (dur != NULL) {
+        if (util_parse_duration(dur, &secs) < 0 || secs <= 0) {
+            api_reply_error(r, 400, "\"for\" must be a duration like 2h");
+            goto out;
+        }
+        j.si.ends = j.now + secs;
+    } else if (cJSON_IsNumber(ends_at)) {
+        j.si.ends = ends_at->valuedouble;
+    } else if (cJSON_IsString(ends_at)) {
+        if (util_parse_rfc3339(ends_at->valuestring,
+                               strlen(ends_at->valuestring),
+                               &j.si.ends) < 0) {
+            api_reply_error(r, 400, "\"ends_at\" must be RFC 3339 or Unix "
+                                    "seconds");
+            goto out;
+        }
+    } else {
+        api_reply_error(r, 400, "give \"for\" (e.g. \"2h\") or \"ends_at\"");
+        goto out;
+    }
+    if (!(j.si.ends > j.now)) {
+        api_reply_error(r, 400, "the silence would end in the past");
+        goto out;
+    }
+    j.si.matchers = matchers;
+    j.si.starts = j.now;
+    j.si.comment = comment ? comment : "";
+    j.si.created_by = by ? by : "api";
+    if (writer_call(d->writer, silence_add_on_writer, &j) < 0) {
+        log_error("http", "silence not saved: %s",
+                  j.e.set ? j.e.msg : "writer stopped");
+        api_reply_error(r, 503, "cannot save the silence");
+        goto out;
+    }
+    log_info("http", "silence %lld added: %s", (long long)j.id, matchers);
+    r->status = 201;
+    r->ctype = "application/json";
+    buf_printf(&r->body, "{\"id\":%lld}\n", (long long)j.id);
+out:
+    cJSON_Delete(o);
+}
+
+void api_silence_expire(struct daemon_ctx *d, const char *id_text,
+                        struct api_reply *r)
+{
+    struct silence_job j;
+    char *end;
+    long long id;
+    int rc;
+
+    memset(&j, 0, sizeof(j));
+    errno = 0;
+    id = strtoll(id_text, &end, 10);
+    if (errno != 0 || end == id_text || *end != '\0' || id <= 0) {
+        api_reply_error(r, 404, "no such silence");
+        return;
+    }
+    j.id = id;
+    j.now = util_now();
+    rc = writer_call(d->writer, silence_expire_on_writer, &j);
+    if (rc == 1) {
+        api_reply_error(r, 404, "no such active silence");
+        return;
+    }
+    if (rc < 0) {
+        log_error("http", "silence %lld not expired: %s", id,
+                  j.e.set ? j.e.msg : "writer stopped");
+        api_reply_error(r, 503, "cannot expire the silence");
+        return;
+    }
+    log_info("http", "silence %lld expired", id);
+    r->status = 204;
+}
+
+/* --- metrics --- */
+
+static int tally_cb(void *ctx, const struct outbox_row *row)
+{
+    struct daemon_ctx *d = ctx;
+    size_t i;
+
+    if (row->id <= d->silenced_last_id)
+        return 0;
+    d->silenced_last_id = row->id;
+    if (row->created > d->silenced_since)
+        d->silenced_since = row->created;
+    if (row->status != OUTBOX_SILENCED || row->receiver == NULL)
+        return 0;
+    for (i = 0; i < d->nsilenced; i++) {
+        if (strcmp(d->silenced[i].receiver, row->receiver) == 0) {
+            d->silenced[i].n++;
+            return 0;
+        }
+    }
+    d->silenced = xrealloc(d->silenced,
+                           (d->nsilenced + 1) * sizeof(*d->silenced));
+    d->silenced[d->nsilenced].receiver = xstrdup(row->receiver);
+    d->silenced[d->nsilenced].n = 1;
+    d->nsilenced++;
+    return 0;
+}
+
+void api_metrics(struct daemon_ctx *d, struct api_reply *r)
+{
+    const struct config *cfg = daemon_config(d);
+    const struct dispatch_counter *dc = NULL;
+    struct metrics_notifier *mn;
+    struct metrics_scrape sc[256];
+    struct metrics_extra x;
+    struct err e = {0};
+    size_t ndc = 0, i, k;
+    int64_t pending = -1;
+
+    memset(&x, 0, sizeof(x));
+    x.version = TOCSIN_VERSION;
+    if (d->dispatcher != NULL)
+        dc = dispatcher_counters(d->dispatcher, &ndc);
+    mn = xcalloc(cfg->nnotifiers ? cfg->nnotifiers : 1, sizeof(*mn));
+    pthread_mutex_lock(&d->ro_mu);
+    /* Silenced rows are tallied incrementally: rows newer than the last
+     * seen id, created since (a minute before) the newest seen. */
+    if (store_outbox_foreach(d->ro, d->silenced_since - 60, tally_cb, d,
+                             &e) < 0)
+        log_warn("http", "metrics: %s", e.msg);
+    err_clear(&e);
+    if (store_outbox_count(d->ro, OUTBOX_PENDING, &pending, &e) < 0) {
+        log_warn("http", "metrics: %s", e.msg);
+        pending = -1;
+    }
+    for (i = 0; i < cfg->nnotifiers; i++) {
+        mn[i].name = cfg->notifiers[i].name;
+        for (k = 0; k < ndc; k++) {
+            if (dc[k].receiver && strcmp(dc[k].receiver, mn[i].name) == 0) {
+                mn[i].sent = dc[k].sent;
+                mn[i].failed = dc[k].failed;
+                mn[i].retried = dc[k].retried;
+            }
+        }
+        for (k = 0; k < d->nsilenced; k++)
+            if (strcmp(d->silenced[k].receiver, mn[i].name) == 0)
+                mn[i].silenced = d->silenced[k].n;
+    }
+    pthread_mutex_unlock(&d->ro_mu);
+    x.notifiers = mn;
+    x.nnotifiers = cfg->nnotifiers;
+    x.outbox_pending = pending;
+    pthread_mutex_lock(&d->inputs_mu);
+    x.nscrapes = inputs_scrape_counters(d->inputs, sc,
+                                        sizeof(sc) / sizeof(sc[0]));
+    if (x.nscrapes > sizeof(sc) / sizeof(sc[0]))
+        x.nscrapes = sizeof(sc) / sizeof(sc[0]);
+    x.scrapes = sc;
+    if (metrics_render(&d->metrics, &x, &r->body) < 0)
+        api_reply_error(r, 500, "metrics too large");
+    else {
+        r->status = 200;
+        r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+    }
+    pthread_mutex_unlock(&d->inputs_mu);
+    free(mn);
+}
+
+void api_cleanup(struct daemon_ctx *d)
+{
+    size_t i;
+
+    for (i = 0; i < d->nsilenced; i++)
+        free(d->silenced[i].receiver);
+    free(d->silenced);
+    d->silenced = NULL;
+    d->nsilenced = 0;
+}

@@ -1,0 +1,446 @@
+/* daemon.c - `tocsin run`: startup, signals, reload and shutdown (SPEC
+ * sections 10 and 11). The main thread only waits on a signalfd; every
+ * signal is handled there, never inside a handler. Threads: the writer
+ * (pipeline), the dispatcher, libmicrohttpd's listener plus one per
+ * connection, the scraper, one per StatsD listener and one per file. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../common/version.h"
+#include "../notifiers/dispatch.h"
+#include "../report/report.h"
+#include "../report/schedule.h"
+#include "../rules/engine.h"
+#include "../rules/pipeline.h"
+#include "../store/store.h"
+#include "api.h"
+#include "http.h"
+#include "inputs.h"
+
+#define DAEMON_DISPATCH_GRACE 5.0 /* seconds for in-flight deliveries */
+
+const struct config *daemon_config(struct daemon_ctx *d)
+{
+    const struct config *c;
+
+    pthread_mutex_lock(&d->cfg_mu);
+    c = d->cfg;
+    pthread_mutex_unlock(&d->cfg_mu);
+    return c;
+}
+
+/* --- the writer's view of the pipeline --- */
+
+static int w_feed(void *ctx, const struct sample *s, double arrival,
+                  struct err *e)
+{
+    struct daemon_ctx *d = ctx;
+
+    return pipeline_feed(d->pipeline, s, arrival, e);
+}
+
+static int w_commit(void *ctx, int *events, struct err *e)
+{
+    struct daemon_ctx *d = ctx;
+
+    return pipeline_commit(d->pipeline, events, e);
+}
+
+/* Weekly report hook. REPORT HOOK: when report/schedule.h lands, check
+ * here whether cfg->report is due at now (last send remembered in store
+ * meta) and insert one outbox row of kind "report" per report.notify
+ * receiver in the writer's transaction. Until then the daemon does not
+ * send scheduled reports. */
+/* The weekly noisy-alert report (`report:` in the config): when a slot has
+ * passed since the last send recorded in the store, queue one outbox row of
+ * kind "report" per receiver and record the send in the same transaction,
+ * so a restart neither repeats nor loses it. Runs on the writer thread. */
+static void report_if_due(struct daemon_ctx *d, double now)
+{
+    const struct config *cfg = daemon_config(d);
+    const struct report_cfg *rc = &cfg->report;
+    struct err e = {0};
+    bool due = false;
+    char *payload = NULL;
+    double slot;
+
+    if (!rc->present || rc->nnotify == 0)
+        return;
+    if (pipeline_commit(d->pipeline, NULL, &e) < 0 ||
+        report_schedule_check(d->wstore, rc, now, &due, NULL, &e) < 0) {
+        log_error("report", "schedule: %s", e.msg);
+        return;
+    }
+    if (!due)
+        return;
+    slot = report_schedule_prev_slot(rc, now);
+    if (report_build_payload(d->wstore, now - rc->since, now, 300, &payload,
+                             &e) < 0) {
+        log_error("report", "cannot build the report: %s", e.msg);
+        return;
+    }
+    if (store_begin(d->wstore, &e) < 0) {
+        log_error("report", "%s", e.msg);
+        free(payload);
+        return;
+    }
+    for (size_t i = 0; i < rc->nnotify; i++) {
+        const struct notifier *n = &cfg->notifiers[rc->notify[i]];
+        struct outbox_row row;
+        char key[96];
+
+        snprintf(key, sizeof(key), "report_%lld_%zu", (long long)slot, i);
+        memset(&row, 0, sizeof(row));
+        row.key = key;
+        row.receiver = n->name;
+        row.fingerprint = "";
+        row.rule = "";
+        row.kind = "report";
+        row.payload = payload;
+        row.status = OUTBOX_PENDING;
+        row.created = now;
+        row.next_at = now;
+        row.updated = now;
+        if (store_outbox_add(d->wstore, &row, NULL, &e) < 0)
+            break;
+    }
+    if (e.set || report_schedule_mark_sent(d->wstore, now, &e) < 0 ||
+        store_commit(d->wstore, &e) < 0) {
+        store_rollback(d->wstore);
+        log_error("report", "cannot queue the report: %s", e.msg);
+    } else {
+        log_info("report", "noisy-alert report queued for %zu receiver(s)",
+                 rc->nnotify);
+        if (d->dispatcher != NULL)
+            dispatcher_wake(d->dispatcher);
+    }
+    free(payload);
+}
+
+static int w_tick(void *ctx, double now, struct err *e)
+{
+    struct daemon_ctx *d = ctx;
+
+    report_if_due(d, now);
+    return pipeline_tick(d->pipeline, now, e);
+}
+
+static int w_checkpoint(void *ctx, struct err *e)
+{
+    struct daemon_ctx *d = ctx;
+
+    return pipeline_checkpoint(d->pipeline, true, e);
+}
+
+static void w_committed(void *ctx, int events, double seconds, size_t fed,
+                        size_t late)
+{
+    struct daemon_ctx *d = ctx;
+    struct engine_stats st;
+    size_t i;
+
+    (void)events;
+    if (fed > 0)
+        metrics_observe_eval(&d->metrics, seconds);
+    if (late > 0)
+        atomic_fetch_add(&d->metrics.late, late);
+    /* Reminders from a tick create outbox rows without events: wake the
+     * dispatcher after every commit (it is a cheap signal). */
+    if (d->dispatcher != NULL)
+        dispatcher_wake(d->dispatcher);
+    memset(&st, 0, sizeof(st));
+    engine_stats(pipeline_engine(d->pipeline), &st);
+    atomic_store(&d->metrics.series, st.series);
+    for (i = 1; i < 4; i++)
+        atomic_store(&d->metrics.firing[i], st.firing[i]);
+}
+
+static const struct writer_ops pipeline_writer_ops = {
+    .feed = w_feed,
+    .commit = w_commit,
+    .tick = w_tick,
+    .checkpoint = w_checkpoint,
+    .committed = w_committed,
+};
+
+static void on_event(void *ctx, const struct alert_event *ev,
+                     const char *json)
+{
+    struct daemon_ctx *d = ctx;
+
+    (void)json;
+    if ((unsigned)ev->kind < 4)
+        atomic_fetch_add(&d->metrics.events[ev->kind], 1);
+    log_info("engine", "%s %s %s -> %s (%s)", ev->rule, ev->fingerprint,
+             event_kind_name(ev->kind), severity_name(ev->severity),
+             severity_name(ev->previous));
+}
+
+/* --- reload --- */
+
+struct kept_configs {
+    struct config **v;
+    size_t n;
+};
+
+static int reload_on_writer(void *ctx, void *arg)
+{
+    struct daemon_ctx *d = ctx;
+
+    pipeline_reload(d->pipeline, arg);
+    return 0;
+}
+
+static int same_str(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+static void reload(struct daemon_ctx *d, const char *path,
+                   struct kept_configs *kept, struct http_server **http)
+{
+    struct cfg_diag diag;
+    struct config *nc;
+    const struct config *old = daemon_config(d);
+    size_t i;
+
+    log_info("reload", "SIGHUP: reloading %s", path);
+    cfg_diag_init(&diag, path);
+    nc = config_load(path, &diag);
+    if (nc == NULL) {
+        for (i = 0; i < diag.nmsgs; i++)
+            log_error("reload", "%s", diag.msgs[i]);
+        if (diag.count > diag.nmsgs)
+            log_error("reload", "%zu errors in all", diag.count);
+        log_error("reload", "config rejected; the running one stays");
+        cfg_diag_cleanup(&diag);
+        return;
+    }
+    cfg_diag_cleanup(&diag);
+    if (!same_str(nc->store, old->store))
+        log_warn("reload", "store path changed to %s: takes effect at the "
+                           "next restart (still using %s)",
+                 nc->store, old->store);
+    /* The pipeline swaps between batches on the writer thread. */
+    writer_call(d->writer, reload_on_writer, nc);
+    dispatcher_reload(d->dispatcher, nc);
+    writer_set_intervals(d->writer, nc->evaluation_interval,
+                         nc->checkpoint_interval);
+    pthread_mutex_lock(&d->cfg_mu);
+    d->cfg = nc;
+    pthread_mutex_unlock(&d->cfg_mu);
+    /* Old configs stay allocated until exit: other threads may still hold
+     * pointers into them (a request in flight, a dispatcher delivery). */
+    kept->v = xrealloc(kept->v, (kept->n + 1) * sizeof(*kept->v));
+    kept->v[kept->n++] = nc;
+
+    if (!same_str(nc->listen, old->listen)) {
+        struct err e = {0};
+        http_stop(*http);
+        *http = NULL;
+        if (nc->listen != NULL) {
+            *http = http_start(d, nc->listen, &e);
+            if (*http == NULL)
+                log_error("reload", "%s", e.msg);
+        }
+    }
+    pthread_mutex_lock(&d->inputs_mu);
+    d->inputs = inputs_start(d, nc, d->inputs);
+    pthread_mutex_unlock(&d->inputs_mu);
+    log_info("reload", "config reloaded: %zu rules, %zu notifiers, %zu "
+                       "inputs",
+             nc->nrules, nc->nnotifiers, nc->ninputs);
+}
+
+/* --- startup and shutdown --- */
+
+static int open_stores(struct daemon_ctx *d, const struct config *cfg)
+{
+    struct err e = {0};
+
+    d->wstore = store_open(cfg->store, STORE_RW, &e);
+    if (d->wstore == NULL)
+        goto fail;
+    d->dstore = store_open(cfg->store, STORE_RW, &e);
+    if (d->dstore == NULL)
+        goto fail;
+    d->ro = store_open(cfg->store, STORE_RO, &e);
+    if (d->ro == NULL)
+        goto fail;
+    return 0;
+fail:
+    log_error("tocsin", "%s", e.msg);
+    return -1;
+}
+
+static void close_all(struct daemon_ctx *d)
+{
+    dispatcher_free(d->dispatcher);
+    store_close(d->ro);
+    store_close(d->dstore);
+    store_close(d->wstore);
+    api_cleanup(d);
+    metrics_cleanup(&d->metrics);
+    pthread_mutex_destroy(&d->cfg_mu);
+    pthread_mutex_destroy(&d->ro_mu);
+    pthread_mutex_destroy(&d->inputs_mu);
+}
+
+int daemon_run(const char *config_path)
+{
+    struct daemon_ctx *d;
+    struct kept_configs kept = {NULL, 0};
+    struct http_server *http = NULL;
+    struct config *cfg;
+    struct cfg_diag diag;
+    struct writer_cfg wc;
+    struct err e = {0};
+    sigset_t set;
+    int sfd, status = 0, done = 0;
+    size_t i;
+
+    /* Block the signals before any thread starts so that every thread
+     * inherits the mask and only the signalfd sees them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    if (sfd < 0) {
+        log_error("tocsin", "signalfd: %s", strerror(errno));
+        return 1;
+    }
+
+    cfg_diag_init(&diag, config_path);
+    cfg = config_load(config_path, &diag);
+    if (cfg == NULL) {
+        cfg_diag_print(&diag, stderr);
+        cfg_diag_cleanup(&diag);
+        close(sfd);
+        return 1;
+    }
+    cfg_diag_cleanup(&diag);
+    kept.v = xcalloc(1, sizeof(*kept.v));
+    kept.v[kept.n++] = cfg;
+
+    d = xcalloc(1, sizeof(*d));
+    metrics_init(&d->metrics);
+    pthread_mutex_init(&d->cfg_mu, NULL);
+    pthread_mutex_init(&d->ro_mu, NULL);
+    pthread_mutex_init(&d->inputs_mu, NULL);
+    atomic_init(&d->accepting, 1);
+    d->cfg = cfg;
+    d->silenced_since = util_now();
+
+    if (open_stores(d, cfg) < 0)
+        goto fail;
+    d->pipeline = pipeline_new(cfg, d->wstore, false, &e);
+    if (d->pipeline == NULL) {
+        log_error("tocsin", "cannot start the pipeline: %s", e.msg);
+        goto fail;
+    }
+    pipeline_on_event(d->pipeline, on_event, d);
+    d->dispatcher = dispatcher_new(cfg, d->dstore, &e);
+    if (d->dispatcher == NULL || dispatcher_start(d->dispatcher, &e) < 0) {
+        log_error("tocsin", "cannot start the dispatcher: %s", e.msg);
+        goto fail;
+    }
+    memset(&wc, 0, sizeof(wc));
+    wc.tick_interval = cfg->evaluation_interval;
+    wc.checkpoint_interval = cfg->checkpoint_interval;
+    d->writer = writer_start(&pipeline_writer_ops, d, &wc, &e);
+    if (d->writer == NULL) {
+        log_error("tocsin", "%s", e.msg);
+        goto fail;
+    }
+    if (cfg->listen != NULL) {
+        http = http_start(d, cfg->listen, &e);
+        if (http == NULL) {
+            log_error("tocsin", "%s", e.msg);
+            goto fail;
+        }
+    }
+    pthread_mutex_lock(&d->inputs_mu);
+    d->inputs = inputs_start(d, cfg, NULL);
+    pthread_mutex_unlock(&d->inputs_mu);
+    log_info("tocsin", "started %s: %zu rules, %zu notifiers, %zu inputs, "
+                       "store %s",
+             TOCSIN_VERSION, cfg->nrules, cfg->nnotifiers, cfg->ninputs,
+             cfg->store);
+
+    while (!done) {
+        struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+        struct signalfd_siginfo si;
+
+        if (poll(&pfd, 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("tocsin", "poll: %s", strerror(errno));
+            break;
+        }
+        if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+            continue;
+        if (si.ssi_signo == SIGHUP) {
+            reload(d, config_path, &kept, &http);
+        } else {
+            log_info("tocsin", "%s: stopping",
+                     si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+            done = 1;
+        }
+    }
+
+    /* Stop ingest first (in-flight requests still get their commit), then
+     * drain the writer, save the windows, give deliveries their grace. */
+    atomic_store(&d->accepting, 0);
+    http_stop(http);
+    pthread_mutex_lock(&d->inputs_mu);
+    inputs_stop(d->inputs);
+    d->inputs = NULL;
+    pthread_mutex_unlock(&d->inputs_mu);
+    writer_stop(d->writer);
+    d->writer = NULL;
+    if (pipeline_close(d->pipeline, &e) < 0) {
+        log_error("tocsin", "saving the series state failed: %s", e.msg);
+        status = 1;
+    }
+    d->pipeline = NULL;
+    dispatcher_stop(d->dispatcher, DAEMON_DISPATCH_GRACE);
+    close_all(d);
+    free(d);
+    for (i = 0; i < kept.n; i++)
+        config_free(kept.v[i]);
+    free(kept.v);
+    close(sfd);
+    log_info("tocsin", "stopped");
+    return status;
+
+fail:
+    atomic_store(&d->accepting, 0);
+    http_stop(http);
+    if (d->writer != NULL)
+        writer_stop(d->writer);
+    if (d->pipeline != NULL)
+        pipeline_close(d->pipeline, &e);
+    if (d->dispatcher != NULL)
+        dispatcher_stop(d->dispatcher, 0);
+    close_all(d);
+    free(d);
+    for (i = 0; i < kept.n; i++)
+        config_free(kept.v[i]);
+    free(kept.v);
+    close(sfd);
+    return 1;
+}

@@ -1,0 +1,274 @@
+/* filein.c - file input (see filein.h). Polls rather than using inotify:
+ * one stat(2) per interval is cheap and behaves the same on every
+ * filesystem (NFS, overlay). Rotation is detected by the path's inode
+ * changing or the path vanishing; truncation by the size falling below our
+ * offset. */
+#include "filein.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/buf.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../ingest/parse.h"
+
+struct filein {
+    char *path;
+    bool follow;
+    double poll;
+    filein_fn fn;
+    void *ctx;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+    atomic_bool finished;
+    /* reader state (thread only) */
+    int fd;
+    dev_t dev;
+    ino_t ino;
+    off_t off;
+    struct buf partial;
+    size_t line;        /* number of the next line to deliver */
+};
+
+/* Hand every complete line in partial to the callback; keep the rest. With
+ * all, the unterminated tail goes too (EOF of a finished file, rotation). */
+static void deliver(struct filein *f, bool all)
+{
+    const char *d = buf_str(&f->partial);
+    size_t len = f->partial.len, end = len, i, nlines = 0;
+
+    if (len == 0)
+        return;
+    if (!all) {
+        while (end > 0 && d[end - 1] != '\n')
+            end--;
+        /* A line longer than any parser accepts is passed on (and
+         * rejected there) rather than buffered without bound. */
+        if (end == 0 && len > 2 * (size_t)INGEST_MAX_LINE)
+            end = len;
+    }
+    if (end == 0)
+        return;
+    for (i = 0; i < end; i++)
+        if (d[i] == '\n')
+            nlines++;
+    if (end > 0 && d[end - 1] != '\n')
+        nlines++;
+    f->fn(f->ctx, d, end, f->line);
+    f->line += nlines;
+    if (end == len) {
+        buf_reset(&f->partial);
+    } else {
+        char *rest = xmalloc(len - end);
+        memcpy(rest, d + end, len - end);
+        buf_reset(&f->partial);
+        buf_add(&f->partial, rest, len - end);
+        free(rest);
+    }
+}
+
+static void close_file(struct filein *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    deliver(f, true);
+}
+
+static int open_file(struct filein *f, bool at_end)
+{
+    struct stat st;
+
+    f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (f->fd < 0)
+        return -1;
+    if (fstat(f->fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+        close(f->fd);
+        f->fd = -1;
+        return -1;
+    }
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    f->off = at_end ? lseek(f->fd, 0, SEEK_END) : 0;
+    if (f->off < 0)
+        f->off = 0;
+    f->line = 1;
+    buf_reset(&f->partial);
+    log_info("file", "reading %s%s", f->path,
+             at_end ? " from its end" : "");
+    return 0;
+}
+
+/* Read everything available now. Returns bytes read. */
+static size_t read_some(struct filein *f)
+{
+    char chunk[65536];
+    size_t total = 0;
+    ssize_t n;
+
+    while ((n = read(f->fd, chunk, sizeof(chunk))) > 0) {
+        if (buf_add(&f->partial, chunk, (size_t)n) < 0) {
+            buf_init(&f->partial, 0);
+            log_warn("file", "%s: dropped an over-long line", f->path);
+        }
+        f->off += n;
+        total += (size_t)n;
+        deliver(f, false);
+        if (total > (64u << 20))
+            break; /* let the stop flag and rotation checks run */
+    }
+    return total;
+}
+
+/* Rotation or truncation since the last look? Acts on it. */
+static void check_path(struct filein *f)
+{
+    struct stat st;
+
+    if (stat(f->path, &st) < 0 || st.st_dev != f->dev ||
+        st.st_ino != f->ino) {
+        /* Renamed away (or deleted): finish the old file, then reopen. */
+        read_some(f);
+        log_info("file", "%s was rotated; reopening", f->path);
+        close_file(f);
+        return;
+    }
+    if (st.st_size < f->off) {
+        log_info("file", "%s was truncated; reading from its start",
+                 f->path);
+        lseek(f->fd, 0, SEEK_SET);
+        f->off = 0;
+        f->line = 1;
+        buf_reset(&f->partial);
+    }
+}
+
+static bool wait_stop(struct filein *f, double secs)
+{
+    struct timespec ts;
+    int stop;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)secs;
+    ts.tv_nsec += (long)((secs - (double)(long)secs) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&f->mu);
+    if (!f->stop)
+        pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+    stop = f->stop;
+    pthread_mutex_unlock(&f->mu);
+    return stop != 0;
+}
+
+static void *filein_main(void *arg)
+{
+    struct filein *f = arg;
+    bool warned = false;
+
+    for (;;) {
+        if (f->fd < 0) {
+            /* Only the file present at start (opened by filein_start) is
+             * read from its end; any later one from its start. */
+            if (open_file(f, false) < 0) {
+                if (!f->follow) {
+                    log_error("file", "cannot read %s: %s", f->path,
+                              strerror(errno));
+                    break;
+                }
+                if (!warned)
+                    log_warn("file", "%s: %s; waiting for it", f->path,
+                             strerror(errno));
+                warned = true;
+            } else {
+                warned = false;
+            }
+        }
+        if (f->fd >= 0) {
+            read_some(f);
+            if (!f->follow) {
+                close_file(f);
+                break;
+            }
+            check_path(f);
+            if (f->fd < 0)
+                continue; /* rotated: open the new file at once */
+        }
+        if (wait_stop(f, f->poll))
+            break;
+    }
+    atomic_store(&f->finished, true);
+    return NULL;
+}
+
+struct filein *filein_start(const struct filein_cfg *cfg, filein_fn fn,
+                            void *ctx, struct err *e)
+{
+    struct filein *f = xcalloc(1, sizeof(*f));
+    pthread_condattr_t ca;
+
+    f->path = xstrdup(cfg->path);
+    f->follow = cfg->follow;
+    f->poll = cfg->poll_interval > 0 ? cfg->poll_interval : 0.25;
+    f->fn = fn;
+    f->ctx = ctx;
+    f->fd = -1;
+    f->line = 1;
+    atomic_init(&f->finished, false);
+    buf_init(&f->partial, 0);
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&f->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    /* Open now, so "from its end" means the end at start-up. */
+    if (open_file(f, f->follow) < 0)
+        f->fd = -1;
+    if (pthread_create(&f->th, NULL, filein_main, f) != 0) {
+        err_set(e, "file %s: cannot start a thread", cfg->path);
+        if (f->fd >= 0)
+            close(f->fd);
+        buf_cleanup(&f->partial);
+        pthread_cond_destroy(&f->cv);
+        pthread_mutex_destroy(&f->mu);
+        free(f->path);
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+bool filein_finished(struct filein *f)
+{
+    return atomic_load(&f->finished);
+}
+
+void filein_stop(struct filein *f)
+{
+    if (f == NULL)
+        return;
+    pthread_mutex_lock(&f->mu);
+    f->stop = 1;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(f->th, NULL);
+    if (f->fd >= 0)
+        close(f->fd);
+    buf_cleanup(&f->partial);
+    pthread_cond_destroy(&f->cv);
+    pthread_mutex_destroy(&f->mu);
+    free(f->path);
+    free(f);
+}

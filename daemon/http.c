@@ -1,0 +1,267 @@
+/* http.c - libmicrohttpd server and request routing (see http.h).
+ * One thread per connection (MHD_USE_THREAD_PER_CONNECTION) so an ingest
+ * request waiting for its group commit never holds up other clients; a
+ * connection limit, an idle timeout and the body limit keep slow or
+ * oversized clients from exhausting the daemon. */
+#include "http.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/buf.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "api.h"
+#include "statsd.h"
+
+#define HTTP_CONN_LIMIT 512
+#define HTTP_CONN_TIMEOUT 30 /* seconds of inactivity */
+
+struct http_server {
+    struct MHD_Daemon *mhd;
+    struct daemon_ctx *d;
+    char listen[300];
+};
+
+struct req {
+    struct buf body;
+    int too_big;
+    int answered;
+};
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, int status,
+                                  const char *ctype, const char *body,
+                                  size_t len, const char *allow)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result rc;
+
+    resp = MHD_create_response_from_buffer(len, (void *)body,
+                                           MHD_RESPMEM_MUST_COPY);
+    if (resp == NULL)
+        return MHD_NO;
+    if (ctype != NULL)
+        MHD_add_response_header(resp, "Content-Type", ctype);
+    if (allow != NULL)
+        MHD_add_response_header(resp, "Allow", allow);
+    rc = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static enum MHD_Result send_413(struct MHD_Connection *c)
+{
+    static const char msg[] =
+        "{\"error\":\"request body over the 16 MiB limit\"}\n";
+
+    return send_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, "application/json", msg,
+                      sizeof(msg) - 1, NULL);
+}
+
+void http_route(struct daemon_ctx *d, const char *method, const char *path,
+                const char *format, const char *ctype, const char *body,
+                size_t len, struct api_reply *r, const char **allow)
+{
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    int post = strcmp(method, "POST") == 0;
+    static const char silences_prefix[] = "/api/v1/silences/";
+
+    *allow = NULL;
+    if (strcmp(path, "/api/v1/ingest") == 0) {
+        if (post)
+            api_ingest(d, format, ctype, body, len, r);
+        else
+            *allow = "POST";
+    } else if (strcmp(path, "/api/v1/alerts") == 0) {
+        if (get)
+            api_alerts(d, r);
+        else
+            *allow = "GET, HEAD";
+    } else if (strcmp(path, "/api/v1/silences") == 0) {
+        if (get)
+            api_silences_list(d, r);
+        else if (post)
+            api_silence_add(d, body, len, r);
+        else
+            *allow = "GET, HEAD, POST";
+    } else if (strncmp(path, silences_prefix, sizeof(silences_prefix) - 1) ==
+                   0 &&
+               path[sizeof(silences_prefix) - 1] != '\0') {
+        if (strcmp(method, "DELETE") == 0)
+            api_silence_expire(d, path + sizeof(silences_prefix) - 1, r);
+        else
+            *allow = "DELETE";
+    } else if (strcmp(path, "/metrics") == 0) {
+        if (get)
+            api_metrics(d, r);
+        else
+            *allow = "GET, HEAD";
+    } else if (strcmp(path, "/healthz") == 0) {
+        if (get) {
+            r->status = 200;
+            r->ctype = "text/plain; charset=utf-8";
+            buf_adds(&r->body, "ok\n");
+        } else {
+            *allow = "GET, HEAD";
+        }
+    } else {
+        api_reply_error(r, 404, "not found");
+        return;
+    }
+    if (*allow != NULL)
+        api_reply_error(r, 405, "method not allowed");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version,
+                                  const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct http_server *h = cls;
+    struct req *rq = *con_cls;
+    struct api_reply r;
+    const char *allow = NULL, *format, *ctype;
+    enum MHD_Result rc;
+
+    (void)version;
+    if (rq == NULL) {
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                     "Content-Length");
+        rq = xcalloc(1, sizeof(*rq));
+        buf_init(&rq->body, DAEMON_BODY_LIMIT);
+        *con_cls = rq;
+        if (cl != NULL) {
+            char *end;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (end != cl && n > DAEMON_BODY_LIMIT) {
+                /* Answer before reading the body; MHD then closes the
+                 * connection instead of reading the rest. */
+                rq->answered = 1;
+                return send_413(c);
+            }
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+        if (!rq->too_big && !rq->answered &&
+            buf_add(&rq->body, upload_data, *upload_data_size) < 0) {
+            /* Chunked body past the limit: stop keeping it, drain the
+             * rest and answer 413 at its end. */
+            rq->too_big = 1;
+            buf_cleanup(&rq->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (rq->answered)
+        return MHD_YES;
+    rq->answered = 1;
+    if (rq->too_big)
+        return send_413(c);
+
+    format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+    ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    api_reply_init(&r);
+    http_route(h->d, method, url, format, ctype, buf_str(&rq->body),
+               rq->body.len, &r, &allow);
+    rc = send_reply(c, r.status, r.ctype, buf_str(&r.body), r.body.len,
+                    allow);
+    api_reply_cleanup(&r);
+    return rc;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct req *rq = *con_cls;
+
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (rq == NULL)
+        return;
+    buf_cleanup(&rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_debug("http", "%s", line);
+}
+
+struct http_server *http_start(struct daemon_ctx *d, const char *listen,
+                               struct err *e)
+{
+    char host[256], portstr[16];
+    int port, rc;
+    struct addrinfo hints, *ai = NULL;
+    struct http_server *h;
+    const union MHD_DaemonInfo *info;
+
+    if (daemon_split_hostport(listen, host, sizeof(host), &port) < 0) {
+        err_set(e, "listen: invalid address \"%s\" (expected host:port)",
+                listen);
+        return NULL;
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    rc = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &ai);
+    if (rc != 0) {
+        err_set(e, "listen %s: %s", listen, gai_strerror(rc));
+        return NULL;
+    }
+    h = xcalloc(1, sizeof(*h));
+    h->d = d;
+    h->mhd = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+            MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+        (uint16_t)port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
+        ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)256, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (h->mhd == NULL) {
+        err_set(e, "cannot listen on %s (address in use or not local?)",
+                listen);
+        free(h);
+        return NULL;
+    }
+    info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    if (info != NULL && info->port != 0)
+        port = info->port;
+    snprintf(h->listen, sizeof(h->listen), "%s", listen);
+    log_info("tocsin", "listening on %s%s%s:%d",
+             strchr(host, ':') ? "[" : "", host[0] ? host : "0.0.0.0",
+             strchr(host, ':') ? "]" : "", port);
+    return h;
+}
+
+void http_stop(struct http_server *h)
+{
+    if (h == NULL)
+        return;
+    MHD_stop_daemon(h->mhd);
+    free(h);
+}
+
+const char *http_listen_addr(const struct http_server *h)
+{
+    return h->listen;
+}

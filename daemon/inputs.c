@@ -1,0 +1,257 @@
+/* inputs.c - the configured inputs as one set (see inputs.h). Each input
+ * turns text into a batch with its own parser (Prometheus TYPE lines and
+ * StatsD gauges are per-stream state) and hands it to the writer, waiting
+ * for the commit: that wait is the back-pressure that keeps a fast input
+ * from flooding memory. On reload, inputs are compared by a key built from
+ * every setting; an unchanged one keeps running (a followed file keeps its
+ * position, a UDP socket stays bound). */
+#include "inputs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/buf.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "batch.h"
+#include "filein.h"
+#include "scrape.h"
+#include "statsd.h"
+
+struct listener {
+    char *key;
+    enum input_kind kind;
+    char *name;                  /* for logs: path or listen address */
+    struct daemon_ctx *d;
+    struct ingest_parser *parser;
+    struct statsd *statsd;
+    struct filein *file;
+    int follow;
+};
+
+struct inputs {
+    struct daemon_ctx *d;
+    struct listener **v;
+    size_t n;
+    char *scrape_key;            /* all scrape targets together */
+    struct scraper *scraper;
+};
+
+static char *input_key(const struct input *in)
+{
+    struct buf b;
+    size_t i;
+
+    buf_init(&b, 0);
+    buf_printf(&b, "%d|", (int)in->kind);
+    switch (in->kind) {
+    case INPUT_SCRAPE:
+        buf_printf(&b, "%s|%.17g|%.17g", in->url ? in->url : "",
+                   in->interval, in->timeout);
+        for (i = 0; i < in->nlabels; i++)
+            buf_printf(&b, "|%s=%s", in->labels[i].key, in->labels[i].value);
+        break;
+    case INPUT_STATSD:
+        buf_adds(&b, in->listen ? in->listen : "");
+        break;
+    case INPUT_FILE:
+        buf_printf(&b, "%s|%d|%d", in->path ? in->path : "", (int)in->format,
+                   in->follow ? 1 : 0);
+        break;
+    }
+    return buf_steal(&b);
+}
+
+/* Parse text and queue it; blocks until committed (back-pressure). */
+static void sink_text(struct daemon_ctx *d, enum metrics_input which,
+                      struct ingest_parser *p, const char *text, size_t len,
+                      size_t first_line, const struct kv *extra,
+                      size_t nextra, const char *who)
+{
+    struct batch b;
+    struct batch_rejects *rj = xcalloc(1, sizeof(*rj));
+    struct writer_result res;
+
+    batch_init(&b, util_now());
+    b.extra = extra;
+    b.nextra = nextra;
+    batch_parse_text(&b, p, text, len, first_line, rj);
+    atomic_fetch_add(&d->metrics.ingested[which], b.n);
+    atomic_fetch_add(&d->metrics.rejected[which], rj->count);
+    if (rj->count > 0)
+        log_warn(metrics_input_name(which),
+                 "%s: %zu line(s) rejected, first line %zu: %s", who,
+                 rj->count, rj->v[0].line, rj->v[0].reason);
+    if (b.n > 0 && writer_submit(d->writer, &b, -1, &res) < 0 &&
+        res.status == -1)
+        log_error(metrics_input_name(which), "%s: %zu samples lost: %s", who,
+                  b.n, res.error);
+    batch_cleanup(&b);
+    free(rj);
+}
+
+static void statsd_cb(void *ctx, const char *text, size_t len)
+{
+    struct listener *l = ctx;
+
+    sink_text(l->d, MIN_STATSD, l->parser, text, len, 1, NULL, 0, l->name);
+}
+
+static void file_cb(void *ctx, const char *text, size_t len,
+                    size_t first_line)
+{
+    struct listener *l = ctx;
+
+    sink_text(l->d, MIN_FILE, l->parser, text, len, first_line, NULL, 0,
+              l->name);
+}
+
+static void scrape_cb(void *ctx, const char *target, const char *body,
+                      size_t len, const struct kv *labels, size_t nlabels)
+{
+    struct daemon_ctx *d = ctx;
+    struct ingest_parser *p = ingest_parser_new(FMT_PROM);
+
+    if (p == NULL)
+        return;
+    sink_text(d, MIN_SCRAPE, p, body, len, 1, labels, nlabels, target);
+    ingest_parser_free(p);
+}
+
+static void listener_free(struct listener *l)
+{
+    if (l == NULL)
+        return;
+    statsd_stop(l->statsd);
+    filein_stop(l->file);
+    ingest_parser_free(l->parser);
+    free(l->key);
+    free(l->name);
+    free(l);
+}
+
+static struct listener *listener_start(struct daemon_ctx *d,
+                                       const struct input *in, char *key)
+{
+    struct listener *l = xcalloc(1, sizeof(*l));
+    struct err e = {0};
+
+    l->key = key;
+    l->kind = in->kind;
+    l->d = d;
+    if (in->kind == INPUT_STATSD) {
+        l->name = xstrdup(in->listen ? in->listen : "");
+        l->parser = ingest_parser_new(FMT_STATSD);
+        l->statsd = statsd_start(l->name, statsd_cb, l, &e);
+        if (l->statsd == NULL)
+            goto fail;
+    } else {
+        struct filein_cfg fc = {.path = in->path,
+                                .follow = in->follow,
+                                .poll_interval = 0.2};
+        l->name = xstrdup(in->path ? in->path : "");
+        l->follow = in->follow;
+        l->parser = ingest_parser_new(in->format);
+        l->file = filein_start(&fc, file_cb, l, &e);
+        if (l->file == NULL)
+            goto fail;
+    }
+    return l;
+fail:
+    log_error(in->kind == INPUT_STATSD ? "statsd" : "file", "%s (line %d)",
+              e.msg, in->line);
+    listener_free(l);
+    return NULL;
+}
+
+struct inputs *inputs_start(struct daemon_ctx *d, const struct config *cfg,
+                            struct inputs *prev)
+{
+    struct inputs *in = xcalloc(1, sizeof(*in));
+    struct scrape_target_cfg *tc;
+    struct buf sk;
+    size_t i, k, ntc = 0;
+
+    in->d = d;
+    in->v = xcalloc(cfg->ninputs ? cfg->ninputs : 1, sizeof(*in->v));
+    tc = xcalloc(cfg->ninputs ? cfg->ninputs : 1, sizeof(*tc));
+    buf_init(&sk, 0);
+    for (i = 0; i < cfg->ninputs; i++) {
+        const struct input *it = &cfg->inputs[i];
+        char *key = input_key(it);
+        struct listener *l = NULL;
+
+        if (it->kind == INPUT_SCRAPE) {
+            buf_adds(&sk, key);
+            buf_addc(&sk, '\n');
+            free(key);
+            tc[ntc].url = it->url;
+            tc[ntc].interval = it->interval;
+            tc[ntc].timeout = it->timeout;
+            tc[ntc].labels = it->labels;
+            tc[ntc].nlabels = it->nlabels;
+            ntc++;
+            continue;
+        }
+        for (k = 0; prev != NULL && k < prev->n; k++) {
+            if (prev->v[k] != NULL && strcmp(prev->v[k]->key, key) == 0) {
+                l = prev->v[k]; /* unchanged: keep it running */
+                prev->v[k] = NULL;
+                free(key);
+                break;
+            }
+        }
+        if (l == NULL)
+            l = listener_start(d, it, key);
+        if (l != NULL)
+            in->v[in->n++] = l;
+    }
+    in->scrape_key = buf_steal(&sk);
+    if (in->scrape_key == NULL)
+        in->scrape_key = xstrdup("");
+    if (prev != NULL && prev->scrape_key != NULL &&
+        strcmp(prev->scrape_key, in->scrape_key) == 0) {
+        in->scraper = prev->scraper;
+        prev->scraper = NULL;
+    } else if (ntc > 0) {
+        struct err e = {0};
+        in->scraper = scraper_start(tc, ntc, scrape_cb, d, &e);
+        if (in->scraper == NULL)
+            log_error("scrape", "%s", e.msg);
+    }
+    free(tc);
+    inputs_stop(prev);
+    return in;
+}
+
+void inputs_stop(struct inputs *in)
+{
+    size_t i;
+
+    if (in == NULL)
+        return;
+    scraper_stop(in->scraper);
+    for (i = 0; i < in->n; i++)
+        listener_free(in->v[i]);
+    free(in->v);
+    free(in->scrape_key);
+    free(in);
+}
+
+size_t inputs_scrape_counters(struct inputs *in, struct metrics_scrape *out,
+                              size_t max)
+{
+    return in ? scraper_counters(in->scraper, out, max) : 0;
+}
+
+int inputs_files_done(struct inputs *in)
+{
+    size_t i;
+
+    for (i = 0; in != NULL && i < in->n; i++)
+        if (in->v[i]->file != NULL && !in->v[i]->follow &&
+            !filein_finished(in->v[i]->file))
+            return 0;
+    return 1;
+}

@@ -1,0 +1,248 @@
+/* scrape.c - libcurl multi scraper (see scrape.h). One thread, one multi
+ * handle, at most one transfer in flight per target; the loop sleeps in
+ * curl_multi_poll until a transfer progresses, the next target is due, or
+ * stop is requested (curl_multi_wakeup). */
+#include "scrape.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/buf.h"
+#include "../common/log.h"
+#include "../common/util.h"
+
+#define SCRAPE_MAX_BODY ((size_t)64 << 20)
+
+struct target {
+    char *url;
+    char name[256];      /* url without userinfo and query */
+    double interval, timeout;
+    struct kv *labels;
+    size_t nlabels;
+    double next_due;     /* monotonic */
+    CURL *easy;          /* non-NULL while in flight */
+    struct buf body;
+    struct curl_slist *hdrs; /* Accept: the text format */
+    atomic_uint_fast64_t ok, failed;
+};
+
+struct scraper {
+    struct target *t;
+    size_t n;
+    CURLM *multi;
+    scrape_fn fn;
+    void *ctx;
+    pthread_t th;
+    atomic_int stop;
+};
+
+void scrape_target_name(const char *url, char *out, size_t outlen)
+{
+    const char *p = strstr(url, "://"), *at, *slash, *q;
+    size_t n;
+
+    if (p == NULL) {
+        snprintf(out, outlen, "%s", url);
+        return;
+    }
+    p += 3;
+    slash = p + strcspn(p, "/?#");
+    at = memchr(p, '@', (size_t)(slash - p));
+    n = (size_t)(p - url);
+    q = url + strcspn(url, "?#");
+    snprintf(out, outlen, "%.*s%.*s", (int)n, url,
+             (int)(q - (at ? at + 1 : p)), at ? at + 1 : p);
+}
+
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct target *t = ud;
+
+    if (buf_add(&t->body, ptr, size * nmemb) < 0)
+        return 0; /* over the limit: abort the transfer */
+    return size * nmemb;
+}
+
+static void start_transfer(struct scraper *s, struct target *t)
+{
+    CURL *c = curl_easy_init();
+
+    if (c == NULL) {
+        atomic_fetch_add(&t->failed, 1);
+        return;
+    }
+    buf_init(&t->body, SCRAPE_MAX_BODY);
+    curl_easy_setopt(c, CURLOPT_URL, t->url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t->timeout * 1000));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(t->timeout * 1000));
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(c, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "tocsin-scraper");
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->hdrs);
+    t->easy = c;
+    curl_multi_add_handle(s->multi, c);
+}
+
+static void finish_transfer(struct scraper *s, CURL *c, CURLcode code)
+{
+    struct target *t = NULL;
+    long status = 0;
+
+    curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&t);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle(s->multi, c);
+    curl_easy_cleanup(c);
+    if (t == NULL)
+        return;
+    t->easy = NULL;
+    if (code == CURLE_OK && status == 200) {
+        atomic_fetch_add(&t->ok, 1);
+        s->fn(s->ctx, t->name, buf_str(&t->body), t->body.len, t->labels,
+              t->nlabels);
+    } else {
+        atomic_fetch_add(&t->failed, 1);
+        if (code != CURLE_OK)
+            log_warn("scrape", "%s: %s", t->name, curl_easy_strerror(code));
+        else
+            log_warn("scrape", "%s: HTTP %ld", t->name, status);
+    }
+    buf_cleanup(&t->body);
+}
+
+static void *scrape_main(void *arg)
+{
+    struct scraper *s = arg;
+    size_t i;
+
+    while (!atomic_load(&s->stop)) {
+        double now = util_mono(), wait = 1.0;
+        int running = 0, left = 0;
+        CURLMsg *m;
+
+        for (i = 0; i < s->n; i++) {
+            struct target *t = &s->t[i];
+            if (t->easy == NULL && now >= t->next_due) {
+                /* Keep the schedule (not now + interval) but never queue
+                 * up missed scrapes. */
+                t->next_due += t->interval;
+                if (t->next_due < now)
+                    t->next_due = now + t->interval;
+                start_transfer(s, t);
+            }
+            if (t->easy == NULL && t->next_due - now < wait)
+                wait = t->next_due - now;
+        }
+        curl_multi_perform(s->multi, &running);
+        while ((m = curl_multi_info_read(s->multi, &left)) != NULL)
+            if (m->msg == CURLMSG_DONE)
+                finish_transfer(s, m->easy_handle, m->data.result);
+        if (wait < 0.01)
+            wait = 0.01;
+        curl_multi_poll(s->multi, NULL, 0, (int)(wait * 1000), NULL);
+    }
+    for (i = 0; i < s->n; i++) {
+        if (s->t[i].easy != NULL) {
+            curl_multi_remove_handle(s->multi, s->t[i].easy);
+            curl_easy_cleanup(s->t[i].easy);
+            s->t[i].easy = NULL;
+            buf_cleanup(&s->t[i].body);
+        }
+    }
+    return NULL;
+}
+
+struct scraper *scraper_start(const struct scrape_target_cfg *tc, size_t n,
+                              scrape_fn fn, void *ctx, struct err *e)
+{
+    struct scraper *s = xcalloc(1, sizeof(*s));
+    double now = util_mono();
+    size_t i, k;
+
+    s->t = xcalloc(n ? n : 1, sizeof(*s->t));
+    s->n = n;
+    s->fn = fn;
+    s->ctx = ctx;
+    atomic_init(&s->stop, 0);
+    for (i = 0; i < n; i++) {
+        struct target *t = &s->t[i];
+        t->url = xstrdup(tc[i].url);
+        scrape_target_name(t->url, t->name, sizeof(t->name));
+        t->interval = tc[i].interval > 0 ? tc[i].interval : 15;
+        t->timeout = tc[i].timeout > 0 ? tc[i].timeout : 10;
+        if (t->timeout > t->interval)
+            t->timeout = t->interval;
+        t->labels = xcalloc(tc[i].nlabels ? tc[i].nlabels : 1,
+                            sizeof(*t->labels));
+        for (k = 0; k < tc[i].nlabels; k++) {
+            t->labels[k].key = xstrdup(tc[i].labels[k].key);
+            t->labels[k].value = xstrdup(tc[i].labels[k].value);
+        }
+        t->nlabels = tc[i].nlabels;
+        t->next_due = now;
+        t->hdrs = curl_slist_append(
+            NULL, "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1");
+        atomic_init(&t->ok, 0);
+        atomic_init(&t->failed, 0);
+    }
+    s->multi = curl_multi_init();
+    if (s->multi == NULL ||
+        pthread_create(&s->th, NULL, scrape_main, s) != 0) {
+        err_set(e, "scrape: cannot start");
+        if (s->multi != NULL)
+            curl_multi_cleanup(s->multi);
+        s->multi = NULL;
+        scraper_stop(s);
+        return NULL;
+    }
+    for (i = 0; i < n; i++)
+        log_info("scrape", "scraping %s every %gs", s->t[i].name,
+                 s->t[i].interval);
+    return s;
+}
+
+size_t scraper_counters(struct scraper *s, struct metrics_scrape *out,
+                        size_t max)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && i < s->n && i < max; i++) {
+        out[i].target = s->t[i].name;
+        out[i].ok = atomic_load(&s->t[i].ok);
+        out[i].failed = atomic_load(&s->t[i].failed);
+    }
+    return s ? s->n : 0;
+}
+
+void scraper_stop(struct scraper *s)
+{
+    size_t i, k;
+
+    if (s == NULL)
+        return;
+    if (s->multi != NULL) {
+        atomic_store(&s->stop, 1);
+        curl_multi_wakeup(s->multi);
+        pthread_join(s->th, NULL);
+        curl_multi_cleanup(s->multi);
+    }
+    for (i = 0; i < s->n; i++) {
+        free(s->t[i].url);
+        for (k = 0; k < s->t[i].nlabels; k++) {
+            free(s->t[i].labels[k].key);
+            free(s->t[i].labels[k].value);
+        }
+        free(s->t[i].labels);
+        curl_slist_free_all(s->t[i].hdrs);
+    }
+    free(s->t);
+    free(s);
+}

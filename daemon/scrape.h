@@ -1,0 +1,44 @@
+/* scrape.h - the Prometheus scraper: one thread driving a libcurl multi
+ * handle over every scrape target, each on its own interval and timeout.
+ * A fetched page is handed to a callback (the daemon parses it as prom text,
+ * adds the target's labels and queues the samples, daemon/inputs.c). A
+ * failed scrape is logged and counted, never fatal. */
+#ifndef TOCSIN_DAEMON_SCRAPE_H
+#define TOCSIN_DAEMON_SCRAPE_H
+
+#include <stddef.h>
+
+#include "../common/err.h"
+#include "../rules/config.h"
+#include "metrics.h"
+
+struct scrape_target_cfg {
+    const char *url;
+    double interval;       /* seconds (default 15) */
+    double timeout;        /* seconds (default 10, capped at interval) */
+    const struct kv *labels; /* added to every sample */
+    size_t nlabels;
+};
+
+/* body is the page; labels are the target's (copies owned by the scraper,
+ * valid during the call). Called on the scraper thread. */
+typedef void (*scrape_fn)(void *ctx, const char *target, const char *body,
+                          size_t len, const struct kv *labels,
+                          size_t nlabels);
+
+struct scraper;
+
+/* Copy the n targets and start the thread (the first scrape of each target
+ * happens at once). NULL with e on failure. */
+struct scraper *scraper_start(const struct scrape_target_cfg *t, size_t n,
+                              scrape_fn fn, void *ctx, struct err *e);
+/* Fill up to max per-target counters (target names borrowed from s).
+ * Returns the number of targets. Thread-safe. */
+size_t scraper_counters(struct scraper *s, struct metrics_scrape *out,
+                        size_t max);
+void scraper_stop(struct scraper *s);
+
+/* The URL as a metrics/log label: userinfo and query removed. */
+void scrape_target_name(const char *url, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,200 @@
+/* parse_statsd.c - StatsD and DogStatsD lines:
+ *   name:value[:value...]|type[|@rate][|#tag:v,tag2][|T<unix s>]
+ * Types: c (counter, divided by the sample rate), g (gauge; "+N"/"-N" move
+ * the last value the parser kept for that name+tags), ms/h/d (as-is), s
+ * (sets: one sample of value 1 per line). DogStatsD tags become labels, a
+ * tag without ":" gets the value "". No timestamp unless |T is given. */
+#include <math.h>
+#include <string.h>
+
+#include "parse_int.h"
+
+#define STATSD_MAX_VALUES 64
+
+enum statsd_type { ST_COUNTER, ST_GAUGE, ST_TIMER, ST_SET };
+
+static int statsd_tags(struct ingest_parser *p, const char *s, size_t n)
+{
+    size_t i = 0;
+
+    if (n == 0)
+        return 0;
+    while (i <= n) {
+        size_t t0 = i, colon;
+        const char *k, *v;
+
+        while (i < n && s[i] != ',')
+            i++;
+        colon = t0;
+        while (colon < i && s[colon] != ':')
+            colon++;
+        if (colon == t0)
+            return ingest_reject(p, "empty tag name");
+        k = sc_copy(p, s + t0, colon - t0);
+        v = colon < i ? sc_copy(p, s + colon + 1, i - colon - 1)
+                      : sc_copy(p, "", 0);
+        if (ingest_add_label(p, k, v) < 0)
+            return -1;
+        i++;
+    }
+    return 0;
+}
+
+static int statsd_type(const char *s, size_t n, enum statsd_type *t)
+{
+    if (n == 1 && s[0] == 'c')
+        *t = ST_COUNTER;
+    else if (n == 1 && s[0] == 'g')
+        *t = ST_GAUGE;
+    else if ((n == 2 && memcmp(s, "ms", 2) == 0) ||
+             (n == 1 && (s[0] == 'h' || s[0] == 'd')))
+        *t = ST_TIMER;
+    else if (n == 1 && s[0] == 's')
+        *t = ST_SET;
+    else
+        return -1;
+    return 0;
+}
+
+/* The gauge's identity: name and labels in line order, NUL-separated. */
+static size_t gauge_key(struct ingest_parser *p, const char *name, char **out)
+{
+    char *k = sc_reserve(p);
+    size_t n = strlen(name) + 1, room = p->scap - p->slen;
+
+    if (n > room)
+        return 0;
+    memcpy(k, name, n);
+    for (size_t i = 0; i < p->nlabels; i++) {
+        size_t a = strlen(p->labels[i].name) + 1;
+        size_t b = strlen(p->labels[i].value) + 1;
+        if (n + a + b > room)
+            return 0;
+        memcpy(k + n, p->labels[i].name, a);
+        memcpy(k + n + a, p->labels[i].value, b);
+        n += a + b;
+    }
+    *out = k;
+    return n;
+}
+
+int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
+                        sample_fn emit, void *ctx)
+{
+    double vals[STATSD_MAX_VALUES], rate = 1, ts = NAN;
+    char delta[STATSD_MAX_VALUES];
+    size_t nv = 0, i = 0, colon, bar, t0;
+    enum statsd_type type;
+    int n = 0;
+    char q[48];
+
+    while (i < len && line[i] != ':')
+        i++;
+    if (i == 0)
+        return ingest_reject(p, "empty metric name");
+    if (i >= len)
+        return ingest_reject(p, "missing \":\" after the metric name");
+    colon = i;
+    memcpy(p->metric, line, colon);
+    p->metric[colon] = '\0';
+    bar = colon + 1;
+    while (bar < len && line[bar] != '|')
+        bar++;
+    if (bar >= len)
+        return ingest_reject(p, "missing \"|type\"");
+    t0 = bar + 1;
+    i = t0;
+    while (i < len && line[i] != '|')
+        i++;
+    if (statsd_type(line + t0, i - t0, &type) < 0)
+        return ingest_reject(p, "unknown type \"%s\"",
+                             ingest_quote(line + t0, i - t0, q, sizeof(q)));
+    while (i < len) {
+        size_t s0 = ++i;
+        while (i < len && line[i] != '|')
+            i++;
+        if (i == s0)
+            return ingest_reject(p, "empty section after \"|\"");
+        if (line[s0] == '@') {
+            int rc = ingest_scan_double(line + s0 + 1, i - s0 - 1, &rate);
+            if (rc != 0 || !(rate > 0 && rate <= 1))
+                return ingest_reject(p, "invalid sample rate \"%s\"",
+                                     ingest_quote(line + s0, i - s0, q,
+                                                  sizeof(q)));
+        } else if (line[s0] == '#') {
+            if (statsd_tags(p, line + s0 + 1, i - s0 - 1) < 0)
+                return -1;
+        } else if (line[s0] == 'T') {
+            if (ingest_scan_double(line + s0 + 1, i - s0 - 1, &ts) != 0)
+                return ingest_reject(p, "invalid timestamp \"%s\"",
+                                     ingest_quote(line + s0, i - s0, q,
+                                                  sizeof(q)));
+        } else if (i - s0 >= 2 && line[s0 + 1] == ':' &&
+                   (line[s0] == 'c' || line[s0] == 'e')) {
+            /* DogStatsD container id / external data: not ours. */
+        } else {
+            return ingest_reject(p, "unknown section \"%s\"",
+                                 ingest_quote(line + s0, i - s0, q,
+                                              sizeof(q)));
+        }
+    }
+    /* Values, all checked before anything is emitted. */
+    for (i = colon + 1; i <= bar; i++) {
+        size_t v0 = i;
+        int rc;
+
+        while (i < bar && line[i] != ':')
+            i++;
+        if (i == v0)
+            return ingest_reject(p, "empty value");
+        if (nv >= STATSD_MAX_VALUES)
+            return ingest_reject(p, "too many values (max %d)",
+                                 STATSD_MAX_VALUES);
+        if (type == ST_SET) {
+            nv = 1;
+            continue;
+        }
+        rc = ingest_scan_double(line + v0, i - v0, &vals[nv]);
+        if (rc == -2)
+            return ingest_reject(p, "NaN/Inf value \"%s\" rejected",
+                                 ingest_quote(line + v0, i - v0, q,
+                                              sizeof(q)));
+        if (rc < 0)
+            return ingest_reject(p, "invalid value \"%s\"",
+                                 ingest_quote(line + v0, i - v0, q,
+                                              sizeof(q)));
+        delta[nv] = line[v0] == '+' || line[v0] == '-';
+        if (type == ST_COUNTER) {
+            vals[nv] /= rate;
+            if (!isfinite(vals[nv]))
+                return ingest_reject(p, "counter out of range");
+        }
+        nv++;
+    }
+    if (type == ST_SET) {
+        ingest_emit(p, p->metric, 1, ts, emit, ctx);
+        return 1;
+    }
+    for (size_t k = 0; k < nv; k++) {
+        double v = vals[k];
+        if (type == ST_GAUGE) {
+            char *key = NULL;
+            size_t kn = gauge_key(p, p->metric, &key);
+            struct smap_ent *e = kn ? smap_get(&p->gauges, key, kn) : NULL;
+            if (delta[k]) {
+                v = (e ? e->val : 0) + v;
+                if (!isfinite(v))
+                    return n > 0 ? n
+                                 : ingest_reject(p, "gauge out of range");
+            }
+            if (e)
+                e->val = v;
+            else if (kn)
+                (void)smap_put(&p->gauges, key, kn, v);
+        }
+        n++;
+        if (ingest_emit(p, p->metric, v, ts, emit, ctx))
+            break;
+    }
+    return n;
+}

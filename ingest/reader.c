@@ -1,0 +1,183 @@
+/* reader.c - bounded line reader (see reader.h): one buffer of
+ * INGEST_MAX_LINE plus a read chunk; an over-long line keeps its first
+ * INGEST_MAX_LINE bytes for the report and the rest is read and dropped up
+ * to its newline, so the lines after it keep their numbers. */
+#include "reader.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define READ_CHUNK 65536
+
+struct ingest_reader {
+    FILE *f;
+    int fd;
+    int use_fd;
+    char *buf;
+    size_t cap;        /* usable bytes; buf has cap + 1 for a final NUL */
+    size_t start, end; /* unconsumed data */
+    unsigned long lineno;
+};
+
+static struct ingest_reader *reader_alloc(void)
+{
+    struct ingest_reader *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return NULL;
+    r->cap = (size_t)INGEST_MAX_LINE + 1 + READ_CHUNK;
+    r->buf = malloc(r->cap + 1);
+    if (r->buf == NULL) {
+        free(r);
+        return NULL;
+    }
+    r->fd = -1;
+    return r;
+}
+
+struct ingest_reader *ingest_reader_new_file(FILE *f)
+{
+    struct ingest_reader *r = reader_alloc();
+    struct stat st;
+    int fd;
+
+    if (r == NULL)
+        return NULL;
+    r->f = f;
+    fd = fileno(f);
+    /* stdio would wait for a full buffer on a pipe; read(2) hands each line
+     * over as it arrives. Regular files and memory streams use stdio. */
+    if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        r->fd = fd;
+        r->use_fd = 1;
+    }
+    return r;
+}
+
+struct ingest_reader *ingest_reader_new_fd(int fd)
+{
+    struct ingest_reader *r = reader_alloc();
+
+    if (r == NULL)
+        return NULL;
+    r->fd = fd;
+    r->use_fd = 1;
+    return r;
+}
+
+void ingest_reader_free(struct ingest_reader *r)
+{
+    if (r == NULL)
+        return;
+    free(r->buf);
+    free(r);
+}
+
+/* Read up to n bytes into p: >0 bytes, 0 at end of input, -1 on error. */
+static long reader_fill(struct ingest_reader *r, char *p, size_t n)
+{
+    if (r->use_fd) {
+        for (;;) {
+            ssize_t k = read(r->fd, p, n);
+            if (k < 0 && errno == EINTR)
+                continue;
+            return (long)k;
+        }
+    }
+    if (feof(r->f))
+        clearerr(r->f); /* a followed file may have grown */
+    {
+        size_t k = fread(p, 1, n, r->f);
+        if (k == 0 && ferror(r->f))
+            return -1;
+        return (long)k;
+    }
+}
+
+/* Drop the rest of an over-long line whose first INGEST_MAX_LINE bytes are
+ * at buf[0..); dropped counts the bytes already seen past them. */
+static int reader_skip_long(struct ingest_reader *r, size_t dropped,
+                            struct ingest_line *out)
+{
+    const size_t keep = INGEST_MAX_LINE;
+    size_t total = keep + dropped;
+
+    r->buf[keep] = '\0';
+    for (;;) {
+        long k = reader_fill(r, r->buf + keep + 1, r->cap - keep - 1);
+        char *nl;
+
+        if (k < 0)
+            return INGEST_READ_ERROR;
+        if (k == 0) {
+            r->start = r->end = 0;
+            break;
+        }
+        nl = memchr(r->buf + keep + 1, '\n', (size_t)k);
+        if (nl != NULL) {
+            total += (size_t)(nl - (r->buf + keep + 1));
+            r->start = (size_t)(nl - r->buf) + 1;
+            r->end = keep + 1 + (size_t)k;
+            break;
+        }
+        total += (size_t)k;
+    }
+    out->text = r->buf;
+    out->len = total;
+    out->lineno = ++r->lineno;
+    return INGEST_READ_TOOLONG;
+}
+
+int ingest_reader_next(struct ingest_reader *r, struct ingest_line *out)
+{
+    size_t scanned = 0; /* bytes of the pending line known to hold no '\n' */
+
+    for (;;) {
+        char *base = r->buf + r->start;
+        size_t avail = r->end - r->start;
+        char *nl = memchr(base + scanned, '\n', avail - scanned);
+        long k;
+
+        if (nl != NULL) {
+            size_t n = (size_t)(nl - base);
+            out->text = base;
+            out->len = n;
+            out->lineno = ++r->lineno;
+            r->start += n + 1;
+            if (n > INGEST_MAX_LINE) {
+                base[INGEST_MAX_LINE] = '\0';
+                return INGEST_READ_TOOLONG;
+            }
+            *nl = '\0';
+            return INGEST_READ_LINE;
+        }
+        scanned = avail;
+        if (avail > INGEST_MAX_LINE) {
+            memmove(r->buf, base, INGEST_MAX_LINE);
+            return reader_skip_long(r, avail - INGEST_MAX_LINE, out);
+        }
+        if (r->start > 0) {
+            memmove(r->buf, base, avail);
+            r->start = 0;
+            r->end = avail;
+        }
+        k = reader_fill(r, r->buf + r->end, r->cap - r->end);
+        if (k < 0)
+            return INGEST_READ_ERROR;
+        if (k == 0) {
+            if (avail == 0)
+                return INGEST_READ_EOF;
+            /* The last line has no newline. */
+            r->buf[r->end] = '\0';
+            out->text = r->buf;
+            out->len = avail;
+            out->lineno = ++r->lineno;
+            r->start = r->end = 0;
+            return INGEST_READ_LINE;
+        }
+        r->end += (size_t)k;
+    }
+}

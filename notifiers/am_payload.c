@@ -1,0 +1,170 @@
+/* am_payload.c - the Alertmanager v4 webhook payload (reference section 2a)
+ * for one tocsin alert event, and the shared parse of a notification's
+ * event payload. Called by webhook.c, log.c, slack.c and email.c. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/util.h"
+#include "am_payload.h"
+
+const char *am_json_str(const cJSON *obj, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+static const char *str_or_empty(const cJSON *obj, const char *key)
+{
+    const char *s = am_json_str(obj, key);
+    return s ? s : "";
+}
+
+int am_event_parse(const cJSON *payload, struct am_event *ev, struct err *e)
+{
+    const cJSON *ev_obj, *it;
+
+    memset(ev, 0, sizeof(*ev));
+    ev_obj = cJSON_GetObjectItemCaseSensitive(payload, "event");
+    if (!cJSON_IsObject(ev_obj)) {
+        err_set(e, "notification payload has no \"event\" object");
+        return -1;
+    }
+    ev->event = ev_obj;
+    ev->rule = str_or_empty(ev_obj, "rule");
+    if (*ev->rule == '\0') {
+        err_set(e, "notification event has no \"rule\"");
+        return -1;
+    }
+    ev->kind = str_or_empty(ev_obj, "event");
+    ev->severity = str_or_empty(ev_obj, "severity");
+    ev->previous = str_or_empty(ev_obj, "previous");
+    ev->reason = str_or_empty(ev_obj, "reason");
+    ev->fingerprint = str_or_empty(ev_obj, "fingerprint");
+    ev->resolved =
+        strcmp(ev->severity, "ok") == 0 || strcmp(ev->kind, "resolved") == 0;
+    ev->shown = ev->resolved && strcmp(ev->severity, "ok") == 0 ? ev->previous
+                                                                : ev->severity;
+    it = cJSON_GetObjectItemCaseSensitive(ev_obj, "value");
+    ev->has_value = cJSON_IsNumber(it);
+    ev->value = ev->has_value ? it->valuedouble : NAN;
+    it = cJSON_GetObjectItemCaseSensitive(ev_obj, "ts");
+    ev->ts = cJSON_IsNumber(it) ? it->valuedouble : 0;
+    it = cJSON_GetObjectItemCaseSensitive(payload, "starts_at");
+    ev->starts_at = cJSON_IsNumber(it) ? it->valuedouble : ev->ts;
+    it = cJSON_GetObjectItemCaseSensitive(ev_obj, "labels");
+    ev->labels = cJSON_IsObject(it) ? it : NULL;
+    it = cJSON_GetObjectItemCaseSensitive(ev_obj, "annotations");
+    ev->annotations = cJSON_IsObject(it) ? it : NULL;
+    return 0;
+}
+
+/* Copy the string members of src into a new object. */
+static cJSON *copy_strings(const cJSON *src)
+{
+    cJSON *o = cJSON_CreateObject();
+    const cJSON *it;
+
+    if (o == NULL)
+        return NULL;
+    cJSON_ArrayForEach(it, src)
+    {
+        if (it->string && cJSON_IsString(it) &&
+            !cJSON_AddStringToObject(o, it->string, it->valuestring)) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+static cJSON *alert_labels(const struct am_event *ev)
+{
+    cJSON *l = copy_strings(ev->labels);
+
+    if (l == NULL)
+        return NULL;
+    if (cJSON_GetObjectItemCaseSensitive(l, "alertname") == NULL &&
+        !cJSON_AddStringToObject(l, "alertname", ev->rule))
+        goto fail;
+    /* Alertmanager receivers route on a severity label; ours is a field,
+     * so show the severity the alert has (the old one when resolved). */
+    cJSON_DeleteItemFromObjectCaseSensitive(l, "severity");
+    if (!cJSON_AddStringToObject(l, "severity", ev->shown))
+        goto fail;
+    return l;
+fail:
+    cJSON_Delete(l);
+    return NULL;
+}
+
+cJSON *am_payload_build(const struct am_event *ev, const char *receiver)
+{
+    cJSON *root = cJSON_CreateObject(), *alerts = NULL, *alert = NULL;
+    cJSON *gl = NULL;
+    const char *status = ev->resolved ? "resolved" : "firing";
+    char starts[40], ends[40], gk[512];
+    int ok = root != NULL;
+
+    util_format_rfc3339(ev->starts_at, starts, sizeof(starts));
+    if (ev->resolved)
+        util_format_rfc3339(ev->ts, ends, sizeof(ends));
+    else
+        snprintf(ends, sizeof(ends), "0001-01-01T00:00:00Z");
+    snprintf(gk, sizeof(gk), "{}:{alertname=\"%s\"}", ev->rule);
+
+    ok = ok &&
+         cJSON_AddStringToObject(root, "receiver", receiver ? receiver : "");
+    ok = ok && cJSON_AddStringToObject(root, "status", status);
+    ok = ok && (alerts = cJSON_AddArrayToObject(root, "alerts")) != NULL;
+    ok = ok && (alert = cJSON_CreateObject()) != NULL;
+    if (ok)
+        cJSON_AddItemToArray(alerts, alert);
+    ok = ok && cJSON_AddStringToObject(alert, "status", status);
+    if (ok)
+        cJSON_AddItemToObject(alert, "labels", alert_labels(ev));
+    if (ok)
+        cJSON_AddItemToObject(alert, "annotations",
+                              copy_strings(ev->annotations));
+    ok = ok && cJSON_AddStringToObject(alert, "startsAt", starts);
+    ok = ok && cJSON_AddStringToObject(alert, "endsAt", ends);
+    ok = ok && cJSON_AddStringToObject(alert, "generatorURL", "");
+    ok = ok && cJSON_AddStringToObject(alert, "fingerprint", ev->fingerprint);
+    ok = ok && (gl = cJSON_AddObjectToObject(root, "groupLabels")) != NULL;
+    ok = ok && cJSON_AddStringToObject(gl, "alertname", ev->rule);
+    if (ok)
+        cJSON_AddItemToObject(root, "commonLabels", alert_labels(ev));
+    if (ok)
+        cJSON_AddItemToObject(root, "commonAnnotations",
+                              copy_strings(ev->annotations));
+    ok = ok && cJSON_AddStringToObject(root, "externalURL", "");
+    ok = ok && cJSON_AddStringToObject(root, "version", "4");
+    ok = ok && cJSON_AddStringToObject(root, "groupKey", gk);
+    ok = ok && cJSON_AddNumberToObject(root, "truncatedAlerts", 0);
+    /* Any NULL child means an allocation failed. */
+    ok = ok && cJSON_GetObjectItemCaseSensitive(alert, "labels") &&
+         cJSON_GetObjectItemCaseSensitive(alert, "annotations") &&
+         cJSON_GetObjectItemCaseSensitive(root, "commonLabels") &&
+         cJSON_GetObjectItemCaseSensitive(root, "commonAnnotations");
+    if (!ok) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+int am_title(const struct am_event *ev, struct buf *out)
+{
+    const cJSON *it;
+
+    if (buf_adds(out, ev->rule) < 0)
+        return -1;
+    cJSON_ArrayForEach(it, ev->labels)
+    {
+        if (!cJSON_IsString(it) || strcmp(it->string, "alertname") == 0)
+            continue;
+        if (buf_printf(out, " %s=%s", it->string, it->valuestring) < 0)
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,963 @@
+/* dispatch.c - the outbox deliverer (SPEC section 7): a libcurl multi loop
+ * that sends due rows, keeps per-(alert, receiver) order, rate-limits each
+ * receiver with a token bucket, judges each answer, and retries with
+ * full-jitter exponential backoff honouring Retry-After until the retry
+ * budget is spent. Runs on its own thread (daemon) or on the caller's
+ * (eval --notify: dispatcher_drain); notify-test uses dispatcher_send_once. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "dispatch.h"
+#include "notifier.h"
+#include "transport.h"
+
+#define DISPATCH_MAX_INFLIGHT 256
+#define DISPATCH_MAX_HOST_CONNS 16L
+#define DISPATCH_MAX_ATTEMPTS 20
+#define DISPATCH_BACKOFF_CAP 300.0     /* seconds */
+#define DISPATCH_RETRY_AFTER_CAP 3600.0
+#define DISPATCH_RELOAD_EVERY 5.0      /* re-read the outbox at least this often */
+#define DISPATCH_POLL_MAX_MS 1000
+
+/* One pending outbox row, held in memory while the dispatcher owns it. */
+struct drow {
+    int64_t id;
+    char *key, *receiver, *fingerprint, *rule, *kind, *payload;
+    int attempts;
+    double created, next_at;
+    double first_try;  /* wall time of this dispatcher's first attempt, 0 */
+    uint64_t pair;   /* hash of (fingerprint, receiver): the ordering unit */
+    bool inflight, done;
+};
+
+/* One transfer in flight (HTTP or SMTP). */
+struct xfer {
+    struct xfer *prev, *next; /* the dispatcher's list of transfers */
+    struct drow *row;
+    CURL *h;
+    struct request req;
+    struct transport_io io;
+};
+
+/* Per-receiver state: counters, token bucket, "410 logged". */
+struct rstate {
+    char *name;
+    uint64_t sent, failed, retried;
+    double tokens, refilled;
+    bool primed, gone_logged;
+};
+
+struct dispatcher {
+    const struct config *cfg;
+    struct store *s;
+    CURLM *multi;
+
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;           /* guards the fields below it */
+    pthread_cond_t cv;
+    bool woken, stopping;
+    double grace;
+    const struct config *new_cfg; /* reload handed to the thread */
+    struct rstate *rs;
+    size_t nrs;
+    struct dispatch_counter *snap;
+    size_t nsnap;
+
+    /* owned by the delivering thread */
+    struct drow **rows;
+    size_t nrows, caprows, ndone;
+    int64_t max_id;
+    bool need_load;
+    double loaded_at;
+    size_t inflight;
+    struct xfer *xfers;           /* transfers in the multi handle */
+    bool in_tx;
+    bool progressed;              /* a row finished during this step */
+    uint64_t *seen;
+    uint32_t *seen_gen;
+    size_t seen_cap;
+    uint32_t gen;
+    unsigned rng;
+};
+
+/* --- small helpers --- */
+
+static double rand_unit(struct dispatcher *d)
+{
+    return (double)rand_r(&d->rng) / ((double)RAND_MAX + 1.0);
+}
+
+static uint64_t pair_hash(const char *fp, const char *receiver)
+{
+    uint64_t h = util_hash64(fp, strlen(fp), 0x746f6373696e);
+
+    return util_hash64(receiver, strlen(receiver) + 1, h);
+}
+
+static const struct notifier *find_notifier(const struct config *cfg,
+                                            const char *name)
+{
+    int i = cfg ? config_notifier_index(cfg, name) : -1;
+
+    return i < 0 ? NULL : &cfg->notifiers[i];
+}
+
+/* "webhook[autoscale]" for log lines. */
+static void log_module(const struct notifier *n, const char *name, char *out,
+                       size_t outlen)
+{
+    snprintf(out, outlen, "%s[%s]",
+             n && n->ops && n->ops->kind ? n->ops->kind : "notifier", name);
+}
+
+/* Caller holds d->mu. */
+static struct rstate *rstate_get(struct dispatcher *d, const char *name)
+{
+    struct rstate *r;
+
+    for (size_t i = 0; i < d->nrs; i++)
+        if (strcmp(d->rs[i].name, name) == 0)
+            return &d->rs[i];
+    d->rs = xrealloc(d->rs, (d->nrs + 1) * sizeof(*d->rs));
+    r = &d->rs[d->nrs++];
+    memset(r, 0, sizeof(*r));
+    r->name = xstrdup(name);
+    return r;
+}
+
+static void drow_free(struct drow *r)
+{
+    if (r == NULL)
+        return;
+    free(r->key);
+    free(r->receiver);
+    free(r->fingerprint);
+    free(r->rule);
+    free(r->kind);
+    free(r->payload);
+    free(r);
+}
+
+/* --- loading the outbox --- */
+
+static int load_cb(void *ctx, const struct outbox_row *o)
+{
+    struct dispatcher *d = ctx;
+    struct drow *r;
+
+    if (o->id <= d->max_id)
+        return 0; /* already held */
+    r = xcalloc(1, sizeof(*r));
+    r->id = o->id;
+    r->key = xstrdup(o->key ? o->key : "");
+    r->receiver = xstrdup(o->receiver ? o->receiver : "");
+    r->fingerprint = xstrdup(o->fingerprint ? o->fingerprint : "");
+    r->rule = xstrdup(o->rule ? o->rule : "");
+    r->kind = xstrdup(o->kind ? o->kind : "event");
+    r->payload = xstrdup(o->payload ? o->payload : "{}");
+    r->attempts = o->attempts;
+    r->created = o->created;
+    r->next_at = o->next_at;
+    r->pair = pair_hash(r->fingerprint, r->receiver);
+    if (d->nrows == d->caprows) {
+        d->caprows = d->caprows ? d->caprows * 2 : 256;
+        d->rows = xrealloc(d->rows, d->caprows * sizeof(*d->rows));
+    }
+    d->rows[d->nrows++] = r;
+    d->max_id = o->id;
+    return 0;
+}
+
+static int load_pending(struct dispatcher *d, struct err *e)
+{
+    d->need_load = false;
+    d->loaded_at = util_mono();
+    return store_outbox_pending(d->s, 0, load_cb, d, e);
+}
+
+/* Drop finished rows once they are half the list (amortised O(1)). */
+static void compact(struct dispatcher *d)
+{
+    size_t j = 0;
+
+    if (d->ndone == 0 || d->ndone * 2 < d->nrows)
+        return;
+    for (size_t i = 0; i < d->nrows; i++) {
+        if (d->rows[i]->done)
+            drow_free(d->rows[i]);
+        else
+            d->rows[j++] = d->rows[i];
+    }
+    d->nrows = j;
+    d->ndone = 0;
+}
+
+/* --- store writes: one transaction per loop step --- */
+
+static void tx_begin(struct dispatcher *d)
+{
+    struct err e = {0};
+
+    if (d->in_tx)
+        return;
+    if (store_begin(d->s, &e) == 0)
+        d->in_tx = true;
+}
+
+static void tx_end(struct dispatcher *d)
+{
+    struct err e = {0};
+
+    if (!d->in_tx)
+        return;
+    d->in_tx = false;
+    if (store_commit(d->s, &e) < 0)
+        log_error("dispatch", "outbox update not saved: %s", e.msg);
+}
+
+/* --- outcomes --- */
+
+/* Record one attempt's outcome for row r. res: the judgement; code: HTTP or
+ * SMTP code (0 none); retry_after: seconds the receiver asked for (0 none);
+ * what: the account of the failure for logs and last_error. */
+static void finish(struct dispatcher *d, struct drow *r,
+                   const struct notifier *n, enum delivery_result res,
+                   long code, double retry_after, const char *what)
+{
+    struct err e = {0};
+    char mod[200];
+    double now = util_now();
+    enum outbox_status st = OUTBOX_SENT;
+    double next = now, delay = 0;
+    int attempts = r->attempts + 1;
+    struct rstate *rs;
+
+    log_module(n, r->receiver, mod, sizeof(mod));
+    if (res == DELIVERY_RETRY) {
+        double base = n && n->retry_backoff > 0 ? n->retry_backoff : 1.0;
+        double budget = n && n->max_retry_time > 0 ? n->max_retry_time : 3600;
+        double cap = base * pow(2.0, attempts - 1);
+
+        /* Full jitter (AWS "Exponential Backoff and Jitter"), but never
+         * sooner than the receiver's Retry-After. */
+        if (cap > DISPATCH_BACKOFF_CAP)
+            cap = DISPATCH_BACKOFF_CAP;
+        delay = rand_unit(d) * cap;
+        if (retry_after > DISPATCH_RETRY_AFTER_CAP)
+            retry_after = DISPATCH_RETRY_AFTER_CAP;
+        if (retry_after > delay)
+            delay = retry_after;
+        next = now + delay;
+        /* The budget runs from the row's creation, or from our first
+         * attempt when we made it: a replay (eval) stamps rows with event
+         * times, which may be long past. */
+        double since = r->first_try > 0 ? r->first_try : r->created;
+
+        if (attempts >= DISPATCH_MAX_ATTEMPTS || next > since + budget)
+            res = DELIVERY_FAIL;
+        else
+            st = OUTBOX_PENDING;
+    }
+    if (res == DELIVERY_FAIL)
+        st = OUTBOX_FAILED;
+
+    pthread_mutex_lock(&d->mu);
+    rs = rstate_get(d, r->receiver);
+    if (st == OUTBOX_SENT) {
+        rs->sent++;
+    } else if (st == OUTBOX_PENDING) {
+        rs->retried++;
+    } else {
+        rs->failed++;
+        if (code == 410 && !rs->gone_logged) {
+            rs->gone_logged = true;
+            log_error(mod, "endpoint gone (410); check the URL");
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+
+    if (st == OUTBOX_SENT)
+        log_debug(mod, "%s delivered (%s)", r->key, what ? what : "ok");
+    else if (st == OUTBOX_PENDING)
+        log_warn(mod, "%s, retry in %.1fs", what, delay);
+    else
+        log_error(mod, "%s; giving up on %s after %d attempt%s", what, r->key,
+                  attempts, attempts == 1 ? "" : "s");
+
+    tx_begin(d);
+    if (store_outbox_update(d->s, r->id, st, attempts, next,
+                            st == OUTBOX_SENT ? NULL : what, (int)code, now,
+                            &e) < 0)
+        log_error("dispatch", "outbox row %lld: %s", (long long)r->id, e.msg);
+    r->attempts = attempts;
+    r->next_at = next;
+    if (st != OUTBOX_PENDING) {
+        r->done = true;
+        d->ndone++;
+    }
+    d->progressed = true;
+}
+
+static const char *verb(const struct request *rq)
+{
+    if (rq->kind == REQ_SMTP)
+        return "send";
+    return rq->method ? rq->method : "POST";
+}
+
+/* Judge a completed transfer and record it. */
+static void complete(struct dispatcher *d, struct xfer *x, CURLcode rc)
+{
+    const struct notifier *n = find_notifier(d->cfg, x->row->receiver);
+    long code = 0;
+    curl_off_t ra = 0;
+    enum delivery_result res;
+    char what[600], snip[256], why[400];
+
+    curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(x->h, CURLINFO_RETRY_AFTER, &ra);
+    if (ra < 0)
+        ra = 0; /* a past HTTP-date can come out negative before 8.12 */
+    transport_snippet(x->io.resp.data, x->io.resp.len, 200, snip,
+                      sizeof(snip));
+    if (rc == CURLE_OK || (x->req.kind == REQ_SMTP && code >= 400)) {
+        /* SMTP failures (a refused RCPT or DATA) come back as curl errors
+         * carrying the server's reply code: judge the code. */
+        if (n && n->ops && n->ops->check && rc == CURLE_OK)
+            res = n->ops->check(n, code, x->io.resp.data ? x->io.resp.data
+                                                         : "",
+                                x->io.resp.len);
+        else
+            res = notifier_default_check(x->req.kind, code);
+        if (x->req.kind == REQ_SMTP)
+            snprintf(what, sizeof(what), "%s %s: SMTP %ld", verb(&x->req),
+                     res == DELIVERY_OK ? "ok" : "failed", code);
+        else if (snip[0])
+            snprintf(what, sizeof(what), "%s %s: HTTP %ld \"%s\"",
+                     verb(&x->req), res == DELIVERY_OK ? "ok" : "failed",
+                     code, snip);
+        else
+            snprintf(what, sizeof(what), "%s %s: HTTP %ld", verb(&x->req),
+                     res == DELIVERY_OK ? "ok" : "failed", code);
+    } else {
+        res = transport_retryable(rc) ? DELIVERY_RETRY : DELIVERY_FAIL;
+        transport_describe_error(x->h, rc, &x->req, why, sizeof(why));
+        snprintf(what, sizeof(what), "%s failed: %s", verb(&x->req), why);
+    }
+    finish(d, x->row, n, res, code, (double)ra, what);
+}
+
+static void xfer_free(struct dispatcher *d, struct xfer *x)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else if (d->xfers == x)
+        d->xfers = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    if (x->h) {
+        curl_multi_remove_handle(d->multi, x->h);
+        curl_easy_cleanup(x->h);
+    }
+    transport_io_cleanup(&x->io);
+    request_cleanup(&x->req);
+    free(x);
+}
+
+static void harvest(struct dispatcher *d)
+{
+    CURLMsg *m;
+    int left;
+
+    while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
+        struct xfer *x = NULL;
+
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        if (x == NULL)
+            continue;
+        {
+            CURLcode rc = m->data.result;
+
+            x->row->inflight = false;
+            d->inflight--;
+            complete(d, x, rc);
+            xfer_free(d, x);
+        }
+    }
+}
+
+/* Render and start row r (or finish it at once: local delivery, render
+ * failure). */
+static void start(struct dispatcher *d, struct drow *r, double now)
+{
+    const struct notifier *n = find_notifier(d->cfg, r->receiver);
+    struct notification nt;
+    struct err e = {0};
+    struct xfer *x;
+    cJSON *payload;
+    char what[600];
+
+    if (r->attempts == 0 && r->first_try == 0)
+        r->first_try = now;
+    if (n == NULL || n->ops == NULL || n->ops->render == NULL) {
+        finish(d, r, NULL, DELIVERY_FAIL, 0, 0,
+               "no such notifier in the config");
+        return;
+    }
+    payload = cJSON_Parse(r->payload);
+    if (payload == NULL) {
+        finish(d, r, n, DELIVERY_FAIL, 0, 0, "outbox payload is not JSON");
+        return;
+    }
+    x = xcalloc(1, sizeof(*x));
+    x->row = r;
+    memset(&nt, 0, sizeof(nt));
+    nt.key = r->key;
+    nt.receiver = r->receiver;
+    nt.kind = r->kind;
+    nt.payload = payload;
+    nt.now = now;
+    if (n->ops->render(n, &nt, &x->req, &e) < 0) {
+        cJSON_Delete(payload);
+        snprintf(what, sizeof(what), "could not render: %s", e.msg);
+        finish(d, r, n, DELIVERY_FAIL, 0, 0, what);
+        request_cleanup(&x->req);
+        free(x);
+        return;
+    }
+    cJSON_Delete(payload);
+    if (x->req.kind == REQ_LOCAL) {
+        int rc = n->ops->deliver_local ? n->ops->deliver_local(n, &x->req, &e)
+                                       : (err_set(&e, "no local delivery"), -1);
+
+        if (rc == 0) {
+            finish(d, r, n, DELIVERY_OK, 0, 0, "written");
+        } else {
+            snprintf(what, sizeof(what), "write failed: %s", e.msg);
+            finish(d, r, n, DELIVERY_RETRY, 0, 0, what);
+        }
+        request_cleanup(&x->req);
+        free(x);
+        return;
+    }
+    x->h = curl_easy_init();
+    if (x->h == NULL ||
+        transport_setup(x->h, &x->req, n->timeout, &x->io, &e) < 0 ||
+        curl_easy_setopt(x->h, CURLOPT_PRIVATE, (char *)x) != CURLE_OK ||
+        curl_multi_add_handle(d->multi, x->h) != CURLM_OK) {
+        snprintf(what, sizeof(what), "could not start the transfer: %s",
+                 e.set ? e.msg : "curl");
+        if (x->h) {
+            curl_easy_cleanup(x->h);
+            x->h = NULL;
+        }
+        finish(d, r, n, DELIVERY_FAIL, 0, 0, what);
+        transport_io_cleanup(&x->io);
+        request_cleanup(&x->req);
+        free(x);
+        return;
+    }
+    x->next = d->xfers;
+    if (d->xfers)
+        d->xfers->prev = x;
+    d->xfers = x;
+    r->inflight = true;
+    d->inflight++;
+}
+
+/* Token bucket: true when a delivery to n may start now; else *wait gets
+ * the seconds until a token is there. */
+static bool rate_take(struct dispatcher *d, const struct notifier *n,
+                      double mono, double *wait)
+{
+    struct rstate *rs;
+    double burst;
+    bool ok = true;
+
+    if (n == NULL || n->rate_per_s <= 0)
+        return true;
+    burst = n->burst >= 1 ? n->burst : 1;
+    pthread_mutex_lock(&d->mu);
+    rs = rstate_get(d, n->name);
+    if (!rs->primed) {
+        rs->primed = true;
+        rs->tokens = burst;
+        rs->refilled = mono;
+    }
+    rs->tokens += (mono - rs->refilled) * n->rate_per_s;
+    rs->refilled = mono;
+    if (rs->tokens > burst)
+        rs->tokens = burst;
+    if (rs->tokens >= 1) {
+        rs->tokens -= 1;
+    } else {
+        *wait = (1 - rs->tokens) / n->rate_per_s;
+        ok = false;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return ok;
+}
+
+/* Per-scan set of (alert, receiver) pairs seen: a later row of a pair waits
+ * for the earlier one. Returns true if h was already in the set. */
+static bool seen_test_set(struct dispatcher *d, uint64_t h)
+{
+    size_t mask = d->seen_cap - 1;
+    size_t i = (size_t)(h ^ (h >> 29)) & mask;
+
+    while (d->seen_gen[i] == d->gen) {
+        if (d->seen[i] == h)
+            return true;
+        i = (i + 1) & mask;
+    }
+    d->seen_gen[i] = d->gen;
+    d->seen[i] = h;
+    return false;
+}
+
+static void seen_reset(struct dispatcher *d)
+{
+    if (d->seen_cap < 2 * d->nrows + 16) {
+        size_t cap = 64;
+
+        while (cap < 2 * d->nrows + 16)
+            cap *= 2;
+        free(d->seen);
+        free(d->seen_gen);
+        d->seen = xcalloc(cap, sizeof(*d->seen));
+        d->seen_gen = xcalloc(cap, sizeof(*d->seen_gen));
+        d->seen_cap = cap;
+        d->gen = 0;
+    }
+    if (++d->gen == 0) {
+        memset(d->seen_gen, 0, d->seen_cap * sizeof(*d->seen_gen));
+        d->gen = 1;
+    }
+}
+
+/* Start every due row that may go now; returns the Unix time of the next
+ * row that will be due (INFINITY when none waits). */
+static double schedule(struct dispatcher *d)
+{
+    double now = util_now(), mono = util_mono();
+    double next = INFINITY;
+
+    seen_reset(d);
+    for (size_t i = 0; i < d->nrows; i++) {
+        struct drow *r = d->rows[i];
+        const struct notifier *n;
+        double wait = 0;
+
+        if (r->done)
+            continue;
+        if (seen_test_set(d, r->pair))
+            continue; /* an earlier row of this alert and receiver is open */
+        if (r->inflight)
+            continue;
+        if (r->next_at > now) {
+            if (r->next_at < next)
+                next = r->next_at;
+            continue;
+        }
+        if (d->inflight >= DISPATCH_MAX_INFLIGHT)
+            break; /* a completion wakes the poll */
+        n = find_notifier(d->cfg, r->receiver);
+        if (!rate_take(d, n, mono, &wait)) {
+            if (now + wait < next)
+                next = now + wait;
+            continue;
+        }
+        start(d, r, now);
+    }
+    return next;
+}
+
+static void abort_inflight(struct dispatcher *d)
+{
+    /* Rows stay pending in the store: the next start delivers them. */
+    for (size_t i = 0; i < d->nrows; i++)
+        d->rows[i]->inflight = false;
+    while (d->xfers)
+        xfer_free(d, d->xfers);
+    d->inflight = 0;
+}
+
+static bool rows_open(const struct dispatcher *d)
+{
+    return d->nrows > d->ndone;
+}
+
+/* --- public API --- */
+
+struct dispatcher *dispatcher_new(const struct config *cfg, struct store *s,
+                                  struct err *e)
+{
+    struct dispatcher *d = xcalloc(1, sizeof(*d));
+
+    d->cfg = cfg;
+    d->s = s;
+    d->need_load = true;
+    d->rng = (unsigned)(util_now() * 1000.0) ^ (unsigned)getpid();
+    d->multi = curl_multi_init();
+    if (d->multi == NULL) {
+        err_set(e, "dispatch: cannot create a curl multi handle");
+        free(d);
+        return NULL;
+    }
+    curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      DISPATCH_MAX_HOST_CONNS);
+    curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                      (long)DISPATCH_MAX_INFLIGHT);
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->cv, NULL);
+    for (size_t i = 0; cfg && i < cfg->nnotifiers; i++)
+        rstate_get(d, cfg->notifiers[i].name);
+    return d;
+}
+
+void dispatcher_free(struct dispatcher *d)
+{
+    if (d == NULL)
+        return;
+    if (d->started)
+        dispatcher_stop(d, 0);
+    abort_inflight(d);
+    tx_end(d);
+    for (size_t i = 0; i < d->nrows; i++)
+        drow_free(d->rows[i]);
+    free(d->rows);
+    for (size_t i = 0; i < d->nrs; i++)
+        free(d->rs[i].name);
+    free(d->rs);
+    free(d->snap);
+    free(d->seen);
+    free(d->seen_gen);
+    curl_multi_cleanup(d->multi);
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+    free(d);
+}
+
+/* Take a pending reload and the wake flag (delivering thread only). */
+static void take_signals(struct dispatcher *d, bool *stopping, double *grace)
+{
+    pthread_mutex_lock(&d->mu);
+    if (d->new_cfg) {
+        d->cfg = d->new_cfg;
+        d->new_cfg = NULL;
+        for (size_t i = 0; i < d->cfg->nnotifiers; i++)
+            rstate_get(d, d->cfg->notifiers[i].name);
+        pthread_cond_broadcast(&d->cv);
+    }
+    if (d->woken) {
+        d->woken = false;
+        d->need_load = true;
+    }
+    if (stopping)
+        *stopping = d->stopping;
+    if (grace)
+        *grace = d->grace;
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* One turn of the loop: transfers progress, completions are recorded, due
+ * rows start. Returns milliseconds the caller may wait in poll. */
+static int step(struct dispatcher *d, bool take_new, struct err *e, int *rc)
+{
+    int running = 0;
+    double next = INFINITY, now;
+    long ms;
+
+    *rc = 0;
+    d->progressed = false;
+    if (take_new && (d->need_load ||
+                     util_mono() - d->loaded_at >= DISPATCH_RELOAD_EVERY)) {
+        if (load_pending(d, e) < 0)
+            *rc = -1;
+    }
+    curl_multi_perform(d->multi, &running);
+    harvest(d);
+    if (take_new)
+        next = schedule(d);
+    if (d->inflight > 0)
+        curl_multi_perform(d->multi, &running);
+    tx_end(d);
+    compact(d);
+    if (d->progressed)
+        return 0;
+    now = util_now();
+    if (next == INFINITY)
+        return DISPATCH_POLL_MAX_MS;
+    ms = (long)ceil((next - now) * 1000.0);
+    if (ms < 0)
+        ms = 0;
+    return ms > DISPATCH_POLL_MAX_MS ? DISPATCH_POLL_MAX_MS : (int)ms;
+}
+
+static void *thread_main(void *arg)
+{
+    struct dispatcher *d = arg;
+    double stop_at = 0;
+    bool stopping = false;
+
+    for (;;) {
+        struct err e = {0};
+        double grace = 0;
+        int rc, wait;
+
+        take_signals(d, &stopping, &grace);
+        if (stopping && stop_at == 0)
+            stop_at = util_mono() + (grace > 0 ? grace : 0);
+        wait = step(d, !stopping, &e, &rc);
+        if (rc < 0)
+            log_error("dispatch", "cannot read the outbox: %s", e.msg);
+        if (stopping && (d->inflight == 0 || util_mono() >= stop_at))
+            break;
+        if (stopping && wait > 100)
+            wait = 100;
+        curl_multi_poll(d->multi, NULL, 0, wait, NULL);
+    }
+    abort_inflight(d);
+    return NULL;
+}
+
+int dispatcher_start(struct dispatcher *d, struct err *e)
+{
+    if (d->started)
+        return 0;
+    d->stopping = false;
+    if (pthread_create(&d->thread, NULL, thread_main, d) != 0) {
+        err_set(e, "dispatch: cannot start the delivery thread");
+        return -1;
+    }
+    d->started = true;
+    return 0;
+}
+
+void dispatcher_wake(struct dispatcher *d)
+{
+    pthread_mutex_lock(&d->mu);
+    d->woken = true;
+    pthread_mutex_unlock(&d->mu);
+    curl_multi_wakeup(d->multi);
+}
+
+void dispatcher_stop(struct dispatcher *d, double grace)
+{
+    if (!d->started)
+        return;
+    pthread_mutex_lock(&d->mu);
+    d->stopping = true;
+    d->grace = grace;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    curl_multi_wakeup(d->multi);
+    pthread_join(d->thread, NULL);
+    d->started = false;
+    /* A reload that raced with the stop still takes effect. */
+    if (d->new_cfg) {
+        d->cfg = d->new_cfg;
+        d->new_cfg = NULL;
+    }
+}
+
+void dispatcher_reload(struct dispatcher *d, const struct config *cfg)
+{
+    if (!d->started) {
+        d->cfg = cfg;
+        pthread_mutex_lock(&d->mu);
+        for (size_t i = 0; i < cfg->nnotifiers; i++)
+            rstate_get(d, cfg->notifiers[i].name);
+        pthread_mutex_unlock(&d->mu);
+        return;
+    }
+    /* Hand the config to the thread and wait until it took it, so the
+     * caller may free the old one when this returns. */
+    pthread_mutex_lock(&d->mu);
+    d->new_cfg = cfg;
+    pthread_mutex_unlock(&d->mu);
+    curl_multi_wakeup(d->multi);
+    pthread_mutex_lock(&d->mu);
+    while (d->new_cfg != NULL && !d->stopping)
+        pthread_cond_wait(&d->cv, &d->mu);
+    pthread_mutex_unlock(&d->mu);
+}
+
+int dispatcher_drain(struct dispatcher *d, double timeout, struct err *e)
+{
+    double deadline = util_mono() + timeout;
+
+    if (d->started) {
+        err_set(e, "dispatch: drain while the delivery thread runs");
+        return -1;
+    }
+    d->need_load = true;
+    for (;;) {
+        int rc, wait;
+
+        take_signals(d, NULL, NULL);
+        wait = step(d, true, e, &rc);
+        if (rc < 0)
+            return -1;
+        if (!rows_open(d) && d->inflight == 0)
+            return 0;
+        if (util_mono() >= deadline)
+            break;
+        {
+            double left = (deadline - util_mono()) * 1000.0;
+
+            if (left < wait)
+                wait = left > 0 ? (int)left : 0;
+        }
+        curl_multi_poll(d->multi, NULL, 0, wait, NULL);
+    }
+    abort_inflight(d);
+    return 1;
+}
+
+const struct dispatch_counter *dispatcher_counters(struct dispatcher *d,
+                                                   size_t *n)
+{
+    pthread_mutex_lock(&d->mu);
+    if (d->nsnap < d->nrs) {
+        /* Names are never freed before d, so the snapshot may borrow them. */
+        d->snap = xrealloc(d->snap, d->nrs * sizeof(*d->snap));
+        d->nsnap = d->nrs;
+    }
+    for (size_t i = 0; i < d->nrs; i++) {
+        d->snap[i].receiver = d->rs[i].name;
+        d->snap[i].sent = d->rs[i].sent;
+        d->snap[i].failed = d->rs[i].failed;
+        d->snap[i].retried = d->rs[i].retried;
+    }
+    *n = d->nrs;
+    pthread_mutex_unlock(&d->mu);
+    return d->snap;
+}
+
+/* --- notify-test: one synchronous attempt --- */
+
+static size_t count_rcpt(const struct curl_slist *l)
+{
+    size_t n = 0;
+
+    for (; l; l = l->next)
+        n++;
+    return n;
+}
+
+int dispatcher_send_once(const struct notifier *n, const char *payload_json,
+                         const char *kind, char *account, size_t accountlen,
+                         struct err *e)
+{
+    struct notification nt;
+    struct request req;
+    struct transport_io io;
+    struct err re = {0};
+    cJSON *payload;
+    CURL *h;
+    CURLcode rc;
+    char key[40], snip[256], why[400];
+    long code = 0;
+    double t0;
+    int ret = -1;
+
+    snprintf(account, accountlen, "failed");
+    payload = cJSON_Parse(payload_json);
+    if (payload == NULL) {
+        snprintf(account, accountlen, "failed: the payload is not JSON");
+        err_set(e, "%s", account);
+        return -1;
+    }
+    snprintf(key, sizeof(key), "msg_test_%016llx",
+             (unsigned long long)util_hash64(payload_json, strlen(payload_json),
+                                             (uint64_t)(util_now() * 1e6) ^
+                                                 (uint64_t)getpid()));
+    memset(&nt, 0, sizeof(nt));
+    memset(&req, 0, sizeof(req));
+    nt.key = key;
+    nt.receiver = n->name;
+    nt.kind = kind ? kind : "test";
+    nt.payload = payload;
+    nt.now = util_now();
+    if (n->ops->render(n, &nt, &req, &re) < 0) {
+        cJSON_Delete(payload);
+        request_cleanup(&req);
+        snprintf(account, accountlen, "failed: could not render: %s", re.msg);
+        err_set(e, "%s", account);
+        return -1;
+    }
+    cJSON_Delete(payload);
+    if (req.kind == REQ_LOCAL) {
+        if (n->ops->deliver_local && n->ops->deliver_local(n, &req, &re) == 0) {
+            snprintf(account, accountlen, "delivered: written by the %s notifier",
+                     n->ops->kind);
+            ret = 0;
+        } else {
+            snprintf(account, accountlen, "failed: %s",
+                     re.set ? re.msg : "no local delivery");
+            err_set(e, "%s", account);
+        }
+        request_cleanup(&req);
+        return ret;
+    }
+    h = curl_easy_init();
+    if (h == NULL || transport_setup(h, &req, n->timeout, &io, &re) < 0) {
+        snprintf(account, accountlen, "failed: %s",
+                 re.set ? re.msg : "curl init");
+        err_set(e, "%s", account);
+        if (h) {
+            curl_easy_cleanup(h);
+            transport_io_cleanup(&io);
+        }
+        request_cleanup(&req);
+        return -1;
+    }
+    t0 = util_mono();
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    transport_snippet(io.resp.data, io.resp.len, 200, snip, sizeof(snip));
+    if (rc == CURLE_OK || (req.kind == REQ_SMTP && code >= 400)) {
+        enum delivery_result res =
+            (n->ops->check && rc == CURLE_OK)
+                ? n->ops->check(n, code, io.resp.data ? io.resp.data : "",
+                                io.resp.len)
+                : notifier_default_check(req.kind, code);
+        long ms = (long)((util_mono() - t0) * 1000.0 + 0.5);
+
+        if (req.kind == REQ_SMTP && res == DELIVERY_OK) {
+            size_t nr = count_rcpt(req.rcpt);
+
+            snprintf(account, accountlen, "delivered: %ld OK to %zu recipient%s",
+                     code, nr, nr == 1 ? "" : "s");
+        } else if (req.kind == REQ_SMTP) {
+            snprintf(account, accountlen, "failed: SMTP %ld%s", code,
+                     res == DELIVERY_RETRY ? " (temporary)" : "");
+        } else if (res == DELIVERY_OK) {
+            snprintf(account, accountlen, "delivered: HTTP %ld \"%s\" in %ld ms",
+                     code, snip, ms);
+        } else {
+            snprintf(account, accountlen, "failed: HTTP %ld \"%s\"%s", code,
+                     snip, res == DELIVERY_RETRY ? " (would be retried)" : "");
+        }
+        ret = res == DELIVERY_OK ? 0 : -1;
+    } else {
+        transport_describe_error(h, rc, &req, why, sizeof(why));
+        snprintf(account, accountlen, "failed: %s", why);
+    }
+    if (ret < 0)
+        err_set(e, "%s", account);
+    curl_easy_cleanup(h);
+    transport_io_cleanup(&io);
+    request_cleanup(&req);
+    return ret;
+}

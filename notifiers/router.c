@@ -1,0 +1,628 @@
+/* router.c - what happens to an alert event after the engine emits it (SPEC
+ * sections 5 and 6): silences, history, current alerts, route selection plus
+ * the alert's heard set, per-receiver filters (send_resolved, events,
+ * cooldown) and one outbox row per notification, all inside the caller's
+ * transaction. Also the repeat_interval reminders. Called by the pipeline
+ * (eval, daemon) through router.h. */
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/buf.h"
+#include "../common/labels.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "notifier.h"
+#include "router.h"
+
+/* Silences are re-read at most this often (seconds of `now`), or after
+ * router_silences_changed. */
+#define ROUTER_SILENCE_REFRESH 5.0
+
+struct router_silence {
+    int64_t id;
+    struct matcher_set set;
+};
+
+struct router {
+    const struct config *cfg;
+    struct router_silence *sil;
+    size_t nsil;
+    bool sil_valid;
+    double sil_loaded; /* `now` of the last load */
+    struct router_stats stats;
+};
+
+/* One receiver picked for an event. */
+struct pick {
+    size_t idx;             /* into cfg->notifiers */
+    bool routed;            /* a route (or defaults.notify) matched now */
+    double repeat;          /* smallest repeat_interval of matching routes */
+    bool heard;             /* already in the alert's heard set */
+    double last_notified;   /* from the heard row */
+};
+
+struct picks {
+    struct pick *v;
+    size_t n, cap;
+};
+
+struct router *router_new(const struct config *cfg)
+{
+    struct router *r = xcalloc(1, sizeof(*r));
+
+    r->cfg = cfg;
+    return r;
+}
+
+static void silences_clear(struct router *r)
+{
+    for (size_t i = 0; i < r->nsil; i++)
+        matcher_set_cleanup(&r->sil[i].set);
+    free(r->sil);
+    r->sil = NULL;
+    r->nsil = 0;
+    r->sil_valid = false;
+}
+
+void router_free(struct router *r)
+{
+    if (r == NULL)
+        return;
+    silences_clear(r);
+    free(r);
+}
+
+void router_silences_changed(struct router *r)
+{
+    r->sil_valid = false;
+}
+
+void router_stats(const struct router *r, struct router_stats *out)
+{
+    *out = r->stats;
+}
+
+static int silence_collect(void *ctx, const struct store_silence *si)
+{
+    struct router *r = ctx;
+    struct router_silence *s;
+    char why[256];
+
+    r->sil = xrealloc(r->sil, (r->nsil + 1) * sizeof(*r->sil));
+    s = &r->sil[r->nsil];
+    memset(s, 0, sizeof(*s));
+    s->id = si->id;
+    if (matcher_set_parse(&s->set, si->matchers, why, sizeof(why)) < 0) {
+        /* A silence that cannot be parsed silences nothing; say so once
+         * per load rather than failing the event. */
+        log_warn("router", "silence %lld has bad matchers: %s",
+                 (long long)si->id, why);
+        matcher_set_cleanup(&s->set);
+        return 0;
+    }
+    r->nsil++;
+    return 0;
+}
+
+static int silences_load(struct router *r, struct store *s, double now,
+                         struct err *e)
+{
+    if (r->sil_valid && now >= r->sil_loaded &&
+        now - r->sil_loaded < ROUTER_SILENCE_REFRESH)
+        return 0;
+    silences_clear(r);
+    if (store_silences_foreach(s, now, silence_collect, r, e) < 0)
+        return -1;
+    r->sil_valid = true;
+    r->sil_loaded = now;
+    return 0;
+}
+
+/* Label lookup for matchers: the event's labels, with `severity` as the
+ * event's new severity whatever the labels say (SPEC section 6). */
+struct label_view {
+    const struct label *labels;
+    size_t n;
+    const char *severity;
+};
+
+static const char *view_get(void *ctx, const char *name)
+{
+    const struct label_view *v = ctx;
+
+    if (strcmp(name, "severity") == 0)
+        return v->severity;
+    return labels_get(v->labels, v->n, name);
+}
+
+static bool silenced_by_any(const struct router *r, struct label_view *v)
+{
+    for (size_t i = 0; i < r->nsil; i++)
+        if (matcher_set_match(&r->sil[i].set, view_get, v))
+            return true;
+    return false;
+}
+
+static struct pick *picks_find(struct picks *p, size_t idx)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i].idx == idx)
+            return &p->v[i];
+    return NULL;
+}
+
+static struct pick *picks_add(struct picks *p, size_t idx)
+{
+    struct pick *k = picks_find(p, idx);
+
+    if (k)
+        return k;
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 8;
+        p->v = xrealloc(p->v, p->cap * sizeof(*p->v));
+    }
+    k = &p->v[p->n++];
+    memset(k, 0, sizeof(*k));
+    k->idx = idx;
+    return k;
+}
+
+static void pick_route(struct picks *p, size_t idx, double repeat)
+{
+    struct pick *k = picks_add(p, idx);
+
+    if (!k->routed || (repeat > 0 && (k->repeat <= 0 || repeat < k->repeat)))
+        k->repeat = repeat;
+    k->routed = true;
+}
+
+/* Walk the routes in order (SPEC section 6): first match wins unless
+ * continue: true; nothing matched goes to defaults.notify. */
+static void route_event(const struct config *cfg, struct label_view *v,
+                        struct picks *p)
+{
+    bool matched = false;
+
+    for (size_t i = 0; i < cfg->nroutes; i++) {
+        const struct route *rt = &cfg->routes[i];
+        double rep = rt->has_repeat ? rt->repeat_interval : cfg->repeat_interval;
+
+        if (!matcher_set_match(&rt->match, view_get, v))
+            continue;
+        matched = true;
+        for (size_t j = 0; j < rt->nnotify; j++)
+            pick_route(p, rt->notify[j], rep);
+        if (!rt->cont)
+            break;
+    }
+    if (!matched)
+        for (size_t j = 0; j < cfg->ndefault_notify; j++)
+            pick_route(p, cfg->default_notify[j], cfg->repeat_interval);
+}
+
+struct heard_ctx {
+    const struct config *cfg;
+    struct picks *p;
+};
+
+static int heard_collect(void *ctx, const struct store_heard *h)
+{
+    struct heard_ctx *hc = ctx;
+    int idx = config_notifier_index(hc->cfg, h->receiver);
+    struct pick *k;
+
+    if (idx < 0)
+        return 0; /* a receiver removed by a reload */
+    k = picks_add(hc->p, (size_t)idx);
+    k->heard = true;
+    k->last_notified = h->last_notified;
+    return 0;
+}
+
+/* "msg_" + 24 hex of SHA-256 over the parts joined by '|': deterministic
+ * (stable across restarts and replays) and free of '.', as Standard
+ * Webhooks wants of webhook-id. */
+static void make_key(const char *fingerprint, double ts, const char *event,
+                     const char *receiver, const char *kind, char out[29])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char text[1024];
+    int n;
+
+    n = snprintf(text, sizeof(text), "%s|%lld|%s|%s|%s", fingerprint,
+                 (long long)llround(ts * 1000.0), event, receiver, kind);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof(text))
+        n = (int)sizeof(text) - 1;
+    EVP_Digest(text, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
+    memcpy(out, "msg_", 4);
+    for (int i = 0; i < 12; i++) {
+        out[4 + 2 * i] = hex[md[i] >> 4];
+        out[5 + 2 * i] = hex[md[i] & 15];
+    }
+    out[28] = '\0';
+}
+
+/* {"event": <event_json>, "starts_at": ts, "receiver": "name"} */
+static int make_payload(struct buf *b, const char *event_json,
+                        double starts_at, const char *receiver)
+{
+    char num[64];
+
+    util_format_double(starts_at, num, sizeof(num));
+    buf_reset(b);
+    buf_adds(b, "{\"event\":");
+    buf_adds(b, event_json);
+    buf_printf(b, ",\"starts_at\":%s,\"receiver\":\"", num);
+    buf_add_json_str(b, receiver, strlen(receiver));
+    return buf_adds(b, "\"}");
+}
+
+static int labels_json(const struct alert_event *ev, struct buf *b)
+{
+    buf_addc(b, '{');
+    for (size_t i = 0; i < ev->nlabels; i++) {
+        if (i)
+            buf_addc(b, ',');
+        buf_addc(b, '"');
+        buf_add_json_str(b, ev->labels[i].name, strlen(ev->labels[i].name));
+        buf_adds(b, "\":\"");
+        buf_add_json_str(b, ev->labels[i].value, strlen(ev->labels[i].value));
+        buf_addc(b, '"');
+    }
+    return buf_addc(b, '}');
+}
+
+static const char *reason_name(enum event_reason r)
+{
+    return r == REASON_NODATA ? "nodata" : "threshold";
+}
+
+int router_record(struct router *r, struct store *s,
+                  const struct alert_event *ev, const char *event_json,
+                  double now, int *notified, struct err *e)
+{
+    const struct config *cfg = r->cfg;
+    const char *sevname = severity_name(ev->severity);
+    const char *kindname = event_kind_name(ev->kind);
+    struct label_view view = {ev->labels, ev->nlabels, sevname};
+    struct picks picks = {0};
+    struct heard_ctx hc = {cfg, &picks};
+    struct store_event hist;
+    struct buf b;
+    int64_t event_id = 0;
+    bool silenced;
+    int pending = 0, rc = -1;
+
+    if (notified)
+        *notified = 0;
+    buf_init(&b, 0);
+    if (silences_load(r, s, now, e) < 0)
+        goto out;
+    silenced = silenced_by_any(r, &view);
+
+    memset(&hist, 0, sizeof(hist));
+    hist.ts = ev->ts;
+    hist.rule = ev->rule;
+    hist.fingerprint = ev->fingerprint;
+    hist.event = kindname;
+    hist.severity = sevname;
+    hist.previous = severity_name(ev->previous);
+    hist.json = event_json;
+    hist.silenced = silenced;
+    if (store_event_add(s, &hist, &event_id, e) < 0)
+        goto out;
+    r->stats.events++;
+
+    if (ev->severity != SEV_OK) {
+        struct store_alert a;
+
+        if (labels_json(ev, &b) < 0) {
+            err_set(e, "router: labels of %s too large", ev->fingerprint);
+            goto out;
+        }
+        memset(&a, 0, sizeof(a));
+        a.fingerprint = ev->fingerprint;
+        a.rule = ev->rule;
+        a.labels_json = buf_str(&b);
+        a.severity = sevname;
+        a.since = ev->starts_at;
+        a.value = ev->value;
+        a.has_value = ev->has_value;
+        a.updated = ev->ts;
+        a.reason = reason_name(ev->reason);
+        if (store_alert_put(s, &a, e) < 0)
+            goto out;
+    } else if (store_alert_del(s, ev->fingerprint, e) < 0) {
+        goto out;
+    }
+
+    route_event(cfg, &view, &picks);
+    if (store_heard_foreach(s, ev->fingerprint, heard_collect, &hc, e) < 0)
+        goto out;
+
+    for (size_t i = 0; i < picks.n; i++) {
+        struct pick *k = &picks.v[i];
+        const struct notifier *n = &cfg->notifiers[k->idx];
+        struct outbox_row row;
+        struct store_heard h;
+        char key[29];
+        int added;
+
+        if (ev->kind == EV_RESOLVED && !n->send_resolved)
+            continue;
+        if (!(n->events_mask & (1u << ev->kind)))
+            continue;
+        memset(&row, 0, sizeof(row));
+        if (silenced)
+            row.status = OUTBOX_SILENCED;
+        else if (n->cooldown > 0 && k->heard && k->last_notified > 0 &&
+                 now - k->last_notified < n->cooldown)
+            row.status = OUTBOX_SKIPPED;
+        else
+            row.status = OUTBOX_PENDING;
+        make_key(ev->fingerprint, ev->ts, kindname, n->name, "event", key);
+        if (make_payload(&b, event_json, ev->starts_at, n->name) < 0) {
+            err_set(e, "router: payload for %s too large", n->name);
+            goto out;
+        }
+        row.key = key;
+        row.event_id = event_id;
+        row.receiver = n->name;
+        row.fingerprint = ev->fingerprint;
+        row.rule = ev->rule;
+        row.kind = "event";
+        row.payload = buf_str(&b);
+        row.created = now;
+        row.next_at = now;
+        row.updated = now;
+        added = store_outbox_add(s, &row, NULL, e);
+        if (added < 0)
+            goto out;
+        if (added == 0) {
+            if (row.status == OUTBOX_PENDING) {
+                pending++;
+                r->stats.notifications++;
+            } else if (row.status == OUTBOX_SILENCED) {
+                r->stats.silenced++;
+            }
+        }
+        if (ev->kind == EV_RESOLVED)
+            continue; /* the heard set is cleared below */
+        memset(&h, 0, sizeof(h));
+        h.fingerprint = ev->fingerprint;
+        h.receiver = n->name;
+        h.last_notified =
+            row.status == OUTBOX_PENDING ? now : k->last_notified;
+        /* Only receivers of a route that matches now get reminders. */
+        h.repeat_interval = k->routed ? k->repeat : 0;
+        if (store_heard_put(s, &h, e) < 0)
+            goto out;
+    }
+    if (ev->kind == EV_RESOLVED &&
+        store_heard_clear(s, ev->fingerprint, e) < 0)
+        goto out;
+    if (notified)
+        *notified = pending;
+    rc = 0;
+out:
+    free(picks.v);
+    buf_cleanup(&b);
+    return rc;
+}
+
+/* --- repeat reminders --- */
+
+struct rep_alert {
+    char *fingerprint, *rule, *severity;
+    double since;
+};
+
+struct rep_heard {
+    char *fingerprint, *receiver;
+    double last_notified, repeat_interval;
+};
+
+struct rep_ctx {
+    struct rep_alert *a;
+    size_t na;
+    struct rep_heard *h;
+    size_t nh;
+    const char *want_fp; /* newest-event search */
+    char *json;
+    char *event;
+};
+
+static int rep_alert_cb(void *ctx, const struct store_alert *a)
+{
+    struct rep_ctx *c = ctx;
+    struct rep_alert *x;
+
+    c->a = xrealloc(c->a, (c->na + 1) * sizeof(*c->a));
+    x = &c->a[c->na++];
+    x->fingerprint = xstrdup(a->fingerprint);
+    x->rule = xstrdup(a->rule);
+    x->severity = xstrdup(a->severity);
+    x->since = a->since;
+    return 0;
+}
+
+static int rep_heard_cb(void *ctx, const struct store_heard *h)
+{
+    struct rep_ctx *c = ctx;
+    struct rep_heard *x;
+
+    c->h = xrealloc(c->h, (c->nh + 1) * sizeof(*c->h));
+    x = &c->h[c->nh++];
+    x->fingerprint = xstrdup(h->fingerprint);
+    x->receiver = xstrdup(h->receiver);
+    x->last_notified = h->last_notified;
+    x->repeat_interval = h->repeat_interval;
+    return 0;
+}
+
+static int rep_event_cb(void *ctx, const struct store_event *ev)
+{
+    struct rep_ctx *c = ctx;
+
+    if (strcmp(ev->fingerprint, c->want_fp) != 0)
+        return 0;
+    free(c->json);
+    free(c->event);
+    c->json = xstrdup(ev->json);
+    c->event = xstrdup(ev->event);
+    return 0;
+}
+
+static const struct rep_alert *rep_find_alert(const struct rep_ctx *c,
+                                              const char *fp)
+{
+    for (size_t i = 0; i < c->na; i++)
+        if (strcmp(c->a[i].fingerprint, fp) == 0)
+            return &c->a[i];
+    return NULL;
+}
+
+/* Is the alert (labels from its event JSON, severity) silenced now? */
+static bool rep_silenced(const struct router *r, const char *event_json,
+                         const char *severity)
+{
+    cJSON *root = cJSON_Parse(event_json);
+    const cJSON *labels, *it;
+    struct label lv[64];
+    size_t n = 0;
+    struct label_view v;
+    bool hit;
+
+    if (root == NULL)
+        return false;
+    labels = cJSON_GetObjectItemCaseSensitive(root, "labels");
+    cJSON_ArrayForEach(it, labels)
+    {
+        if (n < sizeof(lv) / sizeof(lv[0]) && cJSON_IsString(it)) {
+            lv[n].name = it->string;
+            lv[n].value = it->valuestring;
+            n++;
+        }
+    }
+    v.labels = lv;
+    v.n = n;
+    v.severity = severity;
+    hit = silenced_by_any(r, &v);
+    cJSON_Delete(root);
+    return hit;
+}
+
+static void rep_ctx_free(struct rep_ctx *c)
+{
+    for (size_t i = 0; i < c->na; i++) {
+        free(c->a[i].fingerprint);
+        free(c->a[i].rule);
+        free(c->a[i].severity);
+    }
+    for (size_t i = 0; i < c->nh; i++) {
+        free(c->h[i].fingerprint);
+        free(c->h[i].receiver);
+    }
+    free(c->a);
+    free(c->h);
+    free(c->json);
+    free(c->event);
+}
+
+int router_repeats(struct router *r, struct store *s, double now,
+                   int *notified, struct err *e)
+{
+    const struct config *cfg = r->cfg;
+    struct rep_ctx c = {0};
+    struct buf b;
+    int pending = 0, rc = -1;
+
+    if (notified)
+        *notified = 0;
+    buf_init(&b, 0);
+    if (silences_load(r, s, now, e) < 0)
+        goto out;
+    /* Collect first, write after: no store writes inside a read cursor. */
+    if (store_alerts_foreach(s, rep_alert_cb, &c, e) < 0 ||
+        store_heard_foreach(s, NULL, rep_heard_cb, &c, e) < 0)
+        goto out;
+    for (size_t i = 0; i < c.nh; i++) {
+        const struct rep_heard *h = &c.h[i];
+        const struct rep_alert *a;
+        const struct notifier *n;
+        struct outbox_row row;
+        struct store_heard hp;
+        enum event_kind ek;
+        char key[29];
+        int idx, added;
+
+        if (h->repeat_interval <= 0 || now - h->last_notified < h->repeat_interval)
+            continue;
+        a = rep_find_alert(&c, h->fingerprint);
+        idx = config_notifier_index(cfg, h->receiver);
+        if (a == NULL || idx < 0)
+            continue;
+        n = &cfg->notifiers[idx];
+        if (n->cooldown > 0 && now - h->last_notified < n->cooldown)
+            continue;
+        /* The newest history event of this alert is what the reminder
+         * shows; the row's kind says it is a reminder. */
+        c.want_fp = h->fingerprint;
+        free(c.json);
+        free(c.event);
+        c.json = c.event = NULL;
+        if (store_events_foreach(s, a->since, a->rule, rep_event_cb, &c, e) < 0)
+            goto out;
+        if (c.json == NULL)
+            continue;
+        if (event_kind_parse(c.event, &ek) == 0 &&
+            !(n->events_mask & (1u << ek)))
+            continue;
+        if (rep_silenced(r, c.json, a->severity))
+            continue;
+        make_key(h->fingerprint, now, "repeat", n->name, "repeat", key);
+        if (make_payload(&b, c.json, a->since, n->name) < 0) {
+            err_set(e, "router: payload for %s too large", n->name);
+            goto out;
+        }
+        memset(&row, 0, sizeof(row));
+        row.key = key;
+        row.receiver = n->name;
+        row.fingerprint = h->fingerprint;
+        row.rule = a->rule;
+        row.kind = "repeat";
+        row.payload = buf_str(&b);
+        row.status = OUTBOX_PENDING;
+        row.created = now;
+        row.next_at = now;
+        row.updated = now;
+        added = store_outbox_add(s, &row, NULL, e);
+        if (added < 0)
+            goto out;
+        if (added == 0) {
+            pending++;
+            r->stats.notifications++;
+        }
+        memset(&hp, 0, sizeof(hp));
+        hp.fingerprint = h->fingerprint;
+        hp.receiver = h->receiver;
+        hp.last_notified = now;
+        hp.repeat_interval = h->repeat_interval;
+        if (store_heard_put(s, &hp, e) < 0)
+            goto out;
+    }
+    if (notified)
+        *notified = pending;
+    rc = 0;
+out:
+    rep_ctx_free(&c);
+    buf_cleanup(&b);
+    return rc;
+}

@@ -1,0 +1,211 @@
+/* transport.c - libcurl easy-handle setup for one rendered request: HTTP POST
+ * with headers and body, or an SMTP send (envelope, STARTTLS, AUTH, the
+ * message uploaded through a read callback). Used by dispatch.c for both the
+ * multi loop and notify-test's single attempt. Reference: notifier-contracts
+ * sections 3, 5 and 6. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/version.h"
+#include "transport.h"
+
+/* libcurl 7.69-8.1 spell the option with three L's (same number, 290). */
+#ifndef CURLOPT_MAIL_RCPT_ALLOWFAILS
+#define CURLOPT_MAIL_RCPT_ALLOWFAILS CURLOPT_MAIL_RCPT_ALLLOWFAILS
+#endif
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct transport_io *io = ud;
+    size_t n = size * nmemb;
+    size_t room = TRANSPORT_BODY_MAX - io->resp.len;
+
+    /* Keep the head of the answer only; the rest is read and dropped so the
+     * transfer completes. */
+    if (io->resp.failed == 0 && room > 0)
+        buf_add(&io->resp, p, n < room ? n : room);
+    return n;
+}
+
+static size_t on_read(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct transport_io *io = ud;
+    size_t want = size * nmemb;
+    size_t left = io->req->body_len - io->upload_off;
+
+    if (want > left)
+        want = left;
+    memcpy(p, io->req->body + io->upload_off, want);
+    io->upload_off += want;
+    return want;
+}
+
+#define SETOPT(h, opt, val)                                                    \
+    do {                                                                       \
+        CURLcode rc_ = curl_easy_setopt(h, opt, val);                          \
+        if (rc_ != CURLE_OK) {                                                 \
+            err_set(e, "curl option %s: %s", #opt, curl_easy_strerror(rc_));   \
+            return -1;                                                         \
+        }                                                                      \
+    } while (0)
+
+int transport_setup(CURL *h, struct request *rq, double timeout,
+                    struct transport_io *io, struct err *e)
+{
+    long total_ms = timeout > 0 ? (long)(timeout * 1000.0) : 10000;
+    long connect_ms = total_ms < 5000 ? total_ms : 5000;
+
+    memset(io, 0, sizeof(*io));
+    io->req = rq;
+    buf_init(&io->resp, TRANSPORT_BODY_MAX + 1);
+    if (rq->url == NULL) {
+        err_set(e, "request without URL");
+        return -1;
+    }
+    SETOPT(h, CURLOPT_URL, rq->url);
+    SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+    SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    SETOPT(h, CURLOPT_TIMEOUT_MS, total_ms);
+    SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+    SETOPT(h, CURLOPT_ERRORBUFFER, io->errbuf);
+    SETOPT(h, CURLOPT_WRITEFUNCTION, on_write);
+    SETOPT(h, CURLOPT_WRITEDATA, io);
+    SETOPT(h, CURLOPT_USERAGENT, "tocsin/" TOCSIN_VERSION);
+    if (rq->ca_file)
+        SETOPT(h, CURLOPT_CAINFO, rq->ca_file);
+    if (rq->kind == REQ_SMTP) {
+        SETOPT(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+        SETOPT(h, CURLOPT_UPLOAD, 1L);
+        SETOPT(h, CURLOPT_READFUNCTION, on_read);
+        SETOPT(h, CURLOPT_READDATA, io);
+        SETOPT(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->body_len);
+        if (rq->mail_from)
+            SETOPT(h, CURLOPT_MAIL_FROM, rq->mail_from);
+        SETOPT(h, CURLOPT_MAIL_RCPT, rq->rcpt);
+        SETOPT(h, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
+        if (rq->username)
+            SETOPT(h, CURLOPT_USERNAME, rq->username);
+        if (rq->password)
+            SETOPT(h, CURLOPT_PASSWORD, rq->password);
+        SETOPT(h, CURLOPT_USE_SSL, rq->use_ssl);
+    } else {
+        /* curl waits for 100-continue on big bodies; receivers rarely
+         * answer it, so ask for no such wait. */
+        struct curl_slist *nh = curl_slist_append(rq->headers, "Expect:");
+
+        if (nh == NULL) {
+            err_set(e, "out of memory");
+            return -1;
+        }
+        rq->headers = nh;
+        SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        SETOPT(h, CURLOPT_POST, 1L);
+        SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+        /* Not copied: the body lives in rq until the transfer is done. */
+        SETOPT(h, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
+        SETOPT(h, CURLOPT_HTTPHEADER, rq->headers);
+        if (rq->method)
+            SETOPT(h, CURLOPT_CUSTOMREQUEST, rq->method);
+    }
+    return 0;
+}
+
+void transport_io_cleanup(struct transport_io *io)
+{
+    buf_cleanup(&io->resp);
+}
+
+bool transport_retryable(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:   /* 6 */
+    case CURLE_COULDNT_CONNECT:        /* 7 */
+    case CURLE_OPERATION_TIMEDOUT:     /* 28 */
+    case CURLE_SSL_CONNECT_ERROR:      /* 35 */
+    case CURLE_GOT_NOTHING:            /* 52 */
+    case CURLE_SEND_ERROR:             /* 55 */
+    case CURLE_RECV_ERROR:             /* 56 */
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* host:port of the request's URL (no path, query or userinfo). */
+static void url_hostport(const char *url, char *out, size_t outlen)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL;
+
+    snprintf(out, outlen, "the receiver");
+    if (u == NULL)
+        return;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+            CURLUE_OK)
+        snprintf(out, outlen, "%s:%s", host, port);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+}
+
+void transport_describe_error(CURL *h, CURLcode rc, const struct request *rq,
+                              char *out, size_t outlen)
+{
+    char hp[300];
+    long oserr = 0;
+    double total = 0;
+
+    url_hostport(rq->url ? rq->url : "", hp, sizeof(hp));
+    curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+        snprintf(out, outlen, "could not connect to %s (%s)", hp,
+                 oserr ? strerror((int)oserr) : "connection failed");
+        break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        snprintf(out, outlen, "could not resolve %s", hp);
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &total);
+        snprintf(out, outlen, "no answer from %s within %.1f s (timeout)", hp,
+                 total);
+        break;
+    case CURLE_USE_SSL_FAILED:
+        snprintf(out, outlen,
+                 "%s does not offer STARTTLS, which is required "
+                 "(nothing was sent)",
+                 hp);
+        break;
+    case CURLE_LOGIN_DENIED:
+        snprintf(out, outlen, "%s refused the login", hp);
+        break;
+    default:
+        /* curl's own message may quote the URL; name only the host. */
+        snprintf(out, outlen, "%s (curl error %d) talking to %s",
+                 curl_easy_strerror(rc), (int)rc, hp);
+        break;
+    }
+}
+
+void transport_snippet(const char *body, size_t len, size_t max, char *out,
+                       size_t outlen)
+{
+    size_t n = 0;
+
+    if (outlen == 0)
+        return;
+    if (body == NULL)
+        len = 0;
+    if (len > max)
+        len = max;
+    for (size_t i = 0; i < len && n + 1 < outlen; i++) {
+        unsigned char c = (unsigned char)body[i];
+        out[n++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+    while (n > 0 && out[n - 1] == ' ')
+        n--;
+    out[n] = '\0';
+}

@@ -1,0 +1,235 @@
+/* matcher.c - label matchers for rule `where`/`ratio`, routes and silences:
+ * "v" equals, "~re" regex, "!v" not equal, "!~re" regex does not match.
+ * Regexes are POSIX ERE anchored at both ends; a missing label is "".
+ * To match a literal value that starts with ~ or !, escape the first
+ * character: "\~tilde" equals "~tilde", "\!bang" equals "!bang". */
+#include "matcher.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/buf.h"
+#include "../common/util.h"
+
+/* Compile with an explicit operator and operand (no prefix parsing). */
+static int matcher_init_op(struct matcher *m, const char *name,
+                           enum matcher_op op, const char *value, char *why,
+                           size_t whylen)
+{
+    memset(m, 0, sizeof(*m));
+    m->op = op;
+    if (op == MATCH_RE || op == MATCH_NRE) {
+        struct buf b;
+        regex_t probe;
+        int rc;
+
+        /* Compile the regex alone first: "a)|(b" is invalid by itself but
+         * would compile (unanchored) inside our "^(...)$". */
+        rc = regcomp(&probe, value, REG_EXTENDED | REG_NOSUB);
+        if (rc != 0) {
+            char msg[256];
+            regerror(rc, &probe, msg, sizeof(msg));
+            snprintf(why, whylen, "invalid regex \"%s\": %s", value, msg);
+            regfree(&probe);
+            return -1;
+        }
+        regfree(&probe);
+        buf_init(&b, 0);
+        buf_printf(&b, "^(%s)$", value);
+        if (b.failed) {
+            snprintf(why, whylen, "regex too long");
+            buf_cleanup(&b);
+            return -1;
+        }
+        rc = regcomp(&m->re, buf_str(&b), REG_EXTENDED | REG_NOSUB);
+        buf_cleanup(&b);
+        if (rc != 0) {
+            char msg[256];
+            regerror(rc, &m->re, msg, sizeof(msg));
+            snprintf(why, whylen, "invalid regex \"%s\": %s", value, msg);
+            regfree(&m->re);
+            return -1;
+        }
+    }
+    m->name = xstrdup(name);
+    m->value = xstrdup(value);
+    return 0;
+}
+
+int matcher_init(struct matcher *m, const char *name, const char *spec,
+                 char *why, size_t whylen)
+{
+    if (strncmp(spec, "!~", 2) == 0)
+        return matcher_init_op(m, name, MATCH_NRE, spec + 2, why, whylen);
+    if (spec[0] == '~')
+        return matcher_init_op(m, name, MATCH_RE, spec + 1, why, whylen);
+    if (spec[0] == '!')
+        return matcher_init_op(m, name, MATCH_NE, spec + 1, why, whylen);
+    if (spec[0] == '\\' && (spec[1] == '~' || spec[1] == '!'))
+        return matcher_init_op(m, name, MATCH_EQ, spec + 1, why, whylen);
+    return matcher_init_op(m, name, MATCH_EQ, spec, why, whylen);
+}
+
+void matcher_cleanup(struct matcher *m)
+{
+    if (m == NULL || m->name == NULL)
+        return;
+    if (m->op == MATCH_RE || m->op == MATCH_NRE)
+        regfree(&m->re);
+    free(m->name);
+    free(m->value);
+    m->name = NULL;
+    m->value = NULL;
+}
+
+void matcher_set_cleanup(struct matcher_set *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        matcher_cleanup(&s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+bool matcher_match(const struct matcher *m, const char *value)
+{
+    if (value == NULL)
+        value = "";
+    switch (m->op) {
+    case MATCH_EQ:
+        return strcmp(value, m->value) == 0;
+    case MATCH_NE:
+        return strcmp(value, m->value) != 0;
+    case MATCH_RE:
+        return regexec(&m->re, value, 0, NULL, 0) == 0;
+    case MATCH_NRE:
+        return regexec(&m->re, value, 0, NULL, 0) != 0;
+    }
+    return false;
+}
+
+bool matcher_set_match(const struct matcher_set *s, matcher_get_fn get,
+                       void *ctx)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!matcher_match(&s->v[i], get(ctx, s->v[i].name)))
+            return false;
+    return true;
+}
+
+static const char *skip_space(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+int matcher_set_parse(struct matcher_set *s, const char *text, char *why,
+                      size_t whylen)
+{
+    const char *p = text;
+    struct buf name, val;
+    size_t cap = 0;
+    int rc = -1;
+
+    s->v = NULL;
+    s->n = 0;
+    buf_init(&name, 4096);
+    buf_init(&val, 65536);
+    p = skip_space(p);
+    if (*p == '\0') {
+        snprintf(why, whylen, "no matchers (expected name=value,...)");
+        goto out;
+    }
+    for (;;) {
+        enum matcher_op op;
+        const char *start;
+
+        buf_reset(&name);
+        buf_reset(&val);
+        p = skip_space(p);
+        start = p;
+        while (isalnum((unsigned char)*p) || *p == '_' || *p == '.' ||
+               *p == '-' || *p == ':')
+            p++;
+        if (p == start) {
+            snprintf(why, whylen, "expected a label name at \"%.40s\"", p);
+            goto out;
+        }
+        buf_add(&name, start, (size_t)(p - start));
+        p = skip_space(p);
+        if (p[0] == '=' && p[1] == '~') {
+            op = MATCH_RE;
+            p += 2;
+        } else if (p[0] == '!' && p[1] == '~') {
+            op = MATCH_NRE;
+            p += 2;
+        } else if (p[0] == '!' && p[1] == '=') {
+            op = MATCH_NE;
+            p += 2;
+        } else if (p[0] == '=') {
+            op = MATCH_EQ;
+            p += 1;
+        } else {
+            snprintf(why, whylen,
+                     "expected =, !=, =~ or !~ after \"%s\"", buf_str(&name));
+            goto out;
+        }
+        p = skip_space(p);
+        if (*p == '"') {
+            /* Quoted: may hold commas; \" and \\ are escapes. */
+            p++;
+            while (*p && *p != '"') {
+                if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+                    p++;
+                buf_addc(&val, *p++);
+            }
+            if (*p != '"') {
+                snprintf(why, whylen, "unterminated quoted value for \"%s\"",
+                         buf_str(&name));
+                goto out;
+            }
+            p++;
+            p = skip_space(p);
+        } else {
+            const char *vs = p, *ve;
+            while (*p && *p != ',')
+                p++;
+            ve = p;
+            while (ve > vs && (ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            buf_add(&val, vs, (size_t)(ve - vs));
+        }
+        if (name.failed || val.failed) {
+            snprintf(why, whylen, "matcher too long");
+            goto out;
+        }
+        if (*p != '\0' && *p != ',') {
+            snprintf(why, whylen, "expected \",\" after the value of \"%s\"",
+                     buf_str(&name));
+            goto out;
+        }
+        if (s->n == cap) {
+            cap = cap ? cap * 2 : 4;
+            s->v = xrealloc(s->v, cap * sizeof(*s->v));
+        }
+        if (matcher_init_op(&s->v[s->n], buf_str(&name), op, buf_str(&val),
+                            why, whylen) < 0)
+            goto out;
+        s->n++;
+        if (*p == '\0')
+            break;
+        p++; /* the comma */
+    }
+    rc = 0;
+out:
+    buf_cleanup(&name);
+    buf_cleanup(&val);
+    if (rc < 0)
+        matcher_set_cleanup(s);
+    return rc;
+}

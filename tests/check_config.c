@@ -1,0 +1,1115 @@
+/* check_config.c - tests for rules/cfgnode.c and rules/config.c: YAML to
+ * positioned tree, ${VAR} expansion, every schema error with its exact
+ * FILE:LINE:COL, limits (alias bombs, depth, size), and the SPEC example. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../rules/config.h"
+
+static struct cfg_diag diag;
+
+/* Load yaml as "f.yaml" from folder "/etc/tocsin". Errors land in diag. */
+static struct config *load(const char *yaml)
+{
+    cfg_diag_cleanup(&diag);
+    cfg_diag_init(&diag, "f.yaml");
+    return config_load_buf(yaml, strlen(yaml), "f.yaml", "/etc/tocsin", &diag);
+}
+
+static bool has_msg(const char *want)
+{
+    for (size_t i = 0; i < diag.nmsgs; i++)
+        if (strcmp(diag.msgs[i], want) == 0)
+            return true;
+    return false;
+}
+
+static void dump(void)
+{
+    for (size_t i = 0; i < diag.nmsgs; i++)
+        fprintf(stderr, "  got: %s\n", diag.msgs[i]);
+}
+
+/* Assert that loading fails with exactly this message among the errors. */
+#define ck_load_error(yaml, want)                                              \
+    do {                                                                       \
+        struct config *c_ = load(yaml);                                        \
+        if (c_ != NULL || !has_msg(want))                                      \
+            dump();                                                            \
+        ck_assert_ptr_null(c_);                                                \
+        ck_assert_msg(has_msg(want), "missing error: %s", want);               \
+    } while (0)
+
+static void setup(void)
+{
+    cfg_diag_init(&diag, "f.yaml");
+}
+
+static void teardown(void)
+{
+    cfg_diag_cleanup(&diag);
+}
+
+#define RULE_HEAD                                                              \
+    "rules:\n"                                                                 \
+    "  - name: r1\n"                                                           \
+    "    metric: m\n"
+
+/* ---- YAML layer ---- */
+
+START_TEST(empty_file_is_an_empty_valid_config)
+{
+    struct config *c = load("");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(c->nrules, 0);
+    ck_assert_str_eq(c->store, "/etc/tocsin/tocsin.db");
+    ck_assert_double_eq(c->evaluation_interval, 10);
+    ck_assert_double_eq(c->checkpoint_interval, 60);
+    ck_assert_double_eq(c->repeat_interval, 4 * 3600);
+    ck_assert(c->send_resolved);
+    ck_assert(!c->report.present);
+    ck_assert_ptr_null(c->listen);
+    config_free(c);
+}
+END_TEST
+
+START_TEST(yaml_syntax_error_reports_line_col_problem_and_context)
+{
+    struct config *c = load("store: x\nrules: [a, b\n");
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(diag.nmsgs, 1);
+    ck_assert_msg(strncmp(diag.msgs[0], "f.yaml:3:1: error: did not find "
+                                        "expected ',' or ']' (while parsing "
+                                        "a flow sequence)",
+                          200) == 0,
+                  "got %s", diag.msgs[0]);
+}
+END_TEST
+
+START_TEST(yaml_tab_indent_error_has_position)
+{
+    struct config *c = load("store: a\n\tlisten: b\n");
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(diag.nmsgs, 1);
+    ck_assert_msg(strncmp(diag.msgs[0], "f.yaml:2:", 9) == 0, "got %s",
+                  diag.msgs[0]);
+}
+END_TEST
+
+START_TEST(top_level_must_be_a_map)
+{
+    ck_load_error("- a\n- b\n",
+                  "f.yaml:1:1: error: the top level of the config must be a "
+                  "map");
+}
+END_TEST
+
+START_TEST(multiple_documents_are_an_error)
+{
+    ck_load_error("store: a\n---\nstore: b\n",
+                  "f.yaml:2:1: error: multiple YAML documents in one file are "
+                  "not supported");
+}
+END_TEST
+
+START_TEST(duplicate_key_is_an_error_at_the_second_key)
+{
+    ck_load_error("store: a\nlisten: \"127.0.0.1:1\"\nstore: b\n",
+                  "f.yaml:3:1: error: duplicate key \"store\" (first at line 1)");
+}
+END_TEST
+
+START_TEST(duplicate_key_in_nested_map_is_reported)
+{
+    ck_load_error(RULE_HEAD "    severity:\n"
+                            "      warning: {above: 1, above: 2}\n",
+                  "f.yaml:5:27: error: duplicate key \"above\" (first at line 5)");
+}
+END_TEST
+
+START_TEST(nesting_deeper_than_64_is_rejected)
+{
+    char y[512];
+    size_t o = 0;
+    o += (size_t)snprintf(y + o, sizeof(y) - o, "x: ");
+    for (int i = 0; i < 70; i++)
+        y[o++] = '[';
+    y[o] = '\0';
+    struct config *c = load(y);
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(diag.nmsgs, 1);
+    ck_assert_msg(strstr(diag.msgs[0], "nesting deeper than 64 levels"),
+                  "got %s", diag.msgs[0]);
+}
+END_TEST
+
+START_TEST(alias_bomb_is_bounded)
+{
+    const char *bomb = "a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n"
+                       "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                       "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                       "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                       "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+                       "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+                       "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+                       "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+                       "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+    struct config *c = load(bomb);
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(diag.nmsgs, 1);
+    ck_assert_msg(strstr(diag.msgs[0], "alias expansion too large"), "got %s",
+                  diag.msgs[0]);
+}
+END_TEST
+
+START_TEST(aliases_copy_the_anchored_subtree)
+{
+    struct config *c = load(RULE_HEAD "    labels: &lab {team: web}\n"
+                                      "    severity: {warning: {above: 1}}\n"
+                                      "  - name: r2\n"
+                                      "    metric: m\n"
+                                      "    labels: *lab\n"
+                                      "    severity: {warning: {above: 1}}\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(c->rules[1].nlabels, 1);
+    ck_assert_str_eq(c->rules[1].labels[0].key, "team");
+    ck_assert_str_eq(c->rules[1].labels[0].value, "web");
+    config_free(c);
+}
+END_TEST
+
+START_TEST(unknown_alias_is_an_error)
+{
+    struct config *c = load("store: *nope\n");
+    ck_assert_ptr_null(c);
+    ck_assert_uint_ge(diag.count, 1);
+}
+END_TEST
+
+START_TEST(input_over_one_mib_is_rejected)
+{
+    size_t n = CFG_MAX_INPUT + 10;
+    char *big = malloc(n + 1);
+    memset(big, '#', n);
+    big[n] = '\0';
+    cfg_diag_cleanup(&diag);
+    cfg_diag_init(&diag, "f.yaml");
+    ck_assert_ptr_null(config_load_buf(big, n, "f.yaml", ".", &diag));
+    ck_assert_uint_eq(diag.nmsgs, 1);
+    ck_assert_msg(strncmp(diag.msgs[0], "f.yaml: too large", 17) == 0,
+                  "got %s", diag.msgs[0]);
+    free(big);
+}
+END_TEST
+
+START_TEST(missing_file_is_one_cannot_read_error)
+{
+    cfg_diag_cleanup(&diag);
+    cfg_diag_init(&diag, "/nonexistent/t.yaml");
+    ck_assert_ptr_null(config_load("/nonexistent/t.yaml", &diag));
+    ck_assert_uint_eq(diag.nmsgs, 1);
+    ck_assert_str_eq(diag.msgs[0],
+                     "/nonexistent/t.yaml: cannot read: No such file or "
+                     "directory");
+}
+END_TEST
+
+START_TEST(directory_is_one_cannot_read_error)
+{
+    cfg_diag_cleanup(&diag);
+    cfg_diag_init(&diag, "/tmp");
+    ck_assert_ptr_null(config_load("/tmp", &diag));
+    ck_assert_uint_eq(diag.nmsgs, 1);
+    ck_assert_str_eq(diag.msgs[0], "/tmp: cannot read: Is a directory");
+}
+END_TEST
+
+/* ---- environment ---- */
+
+START_TEST(env_var_is_expanded_in_values)
+{
+    setenv("TOCSIN_T_STORE", "x.db", 1);
+    struct config *c = load("store: ${TOCSIN_T_STORE}\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(c->store, "/etc/tocsin/x.db");
+    config_free(c);
+}
+END_TEST
+
+START_TEST(env_default_used_when_unset_or_empty)
+{
+    unsetenv("TOCSIN_T_UNSET");
+    setenv("TOCSIN_T_EMPTY", "", 1);
+    struct config *c = load("store: ${TOCSIN_T_UNSET:-a.db}\n"
+                            "listen: \"${TOCSIN_T_EMPTY:-127.0.0.1}:${TOCSIN_"
+                            "T_UNSET:-9000}\"\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(c->store, "/etc/tocsin/a.db");
+    ck_assert_str_eq(c->listen, "127.0.0.1:9000");
+    config_free(c);
+}
+END_TEST
+
+START_TEST(double_dollar_is_a_literal_dollar)
+{
+    struct config *c = load(RULE_HEAD "    severity: {warning: {above: 1}}\n"
+                                      "    labels: {cost: \"$$5 ${}x\"}\n");
+    ck_assert_ptr_null(c); /* ${} is invalid */
+    c = load(RULE_HEAD "    severity: {warning: {above: 1}}\n"
+                       "    labels: {cost: \"$$5 and $x\"}\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(c->rules[0].labels[0].value, "$5 and $x");
+    config_free(c);
+}
+END_TEST
+
+START_TEST(unset_env_var_names_the_variable_never_a_value)
+{
+    unsetenv("SMTP_PASSWORD");
+    setenv("TOCSIN_T_SECRET", "hunter2", 1);
+    ck_load_error("store: ${TOCSIN_T_SECRET}\nlisten: ${SMTP_PASSWORD}\n",
+                  "f.yaml:2:9: error: environment variable SMTP_PASSWORD is "
+                  "not set");
+    for (size_t i = 0; i < diag.nmsgs; i++)
+        ck_assert_ptr_null(strstr(diag.msgs[i], "hunter2"));
+}
+END_TEST
+
+START_TEST(secret_from_env_is_not_quoted_in_type_errors)
+{
+    setenv("TOCSIN_T_SECRET", "hunter2", 1);
+    struct config *c = load("evaluation_interval: ${TOCSIN_T_SECRET}\n"
+                            "listen: ${TOCSIN_T_SECRET}\n");
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(diag.nmsgs, 2);
+    for (size_t i = 0; i < diag.nmsgs; i++)
+        ck_assert_msg(strstr(diag.msgs[i], "hunter2") == NULL, "leaked: %s",
+                      diag.msgs[i]);
+}
+END_TEST
+
+START_TEST(env_vars_are_not_expanded_in_keys)
+{
+    setenv("TOCSIN_T_KEY", "store", 1);
+    ck_load_error("${TOCSIN_T_KEY}: x\n",
+                  "f.yaml:1:1: error: unknown key \"${TOCSIN_T_KEY}\"");
+}
+END_TEST
+
+/* ---- top level, durations, booleans ---- */
+
+START_TEST(unknown_top_level_key_is_an_error)
+{
+    ck_load_error("store: a\nstroe: b\n",
+                  "f.yaml:2:1: error: unknown key \"stroe\"");
+}
+END_TEST
+
+START_TEST(store_memory_and_absolute_paths_are_kept)
+{
+    struct config *c = load("store: \":memory:\"\n");
+    ck_assert_str_eq(c->store, ":memory:");
+    config_free(c);
+    c = load("store: /var/lib/t.db\n");
+    ck_assert_str_eq(c->store, "/var/lib/t.db");
+    config_free(c);
+}
+END_TEST
+
+START_TEST(durations_parse_units_and_sums)
+{
+    struct config *c = load("evaluation_interval: 250ms\n"
+                            "checkpoint_interval: 1h30m\n"
+                            "defaults: {repeat_interval: 1d}\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_double_eq_tol(c->evaluation_interval, 0.25, 1e-9);
+    ck_assert_double_eq(c->checkpoint_interval, 5400);
+    ck_assert_double_eq(c->repeat_interval, 86400);
+    config_free(c);
+}
+END_TEST
+
+START_TEST(bad_duration_names_the_key_and_value)
+{
+    ck_load_error("evaluation_interval: 10 s\n",
+                  "f.yaml:1:22: error: invalid duration \"10 s\" for "
+                  "evaluation_interval (expected e.g. 250ms, 30s, 5m, 2h, 1d, "
+                  "1w or sums like 1h30m)");
+}
+END_TEST
+
+START_TEST(zero_interval_is_rejected)
+{
+    ck_load_error("checkpoint_interval: 0\n",
+                  "f.yaml:1:22: error: checkpoint_interval must be greater "
+                  "than 0");
+}
+END_TEST
+
+START_TEST(yaml11_booleans_are_rejected_with_a_hint)
+{
+    ck_load_error("defaults:\n  send_resolved: yes\n",
+                  "f.yaml:2:18: error: send_resolved must be true or false, "
+                  "not \"yes\" (YAML 1.1 booleans such as yes/no/on/off are "
+                  "not accepted)");
+}
+END_TEST
+
+START_TEST(quoted_true_is_not_a_boolean)
+{
+    ck_load_error("defaults:\n  send_resolved: \"true\"\n",
+                  "f.yaml:2:18: error: send_resolved must be true or false, "
+                  "not \"true\" (a quoted string)");
+}
+END_TEST
+
+START_TEST(listen_must_be_host_port)
+{
+    ck_load_error("listen: localhost\n",
+                  "f.yaml:1:9: error: listen must be \"host:port\", not "
+                  "\"localhost\"");
+    ck_load_error("listen: \"h:99999\"\n",
+                  "f.yaml:1:9: error: listen must be \"host:port\", not "
+                  "\"h:99999\"");
+    struct config *c = load("listen: \"[::1]:9464\"\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(c->listen, "[::1]:9464");
+    config_free(c);
+}
+END_TEST
+
+/* ---- report ---- */
+
+START_TEST(report_at_parses_weekday_and_time)
+{
+    struct config *c = load("report: {every: 1d, at: \"Mon 09:30\"}\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert(c->report.present);
+    ck_assert_int_eq(c->report.at_wday, 1);
+    ck_assert_int_eq(c->report.at_minute, 9 * 60 + 30);
+    ck_assert_double_eq(c->report.every, 86400);
+    ck_assert_double_eq(c->report.since, 86400); /* default: every */
+    config_free(c);
+    c = load("report: {at: \"23:05\", since: 2d}\n");
+    ck_assert_int_eq(c->report.at_wday, -1);
+    ck_assert_int_eq(c->report.at_minute, 23 * 60 + 5);
+    ck_assert_double_eq(c->report.every, 7 * 86400);
+    ck_assert_double_eq(c->report.since, 2 * 86400);
+    config_free(c);
+}
+END_TEST
+
+START_TEST(report_bad_at_and_unknown_key)
+{
+    ck_load_error("report:\n  at: \"Mon 25:00\"\n",
+                  "f.yaml:2:7: error: invalid report time \"Mon 25:00\" "
+                  "(expected \"Mon 09:00\" or \"09:00\")");
+    ck_load_error("report:\n  evry: 1d\n",
+                  "f.yaml:2:3: error: unknown key \"evry\" in report");
+}
+END_TEST
+
+/* ---- notifiers, defaults, routes ---- */
+
+#define NOTIFIERS                                                              \
+    "notifiers:\n"                                                             \
+    "  slack-prod: {type: slack, url: \"https://hooks.slack.com/services/T/B/" \
+    "c\"}\n"                                                                   \
+    "  audit: {type: log}\n"
+
+START_TEST(unknown_notifier_in_route_lists_known_ones)
+{
+    ck_load_error(NOTIFIERS "routes:\n"
+                            "  - match: {severity: critical}\n"
+                            "    notify: [slack-prod, slak]\n",
+                  "f.yaml:6:26: error: unknown notifier \"slak\" (known: "
+                  "slack-prod, audit)");
+}
+END_TEST
+
+START_TEST(unknown_notifier_in_defaults_and_report)
+{
+    struct config *c = load(NOTIFIERS "defaults: {notify: [audti]}\n"
+                                      "report: {notify: nobody}\n");
+    ck_assert_ptr_null(c);
+    ck_assert(has_msg("f.yaml:4:21: error: unknown notifier \"audti\" (known: "
+                      "slack-prod, audit)"));
+    ck_assert(has_msg("f.yaml:5:18: error: unknown notifier \"nobody\" "
+                      "(known: slack-prod, audit)"));
+}
+END_TEST
+
+START_TEST(defaults_apply_to_notifiers_whatever_the_key_order)
+{
+    struct config *c = load(NOTIFIERS "defaults: {send_resolved: false, "
+                                      "notify: [audit]}\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(c->nnotifiers, 2);
+    ck_assert(!c->notifiers[0].send_resolved);
+    ck_assert(!c->notifiers[1].send_resolved);
+    ck_assert_uint_eq(c->ndefault_notify, 1);
+    ck_assert_uint_eq(c->default_notify[0], 1);
+    config_free(c);
+}
+END_TEST
+
+START_TEST(unknown_keys_in_defaults_and_notifiers_are_errors)
+{
+    struct config *c = load("defaults: {repeat_intervall: 1h}\n"
+                            "notifiers:\n"
+                            "  audit: {type: log, pth: /tmp/x}\n");
+    ck_assert_ptr_null(c);
+    ck_assert(has_msg("f.yaml:1:12: error: unknown key \"repeat_intervall\" "
+                      "in defaults"));
+    /* Checked by the kind's configure op with config_common_notifier_keys. */
+    ck_assert(has_msg("f.yaml:3:22: error: unknown key \"pth\""));
+}
+END_TEST
+
+START_TEST(notifier_common_keys_and_defaults)
+{
+    struct config *c = load(
+        "notifiers:\n"
+        "  s: {type: slack, url: \"https://hooks.slack.com/services/T/B/c\"}\n"
+        "  w:\n"
+        "    type: webhook\n"
+        "    url: https://example.com/h\n"
+        "    events: [firing, escalated]\n"
+        "    cooldown: 10m\n"
+        "    timeout: 5s\n"
+        "    max_retry_time: 2h\n"
+        "    send_resolved: false\n"
+        "    rate_limit: 30/m\n"
+        "    burst: 5\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(config_notifier_index(c, "w"), 1);
+    ck_assert_int_eq(config_notifier_index(c, "nope"), -1);
+    ck_assert_double_eq(c->notifiers[0].rate_per_s, 1);
+    ck_assert_double_eq(c->notifiers[0].burst, 3);
+    ck_assert_double_eq(c->notifiers[0].timeout, 10);
+    ck_assert_double_eq(c->notifiers[0].max_retry_time, 3600);
+    ck_assert_uint_eq(c->notifiers[0].events_mask, EV_MASK_ALL);
+    ck_assert(c->notifiers[0].send_resolved);
+    ck_assert_uint_eq(c->notifiers[1].events_mask,
+                      (1u << EV_FIRING) | (1u << EV_ESCALATED));
+    ck_assert_double_eq(c->notifiers[1].cooldown, 600);
+    ck_assert_double_eq(c->notifiers[1].timeout, 5);
+    ck_assert_double_eq(c->notifiers[1].max_retry_time, 7200);
+    ck_assert(!c->notifiers[1].send_resolved);
+    ck_assert_double_eq_tol(c->notifiers[1].rate_per_s, 0.5, 1e-12);
+    ck_assert_double_eq(c->notifiers[1].burst, 5);
+    ck_assert_ptr_nonnull(c->notifiers[1].ops);
+    config_free(c);
+}
+END_TEST
+
+START_TEST(unknown_notifier_type_lists_kinds)
+{
+    ck_load_error("notifiers:\n  x: {type: slak}\n",
+                  "f.yaml:2:13: error: unknown notifier type \"slak\" (known: "
+                  "slack, email, webhook, log)");
+    ck_load_error("notifiers:\n  x: {url: a}\n",
+                  "f.yaml:2:3: error: notifier \"x\" needs a type (one of: "
+                  "slack, email, webhook, log)");
+}
+END_TEST
+
+START_TEST(notifier_bad_event_and_rate)
+{
+    struct config *c = load("notifiers:\n"
+                            "  x:\n"
+                            "    type: log\n"
+                            "    events: [firing, fired]\n"
+                            "    rate_limit: fast\n");
+    ck_assert_ptr_null(c);
+    ck_assert(has_msg("f.yaml:4:22: error: unknown event \"fired\" (expected "
+                      "firing, escalated, deescalated, resolved)"));
+    ck_assert(has_msg("f.yaml:5:17: error: invalid rate_limit \"fast\" "
+                      "(expected e.g. \"1/s\", \"30/m\" or a number per "
+                      "second)"));
+}
+END_TEST
+
+START_TEST(routes_parse_match_notify_continue_repeat)
+{
+    struct config *c = load(NOTIFIERS
+                            "routes:\n"
+                            "  - match: {severity: critical}\n"
+                            "    notify: [slack-prod, audit]\n"
+                            "    continue: true\n"
+                            "  - match: {alertname: a, severity: "
+                            "\"~warning|critical\"}\n"
+                            "    notify: audit\n"
+                            "    repeat_interval: 12h\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(c->nroutes, 2);
+    ck_assert(c->routes[0].cont);
+    ck_assert_uint_eq(c->routes[0].nnotify, 2);
+    ck_assert_uint_eq(c->routes[0].notify[1], 1);
+    ck_assert(!c->routes[0].has_repeat);
+    ck_assert(!c->routes[1].cont);
+    ck_assert(c->routes[1].has_repeat);
+    ck_assert_double_eq(c->routes[1].repeat_interval, 43200);
+    ck_assert_uint_eq(c->routes[1].match.n, 2);
+    ck_assert_int_eq(c->routes[1].match.v[1].op, MATCH_RE);
+    ck_assert(matcher_match(&c->routes[1].match.v[1], "critical"));
+    ck_assert(!matcher_match(&c->routes[1].match.v[1], "info"));
+    config_free(c);
+}
+END_TEST
+
+START_TEST(route_unknown_key_and_bad_severity)
+{
+    struct config *c = load(NOTIFIERS "routes:\n"
+                                      "  - match: {severity: crit}\n"
+                                      "    notfy: [audit]\n");
+    ck_assert_ptr_null(c);
+    ck_assert(has_msg("f.yaml:5:23: error: unknown severity \"crit\" "
+                      "(expected info, warning, critical)"));
+    ck_assert(has_msg("f.yaml:6:5: error: unknown key \"notfy\" in route 1"));
+}
+END_TEST
+
+/* ---- inputs ---- */
+
+START_TEST(inputs_parse_each_kind_with_defaults)
+{
+    struct config *c = load(
+        "inputs:\n"
+        "  - scrape: {url: \"http://127.0.0.1:9100/metrics\", labels: {job: "
+        "node}}\n"
+        "  - statsd: {listen: \"127.0.0.1:8125\"}\n"
+        "  - file: {path: m.jsonl, format: influx, follow: true}\n"
+        "  - file: {path: /abs/m.txt}\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(c->ninputs, 4);
+    ck_assert_int_eq(c->inputs[0].kind, INPUT_SCRAPE);
+    ck_assert_str_eq(c->inputs[0].url, "http://127.0.0.1:9100/metrics");
+    ck_assert_double_eq(c->inputs[0].interval, 15);
+    ck_assert_double_eq(c->inputs[0].timeout, 10);
+    ck_assert_uint_eq(c->inputs[0].nlabels, 1);
+    ck_assert_str_eq(c->inputs[0].labels[0].value, "node");
+    ck_assert_int_eq(c->inputs[1].kind, INPUT_STATSD);
+    ck_assert_str_eq(c->inputs[1].listen, "127.0.0.1:8125");
+    ck_assert_int_eq(c->inputs[2].kind, INPUT_FILE);
+    ck_assert_str_eq(c->inputs[2].path, "/etc/tocsin/m.jsonl");
+    ck_assert_int_eq(c->inputs[2].format, FMT_INFLUX);
+    ck_assert(c->inputs[2].follow);
+    ck_assert_str_eq(c->inputs[3].path, "/abs/m.txt");
+    ck_assert_int_eq(c->inputs[3].format, FMT_AUTO);
+    ck_assert(!c->inputs[3].follow);
+    config_free(c);
+}
+END_TEST
+
+START_TEST(input_errors_have_positions)
+{
+    struct config *c = load("inputs:\n"
+                            "  - kafka: {topic: x}\n"
+                            "  - file: {path: a, format: csv, folow: true}\n"
+                            "  - scrape: {interval: 5s}\n"
+                            "  - scrape: {url: x}\n");
+    ck_assert_ptr_null(c);
+    ck_assert(has_msg("f.yaml:2:5: error: unknown input type \"kafka\" "
+                      "(expected scrape, statsd, file)"));
+    ck_assert(has_msg("f.yaml:3:34: error: unknown key \"folow\" in file "
+                      "input"));
+    ck_assert(has_msg("f.yaml:3:29: error: unknown format \"csv\" (expected "
+                      "json, influx, prom, graphite, statsd, auto)"));
+    ck_assert(has_msg("f.yaml:4:5: error: scrape input needs a url"));
+    ck_assert(has_msg("f.yaml:5:19: error: scrape url must start with "
+                      "http:// or https://"));
+}
+END_TEST
+
+/* ---- rules ---- */
+
+START_TEST(rule_unknown_key_names_the_rule)
+{
+    ck_load_error("rules:\n"
+                  "  - name: api_p90_latency\n"
+                  "    metric: m\n"
+                  "    severty: {warning: {above: 1}}\n",
+                  "f.yaml:4:5: error: unknown key \"severty\" in rule "
+                  "\"api_p90_latency\"");
+}
+END_TEST
+
+START_TEST(unknown_severity_tier)
+{
+    ck_load_error(RULE_HEAD "    severity:\n      crit: {above: 1}\n",
+                  "f.yaml:5:7: error: unknown severity \"crit\" (expected "
+                  "info, warning, critical)");
+}
+END_TEST
+
+START_TEST(clear_above_threshold_is_rejected)
+{
+    ck_load_error(RULE_HEAD
+                  "    severity:\n"
+                  "      warning: {above: 400, clear: 450}\n",
+                  "f.yaml:5:36: error: clear (450) must be <= above (400) for "
+                  "tier warning");
+    ck_load_error(RULE_HEAD
+                  "    severity:\n"
+                  "      warning: {below: 10, clear: 5}\n",
+                  "f.yaml:5:35: error: clear (5) must be >= below (10) for "
+                  "tier warning");
+}
+END_TEST
+
+START_TEST(tiers_must_be_ordered)
+{
+    ck_load_error(RULE_HEAD
+                  "    severity:\n"
+                  "      warning: {above: 200}\n"
+                  "      critical: {above: 150}\n",
+                  "f.yaml:6:25: error: above (150) for tier critical must be "
+                  ">= above (200) for tier warning");
+    ck_load_error(RULE_HEAD
+                  "    severity:\n"
+                  "      info: {below: 10}\n"
+                  "      critical: {below: 20}\n",
+                  "f.yaml:6:25: error: below (20) for tier critical must be "
+                  "<= below (10) for tier info");
+}
+END_TEST
+
+START_TEST(tiers_must_share_direction)
+{
+    ck_load_error(RULE_HEAD
+                  "    severity:\n"
+                  "      warning: {above: 200}\n"
+                  "      critical: {below: 150}\n",
+                  "f.yaml:6:25: error: tier critical uses below but tier "
+                  "warning uses above (all tiers of a rule must use the same "
+                  "direction)");
+}
+END_TEST
+
+START_TEST(tier_needs_exactly_one_of_above_below)
+{
+    ck_load_error(RULE_HEAD "    severity:\n      warning: {clear: 1}\n",
+                  "f.yaml:5:7: error: tier warning needs above or below");
+    ck_load_error(RULE_HEAD
+                  "    severity:\n      warning: {above: 1, below: 0}\n",
+                  "f.yaml:5:34: error: tier warning has both above and below "
+                  "(use exactly one)");
+    ck_load_error(RULE_HEAD "    severity: {}\n",
+                  "f.yaml:4:15: error: severity needs at least one tier "
+                  "(info, warning, critical) in rule \"r1\"");
+    ck_load_error(RULE_HEAD "    window: 5m\n",
+                  "f.yaml:2:5: error: rule \"r1\" needs a severity with at "
+                  "least one tier (info, warning, critical)");
+}
+END_TEST
+
+START_TEST(tier_unknown_key_and_bad_number)
+{
+    struct config *c = load(RULE_HEAD "    severity:\n"
+                                      "      warning: {abve: 1, below: x}\n");
+    ck_assert_ptr_null(c);
+    ck_assert(has_msg("f.yaml:5:17: error: unknown key \"abve\" in tier "
+                      "warning of rule \"r1\""));
+    ck_assert(has_msg("f.yaml:5:33: error: below must be a number, not "
+                      "\"x\""));
+}
+END_TEST
+
+START_TEST(duplicate_rule_names_are_rejected)
+{
+    ck_load_error(RULE_HEAD "    severity: {warning: {above: 1}}\n"
+                            "  - name: r1\n"
+                            "    metric: m\n"
+                            "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:5:11: error: duplicate rule name \"r1\" (first "
+                  "defined at line 2)");
+}
+END_TEST
+
+START_TEST(rule_name_must_be_an_identifier)
+{
+    ck_load_error("rules:\n  - name: 9lives\n    metric: m\n"
+                  "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:2:11: error: invalid rule name \"9lives\" (must "
+                  "match [a-zA-Z_][a-zA-Z0-9_:]*)");
+    ck_load_error("rules:\n  - metric: m\n"
+                  "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:2:5: error: rule 1 needs a name");
+}
+END_TEST
+
+START_TEST(empty_metric_is_rejected)
+{
+    ck_load_error("rules:\n  - name: r\n    metric: \"\"\n"
+                  "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:3:13: error: empty metric name in rule \"r\"");
+    ck_load_error("rules:\n  - name: r\n    metric: []\n"
+                  "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:3:13: error: metric needs at least one name in rule "
+                  "\"r\"");
+}
+END_TEST
+
+START_TEST(bad_regex_reports_regcomp_message)
+{
+    struct config *c = load(RULE_HEAD "    where: {status: \"~(5..\"}\n"
+                                      "    severity: {warning: {above: 1}}\n");
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(diag.nmsgs, 1);
+    ck_assert_msg(strncmp(diag.msgs[0],
+                          "f.yaml:4:21: error: invalid regex \"(5..\": ",
+                          41) == 0,
+                  "got %s", diag.msgs[0]);
+    ck_assert_msg(strstr(diag.msgs[0], "for label \"status\" in rule \"r1\""),
+                  "got %s", diag.msgs[0]);
+}
+END_TEST
+
+START_TEST(unknown_aggregate_and_ratio_misuse)
+{
+    ck_load_error(RULE_HEAD "    aggregate: p900\n"
+                            "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:4:16: error: unknown aggregate \"p900\" (expected "
+                  "last, min, max, avg, sum, count, stddev, pNN such as p90 "
+                  "or p99.9, apdex(T), rate, increase)");
+    ck_load_error(RULE_HEAD "    aggregate: p90\n"
+                            "    ratio: {status: \"~5..\"}\n"
+                            "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:5:12: error: ratio needs aggregate sum, count, rate "
+                  "or increase (not p90) in rule \"r1\"");
+}
+END_TEST
+
+START_TEST(by_duplicates_are_rejected)
+{
+    ck_load_error(RULE_HEAD "    by: [service, host, service]\n"
+                            "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:4:25: error: duplicate label \"service\" in by of "
+                  "rule \"r1\"");
+}
+END_TEST
+
+START_TEST(unknown_template_path_points_into_the_annotation)
+{
+    ck_load_error(RULE_HEAD "    severity: {warning: {above: 1}}\n"
+                            "    annotations:\n"
+                            "      summary: \"v {{ valeu }}\"\n",
+                  "f.yaml:6:22: error: unknown template path \"valeu\" "
+                  "(expected rule, event, severity, previous, value, reason, "
+                  "fingerprint, ts, labels.NAME or annotations.NAME) in "
+                  "annotation \"summary\" of rule \"r1\"");
+    ck_load_error(RULE_HEAD "    severity: {warning: {above: 1}}\n"
+                            "    annotations:\n"
+                            "      summary: v {{ value\n",
+                  "f.yaml:6:18: error: unclosed \"{{\" in template in "
+                  "annotation \"summary\" of rule \"r1\"");
+}
+END_TEST
+
+START_TEST(reserved_rule_labels_are_rejected)
+{
+    ck_load_error(RULE_HEAD "    severity: {warning: {above: 1}}\n"
+                            "    labels: {alertname: x}\n",
+                  "f.yaml:5:14: error: label \"alertname\" is reserved (set by "
+                  "tocsin) in rule \"r1\"");
+}
+END_TEST
+
+START_TEST(nodata_parses_and_validates)
+{
+    struct config *c = load(RULE_HEAD "    severity: {warning: {above: 1}}\n"
+                                      "    nodata: {after: 10m, severity: "
+                                      "critical}\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert(c->rules[0].has_nodata);
+    ck_assert_double_eq(c->rules[0].nodata_after, 600);
+    ck_assert_int_eq(c->rules[0].nodata_sev, SEV_CRITICAL);
+    config_free(c);
+    ck_load_error(RULE_HEAD "    severity: {warning: {above: 1}}\n"
+                            "    nodata: {after: 10m, severity: crit, x: 1}\n",
+                  "f.yaml:5:36: error: unknown severity \"crit\" (expected "
+                  "info, warning, critical)");
+    ck_assert(has_msg("f.yaml:5:42: error: unknown key \"x\" in nodata of "
+                      "rule \"r1\""));
+}
+END_TEST
+
+START_TEST(rule_fields_land_in_the_struct)
+{
+    struct config *c = load(
+        "rules:\n"
+        "  - name: err_rate\n"
+        "    metric: [a, b]\n"
+        "    where: {service: api, env: \"!dev\"}\n"
+        "    by: [service]\n"
+        "    window: 5m\n"
+        "    aggregate: count\n"
+        "    ratio: {status: \"~5..\"}\n"
+        "    severity:\n"
+        "      info: {above: 0.01}\n"
+        "      critical: {above: 0.1, clear: 0.05, for: 1m, clear_for: 2m}\n"
+        "    labels: {team: web}\n"
+        "    annotations: {summary: \"{{ value }}\", static: plain}\n"
+        "  - name: apdex_r\n"
+        "    metric: m\n"
+        "    aggregate: apdex(300)\n"
+        "    severity: {warning: {below: 0.9}}\n"
+        "  - name: q\n"
+        "    metric: m\n"
+        "    aggregate: p99.9\n"
+        "    severity: {warning: {above: 1}}\n");
+    ck_assert_ptr_nonnull(c);
+    const struct rule *r = config_rule(c, "err_rate");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_null(config_rule(c, "nope"));
+    ck_assert_uint_eq(r->nmetrics, 2);
+    ck_assert_str_eq(r->metrics[1], "b");
+    ck_assert_uint_eq(r->where.n, 2);
+    ck_assert_int_eq(r->where.v[1].op, MATCH_NE);
+    ck_assert_uint_eq(r->nby, 1);
+    ck_assert_double_eq(r->window, 300);
+    ck_assert_int_eq(r->agg.kind, AGG_COUNT);
+    ck_assert(r->has_ratio);
+    ck_assert_uint_eq(r->ratio.n, 1);
+    ck_assert(r->tiers[0].present && r->tiers[0].above);
+    ck_assert(!r->tiers[1].present);
+    ck_assert(r->tiers[2].present);
+    ck_assert(r->tiers[2].has_clear);
+    ck_assert_double_eq(r->tiers[2].clear, 0.05);
+    ck_assert_double_eq(r->tiers[2].for_s, 60);
+    ck_assert_double_eq(r->tiers[2].clear_for_s, 120);
+    ck_assert(!r->tiers[0].has_clear);
+    ck_assert_uint_eq(r->nannotations, 2);
+    ck_assert(!tmpl_is_literal(r->annotations[0].tmpl));
+    ck_assert(tmpl_is_literal(r->annotations[1].tmpl));
+    ck_assert(!r->has_nodata);
+    ck_assert_int_eq(c->rules[1].agg.kind, AGG_APDEX);
+    ck_assert_double_eq(c->rules[1].agg.param, 300);
+    ck_assert(!c->rules[1].tiers[1].above);
+    ck_assert_int_eq(c->rules[2].agg.kind, AGG_QUANTILE);
+    ck_assert_double_eq_tol(c->rules[2].agg.param, 0.999, 1e-12);
+    ck_assert_int_eq(c->rules[2].agg.kind, AGG_QUANTILE);
+    config_free(c);
+}
+END_TEST
+
+START_TEST(every_error_in_a_file_is_reported_in_one_run)
+{
+    struct config *c = load("stroe: a\n"
+                            "evaluation_interval: soon\n"
+                            "rules:\n"
+                            "  - name: a\n"
+                            "    metric: m\n"
+                            "    aggregate: median\n"
+                            "    severity: {crit: {above: 1}}\n");
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(diag.count, 4);
+    ck_assert_uint_eq(diag.nmsgs, 4);
+    /* In file order, whatever order the checks ran in. */
+    ck_assert_str_eq(diag.msgs[0], "f.yaml:1:1: error: unknown key \"stroe\"");
+    ck_assert_ptr_nonnull(strstr(diag.msgs[1], "f.yaml:2:22: error: "));
+    ck_assert_ptr_nonnull(strstr(diag.msgs[2], "f.yaml:6:16: error: "));
+    ck_assert_str_eq(diag.msgs[3], "f.yaml:7:16: error: unknown severity "
+                                   "\"crit\" (expected info, warning, "
+                                   "critical)");
+}
+END_TEST
+
+START_TEST(errors_beyond_twenty_are_counted_not_kept)
+{
+    char y[4096];
+    size_t o = 0;
+    for (int i = 0; i < 30; i++)
+        o += (size_t)snprintf(y + o, sizeof(y) - o, "bad%d: 1\n", i);
+    struct config *c = load(y);
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(diag.count, 30);
+    ck_assert_uint_eq(diag.nmsgs, CFG_MAX_ERRORS);
+}
+END_TEST
+
+START_TEST(aggregate_parse_accepts_every_form)
+{
+    struct aggregate a;
+    ck_assert_int_eq(aggregate_parse("p50", &a), 0);
+    ck_assert_double_eq(a.param, 0.5);
+    ck_assert_int_eq(aggregate_parse("p100", &a), 0);
+    ck_assert_double_eq(a.param, 1);
+    ck_assert_int_eq(aggregate_parse("p0", &a), -1);
+    ck_assert_int_eq(aggregate_parse("p", &a), -1);
+    ck_assert_int_eq(aggregate_parse("p1e1", &a), -1);
+    ck_assert_int_eq(aggregate_parse("apdex(0.5)", &a), 0);
+    ck_assert_double_eq(a.param, 0.5);
+    ck_assert_int_eq(aggregate_parse("apdex()", &a), -1);
+    ck_assert_int_eq(aggregate_parse("stddev", &a), 0);
+    ck_assert_int_eq(a.kind, AGG_STDDEV);
+    ck_assert_int_eq(aggregate_parse("increase", &a), 0);
+    ck_assert_int_eq(a.kind, AGG_INCREASE);
+    ck_assert_int_eq(aggregate_parse("median", &a), -1);
+}
+END_TEST
+
+START_TEST(severity_and_event_names_round_trip)
+{
+    enum severity s;
+    enum event_kind k;
+    ck_assert_str_eq(severity_name(SEV_OK), "ok");
+    ck_assert_str_eq(severity_name(SEV_CRITICAL), "critical");
+    ck_assert_int_eq(severity_parse("warning", &s), 0);
+    ck_assert_int_eq(s, SEV_WARNING);
+    ck_assert_int_eq(severity_parse("ok", &s), -1);
+    ck_assert_int_eq(event_kind_parse("deescalated", &k), 0);
+    ck_assert_int_eq(k, EV_DEESCALATED);
+    ck_assert_str_eq(event_kind_name(EV_RESOLVED), "resolved");
+    ck_assert_int_eq(event_kind_parse("fired", &k), -1);
+}
+END_TEST
+
+START_TEST(spec_example_loads_with_env_set)
+{
+    struct config *c;
+    setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/xyz",
+           1);
+    setenv("SMTP_USER", "alerts", 1);
+    setenv("SMTP_PASSWORD", "pw", 1);
+    setenv("AUTOSCALE_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
+    cfg_diag_cleanup(&diag);
+    cfg_diag_init(&diag, "configs/spec_example.yaml");
+    c = config_load("configs/spec_example.yaml", &diag);
+    if (c == NULL)
+        dump();
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(c->store, "configs/tocsin.db");
+    ck_assert_str_eq(c->listen, "127.0.0.1:9464");
+    ck_assert_double_eq(c->evaluation_interval, 10);
+    ck_assert_double_eq(c->checkpoint_interval, 60);
+    ck_assert(c->report.present);
+    ck_assert_int_eq(c->report.at_wday, 1);
+    ck_assert_int_eq(c->report.at_minute, 540);
+    ck_assert_double_eq(c->report.since, 7 * 86400);
+    ck_assert_uint_eq(c->report.nnotify, 1);
+    ck_assert_double_eq(c->repeat_interval, 4 * 3600);
+    ck_assert_uint_eq(c->ndefault_notify, 1);
+    ck_assert_uint_eq(c->default_notify[0],
+                      (size_t)config_notifier_index(c, "audit"));
+    ck_assert_uint_eq(c->ninputs, 3);
+    ck_assert_str_eq(c->inputs[2].path, "/var/log/app/metrics.jsonl");
+    ck_assert_int_eq(c->inputs[2].format, FMT_JSON);
+    ck_assert_uint_eq(c->nnotifiers, 4);
+    ck_assert_str_eq(c->notifiers[0].name, "slack-prod");
+    ck_assert_str_eq(c->notifiers[3].name, "autoscale");
+    ck_assert_double_eq(c->notifiers[3].cooldown, 600);
+    ck_assert_uint_eq(c->notifiers[3].events_mask,
+                      (1u << EV_FIRING) | (1u << EV_ESCALATED));
+    ck_assert_uint_eq(c->nroutes, 3);
+    ck_assert(c->routes[0].cont);
+    ck_assert_uint_eq(c->routes[0].nnotify, 2);
+    ck_assert_double_eq(c->routes[2].repeat_interval, 12 * 3600);
+    ck_assert_uint_eq(c->nrules, 1);
+    const struct rule *r = &c->rules[0];
+    ck_assert_str_eq(r->name, "api_p90_latency");
+    ck_assert_int_eq(r->line, 58);
+    ck_assert_int_eq(r->agg.kind, AGG_QUANTILE);
+    ck_assert_double_eq_tol(r->agg.param, 0.9, 1e-12);
+    ck_assert_double_eq(r->tiers[1].threshold, 200);
+    ck_assert_double_eq(r->tiers[1].clear, 150);
+    ck_assert_double_eq(r->tiers[1].for_s, 120);
+    ck_assert_double_eq(r->tiers[2].threshold, 500);
+    ck_assert_double_eq(r->tiers[2].clear_for_s, 120);
+    ck_assert(r->has_nodata);
+    ck_assert_double_eq(r->nodata_after, 600);
+    ck_assert_int_eq(r->nodata_sev, SEV_WARNING);
+    ck_assert_str_eq(r->labels[0].key, "team");
+    ck_assert_str_eq(r->annotations[0].name, "summary");
+    config_free(c);
+}
+END_TEST
+
+Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *y = tcase_create("yaml");
+    TCase *e = tcase_create("env");
+    TCase *t = tcase_create("toplevel");
+    TCase *n = tcase_create("notifiers_routes_inputs");
+    TCase *r = tcase_create("rules");
+
+    tcase_add_checked_fixture(y, setup, teardown);
+    tcase_add_checked_fixture(e, setup, teardown);
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_checked_fixture(n, setup, teardown);
+    tcase_add_checked_fixture(r, setup, teardown);
+    tcase_add_test(y, empty_file_is_an_empty_valid_config);
+    tcase_add_test(y, yaml_syntax_error_reports_line_col_problem_and_context);
+    tcase_add_test(y, yaml_tab_indent_error_has_position);
+    tcase_add_test(y, top_level_must_be_a_map);
+    tcase_add_test(y, multiple_documents_are_an_error);
+    tcase_add_test(y, duplicate_key_is_an_error_at_the_second_key);
+    tcase_add_test(y, duplicate_key_in_nested_map_is_reported);
+    tcase_add_test(y, nesting_deeper_than_64_is_rejected);
+    tcase_add_test(y, alias_bomb_is_bounded);
+    tcase_add_test(y, aliases_copy_the_anchored_subtree);
+    tcase_add_test(y, unknown_alias_is_an_error);
+    tcase_add_test(y, input_over_one_mib_is_rejected);
+    tcase_add_test(y, missing_file_is_one_cannot_read_error);
+    tcase_add_test(y, directory_is_one_cannot_read_error);
+    tcase_add_test(e, env_var_is_expanded_in_values);
+    tcase_add_test(e, env_default_used_when_unset_or_empty);
+    tcase_add_test(e, double_dollar_is_a_literal_dollar);
+    tcase_add_test(e, unset_env_var_names_the_variable_never_a_value);
+    tcase_add_test(e, secret_from_env_is_not_quoted_in_type_errors);
+    tcase_add_test(e, env_vars_are_not_expanded_in_keys);
+    tcase_add_test(t, unknown_top_level_key_is_an_error);
+    tcase_add_test(t, store_memory_and_absolute_paths_are_kept);
+    tcase_add_test(t, durations_parse_units_and_sums);
+    tcase_add_test(t, bad_duration_names_the_key_and_value);
+    tcase_add_test(t, zero_interval_is_rejected);
+    tcase_add_test(t, yaml11_booleans_are_rejected_with_a_hint);
+    tcase_add_test(t, quoted_true_is_not_a_boolean);
+    tcase_add_test(t, listen_must_be_host_port);
+    tcase_add_test(t, report_at_parses_weekday_and_time);
+    tcase_add_test(t, report_bad_at_and_unknown_key);
+    tcase_add_test(n, unknown_notifier_in_route_lists_known_ones);
+    tcase_add_test(n, unknown_notifier_in_defaults_and_report);
+    tcase_add_test(n, defaults_apply_to_notifiers_whatever_the_key_order);
+    tcase_add_test(n, unknown_keys_in_defaults_and_notifiers_are_errors);
+    tcase_add_test(n, notifier_common_keys_and_defaults);
+    tcase_add_test(n, unknown_notifier_type_lists_kinds);
+    tcase_add_test(n, notifier_bad_event_and_rate);
+    tcase_add_test(n, routes_parse_match_notify_continue_repeat);
+    tcase_add_test(n, route_unknown_key_and_bad_severity);
+    tcase_add_test(n, inputs_parse_each_kind_with_defaults);
+    tcase_add_test(n, input_errors_have_positions);
+    tcase_add_test(r, rule_unknown_key_names_the_rule);
+    tcase_add_test(r, unknown_severity_tier);
+    tcase_add_test(r, clear_above_threshold_is_rejected);
+    tcase_add_test(r, tiers_must_be_ordered);
+    tcase_add_test(r, tiers_must_share_direction);
+    tcase_add_test(r, tier_needs_exactly_one_of_above_below);
+    tcase_add_test(r, tier_unknown_key_and_bad_number);
+    tcase_add_test(r, duplicate_rule_names_are_rejected);
+    tcase_add_test(r, rule_name_must_be_an_identifier);
+    tcase_add_test(r, empty_metric_is_rejected);
+    tcase_add_test(r, bad_regex_reports_regcomp_message);
+    tcase_add_test(r, unknown_aggregate_and_ratio_misuse);
+    tcase_add_test(r, by_duplicates_are_rejected);
+    tcase_add_test(r, unknown_template_path_points_into_the_annotation);
+    tcase_add_test(r, reserved_rule_labels_are_rejected);
+    tcase_add_test(r, nodata_parses_and_validates);
+    tcase_add_test(r, rule_fields_land_in_the_struct);
+    tcase_add_test(r, every_error_in_a_file_is_reported_in_one_run);
+    tcase_add_test(r, errors_beyond_twenty_are_counted_not_kept);
+    tcase_add_test(r, aggregate_parse_accepts_every_form);
+    tcase_add_test(r, severity_and_event_names_round_trip);
+    tcase_add_test(r, spec_example_loads_with_env_set);
+    suite_add_tcase(s, y);
+    suite_add_tcase(s, e);
+    suite_add_tcase(s, t);
+    suite_add_tcase(s, n);
+    suite_add_tcase(s, r);
+    return s;
+}

@@ -1,0 +1,531 @@
+/* check_daemon.c - unit tests of the daemon's parts that run without a
+ * store: batches and rejected lines, the metrics page, the writer thread
+ * (group commit, calls between batches, timer) driven by a fake pipeline,
+ * the file follower across rotation and truncation, and the StatsD socket. */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "../common/buf.h"
+#include "../common/util.h"
+#include "../daemon/batch.h"
+#include "../daemon/filein.h"
+#include "../daemon/metrics.h"
+#include "../daemon/statsd.h"
+#include "../daemon/writer.h"
+
+/* --- batch --- */
+
+START_TEST(batch_parse_counts_rejected_lines_with_numbers)
+{
+    struct ingest_parser *p = ingest_parser_new(FMT_JSON);
+    struct batch b;
+    struct batch_rejects *rj = calloc(1, sizeof(*rj));
+    const char *text = "{\"metric\":\"a\",\"value\":1}\n"
+                       "nope\n"
+                       "{\"metric\":\"b\",\"labels\":{\"x\":\"y\"},\"value\":2}\n"
+                       "\n"
+                       "{\"metric\":\"c\"}\n";
+
+    batch_init(&b, 100.0);
+    ck_assert_uint_eq(batch_parse_text(&b, p, text, strlen(text), 1, rj), 2);
+    ck_assert_uint_eq(b.n, 2);
+    ck_assert_str_eq(b.v[0].metric, "a");
+    ck_assert_str_eq(b.v[1].labels[0].value, "y");
+    ck_assert_uint_eq(rj->count, 2);
+    ck_assert_uint_eq(rj->v[0].line, 2);
+    ck_assert_uint_eq(rj->v[1].line, 5);
+    ck_assert(rj->v[0].reason[0] != '\0');
+    batch_cleanup(&b);
+    ingest_parser_free(p);
+    free(rj);
+}
+END_TEST
+
+START_TEST(batch_extra_labels_replace_same_named_sample_labels)
+{
+    struct label lv[2] = {{"job", "scraped"}, {"host", "a"}};
+    struct sample s = {"m", lv, 2, 1.5, NAN};
+    struct kv extra[1] = {{"job", "node"}};
+    struct batch b;
+
+    batch_init(&b, 1.0);
+    b.extra = extra;
+    b.nextra = 1;
+    ck_assert_int_eq(batch_add(&b, &s), 0);
+    ck_assert_uint_eq(b.v[0].nlabels, 2);
+    ck_assert_str_eq(labels_get(b.v[0].labels, 2, "job"), "node");
+    ck_assert_str_eq(labels_get(b.v[0].labels, 2, "host"), "a");
+    ck_assert(isnan(b.v[0].ts));
+    batch_cleanup(&b);
+}
+END_TEST
+
+START_TEST(batch_rejects_keep_a_bounded_list_but_count_all)
+{
+    struct ingest_parser *p = ingest_parser_new(FMT_JSON);
+    struct batch b;
+    struct batch_rejects *rj = calloc(1, sizeof(*rj));
+    struct buf t;
+    int i;
+
+    buf_init(&t, 0);
+    for (i = 0; i < 250; i++)
+        buf_adds(&t, "bad\n");
+    batch_init(&b, 1.0);
+    batch_parse_text(&b, p, buf_str(&t), t.len, 1, rj);
+    ck_assert_uint_eq(rj->count, 250);
+    ck_assert_uint_eq(rj->nkept, BATCH_MAX_REJECTS);
+    batch_cleanup(&b);
+    buf_cleanup(&t);
+    ingest_parser_free(p);
+    free(rj);
+}
+END_TEST
+
+/* --- metrics --- */
+
+START_TEST(metrics_page_has_help_type_and_escaped_labels)
+{
+    struct metrics m;
+    struct metrics_notifier n = {"we\"ird\\name", 3, 1, 2, 4};
+    struct metrics_scrape sc = {"http://h:1/metrics", 5, 1};
+    struct metrics_extra x = {&n, 1, &sc, 1, 7, "1.2.3"};
+    struct buf out;
+    const char *s;
+
+    metrics_init(&m);
+    atomic_fetch_add(&m.ingested[MIN_STATSD], 42);
+    metrics_observe_eval(&m, 0.003);
+    metrics_observe_eval(&m, 20.0);
+    buf_init(&out, 0);
+    ck_assert_int_eq(metrics_render(&m, &x, &out), 0);
+    s = buf_str(&out);
+    ck_assert_ptr_nonnull(strstr(s, "# TYPE tocsin_samples_ingested_total "
+                                    "counter\n"));
+    ck_assert_ptr_nonnull(
+        strstr(s, "tocsin_samples_ingested_total{input=\"statsd\"} 42\n"));
+    ck_assert_ptr_nonnull(strstr(
+        s, "tocsin_notifications_total{notifier=\"we\\\"ird\\\\name\","
+           "outcome=\"silenced\"} 4\n"));
+    ck_assert_ptr_nonnull(strstr(s, "tocsin_outbox_pending 7\n"));
+    ck_assert_ptr_nonnull(strstr(
+        s, "tocsin_evaluation_duration_seconds_bucket{le=\"0.005\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(
+        s, "tocsin_evaluation_duration_seconds_bucket{le=\"+Inf\"} 2\n"));
+    ck_assert_ptr_nonnull(strstr(s, "tocsin_build_info{version=\"1.2.3\"} 1"));
+    ck_assert_ptr_nonnull(strstr(
+        s, "tocsin_scrapes_total{target=\"http://h:1/metrics\",result="
+           "\"failed\"} 1\n"));
+    buf_cleanup(&out);
+    metrics_cleanup(&m);
+}
+END_TEST
+
+/* --- writer with a fake pipeline --- */
+
+struct fake {
+    pthread_mutex_t mu;
+    int fed, commits, ticks, checkpoints, fail_commit;
+    int events_per_commit;
+    double seen_arrival;
+};
+
+static int f_feed(void *ctx, const struct sample *s, double arrival,
+                  struct err *e)
+{
+    struct fake *f = ctx;
+
+    (void)e;
+    f->fed++;
+    f->seen_arrival = arrival;
+    return s->value < 0 ? 1 : 0; /* negative values play "late" */
+}
+
+static int f_commit(void *ctx, int *events, struct err *e)
+{
+    struct fake *f = ctx;
+
+    f->commits++;
+    *events = f->events_per_commit;
+    if (f->fail_commit) {
+        err_set(e, "disk full");
+        return -1;
+    }
+    return 0;
+}
+
+static int f_tick(void *ctx, double now, struct err *e)
+{
+    struct fake *f = ctx;
+
+    (void)now;
+    (void)e;
+    f->ticks++;
+    return 0;
+}
+
+static int f_ckpt(void *ctx, struct err *e)
+{
+    struct fake *f = ctx;
+
+    (void)e;
+    f->checkpoints++;
+    return 0;
+}
+
+static const struct writer_ops fake_ops = {
+    .feed = f_feed, .commit = f_commit, .tick = f_tick,
+    .checkpoint = f_ckpt};
+
+static void add_value(struct batch *b, double v)
+{
+    struct sample s = {"m", NULL, 0, v, NAN};
+
+    ck_assert_int_eq(batch_add(b, &s), 0);
+}
+
+START_TEST(writer_acknowledges_after_commit_and_reports_late)
+{
+    struct fake f = {0};
+    struct writer_cfg wc = {0, 0, 0};
+    struct err e = {0};
+    struct writer *w = writer_start(&fake_ops, &f, &wc, &e);
+    struct writer_result r;
+    struct batch b;
+
+    ck_assert_ptr_nonnull(w);
+    batch_init(&b, 123.0);
+    add_value(&b, 1);
+    add_value(&b, -1);
+    add_value(&b, 2);
+    ck_assert_int_eq(writer_submit(w, &b, -1, &r), 0);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_uint_eq(r.late, 1);
+    ck_assert_uint_eq(b.n, 0); /* the writer took the samples */
+    writer_stop(w);
+    ck_assert_int_eq(f.fed, 3);
+    ck_assert_int_eq(f.commits, 1);
+    ck_assert(f.seen_arrival == 123.0);
+}
+END_TEST
+
+START_TEST(writer_failed_commit_is_reported_to_the_waiter)
+{
+    struct fake f = {0};
+    struct writer_cfg wc = {0, 0, 0};
+    struct err e = {0};
+    struct writer *w;
+    struct writer_result r;
+    struct batch b;
+
+    f.fail_commit = 1;
+    w = writer_start(&fake_ops, &f, &wc, &e);
+    batch_init(&b, 1.0);
+    add_value(&b, 1);
+    ck_assert_int_eq(writer_submit(w, &b, -1, &r), -1);
+    ck_assert_ptr_nonnull(strstr(r.error, "disk full"));
+    writer_stop(w);
+}
+END_TEST
+
+struct submitter {
+    struct writer *w;
+    int status;
+};
+
+static void *submit_thread(void *arg)
+{
+    struct submitter *s = arg;
+    struct batch b;
+    struct writer_result r;
+    int i;
+
+    batch_init(&b, 1.0);
+    for (i = 0; i < 10; i++)
+        add_value(&b, i);
+    s->status = writer_submit(s->w, &b, -1, &r);
+    batch_cleanup(&b);
+    return NULL;
+}
+
+static int slow_call(void *ctx, void *arg)
+{
+    (void)ctx;
+    (void)arg;
+    usleep(200000); /* hold the writer so the submitters queue up */
+    return 7;
+}
+
+struct call_arg {
+    struct writer *w;
+    int rc;
+};
+
+static void *call_thread(void *arg)
+{
+    struct call_arg *c = arg;
+
+    c->rc = writer_call(c->w, slow_call, NULL);
+    return NULL;
+}
+
+START_TEST(writer_group_commits_batches_queued_meanwhile)
+{
+    struct fake f = {0};
+    struct writer_cfg wc = {0, 0, 0};
+    struct err e = {0};
+    struct writer *w = writer_start(&fake_ops, &f, &wc, &e);
+    struct submitter s[8];
+    pthread_t th[8], ct;
+    struct call_arg ca = {w, 0};
+    int i;
+
+    pthread_create(&ct, NULL, call_thread, &ca);
+    usleep(50000);
+    for (i = 0; i < 8; i++) {
+        s[i].w = w;
+        pthread_create(&th[i], NULL, submit_thread, &s[i]);
+    }
+    for (i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(s[i].status, 0);
+    }
+    pthread_join(ct, NULL);
+    ck_assert_int_eq(ca.rc, 7);
+    writer_stop(w);
+    ck_assert_int_eq(f.fed, 80);
+    /* 8 batches queued behind the slow call: far fewer commits than 8 */
+    ck_assert_int_lt(f.commits, 8);
+}
+END_TEST
+
+START_TEST(writer_timer_ticks_and_checkpoints_without_samples)
+{
+    struct fake f = {0};
+    struct writer_cfg wc = {0.05, 0.05, 0};
+    struct err e = {0};
+    struct writer *w = writer_start(&fake_ops, &f, &wc, &e);
+    double deadline = util_mono() + 10;
+
+    while ((f.ticks < 2 || f.checkpoints < 2) && util_mono() < deadline)
+        usleep(10000);
+    writer_stop(w);
+    ck_assert_int_ge(f.ticks, 2);
+    ck_assert_int_ge(f.checkpoints, 2);
+    ck_assert_int_ge(f.commits, 2); /* each tick is committed */
+}
+END_TEST
+
+START_TEST(writer_stops_cleanly_when_idle)
+{
+    struct fake f = {0};
+    struct writer_cfg wc = {0, 0, 0};
+    struct err e = {0};
+    struct writer *w = writer_start(&fake_ops, &f, &wc, &e);
+
+    ck_assert_ptr_nonnull(w);
+    writer_stop(w);
+    ck_assert_int_eq(f.commits, 0); /* nothing fed: nothing committed */
+}
+END_TEST
+
+/* --- file follower --- */
+
+struct lines {
+    pthread_mutex_t mu;
+    struct buf got;
+};
+
+static void lines_cb(void *ctx, const char *text, size_t len,
+                     size_t first_line)
+{
+    struct lines *l = ctx;
+
+    (void)first_line;
+    pthread_mutex_lock(&l->mu);
+    buf_add(&l->got, text, len);
+    pthread_mutex_unlock(&l->mu);
+}
+
+static int lines_have(struct lines *l, const char *needle)
+{
+    double deadline = util_mono() + 10;
+    int found = 0;
+
+    while (!found && util_mono() < deadline) {
+        pthread_mutex_lock(&l->mu);
+        found = strstr(buf_str(&l->got), needle) != NULL;
+        pthread_mutex_unlock(&l->mu);
+        if (!found)
+            usleep(10000);
+    }
+    return found;
+}
+
+static void append(const char *path, const char *mode, const char *text)
+{
+    FILE *fp = fopen(path, mode);
+
+    ck_assert_ptr_nonnull(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+START_TEST(filein_follows_across_rotation_and_truncation)
+{
+    char dir[] = "/tmp/check-filein.XXXXXX", path[256], rotated[300];
+    struct lines l;
+    struct filein_cfg fc;
+    struct err e = {0};
+    struct filein *f;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/m.log", dir);
+    snprintf(rotated, sizeof(rotated), "%s.1", path);
+    append(path, "w", "old-line-before-start\n");
+    pthread_mutex_init(&l.mu, NULL);
+    buf_init(&l.got, 0);
+    fc.path = path;
+    fc.follow = true;
+    fc.poll_interval = 0.02;
+    f = filein_start(&fc, lines_cb, &l, &e);
+    ck_assert_ptr_nonnull(f);
+    append(path, "a", "one\ntw");
+    ck_assert(lines_have(&l, "one\n"));
+    append(path, "a", "o\n");
+    ck_assert(lines_have(&l, "two\n"));
+    append(path, "a", "three-before-rename\n");
+    ck_assert_int_eq(rename(path, rotated), 0);
+    append(path, "w", "four-new-file\n");
+    ck_assert(lines_have(&l, "three-before-rename\n"));
+    ck_assert(lines_have(&l, "four-new-file\n"));
+    append(path, "w", "5\n"); /* truncated to shorter than our offset */
+    ck_assert(lines_have(&l, "5\n"));
+    filein_stop(f);
+    /* the file present at start is followed from its end */
+    ck_assert_ptr_null(strstr(buf_str(&l.got), "old-line-before-start"));
+    buf_cleanup(&l.got);
+    pthread_mutex_destroy(&l.mu);
+    unlink(path);
+    unlink(rotated);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(filein_without_follow_reads_the_whole_file_once)
+{
+    char dir[] = "/tmp/check-filein.XXXXXX", path[256];
+    struct lines l;
+    struct filein_cfg fc = {0};
+    struct err e = {0};
+    struct filein *f;
+    double deadline;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/m.log", dir);
+    append(path, "w", "a\nb\nlast-without-newline");
+    pthread_mutex_init(&l.mu, NULL);
+    buf_init(&l.got, 0);
+    fc.path = path;
+    f = filein_start(&fc, lines_cb, &l, &e);
+    deadline = util_mono() + 10;
+    while (!filein_finished(f) && util_mono() < deadline)
+        usleep(10000);
+    ck_assert(filein_finished(f));
+    filein_stop(f);
+    ck_assert_str_eq(buf_str(&l.got), "a\nb\nlast-without-newline");
+    buf_cleanup(&l.got);
+    pthread_mutex_destroy(&l.mu);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* --- statsd socket --- */
+
+static void statsd_lines_cb(void *ctx, const char *text, size_t len)
+{
+    lines_cb(ctx, text, len, 1);
+}
+
+START_TEST(statsd_delivers_datagrams_with_a_newline_each)
+{
+    struct lines l;
+    struct err e = {0};
+    struct statsd *s;
+    struct sockaddr_in sa;
+    int fd;
+
+    pthread_mutex_init(&l.mu, NULL);
+    buf_init(&l.got, 0);
+    s = statsd_start("127.0.0.1:0", statsd_lines_cb, &l, &e);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_gt(statsd_port(s), 0);
+    fd = socket(AF_INET, SOCK_DGRAM, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)statsd_port(s));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sendto(fd, "a:1|c\nb:2|g", 11, 0, (struct sockaddr *)&sa, sizeof(sa));
+    ck_assert(lines_have(&l, "a:1|c\nb:2|g\n"));
+    close(fd);
+    statsd_stop(s);
+    buf_cleanup(&l.got);
+    pthread_mutex_destroy(&l.mu);
+}
+END_TEST
+
+START_TEST(hostport_split_accepts_ipv4_ipv6_and_rejects_junk)
+{
+    char host[64];
+    int port;
+
+    ck_assert_int_eq(daemon_split_hostport("127.0.0.1:8125", host,
+                                           sizeof(host), &port), 0);
+    ck_assert_str_eq(host, "127.0.0.1");
+    ck_assert_int_eq(port, 8125);
+    ck_assert_int_eq(daemon_split_hostport("[::1]:0", host, sizeof(host),
+                                           &port), 0);
+    ck_assert_str_eq(host, "::1");
+    ck_assert_int_eq(daemon_split_hostport(":9464", host, sizeof(host),
+                                           &port), 0);
+    ck_assert_str_eq(host, "");
+    ck_assert_int_eq(daemon_split_hostport("nohost", host, sizeof(host),
+                                           &port), -1);
+    ck_assert_int_eq(daemon_split_hostport("h:99999", host, sizeof(host),
+                                           &port), -1);
+    ck_assert_int_eq(daemon_split_hostport("h:12x", host, sizeof(host),
+                                           &port), -1);
+}
+END_TEST
+
+Suite *daemon_suite(void)
+{
+    Suite *s = suite_create("daemon");
+    TCase *tc = tcase_create("daemon");
+
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, batch_parse_counts_rejected_lines_with_numbers);
+    tcase_add_test(tc, batch_extra_labels_replace_same_named_sample_labels);
+    tcase_add_test(tc, batch_rejects_keep_a_bounded_list_but_count_all);
+    tcase_add_test(tc, metrics_page_has_help_type_and_escaped_labels);
+    tcase_add_test(tc, writer_acknowledges_after_commit_and_reports_late);
+    tcase_add_test(tc, writer_failed_commit_is_reported_to_the_waiter);
+    tcase_add_test(tc, writer_group_commits_batches_queued_meanwhile);
+    tcase_add_test(tc, writer_timer_ticks_and_checkpoints_without_samples);
+    tcase_add_test(tc, writer_stops_cleanly_when_idle);
+    tcase_add_test(tc, filein_follows_across_rotation_and_truncation);
+    tcase_add_test(tc, filein_without_follow_reads_the_whole_file_once);
+    tcase_add_test(tc, statsd_delivers_datagrams_with_a_newline_each);
+    tcase_add_test(tc, hostport_split_accepts_ipv4_ipv6_and_rejects_junk);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,967 @@
+/* check_ingest.c - tests for ingest/: the json, influx, prom, graphite and
+ * statsd line parsers, format guessing, content types and the bounded line
+ * reader. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../ingest/parse.h"
+#include "../ingest/parse_int.h"
+#include "../ingest/reader.h"
+
+#define MAXS 8
+
+/* Copies of what a line yielded. */
+struct got {
+    int n;
+    char metric[MAXS][128];
+    char labels[MAXS][512]; /* "k=v,k2=v2" in emitted order */
+    double value[MAXS];
+    double ts[MAXS];
+    int stop_after; /* nonzero: ask the parser to stop after this many */
+};
+
+static int collect(void *ctx, const struct sample *s)
+{
+    struct got *g = ctx;
+    size_t k = 0;
+
+    ck_assert_int_lt(g->n, MAXS);
+    ck_assert(isfinite(s->value));
+    snprintf(g->metric[g->n], sizeof(g->metric[0]), "%s", s->metric);
+    g->labels[g->n][0] = '\0';
+    for (size_t i = 0; i < s->nlabels; i++) {
+        int w = snprintf(g->labels[g->n] + k, sizeof(g->labels[0]) - k,
+                         "%s%s=%s", i ? "," : "", s->labels[i].name,
+                         s->labels[i].value);
+        ck_assert(w > 0 && (size_t)w < sizeof(g->labels[0]) - k);
+        k += (size_t)w;
+    }
+    g->value[g->n] = s->value;
+    g->ts[g->n] = s->ts;
+    g->n++;
+    return g->stop_after && g->n >= g->stop_after;
+}
+
+static char why[256];
+
+/* Parse one line with a fresh parser. */
+static int parse1(enum ingest_format f, const char *line, struct got *g)
+{
+    struct ingest_parser *p = ingest_parser_new(f);
+    int rc;
+
+    ck_assert_ptr_nonnull(p);
+    memset(g, 0, sizeof(*g));
+    rc = ingest_parse_line(p, line, strlen(line), collect, g, why,
+                           sizeof(why));
+    ingest_parser_free(p);
+    if (rc >= 0)
+        ck_assert_int_eq(rc, g->n);
+    return rc;
+}
+
+/* Parse with a parser that keeps state between lines. */
+static int parsep(struct ingest_parser *p, const char *line, struct got *g)
+{
+    memset(g, 0, sizeof(*g));
+    return ingest_parse_line(p, line, strlen(line), collect, g, why,
+                             sizeof(why));
+}
+
+static void expect_reject(enum ingest_format f, const char *line,
+                          const char *reason_part)
+{
+    struct got g;
+    int rc = parse1(f, line, &g);
+
+    ck_assert_msg(rc == -1, "line accepted: %s", line);
+    ck_assert_int_eq(g.n, 0);
+    ck_assert_msg(strstr(why, reason_part) != NULL,
+                  "reason \"%s\" lacks \"%s\" for %s", why, reason_part, line);
+}
+
+/* ---- json -------------------------------------------------------------- */
+
+START_TEST(json_line_yields_metric_labels_value_and_seconds_ts)
+{
+    struct got g;
+    ck_assert_int_eq(
+        parse1(FMT_JSON,
+               "{\"metric\":\"cpu\",\"labels\":{\"host\":\"a\"},"
+               "\"value\":0.93,\"ts\":1767225600.5}",
+               &g),
+        1);
+    ck_assert_str_eq(g.metric[0], "cpu");
+    ck_assert_str_eq(g.labels[0], "host=a");
+    ck_assert_double_eq(g.value[0], 0.93);
+    ck_assert_double_eq(g.ts[0], 1767225600.5);
+}
+END_TEST
+
+START_TEST(json_without_labels_or_ts_has_no_labels_and_nan_ts)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_JSON, " { \"value\" : -2e3 , \"metric\" : "
+                                      "\"m\" , \"labels\": null } ",
+                            &g),
+                     1);
+    ck_assert_str_eq(g.metric[0], "m");
+    ck_assert_str_eq(g.labels[0], "");
+    ck_assert_double_eq(g.value[0], -2000);
+    ck_assert(isnan(g.ts[0]));
+    ck_assert_int_eq(
+        parse1(FMT_JSON, "{\"metric\":\"m\",\"value\":1,\"ts\":null}", &g), 1);
+    ck_assert(isnan(g.ts[0]));
+}
+END_TEST
+
+START_TEST(json_rfc3339_string_ts_is_converted_to_seconds)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_JSON,
+                            "{\"metric\":\"m\",\"value\":1,"
+                            "\"ts\":\"2026-01-01T01:00:00.250+01:00\"}",
+                            &g),
+                     1);
+    ck_assert_double_eq(g.ts[0], 1767225600.25);
+}
+END_TEST
+
+START_TEST(json_escaped_strings_are_decoded)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_JSON,
+                            "{\"metric\":\"a\\\"b\",\"labels\":{\"k\\u00e9\":"
+                            "\"x\\\\y\\n\"},\"value\":1}",
+                            &g),
+                     1);
+    ck_assert_str_eq(g.metric[0], "a\"b");
+    ck_assert_str_eq(g.labels[0], "k\xc3\xa9=x\\y\n");
+}
+END_TEST
+
+START_TEST(json_number_and_bool_label_values_become_their_text)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_JSON,
+                            "{\"metric\":\"m\",\"labels\":{\"n\":3,\"f\":0.5,"
+                            "\"b\":true,\"c\":false},\"value\":1}",
+                            &g),
+                     1);
+    ck_assert_str_eq(g.labels[0], "n=3,f=0.5,b=true,c=false");
+}
+END_TEST
+
+START_TEST(json_unknown_keys_are_ignored_scalar_or_nested)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_JSON,
+                            "{\"x\":1,\"metric\":\"m\",\"y\":\"s\",\"value\":2,"
+                            "\"z\":true}",
+                            &g),
+                     1);
+    ck_assert_double_eq(g.value[0], 2);
+    ck_assert_int_eq(parse1(FMT_JSON,
+                            "{\"metric\":\"m\",\"meta\":{\"a\":[1,2,{}]},"
+                            "\"labels\":{\"h\":\"a\"},\"value\":3}",
+                            &g),
+                     1);
+    ck_assert_str_eq(g.labels[0], "h=a");
+    ck_assert_double_eq(g.value[0], 3);
+}
+END_TEST
+
+START_TEST(json_rejects_bad_values_and_shapes)
+{
+    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1e999}", "NaN/Inf");
+    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":\"1\"}",
+                  "must be a number");
+    expect_reject(FMT_JSON, "{\"metric\":\"m\"}", "missing \"value\"");
+    expect_reject(FMT_JSON, "{\"value\":1}", "missing \"metric\"");
+    expect_reject(FMT_JSON, "{\"metric\":\"\",\"value\":1}",
+                  "empty metric name");
+    expect_reject(FMT_JSON, "{\"metric\":7,\"value\":1}", "must be a string");
+    expect_reject(FMT_JSON, "[1,2]", "not a JSON object");
+    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1} x",
+                  "after the JSON");
+    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1", "invalid JSON");
+    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":NaN}",
+                  "invalid JSON");
+    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1,\"ts\":\"soon\"}",
+                  "invalid timestamp");
+    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1,\"ts\":true}",
+                  "\"ts\" must be");
+    expect_reject(FMT_JSON,
+                  "{\"metric\":\"m\",\"labels\":{\"a\":null},\"value\":1}",
+                  "must be a string");
+    expect_reject(FMT_JSON,
+                  "{\"metric\":\"m\",\"labels\":{\"a\":[1]},\"value\":1}",
+                  "must be a string");
+    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"labels\":[],\"value\":1}",
+                  "must be an object");
+    expect_reject(FMT_JSON,
+                  "{\"metric\":\"m\",\"value\":1,\"metric\":\"n\"}",
+                  "duplicate key");
+    expect_reject(FMT_JSON, "{\"metric\":\"m\\u0000x\",\"value\":1}",
+                  "\\u0000");
+}
+END_TEST
+
+START_TEST(json_duplicate_label_rejected_on_both_paths)
+{
+    expect_reject(FMT_JSON,
+                  "{\"metric\":\"m\",\"labels\":{\"a\":\"1\",\"a\":\"2\"},"
+                  "\"value\":1}",
+                  "duplicate label \"a\"");
+    /* The escape sends the line through cJSON. */
+    expect_reject(FMT_JSON,
+                  "{\"metric\":\"m\\n\",\"labels\":{\"a\":\"1\",\"a\":\"2\"},"
+                  "\"value\":1}",
+                  "duplicate label \"a\"");
+}
+END_TEST
+
+/* ---- influx ------------------------------------------------------------ */
+
+START_TEST(influx_one_sample_per_field_named_measurement_field)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_INFLUX,
+                            "cpu,host=a,dc=eu usage=0.93,idle=0.07 "
+                            "1767225600500000000",
+                            &g),
+                     2);
+    ck_assert_str_eq(g.metric[0], "cpu_usage");
+    ck_assert_str_eq(g.metric[1], "cpu_idle");
+    ck_assert_str_eq(g.labels[0], "host=a,dc=eu");
+    ck_assert_str_eq(g.labels[1], "host=a,dc=eu");
+    ck_assert_double_eq(g.value[0], 0.93);
+    ck_assert_double_eq(g.value[1], 0.07);
+    ck_assert_double_eq(g.ts[0], 1767225600.5);
+    ck_assert_double_eq(g.ts[1], 1767225600.5);
+}
+END_TEST
+
+START_TEST(influx_field_named_value_keeps_the_measurement_name)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_INFLUX, "temp value=21.5", &g), 1);
+    ck_assert_str_eq(g.metric[0], "temp");
+    ck_assert_str_eq(g.labels[0], "");
+    ck_assert(isnan(g.ts[0]));
+}
+END_TEST
+
+START_TEST(influx_integer_suffixes_and_booleans_are_numbers)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_INFLUX, "m a=12i,b=-3i,c=7u,d=1e3", &g), 4);
+    ck_assert_double_eq(g.value[0], 12);
+    ck_assert_double_eq(g.value[1], -3);
+    ck_assert_double_eq(g.value[2], 7);
+    ck_assert_double_eq(g.value[3], 1000);
+    ck_assert_int_eq(parse1(FMT_INFLUX, "m a=t,b=T,c=true,d=True,e=TRUE", &g),
+                     5);
+    for (int i = 0; i < 5; i++)
+        ck_assert_double_eq(g.value[i], 1);
+    ck_assert_int_eq(
+        parse1(FMT_INFLUX, "m a=f,b=F,c=false,d=False,e=FALSE", &g), 5);
+    for (int i = 0; i < 5; i++)
+        ck_assert_double_eq(g.value[i], 0);
+    expect_reject(FMT_INFLUX, "m a=-7u", "unsigned");
+    expect_reject(FMT_INFLUX, "m a=1.5i", "invalid integer");
+    expect_reject(FMT_INFLUX, "m a=99999999999999999999i", "invalid integer");
+    expect_reject(FMT_INFLUX, "m a=yes", "invalid field value");
+}
+END_TEST
+
+START_TEST(influx_string_fields_are_skipped_and_alone_yield_nothing)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_INFLUX,
+                            "log,app=x msg=\"a, b=c \\\"q\\\" \\\\\",n=2 1",
+                            &g),
+                     1);
+    ck_assert_str_eq(g.metric[0], "log_n");
+    ck_assert_double_eq(g.value[0], 2);
+    ck_assert_double_eq(g.ts[0], 1e-9);
+    ck_assert_int_eq(parse1(FMT_INFLUX, "log msg=\"only text\"", &g), 0);
+    expect_reject(FMT_INFLUX, "log msg=\"open", "unterminated string");
+}
+END_TEST
+
+START_TEST(influx_escapes_in_measurement_tags_and_field_keys)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_INFLUX,
+                            "my\\ meas\\,x,ta\\=g=v\\ 1\\,2 f\\ k\\=1=3", &g),
+                     1);
+    ck_assert_str_eq(g.metric[0], "my meas,x_f k=1");
+    ck_assert_str_eq(g.labels[0], "ta=g=v 1,2");
+}
+END_TEST
+
+START_TEST(influx_rejects_malformed_lines)
+{
+    expect_reject(FMT_INFLUX, "cpu", "missing fields");
+    expect_reject(FMT_INFLUX, "cpu,host=a", "missing fields");
+    expect_reject(FMT_INFLUX, "cpu,host usage=1", "without value");
+    expect_reject(FMT_INFLUX, "cpu,host= usage=1", "empty value");
+    expect_reject(FMT_INFLUX, "cpu usage", "without value");
+    expect_reject(FMT_INFLUX, "cpu usage=", "missing field value");
+    expect_reject(FMT_INFLUX, "cpu =1", "empty field key");
+    expect_reject(FMT_INFLUX, ",host=a usage=1", "empty measurement");
+    expect_reject(FMT_INFLUX, "cpu usage=NaN", "NaN/Inf");
+    expect_reject(FMT_INFLUX, "cpu usage=inf", "NaN/Inf");
+    expect_reject(FMT_INFLUX, "cpu usage=1 12x", "invalid timestamp");
+    expect_reject(FMT_INFLUX, "cpu usage=1 12 13", "after the timestamp");
+    expect_reject(FMT_INFLUX, "cpu,a=1,a=2 usage=1", "duplicate label \"a\"");
+}
+END_TEST
+
+/* ---- prom -------------------------------------------------------------- */
+
+START_TEST(prom_sample_with_labels_and_ms_timestamp)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_PROM,
+                            "cpu_usage{host=\"a\",cpu=\"0\",} 0.93 "
+                            "1767225600500",
+                            &g),
+                     1);
+    ck_assert_str_eq(g.metric[0], "cpu_usage");
+    ck_assert_str_eq(g.labels[0], "host=a,cpu=0");
+    ck_assert_double_eq(g.value[0], 0.93);
+    ck_assert_double_eq(g.ts[0], 1767225600.5);
+    ck_assert_int_eq(parse1(FMT_PROM, "job:up:sum 1", &g), 1);
+    ck_assert_str_eq(g.metric[0], "job:up:sum");
+    ck_assert(isnan(g.ts[0]));
+    ck_assert_int_eq(parse1(FMT_PROM, "up { } 1e-3", &g), 1);
+    ck_assert_double_eq(g.value[0], 0.001);
+}
+END_TEST
+
+START_TEST(prom_label_value_escapes_are_decoded)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_PROM,
+                            "m{path=\"C:\\\\x\",q=\"say \\\"hi\\\"\","
+                            "nl=\"a\\nb\",s=\"a,b}c\"} 1",
+                            &g),
+                     1);
+    ck_assert_str_eq(g.labels[0], "path=C:\\x,q=say \"hi\",nl=a\nb,s=a,b}c");
+    expect_reject(FMT_PROM, "m{a=\"\\t\"} 1", "invalid escape");
+    expect_reject(FMT_PROM, "m{a=\"open} 1", "unterminated");
+}
+END_TEST
+
+START_TEST(prom_help_type_and_comments_yield_nothing_and_type_is_kept)
+{
+    struct ingest_parser *p = ingest_parser_new(FMT_PROM);
+    struct got g;
+
+    ck_assert_int_eq(parsep(p, "# HELP rpc_seconds RPC latency.", &g), 0);
+    ck_assert_int_eq(parsep(p, "# TYPE rpc_seconds summary", &g), 0);
+    ck_assert_int_eq(parsep(p, "# TYPE http_requests_total counter", &g), 0);
+    ck_assert_int_eq(parsep(p, "# just a comment", &g), 0);
+    ck_assert_int_eq(parsep(p, "#", &g), 0);
+    ck_assert_int_eq(ingest_prom_type(p, "rpc_seconds"), PROM_SUMMARY);
+    ck_assert_int_eq(ingest_prom_type(p, "http_requests_total"),
+                     PROM_COUNTER);
+    ck_assert_int_eq(ingest_prom_type(p, "other"), PROM_UNTYPED);
+    ck_assert_int_eq(parsep(p, "# TYPE x sparkline", &g), -1);
+    ck_assert_ptr_nonnull(strstr(why, "unknown metric type"));
+    ck_assert_int_eq(parsep(p, "# TYPE", &g), -1);
+    ck_assert_int_eq(parsep(p, "rpc_seconds{quantile=\"0.99\"} 0.2", &g), 1);
+    ck_assert_str_eq(g.metric[0], "rpc_seconds");
+    ck_assert_str_eq(g.labels[0], "quantile=0.99");
+    ck_assert_int_eq(parsep(p, "rpc_seconds_sum 10", &g), 1);
+    ck_assert_str_eq(g.metric[0], "rpc_seconds_sum");
+    ingest_parser_free(p);
+}
+END_TEST
+
+START_TEST(prom_histogram_series_keep_their_own_names)
+{
+    struct ingest_parser *p = ingest_parser_new(FMT_PROM);
+    struct got g;
+
+    ck_assert_int_eq(parsep(p, "# TYPE lat histogram", &g), 0);
+    ck_assert_int_eq(parsep(p, "lat_bucket{le=\"0.5\"} 3", &g), 1);
+    ck_assert_str_eq(g.metric[0], "lat_bucket");
+    ck_assert_str_eq(g.labels[0], "le=0.5");
+    ck_assert_int_eq(parsep(p, "lat_bucket{le=\"+Inf\"} 7", &g), 1);
+    ck_assert_str_eq(g.labels[0], "le=+Inf");
+    ck_assert_double_eq(g.value[0], 7);
+    ck_assert_int_eq(parsep(p, "lat_sum 12.5", &g), 1);
+    ck_assert_str_eq(g.metric[0], "lat_sum");
+    ck_assert_int_eq(parsep(p, "lat_count 7", &g), 1);
+    ck_assert_str_eq(g.metric[0], "lat_count");
+    ck_assert_int_eq(parsep(p, "lat_bucket{x=\"1\"} 3", &g), -1);
+    ck_assert_ptr_nonnull(strstr(why, "le"));
+    ck_assert_int_eq(parsep(p, "lat_bucket{le=\"big\"} 3", &g), -1);
+    /* Not a histogram family: no "le" needed. */
+    ck_assert_int_eq(parsep(p, "other_bucket 3", &g), 1);
+    ingest_parser_free(p);
+}
+END_TEST
+
+START_TEST(prom_rejects_nan_inf_values_and_bad_syntax)
+{
+    expect_reject(FMT_PROM, "m NaN", "NaN/Inf");
+    expect_reject(FMT_PROM, "m +Inf", "NaN/Inf");
+    expect_reject(FMT_PROM, "m{a=\"b\"} -Inf 1", "NaN/Inf");
+    expect_reject(FMT_PROM, "m", "missing value");
+    expect_reject(FMT_PROM, "m{a=\"b\"}", "missing value");
+    expect_reject(FMT_PROM, "m 1.2.3", "invalid value \"1.2.3\"");
+    expect_reject(FMT_PROM, "m 1 2.5", "invalid timestamp");
+    expect_reject(FMT_PROM, "m 1 2 3", "after the timestamp");
+    expect_reject(FMT_PROM, "m{a=\"1\",a=\"2\"} 1", "duplicate label \"a\"");
+    expect_reject(FMT_PROM, "m{a=b} 1", "not quoted");
+    expect_reject(FMT_PROM, "m{1a=\"b\"} 1", "invalid label name");
+    expect_reject(FMT_PROM, "m{a=\"b\" c=\"d\"} 1", "expected");
+    expect_reject(FMT_PROM, "9m 1", "invalid metric name");
+    expect_reject(FMT_PROM, "m-x 1", "invalid character");
+}
+END_TEST
+
+/* ---- graphite ---------------------------------------------------------- */
+
+START_TEST(graphite_path_value_and_seconds_timestamp)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_GRAPHITE, "servers.a.cpu 0.93 1767225600",
+                            &g),
+                     1);
+    ck_assert_str_eq(g.metric[0], "servers.a.cpu");
+    ck_assert_str_eq(g.labels[0], "");
+    ck_assert_double_eq(g.value[0], 0.93);
+    ck_assert_double_eq(g.ts[0], 1767225600);
+    ck_assert_int_eq(parse1(FMT_GRAPHITE, "a.b 5", &g), 1);
+    ck_assert(isnan(g.ts[0]));
+    ck_assert_int_eq(parse1(FMT_GRAPHITE, "a.b 5 -1", &g), 1);
+    ck_assert(isnan(g.ts[0]));
+}
+END_TEST
+
+START_TEST(graphite_tagged_series_tags_become_labels)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_GRAPHITE,
+                            "disk.used;dc=eu;host=a 42 1767225600", &g),
+                     1);
+    ck_assert_str_eq(g.metric[0], "disk.used");
+    ck_assert_str_eq(g.labels[0], "dc=eu,host=a");
+    expect_reject(FMT_GRAPHITE, "disk.used;dc 1", "invalid tag");
+    expect_reject(FMT_GRAPHITE, "disk.used;dc= 1", "invalid tag");
+    expect_reject(FMT_GRAPHITE, "disk.used;dc=a;dc=b 1", "duplicate label");
+}
+END_TEST
+
+START_TEST(graphite_rejects_bad_lines)
+{
+    expect_reject(FMT_GRAPHITE, "a.b", "missing value");
+    expect_reject(FMT_GRAPHITE, "a.b nan 1", "NaN/Inf");
+    expect_reject(FMT_GRAPHITE, "a.b x", "invalid value");
+    expect_reject(FMT_GRAPHITE, "a.b 1 later", "invalid timestamp");
+    expect_reject(FMT_GRAPHITE, "a.b 1 2 3", "after the timestamp");
+    expect_reject(FMT_GRAPHITE, ";a=b 1", "empty metric name");
+}
+END_TEST
+
+/* ---- statsd ------------------------------------------------------------ */
+
+START_TEST(statsd_counter_is_divided_by_sample_rate)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_STATSD, "hits:3|c|@0.5", &g), 1);
+    ck_assert_str_eq(g.metric[0], "hits");
+    ck_assert_double_eq(g.value[0], 6);
+    ck_assert(isnan(g.ts[0]));
+    ck_assert_int_eq(parse1(FMT_STATSD, "hits:3|c", &g), 1);
+    ck_assert_double_eq(g.value[0], 3);
+    expect_reject(FMT_STATSD, "hits:3|c|@0", "sample rate");
+    expect_reject(FMT_STATSD, "hits:3|c|@1.5", "sample rate");
+    expect_reject(FMT_STATSD, "hits:3|c|@x", "sample rate");
+}
+END_TEST
+
+START_TEST(statsd_timer_histogram_distribution_keep_value_and_tags)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_STATSD,
+                            "api.latency:123|ms|@0.5|#service:api,env:prod,"
+                            "canary",
+                            &g),
+                     1);
+    ck_assert_str_eq(g.metric[0], "api.latency");
+    ck_assert_double_eq(g.value[0], 123);
+    ck_assert_str_eq(g.labels[0], "service=api,env=prod,canary=");
+    ck_assert_int_eq(parse1(FMT_STATSD, "x:1.5|h", &g), 1);
+    ck_assert_double_eq(g.value[0], 1.5);
+    ck_assert_int_eq(parse1(FMT_STATSD, "x:2|d|#url:http://a", &g), 1);
+    ck_assert_str_eq(g.labels[0], "url=http://a");
+    expect_reject(FMT_STATSD, "x:1|ms|#a:1,a:2", "duplicate label");
+    expect_reject(FMT_STATSD, "x:1|ms|#:v", "empty tag name");
+}
+END_TEST
+
+START_TEST(statsd_gauge_deltas_apply_to_the_last_value)
+{
+    struct ingest_parser *p = ingest_parser_new(FMT_STATSD);
+    struct got g;
+
+    ck_assert_int_eq(parsep(p, "q:10|g", &g), 1);
+    ck_assert_double_eq(g.value[0], 10);
+    ck_assert_int_eq(parsep(p, "q:+5|g", &g), 1);
+    ck_assert_double_eq(g.value[0], 15);
+    ck_assert_int_eq(parsep(p, "q:-20|g", &g), 1);
+    ck_assert_double_eq(g.value[0], -5);
+    /* Same name, other tags: another gauge, starting from 0. */
+    ck_assert_int_eq(parsep(p, "q:+2|g|#h:a", &g), 1);
+    ck_assert_double_eq(g.value[0], 2);
+    ck_assert_int_eq(parsep(p, "q:4|g", &g), 1);
+    ck_assert_double_eq(g.value[0], 4);
+    ck_assert_int_eq(parsep(p, "q:+1|g|#h:a", &g), 1);
+    ck_assert_double_eq(g.value[0], 3);
+    ingest_parser_free(p);
+}
+END_TEST
+
+START_TEST(statsd_multi_value_sets_and_timestamps)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_STATSD, "a:1:2.5|ms", &g), 2);
+    ck_assert_double_eq(g.value[0], 1);
+    ck_assert_double_eq(g.value[1], 2.5);
+    ck_assert_int_eq(parse1(FMT_STATSD, "users:alice|s", &g), 1);
+    ck_assert_double_eq(g.value[0], 1);
+    ck_assert_int_eq(parse1(FMT_STATSD, "users:a:b|s", &g), 1);
+    ck_assert_int_eq(parse1(FMT_STATSD, "a:1|g|T1767225600|#x:y", &g), 1);
+    ck_assert_double_eq(g.ts[0], 1767225600);
+    ck_assert_str_eq(g.labels[0], "x=y");
+    ck_assert_int_eq(parse1(FMT_STATSD, "a:1|c|c:abc123", &g), 1);
+}
+END_TEST
+
+START_TEST(statsd_rejects_malformed_lines)
+{
+    expect_reject(FMT_STATSD, ":1|c", "empty metric name");
+    expect_reject(FMT_STATSD, "a|c", "missing \":\"");
+    expect_reject(FMT_STATSD, "a:1", "missing \"|type\"");
+    expect_reject(FMT_STATSD, "a:1|x", "unknown type");
+    expect_reject(FMT_STATSD, "a:x|c", "invalid value");
+    expect_reject(FMT_STATSD, "a:nan|g", "NaN/Inf");
+    expect_reject(FMT_STATSD, "a:1::2|c", "empty value");
+    expect_reject(FMT_STATSD, "a:1|c|", "empty section");
+    expect_reject(FMT_STATSD, "a:1|c|zz", "unknown section");
+    expect_reject(FMT_STATSD, "a:1|c|Tsoon", "invalid timestamp");
+    expect_reject(FMT_STATSD, "a:1:x|c", "invalid value");
+}
+END_TEST
+
+/* ---- rules shared by every format ------------------------------------- */
+
+START_TEST(invalid_utf8_is_rejected_in_every_format)
+{
+    expect_reject(FMT_JSON, "{\"metric\":\"c\xff\",\"value\":1}",
+                  "invalid UTF-8");
+    expect_reject(FMT_INFLUX, "cpu,h=\xc3\x28 v=1", "invalid UTF-8");
+    expect_reject(FMT_PROM, "m{a=\"\xed\xa0\x80\"} 1", "invalid UTF-8");
+    expect_reject(FMT_GRAPHITE, "a.\xc0\xaf 1", "invalid UTF-8");
+    expect_reject(FMT_STATSD, "a:1|c|#k:\xf8", "invalid UTF-8");
+    expect_reject(FMT_AUTO, "\xe2\x82 1", "invalid UTF-8");
+}
+END_TEST
+
+START_TEST(valid_utf8_names_and_labels_are_kept)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_PROM, "m{city=\"K\xc3\xb6ln \xe2\x82\xac\"} 1",
+                            &g),
+                     1);
+    ck_assert_str_eq(g.labels[0], "city=K\xc3\xb6ln \xe2\x82\xac");
+}
+END_TEST
+
+START_TEST(line_over_the_limit_is_rejected_without_reading_it)
+{
+    struct ingest_parser *p = ingest_parser_new(FMT_AUTO);
+    size_t n = INGEST_MAX_LINE + 1;
+    char *line = malloc(n);
+    struct got g;
+
+    memset(line, 'a', n);
+    memcpy(line, "m 1 ", 4);
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(ingest_parse_line(p, line, n, collect, &g, why,
+                                       sizeof(why)),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(why, "too long"));
+    ck_assert_int_eq(g.n, 0);
+    /* Exactly at the limit is fine. */
+    memset(line, ' ', n);
+    memcpy(line, "m 1", 3);
+    ck_assert_int_eq(ingest_parse_line(p, line, INGEST_MAX_LINE, collect, &g,
+                                       why, sizeof(why)),
+                     1);
+    free(line);
+    ingest_parser_free(p);
+}
+END_TEST
+
+START_TEST(nul_bytes_crlf_and_blank_lines)
+{
+    struct ingest_parser *p = ingest_parser_new(FMT_PROM);
+    struct got g;
+
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(ingest_parse_line(p, "m\0x 1", 5, collect, &g, why,
+                                       sizeof(why)),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(why, "NUL"));
+    ck_assert_int_eq(parsep(p, "m 1\r", &g), 1);
+    ck_assert_double_eq(g.value[0], 1);
+    ck_assert_int_eq(parsep(p, "", &g), 0);
+    ck_assert_int_eq(parsep(p, "  \t \r", &g), 0);
+    ingest_parser_free(p);
+}
+END_TEST
+
+START_TEST(emit_returning_nonzero_stops_the_line)
+{
+    struct ingest_parser *p = ingest_parser_new(FMT_INFLUX);
+    struct got g;
+
+    memset(&g, 0, sizeof(g));
+    g.stop_after = 1;
+    ck_assert_int_eq(ingest_parse_line(p, "m a=1,b=2,c=3", 13, collect, &g,
+                                       why, sizeof(why)),
+                     1);
+    ck_assert_int_eq(g.n, 1);
+    ingest_parser_free(p);
+}
+END_TEST
+
+START_TEST(rejected_line_emits_nothing_even_after_good_fields)
+{
+    struct got g;
+    ck_assert_int_eq(parse1(FMT_INFLUX, "m a=1,b=2,c=oops", &g), -1);
+    ck_assert_int_eq(g.n, 0);
+    ck_assert_int_eq(parse1(FMT_STATSD, "m:1:2:x|ms", &g), -1);
+    ck_assert_int_eq(g.n, 0);
+}
+END_TEST
+
+/* ---- guessing, names, content types ------------------------------------ */
+
+static enum ingest_format guess(const char *s)
+{
+    return ingest_guess(s, strlen(s));
+}
+
+START_TEST(guess_recognises_each_format)
+{
+    ck_assert_int_eq(guess("{\"metric\":\"a\",\"value\":1}"), FMT_JSON);
+    ck_assert_int_eq(guess("cpu,host=a usage=0.9 1767225600500000000"),
+                     FMT_INFLUX);
+    ck_assert_int_eq(guess("cpu usage=0.9"), FMT_INFLUX);
+    ck_assert_int_eq(guess("cpu_usage{host=\"a\"} 0.93 1767225600500"),
+                     FMT_PROM);
+    ck_assert_int_eq(guess("up 1"), FMT_PROM);
+    ck_assert_int_eq(guess("up {job=\"a b\"} 1"), FMT_PROM);
+    ck_assert_int_eq(guess("up 1 1767225600500"), FMT_PROM);
+    ck_assert_int_eq(guess("job:rate:sum 1"), FMT_PROM);
+    ck_assert_int_eq(guess("# TYPE up gauge"), FMT_PROM);
+    ck_assert_int_eq(guess("servers.a.cpu 0.93 1767225600"), FMT_GRAPHITE);
+    ck_assert_int_eq(guess("servers.a.cpu 0.93"), FMT_GRAPHITE);
+    ck_assert_int_eq(guess("cpu 0.93 1767225600"), FMT_GRAPHITE);
+    ck_assert_int_eq(guess("disk;dc=eu 1"), FMT_GRAPHITE);
+    ck_assert_int_eq(guess("api.latency:123|ms|@0.5|#service:api"),
+                     FMT_STATSD);
+    ck_assert_int_eq(guess("hits:1|c"), FMT_STATSD);
+    ck_assert_int_eq(guess("a:1:2|g"), FMT_STATSD);
+    ck_assert_int_eq(guess("garbage"), FMT_AUTO);
+    ck_assert_int_eq(guess(""), FMT_AUTO);
+    ck_assert_int_eq(guess("a b c d"), FMT_AUTO);
+}
+END_TEST
+
+START_TEST(auto_parser_guesses_per_line)
+{
+    struct ingest_parser *p = ingest_parser_new(FMT_AUTO);
+    struct got g;
+
+    ck_assert_int_eq(parsep(p, "{\"metric\":\"j\",\"value\":1}", &g), 1);
+    ck_assert_str_eq(g.metric[0], "j");
+    ck_assert_int_eq(parsep(p, "i,h=a v=2", &g), 1);
+    ck_assert_str_eq(g.metric[0], "i_v");
+    ck_assert_int_eq(parsep(p, "p{h=\"a\"} 3", &g), 1);
+    ck_assert_str_eq(g.metric[0], "p");
+    ck_assert_int_eq(parsep(p, "g.x 4 1767225600", &g), 1);
+    ck_assert_str_eq(g.metric[0], "g.x");
+    ck_assert_int_eq(parsep(p, "s:5|c", &g), 1);
+    ck_assert_str_eq(g.metric[0], "s");
+    ck_assert_int_eq(parsep(p, "# comment", &g), 0);
+    ck_assert_int_eq(parsep(p, "garbage", &g), -1);
+    ck_assert_ptr_nonnull(strstr(why, "format"));
+    ingest_parser_free(p);
+}
+END_TEST
+
+START_TEST(explicit_format_turns_guessing_off)
+{
+    struct got g;
+    /* A statsd-looking line is not statsd to the prom parser. */
+    ck_assert_int_eq(parse1(FMT_PROM, "hits:1|c", &g), -1);
+    ck_assert_int_eq(parse1(FMT_GRAPHITE, "{\"metric\":\"a\",\"value\":1}",
+                            &g),
+                     -1);
+}
+END_TEST
+
+START_TEST(format_names_round_trip)
+{
+    const char *names[] = {"auto", "json", "influx", "prom", "graphite",
+                           "statsd"};
+    enum ingest_format f;
+
+    for (size_t i = 0; i < 6; i++) {
+        ck_assert_int_eq(ingest_format_parse(names[i], &f), 0);
+        ck_assert_str_eq(ingest_format_name(f), names[i]);
+    }
+    ck_assert_int_eq(ingest_format_parse("csv", &f), -1);
+    ck_assert_int_eq(ingest_format_parse("JSON", &f), -1);
+}
+END_TEST
+
+START_TEST(content_type_maps_to_format)
+{
+    ck_assert_int_eq(ingest_format_from_content_type("application/json"),
+                     FMT_JSON);
+    ck_assert_int_eq(ingest_format_from_content_type(
+                         "application/json; charset=utf-8"),
+                     FMT_JSON);
+    ck_assert_int_eq(ingest_format_from_content_type("application/x-ndjson"),
+                     FMT_JSON);
+    ck_assert_int_eq(
+        ingest_format_from_content_type("text/plain; version=0.0.4"),
+        FMT_PROM);
+    ck_assert_int_eq(ingest_format_from_content_type(
+                         "Text/Plain;charset=utf-8; version=\"0.0.4\""),
+                     FMT_PROM);
+    ck_assert_int_eq(ingest_format_from_content_type("text/plain"), FMT_AUTO);
+    ck_assert_int_eq(
+        ingest_format_from_content_type("text/plain; version=1.0.0"),
+        FMT_AUTO);
+    ck_assert_int_eq(ingest_format_from_content_type("image/png"), FMT_AUTO);
+    ck_assert_int_eq(ingest_format_from_content_type(""), FMT_AUTO);
+    ck_assert_int_eq(ingest_format_from_content_type(NULL), FMT_AUTO);
+}
+END_TEST
+
+/* ---- reader ------------------------------------------------------------ */
+
+START_TEST(reader_numbers_lines_around_an_overlong_line)
+{
+    FILE *f = tmpfile();
+    struct ingest_reader *r;
+    struct ingest_line ln;
+    size_t longn = INGEST_MAX_LINE * 2 + 123;
+
+    ck_assert_ptr_nonnull(f);
+    fputs("first\n", f);
+    for (size_t i = 0; i < longn; i++)
+        fputc('x', f);
+    fputs("\nthird\r\n\nfifth", f);
+    rewind(f);
+    r = ingest_reader_new_file(f);
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_uint_eq(ln.lineno, 1);
+    ck_assert_str_eq(ln.text, "first");
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_TOOLONG);
+    ck_assert_uint_eq(ln.lineno, 2);
+    ck_assert_uint_eq(ln.len, longn);
+    ck_assert_uint_eq(strlen(ln.text), INGEST_MAX_LINE);
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_uint_eq(ln.lineno, 3);
+    ck_assert_str_eq(ln.text, "third\r");
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_uint_eq(ln.lineno, 4);
+    ck_assert_uint_eq(ln.len, 0);
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_uint_eq(ln.lineno, 5);
+    ck_assert_str_eq(ln.text, "fifth");
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_EOF);
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_EOF);
+    ingest_reader_free(r);
+    fclose(f);
+}
+END_TEST
+
+START_TEST(reader_overlong_line_at_eof_and_parse_rejects_it)
+{
+    FILE *f = tmpfile();
+    struct ingest_parser *p = ingest_parser_new(FMT_AUTO);
+    struct ingest_reader *r;
+    struct ingest_line ln;
+    struct got g;
+
+    fputs("up 1\n", f);
+    for (size_t i = 0; i < INGEST_MAX_LINE + 1; i++)
+        fputc('y', f);
+    rewind(f);
+    r = ingest_reader_new_file(f);
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_TOOLONG);
+    ck_assert_uint_eq(ln.lineno, 2);
+    ck_assert_uint_eq(ln.len, INGEST_MAX_LINE + 1);
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(ingest_parse_line(p, ln.text, ln.len, collect, &g, why,
+                                       sizeof(why)),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(why, "too long"));
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_EOF);
+    ingest_reader_free(r);
+    ingest_parser_free(p);
+    fclose(f);
+}
+END_TEST
+
+START_TEST(reader_line_of_exactly_the_limit_is_a_line)
+{
+    FILE *f = tmpfile();
+    struct ingest_reader *r;
+    struct ingest_line ln;
+
+    for (size_t i = 0; i < INGEST_MAX_LINE; i++)
+        fputc('z', f);
+    fputs("\nnext\n", f);
+    rewind(f);
+    r = ingest_reader_new_file(f);
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_uint_eq(ln.len, INGEST_MAX_LINE);
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_str_eq(ln.text, "next");
+    ck_assert_uint_eq(ln.lineno, 2);
+    ingest_reader_free(r);
+    fclose(f);
+}
+END_TEST
+
+START_TEST(reader_reads_lines_from_a_pipe_fd)
+{
+    int fds[2];
+    struct ingest_reader *r;
+    struct ingest_line ln;
+    const char *data = "a 1\nb 2\n\nc 3";
+
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_eq(write(fds[1], data, strlen(data)), (ssize_t)strlen(data));
+    close(fds[1]);
+    r = ingest_reader_new_fd(fds[0]);
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_str_eq(ln.text, "a 1");
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_str_eq(ln.text, "b 2");
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_str_eq(ln.text, "");
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_str_eq(ln.text, "c 3");
+    ck_assert_uint_eq(ln.lineno, 4);
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_EOF);
+    ingest_reader_free(r);
+    close(fds[0]);
+}
+END_TEST
+
+START_TEST(reader_handles_many_lines_across_buffer_refills)
+{
+    FILE *f = tmpfile();
+    struct ingest_reader *r;
+    struct ingest_line ln;
+    unsigned long n = 0;
+    int rc;
+
+    for (int i = 0; i < 50000; i++)
+        fprintf(f, "metric_%d %d\n", i, i);
+    rewind(f);
+    r = ingest_reader_new_file(f);
+    while ((rc = ingest_reader_next(r, &ln)) == INGEST_READ_LINE) {
+        char want[64];
+        snprintf(want, sizeof(want), "metric_%lu %lu", n, n);
+        ck_assert_str_eq(ln.text, want);
+        n++;
+        ck_assert_uint_eq(ln.lineno, n);
+    }
+    ck_assert_int_eq(rc, INGEST_READ_EOF);
+    ck_assert_uint_eq(n, 50000);
+    ingest_reader_free(r);
+    fclose(f);
+}
+END_TEST
+
+Suite *ingest_suite(void)
+{
+    Suite *s = suite_create("ingest");
+    TCase *t = tcase_create("parse");
+
+    tcase_add_test(t, json_line_yields_metric_labels_value_and_seconds_ts);
+    tcase_add_test(t, json_without_labels_or_ts_has_no_labels_and_nan_ts);
+    tcase_add_test(t, json_rfc3339_string_ts_is_converted_to_seconds);
+    tcase_add_test(t, json_escaped_strings_are_decoded);
+    tcase_add_test(t, json_number_and_bool_label_values_become_their_text);
+    tcase_add_test(t, json_unknown_keys_are_ignored_scalar_or_nested);
+    tcase_add_test(t, json_rejects_bad_values_and_shapes);
+    tcase_add_test(t, json_duplicate_label_rejected_on_both_paths);
+    tcase_add_test(t, influx_one_sample_per_field_named_measurement_field);
+    tcase_add_test(t, influx_field_named_value_keeps_the_measurement_name);
+    tcase_add_test(t, influx_integer_suffixes_and_booleans_are_numbers);
+    tcase_add_test(t,
+                   influx_string_fields_are_skipped_and_alone_yield_nothing);
+    tcase_add_test(t, influx_escapes_in_measurement_tags_and_field_keys);
+    tcase_add_test(t, influx_rejects_malformed_lines);
+    tcase_add_test(t, prom_sample_with_labels_and_ms_timestamp);
+    tcase_add_test(t, prom_label_value_escapes_are_decoded);
+    tcase_add_test(
+        t, prom_help_type_and_comments_yield_nothing_and_type_is_kept);
+    tcase_add_test(t, prom_histogram_series_keep_their_own_names);
+    tcase_add_test(t, prom_rejects_nan_inf_values_and_bad_syntax);
+    tcase_add_test(t, graphite_path_value_and_seconds_timestamp);
+    tcase_add_test(t, graphite_tagged_series_tags_become_labels);
+    tcase_add_test(t, graphite_rejects_bad_lines);
+    tcase_add_test(t, statsd_counter_is_divided_by_sample_rate);
+    tcase_add_test(t,
+                   statsd_timer_histogram_distribution_keep_value_and_tags);
+    tcase_add_test(t, statsd_gauge_deltas_apply_to_the_last_value);
+    tcase_add_test(t, statsd_multi_value_sets_and_timestamps);
+    tcase_add_test(t, statsd_rejects_malformed_lines);
+    tcase_add_test(t, invalid_utf8_is_rejected_in_every_format);
+    tcase_add_test(t, valid_utf8_names_and_labels_are_kept);
+    tcase_add_test(t, line_over_the_limit_is_rejected_without_reading_it);
+    tcase_add_test(t, nul_bytes_crlf_and_blank_lines);
+    tcase_add_test(t, emit_returning_nonzero_stops_the_line);
+    tcase_add_test(t, rejected_line_emits_nothing_even_after_good_fields);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("guess");
+    tcase_add_test(t, guess_recognises_each_format);
+    tcase_add_test(t, auto_parser_guesses_per_line);
+    tcase_add_test(t, explicit_format_turns_guessing_off);
+    tcase_add_test(t, format_names_round_trip);
+    tcase_add_test(t, content_type_maps_to_format);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("reader");
+    tcase_add_test(t, reader_numbers_lines_around_an_overlong_line);
+    tcase_add_test(t, reader_overlong_line_at_eof_and_parse_rejects_it);
+    tcase_add_test(t, reader_line_of_exactly_the_limit_is_a_line);
+    tcase_add_test(t, reader_reads_lines_from_a_pipe_fd);
+    tcase_add_test(t, reader_handles_many_lines_across_buffer_refills);
+    suite_add_tcase(s, t);
+    return s;
+}

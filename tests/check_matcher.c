@@ -1,0 +1,194 @@
+/* check_matcher.c - tests for rules/matcher.c: the four operators, anchoring,
+ * missing labels, escapes and the "a=b,c=~re" set syntax. */
+#include <check.h>
+#include <string.h>
+
+#include "../common/labels.h"
+#include "../rules/matcher.h"
+
+static const char *get_label(void *ctx, const char *name)
+{
+    const struct label *v = ctx;
+    size_t n = 0;
+    while (v[n].name)
+        n++;
+    return labels_get(v, n, name);
+}
+
+START_TEST(equals_matches_exact_value_only)
+{
+    struct matcher m;
+    char why[256];
+    ck_assert_int_eq(matcher_init(&m, "service", "api", why, sizeof(why)), 0);
+    ck_assert_int_eq(m.op, MATCH_EQ);
+    ck_assert(matcher_match(&m, "api"));
+    ck_assert(!matcher_match(&m, "api2"));
+    ck_assert(!matcher_match(&m, NULL));
+    matcher_cleanup(&m);
+}
+END_TEST
+
+START_TEST(not_equal_matches_other_values_and_missing)
+{
+    struct matcher m;
+    char why[256];
+    ck_assert_int_eq(matcher_init(&m, "env", "!dev", why, sizeof(why)), 0);
+    ck_assert_int_eq(m.op, MATCH_NE);
+    ck_assert_str_eq(m.value, "dev");
+    ck_assert(!matcher_match(&m, "dev"));
+    ck_assert(matcher_match(&m, "prod"));
+    ck_assert(matcher_match(&m, NULL));
+    matcher_cleanup(&m);
+}
+END_TEST
+
+START_TEST(regex_is_anchored_at_both_ends)
+{
+    struct matcher m;
+    char why[256];
+    ck_assert_int_eq(matcher_init(&m, "status", "~5..", why, sizeof(why)), 0);
+    ck_assert_int_eq(m.op, MATCH_RE);
+    ck_assert(matcher_match(&m, "500"));
+    ck_assert(!matcher_match(&m, "1500"));
+    ck_assert(!matcher_match(&m, "5000"));
+    matcher_cleanup(&m);
+    ck_assert_int_eq(matcher_init(&m, "s", "~warning|critical", why,
+                                  sizeof(why)), 0);
+    ck_assert(matcher_match(&m, "warning"));
+    ck_assert(matcher_match(&m, "critical"));
+    ck_assert(!matcher_match(&m, "nowarning"));
+    ck_assert(!matcher_match(&m, "critical2"));
+    matcher_cleanup(&m);
+}
+END_TEST
+
+START_TEST(regex_that_would_escape_the_anchors_is_rejected)
+{
+    struct matcher m;
+    char why[256];
+    ck_assert_int_eq(matcher_init(&m, "s", "~a)|(b", why, sizeof(why)), -1);
+    ck_assert_ptr_nonnull(strstr(why, "invalid regex \"a)|(b\""));
+}
+END_TEST
+
+START_TEST(negated_regex_and_missing_label_as_empty)
+{
+    struct matcher m;
+    char why[256];
+    ck_assert_int_eq(matcher_init(&m, "s", "!~5..", why, sizeof(why)), 0);
+    ck_assert_int_eq(m.op, MATCH_NRE);
+    ck_assert(!matcher_match(&m, "503"));
+    ck_assert(matcher_match(&m, "200"));
+    ck_assert(matcher_match(&m, NULL));
+    matcher_cleanup(&m);
+    ck_assert_int_eq(matcher_init(&m, "s", "~", why, sizeof(why)), 0);
+    ck_assert(matcher_match(&m, NULL)); /* empty regex matches only "" */
+    ck_assert(!matcher_match(&m, "x"));
+    matcher_cleanup(&m);
+    ck_assert_int_eq(matcher_init(&m, "s", "~.+", why, sizeof(why)), 0);
+    ck_assert(!matcher_match(&m, NULL));
+    matcher_cleanup(&m);
+}
+END_TEST
+
+START_TEST(invalid_regex_reports_regcomp_message)
+{
+    struct matcher m;
+    char why[256];
+    ck_assert_int_eq(matcher_init(&m, "s", "~(5..", why, sizeof(why)), -1);
+    ck_assert_msg(strncmp(why, "invalid regex \"(5..\": ", 22) == 0, "%s",
+                  why);
+    ck_assert_uint_gt(strlen(why), 22);
+}
+END_TEST
+
+START_TEST(escaped_tilde_and_bang_are_literals)
+{
+    struct matcher m;
+    char why[256];
+    ck_assert_int_eq(matcher_init(&m, "s", "\\~home", why, sizeof(why)), 0);
+    ck_assert_int_eq(m.op, MATCH_EQ);
+    ck_assert(matcher_match(&m, "~home"));
+    matcher_cleanup(&m);
+    ck_assert_int_eq(matcher_init(&m, "s", "\\!x", why, sizeof(why)), 0);
+    ck_assert(matcher_match(&m, "!x"));
+    ck_assert(!matcher_match(&m, "y"));
+    matcher_cleanup(&m);
+}
+END_TEST
+
+START_TEST(set_parse_reads_all_four_operators)
+{
+    struct matcher_set s;
+    char why[256];
+    struct label yes[] = {{"a", "b"}, {"c", "503"}, {"d", "y"},
+                          {"e", "ok"}, {NULL, NULL}};
+    struct label no[] = {{"a", "b"}, {"c", "503"}, {"d", "x"},
+                         {"e", "ok"}, {NULL, NULL}};
+    ck_assert_int_eq(matcher_set_parse(&s, "a=b, c=~5..,d!=x,e!~err.*", why,
+                                       sizeof(why)), 0);
+    ck_assert_uint_eq(s.n, 4);
+    ck_assert_int_eq(s.v[0].op, MATCH_EQ);
+    ck_assert_int_eq(s.v[1].op, MATCH_RE);
+    ck_assert_int_eq(s.v[2].op, MATCH_NE);
+    ck_assert_int_eq(s.v[3].op, MATCH_NRE);
+    ck_assert(matcher_set_match(&s, get_label, yes));
+    ck_assert(!matcher_set_match(&s, get_label, no));
+    matcher_set_cleanup(&s);
+}
+END_TEST
+
+START_TEST(set_parse_quoted_values_may_hold_commas)
+{
+    struct matcher_set s;
+    char why[256];
+    ck_assert_int_eq(matcher_set_parse(&s, "msg=\"a, b \\\"q\\\"\",x=~\"~t\"",
+                                       why, sizeof(why)), 0);
+    ck_assert_uint_eq(s.n, 2);
+    ck_assert_str_eq(s.v[0].value, "a, b \"q\"");
+    ck_assert_str_eq(s.v[1].value, "~t");
+    ck_assert(matcher_match(&s.v[1], "~t"));
+    matcher_set_cleanup(&s);
+}
+END_TEST
+
+START_TEST(set_parse_rejects_malformed_text)
+{
+    struct matcher_set s;
+    char why[256];
+    ck_assert_int_eq(matcher_set_parse(&s, "", why, sizeof(why)), -1);
+    ck_assert_int_eq(matcher_set_parse(&s, "a", why, sizeof(why)), -1);
+    ck_assert_ptr_nonnull(strstr(why, "expected =, !=, =~ or !~"));
+    ck_assert_int_eq(matcher_set_parse(&s, "=b", why, sizeof(why)), -1);
+    ck_assert_int_eq(matcher_set_parse(&s, "a=\"b", why, sizeof(why)), -1);
+    ck_assert_int_eq(matcher_set_parse(&s, "a=~(", why, sizeof(why)), -1);
+    ck_assert_ptr_null(s.v);
+}
+END_TEST
+
+START_TEST(empty_set_matches_everything)
+{
+    struct matcher_set s = {NULL, 0};
+    struct label none[] = {{NULL, NULL}};
+    ck_assert(matcher_set_match(&s, get_label, none));
+}
+END_TEST
+
+Suite *matcher_suite(void)
+{
+    Suite *s = suite_create("matcher");
+    TCase *t = tcase_create("matcher");
+    tcase_add_test(t, equals_matches_exact_value_only);
+    tcase_add_test(t, not_equal_matches_other_values_and_missing);
+    tcase_add_test(t, regex_is_anchored_at_both_ends);
+    tcase_add_test(t, regex_that_would_escape_the_anchors_is_rejected);
+    tcase_add_test(t, negated_regex_and_missing_label_as_empty);
+    tcase_add_test(t, invalid_regex_reports_regcomp_message);
+    tcase_add_test(t, escaped_tilde_and_bang_are_literals);
+    tcase_add_test(t, set_parse_reads_all_four_operators);
+    tcase_add_test(t, set_parse_quoted_values_may_hold_commas);
+    tcase_add_test(t, set_parse_rejects_malformed_text);
+    tcase_add_test(t, empty_set_matches_everything);
+    suite_add_tcase(s, t);
+    return s;
+}

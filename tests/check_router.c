@@ -1,0 +1,604 @@
+/* check_router.c - tests for notifiers/router.c: route selection (first
+ * match, continue, defaults), the heard set, send_resolved / events /
+ * cooldown filters, silences, repeat reminders and idempotency keys. Each
+ * test builds a config with config_load_buf and an in-memory store. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/buf.h"
+#include "../common/labels.h"
+#include "../common/util.h"
+#include "../notifiers/dispatch.h"
+#include "../notifiers/router.h"
+#include "../rules/config.h"
+#include "../rules/event.h"
+#include "../store/store.h"
+
+#define T0 1767225600.0
+
+struct fixture {
+    struct config *cfg;
+    struct store *s;
+    struct router *r;
+};
+
+static void fx_open(struct fixture *f, const char *yaml)
+{
+    struct cfg_diag d;
+    struct err e = {0};
+
+    cfg_diag_init(&d, "test.yaml");
+    f->cfg = config_load_buf(yaml, strlen(yaml), "test.yaml", ".", &d);
+    if (f->cfg == NULL) {
+        for (size_t i = 0; i < d.nmsgs; i++)
+            fprintf(stderr, "%s\n", d.msgs[i]);
+    }
+    cfg_diag_cleanup(&d);
+    ck_assert_ptr_nonnull(f->cfg);
+    f->s = store_open(":memory:", STORE_RW, &e);
+    ck_assert_msg(f->s != NULL, "store_open: %s", e.msg);
+    f->r = router_new(f->cfg);
+    ck_assert_ptr_nonnull(f->r);
+}
+
+static void fx_close(struct fixture *f)
+{
+    router_free(f->r);
+    store_close(f->s);
+    config_free(f->cfg);
+}
+
+/* Record one event of rule "api" (labels service=api, alertname=api) in
+ * its own transaction. Returns the number of pending rows. */
+static int fx_event(struct fixture *f, double ts, enum event_kind kind,
+                    enum severity sev, enum severity prev, double starts)
+{
+    static const struct label labels[] = {
+        {"service", "api"},
+        {"alertname", "api"},
+    };
+    struct alert_event ev;
+    struct err e = {0};
+    struct buf b;
+    int n = -1;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.ts = ts;
+    ev.rule = "api";
+    ev.labels = labels;
+    ev.nlabels = 2;
+    ev.kind = kind;
+    ev.severity = sev;
+    ev.previous = prev;
+    ev.has_value = true;
+    ev.value = 512.5;
+    ev.reason = REASON_THRESHOLD;
+    labels_fingerprint("api", labels, 2, ev.fingerprint);
+    ev.starts_at = starts;
+    buf_init(&b, 0);
+    ck_assert_int_eq(event_to_json(&ev, &b), 0);
+    ck_assert_int_eq(store_begin(f->s, &e), 0);
+    ck_assert_msg(router_record(f->r, f->s, &ev, buf_str(&b), ts, &n, &e) == 0,
+                  "router_record: %s", e.msg);
+    ck_assert_int_eq(store_commit(f->s, &e), 0);
+    buf_cleanup(&b);
+    return n;
+}
+
+static int fx_repeats(struct fixture *f, double now)
+{
+    struct err e = {0};
+    int n = -1;
+
+    ck_assert_int_eq(store_begin(f->s, &e), 0);
+    ck_assert_msg(router_repeats(f->r, f->s, now, &n, &e) == 0,
+                  "router_repeats: %s", e.msg);
+    ck_assert_int_eq(store_commit(f->s, &e), 0);
+    return n;
+}
+
+/* The outbox as "receiver:status:kind" lines, in id order. */
+struct rows {
+    char text[4096];
+    char keys[32][40];
+    size_t n;
+};
+
+static int rows_cb(void *ctx, const struct outbox_row *o)
+{
+    struct rows *r = ctx;
+    size_t len = strlen(r->text);
+
+    snprintf(r->text + len, sizeof(r->text) - len, "%s%s:%s:%s",
+             len ? " " : "", o->receiver, outbox_status_name(o->status),
+             o->kind);
+    if (r->n < 32)
+        snprintf(r->keys[r->n], sizeof(r->keys[0]), "%s", o->key);
+    r->n++;
+    return 0;
+}
+
+static const char *fx_rows(struct fixture *f, struct rows *r)
+{
+    struct err e = {0};
+
+    memset(r, 0, sizeof(*r));
+    ck_assert_int_eq(store_outbox_foreach(f->s, 0, rows_cb, r, &e), 0);
+    return r->text;
+}
+
+struct hist {
+    int n, silenced;
+};
+
+static int hist_cb(void *ctx, const struct store_event *ev)
+{
+    struct hist *h = ctx;
+
+    h->n++;
+    h->silenced += ev->silenced ? 1 : 0;
+    return 0;
+}
+
+static int alert_count_cb(void *ctx, const struct store_alert *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+#define NOTIFIERS                                                              \
+    "notifiers:\n"                                                             \
+    "  mail: {type: log}\n"                                                    \
+    "  chat: {type: log}\n"                                                    \
+    "  audit: {type: log}\n"
+
+START_TEST(first_matching_route_wins)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {severity: critical}\n"
+                          "    notify: [mail]\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [chat]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 1);
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:pending:event");
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(continue_true_also_notifies_later_matching_routes)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {severity: critical}\n"
+                          "    notify: [mail]\n"
+                          "    continue: true\n"
+                          "  - match: {alertname: api, severity: \"~warning|critical\"}\n"
+                          "    notify: [chat, mail]\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [audit]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 2);
+    /* mail once (deduplicated), chat once; audit's route comes after a
+     * match without continue. */
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:pending:event chat:pending:event");
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(unmatched_event_goes_to_default_notify)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, NOTIFIERS "defaults: {notify: [audit]}\n"
+                          "routes:\n"
+                          "  - match: {severity: critical}\n"
+                          "    notify: [mail]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
+    ck_assert_str_eq(fx_rows(&f, &r), "audit:pending:event");
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(unmatched_event_without_default_is_only_recorded)
+{
+    struct fixture f;
+    struct rows r;
+    struct hist h = {0};
+    struct err e = {0};
+    int alerts = 0;
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {severity: critical}\n"
+                          "    notify: [mail]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 0);
+    ck_assert_str_eq(fx_rows(&f, &r), "");
+    ck_assert_int_eq(store_events_foreach(f.s, 0, NULL, hist_cb, &h, &e), 0);
+    ck_assert_int_eq(h.n, 1);
+    ck_assert_int_eq(store_alerts_foreach(f.s, alert_count_cb, &alerts, &e), 0);
+    ck_assert_int_eq(alerts, 1);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(receiver_that_heard_critical_hears_deescalation_and_resolution)
+{
+    struct fixture f;
+    struct rows r;
+    struct err e = {0};
+    int alerts = 0;
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {severity: critical}\n"
+                          "    notify: [mail]\n"
+                          "  - match: {severity: warning}\n"
+                          "    notify: [chat]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 60, EV_DEESCALATED, SEV_WARNING, SEV_CRITICAL, T0), 2);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 120, EV_RESOLVED, SEV_OK, SEV_WARNING, T0), 2);
+    ck_assert_str_eq(fx_rows(&f, &r),
+                     "mail:pending:event chat:pending:event mail:pending:event "
+                     "chat:pending:event mail:pending:event");
+    /* Resolved: no current alert left, and the heard set is forgotten, so
+     * a new warning episode goes to chat only. */
+    ck_assert_int_eq(store_alerts_foreach(f.s, alert_count_cb, &alerts, &e), 0);
+    ck_assert_int_eq(alerts, 0);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 600, EV_FIRING, SEV_WARNING, SEV_OK, T0 + 600), 1);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(send_resolved_false_receiver_gets_no_resolved_event)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, "notifiers:\n"
+                "  mail: {type: log, send_resolved: false}\n"
+                "  chat: {type: log}\n"
+                "routes:\n"
+                "  - match: {alertname: api}\n"
+                "    notify: [mail, chat]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 2);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 60, EV_RESOLVED, SEV_OK, SEV_CRITICAL, T0), 1);
+    ck_assert_str_eq(fx_rows(&f, &r),
+                     "mail:pending:event chat:pending:event chat:pending:event");
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(events_filter_limits_the_kinds_a_receiver_gets)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, "notifiers:\n"
+                "  scale: {type: log, events: [firing, escalated]}\n"
+                "routes:\n"
+                "  - match: {alertname: api}\n"
+                "    notify: [scale]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 60, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 120, EV_DEESCALATED, SEV_WARNING, SEV_CRITICAL, T0),
+        0);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 180, EV_RESOLVED, SEV_OK, SEV_WARNING, T0), 0);
+    ck_assert_str_eq(fx_rows(&f, &r),
+                     "scale:pending:event scale:pending:event");
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(cooldown_records_events_inside_the_period_as_skipped)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, "notifiers:\n"
+                "  scale: {type: log, cooldown: 10m}\n"
+                "routes:\n"
+                "  - match: {alertname: api}\n"
+                "    notify: [scale]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 60, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0), 0);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 700, EV_DEESCALATED, SEV_WARNING, SEV_CRITICAL, T0),
+        1);
+    ck_assert_str_eq(fx_rows(&f, &r), "scale:pending:event scale:skipped:event "
+                                      "scale:pending:event");
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(silenced_alert_is_recorded_but_not_sent)
+{
+    struct fixture f;
+    struct rows r;
+    struct hist h = {0};
+    struct err e = {0};
+    struct store_silence si = {0};
+    struct router_stats st;
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [mail]\n");
+    si.matchers = "alertname=api,service=~ap.";
+    si.starts = T0 - 10;
+    si.ends = T0 + 3600;
+    si.comment = "deploy";
+    si.created_by = "test";
+    ck_assert_int_eq(store_silence_add(f.s, &si, NULL, &e), 0);
+    router_silences_changed(f.r);
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 0);
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:silenced:event");
+    ck_assert_int_eq(store_events_foreach(f.s, 0, NULL, hist_cb, &h, &e), 0);
+    ck_assert_int_eq(h.n, 1);
+    ck_assert_int_eq(h.silenced, 1);
+    router_stats(f.r, &st);
+    ck_assert_uint_eq(st.silenced, 1);
+    ck_assert_uint_eq(st.notifications, 0);
+    /* After the silence ends, events are sent again. */
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 4000, EV_RESOLVED, SEV_OK, SEV_CRITICAL, T0), 1);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(silence_on_severity_matches_the_new_severity)
+{
+    struct fixture f;
+    struct rows r;
+    struct err e = {0};
+    struct store_silence si = {0};
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [mail]\n");
+    si.matchers = "severity=critical";
+    si.starts = T0 - 10;
+    si.ends = T0 + 3600;
+    si.comment = "";
+    si.created_by = "test";
+    ck_assert_int_eq(store_silence_add(f.s, &si, NULL, &e), 0);
+    router_silences_changed(f.r);
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 60, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0), 0);
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:pending:event mail:silenced:event");
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(firing_alert_is_repeated_after_repeat_interval)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, NOTIFIERS "defaults: {repeat_interval: 1h}\n"
+                          "routes:\n"
+                          "  - match: {severity: critical}\n"
+                          "    notify: [mail]\n"
+                          "    repeat_interval: 10m\n"
+                          "    continue: true\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [chat]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 2);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 300), 0);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 600), 1); /* mail, 10m */
+    ck_assert_int_eq(fx_repeats(&f, T0 + 900), 0);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 3600), 2); /* chat 1h, mail again */
+    ck_assert_str_eq(fx_rows(&f, &r),
+                     "mail:pending:event chat:pending:event "
+                     "mail:pending:repeat chat:pending:repeat "
+                     "mail:pending:repeat");
+    /* Resolved alerts are not repeated. */
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 3700, EV_RESOLVED, SEV_OK, SEV_CRITICAL, T0), 2);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 9000), 0);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(idempotency_keys_are_stable_and_dot_free)
+{
+    struct fixture f, g;
+    struct rows r1, r2;
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [mail, chat]\n");
+    fx_open(&g, NOTIFIERS "routes:\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [mail, chat]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 2);
+    ck_assert_int_eq(fx_event(&g, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 2);
+    fx_rows(&f, &r1);
+    fx_rows(&g, &r2);
+    ck_assert_uint_eq(r1.n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_str_eq(r1.keys[i], r2.keys[i]);
+        ck_assert_int_eq(strncmp(r1.keys[i], "msg_", 4), 0);
+        ck_assert_ptr_null(strchr(r1.keys[i], '.'));
+        ck_assert_uint_eq(strlen(r1.keys[i]), 28);
+    }
+    ck_assert_str_ne(r1.keys[0], r1.keys[1]);
+    /* A replay of the same event adds no second notification. */
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 0);
+    fx_rows(&f, &r1);
+    ck_assert_uint_eq(r1.n, 2);
+    fx_close(&f);
+    fx_close(&g);
+}
+END_TEST
+
+struct payload_ctx {
+    char payload[2048];
+};
+
+static int payload_cb(void *ctx, const struct outbox_row *o)
+{
+    struct payload_ctx *p = ctx;
+
+    snprintf(p->payload, sizeof(p->payload), "%s", o->payload);
+    return 0;
+}
+
+START_TEST(outbox_payload_holds_event_starts_at_and_receiver)
+{
+    struct fixture f;
+    struct payload_ctx p = {{0}};
+    struct err e = {0};
+    cJSON *root;
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [mail]\n");
+    fx_event(&f, T0 + 60, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0);
+    ck_assert_int_eq(store_outbox_foreach(f.s, 0, payload_cb, &p, &e), 0);
+    root = cJSON_Parse(p.payload);
+    ck_assert_ptr_nonnull(root);
+    ck_assert_str_eq(
+        cJSON_GetObjectItemCaseSensitive(root, "receiver")->valuestring, "mail");
+    ck_assert_double_eq(
+        cJSON_GetObjectItemCaseSensitive(root, "starts_at")->valuedouble, T0);
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(
+                         cJSON_GetObjectItemCaseSensitive(root, "event"),
+                         "event")
+                         ->valuestring,
+                     "escalated");
+    cJSON_Delete(root);
+    fx_close(&f);
+}
+END_TEST
+
+static int count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0, c;
+
+    if (f == NULL)
+        return 0;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+START_TEST(dispatcher_thread_delivers_committed_rows_and_stops)
+{
+    struct fixture f;
+    struct err e = {0};
+    struct dispatcher *d;
+    const struct dispatch_counter *cs;
+    char path[] = "/tmp/tocsin-check-router-XXXXXX";
+    char yaml[512];
+    int fd = mkstemp(path);
+    int64_t sent = -1, pending = -1;
+    size_t nc = 0;
+    double deadline;
+
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    snprintf(yaml, sizeof(yaml),
+             "notifiers:\n"
+             "  audit: {type: log, path: %s}\n"
+             "routes:\n"
+             "  - match: {alertname: api}\n"
+             "    notify: [audit]\n",
+             path);
+    fx_open(&f, yaml);
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 60, EV_RESOLVED, SEV_OK, SEV_CRITICAL, T0), 1);
+    d = dispatcher_new(f.cfg, f.s, &e);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(dispatcher_start(d, &e), 0);
+    dispatcher_wake(d);
+    deadline = util_mono() + 20;
+    while (count_lines(path) < 2 && util_mono() < deadline)
+        usleep(10000);
+    dispatcher_stop(d, 1);
+    ck_assert_int_eq(count_lines(path), 2);
+    cs = dispatcher_counters(d, &nc);
+    ck_assert_uint_ge(nc, 1);
+    ck_assert_str_eq(cs[0].receiver, "audit");
+    ck_assert_uint_eq(cs[0].sent, 2);
+    ck_assert_uint_eq(cs[0].failed, 0);
+    dispatcher_free(d);
+    ck_assert_int_eq(store_outbox_count(f.s, OUTBOX_SENT, &sent, &e), 0);
+    ck_assert_int_eq(store_outbox_count(f.s, OUTBOX_PENDING, &pending, &e), 0);
+    ck_assert_int_eq(sent, 2);
+    ck_assert_int_eq(pending, 0);
+    unlink(path);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(dispatcher_drain_gives_up_on_a_dead_receiver_within_budget)
+{
+    struct fixture f;
+    struct err e = {0};
+    struct dispatcher *d;
+    int64_t failed = -1;
+
+    /* Port 9 (discard) on 127.0.0.1: nothing listens, so every attempt is
+     * refused and retried until max_retry_time. */
+    fx_open(&f, "notifiers:\n"
+                "  hook: {type: webhook, url: \"http://127.0.0.1:9/x\", "
+                "retry_backoff: 10ms, max_retry_time: 300ms}\n"
+                "routes:\n"
+                "  - match: {alertname: api}\n"
+                "    notify: [hook]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 1);
+    d = dispatcher_new(f.cfg, f.s, &e);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(dispatcher_drain(d, 30, &e), 0);
+    dispatcher_free(d);
+    ck_assert_int_eq(store_outbox_count(f.s, OUTBOX_FAILED, &failed, &e), 0);
+    ck_assert_int_eq(failed, 1);
+    fx_close(&f);
+}
+END_TEST
+
+Suite *router_suite(void)
+{
+    Suite *s = suite_create("router");
+    TCase *tc = tcase_create("router");
+
+    tcase_add_test(tc, first_matching_route_wins);
+    tcase_add_test(tc, continue_true_also_notifies_later_matching_routes);
+    tcase_add_test(tc, unmatched_event_goes_to_default_notify);
+    tcase_add_test(tc, unmatched_event_without_default_is_only_recorded);
+    tcase_add_test(tc,
+                   receiver_that_heard_critical_hears_deescalation_and_resolution);
+    tcase_add_test(tc, send_resolved_false_receiver_gets_no_resolved_event);
+    tcase_add_test(tc, events_filter_limits_the_kinds_a_receiver_gets);
+    tcase_add_test(tc, cooldown_records_events_inside_the_period_as_skipped);
+    tcase_add_test(tc, silenced_alert_is_recorded_but_not_sent);
+    tcase_add_test(tc, silence_on_severity_matches_the_new_severity);
+    tcase_add_test(tc, firing_alert_is_repeated_after_repeat_interval);
+    tcase_add_test(tc, idempotency_keys_are_stable_and_dot_free);
+    tcase_add_test(tc, outbox_payload_holds_event_starts_at_and_receiver);
+    tcase_add_test(tc, dispatcher_thread_delivers_committed_rows_and_stops);
+    tcase_add_test(tc,
+                   dispatcher_drain_gives_up_on_a_dead_receiver_within_budget);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,158 @@
+/* check_template.c - tests for rules/template.c: every path, spacing,
+ * compile errors with offsets, missing values and the output cap. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../rules/template.h"
+
+static const struct label labels[] = {{"service", "api"}, {"team", "web"}};
+static const struct label annots[] = {{"summary", "slow"}};
+
+static struct tmpl_ctx ctx(void)
+{
+    struct tmpl_ctx c = {
+        .rule = "api_p90_latency", .event = "escalated",
+        .severity = "critical", .previous = "warning", .reason = "threshold",
+        .fingerprint = "3f0c9a0000000000", .value = 512.5, .has_value = true,
+        .ts = 1767225720.5004, .labels = labels, .nlabels = 2,
+        .annotations = annots, .nannotations = 1,
+    };
+    return c;
+}
+
+static char *render(const char *src, const struct tmpl_ctx *c)
+{
+    static char out[1024];
+    char why[256];
+    struct buf b;
+    struct tmpl *t = tmpl_compile(src, why, sizeof(why), NULL);
+    ck_assert_msg(t != NULL, "compile failed: %s", why);
+    buf_init(&b, 0);
+    ck_assert_int_eq(tmpl_render(t, c, &b), 0);
+    snprintf(out, sizeof(out), "%s", buf_str(&b));
+    buf_cleanup(&b);
+    tmpl_free(t);
+    return out;
+}
+
+START_TEST(every_path_renders)
+{
+    struct tmpl_ctx c = ctx();
+    ck_assert_str_eq(render("{{rule}}|{{ event }}|{{  severity  }}|"
+                            "{{previous}}|{{ reason }}|{{ fingerprint }}",
+                            &c),
+                     "api_p90_latency|escalated|critical|warning|threshold|"
+                     "3f0c9a0000000000");
+    ck_assert_str_eq(render("p90 {{ value }} ms on {{ labels.service }}", &c),
+                     "p90 512.5 ms on api");
+    ck_assert_str_eq(render("{{ annotations.summary }}/{{labels.team}}", &c),
+                     "slow/web");
+    ck_assert_str_eq(render("{{ ts }}", &c), "1767225720.5");
+}
+END_TEST
+
+START_TEST(missing_values_render_empty)
+{
+    struct tmpl_ctx c = ctx();
+    c.has_value = false;
+    c.previous = NULL;
+    ck_assert_str_eq(render("[{{ value }}][{{ previous }}][{{ labels.nope }}]"
+                            "[{{ annotations.nope }}]",
+                            &c),
+                     "[][][][]");
+    c.labels = NULL;
+    c.nlabels = 0;
+    ck_assert_str_eq(render("[{{ labels.service }}]", &c), "[]");
+}
+END_TEST
+
+START_TEST(literal_text_and_single_braces_pass_through)
+{
+    struct tmpl_ctx c = ctx();
+    char why[256];
+    struct tmpl *t = tmpl_compile("plain {text} }} here", why, sizeof(why),
+                                  NULL);
+    ck_assert_ptr_nonnull(t);
+    ck_assert(tmpl_is_literal(t));
+    tmpl_free(t);
+    ck_assert_str_eq(render("plain {text} }} here", &c), "plain {text} }} here");
+    ck_assert_str_eq(render("", &c), "");
+    t = tmpl_compile("{{ value }}", why, sizeof(why), NULL);
+    ck_assert(!tmpl_is_literal(t));
+    tmpl_free(t);
+}
+END_TEST
+
+START_TEST(unknown_path_is_a_compile_error_with_offset)
+{
+    char why[256];
+    size_t off = 99;
+    ck_assert_ptr_null(tmpl_compile("ab {{ labels }}", why, sizeof(why), &off));
+    ck_assert_msg(strncmp(why, "unknown template path \"labels\"", 30) == 0,
+                  "%s", why);
+    ck_assert_uint_eq(off, 6);
+    ck_assert_ptr_null(tmpl_compile("{{ valeu }}", why, sizeof(why), &off));
+    ck_assert_uint_eq(off, 3);
+    ck_assert_ptr_null(tmpl_compile("{{ labels. }}", why, sizeof(why), &off));
+    ck_assert_ptr_null(tmpl_compile("{{ }}", why, sizeof(why), &off));
+    ck_assert_ptr_null(tmpl_compile("{{ Value }}", why, sizeof(why), &off));
+}
+END_TEST
+
+START_TEST(unclosed_braces_are_a_compile_error)
+{
+    char why[256];
+    size_t off = 99;
+    ck_assert_ptr_null(tmpl_compile("x {{ value }} y {{ value", why,
+                                    sizeof(why), &off));
+    ck_assert_str_eq(why, "unclosed \"{{\" in template");
+    ck_assert_uint_eq(off, 16);
+}
+END_TEST
+
+START_TEST(render_stops_at_the_buffer_cap)
+{
+    struct tmpl_ctx c = ctx();
+    char why[256];
+    struct buf b;
+    struct tmpl *t = tmpl_compile("{{ rule }}{{ rule }}{{ rule }}", why,
+                                  sizeof(why), NULL);
+    buf_init(&b, 20);
+    ck_assert_int_eq(tmpl_render(t, &c, &b), -1);
+    ck_assert(b.failed);
+    buf_cleanup(&b);
+    buf_init(&b, 100);
+    ck_assert_int_eq(tmpl_render(t, &c, &b), 0);
+    ck_assert_uint_eq(b.len, 45);
+    buf_cleanup(&b);
+    tmpl_free(t);
+}
+END_TEST
+
+START_TEST(value_renders_shortest_round_trip)
+{
+    struct tmpl_ctx c = ctx();
+    c.value = 0.1;
+    ck_assert_str_eq(render("{{ value }}", &c), "0.1");
+    c.value = 200;
+    ck_assert_str_eq(render("{{ value }}", &c), "200");
+    c.ts = 1767225600;
+    ck_assert_str_eq(render("{{ ts }}", &c), "1767225600");
+}
+END_TEST
+
+Suite *template_suite(void)
+{
+    Suite *s = suite_create("template");
+    TCase *t = tcase_create("template");
+    tcase_add_test(t, every_path_renders);
+    tcase_add_test(t, missing_values_render_empty);
+    tcase_add_test(t, literal_text_and_single_braces_pass_through);
+    tcase_add_test(t, unknown_path_is_a_compile_error_with_offset);
+    tcase_add_test(t, unclosed_braces_are_a_compile_error);
+    tcase_add_test(t, render_stops_at_the_buffer_cap);
+    tcase_add_test(t, value_renders_shortest_round_trip);
+    suite_add_tcase(s, t);
+    return s;
+}

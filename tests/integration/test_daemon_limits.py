@@ -1,0 +1,121 @@
+"""The daemon's HTTP server against hostile clients: a 64 MiB body gets 413
+(answered from Content-Length, without reading it all) while another
+client's ingest still succeeds; 50 slow-header clients (one byte a second)
+do not stop ingest."""
+import os
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_harness import CPU_RULE, Daemon, check, config  # noqa: E402
+
+d = Daemon(".", config(CPU_RULE)).start()
+
+# --- 413 for a 64 MiB body, while another client ingests ---
+result = {}
+
+
+def big_upload():
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=30)
+    size = 64 << 20
+    s.sendall(b"POST /api/v1/ingest?format=json HTTP/1.1\r\n"
+              b"Host: x\r\nContent-Length: %d\r\n\r\n" % size)
+    chunk = b"x" * (1 << 20)
+    sent = 0
+    try:
+        while sent < size:
+            s.sendall(chunk)
+            sent += len(chunk)
+    except OSError:
+        pass  # the server answered and closed: expected
+    result["sent"] = sent
+    data = b""
+    try:
+        while b"\r\n" not in data:
+            more = s.recv(4096)
+            if not more:
+                break
+            data += more
+    except OSError:
+        pass
+    result["status_line"] = data.split(b"\r\n", 1)[0].decode(errors="replace")
+    s.close()
+
+
+t = threading.Thread(target=big_upload)
+t.start()
+st, _ = d.ingest('{"metric":"cpu","labels":{"host":"small"},"value":99}\n',
+                 fmt="json")
+check(st == 204, "a small ingest succeeds while a 64 MiB upload is "
+      "in progress (got %d)" % st)
+t.join(60)
+check(not t.is_alive(), "the oversized upload finished")
+check(" 413 " in result.get("status_line", "") + " ",
+      "the 64 MiB body is answered 413 (%r)" % result.get("status_line"))
+
+# A chunked body past the limit also gets 413.
+s = socket.create_connection(("127.0.0.1", d.port), timeout=60)
+s.sendall(b"POST /api/v1/ingest?format=json HTTP/1.1\r\nHost: x\r\n"
+          b"Transfer-Encoding: chunked\r\n\r\n")
+piece = b"y" * (1 << 20)
+try:
+    for _ in range(20):
+        s.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+    s.sendall(b"0\r\n\r\n")
+except OSError:
+    pass
+data = b""
+try:
+    while b"\r\n" not in data:
+        more = s.recv(4096)
+        if not more:
+            break
+        data += more
+except OSError:
+    pass
+s.close()
+check(data.startswith(b"HTTP/1.1 413"), "a 20 MiB chunked body is answered "
+      "413 (%r)" % data[:40])
+
+# --- 50 slow-header clients ---
+stop = threading.Event()
+socks = []
+for i in range(50):
+    c = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    c.sendall(b"GET /healthz HTTP/1.1\r\n")
+    socks.append(c)
+
+
+def drip():
+    n = 0
+    while not stop.is_set() and n < 60:
+        for c in socks:
+            try:
+                c.sendall(b"X")
+            except OSError:
+                pass
+        n += 1
+        stop.wait(1.0)
+
+
+dt = threading.Thread(target=drip)
+dt.start()
+ok = 0
+t0 = time.monotonic()
+for i in range(10):
+    st, _ = d.ingest('{"metric":"cpu","labels":{"host":"slow%d"},'
+                     '"value":99}\n' % i, fmt="json")
+    ok += st == 204
+    stop.wait(0.3)
+check(ok == 10, "10 ingests succeed while 50 slow-header clients hold "
+      "connections (%d ok)" % ok)
+hosts = {a["labels"]["host"] for a in d.alerts()}
+check({"slow%d" % i for i in range(10)} <= hosts,
+      "their alerts are listed")
+stop.set()
+dt.join(10)
+for c in socks:
+    c.close()
+check(d.stop() == 0, "SIGTERM exits 0 with slow clients just gone")

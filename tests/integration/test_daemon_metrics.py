@@ -1,0 +1,50 @@
+"""GET /metrics is valid Prometheus text (promtool check metrics) and counts
+what happened: samples ingested, events, firing alerts, notifications,
+evaluation histogram, build info."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_harness import (CPU_RULE, Daemon, HttpReceiver, check, config,  # noqa: E402
+                            wait_until, webhook_notifier)
+
+rcv = HttpReceiver().start()
+d = Daemon(".", config(CPU_RULE, webhook_notifier(rcv.url()),
+                       "defaults:\n  notify: [hook]\n")).start()
+st, _ = d.ingest('{"metric":"cpu","labels":{"host":"a"},"value":99}\n'
+                 '{"metric":"cpu","labels":{"host":"b"},"value":10}\n',
+                 fmt="json")
+check(st == 204, "ingest")
+
+
+def sent():
+    return re.search(r'tocsin_notifications_total\{notifier="hook",'
+                     r'outcome="sent"\} [1-9]', d.metrics())
+
+
+check(bool(wait_until(sent, 30)), "the delivery is counted as sent")
+m = d.metrics()
+with open("metrics.txt", "w") as f:
+    f.write(m)
+promtool = shutil.which("promtool")
+check(promtool is not None, "promtool is installed")
+p = subprocess.run([promtool, "check", "metrics"], input=m, text=True,
+                   capture_output=True)
+check(p.returncode == 0, "promtool check metrics accepts the page (%s%s)"
+      % (p.stdout, p.stderr))
+for want in ['tocsin_samples_ingested_total{input="http"} 2',
+             'tocsin_series 2',
+             'tocsin_alerts_firing{severity="critical"} 1',
+             'tocsin_events_total{event="firing"} 1',
+             'tocsin_outbox_pending ',
+             'tocsin_evaluation_duration_seconds_count ',
+             'tocsin_build_info{version="']:
+    check(want in m, "metrics contain %r" % want)
+mm = re.search(r"tocsin_evaluation_duration_seconds_count (\d+)", m)
+check(mm and int(mm.group(1)) >= 1, "the ingest batch was observed in the "
+      "evaluation histogram")
+check(d.stop() == 0, "SIGTERM exits 0")
+rcv.stop()

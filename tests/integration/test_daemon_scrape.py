@@ -1,0 +1,82 @@
+"""The daemon scrapes a real exporter (Debian's prometheus-node-exporter,
+started on a free loopback port): the target's labels are added to every
+sample, a rule on node_time_seconds fires, and a failing target is counted
+in /metrics without stopping the daemon."""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_harness import Daemon, check, config, wait_until  # noqa: E402
+from receiver import free_port  # noqa: E402
+
+exe = shutil.which("prometheus-node-exporter")
+check(exe is not None, "prometheus-node-exporter is installed")
+port = free_port()
+exporter = subprocess.Popen(
+    [exe, "--web.listen-address=127.0.0.1:%d" % port,
+     "--collector.disable-defaults", "--collector.time",
+     "--collector.loadavg"],
+    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    import urllib.request
+
+    def up():
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                   timeout=2).read()
+            return True
+        except OSError:
+            return False
+
+    check(wait_until(up, 20), "node exporter answers on 127.0.0.1:%d" % port)
+    dead = free_port()
+    rules = """rules:
+  - name: clock_present
+    metric: node_time_seconds
+    by: [job]
+    severity:
+      warning: {above: 1000000}
+"""
+    inputs = ("inputs:\n"
+              "  - scrape: {url: \"http://127.0.0.1:%d/metrics\", "
+              "interval: 1s, timeout: 1s, labels: {job: node}}\n"
+              "  - scrape: {url: \"http://127.0.0.1:%d/metrics\", "
+              "interval: 1s, timeout: 1s}\n" % (port, dead))
+    d = Daemon(".", config(rules, inputs=inputs)).start()
+
+    def fired():
+        a = d.alerts() or []
+        return [x for x in a if x["rule"] == "clock_present"]
+
+    got = wait_until(fired, 30)
+    check(bool(got), "a rule on node_time_seconds fires from the scrape")
+    check(got and got[0]["labels"].get("job") == "node",
+          "the target's labels are on the samples (%s)"
+          % (got[0]["labels"] if got else None))
+
+    def counted():
+        m = d.metrics()
+        failed = [l for l in m.splitlines() if str(dead) in l
+                  and 'result="failed"' in l]
+        return failed and not failed[0].endswith(" 0") and m
+
+    m = wait_until(counted, 20)
+    ok_line = [l for l in m.splitlines()
+               if l.startswith("tocsin_scrapes_total") and str(port) in l
+               and 'result="ok"' in l]
+    bad_line = [l for l in m.splitlines()
+                if l.startswith("tocsin_scrapes_total") and str(dead) in l
+                and 'result="failed"' in l]
+    check(ok_line and not ok_line[0].endswith(" 0"),
+          "successful scrapes are counted (%s)" % ok_line)
+    check(bad_line and not bad_line[0].endswith(" 0"),
+          "failed scrapes of a dead target are counted (%s)" % bad_line)
+    check('tocsin_samples_ingested_total{input="scrape"} 0' not in m,
+          "scraped samples are counted as ingested")
+    check(d.healthy(), "the daemon keeps running with a dead target")
+    check(d.stop() == 0, "SIGTERM exits 0 while scraping")
+finally:
+    exporter.terminate()
+    exporter.wait(10)

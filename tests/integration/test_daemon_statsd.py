@@ -1,0 +1,62 @@
+"""The daemon's StatsD input over UDP: counters, gauges and timers with
+DogStatsD tags, several lines per datagram, fire rules; bad lines are
+counted as rejected."""
+import os
+import re
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_harness import Daemon, check, config, wait_until  # noqa: E402
+
+rules = """rules:
+  - name: queue_deep
+    metric: queue.depth
+    by: [queue]
+    severity:
+      warning: {above: 100}
+  - name: slow_api
+    metric: api.latency
+    by: [service]
+    severity:
+      critical: {above: 500}
+  - name: errors_counted
+    metric: api.errors
+    by: [service]
+    severity:
+      warning: {above: 2}
+"""
+inputs = 'inputs:\n  - statsd: {listen: "127.0.0.1:0"}\n'
+d = Daemon(".", config(rules, inputs=inputs)).start()
+m = d.wait_log(r"statsd: listening on 127\.0\.0\.1:(\d+)")
+check(m is not None, "the StatsD listener logs its port")
+port = int(m.group(1))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"queue.depth:250|g|#queue:mail\n"
+         b"api.latency:900|ms|#service:api\n"
+         b"api.errors:5|c|#service:api\n"
+         b"garbage line without a type\n", ("127.0.0.1", port))
+
+
+def rules_firing():
+    got = {a["rule"]: a for a in (d.alerts() or [])}
+    return {"queue_deep", "slow_api", "errors_counted"} <= set(got) and got
+
+
+got = wait_until(rules_firing, 20)
+check(bool(got), "gauge, timer and counter from one datagram fire their "
+      "rules (%s)" % (sorted(got) if got else None))
+check(got and got["queue_deep"]["labels"].get("queue") == "mail",
+      "DogStatsD tags become labels")
+
+
+def rejected():
+    mm = re.search(r'tocsin_samples_rejected_total\{input="statsd"\} (\d+)',
+                   d.metrics())
+    return mm and int(mm.group(1)) >= 1
+
+
+check(bool(wait_until(rejected, 10)), "the garbage line is counted as "
+      "rejected")
+check(d.healthy(), "a bad line is never fatal")
+check(d.stop() == 0, "SIGTERM exits 0")
