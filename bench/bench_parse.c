@@ -26,8 +26,7 @@ static int count_sample(void *ctx, const struct sample *s)
 }
 
 /* One line of format f for series i at step k into out; returns length. */
-static int gen_line(enum ingest_format f, long i, long k, char *out,
-                    size_t cap)
+static int gen_line(enum ingest_format f, long i, long k, char *out, size_t cap)
 {
     long series = i % SERIES;
     long ts = 1767225600 + k;
@@ -49,11 +48,11 @@ static int gen_line(enum ingest_format f, long i, long k, char *out,
                         "cpu_usage{host=\"h%05ld\",dc=\"eu\"} %d.%02d %ld500",
                         series, v, v % 100, ts);
     case FMT_GRAPHITE:
-        return snprintf(out, cap, "servers.h%05ld.cpu %d.%02d %ld", series,
-                        v, v % 100, ts);
+        return snprintf(out, cap, "servers.h%05ld.cpu %d.%02d %ld", series, v,
+                        v % 100, ts);
     case FMT_STATSD:
-        return snprintf(out, cap, "api.latency:%d|ms|#host:h%05ld,env:prod",
-                        v, series);
+        return snprintf(out, cap, "api.latency:%d|ms|#host:h%05ld,env:prod", v,
+                        series);
     case FMT_AUTO:
         break;
     }

@@ -28,6 +28,7 @@ struct parse_run {
     char first_why[256];
     char shown[SHOW_LINES][300];
     int strict;
+    int out_failed; /* stdout went away (EPIPE): stop reading */
 };
 
 static void usage(FILE *f)
@@ -79,8 +80,9 @@ static int print_sample(void *ctx, const struct sample *s)
 
 static void flush_out(struct parse_run *run)
 {
-    if (run->out.len > 0)
-        fwrite(run->out.data, 1, run->out.len, stdout);
+    if (run->out.len > 0 &&
+        fwrite(run->out.data, 1, run->out.len, stdout) != run->out.len)
+        run->out_failed = 1;
     buf_reset(&run->out);
 }
 
@@ -93,8 +95,8 @@ static void note_rejection(struct parse_run *run, const char *name,
     fprintf(stderr, "%s:%lu: %s\n", name, lineno, why);
     if (run->rejected < SHOW_LINES) {
         if (run->multi)
-            snprintf(run->shown[run->rejected], sizeof(run->shown[0]),
-                     "%s:%lu", name, lineno);
+            snprintf(run->shown[run->rejected], sizeof(run->shown[0]), "%s:%lu",
+                     name, lineno);
         else
             snprintf(run->shown[run->rejected], sizeof(run->shown[0]), "%lu",
                      lineno);
@@ -123,6 +125,8 @@ static int parse_stream(struct parse_run *run, struct ingest_reader *rd,
         }
         if (run->out.len > 1 << 16)
             flush_out(run);
+        if (run->out_failed)
+            return -1;
     }
     if (rc == INGEST_READ_ERROR) {
         fprintf(stderr, "tocsin parse: %s: %s\n", name, strerror(errno));
@@ -233,7 +237,15 @@ int cmd_parse(int argc, char **argv)
             rc = parse_path(&run, argv[i]);
     }
     flush_out(&run);
-    fflush(stdout);
+    if (fflush(stdout) != 0)
+        run.out_failed = 1;
+    if (run.out_failed) {
+        /* A closed pipe (`tocsin parse | head`) is not worth a message. */
+        if (errno != EPIPE)
+            fprintf(stderr, "tocsin parse: cannot write the output: %s\n",
+                    strerror(errno));
+        rc = -1;
+    }
     if (rc >= 0)
         summary(&run);
     buf_cleanup(&run.out);

@@ -15,9 +15,8 @@
 #include "parse_int.h"
 
 static const char *const format_names[] = {
-    [FMT_AUTO] = "auto",         [FMT_JSON] = "json",
-    [FMT_INFLUX] = "influx",     [FMT_PROM] = "prom",
-    [FMT_GRAPHITE] = "graphite", [FMT_STATSD] = "statsd",
+    [FMT_AUTO] = "auto", [FMT_JSON] = "json",         [FMT_INFLUX] = "influx",
+    [FMT_PROM] = "prom", [FMT_GRAPHITE] = "graphite", [FMT_STATSD] = "statsd",
 };
 
 int ingest_format_parse(const char *name, enum ingest_format *out)
@@ -144,8 +143,7 @@ struct token {
 };
 
 /* Split on unescaped blanks outside double quotes (influx escapes with '\'). */
-static size_t split_tokens(const char *s, size_t n, struct token *t,
-                           size_t max)
+static size_t split_tokens(const char *s, size_t n, struct token *t, size_t max)
 {
     size_t nt = 0, i = 0;
 
@@ -231,11 +229,11 @@ enum ingest_format ingest_guess(const char *line, size_t len)
     nt = split_tokens(line, len, t, 4);
     if (nt >= 2 && t[1].s[0] == '{' && i == t[0].n)
         return FMT_PROM; /* "name {labels} value" */
-    if (nt >= 2 && (span_has(t[0].s, t[0].n, ',') ||
-                    span_has(t[1].s, t[1].n, '=')))
+    if (nt >= 2 &&
+        (span_has(t[0].s, t[0].n, ',') || span_has(t[1].s, t[1].n, '=')))
         return FMT_INFLUX;
-    if ((nt == 2 || nt == 3) && (!span_has(t[0].s, t[0].n, '=') ||
-                                 span_has(t[0].s, t[0].n, ';'))) {
+    if ((nt == 2 || nt == 3) &&
+        (!span_has(t[0].s, t[0].n, '=') || span_has(t[0].s, t[0].n, ';'))) {
         /* Prometheus names cannot hold dots; graphite paths usually do. */
         if (span_has(t[0].s, t[0].n, '.') || span_has(t[0].s, t[0].n, ';'))
             return FMT_GRAPHITE;
@@ -409,8 +407,7 @@ int ingest_add_label(struct ingest_parser *p, const char *name,
         if (strcmp(p->labels[i].name, name) == 0)
             return ingest_reject(p, "duplicate label \"%.64s\"", name);
     if (p->nlabels >= INGEST_MAX_LABELS)
-        return ingest_reject(p, "too many labels (max %d)",
-                             INGEST_MAX_LABELS);
+        return ingest_reject(p, "too many labels (max %d)", INGEST_MAX_LABELS);
     p->labels[p->nlabels].name = name;
     p->labels[p->nlabels].value = value;
     p->nlabels++;
@@ -564,8 +561,8 @@ const char *ingest_quote(const char *s, size_t n, char *out, size_t outlen)
 
 /* ---- string map -------------------------------------------------------- */
 
-static struct smap_ent *smap_slot(struct smap_ent *v, size_t cap,
-                                  const char *k, size_t n, uint64_t h)
+static struct smap_ent *smap_slot(struct smap_ent *v, size_t cap, const char *k,
+                                  size_t n, uint64_t h)
 {
     size_t i = (size_t)h & (cap - 1);
 

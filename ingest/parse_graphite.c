@@ -40,8 +40,8 @@ static int graphite_tags(struct ingest_parser *p, const char *s, size_t n)
     return 0;
 }
 
-int ingest_parse_graphite(struct ingest_parser *p, const char *line,
-                          size_t len, sample_fn emit, void *ctx)
+int ingest_parse_graphite(struct ingest_parser *p, const char *line, size_t len,
+                          sample_fn emit, void *ctx)
 {
     size_t i = 0, path_end, semi, v0;
     double v, ts = NAN;
@@ -83,8 +83,7 @@ int ingest_parse_graphite(struct ingest_parser *p, const char *line,
             i++;
         if (ingest_scan_double(line + t0, i - t0, &ts) != 0)
             return ingest_reject(p, "invalid timestamp \"%s\"",
-                                 ingest_quote(line + t0, i - t0, q,
-                                              sizeof(q)));
+                                 ingest_quote(line + t0, i - t0, q, sizeof(q)));
         while (i < len && is_ws(line[i]))
             i++;
         if (i < len)

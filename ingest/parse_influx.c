@@ -218,9 +218,9 @@ int ingest_parse_influx(struct ingest_parser *p, const char *line, size_t len,
         while (i < len && line[i] != ' ' && line[i] != '\t')
             i++;
         if (ingest_scan_int64(line + ts0, i - ts0, &ns) < 0)
-            return ingest_reject(p, "invalid timestamp \"%s\"",
-                                 ingest_quote(line + ts0, i - ts0, q,
-                                              sizeof(q)));
+            return ingest_reject(
+                p, "invalid timestamp \"%s\"",
+                ingest_quote(line + ts0, i - ts0, q, sizeof(q)));
         while (i < len && (line[i] == ' ' || line[i] == '\t'))
             i++;
         if (i < len)

@@ -110,8 +110,8 @@ int ingest_parse_influx(struct ingest_parser *p, const char *line, size_t len,
                         sample_fn emit, void *ctx);
 int ingest_parse_prom(struct ingest_parser *p, const char *line, size_t len,
                       sample_fn emit, void *ctx);
-int ingest_parse_graphite(struct ingest_parser *p, const char *line,
-                          size_t len, sample_fn emit, void *ctx);
+int ingest_parse_graphite(struct ingest_parser *p, const char *line, size_t len,
+                          sample_fn emit, void *ctx);
 int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
                         sample_fn emit, void *ctx);
 

@@ -26,8 +26,8 @@ struct jline {
 
 static size_t jws(const char *s, size_t n, size_t i)
 {
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
-                     s[i] == '\r'))
+    while (i < n &&
+           (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
         i++;
     return i;
 }
@@ -64,14 +64,15 @@ static int set_ts_string(struct ingest_parser *p, struct jline *jl,
     char q[48];
 
     if (util_parse_rfc3339(s, n, &jl->ts) < 0)
-        return ingest_reject(p, "invalid timestamp \"%s\" (want RFC 3339 or "
-                                "Unix seconds)",
+        return ingest_reject(p,
+                             "invalid timestamp \"%s\" (want RFC 3339 or "
+                             "Unix seconds)",
                              ingest_quote(s, n, q, sizeof(q)));
     return 0;
 }
 
-static int set_metric(struct ingest_parser *p, struct jline *jl,
-                      const char *s, size_t n)
+static int set_metric(struct ingest_parser *p, struct jline *jl, const char *s,
+                      size_t n)
 {
     if (n == 0)
         return ingest_reject(p, "empty metric name");
@@ -81,8 +82,7 @@ static int set_metric(struct ingest_parser *p, struct jline *jl,
     return 0;
 }
 
-static int add_number_label(struct ingest_parser *p, const char *name,
-                            double v)
+static int add_number_label(struct ingest_parser *p, const char *name, double v)
 {
     char num[40];
 
@@ -126,8 +126,7 @@ static int jstr(const char *s, size_t n, size_t *i, const char **str,
 }
 
 /* A JSON number (strict grammar) at s[*i]. */
-static int jnum(const char *s, size_t n, size_t *i,
-                double *out)
+static int jnum(const char *s, size_t n, size_t *i, double *out)
 {
     size_t j = *i, st = j;
     int rc;
@@ -216,8 +215,8 @@ static int fast_labels(struct ingest_parser *p, const char *s, size_t n,
                 return ingest_reject(p, "label \"%.64s\" out of range", name);
             if (add_number_label(p, name, d) < 0)
                 return -1;
-        } else if (jlit(s, n, i, "null") || (i < n && (s[i] == '{' ||
-                                                       s[i] == '['))) {
+        } else if (jlit(s, n, i, "null") ||
+                   (i < n && (s[i] == '{' || s[i] == '['))) {
             return J_UNSUP; /* let the reference say what is wrong */
         } else {
             return J_UNSUP;
@@ -355,12 +354,12 @@ static int cjson_labels(struct ingest_parser *p, const cJSON *o)
             return ingest_reject(p, "empty label name");
         nm = sc_copy(p, name, strlen(name));
         if (cJSON_IsString(c)) {
-            if (ingest_add_label(p, nm, sc_copy(p, c->valuestring,
-                                                strlen(c->valuestring))) < 0)
+            if (ingest_add_label(
+                    p, nm, sc_copy(p, c->valuestring, strlen(c->valuestring))) <
+                0)
                 return -1;
         } else if (cJSON_IsBool(c)) {
-            if (ingest_add_label(p, nm, cJSON_IsTrue(c) ? "true" : "false") <
-                0)
+            if (ingest_add_label(p, nm, cJSON_IsTrue(c) ? "true" : "false") < 0)
                 return -1;
         } else if (cJSON_IsNumber(c)) {
             if (!isfinite(c->valuedouble))

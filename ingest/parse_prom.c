@@ -32,8 +32,8 @@ static size_t skip_ws(const char *s, size_t n, size_t i)
 }
 
 static const char *const type_names[] = {
-    [PROM_UNTYPED] = "untyped",     [PROM_COUNTER] = "counter",
-    [PROM_GAUGE] = "gauge",         [PROM_HISTOGRAM] = "histogram",
+    [PROM_UNTYPED] = "untyped", [PROM_COUNTER] = "counter",
+    [PROM_GAUGE] = "gauge",     [PROM_HISTOGRAM] = "histogram",
     [PROM_SUMMARY] = "summary",
 };
 
@@ -195,8 +195,7 @@ static int check_bucket(struct ingest_parser *p, const char *name, size_t nn)
     le = labels_get(p->labels, p->nlabels, "le");
     if (le == NULL)
         return ingest_reject(p, "histogram bucket without \"le\" label");
-    if (strcmp(le, "+Inf") != 0 &&
-        ingest_scan_double(le, strlen(le), &d) != 0)
+    if (strcmp(le, "+Inf") != 0 && ingest_scan_double(le, strlen(le), &d) != 0)
         return ingest_reject(p, "invalid bucket bound le=\"%.32s\"", le);
     return 0;
 }
@@ -248,8 +247,7 @@ int ingest_parse_prom(struct ingest_parser *p, const char *line, size_t len,
             i++;
         if (ingest_scan_int64(line + t0, i - t0, &ms) < 0)
             return ingest_reject(p, "invalid timestamp \"%s\"",
-                                 ingest_quote(line + t0, i - t0, q,
-                                              sizeof(q)));
+                                 ingest_quote(line + t0, i - t0, q, sizeof(q)));
         if (skip_ws(line, len, i) != len)
             return ingest_reject(p, "unexpected text after the timestamp");
         ts = (double)(ms / 1000) + (double)(ms % 1000) / 1000.0;

@@ -118,24 +118,23 @@ int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
         if (line[s0] == '@') {
             int rc = ingest_scan_double(line + s0 + 1, i - s0 - 1, &rate);
             if (rc != 0 || !(rate > 0 && rate <= 1))
-                return ingest_reject(p, "invalid sample rate \"%s\"",
-                                     ingest_quote(line + s0, i - s0, q,
-                                                  sizeof(q)));
+                return ingest_reject(
+                    p, "invalid sample rate \"%s\"",
+                    ingest_quote(line + s0, i - s0, q, sizeof(q)));
         } else if (line[s0] == '#') {
             if (statsd_tags(p, line + s0 + 1, i - s0 - 1) < 0)
                 return -1;
         } else if (line[s0] == 'T') {
             if (ingest_scan_double(line + s0 + 1, i - s0 - 1, &ts) != 0)
-                return ingest_reject(p, "invalid timestamp \"%s\"",
-                                     ingest_quote(line + s0, i - s0, q,
-                                                  sizeof(q)));
+                return ingest_reject(
+                    p, "invalid timestamp \"%s\"",
+                    ingest_quote(line + s0, i - s0, q, sizeof(q)));
         } else if (i - s0 >= 2 && line[s0 + 1] == ':' &&
                    (line[s0] == 'c' || line[s0] == 'e')) {
             /* DogStatsD container id / external data: not ours. */
         } else {
             return ingest_reject(p, "unknown section \"%s\"",
-                                 ingest_quote(line + s0, i - s0, q,
-                                              sizeof(q)));
+                                 ingest_quote(line + s0, i - s0, q, sizeof(q)));
         }
     }
     /* Values, all checked before anything is emitted. */
@@ -157,12 +156,10 @@ int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
         rc = ingest_scan_double(line + v0, i - v0, &vals[nv]);
         if (rc == -2)
             return ingest_reject(p, "NaN/Inf value \"%s\" rejected",
-                                 ingest_quote(line + v0, i - v0, q,
-                                              sizeof(q)));
+                                 ingest_quote(line + v0, i - v0, q, sizeof(q)));
         if (rc < 0)
             return ingest_reject(p, "invalid value \"%s\"",
-                                 ingest_quote(line + v0, i - v0, q,
-                                              sizeof(q)));
+                                 ingest_quote(line + v0, i - v0, q, sizeof(q)));
         delta[nv] = line[v0] == '+' || line[v0] == '-';
         if (type == ST_COUNTER) {
             vals[nv] /= rate;
@@ -184,8 +181,7 @@ int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
             if (delta[k]) {
                 v = (e ? e->val : 0) + v;
                 if (!isfinite(v))
-                    return n > 0 ? n
-                                 : ingest_reject(p, "gauge out of range");
+                    return n > 0 ? n : ingest_reject(p, "gauge out of range");
             }
             if (e)
                 e->val = v;

@@ -34,9 +34,9 @@ static int collect(void *ctx, const struct sample *s)
     snprintf(g->metric[g->n], sizeof(g->metric[0]), "%s", s->metric);
     g->labels[g->n][0] = '\0';
     for (size_t i = 0; i < s->nlabels; i++) {
-        int w = snprintf(g->labels[g->n] + k, sizeof(g->labels[0]) - k,
-                         "%s%s=%s", i ? "," : "", s->labels[i].name,
-                         s->labels[i].value);
+        int w =
+            snprintf(g->labels[g->n] + k, sizeof(g->labels[0]) - k, "%s%s=%s",
+                     i ? "," : "", s->labels[i].name, s->labels[i].value);
         ck_assert(w > 0 && (size_t)w < sizeof(g->labels[0]) - k);
         k += (size_t)w;
     }
@@ -56,8 +56,7 @@ static int parse1(enum ingest_format f, const char *line, struct got *g)
 
     ck_assert_ptr_nonnull(p);
     memset(g, 0, sizeof(*g));
-    rc = ingest_parse_line(p, line, strlen(line), collect, g, why,
-                           sizeof(why));
+    rc = ingest_parse_line(p, line, strlen(line), collect, g, why, sizeof(why));
     ingest_parser_free(p);
     if (rc >= 0)
         ck_assert_int_eq(rc, g->n);
@@ -89,12 +88,11 @@ static void expect_reject(enum ingest_format f, const char *line,
 START_TEST(json_line_yields_metric_labels_value_and_seconds_ts)
 {
     struct got g;
-    ck_assert_int_eq(
-        parse1(FMT_JSON,
-               "{\"metric\":\"cpu\",\"labels\":{\"host\":\"a\"},"
-               "\"value\":0.93,\"ts\":1767225600.5}",
-               &g),
-        1);
+    ck_assert_int_eq(parse1(FMT_JSON,
+                            "{\"metric\":\"cpu\",\"labels\":{\"host\":\"a\"},"
+                            "\"value\":0.93,\"ts\":1767225600.5}",
+                            &g),
+                     1);
     ck_assert_str_eq(g.metric[0], "cpu");
     ck_assert_str_eq(g.labels[0], "host=a");
     ck_assert_double_eq(g.value[0], 0.93);
@@ -105,8 +103,9 @@ END_TEST
 START_TEST(json_without_labels_or_ts_has_no_labels_and_nan_ts)
 {
     struct got g;
-    ck_assert_int_eq(parse1(FMT_JSON, " { \"value\" : -2e3 , \"metric\" : "
-                                      "\"m\" , \"labels\": null } ",
+    ck_assert_int_eq(parse1(FMT_JSON,
+                            " { \"value\" : -2e3 , \"metric\" : "
+                            "\"m\" , \"labels\": null } ",
                             &g),
                      1);
     ck_assert_str_eq(g.metric[0], "m");
@@ -189,8 +188,7 @@ START_TEST(json_rejects_bad_values_and_shapes)
     expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1} x",
                   "after the JSON");
     expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1", "invalid JSON");
-    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":NaN}",
-                  "invalid JSON");
+    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":NaN}", "invalid JSON");
     expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1,\"ts\":\"soon\"}",
                   "invalid timestamp");
     expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1,\"ts\":true}",
@@ -203,8 +201,7 @@ START_TEST(json_rejects_bad_values_and_shapes)
                   "must be a string");
     expect_reject(FMT_JSON, "{\"metric\":\"m\",\"labels\":[],\"value\":1}",
                   "must be an object");
-    expect_reject(FMT_JSON,
-                  "{\"metric\":\"m\",\"value\":1,\"metric\":\"n\"}",
+    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1,\"metric\":\"n\"}",
                   "duplicate key");
     expect_reject(FMT_JSON, "{\"metric\":\"m\\u0000x\",\"value\":1}",
                   "\\u0000");
@@ -282,10 +279,9 @@ END_TEST
 START_TEST(influx_string_fields_are_skipped_and_alone_yield_nothing)
 {
     struct got g;
-    ck_assert_int_eq(parse1(FMT_INFLUX,
-                            "log,app=x msg=\"a, b=c \\\"q\\\" \\\\\",n=2 1",
-                            &g),
-                     1);
+    ck_assert_int_eq(
+        parse1(FMT_INFLUX, "log,app=x msg=\"a, b=c \\\"q\\\" \\\\\",n=2 1", &g),
+        1);
     ck_assert_str_eq(g.metric[0], "log_n");
     ck_assert_double_eq(g.value[0], 2);
     ck_assert_double_eq(g.ts[0], 1e-9);
@@ -297,9 +293,9 @@ END_TEST
 START_TEST(influx_escapes_in_measurement_tags_and_field_keys)
 {
     struct got g;
-    ck_assert_int_eq(parse1(FMT_INFLUX,
-                            "my\\ meas\\,x,ta\\=g=v\\ 1\\,2 f\\ k\\=1=3", &g),
-                     1);
+    ck_assert_int_eq(
+        parse1(FMT_INFLUX, "my\\ meas\\,x,ta\\=g=v\\ 1\\,2 f\\ k\\=1=3", &g),
+        1);
     ck_assert_str_eq(g.metric[0], "my meas,x_f k=1");
     ck_assert_str_eq(g.labels[0], "ta=g=v 1,2");
 }
@@ -370,8 +366,7 @@ START_TEST(prom_help_type_and_comments_yield_nothing_and_type_is_kept)
     ck_assert_int_eq(parsep(p, "# just a comment", &g), 0);
     ck_assert_int_eq(parsep(p, "#", &g), 0);
     ck_assert_int_eq(ingest_prom_type(p, "rpc_seconds"), PROM_SUMMARY);
-    ck_assert_int_eq(ingest_prom_type(p, "http_requests_total"),
-                     PROM_COUNTER);
+    ck_assert_int_eq(ingest_prom_type(p, "http_requests_total"), PROM_COUNTER);
     ck_assert_int_eq(ingest_prom_type(p, "other"), PROM_UNTYPED);
     ck_assert_int_eq(parsep(p, "# TYPE x sparkline", &g), -1);
     ck_assert_ptr_nonnull(strstr(why, "unknown metric type"));
@@ -434,8 +429,7 @@ END_TEST
 START_TEST(graphite_path_value_and_seconds_timestamp)
 {
     struct got g;
-    ck_assert_int_eq(parse1(FMT_GRAPHITE, "servers.a.cpu 0.93 1767225600",
-                            &g),
+    ck_assert_int_eq(parse1(FMT_GRAPHITE, "servers.a.cpu 0.93 1767225600", &g),
                      1);
     ck_assert_str_eq(g.metric[0], "servers.a.cpu");
     ck_assert_str_eq(g.labels[0], "");
@@ -451,9 +445,8 @@ END_TEST
 START_TEST(graphite_tagged_series_tags_become_labels)
 {
     struct got g;
-    ck_assert_int_eq(parse1(FMT_GRAPHITE,
-                            "disk.used;dc=eu;host=a 42 1767225600", &g),
-                     1);
+    ck_assert_int_eq(
+        parse1(FMT_GRAPHITE, "disk.used;dc=eu;host=a 42 1767225600", &g), 1);
     ck_assert_str_eq(g.metric[0], "disk.used");
     ck_assert_str_eq(g.labels[0], "dc=eu,host=a");
     expect_reject(FMT_GRAPHITE, "disk.used;dc 1", "invalid tag");
@@ -581,9 +574,8 @@ END_TEST
 START_TEST(valid_utf8_names_and_labels_are_kept)
 {
     struct got g;
-    ck_assert_int_eq(parse1(FMT_PROM, "m{city=\"K\xc3\xb6ln \xe2\x82\xac\"} 1",
-                            &g),
-                     1);
+    ck_assert_int_eq(
+        parse1(FMT_PROM, "m{city=\"K\xc3\xb6ln \xe2\x82\xac\"} 1", &g), 1);
     ck_assert_str_eq(g.labels[0], "city=K\xc3\xb6ln \xe2\x82\xac");
 }
 END_TEST
@@ -598,9 +590,8 @@ START_TEST(line_over_the_limit_is_rejected_without_reading_it)
     memset(line, 'a', n);
     memcpy(line, "m 1 ", 4);
     memset(&g, 0, sizeof(g));
-    ck_assert_int_eq(ingest_parse_line(p, line, n, collect, &g, why,
-                                       sizeof(why)),
-                     -1);
+    ck_assert_int_eq(
+        ingest_parse_line(p, line, n, collect, &g, why, sizeof(why)), -1);
     ck_assert_ptr_nonnull(strstr(why, "too long"));
     ck_assert_int_eq(g.n, 0);
     /* Exactly at the limit is fine. */
@@ -620,9 +611,8 @@ START_TEST(nul_bytes_crlf_and_blank_lines)
     struct got g;
 
     memset(&g, 0, sizeof(g));
-    ck_assert_int_eq(ingest_parse_line(p, "m\0x 1", 5, collect, &g, why,
-                                       sizeof(why)),
-                     -1);
+    ck_assert_int_eq(
+        ingest_parse_line(p, "m\0x 1", 5, collect, &g, why, sizeof(why)), -1);
     ck_assert_ptr_nonnull(strstr(why, "NUL"));
     ck_assert_int_eq(parsep(p, "m 1\r", &g), 1);
     ck_assert_double_eq(g.value[0], 1);
@@ -639,8 +629,8 @@ START_TEST(emit_returning_nonzero_stops_the_line)
 
     memset(&g, 0, sizeof(g));
     g.stop_after = 1;
-    ck_assert_int_eq(ingest_parse_line(p, "m a=1,b=2,c=3", 13, collect, &g,
-                                       why, sizeof(why)),
+    ck_assert_int_eq(ingest_parse_line(p, "m a=1,b=2,c=3", 13, collect, &g, why,
+                                       sizeof(why)),
                      1);
     ck_assert_int_eq(g.n, 1);
     ingest_parser_free(p);
@@ -681,8 +671,7 @@ START_TEST(guess_recognises_each_format)
     ck_assert_int_eq(guess("servers.a.cpu 0.93"), FMT_GRAPHITE);
     ck_assert_int_eq(guess("cpu 0.93 1767225600"), FMT_GRAPHITE);
     ck_assert_int_eq(guess("disk;dc=eu 1"), FMT_GRAPHITE);
-    ck_assert_int_eq(guess("api.latency:123|ms|@0.5|#service:api"),
-                     FMT_STATSD);
+    ck_assert_int_eq(guess("api.latency:123|ms|@0.5|#service:api"), FMT_STATSD);
     ck_assert_int_eq(guess("hits:1|c"), FMT_STATSD);
     ck_assert_int_eq(guess("a:1:2|g"), FMT_STATSD);
     ck_assert_int_eq(guess("garbage"), FMT_AUTO);
@@ -718,16 +707,15 @@ START_TEST(explicit_format_turns_guessing_off)
     struct got g;
     /* A statsd-looking line is not statsd to the prom parser. */
     ck_assert_int_eq(parse1(FMT_PROM, "hits:1|c", &g), -1);
-    ck_assert_int_eq(parse1(FMT_GRAPHITE, "{\"metric\":\"a\",\"value\":1}",
-                            &g),
+    ck_assert_int_eq(parse1(FMT_GRAPHITE, "{\"metric\":\"a\",\"value\":1}", &g),
                      -1);
 }
 END_TEST
 
 START_TEST(format_names_round_trip)
 {
-    const char *names[] = {"auto", "json", "influx", "prom", "graphite",
-                           "statsd"};
+    const char *names[] = {"auto", "json",     "influx",
+                           "prom", "graphite", "statsd"};
     enum ingest_format f;
 
     for (size_t i = 0; i < 6; i++) {
@@ -743,21 +731,19 @@ START_TEST(content_type_maps_to_format)
 {
     ck_assert_int_eq(ingest_format_from_content_type("application/json"),
                      FMT_JSON);
-    ck_assert_int_eq(ingest_format_from_content_type(
-                         "application/json; charset=utf-8"),
-                     FMT_JSON);
+    ck_assert_int_eq(
+        ingest_format_from_content_type("application/json; charset=utf-8"),
+        FMT_JSON);
     ck_assert_int_eq(ingest_format_from_content_type("application/x-ndjson"),
                      FMT_JSON);
     ck_assert_int_eq(
-        ingest_format_from_content_type("text/plain; version=0.0.4"),
-        FMT_PROM);
+        ingest_format_from_content_type("text/plain; version=0.0.4"), FMT_PROM);
     ck_assert_int_eq(ingest_format_from_content_type(
                          "Text/Plain;charset=utf-8; version=\"0.0.4\""),
                      FMT_PROM);
     ck_assert_int_eq(ingest_format_from_content_type("text/plain"), FMT_AUTO);
     ck_assert_int_eq(
-        ingest_format_from_content_type("text/plain; version=1.0.0"),
-        FMT_AUTO);
+        ingest_format_from_content_type("text/plain; version=1.0.0"), FMT_AUTO);
     ck_assert_int_eq(ingest_format_from_content_type("image/png"), FMT_AUTO);
     ck_assert_int_eq(ingest_format_from_content_type(""), FMT_AUTO);
     ck_assert_int_eq(ingest_format_from_content_type(NULL), FMT_AUTO);
@@ -821,9 +807,9 @@ START_TEST(reader_overlong_line_at_eof_and_parse_rejects_it)
     ck_assert_uint_eq(ln.lineno, 2);
     ck_assert_uint_eq(ln.len, INGEST_MAX_LINE + 1);
     memset(&g, 0, sizeof(g));
-    ck_assert_int_eq(ingest_parse_line(p, ln.text, ln.len, collect, &g, why,
-                                       sizeof(why)),
-                     -1);
+    ck_assert_int_eq(
+        ingest_parse_line(p, ln.text, ln.len, collect, &g, why, sizeof(why)),
+        -1);
     ck_assert_ptr_nonnull(strstr(why, "too long"));
     ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_EOF);
     ingest_reader_free(r);
@@ -921,22 +907,20 @@ Suite *ingest_suite(void)
     tcase_add_test(t, influx_one_sample_per_field_named_measurement_field);
     tcase_add_test(t, influx_field_named_value_keeps_the_measurement_name);
     tcase_add_test(t, influx_integer_suffixes_and_booleans_are_numbers);
-    tcase_add_test(t,
-                   influx_string_fields_are_skipped_and_alone_yield_nothing);
+    tcase_add_test(t, influx_string_fields_are_skipped_and_alone_yield_nothing);
     tcase_add_test(t, influx_escapes_in_measurement_tags_and_field_keys);
     tcase_add_test(t, influx_rejects_malformed_lines);
     tcase_add_test(t, prom_sample_with_labels_and_ms_timestamp);
     tcase_add_test(t, prom_label_value_escapes_are_decoded);
-    tcase_add_test(
-        t, prom_help_type_and_comments_yield_nothing_and_type_is_kept);
+    tcase_add_test(t,
+                   prom_help_type_and_comments_yield_nothing_and_type_is_kept);
     tcase_add_test(t, prom_histogram_series_keep_their_own_names);
     tcase_add_test(t, prom_rejects_nan_inf_values_and_bad_syntax);
     tcase_add_test(t, graphite_path_value_and_seconds_timestamp);
     tcase_add_test(t, graphite_tagged_series_tags_become_labels);
     tcase_add_test(t, graphite_rejects_bad_lines);
     tcase_add_test(t, statsd_counter_is_divided_by_sample_rate);
-    tcase_add_test(t,
-                   statsd_timer_histogram_distribution_keep_value_and_tags);
+    tcase_add_test(t, statsd_timer_histogram_distribution_keep_value_and_tags);
     tcase_add_test(t, statsd_gauge_deltas_apply_to_the_last_value);
     tcase_add_test(t, statsd_multi_value_sets_and_timestamps);
     tcase_add_test(t, statsd_rejects_malformed_lines);
