@@ -1,6 +1,8 @@
 /* stream.c - line-by-line stream reading shared by eval and test tooling. */
 #include "stream.h"
 
+#include "../ingest/reader.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,34 +33,34 @@ static int run_one(FILE *f, const char *name, enum ingest_format fmt,
                    bool strict, struct counting *c)
 {
     struct ingest_parser *p = ingest_parser_new(fmt);
+    struct ingest_reader *rd = ingest_reader_new_file(f);
     struct stream_stats *st = c->st;
-    char *line = NULL, why[160];
-    size_t cap = 0;
-    ssize_t n;
-    uint64_t lineno = 0;
-    int rc = 0;
+    struct ingest_line ln;
+    char why[160];
+    int rc = 0, r;
 
-    if (p == NULL)
+    if (p == NULL || rd == NULL) {
+        ingest_parser_free(p);
+        ingest_reader_free(rd);
         return 1;
-    while ((n = getline(&line, &cap, f)) >= 0) {
-        lineno++;
+    }
+    while ((r = ingest_reader_next(rd, &ln)) > 0) {
         st->lines++;
-        if (n > 0 && line[n - 1] == '\n')
-            n--;
         why[0] = '\0';
-        if (ingest_parse_line(p, line, (size_t)n, count_sample, c, why,
+        /* A TOOLONG line carries its full length: the parser rejects it. */
+        if (ingest_parse_line(p, ln.text, ln.len, count_sample, c, why,
                               sizeof(why)) < 0) {
             st->rejected++;
             if (st->nfirst < STREAM_KEEP_REJECTS) {
                 snprintf(st->first[st->nfirst].file,
                          sizeof(st->first[0].file), "%s", name);
-                st->first[st->nfirst].line = lineno;
+                st->first[st->nfirst].line = ln.lineno;
                 snprintf(st->first[st->nfirst].why, sizeof(st->first[0].why),
                          "%s", why);
                 st->nfirst++;
             }
             if (st->rejected <= 100)
-                fprintf(stderr, "%s:%" PRIu64 ": %s\n", name, lineno, why);
+                fprintf(stderr, "%s:%lu: %s\n", name, ln.lineno, why);
             if (strict) {
                 rc = 1;
                 break;
@@ -69,11 +71,11 @@ static int run_one(FILE *f, const char *name, enum ingest_format fmt,
             break;
         }
     }
-    if (rc == 0 && ferror(f)) {
+    if (rc == 0 && r == INGEST_READ_ERROR) {
         fprintf(stderr, "tocsin: %s: read error: %s\n", name, strerror(errno));
         rc = 1;
     }
-    free(line);
+    ingest_reader_free(rd);
     ingest_parser_free(p);
     return rc;
 }

@@ -38,15 +38,14 @@ struct source {
     char key[];             /* metric \0 name \0 value \0 ... (sorted) */
 };
 
+/* One allocation per series: this record, then its event labels, then the
+ * key and the label strings (an idle series must stay small: 100k of them
+ * is a normal deployment). */
 struct series {
     struct hnode node;
     const struct rule *rule;
-    size_t rule_idx;
-    uint64_t rule_hash;     /* definition hash: a changed rule starts fresh */
-    char *key;              /* rule name \x1f by values joined by \x1f */
-    struct label *labels;   /* event labels; strings owned in lstore */
-    size_t nlabels;
-    char *lstore;
+    uint32_t nlabels;       /* event labels: SLABELS(s) */
+    uint32_t heap_idx;      /* position in the nodata heap, NO_HEAP if none */
     char fp[17];
     struct window *win;
     struct tier_run tiers[SEV_NTIERS];
@@ -59,8 +58,13 @@ struct series {
     double newest;          /* newest sample time */
     double starts_at;       /* when severity last left ok */
     double value;           /* the last aggregate */
-    size_t heap_idx;        /* position in the nodata heap, SIZE_MAX if none */
 };
+
+#define NO_HEAP UINT32_MAX
+/* The event labels follow the record; the key (rule name \x1f by values
+ * joined by \x1f) follows the labels. */
+#define SLABELS(s) ((struct label *)((s) + 1))
+#define SKEY(s) ((const char *)(SLABELS(s) + (s)->nlabels))
 
 struct engine {
     const struct config *cfg;
@@ -132,7 +136,7 @@ static bool heap_less(const struct series *a, const struct series *b)
     double da = deadline(a), db = deadline(b);
     if (da != db)
         return da < db;
-    return strcmp(a->key, b->key) < 0;
+    return strcmp(SKEY(a), SKEY(b)) < 0;
 }
 
 static void heap_swap(struct engine *e, size_t a, size_t b)
@@ -140,8 +144,8 @@ static void heap_swap(struct engine *e, size_t a, size_t b)
     struct series *t = e->heap[a];
     e->heap[a] = e->heap[b];
     e->heap[b] = t;
-    e->heap[a]->heap_idx = a;
-    e->heap[b]->heap_idx = b;
+    e->heap[a]->heap_idx = (uint32_t)a;
+    e->heap[b]->heap_idx = (uint32_t)b;
 }
 
 static void heap_up(struct engine *e, size_t i)
@@ -177,7 +181,7 @@ static void heap_push(struct engine *e, struct series *s)
         e->heap = xrealloc(e->heap, e->capheap * sizeof(*e->heap));
     }
     e->heap[e->nheap] = s;
-    s->heap_idx = e->nheap++;
+    s->heap_idx = (uint32_t)e->nheap++;
     heap_up(e, s->heap_idx);
 }
 
@@ -185,16 +189,16 @@ static void heap_remove(struct engine *e, struct series *s)
 {
     size_t i = s->heap_idx;
 
-    if (i == SIZE_MAX)
+    if (s->heap_idx == NO_HEAP)
         return;
     e->nheap--;
     if (i != e->nheap) {
         e->heap[i] = e->heap[e->nheap];
-        e->heap[i]->heap_idx = i;
+        e->heap[i]->heap_idx = (uint32_t)i;
         heap_down(e, i);
         heap_up(e, i);
     }
-    s->heap_idx = SIZE_MAX;
+    s->heap_idx = NO_HEAP;
 }
 
 /* After s->newest moved forward (deadline grew) or s entered the heap. */
@@ -202,7 +206,7 @@ static void heap_update(struct engine *e, struct series *s)
 {
     if (!s->rule->has_nodata)
         return;
-    if (s->heap_idx == SIZE_MAX)
+    if (s->heap_idx == NO_HEAP)
         heap_push(e, s);
     else
         heap_down(e, s->heap_idx);
@@ -277,9 +281,6 @@ static void series_free(struct series *s)
     if (s == NULL)
         return;
     window_free(s->win);
-    free(s->labels);
-    free(s->lstore);
-    free(s->key);
     free(s);
 }
 
@@ -315,17 +316,27 @@ void engine_free(struct engine *e)
 
 /* ---- series lookup and creation ---- */
 
-/* Build the event labels of a new series: by labels (by order), the rule's
- * labels (winning on a clash, keeping the first position), then alertname. */
-static void series_build_labels(struct series *s, const char *const *byvals)
+static bool series_windowless(const struct rule *r)
 {
-    const struct rule *r = s->rule;
-    size_t max = r->nby + r->nlabels + 1, n = 0, bytes = 0;
-    const char **names = xcalloc(max, sizeof(char *));
-    const char **vals = xcalloc(max, sizeof(char *));
+    return r->agg.kind == AGG_LAST && r->window <= 0 && !r->has_ratio;
+}
+
+/* Create a series: its event labels are the by labels (by order), the
+ * rule's labels (winning on a clash, keeping the first position), then
+ * alertname. */
+static struct series *series_new(struct engine *e, size_t rule_idx,
+                                 const char *key, size_t keylen, uint64_t h,
+                                 const char *const *byvals)
+{
+    const struct rule *r = &e->cfg->rules[rule_idx];
+    size_t max = r->nby + r->nlabels + 1, n = 0, bytes = keylen + 1;
+    const char *names[80], *vals[80];
+    struct series *s;
     char *p;
 
-    for (size_t i = 0; i < r->nby; i++) {
+    if (max > 80)
+        max = 80;
+    for (size_t i = 0; i < r->nby && n < max - 1; i++) {
         if (strcmp(r->by[i], "alertname") == 0)
             continue;
         names[n] = r->by[i];
@@ -338,6 +349,8 @@ static void series_build_labels(struct series *s, const char *const *byvals)
         for (j = 0; j < n; j++)
             if (strcmp(names[j], r->labels[i].key) == 0)
                 break;
+        if (j == n && n >= max - 1)
+            break;
         names[j] = r->labels[i].key;
         vals[j] = r->labels[i].value;
         if (j == n)
@@ -347,40 +360,29 @@ static void series_build_labels(struct series *s, const char *const *byvals)
     vals[n++] = r->name;
     for (size_t i = 0; i < n; i++)
         bytes += strlen(names[i]) + strlen(vals[i]) + 2;
-    s->lstore = p = xmalloc(bytes);
-    s->labels = xcalloc(n, sizeof(struct label));
-    s->nlabels = n;
+    s = xcalloc(1, sizeof(*s) + n * sizeof(struct label) + bytes);
+    s->nlabels = (uint32_t)n;
+    p = (char *)(SLABELS(s) + n);
+    memcpy(p, key, keylen);
+    p[keylen] = '\0';
+    p += keylen + 1;
     for (size_t i = 0; i < n; i++) {
         size_t a = strlen(names[i]) + 1, b = strlen(vals[i]) + 1;
         memcpy(p, names[i], a);
-        s->labels[i].name = p;
+        SLABELS(s)[i].name = p;
         p += a;
         memcpy(p, vals[i], b);
-        s->labels[i].value = p;
+        SLABELS(s)[i].value = p;
         p += b;
     }
-    free(names);
-    free(vals);
-    labels_fingerprint(r->name, s->labels, s->nlabels, s->fp);
-}
-
-static struct series *series_new(struct engine *e, size_t rule_idx,
-                                 const char *key, size_t keylen, uint64_t h,
-                                 const char *const *byvals)
-{
-    const struct rule *r = &e->cfg->rules[rule_idx];
-    struct series *s = xcalloc(1, sizeof(*s));
-
+    labels_fingerprint(r->name, SLABELS(s), s->nlabels, s->fp);
     s->rule = r;
-    s->rule_idx = rule_idx;
-    s->rule_hash = e->rule_hashes[rule_idx];
-    s->key = xmalloc(keylen + 1);
-    memcpy(s->key, key, keylen);
-    s->key[keylen] = '\0';
     s->node.hash = h;
-    s->heap_idx = SIZE_MAX;
-    s->win = window_new(&r->agg, r->window, r->has_ratio);
-    series_build_labels(s, byvals);
+    s->heap_idx = NO_HEAP;
+    /* `last` without a window is the newest sample's value: the series
+     * keeps it in `value` and needs no window at all. */
+    if (!series_windowless(r))
+        s->win = window_new(&r->agg, r->window, r->has_ratio);
     htab_insert(&e->series, &s->node);
     e->st.series++;
     e->st.firing[SEV_OK]++;
@@ -392,8 +394,8 @@ static struct series *series_find(const struct engine *e, const char *key,
 {
     for (struct hnode *n = htab_bucket(&e->series, h); n; n = n->next) {
         struct series *s = (struct series *)n;
-        if (n->hash == h && strncmp(s->key, key, keylen) == 0 &&
-            s->key[keylen] == '\0')
+        if (n->hash == h && strncmp(SKEY(s), key, keylen) == 0 &&
+            SKEY(s)[keylen] == '\0')
             return s;
     }
     return NULL;
@@ -423,7 +425,7 @@ static int emit(struct engine *e, struct series *s, enum severity prev,
     memset(&ev, 0, sizeof(ev));
     ev.ts = t;
     ev.rule = r->name;
-    ev.labels = s->labels;
+    ev.labels = SLABELS(s);
     ev.nlabels = s->nlabels;
     ev.severity = now;
     ev.previous = prev;
@@ -457,7 +459,7 @@ static int emit(struct engine *e, struct series *s, enum severity prev,
     tc.value = ev.value;
     tc.has_value = ev.has_value;
     tc.ts = t;
-    tc.labels = s->labels;
+    tc.labels = SLABELS(s);
     tc.nlabels = s->nlabels;
     tc.annotations = e->ann;
     buf_reset(&e->annbuf);
@@ -489,8 +491,13 @@ static int series_eval(struct engine *e, struct series *s, double t,
     double v;
     struct tier_run before[SEV_NTIERS];
 
-    if (window_eval(s->win, t, &v) != 0)
+    if (s->win == NULL) {
+        if (!s->has_value)
+            return 0;
+        v = s->value;
+    } else if (window_eval(s->win, t, &v) != 0) {
         return 0; /* no value: the tiers hold their state */
+    }
     s->value = v;
     s->has_value = true;
     memcpy(before, s->tiers, sizeof(before));
@@ -603,7 +610,12 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     se = series_find(e, buf_str(&e->keybuf), e->keybuf.len, h);
     if (se == NULL)
         se = series_new(e, ri, buf_str(&e->keybuf), e->keybuf.len, h, byvals);
-    window_add(se->win, s->ts, s->value, src_id, num);
+    if (se->win != NULL) {
+        window_add(se->win, s->ts, s->value, src_id, num);
+    } else if (!se->has_samples || s->ts >= se->newest) {
+        se->value = s->value;
+        se->has_value = true;
+    }
     if (!se->has_samples || s->ts > se->newest)
         se->newest = s->ts;
     se->has_samples = true;
@@ -730,7 +742,7 @@ int engine_foreach_alert(const struct engine *e, engine_alert_fn cb, void *ctx)
         struct series *s = list[i];
         if (s->sev == SEV_OK)
             continue;
-        rc = cb(ctx, s->rule->name, s->labels, s->nlabels,
+        rc = cb(ctx, s->rule->name, SLABELS(s), s->nlabels,
                 (enum severity)s->sev, s->value, s->has_value && !s->nodata,
                 s->starts_at, s->fp);
     }
@@ -828,11 +840,12 @@ static const char *key_field(const char *key, size_t i, size_t *len)
     return k;
 }
 
-static int series_blob_v(const struct series *s, struct buf *b)
+static int series_blob_v(const struct engine *e, const struct series *s,
+                         struct buf *b)
 {
     const struct rule *r = s->rule;
     struct buf w;
-    uint64_t rh = s->rule_hash;
+    uint64_t rh = e->rule_hashes[r - e->cfg->rules];
 
     buf_reset(b);
     put_u8(b, BLOB_VERSION);
@@ -851,12 +864,12 @@ static int series_blob_v(const struct series *s, struct buf *b)
     put_u32(b, (uint32_t)r->nby);
     for (size_t i = 0; i < r->nby; i++) {
         size_t len;
-        const char *v = key_field(s->key, i, &len);
+        const char *v = key_field(SKEY(s), i, &len);
         put_u32(b, (uint32_t)len);
         buf_add(b, v, len);
     }
     buf_init(&w, 256 << 20);
-    if (window_save(s->win, &w) < 0) {
+    if (s->win != NULL && window_save(s->win, &w) < 0) {
         buf_cleanup(&w);
         return -1;
     }
@@ -908,11 +921,11 @@ int engine_save(struct engine *e, bool with_windows, bool all,
             continue;
         if (all && !s->has_samples && !active)
             continue;
-        if (series_blob_v(s, &b) < 0) {
+        if (series_blob_v(e, s, &b) < 0) {
             rc = -1;
             break;
         }
-        rc = put(ctx, s->key, s->rule->name, s->fp, buf_str(&b), b.len);
+        rc = put(ctx, SKEY(s), s->rule->name, s->fp, buf_str(&b), b.len);
         if (rc == 0) {
             s->state_dirty = false;
             s->saved = true;
@@ -1086,15 +1099,15 @@ static void reload_cb(struct hnode *n, void *ctx)
     for (i = 0; i < e->cfg->nrules; i++)
         if (strcmp(e->cfg->rules[i].name, s->rule->name) == 0)
             break;
-    if (i == e->cfg->nrules || e->rule_hashes[i] != s->rule_hash) {
+    /* s->rule still points into the old config, alive until we return. */
+    if (i == e->cfg->nrules || e->rule_hashes[i] != rule_hash(s->rule)) {
         e->st.firing[s->sev]--;
         e->st.series--;
         series_free(s);
         return;
     }
     s->rule = &e->cfg->rules[i];
-    s->rule_idx = i;
-    s->heap_idx = SIZE_MAX;
+    s->heap_idx = NO_HEAP;
     htab_insert(&rc->keep, n);
 }
 

@@ -43,6 +43,13 @@ def stream(seed, n):
     return [json.dumps(x) + "\n" for x in out]
 
 
+def fresh(path):
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    return path
+
+
 def run_eval(lines, store=None):
     cmd = [TOCSIN, "eval", "-c", "t.yaml"]
     if store:
@@ -62,7 +69,7 @@ def main():
         whole = run_eval(lines)
         rng = random.Random(1000 + seed)
         cuts = sorted(rng.sample(range(1, len(lines)), rng.randint(1, 6)))
-        store = "split-%d.db" % seed
+        store = fresh("split-%d.db" % seed)
         parts, prev = "", 0
         for c in cuts + [len(lines)]:
             parts += run_eval(lines[prev:c], store)
@@ -85,7 +92,7 @@ def main():
         return json.dumps({"metric": "lat", "labels": {"host": "a"}, "value": v, "ts": t}) + "\n"
     first = [s(70, 0), s(70, 10)]           # warning pending since 0
     second = [s(70, 20)]                     # held 20s: fires now, not 20s later
-    out1 = run_eval(first, "for.db")
+    out1 = run_eval(first, fresh("for.db"))
     out2 = run_eval(second, "for.db")
     ev = [json.loads(l) for l in out2.splitlines()]
     if out1 == "" and len(ev) == 1 and ev[0]["event"] == "firing" and ev[0]["ts"] == 20:
@@ -96,7 +103,7 @@ def main():
         failed += 1
     first = [s(90, 0), s(10, 60), s(10, 70)]  # critical, then resolving since 60
     second = [s(10, 90)]                      # 30s of clear_for done at 90
-    out1 = run_eval(first, "cf.db")
+    out1 = run_eval(first, fresh("cf.db"))
     out2 = run_eval(second, "cf.db")
     e1 = [json.loads(l)["event"] for l in out1.splitlines()]
     e2 = [json.loads(l) for l in out2.splitlines()]
