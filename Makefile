@@ -58,9 +58,13 @@ $(B)/tocsin: $(CMD_OBJ) $(B)/libtocsin.a
 $(B)/libtocsin.a: $(LIB_OBJ)
 	rm -f $@; ar rcs $@ $^
 
+# V=1 shows the full compiler command lines.
+Q = $(if $(V),,@)
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BA)/tocsin: $(CMD_OBJA) $(BA)/libtocsin.a
 	$(CC) $(CFLAGS) $(SAN) -o $@ $(CMD_OBJA) $(BA)/libtocsin.a $(LDLIBS)
@@ -70,7 +74,8 @@ $(BA)/libtocsin.a: $(LIB_OBJA)
 
 $(BA)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -MMD -MP -c -o $@ $<
+	@$(if $(V),,echo "  CC      $< (asan)")
+	$(Q)$(CC) $(CFLAGS) $(SAN) -MMD -MP -c -o $@ $<
 
 # Suites are found by name, not declared in a header.
 $(TEST_OBJ) $(TEST_OBJA): CFLAGS += -Wno-missing-prototypes
@@ -117,7 +122,8 @@ FUZZ_LIB_SRC = $(filter-out daemon/%,$(LIB_SRC))
 
 build/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build/fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	@$(if $(V),,echo "  FUZZ    $<")
+	$(Q)clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	  $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
 
 fuzz: $(FUZZ_TARGETS)

@@ -1,15 +1,24 @@
 #!/bin/sh
-# bench_notify.sh - webhook delivery throughput: 10,000 distinct alerts fire
-# into one webhook receiver (nginx on 127.0.0.1 answering 200 "ok"), and we
-# time how fast tocsin's dispatcher drains the filled outbox.
-# Called by bench/run.sh (make bench); needs TOCSIN (default ./tocsin) and
-# /usr/sbin/nginx (Debian nginx-light). Prints one "notify: ..." line.
+# bench_notify.sh - webhook delivery throughput and memory, tocsin against
+# Alertmanager 0.25: N distinct alerts (2,000 and 10,000) fire into one
+# webhook receiver (nginx on 127.0.0.1 answering 200 "ok", one access-log
+# line per request); deliveries/s until nginx has logged N requests, and the
+# peak RSS of each side. Then tocsin's RSS with 100,000 notifications queued.
+# Called by bench/run.sh (make bench); needs TOCSIN (default ./tocsin),
+# /usr/sbin/nginx (nginx-light) and /usr/bin/prometheus-alertmanager; the
+# peers' configs and the measuring code are in bench/peers/. Method and
+# figures: docs/benchmarks.md. Sizes: BENCH_NOTIFY_SIZES, BENCH_QUEUED.
 set -eu
 TOCSIN=${TOCSIN:-./tocsin}
-N=${BENCH_NOTIFY_ALERTS:-10000}
+SIZES=${BENCH_NOTIFY_SIZES:-2000 10000}
+QUEUED=${BENCH_QUEUED:-100000}
 PY=/usr/bin/python3
 NGINX=${NGINX:-/usr/sbin/nginx}
+AM=${ALERTMANAGER:-/usr/bin/prometheus-alertmanager}
 case "$TOCSIN" in /*) ;; *) TOCSIN=$(pwd)/$TOCSIN ;; esac
+export TOCSIN
+peers=$(cd "$(dirname "$0")/peers" && pwd)
+lib="$peers/peerlib.py"
 
 if [ ! -x "$NGINX" ]; then
     echo "notify: skipped (no $NGINX; apt-get install nginx-light)"
@@ -20,29 +29,13 @@ cleanup() {
     [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
     rm -rf "$dir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$dir/tmp"
-cat > "$dir/nginx.conf" <<CONF
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
-    keepalive_requests 100000;
-    server {
-        listen 127.0.0.1:$port;
-        location / { return 200 "ok"; }
-    }
-}
-CONF
+sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|g" "$peers/nginx.conf.in" \
+    > "$dir/nginx.conf"
 "$NGINX" -c "$dir/nginx.conf" -p "$dir" 2>>"$dir/error.log"
 # Wait (bounded) until nginx accepts connections.
 $PY - "$port" <<'PYEOF'
@@ -57,12 +50,14 @@ while True:
             sys.exit("nginx did not start")
         time.sleep(0.05)
 PYEOF
+url="http://127.0.0.1:$port/hook"
+access="$dir/access.log"
 
 cat > "$dir/cfg.yaml" <<CONF
 notifiers:
   hook:
     type: webhook
-    url: http://127.0.0.1:$port/hook
+    url: $url
 defaults:
   notify: [hook]
 rules:
@@ -72,30 +67,46 @@ rules:
     severity:
       critical: {above: 500}
 CONF
-$PY - "$N" > "$dir/stream.jsonl" <<'PYEOF'
-import json, sys
-for i in range(int(sys.argv[1])):
-    print(json.dumps({"metric": "lat", "labels": {"service": "s%05d" % i},
-                      "value": 600, "ts": 1767225600 + i * 0.001}))
+# stream N FILE: N breaching samples of N distinct series (N alerts),
+# stamped just before now so that the daemon sees no repeat_interval due.
+stream() {
+    $PY - "$1" > "$2" <<'PYEOF'
+import sys, time
+n = int(sys.argv[1])
+t = time.time() - n * 0.0001 - 1
+for i in range(n):
+    print('{"metric":"lat","labels":{"service":"s%06d"},"value":600,'
+          '"ts":%.4f}' % (i, t + i * 0.0001))
 PYEOF
+}
 
-# 1. Fill the outbox (eval without --notify records events and rows).
-"$TOCSIN" eval -c "$dir/cfg.yaml" --store "$dir/s.db" "$dir/stream.jsonl" \
-    > /dev/null 2> "$dir/fill.log"
-# 2. Drain it: time only the delivery.
-t0=$($PY -c 'import time; print(time.monotonic())')
-"$TOCSIN" eval --notify -c "$dir/cfg.yaml" --store "$dir/s.db" /dev/null \
-    > /dev/null 2> "$dir/drain.log" || { cat "$dir/drain.log"; exit 1; }
-t1=$($PY -c 'import time; print(time.monotonic())')
-$PY - "$dir/s.db" "$t0" "$t1" <<'PYEOF'
-import sqlite3, sys
-con = sqlite3.connect(sys.argv[1])
-sent = con.execute("SELECT count(*) FROM outbox WHERE status = 1").fetchone()[0]
-other = con.execute("SELECT count(*) FROM outbox WHERE status != 1").fetchone()[0]
-el = float(sys.argv[3]) - float(sys.argv[2])
-print("notify: %d webhooks in %.2f s = %.0f/s%s" %
-      (sent, el, sent / el if el > 0 else 0,
-       "" if other == 0 else " (%d not sent)" % other))
-PYEOF
-# TODO: the same 10,000 alerts through prometheus-alertmanager 0.25 (Debian
-# package) posting to the same nginx, for the tocsin/Alertmanager ratio.
+status=0
+for n in $SIZES; do
+    stream "$n" "$dir/stream$n.jsonl"
+    # 1. Fill the outbox (eval without --notify records events and rows).
+    "$TOCSIN" eval -c "$dir/cfg.yaml" --store "$dir/s$n.db" \
+        "$dir/stream$n.jsonl" > /dev/null 2> "$dir/fill$n.log"
+    # 2. Drain it: from spawning `eval --notify` to nginx's n-th line.
+    $PY "$lib" timed --access-log "$access" --n "$n" \
+        --stderr "$dir/drain$n.log" -- \
+        "$TOCSIN" eval --notify -c "$dir/cfg.yaml" --store "$dir/s$n.db" \
+        /dev/null || { status=1; cat "$dir/drain$n.log"; }
+    # 3. The same load through the daemon, fed over HTTP like Alertmanager.
+    $PY "$lib" daemon-notify --dir "$dir" --access-log "$access" \
+        --url "$url" --n "$n" || status=1
+    # 4. Alertmanager 0.25 into the same nginx.
+    if [ -x "$AM" ]; then
+        $PY "$lib" am-notify --dir "$dir" --access-log "$access" \
+            --url "$url" --n "$n" || status=1
+    else
+        echo "notify alertmanager: skipped (no $AM)"
+    fi
+done
+
+# 5. Memory with QUEUED notifications pending and the receiver down.
+stream "$QUEUED" "$dir/queued.jsonl"
+"$TOCSIN" eval -c "$dir/cfg.yaml" --store "$dir/queued.db" \
+    "$dir/queued.jsonl" > /dev/null 2> "$dir/fillq.log"
+$PY "$lib" queued-rss --dir "$dir" --store "$dir/queued.db" --n "$QUEUED" \
+    || status=1
+exit $status

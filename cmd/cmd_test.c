@@ -43,16 +43,31 @@ struct texpect {
 static int expand_values(const char *s, double **out, size_t *nout, char *why,
                          size_t whylen)
 {
-    char *dup = xstrdup(s), *save = NULL, *tok;
+    char *dup = xstrdup(s), *tok, *next = dup;
     double *v = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
 
-    for (tok = strtok_r(dup, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+    for (;;) {
+        next += strspn(next, " \t");
+        if (*next == '\0')
+            break;
+        tok = next;
+        next += strcspn(next, " \t");
+        if (*next != '\0')
+            *next++ = '\0';
         double a = NAN, b = 0;
         long count = 0;
         bool missing = false;
         char *x = strchr(tok, 'x'), *end;
+        char orig[64];
+
+        snprintf(orig, sizeof(orig), "%s", tok);
+        if (x == tok) {
+            snprintf(why, whylen, "bad value \"%s\"", orig);
+            rc = -1;
+            break;
+        }
 
         if (x) {
             *x = '\0';

@@ -3,6 +3,7 @@
  * event payload. Called by webhook.c, log.c, slack.c and email.c. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/util.h"
@@ -59,43 +60,87 @@ int am_event_parse(const cJSON *payload, struct am_event *ev, struct err *e)
     return 0;
 }
 
-/* Copy the string members of src into a new object. */
+static int cmp_item_names(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+    return strcmp(x->string, y->string);
+}
+
+/* Copy the string members of src into a new object, keys sorted bytewise
+ * as Alertmanager's Go encoder writes its label and annotation maps. */
 static cJSON *copy_strings(const cJSON *src)
 {
     cJSON *o = cJSON_CreateObject();
-    const cJSON *it;
+    const cJSON *it, **items;
+    size_t n = 0, i;
 
     if (o == NULL)
         return NULL;
     cJSON_ArrayForEach(it, src)
+        n++;
+    items = xcalloc(n ? n : 1, sizeof(*items));
+    n = 0;
+    cJSON_ArrayForEach(it, src)
     {
-        if (it->string && cJSON_IsString(it) &&
-            !cJSON_AddStringToObject(o, it->string, it->valuestring)) {
+        if (it->string && cJSON_IsString(it))
+            items[n++] = it;
+    }
+    qsort(items, n, sizeof(*items), cmp_item_names);
+    for (i = 0; i < n; i++) {
+        /* A duplicate key (not expected) keeps its first value. */
+        if (cJSON_GetObjectItemCaseSensitive(o, items[i]->string))
+            continue;
+        if (!cJSON_AddStringToObject(o, items[i]->string,
+                                     items[i]->valuestring)) {
+            free(items);
             cJSON_Delete(o);
             return NULL;
         }
     }
+    free(items);
     return o;
+}
+
+/* Go's time.RFC3339Nano form: UTC, fraction without trailing zeros and
+ * omitted when zero ("2026-01-01T00:01:00Z", "...00:00:00.25Z"). */
+static void format_go_time(double ts, char *out, size_t outlen)
+{
+    char *dot, *z;
+    size_t len;
+
+    util_format_rfc3339(ts, out, outlen);
+    dot = strchr(out, '.');
+    z = strchr(out, 'Z');
+    if (dot == NULL || z == NULL || z < dot)
+        return;
+    len = (size_t)(z - dot);
+    while (len > 1 && dot[len - 1] == '0')
+        len--;
+    if (len == 1)
+        len = 0;
+    memmove(dot + len, z, strlen(z) + 1);
 }
 
 static cJSON *alert_labels(const struct am_event *ev)
 {
-    cJSON *l = copy_strings(ev->labels);
+    cJSON *tmp = ev->labels ? cJSON_Duplicate(ev->labels, 1)
+                            : cJSON_CreateObject();
+    cJSON *l = NULL;
 
-    if (l == NULL)
+    if (tmp == NULL)
         return NULL;
-    if (cJSON_GetObjectItemCaseSensitive(l, "alertname") == NULL &&
-        !cJSON_AddStringToObject(l, "alertname", ev->rule))
-        goto fail;
+    if (cJSON_GetObjectItemCaseSensitive(tmp, "alertname") == NULL &&
+        !cJSON_AddStringToObject(tmp, "alertname", ev->rule))
+        goto out;
     /* Alertmanager receivers route on a severity label; ours is a field,
      * so show the severity the alert has (the old one when resolved). */
-    cJSON_DeleteItemFromObjectCaseSensitive(l, "severity");
-    if (!cJSON_AddStringToObject(l, "severity", ev->shown))
-        goto fail;
+    cJSON_DeleteItemFromObjectCaseSensitive(tmp, "severity");
+    if (!cJSON_AddStringToObject(tmp, "severity", ev->shown))
+        goto out;
+    l = copy_strings(tmp); /* sorted */
+out:
+    cJSON_Delete(tmp);
     return l;
-fail:
-    cJSON_Delete(l);
-    return NULL;
 }
 
 cJSON *am_payload_build(const struct am_event *ev, const char *receiver)
@@ -106,9 +151,9 @@ cJSON *am_payload_build(const struct am_event *ev, const char *receiver)
     char starts[40], ends[40], gk[512];
     int ok = root != NULL;
 
-    util_format_rfc3339(ev->starts_at, starts, sizeof(starts));
+    format_go_time(ev->starts_at, starts, sizeof(starts));
     if (ev->resolved)
-        util_format_rfc3339(ev->ts, ends, sizeof(ends));
+        format_go_time(ev->ts, ends, sizeof(ends));
     else
         snprintf(ends, sizeof(ends), "0001-01-01T00:00:00Z");
     snprintf(gk, sizeof(gk), "{}:{alertname=\"%s\"}", ev->rule);

@@ -547,7 +547,7 @@ START_TEST(webhook_default_body_is_alertmanager_v4_while_firing)
     ck_assert_str_eq(jstr(m, "alerts.0.labels.severity"), "critical");
     ck_assert_str_eq(jstr(m, "alerts.0.annotations.summary"),
                      "p90 latency 512.5 ms on api");
-    ck_assert_str_eq(jstr(m, "alerts.0.startsAt"), "2026-01-01T00:00:00.000Z");
+    ck_assert_str_eq(jstr(m, "alerts.0.startsAt"), "2026-01-01T00:00:00Z");
     ck_assert_str_eq(jstr(m, "alerts.0.endsAt"), "0001-01-01T00:00:00Z");
     ck_assert_str_eq(jstr(m, "alerts.0.generatorURL"), "");
     ck_assert_str_eq(jstr(m, "alerts.0.fingerprint"), "3f0c9a0011223344");
@@ -579,7 +579,7 @@ START_TEST(webhook_resolved_payload_ends_at_event_time_with_previous_severity)
     ck_assert_str_eq(r.method, "PUT");
     ck_assert_str_eq(jstr(m, "status"), "resolved");
     ck_assert_str_eq(jstr(m, "alerts.0.status"), "resolved");
-    ck_assert_str_eq(jstr(m, "alerts.0.endsAt"), "2026-01-01T00:02:00.000Z");
+    ck_assert_str_eq(jstr(m, "alerts.0.endsAt"), "2026-01-01T00:02:00Z");
     ck_assert_str_eq(jstr(m, "alerts.0.labels.severity"), "critical");
     request_cleanup(&r);
     cJSON_Delete(m);
@@ -824,7 +824,7 @@ START_TEST(webhook_and_log_cover_every_event_kind)
                              cases[i].shown);
             ck_assert_str_eq(jstr(m, "alerts.0.endsAt"),
                              strcmp(cases[i].status, "resolved") == 0
-                                 ? "2026-01-01T00:02:00.000Z"
+                                 ? "2026-01-01T00:02:00Z"
                                  : "0001-01-01T00:00:00Z");
             if (k == 1) {
                 ck_assert_str_eq(jstr(m, "event.event"), cases[i].event);
@@ -1496,6 +1496,43 @@ START_TEST(am_payload_rejects_payload_without_event)
 }
 END_TEST
 
+/* Alertmanager's Go encoder sorts map keys and writes times as
+ * RFC3339Nano (no trailing zeros in the fraction); receivers that compare
+ * bytes or re-sign payloads see the same shape from tocsin. */
+START_TEST(am_payload_sorts_label_keys_and_writes_go_rfc3339nano_times)
+{
+    static const char *const lbl[] = {"zone", "b", "service", "api",
+                                      "instance", "i1", NULL};
+    cJSON *p = mk_payload("firing", "warning", "ok", "250", lbl, "s"), *m;
+    const cJSON *it, *labels;
+    const char *prev = "";
+    struct am_event ev;
+    struct err e = {0};
+    const char *want[] = {"alertname", "instance", "service", "severity",
+                          "zone"};
+    size_t i = 0;
+
+    cJSON_SetNumberValue(cJSON_GetObjectItem(p, "starts_at"), 1767225600.25);
+    ck_assert_int_eq(am_event_parse(p, &ev, &e), 0);
+    m = am_payload_build(&ev, "r");
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(jstr(m, "alerts.0.startsAt"), "2026-01-01T00:00:00.25Z");
+    labels = jget(m, "alerts.0.labels");
+    cJSON_ArrayForEach(it, labels)
+    {
+        ck_assert_uint_lt(i, 5);
+        ck_assert_str_eq(it->string, want[i]);
+        ck_assert_int_gt(strcmp(it->string, prev), 0);
+        prev = it->string;
+        i++;
+    }
+    ck_assert_uint_eq(i, 5);
+    ck_assert_str_eq(jstr(m, "commonLabels.severity"), "warning");
+    cJSON_Delete(m);
+    cJSON_Delete(p);
+}
+END_TEST
+
 START_TEST(config_load_runs_kind_configure_with_common_keys_allowed)
 {
     static const char yaml[] =
@@ -1572,6 +1609,8 @@ Suite *notifiers_suite(void)
     tcase_add_test(t, mime_ascii_header_folds_and_stays_unencoded);
     tcase_add_test(t, default_check_classifies_http_and_smtp_codes);
     tcase_add_test(t, am_payload_rejects_payload_without_event);
+    tcase_add_test(t,
+                   am_payload_sorts_label_keys_and_writes_go_rfc3339nano_times);
     tcase_add_test(t, config_load_runs_kind_configure_with_common_keys_allowed);
     suite_add_tcase(s, t);
     return s;

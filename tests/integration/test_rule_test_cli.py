@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""`tocsin test`: promtool's value notation (a+bxN, a-bxN, _, _xN), passing
+and failing tests (expected and actual firing sets shown, exit 1), the
+quickstart's own test file, and errors in the test file."""
+import os
+import subprocess
+import sys
+
+TOCSIN = os.environ["TOCSIN"]
+ROOT = os.environ.get("TOCSIN_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures += 1
+
+
+def run(*args):
+    return subprocess.run([TOCSIN, "test", *args], capture_output=True, text=True, timeout=60)
+
+
+with open("rules.yaml", "w") as f:
+    f.write("""rules:
+  - name: q_high
+    metric: queue_depth
+    by: [queue]
+    severity:
+      warning: {above: 10, for: 1m}
+      critical: {above: 20}
+  - name: q_sum
+    metric: queue_depth
+    window: 2m
+    aggregate: max
+    severity:
+      info: {above: 5}
+""")
+
+with open("ok.yaml", "w") as f:
+    f.write("""config: rules.yaml
+tests:
+  - name: notation and escalation
+    interval: 1m
+    series:
+      # 0 5 10 15 20 25 | _ _ | 30-5x2 = 30 25 20 | 3
+      - metric: 'queue_depth{queue="jobs"}'
+        values: '0+5x5 _x2 30-5x2 3'
+    expect:
+      - at: 2m
+        firing: [{alertname: q_sum, severity: info}]
+      - at: 3m
+        firing: [{alertname: q_sum, severity: info}]
+      - at: 4m
+        firing: [{alertname: q_high, queue: jobs, severity: warning}, {alertname: q_sum, severity: info}]
+      - at: 5m
+        firing: [{alertname: q_high, queue: jobs, severity: critical}, {alertname: q_sum, severity: info}]
+      - at: 7m30s
+        firing: [{alertname: q_high, queue: jobs, severity: critical}, {alertname: q_sum, severity: info}]
+      - at: 10m
+        firing: [{alertname: q_high, queue: jobs, severity: warning}, {alertname: q_sum, severity: info}]
+      - at: 11m
+        firing: [{alertname: q_sum, severity: info}]
+""")
+r = run("ok.yaml")
+check(r.returncode == 0, "a passing test file exits 0 (%d: %s%s)" % (r.returncode, r.stdout, r.stderr))
+check("PASS notation and escalation" in r.stdout, "the test is reported as passed")
+check("1 passed, 0 failed" in r.stdout, "the summary line counts it")
+
+with open("bad.yaml", "w") as f:
+    f.write("""config: rules.yaml
+tests:
+  - name: wrong expectation
+    interval: 1m
+    series:
+      - metric: 'queue_depth{queue="jobs"}'
+        values: '25x3'
+    expect:
+      - at: 1m
+        firing: [{alertname: q_high, queue: jobs, severity: warning}]
+""")
+r = run("bad.yaml")
+check(r.returncode == 1, "a failing test exits 1")
+check("FAIL wrong expectation" in r.stdout, "the failing test is named")
+check("expected firing:" in r.stdout and "actual firing:" in r.stdout,
+      "the failure shows the expected and the actual firing sets")
+check("severity: critical" in r.stdout, "the actual set shows the real severity")
+
+with open("broken.yaml", "w") as f:
+    f.write("""config: rules.yaml
+tests:
+  - name: bad values
+    interval: 1m
+    series:
+      - metric: 'queue_depth{queue="jobs"}'
+        values: '1 2 x3'
+    expect: []
+""")
+r = run("broken.yaml")
+check(r.returncode == 1 and "broken.yaml:7:" in r.stderr,
+      "a bad value string is an error at its line (%s)" % r.stderr.strip())
+
+r = run("missing.yaml")
+check(r.returncode == 1 and "missing.yaml" in r.stderr, "a missing test file exits 1 with its name")
+r = subprocess.run([TOCSIN, "test"], capture_output=True, text=True, timeout=60)
+check(r.returncode == 2, "no file is a usage error (exit 2)")
+
+r = run(os.path.join(ROOT, "examples", "quickstart.test.yaml"))
+check(r.returncode == 0, "the quickstart's rule tests pass (%s)" % r.stdout[-300:])
+
+print("%d failed" % failures)
+sys.exit(1 if failures else 0)
