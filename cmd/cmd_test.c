@@ -405,7 +405,7 @@ static int run_test(struct tfile *tf, const struct config *cfg,
                 }
                 idx++;
             }
-            engine_advance(eng, xs[k].at + 1e-6, NULL, NULL);
+            engine_advance(eng, xs[k].at, NULL, NULL);
             memset(&a, 0, sizeof(a));
             buf_init(&a.text, 1 << 20);
             a.x = &xs[k];

@@ -629,10 +629,13 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     return series_eval(e, se, se->newest, cb, ctx);
 }
 
-/* Emit the nodata events of series whose deadline is before t. */
-static int advance(struct engine *e, double t, engine_event_fn cb, void *ctx)
+/* Emit the nodata events of series whose deadline is before t (or at t,
+ * when inclusive), in deadline order, each stamped with its deadline. */
+static int advance(struct engine *e, double t, bool inclusive,
+                   engine_event_fn cb, void *ctx)
 {
-    while (e->nheap > 0 && deadline(e->heap[0]) < t) {
+    while (e->nheap > 0 && (deadline(e->heap[0]) < t ||
+                            (inclusive && deadline(e->heap[0]) == t))) {
         struct series *s = e->heap[0];
         int rc = series_nodata(e, s, deadline(s), cb, ctx);
         if (rc)
@@ -651,14 +654,17 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
 
     h = util_hash64(s->metric, strlen(s->metric), 0);
     m = metric_find(e, s->metric, h);
+    /* The stream clock reaches s->ts: deadlines before it pass first; those
+     * exactly at it pass after the sample, which may itself be the one that
+     * keeps its series out of nodata. */
     if (s->ts > e->clock) {
         e->clock = s->ts;
-        if ((rc = advance(e, e->clock, cb, ctx)) != 0)
+        if ((rc = advance(e, e->clock, false, cb, ctx)) != 0)
             return rc;
     }
     if (m == NULL) {
         e->st.samples++;
-        return 0;
+        return advance(e, e->clock, true, cb, ctx);
     }
     source_key(e, s);
     h = util_hash64(buf_str(&e->keybuf), e->keybuf.len, 1);
@@ -672,14 +678,14 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
     for (size_t i = 0; i < m->nrules; i++)
         if ((rc = feed_rule(e, m->rules[i], s, (uint32_t)(h ^ (h >> 32)), cb, ctx)) != 0)
             return rc;
-    return 0;
+    return e->nheap ? advance(e, e->clock, true, cb, ctx) : 0;
 }
 
 int engine_advance(struct engine *e, double t, engine_event_fn cb, void *ctx)
 {
     if (t > e->clock)
         e->clock = t;
-    return advance(e, t, cb, ctx);
+    return advance(e, t, true, cb, ctx);
 }
 
 struct tick_ctx {
@@ -711,7 +717,7 @@ int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
 {
     size_t n;
     struct series **list;
-    int rc = advance(e, now + 1e-9, cb, ctx);
+    int rc = advance(e, now, true, cb, ctx);
 
     if (rc)
         return rc;

@@ -43,9 +43,10 @@ struct engine_stats {
 int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
                 void *ctx);
 
-/* The stream clock (eval): emit the nodata events whose deadline
- * (newest sample + nodata.after) is <= t, each stamped with its deadline,
- * in deadline order. */
+/* The stream clock: emit the nodata events whose deadline (newest sample +
+ * nodata.after) is <= t, each stamped with its deadline, in deadline order.
+ * engine_feed advances the clock to each sample's time by itself (deadlines
+ * equal to the sample's time pass after the sample is fed). */
 int engine_advance(struct engine *e, double t, engine_event_fn cb, void *ctx);
 
 /* The daemon timer: evaluate every series at wall-clock time now (completes

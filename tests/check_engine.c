@@ -342,6 +342,33 @@ START_TEST(nodata_fires_at_deadline_and_next_sample_ends_it)
 }
 END_TEST
 
+START_TEST(nodata_deadline_reached_exactly_fires_unless_own_sample_arrives)
+{
+    struct config *c = load(
+        "rules:\n"
+        "  - name: hb\n"
+        "    metric: hb\n"
+        "    by: [job]\n"
+        "    severity: {critical: {below: 1}}\n"
+        "    nodata: {after: 1m}\n");
+    struct engine *e = engine_new(c);
+    struct evlog l;
+
+    evlog_init(&l);
+    feed1(e, "hb", "job", "a", 1, 0, &l);
+    feed1(e, "hb", "job", "b", 1, 0, &l);
+    /* a's own sample lands exactly on its deadline: no nodata for a;
+     * the clock reaching 60 is b's deadline: b goes nodata at 60. */
+    feed1(e, "hb", "job", "a", 1, 60, &l);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_double_eq(l.ts[0], 60);
+    ck_assert_ptr_nonnull(strstr(buf_str(&l.all), "\"job\":\"b\""));
+    engine_free(e);
+    config_free(c);
+    buf_cleanup(&l.all);
+}
+END_TEST
+
 START_TEST(nodata_with_same_severity_is_silent)
 {
     struct config *c = load(
@@ -711,6 +738,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, late_sample_of_same_source_is_dropped_and_counted);
     tcase_add_test(t, nodata_fires_at_deadline_and_next_sample_ends_it);
     tcase_add_test(t, nodata_with_same_severity_is_silent);
+    tcase_add_test(t, nodata_deadline_reached_exactly_fires_unless_own_sample_arrives);
     tcase_add_test(t, tick_completes_for_at_wall_clock);
     tcase_add_test(t, split_stream_gives_the_events_of_one_run);
     tcase_add_test(t, restore_skips_a_rule_whose_definition_changed);
