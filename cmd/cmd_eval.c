@@ -168,10 +168,13 @@ int cmd_eval(int argc, char **argv)
                 fprintf(stderr, "tocsin eval: delivery: outbox not drained in time\n");
                 rc = EXIT_WORK;
             }
+            int64_t sent = 0, silenced = 0;
+            store_outbox_count(st, OUTBOX_SENT, &sent, &e);
             store_outbox_count(st, OUTBOX_FAILED, &failed, &e);
-            if (failed > 0)
-                fprintf(stderr, "tocsin eval: %lld notification(s) failed\n",
-                        (long long)failed);
+            store_outbox_count(st, OUTBOX_SILENCED, &silenced, &e);
+            fprintf(stderr, "eval: notifications: %lld sent, %lld failed, "
+                    "%lld silenced\n", (long long)sent, (long long)failed,
+                    (long long)silenced);
             dispatcher_free(d);
         }
     }
