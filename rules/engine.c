@@ -54,6 +54,8 @@ struct series {
     bool has_samples;
     bool has_value;
     bool state_dirty;       /* state changed since the last save */
+    bool win_dirty;         /* samples arrived since the last save */
+    bool listed;            /* in engine.dirty */
     bool saved;             /* a row exists in the store */
     double newest;          /* newest sample time */
     double starts_at;       /* when severity last left ok */
@@ -72,6 +74,9 @@ struct engine {
     struct htab metrics;
     struct htab sources;
     struct htab series;
+    struct series **dirty;  /* series changed since their last save: a
+                               commit looks at these, not at every series */
+    size_t ndirty, capdirty;
     struct series **heap;   /* nodata deadlines, min-heap */
     size_t nheap, capheap;
     struct engine_stats st;
@@ -120,6 +125,24 @@ static uint64_t rule_hash(const struct rule *r)
         h = hash_str(h, r->labels[i].value);
     }
     return h;
+}
+
+/* ---- dirty list ---- */
+
+static void mark_dirty(struct engine *e, struct series *s, bool state)
+{
+    if (state)
+        s->state_dirty = true;
+    else
+        s->win_dirty = true;
+    if (s->listed)
+        return;
+    if (e->ndirty == e->capdirty) {
+        e->capdirty = e->capdirty ? e->capdirty * 2 : 256;
+        e->dirty = xrealloc(e->dirty, e->capdirty * sizeof(*e->dirty));
+    }
+    e->dirty[e->ndirty++] = s;
+    s->listed = true;
 }
 
 /* ---- nodata heap ---- */
@@ -308,6 +331,7 @@ void engine_free(struct engine *e)
     htab_cleanup(&e->metrics);
     free(e->rule_hashes);
     free(e->heap);
+    free(e->dirty);
     free(e->ann);
     buf_cleanup(&e->keybuf);
     buf_cleanup(&e->annbuf);
@@ -420,7 +444,7 @@ static int emit(struct engine *e, struct series *s, enum severity prev,
     e->st.firing[prev]--;
     e->st.firing[now]++;
     e->st.events++;
-    s->state_dirty = true;
+    mark_dirty(e, s, true);
 
     memset(&ev, 0, sizeof(ev));
     ev.ts = t;
@@ -505,7 +529,7 @@ static int series_eval(struct engine *e, struct series *s, double t,
         if (r->tiers[i].present)
             tier_step(&r->tiers[i], &s->tiers[i], t, v);
     if (memcmp(before, s->tiers, sizeof(before)) != 0)
-        s->state_dirty = true;
+        mark_dirty(e, s, true);
     if (s->nodata)
         return 0; /* only a sample ends nodata */
     s->sev = (unsigned char)tier_severity(r->tiers, s->tiers);
@@ -519,7 +543,7 @@ static int series_nodata(struct engine *e, struct series *s, double t,
 
     memset(s->tiers, 0, sizeof(s->tiers));
     s->nodata = true;
-    s->state_dirty = true;
+    mark_dirty(e, s, true);
     s->sev = (unsigned char)s->rule->nodata_sev;
     heap_remove(e, s);
     return emit(e, s, prev, t, REASON_NODATA, cb, ctx);
@@ -619,12 +643,13 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     if (!se->has_samples || s->ts > se->newest)
         se->newest = s->ts;
     se->has_samples = true;
+    mark_dirty(e, se, false);
     heap_update(e, se);
     if (se->nodata) {
         /* The next sample ends the nodata state: the tiers (reset when
          * nodata began) decide the severity again. */
         se->nodata = false;
-        se->state_dirty = true;
+        mark_dirty(e, se, true);
     }
     return series_eval(e, se, se->newest, cb, ctx);
 }
@@ -908,37 +933,64 @@ static int save_sources(struct engine *e, engine_put_fn put, void *ctx)
     return rc;
 }
 
+/* A commit (with_windows false) saves the series whose tier state changed
+ * and that are active or were saved before; a checkpoint (with_windows)
+ * also saves every series that received samples since its last save. Both
+ * walk only the dirty list; `all` walks every series (tests, tools). */
 int engine_save(struct engine *e, bool with_windows, bool all,
                 engine_put_fn put, engine_del_fn del, void *ctx)
 {
-    size_t n;
-    struct series **list = series_list(e, &n);
+    struct series **list;
+    size_t n, keep = 0;
     struct buf b;
     int rc = 0;
 
     (void)del;
+    if (all) {
+        list = series_list(e, &n);
+    } else {
+        list = e->dirty;
+        n = e->ndirty;
+    }
     buf_init(&b, 256 << 20);
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    for (size_t i = 0; i < n; i++) {
         struct series *s = list[i];
         bool active = s->sev != SEV_OK || s->nodata || tier_any_active(s->tiers);
-        if (!all && !s->state_dirty)
-            continue;
-        if (!all && !active && !s->saved)
-            continue;
-        if (all && !s->has_samples && !active)
-            continue;
-        if (series_blob_v(e, s, &b) < 0) {
-            rc = -1;
-            break;
-        }
-        rc = put(ctx, SKEY(s), s->rule->name, s->fp, buf_str(&b), b.len);
-        if (rc == 0) {
+        bool want;
+
+        if (all)
+            want = s->has_samples || active;
+        else if (with_windows)
+            want = s->state_dirty || s->win_dirty;
+        else
+            want = s->state_dirty && (active || s->saved);
+        if (want && rc == 0) {
+            if (series_blob_v(e, s, &b) < 0 ||
+                put(ctx, SKEY(s), s->rule->name, s->fp, buf_str(&b), b.len) != 0) {
+                rc = -1;
+            } else {
+                s->state_dirty = false;
+                s->win_dirty = false;
+                s->saved = true;
+            }
+        } else if (!want && !with_windows && s->state_dirty) {
+            /* Not worth a row (ok and never saved): nothing to remember. */
             s->state_dirty = false;
-            s->saved = true;
+        }
+        if (!all) {
+            /* Still dirty (a window not yet checkpointed, or a failed put):
+             * keep it listed for the next save. */
+            if (s->state_dirty || s->win_dirty)
+                list[keep++] = s;
+            else
+                s->listed = false;
         }
     }
+    if (all)
+        free(list);
+    else
+        e->ndirty = keep;
     buf_cleanup(&b);
-    free(list);
     if (rc == 0 && with_windows)
         rc = save_sources(e, put, ctx);
     return rc;
@@ -1114,6 +1166,9 @@ static void reload_cb(struct hnode *n, void *ctx)
     }
     s->rule = &e->cfg->rules[i];
     s->heap_idx = NO_HEAP;
+    s->listed = false;
+    if (s->state_dirty || s->win_dirty)
+        mark_dirty(e, s, s->state_dirty);
     htab_insert(&rc->keep, n);
 }
 
@@ -1131,6 +1186,7 @@ void engine_reload(struct engine *e, const struct config *cfg)
     rc.e = e;
     htab_init(&rc.keep);
     e->nheap = 0;
+    e->ndirty = 0; /* rebuilt from the series that survive */
     htab_foreach(&old, reload_cb, &rc);
     htab_cleanup(&old);
     e->series = rc.keep;

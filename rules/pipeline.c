@@ -212,7 +212,7 @@ int pipeline_checkpoint(struct pipeline *p, bool with_windows, struct err *e)
     if (pipeline_commit(p, NULL, e) < 0)
         return -1;
     p->err = e;
-    rc = engine_save(p->engine, with_windows, with_windows, put_cb, del_cb, p);
+    rc = engine_save(p->engine, with_windows, false, put_cb, del_cb, p);
     p->err = NULL;
     if (rc < 0) {
         if (p->in_txn)
