@@ -7,11 +7,13 @@
 # Called by bench/run.sh (make bench); needs TOCSIN (default ./tocsin),
 # /usr/sbin/nginx (nginx-light) and /usr/bin/prometheus-alertmanager; the
 # peers' configs and the measuring code are in bench/peers/. Method and
-# figures: docs/benchmarks.md. Sizes: BENCH_NOTIFY_SIZES, BENCH_QUEUED.
+# figures: docs/benchmarks.md. Knobs: BENCH_NOTIFY_SIZES, BENCH_QUEUED,
+# BENCH_REPEAT (runs per figure; the median is printed).
 set -eu
 TOCSIN=${TOCSIN:-./tocsin}
 SIZES=${BENCH_NOTIFY_SIZES:-2000 10000}
 QUEUED=${BENCH_QUEUED:-100000}
+REPEAT=${BENCH_REPEAT:-3}
 PY=/usr/bin/python3
 NGINX=${NGINX:-/usr/sbin/nginx}
 AM=${ALERTMANAGER:-/usr/bin/prometheus-alertmanager}
@@ -80,6 +82,7 @@ for i in range(n):
 PYEOF
 }
 
+echo "notify machine: $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg) at start (other processes compete for the cores)"
 status=0
 for n in $SIZES; do
     stream "$n" "$dir/stream$n.jsonl"
@@ -87,17 +90,18 @@ for n in $SIZES; do
     "$TOCSIN" eval -c "$dir/cfg.yaml" --store "$dir/s$n.db" \
         "$dir/stream$n.jsonl" > /dev/null 2> "$dir/fill$n.log"
     # 2. Drain it: from spawning `eval --notify` to nginx's n-th line.
-    $PY "$lib" timed --access-log "$access" --n "$n" \
-        --stderr "$dir/drain$n.log" -- \
-        "$TOCSIN" eval --notify -c "$dir/cfg.yaml" --store "$dir/s$n.db" \
+    $PY "$lib" timed --access-log "$access" --n "$n" --repeat "$REPEAT" \
+        --stderr "$dir/drain$n.log" \
+        --fresh-from "$dir/s$n.db" --fresh-to "$dir/run$n.db" -- \
+        "$TOCSIN" eval --notify -c "$dir/cfg.yaml" --store "$dir/run$n.db" \
         /dev/null || { status=1; cat "$dir/drain$n.log"; }
     # 3. The same load through the daemon, fed over HTTP like Alertmanager.
     $PY "$lib" daemon-notify --dir "$dir" --access-log "$access" \
-        --url "$url" --n "$n" || status=1
+        --url "$url" --n "$n" --repeat "$REPEAT" || status=1
     # 4. Alertmanager 0.25 into the same nginx.
     if [ -x "$AM" ]; then
         $PY "$lib" am-notify --dir "$dir" --access-log "$access" \
-            --url "$url" --n "$n" || status=1
+            --url "$url" --n "$n" --repeat "$REPEAT" || status=1
     else
         echo "notify alertmanager: skipped (no $AM)"
     fi

@@ -57,8 +57,8 @@ static int alerts_json_row(void *ctx, const struct store_alert *a)
         labels = cJSON_CreateObject();
     }
     cJSON_AddItemToObject(o, "labels", labels);
+    /* The same object, keys and order as GET /api/v1/alerts (api.c). */
     cJSON_AddStringToObject(o, "severity", a->severity);
-    cJSON_AddNumberToObject(o, "since", a->since);
     if (a->has_value)
         cJSON_AddNumberToObject(o, "value", a->value);
     else
@@ -67,6 +67,8 @@ static int alerts_json_row(void *ctx, const struct store_alert *a)
         cJSON_AddStringToObject(o, "reason", a->reason);
     else
         cJSON_AddNullToObject(o, "reason");
+    cJSON_AddNumberToObject(o, "since", a->since);
+    cJSON_AddNumberToObject(o, "updated", a->updated);
     cJSON_AddItemToArray(arr, o);
     return 0;
 }

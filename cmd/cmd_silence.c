@@ -14,8 +14,8 @@
 #include "cmd.h"
 
 static const char silence_usage[] =
-    "usage: tocsin silence add --match MATCHERS [--for 1h] [--comment TEXT] "
-    "[--by USER]\n"
+    "usage: tocsin silence add --match MATCHERS [--for 1h] [--start TIME] "
+    "[--comment TEXT] [--by USER]\n"
     "       tocsin silence list [--all] [--json]\n"
     "       tocsin silence expire ID\n"
     "\n"
@@ -26,7 +26,11 @@ static const char silence_usage[] =
     "  --store PATH     the store (overrides the config's store)\n"
     "  --match M        label matchers: 'alertname=x,service=~api|web,"
     "env!=dev'\n"
-    "  --for DURATION   how long the silence lasts from now (default 1h)\n"
+    "  --for DURATION   how long the silence lasts (default 1h)\n"
+    "  --start TIME     when it starts: RFC 3339 or Unix seconds (default\n"
+    "                   now); eval checks silences at each event's own\n"
+    "                   time, so silencing a replayed stream needs a start\n"
+    "                   at or before its first sample\n"
     "  --comment TEXT   why\n"
     "  --by USER        who (default $USER)\n"
     "  --all            list expired silences too\n"
@@ -35,9 +39,25 @@ static const char silence_usage[] =
 
 struct silence_args {
     const char *cfg_path, *store_path;
-    const char *match, *dur, *comment, *by;
+    const char *match, *dur, *comment, *by, *start;
     int all, json;
 };
+
+/* --start: Unix seconds or an RFC 3339 time. Returns 0 or -1. */
+static int parse_start(const char *arg, double *out)
+{
+    char *end = NULL;
+    double v;
+
+    if (*arg == '\0')
+        return -1;
+    v = strtod(arg, &end);
+    if (end && *end == '\0' && v >= 0 && v < 1e11) {
+        *out = v;
+        return 0;
+    }
+    return util_parse_rfc3339(arg, strlen(arg), out);
+}
 
 static int silence_add(const struct silence_args *a)
 {
@@ -58,10 +78,15 @@ static int silence_add(const struct silence_args *a)
     if (util_parse_duration(a->dur, &dur) < 0 || dur <= 0)
         return cli_usage_error(
             "silence", "bad --for \"%s\" (a duration such as 2h)", a->dur);
+    now = util_now();
+    if (a->start && parse_start(a->start, &now) < 0)
+        return cli_usage_error("silence",
+                               "bad --start \"%s\" (RFC 3339 or Unix "
+                               "seconds)",
+                               a->start);
     s = cli_view_open_store(a->cfg_path, a->store_path, STORE_RW);
     if (s == NULL)
         return EXIT_WORK;
-    now = util_now();
     si.matchers = a->match;
     si.starts = now;
     si.ends = now + dur;
@@ -189,6 +214,7 @@ int cmd_silence(int argc, char **argv)
         {"store", required_argument, NULL, 's'},
         {"match", required_argument, NULL, 'm'},
         {"for", required_argument, NULL, 'f'},
+        {"start", required_argument, NULL, 'S'},
         {"comment", required_argument, NULL, 'C'},
         {"by", required_argument, NULL, 'b'},
         {"all", no_argument, NULL, 'a'},
@@ -216,6 +242,10 @@ int cmd_silence(int argc, char **argv)
             break;
         case 'f':
             a.dur = optarg;
+            nadd++;
+            break;
+        case 'S':
+            a.start = optarg;
             nadd++;
             break;
         case 'C':
@@ -259,7 +289,8 @@ int cmd_silence(int argc, char **argv)
     if (strcmp(sub, "list") == 0) {
         if (nadd)
             return cli_usage_error("silence",
-                                   "--match/--for/--comment/--by are for add");
+                                   "--match/--for/--start/--comment/--by are "
+                                   "for add");
         if (optind < argc)
             return cli_usage_error("silence", "unexpected argument \"%s\"",
                                    argv[optind]);

@@ -157,8 +157,12 @@ static int alert_cb(void *ctx, const struct store_alert *a)
         json_num(b, a->value);
     else
         buf_adds(b, "null");
+    /* Same keys and order as `tocsin alerts --json` (cmd_alerts.c). */
     buf_adds(b, ",\"reason\":");
-    json_str(b, a->reason ? a->reason : "threshold");
+    if (a->reason)
+        json_str(b, a->reason);
+    else
+        buf_adds(b, "null");
     buf_adds(b, ",\"since\":");
     json_num(b, a->since);
     buf_adds(b, ",\"updated\":");
@@ -205,7 +209,9 @@ static int silence_cb(void *ctx, const struct store_silence *si)
     json_str(b, si->comment ? si->comment : "");
     buf_adds(b, ",\"created_by\":");
     json_str(b, si->created_by ? si->created_by : "");
-    buf_addc(b, '}');
+    /* Only active silences are listed; the key matches `silence list
+     * --json`. */
+    buf_adds(b, ",\"active\":true}");
     return b->failed ? -1 : 0;
 }
 

@@ -76,8 +76,7 @@ static cJSON *copy_strings(const cJSON *src)
 
     if (o == NULL)
         return NULL;
-    cJSON_ArrayForEach(it, src)
-        n++;
+    cJSON_ArrayForEach(it, src) n++;
     items = xcalloc(n ? n : 1, sizeof(*items));
     n = 0;
     cJSON_ArrayForEach(it, src)
@@ -123,8 +122,8 @@ static void format_go_time(double ts, char *out, size_t outlen)
 
 static cJSON *alert_labels(const struct am_event *ev)
 {
-    cJSON *tmp = ev->labels ? cJSON_Duplicate(ev->labels, 1)
-                            : cJSON_CreateObject();
+    cJSON *tmp =
+        ev->labels ? cJSON_Duplicate(ev->labels, 1) : cJSON_CreateObject();
     cJSON *l = NULL;
 
     if (tmp == NULL)

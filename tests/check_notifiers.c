@@ -1501,7 +1501,7 @@ END_TEST
  * bytes or re-sign payloads see the same shape from tocsin. */
 START_TEST(am_payload_sorts_label_keys_and_writes_go_rfc3339nano_times)
 {
-    static const char *const lbl[] = {"zone", "b", "service", "api",
+    static const char *const lbl[] = {"zone",     "b",  "service", "api",
                                       "instance", "i1", NULL};
     cJSON *p = mk_payload("firing", "warning", "ok", "250", lbl, "s"), *m;
     const cJSON *it, *labels;

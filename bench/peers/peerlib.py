@@ -11,7 +11,6 @@ import atexit
 import http.client
 import json
 import os
-import resource
 import shutil
 import signal
 import socket
@@ -283,10 +282,40 @@ def _nginx_from(a):
     return ng
 
 
+def repeat(a, run, head, method):
+    """Run one measurement a.repeat times; print the median run (by rate)
+    as one figure line with the range. run(a) returns (ok, rate, rss,
+    detail)."""
+    res = [run(a) for _ in range(a.repeat)]
+    ok = all(r[0] for r in res)
+    rates = sorted(r[1] for r in res)
+    med = sorted(res, key=lambda r: r[1])[len(res) // 2]
+    print("%s %d alerts: %.0f/s, peak RSS %.1f MiB (median of %d runs, "
+          "range %.0f-%.0f/s; %s; median run: %s)"
+          % (head, a.n, med[1], mib(med[2]), len(res), rates[0], rates[-1],
+             method, med[3]), flush=True)
+    return 0 if ok else 1
+
+
+def fresh_copy(src, dst):
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(dst + suffix):
+            os.unlink(dst + suffix)
+    for suffix in ("", "-wal"):
+        if os.path.exists(src + suffix):
+            shutil.copyfile(src + suffix, dst + suffix)
+
+
 def cmd_timed(a):
+    return repeat(a, _run_timed, "notify tocsin",
+                  "tocsin eval --notify draining a filled outbox")
+
+
+def _run_timed(a):
     """Run a command (tocsin eval --notify) that delivers a.n requests to
     nginx: time from spawn to the n-th access-log line; peak RSS from
-    getrusage of the waited child."""
+    the rusage wait4() returns for that child."""
+    fresh_copy(a.fresh_from, a.fresh_to)
     ng = _nginx_from(a)
     base = ng.count()
     t0 = time.monotonic()
@@ -294,29 +323,51 @@ def cmd_timed(a):
                          stderr=open(a.stderr, "wb"))
     _procs.append(p)
     seen = ng.wait_count(base + a.n, a.timeout)
-    rc = p.wait(a.timeout)
+    deadline = time.monotonic() + a.timeout
+    while True:
+        pid, wst, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            break
+        if time.monotonic() > deadline:
+            p.kill()
+            pid, wst, ru = os.wait4(p.pid, 0)
+            break
+        time.sleep(0.005)
+    p.returncode = rc = os.waitstatus_to_exitcode(wst)
     t_exit = time.monotonic()
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    rss = ru.ru_maxrss * 1024
     got = ng.count() - base
     el = (seen or t_exit) - t0
-    print("notify tocsin %d alerts: %.0f/s, peak RSS %.1f MiB "
-          "(eval --notify drain of a filled outbox; %d delivered in %.2f s, "
-          "exit %.2f s, status %d)"
-          % (a.n, got / el if el > 0 else 0, mib(rss), got, el, t_exit - t0,
-             rc))
-    return 0 if got >= a.n and rc == 0 else 1
+    return (got >= a.n and rc == 0, got / el if el > 0 else 0, rss,
+            "%d delivered in %.2f s, exit after %.2f s, status %d"
+            % (got, el, t_exit - t0, rc))
+
+
+def daemon_config(rule, url):
+    """The integration harness's config with the daemon's default timers
+    (evaluation_interval 10s, checkpoint_interval 1m) and retry backoff
+    instead of its fast test ones, so that timer work does not compete with delivery."""
+    from daemon_harness import config, webhook_notifier
+    cfg = config(rule, webhook_notifier(url),
+                 "defaults:\n  notify: [hook]\n")
+    return (cfg.replace("evaluation_interval: 1s\ncheckpoint_interval: 2s\n",
+                        "").replace("    retry_backoff: 100ms\n", ""))
 
 
 def cmd_daemon_notify(a):
+    return repeat(a, _run_daemon_notify, "notify tocsin-daemon",
+                  "tocsin run fed over HTTP in batches of 1,000")
+
+
+def _run_daemon_notify(a):
     """tocsin run fed over HTTP: a.n breaching samples of distinct series in
     batches of 1,000; time from the first POST to the n-th nginx line."""
-    from daemon_harness import Daemon, config, webhook_notifier
+    from daemon_harness import Daemon
     ng = _nginx_from(a)
     work = tempfile.mkdtemp(prefix="daemon.", dir=a.dir)
     rule = ("rules:\n  - name: bench\n    metric: lat\n    by: [service]\n"
             "    severity:\n      critical: {above: 500}\n")
-    d = Daemon(work, config(rule, webhook_notifier(a.url),
-                            "defaults:\n  notify: [hook]\n"))
+    d = Daemon(work, daemon_config(rule, a.url))
     d.start()
     _procs.append(d.proc)
     samp = RssSampler(d.proc.pid)
@@ -333,22 +384,26 @@ def cmd_daemon_notify(a):
         r.read()
         if r.status != 204:
             print("daemon ingest answered %d" % r.status)
-            return 1
+            d.stop()
+            return (False, 0, 0, "ingest failed")
     t_posted = time.monotonic()
     seen = ng.wait_count(base + a.n, a.timeout)
     peak = samp.stop()
     got = ng.count() - base
     el = (seen or time.monotonic()) - t0
     d.stop()
-    print("notify tocsin-daemon %d alerts: %.0f/s, peak RSS %.1f MiB "
-          "(tocsin run, HTTP ingest in batches of 1,000 -> nginx; %d "
-          "delivered in %.2f s, ingest acknowledged after %.2f s)"
-          % (a.n, got / el if el > 0 else 0, mib(peak), got, el,
-             t_posted - t0))
-    return 0 if got >= a.n else 1
+    return (got >= a.n, got / el if el > 0 else 0, peak,
+            "%d delivered in %.2f s, ingest acknowledged after %.2f s"
+            % (got, el, t_posted - t0))
 
 
 def cmd_am_notify(a):
+    return repeat(a, _run_am_notify, "notify alertmanager",
+                  "Alertmanager 0.25, /api/v2/alerts in batches of 1,000, "
+                  "group_by ['...'], group_wait 0s")
+
+
+def _run_am_notify(a):
     """Alertmanager: a.n alerts posted in batches of 1,000, one group each;
     time from the first POST to the n-th nginx line; peak RSS (VmHWM)."""
     ng = _nginx_from(a)
@@ -369,55 +424,70 @@ def cmd_am_notify(a):
     got = ng.count() - base
     el = (seen or time.monotonic()) - t0
     am.stop()
-    print("notify alertmanager %d alerts: %.0f/s, peak RSS %.1f MiB "
-          "(Alertmanager 0.25, /api/v2/alerts in batches of 1,000, "
-          "group_by ['...'], group_wait 0s; %d delivered in %.2f s, posted "
-          "in %.2f s, RSS at start %.1f MiB)"
-          % (a.n, got / el if el > 0 else 0, mib(peak), got, el,
-             t_posted - t0, mib(idle)))
-    return 0 if got >= a.n else 1
+    return (got >= a.n, got / el if el > 0 else 0, peak,
+            "%d delivered in %.2f s, posted in %.2f s, RSS at start %.1f MiB"
+            % (got, el, t_posted - t0, mib(idle)))
 
 
-def cmd_queued_rss(a):
-    """tocsin run over a store holding a.n pending outbox rows whose
-    receiver is down (a closed port): RSS once the dispatcher has loaded
-    and tried them."""
-    from daemon_harness import Daemon, config, webhook_notifier
-    work = tempfile.mkdtemp(prefix="queued.", dir=a.dir)
-    rule = ("rules:\n  - name: bench\n    metric: lat\n    by: [service]\n"
-            "    severity:\n      critical: {above: 500}\n")
-    down = "http://127.0.0.1:%d/hook" % free_port()
-    cfg = config(rule, webhook_notifier(down),
-                 "defaults:\n  notify: [hook]\n")
-    d = Daemon(work, cfg)
-    shutil.copyfile(a.store, d.store)
-    t0 = time.monotonic()
-    d.start(timeout=120)
-    _procs.append(d.proc)
-
-    def pending():
-        for line in d.metrics().splitlines():
-            if line.startswith("tocsin_outbox_pending"):
-                return float(line.split()[-1])
-        return -1
-    # Let the dispatcher load the backlog and make a few rounds of attempts:
-    # wait until RSS has not grown for 2 s (bounded by a.timeout).
-    last, stable_since = 0, time.monotonic()
-    deadline = t0 + a.timeout
+def _settled_rss(d, timeout):
+    """RSS of a started daemon once it has not grown for 2 s (bounded)."""
+    last, since = 0, time.monotonic()
+    deadline = since + timeout
     while time.monotonic() < deadline:
         v = proc_status(d.proc.pid, "VmRSS")
         if v > last * 1.01:
-            last, stable_since = v, time.monotonic()
-        elif time.monotonic() - stable_since >= 2.0:
+            last, since = v, time.monotonic()
+        elif time.monotonic() - since >= 2.0:
             break
         time.sleep(0.1)
-    rss = proc_status(d.proc.pid, "VmRSS")
-    hwm = proc_status(d.proc.pid, "VmHWM")
-    pend = pending()
-    d.stop()
+    return (proc_status(d.proc.pid, "VmRSS"), proc_status(d.proc.pid,
+                                                          "VmHWM"))
+
+
+def _metric(d, name):
+    for line in d.metrics().splitlines():
+        if line.startswith(name):
+            return float(line.split()[-1])
+    return -1
+
+
+def cmd_queued_rss(a):
+    """tocsin run over a store holding a.n firing alerts and their a.n
+    pending outbox rows, the receiver down (a closed port): RSS once the
+    dispatcher has loaded and tried them. Baseline: the same store with the
+    rows marked sent, so the difference is what the queue itself costs."""
+    import sqlite3
+    from daemon_harness import Daemon
+    rule = ("rules:\n  - name: bench\n    metric: lat\n    by: [service]\n"
+            "    severity:\n      critical: {above: 500}\n")
+    down = "http://127.0.0.1:%d/hook" % free_port()
+    cfg = daemon_config(rule, down)
+    con = sqlite3.connect(a.store)
+    avg = con.execute("SELECT avg(length(payload)) FROM outbox").fetchone()[0]
+    con.close()
+    out = {}
+    for case in ("queued", "sent"):
+        work = tempfile.mkdtemp(prefix=case + ".", dir=a.dir)
+        d = Daemon(work, cfg)
+        shutil.copyfile(a.store, d.store)
+        if case == "sent":
+            con = sqlite3.connect(d.store)
+            con.execute("UPDATE outbox SET status = 1")
+            con.commit()
+            con.close()
+        d.start(timeout=120)
+        _procs.append(d.proc)
+        rss, hwm = _settled_rss(d, a.timeout)
+        pend = _metric(d, "tocsin_outbox_pending")
+        d.stop()
+        out[case] = (rss, hwm, pend)
+    rss, hwm, pend = out["queued"]
     print("memory tocsin with %d notifications queued: RSS %.1f MiB, peak "
-          "%.1f MiB (tocsin run, receiver down, outbox_pending %.0f)"
-          % (a.n, mib(rss), mib(hwm), pend))
+          "%.1f MiB (tocsin run, receiver down, outbox_pending %.0f; the "
+          "same %d firing alerts with nothing queued: RSS %.1f MiB; "
+          "payload %.0f bytes/row)"
+          % (a.n, mib(rss), mib(hwm), pend, a.n, mib(out["sent"][0]),
+             avg or 0))
     return 0
 
 
@@ -429,6 +499,10 @@ def main():
     p.add_argument("--n", type=int, required=True)
     p.add_argument("--timeout", type=float, default=300)
     p.add_argument("--stderr", default="/dev/null")
+    p.add_argument("--fresh-from", required=True,
+                   help="filled store copied to --fresh-to before each run")
+    p.add_argument("--fresh-to", required=True)
+    p.add_argument("--repeat", type=int, default=3)
     p.add_argument("argv", nargs="+")
     p.set_defaults(fn=cmd_timed)
     for name, fn in (("am-notify", cmd_am_notify),
@@ -439,6 +513,7 @@ def main():
         p.add_argument("--url", required=True)
         p.add_argument("--n", type=int, required=True)
         p.add_argument("--timeout", type=float, default=300)
+        p.add_argument("--repeat", type=int, default=3)
         p.set_defaults(fn=fn)
     p = sub.add_parser("queued-rss")
     p.add_argument("--dir", required=True)
