@@ -46,9 +46,10 @@ struct series {
     const struct rule *rule;
     uint32_t nlabels;       /* event labels: SLABELS(s) */
     uint32_t heap_idx;      /* position in the nodata heap, NO_HEAP if none */
-    char fp[17];
+    uint64_t fp;            /* fingerprint (printed as 16 hex digits) */
     struct window *win;
-    struct tier_run tiers[SEV_NTIERS];
+    double tier_since[SEV_NTIERS]; /* struct tier_run, unpacked: */
+    unsigned char tier_st[SEV_NTIERS]; /* 24 bytes fewer per series */
     unsigned char sev;      /* enum severity */
     bool nodata;            /* severity comes from nodata */
     bool has_samples;
@@ -63,6 +64,27 @@ struct series {
 };
 
 #define NO_HEAP UINT32_MAX
+
+static void tiers_get(const struct series *s, struct tier_run t[SEV_NTIERS])
+{
+    for (int i = 0; i < SEV_NTIERS; i++) {
+        t[i].st = s->tier_st[i];
+        t[i].since = s->tier_since[i];
+    }
+}
+
+static void tiers_put(struct series *s, const struct tier_run t[SEV_NTIERS])
+{
+    for (int i = 0; i < SEV_NTIERS; i++) {
+        s->tier_st[i] = t[i].st;
+        s->tier_since[i] = t[i].since;
+    }
+}
+
+static void fp_hex(const struct series *s, char out[17])
+{
+    snprintf(out, 17, "%016llx", (unsigned long long)s->fp);
+}
 /* The event labels follow the record; the key (rule name \x1f by values
  * joined by \x1f) follows the labels. */
 #define SLABELS(s) ((struct label *)((s) + 1))
@@ -399,7 +421,11 @@ static struct series *series_new(struct engine *e, size_t rule_idx,
         SLABELS(s)[i].value = p;
         p += b;
     }
-    labels_fingerprint(r->name, SLABELS(s), s->nlabels, s->fp);
+    {
+        char hex[17];
+        labels_fingerprint(r->name, SLABELS(s), s->nlabels, hex);
+        s->fp = strtoull(hex, NULL, 16);
+    }
     s->rule = r;
     s->node.hash = h;
     s->heap_idx = NO_HEAP;
@@ -464,7 +490,7 @@ static int emit(struct engine *e, struct series *s, enum severity prev,
     ev.reason = reason;
     ev.has_value = reason != REASON_NODATA && s->has_value;
     ev.value = s->value;
-    memcpy(ev.fingerprint, s->fp, sizeof(ev.fingerprint));
+    fp_hex(s, ev.fingerprint);
     ev.starts_at = s->starts_at;
 
     /* Annotations see everything but themselves: rendered in order, each
@@ -479,7 +505,7 @@ static int emit(struct engine *e, struct series *s, enum severity prev,
     tc.severity = severity_name(now);
     tc.previous = severity_name(prev);
     tc.reason = reason == REASON_NODATA ? "nodata" : "threshold";
-    tc.fingerprint = s->fp;
+    tc.fingerprint = ev.fingerprint;
     tc.value = ev.value;
     tc.has_value = ev.has_value;
     tc.ts = t;
@@ -513,7 +539,8 @@ static int series_eval(struct engine *e, struct series *s, double t,
     const struct rule *r = s->rule;
     enum severity prev = (enum severity)s->sev;
     double v;
-    struct tier_run before[SEV_NTIERS];
+    struct tier_run run[SEV_NTIERS];
+    unsigned char before[SEV_NTIERS];
 
     if (s->win == NULL) {
         if (!s->has_value)
@@ -524,15 +551,17 @@ static int series_eval(struct engine *e, struct series *s, double t,
     }
     s->value = v;
     s->has_value = true;
-    memcpy(before, s->tiers, sizeof(before));
+    tiers_get(s, run);
+    memcpy(before, s->tier_st, sizeof(before));
     for (int i = 0; i < SEV_NTIERS; i++)
         if (r->tiers[i].present)
-            tier_step(&r->tiers[i], &s->tiers[i], t, v);
-    if (memcmp(before, s->tiers, sizeof(before)) != 0)
+            tier_step(&r->tiers[i], &run[i], t, v);
+    tiers_put(s, run);
+    if (memcmp(before, s->tier_st, sizeof(before)) != 0)
         mark_dirty(e, s, true);
     if (s->nodata)
         return 0; /* only a sample ends nodata */
-    s->sev = (unsigned char)tier_severity(r->tiers, s->tiers);
+    s->sev = (unsigned char)tier_severity(r->tiers, run);
     return emit(e, s, prev, t, REASON_THRESHOLD, cb, ctx);
 }
 
@@ -541,7 +570,8 @@ static int series_nodata(struct engine *e, struct series *s, double t,
 {
     enum severity prev = (enum severity)s->sev;
 
-    memset(s->tiers, 0, sizeof(s->tiers));
+    memset(s->tier_st, 0, sizeof(s->tier_st));
+    memset(s->tier_since, 0, sizeof(s->tier_since));
     s->nodata = true;
     mark_dirty(e, s, true);
     s->sev = (unsigned char)s->rule->nodata_sev;
@@ -773,9 +803,11 @@ int engine_foreach_alert(const struct engine *e, engine_alert_fn cb, void *ctx)
         struct series *s = list[i];
         if (s->sev == SEV_OK)
             continue;
+        char hex[17];
+        fp_hex(s, hex);
         rc = cb(ctx, s->rule->name, SLABELS(s), s->nlabels,
                 (enum severity)s->sev, s->value, s->has_value && !s->nodata,
-                s->starts_at, s->fp);
+                s->starts_at, hex);
     }
     free(list);
     return rc;
@@ -889,8 +921,8 @@ static int series_blob_v(const struct engine *e, const struct series *s,
     put_f64(b, s->starts_at);
     put_f64(b, s->value);
     for (int i = 0; i < SEV_NTIERS; i++) {
-        put_u8(b, s->tiers[i].st);
-        put_f64(b, s->tiers[i].since);
+        put_u8(b, s->tier_st[i]);
+        put_f64(b, s->tier_since[i]);
     }
     put_u32(b, (uint32_t)r->nby);
     for (size_t i = 0; i < r->nby; i++) {
@@ -955,7 +987,8 @@ int engine_save(struct engine *e, bool with_windows, bool all,
     buf_init(&b, 256 << 20);
     for (size_t i = 0; i < n; i++) {
         struct series *s = list[i];
-        bool active = s->sev != SEV_OK || s->nodata || tier_any_active(s->tiers);
+        bool active = s->sev != SEV_OK || s->nodata || s->tier_st[0] ||
+                      s->tier_st[1] || s->tier_st[2];
         bool want;
 
         if (all)
@@ -965,8 +998,10 @@ int engine_save(struct engine *e, bool with_windows, bool all,
         else
             want = s->state_dirty && (active || s->saved);
         if (want && rc == 0) {
+            char hex[17];
+            fp_hex(s, hex);
             if (series_blob_v(e, s, &b) < 0 ||
-                put(ctx, SKEY(s), s->rule->name, s->fp, buf_str(&b), b.len) != 0) {
+                put(ctx, SKEY(s), s->rule->name, hex, buf_str(&b), b.len) != 0) {
                 rc = -1;
             } else {
                 s->state_dirty = false;
@@ -1072,8 +1107,8 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     tmp.starts_at = rd_f64(&r);
     tmp.value = rd_f64(&r);
     for (int i = 0; i < SEV_NTIERS; i++) {
-        tmp.tiers[i].st = (unsigned char)rd_u8(&r);
-        tmp.tiers[i].since = rd_f64(&r);
+        tmp.tier_st[i] = (unsigned char)rd_u8(&r);
+        tmp.tier_since[i] = rd_f64(&r);
     }
     nby = rd_u32(&r);
     if (r.bad || nby != rule->nby || nby > 32 || tmp.sev > SEV_CRITICAL) {
@@ -1130,7 +1165,8 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     s->newest = tmp.newest;
     s->starts_at = tmp.starts_at;
     s->value = tmp.value;
-    memcpy(s->tiers, tmp.tiers, sizeof(s->tiers));
+    memcpy(s->tier_st, tmp.tier_st, sizeof(s->tier_st));
+    memcpy(s->tier_since, tmp.tier_since, sizeof(s->tier_since));
     s->saved = true;
     s->state_dirty = false;
     if (s->newest > e->clock)
