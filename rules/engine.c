@@ -31,12 +31,21 @@ struct metric_ent {
     char name[];
 };
 
+/* Which series of each rule a source feeds is a function of the source's
+ * labels alone (`where` and `by` read nothing else), so it is looked up
+ * once and cached here: later samples of the source skip the matchers and
+ * the series table. One rule: `cache` is the series itself; several: an
+ * array of ncache slots. NOMATCH marks a rule whose `where` rejects it. */
 struct source {
     struct hnode node;
     double newest;
-    size_t keylen;
+    void *cache;
+    uint32_t ncache;
+    uint32_t keylen;
     char key[];             /* metric \0 name \0 value \0 ... (sorted) */
 };
+
+#define NOMATCH ((struct series *)1)
 
 /* One allocation per series: this record, then its event labels, then the
  * key and the label strings (an idle series must stay small: 100k of them
@@ -335,10 +344,42 @@ static void series_free_cb(struct hnode *n, void *ctx)
     series_free((struct series *)n);
 }
 
+static void source_forget(struct source *src)
+{
+    if (src->ncache > 1)
+        free(src->cache);
+    src->cache = NULL;
+    src->ncache = 0;
+}
+
 static void source_free_cb(struct hnode *n, void *ctx)
 {
     (void)ctx;
+    source_forget((struct source *)n);
     free(n);
+}
+
+static void source_forget_cb(struct hnode *n, void *ctx)
+{
+    (void)ctx;
+    source_forget((struct source *)n);
+}
+
+/* The cache slot of rule number i (of nrules) of the metric for src. */
+static struct series **source_slot(struct source *src, size_t nrules,
+                                   size_t i)
+{
+    if (nrules == 1) {
+        if (src->ncache > 1)
+            source_forget(src);
+        return (struct series **)&src->cache;
+    }
+    if (src->ncache != nrules) {
+        source_forget(src);
+        src->cache = xcalloc(nrules, sizeof(struct series *));
+        src->ncache = (uint32_t)nrules;
+    }
+    return &((struct series **)src->cache)[i];
 }
 
 void engine_free(struct engine *e)
@@ -628,30 +669,30 @@ static struct source *source_get(struct engine *e, uint64_t h)
     src = xmalloc(sizeof(*src) + len);
     src->node.hash = h;
     src->newest = -INFINITY;
-    src->keylen = len;
+    src->cache = NULL;
+    src->ncache = 0;
+    src->keylen = (uint32_t)len;
     memcpy(src->key, key, len);
     htab_insert(&e->sources, &src->node);
     e->st.sources++;
     return src;
 }
 
-static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
-                     uint32_t src_id, engine_event_fn cb, void *ctx)
+/* The series of rule ri that sample s (of a new source) belongs to, found
+ * or created; NOMATCH when the rule's `where` rejects it. */
+static struct series *series_for(struct engine *e, size_t ri,
+                                 const struct sample *s)
 {
     const struct rule *r = &e->cfg->rules[ri];
     struct sample_ctx sc = {s};
     const char *byvals[32];
     struct series *se;
-    bool num = false;
     uint64_t h;
     size_t nby = r->nby < 32 ? r->nby : 32;
 
     if (!matcher_set_match(&r->where, sample_get, &sc))
-        return 0;
-    e->st.matched++;
-    if (r->has_ratio)
-        num = matcher_set_match(&r->ratio, sample_get, &sc);
-    /* Series key: rule index, then the by values. */
+        return NOMATCH;
+    /* Series key: rule name, then the by values. */
     buf_reset(&e->keybuf);
     buf_adds(&e->keybuf, r->name);
     for (size_t i = 0; i < nby; i++) {
@@ -664,6 +705,25 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     se = series_find(e, buf_str(&e->keybuf), e->keybuf.len, h);
     if (se == NULL)
         se = series_new(e, ri, buf_str(&e->keybuf), e->keybuf.len, h, byvals);
+    return se;
+}
+
+static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
+                     uint32_t src_id, struct series **slot,
+                     engine_event_fn cb, void *ctx)
+{
+    const struct rule *r = &e->cfg->rules[ri];
+    struct sample_ctx sc = {s};
+    struct series *se = *slot;
+    bool num = false;
+
+    if (se == NULL)
+        *slot = se = series_for(e, ri, s);
+    if (se == NOMATCH)
+        return 0;
+    e->st.matched++;
+    if (r->has_ratio)
+        num = matcher_set_match(&r->ratio, sample_get, &sc);
     if (se->win != NULL) {
         window_add(se->win, s->ts, s->value, src_id, num);
     } else if (!se->has_samples || s->ts >= se->newest) {
@@ -731,7 +791,8 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
     src->newest = s->ts;
     e->st.samples++;
     for (size_t i = 0; i < m->nrules; i++)
-        if ((rc = feed_rule(e, m->rules[i], s, (uint32_t)(h ^ (h >> 32)), cb, ctx)) != 0)
+        if ((rc = feed_rule(e, m->rules[i], s, (uint32_t)(h ^ (h >> 32)),
+                            source_slot(src, m->nrules, i), cb, ctx)) != 0)
             return rc;
     return e->nheap ? advance(e, e->clock, true, cb, ctx) : 0;
 }
@@ -1223,6 +1284,8 @@ void engine_reload(struct engine *e, const struct config *cfg)
     htab_init(&rc.keep);
     e->nheap = 0;
     e->ndirty = 0; /* rebuilt from the series that survive */
+    /* Cached series pointers may dangle now, and rule numbers moved. */
+    htab_foreach(&e->sources, source_forget_cb, NULL);
     htab_foreach(&old, reload_cb, &rc);
     htab_cleanup(&old);
     e->series = rc.keep;
