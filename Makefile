@@ -49,8 +49,9 @@ TEST_OBJA= $(TEST_SRC:%.c=$(BA)/%.o)
 
 all: tocsin
 
+# Replaced by rename, so a running ./tocsin never blocks the build.
 tocsin: $(B)/tocsin
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(B)/tocsin: $(CMD_OBJ) $(B)/libtocsin.a
 	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(B)/libtocsin.a $(LDLIBS)

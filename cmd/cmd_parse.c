@@ -37,8 +37,8 @@ static void usage(FILE *f)
             "usage: tocsin parse [FILE...] [--format F] [--strict] [-c FILE]\n"
             "\n"
             "Print each sample a metric stream yields as a JSON line\n"
-            "{\"metric\",\"labels\",\"value\",\"ts\"} (ts null when the line "
-            "had none).\n"
+            "{\"metric\",\"labels\",\"value\",\"ts\"} (a line without a "
+            "timestamp takes its arrival time).\n"
             "Reads the files, or stdin when none is given or for \"-\".\n"
             "Rejected lines go to stderr as FILE:LINE: reason.\n"
             "\n"
@@ -46,6 +46,8 @@ static void usage(FILE *f)
             "guessed per line)\n"
             "  --strict     exit 1 at the first malformed line\n"
             "  -c FILE      accepted for symmetry; parse needs no config\n"
+            "  --store PATH, --notify\n"
+            "               accepted for symmetry with eval; ignored\n"
             "  --help       this text\n");
 }
 
@@ -67,12 +69,10 @@ static int print_sample(void *ctx, const struct sample *s)
     }
     util_format_double(s->value, num, sizeof(num));
     buf_printf(b, "},\"value\":%s,\"ts\":", num);
-    if (isnan(s->ts)) {
-        buf_adds(b, "null");
-    } else {
-        util_format_double(s->ts, num, sizeof(num));
-        buf_adds(b, num);
-    }
+    /* SPEC: without a timestamp, a sample takes its arrival time. */
+    util_format_double(isnan(s->ts) ? round(util_now() * 1000) / 1000 : s->ts,
+                       num, sizeof(num));
+    buf_adds(b, num);
     buf_adds(b, "}\n");
     run->samples++;
     return 0;
@@ -186,6 +186,8 @@ int cmd_parse(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"strict", no_argument, NULL, 's'},
         {"config", required_argument, NULL, 'c'},
+        {"store", required_argument, NULL, 'S'},
+        {"notify", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -210,7 +212,9 @@ int cmd_parse(int argc, char **argv)
             run.strict = 1;
             break;
         case 'c':
-            break; /* parse needs no config */
+        case 'S':
+        case 'n':
+            break; /* parse needs no config, store or notifiers */
         case 'h':
             usage(stdout);
             return 0;

@@ -1,5 +1,6 @@
 /* cmd_version.c - `tocsin version`: our version and the linked libraries'. */
 #include <cjson/cJSON.h>
+#include <getopt.h>
 #include <curl/curl.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
@@ -13,11 +14,30 @@
 
 int cmd_version(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        printf("usage: tocsin version\nPrint tocsin's version and the versions "
-               "of the libraries it runs with.\n");
-        return 0;
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+
+    /* -c is accepted like every command's; version reads no config. */
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            break;
+        case 'h':
+            printf("usage: tocsin version [-c FILE]\nPrint tocsin's version "
+                   "and the versions of the libraries it runs with.\n");
+            return 0;
+        default:
+            return EXIT_USAGE;
+        }
     }
+    if (optind < argc)
+        return cli_usage_error("version", "unexpected argument \"%s\"",
+                               argv[optind]);
     printf("tocsin %s\n", TOCSIN_VERSION);
     printf("  libcurl        %s\n", curl_version_info(CURLVERSION_NOW)->version);
     printf("  sqlite         %s\n", sqlite3_libversion());

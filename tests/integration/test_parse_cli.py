@@ -6,6 +6,7 @@
 import json
 import os
 import subprocess
+import time
 import sys
 
 TOCSIN = os.environ["TOCSIN"]
@@ -58,10 +59,14 @@ check(got[3] == {"metric": "http_requests_total",
                  "ts": 1767225600.5}, "prom line with escaped label")
 check(got[4] == {"metric": "servers.c.cpu", "labels": {}, "value": 0.75,
                  "ts": 1767225600}, "graphite line")
+now = time.time()
+arrival = [got[5].pop("ts"), got[6].pop("ts")]
+check(all(isinstance(t, float) and abs(t - now) < 60 for t in arrival),
+      "lines without a timestamp take their arrival time (%s)" % arrival)
 check(got[5] == {"metric": "api.latency",
-                 "labels": {"service": "api", "canary": ""}, "value": 120,
-                 "ts": None}, "statsd line, ts null")
-check(got[6] == {"metric": "temp", "labels": {}, "value": 21, "ts": None},
+                 "labels": {"service": "api", "canary": ""}, "value": 120},
+      "statsd line")
+check(got[6] == {"metric": "temp", "labels": {}, "value": 21},
       "influx value field keeps the measurement name")
 check(len(got) == 7, "seven samples (got %d)" % len(got))
 check("<stdin>:7: " in err, "rejected line 7 reported as <stdin>:7")
