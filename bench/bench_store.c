@@ -1,9 +1,13 @@
 /* bench_store.c - store throughput benchmark (standalone program, run by
  * bench/run.sh): events committed per second as history + outbox rows in
- * one transaction per batch of 1000 (target >= 50k/s), and the time to
- * reopen a store holding 100k series and read them all back (target < 1 s).
+ * one transaction per batch of 1000 (target >= 50k/s), shaped as the router
+ * writes them (payload {"event":<json>,"starts_at":..,"receiver":..}, keys
+ * "msg_" + time + hash), and the time to reopen a store holding 100k
+ * series and read them all back (target < 1 s).
  * Build: cc -O2 -Icommon bench/bench_store.c build/plain/libtocsin.a \
  *        $(pkg-config --libs sqlite3 libcrypto libcjson) -lm -lpthread */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +66,7 @@ int main(void)
 {
     struct err e = {0};
     struct store *s;
-    char json[400], key[64], fp[32];
+    char json[400], payload[512], key[64], fp[32];
     unsigned char blob[256];
     double t0, dt, c0;
     size_t n = 0;
@@ -97,7 +101,7 @@ int main(void)
                 .fingerprint = fp,
                 .rule = "api_p90_latency",
                 .kind = "event",
-                .payload = json,
+                .payload = payload,
                 .created = ev.ts,
                 .next_at = ev.ts,
             };
@@ -112,7 +116,15 @@ int main(void)
                      ev.ts, j % 5000, fp);
             if (store_event_add(s, &ev, &id, &e) < 0)
                 return die("event", &e);
-            snprintf(key, sizeof(key), "%lld-slack-prod", (long long)id);
+            /* as router.c: 11 hex of the time in ms, 13 of a hash */
+            snprintf(key, sizeof(key), "msg_%011llx%013llx",
+                     (unsigned long long)llround(ev.ts * 1000.0),
+                     (unsigned long long)((uint64_t)j * 0x9e3779b97f4a7c15ull >>
+                                          12));
+            snprintf(payload, sizeof(payload),
+                     "{\"event\":%s,\"starts_at\":%.3f,\"receiver\":"
+                     "\"slack-prod\"}",
+                     json, ev.ts);
             r.event_id = id;
             if (store_outbox_add(s, &r, NULL, &e) < 0)
                 return die("outbox", &e);

@@ -5,7 +5,7 @@
  * transaction. Also the repeat_interval reminders. Called by the pipeline
  * (eval, daemon) through router.h. */
 #include <math.h>
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,29 +222,42 @@ static int heard_collect(void *ctx, const struct store_heard *h)
     return 0;
 }
 
-/* "msg_" + 24 hex of SHA-256 over the parts joined by '|': deterministic
- * (stable across restarts and replays) and free of '.', as Standard
- * Webhooks wants of webhook-id. */
+/* "msg_" + 24 hex: 11 of the event time in milliseconds, then 13 of
+ * SHA-256 over the parts joined by '|'. Deterministic (stable across
+ * restarts and replays) and free of '.', as Standard Webhooks wants of
+ * webhook-id. The time prefix makes keys arrive in nearly ascending order,
+ * so the outbox's unique key index grows at its right edge instead of
+ * dirtying a random index page per notification (one WAL page each). */
 static void make_key(const char *fingerprint, double ts, const char *event,
                      const char *receiver, const char *kind, char out[29])
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    unsigned char md[SHA256_DIGEST_LENGTH];
     char text[1024];
+    long long ms = llround(ts * 1000.0);
+    uint64_t t;
     int n;
 
-    n = snprintf(text, sizeof(text), "%s|%lld|%s|%s|%s", fingerprint,
-                 (long long)llround(ts * 1000.0), event, receiver, kind);
+    n = snprintf(text, sizeof(text), "%s|%lld|%s|%s|%s", fingerprint, ms,
+                 event, receiver, kind);
     if (n < 0)
         n = 0;
     if ((size_t)n >= sizeof(text))
         n = (int)sizeof(text) - 1;
-    EVP_Digest(text, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
+    /* The one-shot SHA256() (not deprecated in OpenSSL 3): EVP_Digest with
+     * EVP_sha256() fetches the implementation on every call. */
+    SHA256((const unsigned char *)text, (size_t)n, md);
     memcpy(out, "msg_", 4);
-    for (int i = 0; i < 12; i++) {
-        out[4 + 2 * i] = hex[md[i] >> 4];
-        out[5 + 2 * i] = hex[md[i] & 15];
+    /* 11 hex digits of ms cover the years 1970-2527; earlier or later
+     * times wrap, which only loses the ordering. */
+    t = (uint64_t)ms;
+    for (int i = 10; i >= 0; i--) {
+        out[4 + i] = hex[t & 15];
+        t >>= 4;
+    }
+    for (int i = 0; i < 13; i++) {
+        unsigned nib = i % 2 == 0 ? md[i / 2] >> 4 : md[i / 2] & 15;
+        out[15 + i] = hex[nib];
     }
     out[28] = '\0';
 }

@@ -459,6 +459,33 @@ static int payload_cb(void *ctx, const struct outbox_row *o)
     return 0;
 }
 
+START_TEST(idempotency_keys_of_later_events_sort_after_earlier_ones)
+{
+    struct fixture f;
+    struct rows r;
+
+    /* Keys lead with the event time, so the outbox key index grows at its
+     * end; the alerts differ only in time here. */
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [chat]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 0.001, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0),
+        1);
+    ck_assert_int_eq(fx_event(&f, T0 + 3600, EV_RESOLVED, SEV_OK,
+                              SEV_CRITICAL, T0),
+                     1);
+    fx_rows(&f, &r);
+    ck_assert_uint_eq(r.n, 3);
+    ck_assert_int_lt(strcmp(r.keys[0], r.keys[1]), 0);
+    ck_assert_int_lt(strcmp(r.keys[1], r.keys[2]), 0);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_uint_eq(strspn(r.keys[i] + 4, "0123456789abcdef"), 24);
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(outbox_payload_holds_event_starts_at_and_receiver)
 {
     struct fixture f;
@@ -594,6 +621,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, silence_on_severity_matches_the_new_severity);
     tcase_add_test(tc, firing_alert_is_repeated_after_repeat_interval);
     tcase_add_test(tc, idempotency_keys_are_stable_and_dot_free);
+    tcase_add_test(tc, idempotency_keys_of_later_events_sort_after_earlier_ones);
     tcase_add_test(tc, outbox_payload_holds_event_starts_at_and_receiver);
     tcase_add_test(tc, dispatcher_thread_delivers_committed_rows_and_stops);
     tcase_add_test(tc,

@@ -1007,6 +1007,167 @@ START_TEST(concurrent_reader_never_sees_a_partial_batch)
 }
 END_TEST
 
+/* --- outbox payloads that embed their event (stored compactly) --- */
+
+struct payload_seen {
+    int n;
+    char payload[4][512];
+};
+
+static int payload_cb(void *ctx, const struct outbox_row *r)
+{
+    struct payload_seen *ps = ctx;
+
+    if (ps->n < 4)
+        snprintf(ps->payload[ps->n], sizeof(ps->payload[0]), "%s", r->payload);
+    ps->n++;
+    return 0;
+}
+
+/* The raw payload column of outbox row id (test inspection). */
+static void raw_payload(const char *path, int64_t id, char *out, size_t n)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+
+    out[0] = '\0';
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT payload FROM outbox WHERE id = ?1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static int64_t add_row(struct store *s, const char *key, int64_t event_id,
+                       const char *payload)
+{
+    struct err e = {0};
+    int64_t id = 0;
+    struct outbox_row r = {
+        .key = key,
+        .event_id = event_id,
+        .receiver = "hook",
+        .fingerprint = "fp",
+        .rule = "r",
+        .kind = "event",
+        .payload = payload,
+        .created = 100,
+        .next_at = 100,
+    };
+
+    ck_assert_msg(store_outbox_add(s, &r, &id, &e) == 0, "%s", e.msg);
+    ck_assert_int_gt(id, 0);
+    return id;
+}
+
+START_TEST(payload_embedding_its_event_reads_back_byte_for_byte)
+{
+    struct store *s = open_ok(dbpath, STORE_RW);
+    struct payload_seen pend = {0}, since = {0};
+    struct err e = {0};
+    const char *want = "{\"event\":{\"ts\":100.000,\"rule\":\"r\"},"
+                       "\"starts_at\":100,\"receiver\":\"hook\"}";
+    char raw[512];
+    int64_t ev = 0, id;
+
+    ck_assert_int_eq(store_begin(s, &e), 0);
+    add_event(s, 100, "r", "fp", "firing", &ev);
+    id = add_row(s, "k1", ev, want);
+    ck_assert_int_eq(store_commit(s, &e), 0);
+
+    /* Stored without the event's json, which it repeats... */
+    raw_payload(dbpath, id, raw, sizeof(raw));
+    ck_assert_str_eq(raw, "@,\"starts_at\":100,\"receiver\":\"hook\"}");
+    /* ...and read back whole, from a reader connection too. */
+    ck_assert_int_eq(store_outbox_pending(s, 0, payload_cb, &pend, &e), 0);
+    ck_assert_int_eq(pend.n, 1);
+    ck_assert_str_eq(pend.payload[0], want);
+    store_close(s);
+    s = open_ok(dbpath, STORE_RO);
+    ck_assert_int_eq(store_outbox_foreach(s, 0, payload_cb, &since, &e), 0);
+    ck_assert_int_eq(since.n, 1);
+    ck_assert_str_eq(since.payload[0], want);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(payload_not_embedding_its_own_event_is_stored_as_given)
+{
+    struct store *s = open_ok(dbpath, STORE_RW);
+    struct payload_seen ps = {0};
+    struct err e = {0};
+    const char *other = "{\"event\":{\"ts\":100.000,\"rule\":\"r\"},\"x\":1}";
+    char raw[512];
+    int64_t ev1 = 0, ev2 = 0, a, b, c;
+
+    ck_assert_int_eq(store_begin(s, &e), 0);
+    add_event(s, 100, "r", "fp", "firing", &ev1);
+    add_event(s, 200, "r", "fp", "resolved", &ev2);
+    a = add_row(s, "k1", ev1, other);       /* not the newest event */
+    b = add_row(s, "k2", ev2, "{\"event\":{\"ts\":200.000,\"rule\":\"q\"}}");
+    c = add_row(s, "k3", 0, "{\"report\":true}");
+    ck_assert_int_eq(store_commit(s, &e), 0);
+    raw_payload(dbpath, a, raw, sizeof(raw));
+    ck_assert_str_eq(raw, other);
+    raw_payload(dbpath, b, raw, sizeof(raw));
+    ck_assert_str_eq(raw, "{\"event\":{\"ts\":200.000,\"rule\":\"q\"}}");
+    raw_payload(dbpath, c, raw, sizeof(raw));
+    ck_assert_str_eq(raw, "{\"report\":true}");
+    ck_assert_int_eq(store_outbox_pending(s, 0, payload_cb, &ps, &e), 0);
+    ck_assert_int_eq(ps.n, 3);
+    ck_assert_str_eq(ps.payload[0], other);
+    ck_assert_str_eq(ps.payload[2], "{\"report\":true}");
+    store_close(s);
+}
+END_TEST
+
+START_TEST(payload_of_a_rolled_back_event_id_is_stored_whole)
+{
+    struct store *s = open_ok(dbpath, STORE_RW);
+    struct err e = {0};
+    const char *pl = "{\"event\":{\"ts\":100.000,\"rule\":\"r\"},\"n\":1}";
+    char raw[512];
+    int64_t ev = 0, id;
+
+    ck_assert_int_eq(store_begin(s, &e), 0);
+    add_event(s, 100, "r", "fp", "firing", &ev);
+    store_rollback(s);
+    /* The id of the rolled-back event names no row (or, later, another
+     * event): the payload must not lean on it. */
+    ck_assert_int_eq(store_begin(s, &e), 0);
+    id = add_row(s, "k1", ev, pl);
+    ck_assert_int_eq(store_commit(s, &e), 0);
+    raw_payload(dbpath, id, raw, sizeof(raw));
+    ck_assert_str_eq(raw, pl);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(pending_count_follows_status_changes)
+{
+    struct store *s = open_ok(dbpath, STORE_RW);
+    struct err e = {0};
+    int64_t a, n = -1;
+
+    a = add_row(s, "k1", 0, "{}");
+    add_row(s, "k2", 0, "{}");
+    ck_assert_int_eq(store_outbox_count(s, OUTBOX_PENDING, &n, &e), 0);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(
+        store_outbox_update(s, a, OUTBOX_SENT, 1, 0, NULL, 200, 101, &e), 0);
+    ck_assert_int_eq(store_outbox_count(s, OUTBOX_PENDING, &n, &e), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(store_outbox_count(s, OUTBOX_SENT, &n, &e), 0);
+    ck_assert_int_eq(n, 1);
+    store_close(s);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -1046,6 +1207,10 @@ Suite *store_suite(void)
                    read_only_filesystem_is_refused_for_writing_but_readable);
     tcase_add_test(file, full_disk_rolls_back_the_whole_batch);
     tcase_add_test(file, concurrent_reader_never_sees_a_partial_batch);
+    tcase_add_test(file, payload_embedding_its_event_reads_back_byte_for_byte);
+    tcase_add_test(file, payload_not_embedding_its_own_event_is_stored_as_given);
+    tcase_add_test(file, payload_of_a_rolled_back_event_id_is_stored_whole);
+    tcase_add_test(file, pending_count_follows_status_changes);
     suite_add_tcase(s, file);
     return s;
 }
