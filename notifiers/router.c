@@ -292,6 +292,50 @@ static int labels_json(const struct alert_event *ev, struct buf *b)
     return buf_addc(b, '}');
 }
 
+/* `cooldown` is per alert, across its episodes: the heard set forgets a
+ * receiver when the alert resolves, so the time of the last delivery
+ * also goes to the store's meta table (only for notifiers with a
+ * cooldown). Returns the newest of the two, or -inf. */
+static void cooldown_key(const char *fp, const char *receiver, struct buf *b)
+{
+    buf_reset(b);
+    buf_printf(b, "cooldown\x1f%s\x1f%s", fp, receiver);
+}
+
+static double cooldown_last(struct store *s, const char *fp,
+                            const char *receiver, const struct pick *k)
+{
+    double last = k->heard && k->last_notified > 0 ? k->last_notified
+                                                   : -INFINITY;
+    struct buf key;
+    char *v = NULL;
+    double t;
+
+    buf_init(&key, 4096);
+    cooldown_key(fp, receiver, &key);
+    if (store_meta_get(s, buf_str(&key), &v, NULL) == 0 && v != NULL &&
+        util_parse_double(v, &t) == 0 && t > last)
+        last = t;
+    free(v);
+    buf_cleanup(&key);
+    return last;
+}
+
+static int cooldown_mark(struct store *s, const char *fp, const char *receiver,
+                         double now, struct err *e)
+{
+    struct buf key;
+    char v[64];
+    int rc;
+
+    buf_init(&key, 4096);
+    cooldown_key(fp, receiver, &key);
+    snprintf(v, sizeof(v), "%.3f", now);
+    rc = store_meta_put(s, buf_str(&key), v, e);
+    buf_cleanup(&key);
+    return rc;
+}
+
 static const char *reason_name(enum event_reason r)
 {
     return r == REASON_NODATA ? "nodata" : "threshold";
@@ -375,11 +419,15 @@ int router_record(struct router *r, struct store *s,
         memset(&row, 0, sizeof(row));
         if (silenced)
             row.status = OUTBOX_SILENCED;
-        else if (n->cooldown > 0 && k->heard && k->last_notified > 0 &&
-                 now - k->last_notified < n->cooldown)
+        else if (n->cooldown > 0 &&
+                 now - cooldown_last(s, ev->fingerprint, n->name, k) <
+                     n->cooldown)
             row.status = OUTBOX_SKIPPED;
         else
             row.status = OUTBOX_PENDING;
+        if (row.status == OUTBOX_PENDING && n->cooldown > 0 &&
+            cooldown_mark(s, ev->fingerprint, n->name, now, e) < 0)
+            goto out;
         make_key(ev->fingerprint, ev->ts, kindname, n->name, "event", key);
         if (make_payload(&b, event_json, ev->starts_at, n->name) < 0) {
             err_set(e, "router: payload for %s too large", n->name);

@@ -326,6 +326,32 @@ START_TEST(cooldown_records_events_inside_the_period_as_skipped)
 }
 END_TEST
 
+START_TEST(cooldown_holds_across_a_resolve_and_refire)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, "notifiers:\n"
+                "  scale: {type: log, cooldown: 10m}\n"
+                "routes:\n"
+                "  - match: {alertname: api}\n"
+                "    notify: [scale]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
+    /* Resolved within the period: the route does not match "ok"; the
+     * receiver heard the alert, the cooldown still applies. */
+    ck_assert_int_eq(fx_event(&f, T0 + 180, EV_RESOLVED, SEV_OK, SEV_WARNING, T0), 0);
+    /* A flapping re-fire 4 minutes after the first delivery: skipped. */
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 240, EV_FIRING, SEV_WARNING, SEV_OK, T0 + 240), 0);
+    /* Past the period: delivered again. */
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 700, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0 + 240), 1);
+    ck_assert_str_eq(fx_rows(&f, &r), "scale:pending:event scale:skipped:event "
+                                      "scale:skipped:event scale:pending:event");
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(silenced_alert_is_recorded_but_not_sent)
 {
     struct fixture f;
@@ -617,6 +643,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, send_resolved_false_receiver_gets_no_resolved_event);
     tcase_add_test(tc, events_filter_limits_the_kinds_a_receiver_gets);
     tcase_add_test(tc, cooldown_records_events_inside_the_period_as_skipped);
+    tcase_add_test(tc, cooldown_holds_across_a_resolve_and_refire);
     tcase_add_test(tc, silenced_alert_is_recorded_but_not_sent);
     tcase_add_test(tc, silence_on_severity_matches_the_new_severity);
     tcase_add_test(tc, firing_alert_is_repeated_after_repeat_interval);
