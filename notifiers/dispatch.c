@@ -161,7 +161,9 @@ static int load_cb(void *ctx, const struct outbox_row *o)
     r->fingerprint = xstrdup(o->fingerprint ? o->fingerprint : "");
     r->rule = xstrdup(o->rule ? o->rule : "");
     r->kind = xstrdup(o->kind ? o->kind : "event");
-    r->payload = xstrdup(o->payload ? o->payload : "{}");
+    /* The payload is fetched when the row is sent: a long outage of a
+     * receiver must not hold every queued payload in memory. */
+    r->payload = NULL;
     r->attempts = o->attempts;
     r->created = o->created;
     r->next_at = o->next_at;
@@ -175,11 +177,12 @@ static int load_cb(void *ctx, const struct outbox_row *o)
     return 0;
 }
 
+/* Rows up to max_id are held already: ask only for newer ones. */
 static int load_pending(struct dispatcher *d, struct err *e)
 {
     d->need_load = false;
     d->loaded_at = util_mono();
-    return store_outbox_pending(d->s, 0, load_cb, d, e);
+    return store_outbox_pending_after(d->s, d->max_id, 0, load_cb, d, e);
 }
 
 /* Drop finished rows once they are half the list (amortised O(1)). */
@@ -413,7 +416,16 @@ static void start(struct dispatcher *d, struct drow *r, double now)
                "no such notifier in the config");
         return;
     }
+    if (r->payload == NULL &&
+        store_outbox_payload(d->s, r->id, &r->payload, &e) != 0) {
+        /* A store error: try again on the next turn. */
+        log_warn("dispatch", "cannot read notification %lld: %s",
+                 (long long)r->id, e.set ? e.msg : "no such row");
+        return;
+    }
     payload = cJSON_Parse(r->payload);
+    free(r->payload);
+    r->payload = NULL;
     if (payload == NULL) {
         finish(d, r, n, DELIVERY_FAIL, 0, 0, "outbox payload is not JSON");
         return;

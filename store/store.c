@@ -35,6 +35,8 @@ enum stmt_id {
     Q_OUTBOX_ADD,
     Q_OUTBOX_KEY_ID,
     Q_OUTBOX_PENDING,
+    Q_OUTBOX_PENDING_AFTER,
+    Q_OUTBOX_ONE,
     Q_OUTBOX_UPDATE,
     Q_OUTBOX_COUNT,
     Q_OUTBOX_COUNT_PENDING,
@@ -106,6 +108,11 @@ static const char *const stmt_sql[Q_COUNT] = {
      * serves it (a bound parameter would not). */
     [Q_OUTBOX_PENDING] = "SELECT " OUTBOX_COLS " FROM outbox o" OUTBOX_JOIN
                          " WHERE o.status = 0 ORDER BY o.id LIMIT ?1",
+    [Q_OUTBOX_PENDING_AFTER] = "SELECT " OUTBOX_COLS " FROM outbox o"
+                               OUTBOX_JOIN " WHERE o.status = 0 AND o.id > ?2"
+                               " ORDER BY o.id LIMIT ?1",
+    [Q_OUTBOX_ONE] = "SELECT " OUTBOX_COLS " FROM outbox o" OUTBOX_JOIN
+                     " WHERE o.id = ?1",
     [Q_OUTBOX_UPDATE] = "UPDATE outbox SET status = ?2, attempts = ?3, "
                         "next_at = ?4, last_error = ?5, last_code = ?6, "
                         "updated = ?7 WHERE id = ?1",
@@ -1009,6 +1016,49 @@ int store_outbox_pending(struct store *s, size_t limit, store_outbox_fn cb,
         return -1;
     sqlite3_bind_int64(q.st, 1, limit == 0 ? -1 : (sqlite3_int64)limit);
     return outbox_iterate(s, &q, cb, ctx, "outbox read", e);
+}
+
+int store_outbox_pending_after(struct store *s, int64_t after_id,
+                               size_t limit, store_outbox_fn cb, void *ctx,
+                               struct err *e)
+{
+    struct q q;
+
+    if (q_get(s, Q_OUTBOX_PENDING_AFTER, &q, "outbox read", e) < 0)
+        return -1;
+    sqlite3_bind_int64(q.st, 1, limit == 0 ? -1 : (sqlite3_int64)limit);
+    sqlite3_bind_int64(q.st, 2, (sqlite3_int64)after_id);
+    return outbox_iterate(s, &q, cb, ctx, "outbox read", e);
+}
+
+struct payload_ctx {
+    char *out;
+};
+
+static int payload_cb(void *ctx, const struct outbox_row *r)
+{
+    ((struct payload_ctx *)ctx)->out = xstrdup(r->payload ? r->payload : "");
+    return 1;
+}
+
+int store_outbox_payload(struct store *s, int64_t id, char **out,
+                         struct err *e)
+{
+    struct payload_ctx pc = {NULL};
+    struct q q;
+    int rc;
+
+    *out = NULL;
+    if (q_get(s, Q_OUTBOX_ONE, &q, "outbox read", e) < 0)
+        return -1;
+    sqlite3_bind_int64(q.st, 1, (sqlite3_int64)id);
+    rc = outbox_iterate(s, &q, payload_cb, &pc, "outbox read", e);
+    if (rc < 0)
+        return -1;
+    if (pc.out == NULL)
+        return 1;
+    *out = pc.out;
+    return 0;
 }
 
 int store_outbox_update(struct store *s, int64_t id, enum outbox_status status,

@@ -123,6 +123,15 @@ typedef int (*store_outbox_fn)(void *ctx, const struct outbox_row *r);
  * are reported in id order so per-(alert, receiver) order is kept. */
 int store_outbox_pending(struct store *s, size_t limit, store_outbox_fn cb,
                          void *ctx, struct err *e);
+/* Pending rows with id > after_id, oldest first, at most limit (0 = all):
+ * a reader that holds the rows up to after_id asks only for newer ones. */
+int store_outbox_pending_after(struct store *s, int64_t after_id,
+                               size_t limit, store_outbox_fn cb, void *ctx,
+                               struct err *e);
+/* The payload of row id into *out (free()). 0, 1 when there is no such
+ * row, -1 on a store error. */
+int store_outbox_payload(struct store *s, int64_t id, char **out,
+                         struct err *e);
 /* Record the outcome of an attempt. */
 int store_outbox_update(struct store *s, int64_t id,
                         enum outbox_status status, int attempts,

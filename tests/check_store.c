@@ -398,6 +398,43 @@ START_TEST(outbox_duplicate_key_is_ignored_and_pending_keeps_id_order)
 }
 END_TEST
 
+START_TEST(pending_after_lists_only_newer_rows_and_payload_reads_one_row)
+{
+    struct err e = {0};
+    struct store *s = open_ok(":memory:", STORE_RW);
+    struct outbox_seen os = {0};
+    int64_t id1 = 0, id2 = 0, id3 = 0;
+    char *pl = NULL;
+    struct outbox_row r = {
+        .key = "a1", .receiver = "hook", .fingerprint = "fp", .rule = "r",
+        .kind = "event", .payload = "{\"n\":1}", .created = 10,
+    };
+
+    ck_assert_int_eq(store_outbox_add(s, &r, &id1, &e), 0);
+    r.key = "a2";
+    r.payload = "{\"n\":2}";
+    ck_assert_int_eq(store_outbox_add(s, &r, &id2, &e), 0);
+    r.key = "a3";
+    r.payload = "{\"n\":3}";
+    ck_assert_int_eq(store_outbox_add(s, &r, &id3, &e), 0);
+    ck_assert_int_eq(
+        store_outbox_update(s, id2, OUTBOX_SENT, 1, 0, NULL, 200, 11, &e), 0);
+    ck_assert_int_eq(store_outbox_pending_after(s, id1, 0, outbox_cb, &os, &e), 0);
+    ck_assert_int_eq(os.n, 1);
+    ck_assert_str_eq(os.keys[0], "a3");
+    memset(&os, 0, sizeof(os));
+    ck_assert_int_eq(store_outbox_pending_after(s, 0, 1, outbox_cb, &os, &e), 0);
+    ck_assert_int_eq(os.n, 1);
+    ck_assert_str_eq(os.keys[0], "a1");
+    ck_assert_int_eq(store_outbox_payload(s, id3, &pl, &e), 0);
+    ck_assert_str_eq(pl, "{\"n\":3}");
+    free(pl);
+    ck_assert_int_eq(store_outbox_payload(s, 9999, &pl, &e), 1);
+    ck_assert_ptr_null(pl);
+    store_close(s);
+}
+END_TEST
+
 START_TEST(outbox_status_names_are_stable)
 {
     ck_assert_str_eq(outbox_status_name(OUTBOX_PENDING), "pending");
@@ -1182,6 +1219,7 @@ Suite *store_suite(void)
     tcase_add_test(mem,
                    outbox_duplicate_key_is_ignored_and_pending_keeps_id_order);
     tcase_add_test(mem, outbox_status_names_are_stable);
+    tcase_add_test(mem, pending_after_lists_only_newer_rows_and_payload_reads_one_row);
     tcase_add_test(mem,
                    heard_receivers_are_replaced_listed_and_cleared_per_alert);
     tcase_add_test(mem,
