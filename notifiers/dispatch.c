@@ -85,6 +85,10 @@ struct dispatcher {
     size_t seen_cap;
     uint32_t gen;
     unsigned rng;
+    /* Finished easy handles, reset and kept for the next transfers: a
+     * fresh handle per notification costs more than the request itself. */
+    CURL *pool[DISPATCH_MAX_INFLIGHT];
+    size_t npool;
 };
 
 /* --- small helpers --- */
@@ -357,6 +361,21 @@ static void complete(struct dispatcher *d, struct xfer *x, CURLcode rc)
     finish(d, x->row, n, res, code, (double)ra, what);
 }
 
+static CURL *handle_get(struct dispatcher *d)
+{
+    return d->npool > 0 ? d->pool[--d->npool] : curl_easy_init();
+}
+
+static void handle_put(struct dispatcher *d, CURL *h)
+{
+    if (d->npool < sizeof(d->pool) / sizeof(d->pool[0])) {
+        curl_easy_reset(h);
+        d->pool[d->npool++] = h;
+    } else {
+        curl_easy_cleanup(h);
+    }
+}
+
 static void xfer_free(struct dispatcher *d, struct xfer *x)
 {
     if (x->prev)
@@ -367,7 +386,7 @@ static void xfer_free(struct dispatcher *d, struct xfer *x)
         x->next->prev = x->prev;
     if (x->h) {
         curl_multi_remove_handle(d->multi, x->h);
-        curl_easy_cleanup(x->h);
+        handle_put(d, x->h);
     }
     transport_io_cleanup(&x->io);
     request_cleanup(&x->req);
@@ -461,7 +480,7 @@ static void start(struct dispatcher *d, struct drow *r, double now)
         free(x);
         return;
     }
-    x->h = curl_easy_init();
+    x->h = handle_get(d);
     if (x->h == NULL ||
         transport_setup(x->h, &x->req, n->timeout, &x->io, &e) < 0 ||
         curl_easy_setopt(x->h, CURLOPT_PRIVATE, (char *)x) != CURLE_OK ||
@@ -469,7 +488,7 @@ static void start(struct dispatcher *d, struct drow *r, double now)
         snprintf(what, sizeof(what), "could not start the transfer: %s",
                  e.set ? e.msg : "curl");
         if (x->h) {
-            curl_easy_cleanup(x->h);
+            handle_put(d, x->h);
             x->h = NULL;
         }
         finish(d, r, n, DELIVERY_FAIL, 0, 0, what);
@@ -653,6 +672,8 @@ void dispatcher_free(struct dispatcher *d)
     free(d->snap);
     free(d->seen);
     free(d->seen_gen);
+    while (d->npool > 0)
+        curl_easy_cleanup(d->pool[--d->npool]);
     curl_multi_cleanup(d->multi);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
