@@ -18,61 +18,9 @@
 
 #include "../common/htab.h"
 #include "../common/util.h"
+#include "engine_int.h"
 #include "tier.h"
 #include "window.h"
-
-#define BLOB_VERSION 1
-#define SOURCES_KEY "\x1f" "sources"
-
-struct metric_ent {
-    struct hnode node;
-    size_t *rules;          /* indexes into cfg->rules */
-    size_t nrules;
-    char name[];
-};
-
-/* Which series of each rule a source feeds is a function of the source's
- * labels alone (`where` and `by` read nothing else), so it is looked up
- * once and cached here: later samples of the source skip the matchers and
- * the series table. One rule: `cache` is the series itself; several: an
- * array of ncache slots. NOMATCH marks a rule whose `where` rejects it. */
-struct source {
-    struct hnode node;
-    double newest;
-    void *cache;
-    uint32_t ncache;
-    uint32_t keylen;
-    char key[];             /* metric \0 name \0 value \0 ... (sorted) */
-};
-
-#define NOMATCH ((struct series *)1)
-
-/* One allocation per series: this record, then its event labels, then the
- * key and the label strings (an idle series must stay small: 100k of them
- * is a normal deployment). */
-struct series {
-    struct hnode node;
-    const struct rule *rule;
-    uint32_t nlabels;       /* event labels: SLABELS(s) */
-    uint32_t heap_idx;      /* position in the nodata heap, NO_HEAP if none */
-    uint64_t fp;            /* fingerprint (printed as 16 hex digits) */
-    struct window *win;
-    double tier_since[SEV_NTIERS]; /* struct tier_run, unpacked: */
-    unsigned char tier_st[SEV_NTIERS]; /* 24 bytes fewer per series */
-    unsigned char sev;      /* enum severity */
-    bool nodata;            /* severity comes from nodata */
-    bool has_samples;
-    bool has_value;
-    bool state_dirty;       /* state changed since the last save */
-    bool win_dirty;         /* samples arrived since the last save */
-    bool listed;            /* in engine.dirty */
-    bool saved;             /* a row exists in the store */
-    double newest;          /* newest sample time */
-    double starts_at;       /* when severity last left ok */
-    double value;           /* the last aggregate */
-};
-
-#define NO_HEAP UINT32_MAX
 
 static void tiers_get(const struct series *s, struct tier_run t[SEV_NTIERS])
 {
@@ -90,33 +38,11 @@ static void tiers_put(struct series *s, const struct tier_run t[SEV_NTIERS])
     }
 }
 
-static void fp_hex(const struct series *s, char out[17])
+void engine_fp_hex(const struct series *s, char out[17])
 {
     snprintf(out, 17, "%016llx", (unsigned long long)s->fp);
 }
-/* The event labels follow the record; the key (rule name \x1f by values
- * joined by \x1f) follows the labels. */
-#define SLABELS(s) ((struct label *)((s) + 1))
-#define SKEY(s) ((const char *)(SLABELS(s) + (s)->nlabels))
 
-struct engine {
-    const struct config *cfg;
-    uint64_t *rule_hashes;
-    struct htab metrics;
-    struct htab sources;
-    struct htab series;
-    struct series **dirty;  /* series changed since their last save: a
-                               commit looks at these, not at every series */
-    size_t ndirty, capdirty;
-    struct series **heap;   /* nodata deadlines, min-heap */
-    size_t nheap, capheap;
-    struct engine_stats st;
-    struct buf keybuf;      /* scratch: source and series keys */
-    struct buf annbuf;      /* scratch: rendered annotations */
-    struct label *ann;      /* scratch: annotation pairs */
-    size_t cap_ann;
-    double clock;           /* newest sample time seen (stream clock) */
-};
 
 /* ---- rule definition hash ---- */
 
@@ -130,7 +56,7 @@ static uint64_t hash_dbl(uint64_t h, double d)
     return util_hash64(&d, sizeof(d), h);
 }
 
-static uint64_t rule_hash(const struct rule *r)
+uint64_t engine_rule_hash(const struct rule *r)
 {
     uint64_t h = hash_str(0, r->name);
 
@@ -160,7 +86,7 @@ static uint64_t rule_hash(const struct rule *r)
 
 /* ---- dirty list ---- */
 
-static void mark_dirty(struct engine *e, struct series *s, bool state)
+void engine_mark_dirty(struct engine *e, struct series *s, bool state)
 {
     if (state)
         s->state_dirty = true;
@@ -256,7 +182,7 @@ static void heap_remove(struct engine *e, struct series *s)
 }
 
 /* After s->newest moved forward (deadline grew) or s entered the heap. */
-static void heap_update(struct engine *e, struct series *s)
+void engine_heap_update(struct engine *e, struct series *s)
 {
     if (!s->rule->has_nodata)
         return;
@@ -287,7 +213,7 @@ static void metric_free_cb(struct hnode *n, void *ctx)
     free(m);
 }
 
-static void build_index(struct engine *e)
+void engine_build_index(struct engine *e)
 {
     htab_foreach(&e->metrics, metric_free_cb, NULL);
     htab_cleanup(&e->metrics);
@@ -295,7 +221,7 @@ static void build_index(struct engine *e)
     e->rule_hashes = xcalloc(e->cfg->nrules, sizeof(uint64_t));
     for (size_t i = 0; i < e->cfg->nrules; i++) {
         const struct rule *r = &e->cfg->rules[i];
-        e->rule_hashes[i] = rule_hash(r);
+        e->rule_hashes[i] = engine_rule_hash(r);
         for (size_t j = 0; j < r->nmetrics; j++) {
             const char *name = r->metrics[j];
             uint64_t h = util_hash64(name, strlen(name), 0);
@@ -326,11 +252,11 @@ struct engine *engine_new(const struct config *cfg)
     buf_init(&e->keybuf, 1 << 20);
     buf_init(&e->annbuf, 1 << 20);
     e->clock = -INFINITY;
-    build_index(e);
+    engine_build_index(e);
     return e;
 }
 
-static void series_free(struct series *s)
+void engine_series_free(struct series *s)
 {
     if (s == NULL)
         return;
@@ -341,7 +267,7 @@ static void series_free(struct series *s)
 static void series_free_cb(struct hnode *n, void *ctx)
 {
     (void)ctx;
-    series_free((struct series *)n);
+    engine_series_free((struct series *)n);
 }
 
 static void source_forget(struct source *src)
@@ -359,7 +285,7 @@ static void source_free_cb(struct hnode *n, void *ctx)
     free(n);
 }
 
-static void source_forget_cb(struct hnode *n, void *ctx)
+void engine_source_forget_cb(struct hnode *n, void *ctx)
 {
     (void)ctx;
     source_forget((struct source *)n);
@@ -411,7 +337,7 @@ static bool series_windowless(const struct rule *r)
 /* Create a series: its event labels are the by labels (by order), the
  * rule's labels (winning on a clash, keeping the first position), then
  * alertname. */
-static struct series *series_new(struct engine *e, size_t rule_idx,
+struct series *engine_series_new(struct engine *e, size_t rule_idx,
                                  const char *key, size_t keylen, uint64_t h,
                                  const char *const *byvals)
 {
@@ -480,7 +406,7 @@ static struct series *series_new(struct engine *e, size_t rule_idx,
     return s;
 }
 
-static struct series *series_find(const struct engine *e, const char *key,
+struct series *engine_series_find(const struct engine *e, const char *key,
                                   size_t keylen, uint64_t h)
 {
     for (struct hnode *n = htab_bucket(&e->series, h); n; n = n->next) {
@@ -511,7 +437,7 @@ static int emit(struct engine *e, struct series *s, enum severity prev,
     e->st.firing[prev]--;
     e->st.firing[now]++;
     e->st.events++;
-    mark_dirty(e, s, true);
+    engine_mark_dirty(e, s, true);
 
     memset(&ev, 0, sizeof(ev));
     ev.ts = t;
@@ -531,7 +457,7 @@ static int emit(struct engine *e, struct series *s, enum severity prev,
     ev.reason = reason;
     ev.has_value = reason != REASON_NODATA && s->has_value;
     ev.value = s->value;
-    fp_hex(s, ev.fingerprint);
+    engine_fp_hex(s, ev.fingerprint);
     ev.starts_at = s->starts_at;
 
     /* Annotations see everything but themselves: rendered in order, each
@@ -599,7 +525,7 @@ static int series_eval(struct engine *e, struct series *s, double t,
             tier_step(&r->tiers[i], &run[i], t, v);
     tiers_put(s, run);
     if (memcmp(before, s->tier_st, sizeof(before)) != 0)
-        mark_dirty(e, s, true);
+        engine_mark_dirty(e, s, true);
     if (s->nodata)
         return 0; /* only a sample ends nodata */
     s->sev = (unsigned char)tier_severity(r->tiers, run);
@@ -614,7 +540,7 @@ static int series_nodata(struct engine *e, struct series *s, double t,
     memset(s->tier_st, 0, sizeof(s->tier_st));
     memset(s->tier_since, 0, sizeof(s->tier_since));
     s->nodata = true;
-    mark_dirty(e, s, true);
+    engine_mark_dirty(e, s, true);
     s->sev = (unsigned char)s->rule->nodata_sev;
     heap_remove(e, s);
     return emit(e, s, prev, t, REASON_NODATA, cb, ctx);
@@ -655,7 +581,7 @@ static void source_key(struct engine *e, const struct sample *s)
     }
 }
 
-static struct source *source_get(struct engine *e, uint64_t h)
+struct source *engine_source_get(struct engine *e, uint64_t h)
 {
     const char *key = buf_str(&e->keybuf);
     size_t len = e->keybuf.len;
@@ -702,9 +628,9 @@ static struct series *series_for(struct engine *e, size_t ri,
         buf_adds(&e->keybuf, byvals[i]);
     }
     h = util_hash64(buf_str(&e->keybuf), e->keybuf.len, 7);
-    se = series_find(e, buf_str(&e->keybuf), e->keybuf.len, h);
+    se = engine_series_find(e, buf_str(&e->keybuf), e->keybuf.len, h);
     if (se == NULL)
-        se = series_new(e, ri, buf_str(&e->keybuf), e->keybuf.len, h, byvals);
+        se = engine_series_new(e, ri, buf_str(&e->keybuf), e->keybuf.len, h, byvals);
     return se;
 }
 
@@ -733,13 +659,13 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     if (!se->has_samples || s->ts > se->newest)
         se->newest = s->ts;
     se->has_samples = true;
-    mark_dirty(e, se, false);
-    heap_update(e, se);
+    engine_mark_dirty(e, se, false);
+    engine_heap_update(e, se);
     if (se->nodata) {
         /* The next sample ends the nodata state: the tiers (reset when
          * nodata began) decide the severity again. */
         se->nodata = false;
-        mark_dirty(e, se, true);
+        engine_mark_dirty(e, se, true);
     }
     return series_eval(e, se, se->newest, cb, ctx);
 }
@@ -783,7 +709,7 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
     }
     source_key(e, s);
     h = util_hash64(buf_str(&e->keybuf), e->keybuf.len, 1);
-    src = source_get(e, h);
+    src = engine_source_get(e, h);
     if (s->ts < src->newest) {
         e->st.late++;
         return 1;
@@ -804,27 +730,18 @@ int engine_advance(struct engine *e, double t, engine_event_fn cb, void *ctx)
     return advance(e, t, true, cb, ctx);
 }
 
-struct tick_ctx {
-    struct engine *e;
-    double now;
-    engine_event_fn cb;
-    void *ctx;
-    int rc;
-    struct series **list;
-    size_t n;
-};
 
-static void collect_cb(struct hnode *n, void *ctx)
+void engine_collect_cb(struct hnode *n, void *ctx)
 {
     struct tick_ctx *tc = ctx;
     tc->list[tc->n++] = (struct series *)n;
 }
 
-static struct series **series_list(struct engine *e, size_t *n)
+struct series **engine_series_list(struct engine *e, size_t *n)
 {
     struct tick_ctx tc = {0};
     tc.list = xcalloc(e->series.n ? e->series.n : 1, sizeof(struct series *));
-    htab_foreach(&e->series, collect_cb, &tc);
+    htab_foreach(&e->series, engine_collect_cb, &tc);
     *n = tc.n;
     return tc.list;
 }
@@ -837,7 +754,7 @@ int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
 
     if (rc)
         return rc;
-    list = series_list(e, &n);
+    list = engine_series_list(e, &n);
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct series *s = list[i];
         double t = now > s->newest ? now : s->newest;
@@ -857,7 +774,7 @@ void engine_stats(const struct engine *e, struct engine_stats *out)
 int engine_foreach_alert(const struct engine *e, engine_alert_fn cb, void *ctx)
 {
     size_t n;
-    struct series **list = series_list((struct engine *)e, &n);
+    struct series **list = engine_series_list((struct engine *)e, &n);
     int rc = 0;
 
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -865,433 +782,11 @@ int engine_foreach_alert(const struct engine *e, engine_alert_fn cb, void *ctx)
         if (s->sev == SEV_OK)
             continue;
         char hex[17];
-        fp_hex(s, hex);
+        engine_fp_hex(s, hex);
         rc = cb(ctx, s->rule->name, SLABELS(s), s->nlabels,
                 (enum severity)s->sev, s->value, s->has_value && !s->nodata,
                 s->starts_at, hex);
     }
     free(list);
     return rc;
-}
-
-/* ---- persistence ----
- * Series blob (little-endian, host doubles):
- *   u8 version, u64 rule_hash, u8 sev, u8 nodata, u8 has_samples,
- *   u8 has_value, f64 newest, f64 starts_at, f64 value,
- *   3 x (u8 state, f64 since), u32 nby, nby x (u32 len, bytes),
- *   u32 window_len, window bytes.
- * The sources blob: u8 version, u32 n, n x (u32 len, key bytes, f64 newest). */
-
-static void put_u8(struct buf *b, unsigned v)
-{
-    unsigned char c = (unsigned char)v;
-    buf_add(b, &c, 1);
-}
-
-static void put_u32(struct buf *b, uint32_t v)
-{
-    buf_add(b, &v, sizeof(v));
-}
-
-static void put_f64(struct buf *b, double v)
-{
-    buf_add(b, &v, sizeof(v));
-}
-
-struct rd {
-    const unsigned char *p;
-    size_t n;
-    int bad;
-};
-
-static const void *rd_take(struct rd *r, size_t n)
-{
-    const void *p = r->p;
-    if (r->bad || r->n < n) {
-        r->bad = 1;
-        return NULL;
-    }
-    r->p += n;
-    r->n -= n;
-    return p;
-}
-
-static unsigned rd_u8(struct rd *r)
-{
-    const unsigned char *p = rd_take(r, 1);
-    return p ? *p : 0;
-}
-
-static uint32_t rd_u32(struct rd *r)
-{
-    uint32_t v = 0;
-    const void *p = rd_take(r, sizeof(v));
-    if (p)
-        memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t rd_u64(struct rd *r)
-{
-    uint64_t v = 0;
-    const void *p = rd_take(r, sizeof(v));
-    if (p)
-        memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static double rd_f64(struct rd *r)
-{
-    double v = 0;
-    const void *p = rd_take(r, sizeof(v));
-    if (p)
-        memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-/* The i-th by value of a series key ("rule\x1fv0\x1fv1..."). */
-static const char *key_field(const char *key, size_t i, size_t *len)
-{
-    const char *k = strchr(key, '\x1f');
-    for (size_t j = 0; k && j < i; j++)
-        k = strchr(k + 1, '\x1f');
-    if (k == NULL) {
-        *len = 0;
-        return "";
-    }
-    k++;
-    *len = strcspn(k, "\x1f");
-    return k;
-}
-
-static int series_blob_v(const struct engine *e, const struct series *s,
-                         struct buf *b)
-{
-    const struct rule *r = s->rule;
-    struct buf w;
-    uint64_t rh = e->rule_hashes[r - e->cfg->rules];
-
-    buf_reset(b);
-    put_u8(b, BLOB_VERSION);
-    buf_add(b, &rh, sizeof(rh));
-    put_u8(b, s->sev);
-    put_u8(b, s->nodata);
-    put_u8(b, s->has_samples);
-    put_u8(b, s->has_value);
-    put_f64(b, s->newest);
-    put_f64(b, s->starts_at);
-    put_f64(b, s->value);
-    for (int i = 0; i < SEV_NTIERS; i++) {
-        put_u8(b, s->tier_st[i]);
-        put_f64(b, s->tier_since[i]);
-    }
-    put_u32(b, (uint32_t)r->nby);
-    for (size_t i = 0; i < r->nby; i++) {
-        size_t len;
-        const char *v = key_field(SKEY(s), i, &len);
-        put_u32(b, (uint32_t)len);
-        buf_add(b, v, len);
-    }
-    buf_init(&w, 256 << 20);
-    if (s->win != NULL && window_save(s->win, &w) < 0) {
-        buf_cleanup(&w);
-        return -1;
-    }
-    put_u32(b, (uint32_t)w.len);
-    buf_add(b, buf_str(&w), w.len);
-    buf_cleanup(&w);
-    return b->failed ? -1 : 0;
-}
-
-static int save_sources(struct engine *e, engine_put_fn put, void *ctx)
-{
-    struct buf b;
-    struct tick_ctx tc = {0};
-    int rc;
-
-    tc.list = xcalloc(e->sources.n ? e->sources.n : 1, sizeof(void *));
-    htab_foreach(&e->sources, collect_cb, &tc);
-    buf_init(&b, (size_t)1 << 30);
-    put_u8(&b, BLOB_VERSION);
-    put_u32(&b, (uint32_t)tc.n);
-    for (size_t i = 0; i < tc.n; i++) {
-        struct source *src = (struct source *)tc.list[i];
-        put_u32(&b, (uint32_t)src->keylen);
-        buf_add(&b, src->key, src->keylen);
-        put_f64(&b, src->newest);
-    }
-    free(tc.list);
-    rc = b.failed ? -1 : put(ctx, SOURCES_KEY, "", "", buf_str(&b), b.len);
-    buf_cleanup(&b);
-    return rc;
-}
-
-/* A commit (with_windows false) saves the series whose tier state changed
- * and that are active or were saved before; a checkpoint (with_windows)
- * also saves every series that received samples since its last save. Both
- * walk only the dirty list; `all` walks every series (tests, tools). */
-int engine_save(struct engine *e, bool with_windows, bool all,
-                engine_put_fn put, engine_del_fn del, void *ctx)
-{
-    struct series **list;
-    size_t n, keep = 0;
-    struct buf b;
-    int rc = 0;
-
-    (void)del;
-    if (all) {
-        list = series_list(e, &n);
-    } else {
-        list = e->dirty;
-        n = e->ndirty;
-    }
-    buf_init(&b, 256 << 20);
-    for (size_t i = 0; i < n; i++) {
-        struct series *s = list[i];
-        bool active = s->sev != SEV_OK || s->nodata || s->tier_st[0] ||
-                      s->tier_st[1] || s->tier_st[2];
-        bool want;
-
-        if (all)
-            want = s->has_samples || active;
-        else if (with_windows)
-            want = s->state_dirty || s->win_dirty;
-        else
-            want = s->state_dirty && (active || s->saved);
-        if (want && rc == 0) {
-            char hex[17];
-            fp_hex(s, hex);
-            if (series_blob_v(e, s, &b) < 0 ||
-                put(ctx, SKEY(s), s->rule->name, hex, buf_str(&b), b.len) != 0) {
-                rc = -1;
-            } else {
-                s->state_dirty = false;
-                s->win_dirty = false;
-                s->saved = true;
-            }
-        } else if (!want && !with_windows && s->state_dirty) {
-            /* Not worth a row (ok and never saved): nothing to remember. */
-            s->state_dirty = false;
-        }
-        if (!all) {
-            /* Still dirty (a window not yet checkpointed, or a failed put):
-             * keep it listed for the next save. */
-            if (s->state_dirty || s->win_dirty)
-                list[keep++] = s;
-            else
-                s->listed = false;
-        }
-    }
-    if (all)
-        free(list);
-    else
-        e->ndirty = keep;
-    buf_cleanup(&b);
-    if (rc == 0 && with_windows)
-        rc = save_sources(e, put, ctx);
-    return rc;
-}
-
-static int restore_sources(struct engine *e, struct rd *r, struct err *err)
-{
-    uint32_t n;
-
-    if (rd_u8(r) != BLOB_VERSION) {
-        err_set(err, "engine: unknown sources blob version");
-        return -1;
-    }
-    n = rd_u32(r);
-    for (uint32_t i = 0; i < n && !r->bad; i++) {
-        uint32_t len = rd_u32(r);
-        const char *k = rd_take(r, len);
-        double newest = rd_f64(r);
-        struct source *src;
-        if (r->bad)
-            break;
-        buf_reset(&e->keybuf);
-        buf_add(&e->keybuf, k, len);
-        src = source_get(e, util_hash64(k, len, 1));
-        if (newest > src->newest)
-            src->newest = newest;
-        if (newest > e->clock)
-            e->clock = newest;
-    }
-    if (r->bad) {
-        err_set(err, "engine: truncated sources blob");
-        return -1;
-    }
-    return 0;
-}
-
-int engine_restore(struct engine *e, const char *key, const void *blob,
-                   size_t len, struct err *err)
-{
-    struct rd r = {blob, len, 0};
-    const char *sep;
-    const struct rule *rule = NULL;
-    size_t ri = 0, nby;
-    uint64_t rh;
-    const char *byvals[32];
-    char *bystore[32];
-    struct series *s;
-    uint32_t wlen;
-    const void *wp;
-    struct series tmp;
-
-    if (strcmp(key, SOURCES_KEY) == 0)
-        return restore_sources(e, &r, err);
-    sep = strchr(key, '\x1f');
-    for (size_t i = 0; i < e->cfg->nrules; i++) {
-        size_t nl = sep ? (size_t)(sep - key) : strlen(key);
-        if (strlen(e->cfg->rules[i].name) == nl &&
-            strncmp(e->cfg->rules[i].name, key, nl) == 0) {
-            rule = &e->cfg->rules[i];
-            ri = i;
-            break;
-        }
-    }
-    if (rule == NULL)
-        return 1;
-    if (rd_u8(&r) != BLOB_VERSION) {
-        err_set(err, "engine: series %s: unknown blob version", rule->name);
-        return -1;
-    }
-    rh = rd_u64(&r);
-    if (rh != e->rule_hashes[ri])
-        return 1; /* the rule changed: start fresh */
-    memset(&tmp, 0, sizeof(tmp));
-    tmp.sev = (unsigned char)rd_u8(&r);
-    tmp.nodata = rd_u8(&r) != 0;
-    tmp.has_samples = rd_u8(&r) != 0;
-    tmp.has_value = rd_u8(&r) != 0;
-    tmp.newest = rd_f64(&r);
-    tmp.starts_at = rd_f64(&r);
-    tmp.value = rd_f64(&r);
-    for (int i = 0; i < SEV_NTIERS; i++) {
-        tmp.tier_st[i] = (unsigned char)rd_u8(&r);
-        tmp.tier_since[i] = rd_f64(&r);
-    }
-    nby = rd_u32(&r);
-    if (r.bad || nby != rule->nby || nby > 32 || tmp.sev > SEV_CRITICAL) {
-        err_set(err, "engine: series %s: corrupt state", rule->name);
-        return -1;
-    }
-    for (size_t i = 0; i < nby; i++) {
-        uint32_t l = rd_u32(&r);
-        const char *p = rd_take(&r, l);
-        bystore[i] = xmalloc((size_t)l + 1);
-        if (p)
-            memcpy(bystore[i], p, l);
-        bystore[i][p ? l : 0] = '\0';
-        byvals[i] = bystore[i];
-    }
-    wlen = rd_u32(&r);
-    wp = rd_take(&r, wlen);
-    if (r.bad) {
-        for (size_t i = 0; i < nby; i++)
-            free(bystore[i]);
-        err_set(err, "engine: series %s: truncated state", rule->name);
-        return -1;
-    }
-    buf_reset(&e->keybuf);
-    buf_adds(&e->keybuf, rule->name);
-    for (size_t i = 0; i < nby; i++) {
-        buf_addc(&e->keybuf, '\x1f');
-        buf_adds(&e->keybuf, byvals[i]);
-    }
-    {
-        uint64_t h = util_hash64(buf_str(&e->keybuf), e->keybuf.len, 7);
-        s = series_find(e, buf_str(&e->keybuf), e->keybuf.len, h);
-        if (s == NULL)
-            s = series_new(e, ri, buf_str(&e->keybuf), e->keybuf.len, h, byvals);
-    }
-    for (size_t i = 0; i < nby; i++)
-        free(bystore[i]);
-    if (wlen > 0) {
-        struct window *w = window_load(&rule->agg, rule->window,
-                                       rule->has_ratio, wp, wlen);
-        if (w == NULL) {
-            err_set(err, "engine: series %s: corrupt window", rule->name);
-            return -1;
-        }
-        window_free(s->win);
-        s->win = w;
-    }
-    e->st.firing[s->sev]--;
-    s->sev = tmp.sev;
-    e->st.firing[s->sev]++;
-    s->nodata = tmp.nodata;
-    s->has_samples = tmp.has_samples;
-    s->has_value = tmp.has_value;
-    s->newest = tmp.newest;
-    s->starts_at = tmp.starts_at;
-    s->value = tmp.value;
-    memcpy(s->tier_st, tmp.tier_st, sizeof(s->tier_st));
-    memcpy(s->tier_since, tmp.tier_since, sizeof(s->tier_since));
-    s->saved = true;
-    s->state_dirty = false;
-    if (s->newest > e->clock)
-        e->clock = s->newest;
-    if (s->has_samples && !s->nodata)
-        heap_update(e, s);
-    return 0;
-}
-
-/* ---- reload ---- */
-
-struct reload_ctx {
-    struct engine *e;
-    struct htab keep;
-};
-
-static void reload_cb(struct hnode *n, void *ctx)
-{
-    struct reload_ctx *rc = ctx;
-    struct series *s = (struct series *)n;
-    struct engine *e = rc->e;
-    size_t i;
-
-    for (i = 0; i < e->cfg->nrules; i++)
-        if (strcmp(e->cfg->rules[i].name, s->rule->name) == 0)
-            break;
-    /* s->rule still points into the old config, alive until we return. */
-    if (i == e->cfg->nrules || e->rule_hashes[i] != rule_hash(s->rule)) {
-        e->st.firing[s->sev]--;
-        e->st.series--;
-        series_free(s);
-        return;
-    }
-    s->rule = &e->cfg->rules[i];
-    s->heap_idx = NO_HEAP;
-    s->listed = false;
-    if (s->state_dirty || s->win_dirty)
-        mark_dirty(e, s, s->state_dirty);
-    htab_insert(&rc->keep, n);
-}
-
-void engine_reload(struct engine *e, const struct config *cfg)
-{
-    struct reload_ctx rc;
-    struct htab old = e->series;
-    size_t n;
-    struct series **list;
-
-    /* Rule names are compared before the old config goes away: the caller
-     * frees the old config only after this returns. */
-    e->cfg = cfg;
-    build_index(e);
-    rc.e = e;
-    htab_init(&rc.keep);
-    e->nheap = 0;
-    e->ndirty = 0; /* rebuilt from the series that survive */
-    /* Cached series pointers may dangle now, and rule numbers moved. */
-    htab_foreach(&e->sources, source_forget_cb, NULL);
-    htab_foreach(&old, reload_cb, &rc);
-    htab_cleanup(&old);
-    e->series = rc.keep;
-    list = series_list(e, &n);
-    for (size_t i = 0; i < n; i++)
-        if (list[i]->has_samples && !list[i]->nodata)
-            heap_update(e, list[i]);
-    free(list);
 }
