@@ -1,5 +1,6 @@
 /* engine.c - the rule engine: samples to rule series, windows, tier state
- * machines, series severity and events, nodata deadlines, persistence blobs.
+ * machines, series severity and events, nodata deadlines (persistence and
+ * reload are in engine_persist.c).
  *
  * Data layout, chosen for the per-sample hot path:
  *   metric index  name -> the rules that read it (no rule: the sample is
