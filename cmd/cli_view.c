@@ -1,5 +1,8 @@
-/* cli_view.c - store opening, aligned text tables and label formatting for
- * `tocsin alerts`, `tocsin history` and `tocsin silence`. */
+/* cli_view.c - the shared options, store opening, aligned text tables and
+ * label formatting for `tocsin alerts`, `tocsin history` and `tocsin
+ * silence`. */
+#include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +28,49 @@ struct store *cli_view_open_store(const char *cfg_path, const char *store_path,
     s = cli_open_store(cfg, store_path, mode);
     config_free(cfg);
     return s;
+}
+
+int cli_view_opt(const char *cmd, int c, char **argv, const char *usage,
+                 struct cli_view_opts *o)
+{
+    switch (c) {
+    case 'c':
+        o->cfg_path = optarg;
+        return -1;
+    case 's':
+        o->store_path = optarg;
+        return -1;
+    case 'j':
+        o->json = 1;
+        return -1;
+    case 'h':
+        fputs(usage, stdout);
+        return 0;
+    case ':':
+        return cli_usage_error(cmd, "option \"%s\" needs a value",
+                               argv[optind - 1]);
+    default:
+        return cli_usage_error(cmd, "bad option \"%s\"", argv[optind - 1]);
+    }
+}
+
+int cli_view_no_args(const char *cmd, int argc, char **argv)
+{
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument \"%s\"",
+                               argv[optind]);
+    return -1;
+}
+
+int cli_view_finish(const char *cmd, struct store *s, int rc,
+                    const struct err *e)
+{
+    store_close(s);
+    if (rc < 0) {
+        fprintf(stderr, "tocsin %s: %s\n", cmd, e->msg);
+        return EXIT_WORK;
+    }
+    return 0;
 }
 
 void cli_table_init(struct cli_table *t, size_t ncols,

@@ -1,13 +1,40 @@
 /* cli_view.h - helpers of the commands that show and edit store contents
- * (alerts, history, silence): store opening from -c/--store, aligned text
- * tables, label formatting. */
+ * (alerts, history, silence): the options they share, store opening from
+ * -c/--store, aligned text tables, label formatting. */
 #ifndef TOCSIN_CLI_VIEW_H
 #define TOCSIN_CLI_VIEW_H
 
 #include <stddef.h>
 #include <stdio.h>
 
+#include "../common/err.h"
 #include "../store/store.h"
+
+/* The options the read-only views (alerts, history) share. */
+struct cli_view_opts {
+    const char *cfg_path;   /* -c/--config: "tocsin.yaml" unless given */
+    const char *store_path; /* --store: NULL unless given */
+    int json;               /* --json */
+};
+
+/* Handle getopt_long's result c (options ":c:h" with long options config,
+ * store, json and help mapped to 'c', 's', 'j', 'h') for command cmd.
+ * Returns -1 when c was one of the shared options and parsing goes on;
+ * otherwise the exit code the command returns now: 0 after printing usage
+ * to stdout for -h, or EXIT_USAGE after a usage error for a missing value
+ * or any other option. */
+int cli_view_opt(const char *cmd, int c, char **argv, const char *usage,
+                 struct cli_view_opts *o);
+
+/* After the options of cmd: a usage error (EXIT_USAGE) when an argument is
+ * left at argv[optind], else -1. */
+int cli_view_no_args(const char *cmd, int argc, char **argv);
+
+/* End a view of command cmd: close s, and on rc < 0 print "tocsin cmd:
+ * <e's message>" to stderr. Returns the exit code: 0, or EXIT_WORK when
+ * rc < 0. */
+int cli_view_finish(const char *cmd, struct store *s, int rc,
+                    const struct err *e);
 
 /* Open the store for a command given -c cfg_path and --store store_path
  * (NULL when absent). With --store the config is optional: it is loaded

@@ -84,42 +84,26 @@ int cmd_alerts(int argc, char **argv)
     };
     static const char *const headers[] = {"SEVERITY", "ALERT", "LABELS",
                                           "SINCE",    "VALUE", "FINGERPRINT"};
-    const char *cfg_path = "tocsin.yaml", *store_path = NULL;
+    struct cli_view_opts vo = {"tocsin.yaml", NULL, 0};
     struct err e = {0};
     struct store *s;
-    int json = 0, c, rc = 0;
+    int c, rc = 0;
 
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            cfg_path = optarg;
-            break;
-        case 's':
-            store_path = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            fputs(alerts_usage, stdout);
-            return 0;
-        case ':':
-            return cli_usage_error("alerts", "option \"%s\" needs a value",
-                                   argv[optind - 1]);
-        default:
-            return cli_usage_error("alerts", "bad option \"%s\"",
-                                   argv[optind - 1]);
-        }
+        rc = cli_view_opt("alerts", c, argv, alerts_usage, &vo);
+        if (rc >= 0)
+            return rc;
     }
-    if (optind < argc)
-        return cli_usage_error("alerts", "unexpected argument \"%s\"",
-                               argv[optind]);
-    s = cli_view_open_store(cfg_path, store_path, STORE_RO);
+    rc = cli_view_no_args("alerts", argc, argv);
+    if (rc >= 0)
+        return rc;
+    rc = 0;
+    s = cli_view_open_store(vo.cfg_path, vo.store_path, STORE_RO);
     if (s == NULL)
         return EXIT_WORK;
-    if (json) {
+    if (vo.json) {
         cJSON *arr = cJSON_CreateArray();
         char *out;
 
@@ -143,10 +127,5 @@ int cmd_alerts(int argc, char **argv)
             cli_table_print(&t, stdout);
         cli_table_cleanup(&t);
     }
-    store_close(s);
-    if (rc < 0) {
-        fprintf(stderr, "tocsin alerts: %s\n", e.msg);
-        return EXIT_WORK;
-    }
-    return 0;
+    return cli_view_finish("alerts", s, rc, &e);
 }

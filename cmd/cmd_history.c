@@ -81,55 +81,38 @@ int cmd_history(int argc, char **argv)
     };
     static const char *const headers[] = {
         "TIME", "RULE", "EVENT", "SEVERITY", "VALUE", "LABELS", "SILENCED"};
-    const char *cfg_path = "tocsin.yaml", *store_path = NULL;
+    struct cli_view_opts vo = {"tocsin.yaml", NULL, 0};
     const char *since_arg = "24h", *rule = NULL;
     struct err e = {0};
     struct store *s;
     double since;
-    int json = 0, c, rc;
+    int c, rc;
 
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            cfg_path = optarg;
-            break;
-        case 's':
-            store_path = optarg;
-            break;
-        case 'S':
+        if (c == 'S') {
             since_arg = optarg;
-            break;
-        case 'r':
+        } else if (c == 'r') {
             rule = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            fputs(history_usage, stdout);
-            return 0;
-        case ':':
-            return cli_usage_error("history", "option \"%s\" needs a value",
-                                   argv[optind - 1]);
-        default:
-            return cli_usage_error("history", "bad option \"%s\"",
-                                   argv[optind - 1]);
+        } else {
+            rc = cli_view_opt("history", c, argv, history_usage, &vo);
+            if (rc >= 0)
+                return rc;
         }
     }
-    if (optind < argc)
-        return cli_usage_error("history", "unexpected argument \"%s\"",
-                               argv[optind]);
+    rc = cli_view_no_args("history", argc, argv);
+    if (rc >= 0)
+        return rc;
     if (cli_parse_since(since_arg, util_now(), &since) < 0)
         return cli_usage_error("history",
                                "bad --since \"%s\" (a duration such as 24h "
                                "or an RFC 3339 time)",
                                since_arg);
-    s = cli_view_open_store(cfg_path, store_path, STORE_RO);
+    s = cli_view_open_store(vo.cfg_path, vo.store_path, STORE_RO);
     if (s == NULL)
         return EXIT_WORK;
-    if (json) {
+    if (vo.json) {
         rc = store_events_foreach(s, since, rule, history_json_row, NULL, &e);
     } else {
         struct cli_table t;
@@ -146,10 +129,5 @@ int cmd_history(int argc, char **argv)
         }
         cli_table_cleanup(&t);
     }
-    store_close(s);
-    if (rc < 0) {
-        fprintf(stderr, "tocsin history: %s\n", e.msg);
-        return EXIT_WORK;
-    }
-    return 0;
+    return cli_view_finish("history", s, rc, &e);
 }

@@ -277,6 +277,30 @@ static int make_payload(struct buf *b, const char *event_json,
     return buf_adds(b, "\"}");
 }
 
+/* Complete row, whose fingerprint, rule and kind the caller has set, as the
+ * notification to receiver at now: its idempotency key (from the
+ * fingerprint, ts, event and kind) into key, its payload (event_json and
+ * starts_at) into b, and its times. Returns 0, or -1 with e filled when the
+ * payload is too large. */
+static int build_row(struct outbox_row *row, const char *receiver, double ts,
+                     const char *event, const char *event_json,
+                     double starts_at, double now, char key[29],
+                     struct buf *b, struct err *e)
+{
+    make_key(row->fingerprint, ts, event, receiver, row->kind, key);
+    if (make_payload(b, event_json, starts_at, receiver) < 0) {
+        err_set(e, "router: payload for %s too large", receiver);
+        return -1;
+    }
+    row->key = key;
+    row->receiver = receiver;
+    row->payload = buf_str(b);
+    row->created = now;
+    row->next_at = now;
+    row->updated = now;
+    return 0;
+}
+
 static int labels_json(const struct alert_event *ev, struct buf *b)
 {
     buf_addc(b, '{');
@@ -428,21 +452,13 @@ int router_record(struct router *r, struct store *s,
         if (row.status == OUTBOX_PENDING && n->cooldown > 0 &&
             cooldown_mark(s, ev->fingerprint, n->name, now, e) < 0)
             goto out;
-        make_key(ev->fingerprint, ev->ts, kindname, n->name, "event", key);
-        if (make_payload(&b, event_json, ev->starts_at, n->name) < 0) {
-            err_set(e, "router: payload for %s too large", n->name);
-            goto out;
-        }
-        row.key = key;
         row.event_id = event_id;
-        row.receiver = n->name;
         row.fingerprint = ev->fingerprint;
         row.rule = ev->rule;
         row.kind = "event";
-        row.payload = buf_str(&b);
-        row.created = now;
-        row.next_at = now;
-        row.updated = now;
+        if (build_row(&row, n->name, ev->ts, kindname, event_json,
+                      ev->starts_at, now, key, &b, e) < 0)
+            goto out;
         added = store_outbox_add(s, &row, NULL, e);
         if (added < 0)
             goto out;
@@ -648,22 +664,14 @@ int router_repeats(struct router *r, struct store *s, double now,
             continue;
         if (rep_silenced(r, c.json, a->severity))
             continue;
-        make_key(h->fingerprint, now, "repeat", n->name, "repeat", key);
-        if (make_payload(&b, c.json, a->since, n->name) < 0) {
-            err_set(e, "router: payload for %s too large", n->name);
-            goto out;
-        }
         memset(&row, 0, sizeof(row));
-        row.key = key;
-        row.receiver = n->name;
         row.fingerprint = h->fingerprint;
         row.rule = a->rule;
         row.kind = "repeat";
-        row.payload = buf_str(&b);
         row.status = OUTBOX_PENDING;
-        row.created = now;
-        row.next_at = now;
-        row.updated = now;
+        if (build_row(&row, n->name, now, "repeat", c.json, a->since, now,
+                      key, &b, e) < 0)
+            goto out;
         added = store_outbox_add(s, &row, NULL, e);
         if (added < 0)
             goto out;

@@ -1,7 +1,9 @@
 /* store.c - the SQLite implementation of store.h: opening (WAL, schema
  * migration, refusal of newer/corrupt/read-only stores), transactions and
- * every table's operations through cached prepared statements. Called by the
- * pipeline (the writer), the dispatcher thread and the read-only commands.
+ * the cache of prepared statements with the error reporting every table's
+ * operations share (store_int.h). The tables' operations are in
+ * store_history.c and store_outbox.c. Called by the pipeline (the writer),
+ * the dispatcher thread and the read-only commands.
  *
  * Threads: one struct store is one connection, opened SQLITE_OPEN_NOMUTEX; it
  * must be used by one thread at a time. Each thread opens its own store. */
@@ -21,38 +23,6 @@
 /* Several connections share the file (writer, dispatcher, CLI readers); a
  * writer holds the lock for one batch, far below this. */
 #define STORE_BUSY_TIMEOUT_MS 5000
-
-enum stmt_id {
-    Q_SERIES_PUT,
-    Q_SERIES_DEL,
-    Q_SERIES_ALL,
-    Q_ALERT_PUT,
-    Q_ALERT_DEL,
-    Q_ALERTS_ALL,
-    Q_EVENT_ADD,
-    Q_EVENTS_SINCE,
-    Q_EVENTS_RULE_SINCE,
-    Q_OUTBOX_ADD,
-    Q_OUTBOX_KEY_ID,
-    Q_OUTBOX_PENDING,
-    Q_OUTBOX_PENDING_AFTER,
-    Q_OUTBOX_ONE,
-    Q_OUTBOX_UPDATE,
-    Q_OUTBOX_COUNT,
-    Q_OUTBOX_COUNT_PENDING,
-    Q_OUTBOX_SINCE,
-    Q_HEARD_PUT,
-    Q_HEARD_ALL,
-    Q_HEARD_FP,
-    Q_HEARD_CLEAR,
-    Q_SILENCE_ADD,
-    Q_SILENCE_EXPIRE,
-    Q_SILENCES_ALL,
-    Q_SILENCES_ACTIVE,
-    Q_META_GET,
-    Q_META_PUT,
-    Q_COUNT
-};
 
 /* Outbox rows are read joined to their event: a payload stored as "@REST"
  * stands for {"event":<the event's json>REST (see store_outbox_add). */
@@ -146,32 +116,6 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
 };
 
-enum tx_state {
-    TX_NONE = 0,
-    TX_OPEN,
-    TX_DEAD, /* rolled back after a failed write; commit must fail */
-};
-
-struct store {
-    sqlite3 *db;
-    char *path;
-    enum store_mode mode;
-    enum tx_state tx;
-    char tx_err[512]; /* why a TX_DEAD transaction was rolled back */
-    double tx_now;    /* util_now() at store_begin: `updated` of its rows */
-    int64_t ev_id;    /* the last event this connection added (0: none) */
-    struct buf ev_json; /* its json, to recognise payloads that embed it */
-    struct buf pl;    /* a compacted payload being written */
-    sqlite3_stmt *stmt[Q_COUNT];
-};
-
-/* A statement in use: the cached one, or a private copy when the cached one
- * is still stepping (a foreach callback calling the same query). */
-struct q {
-    sqlite3_stmt *st;
-    int owned;
-};
-
 static int primary(int rc)
 {
     return rc & 0xff;
@@ -193,8 +137,8 @@ static void tx_doom(struct store *s, const char *why)
 /* Report a failed SQLite call for operation op: "store: op: message", or the
  * full-disk message. st, the failed statement (may be NULL), is reset before
  * a doomed transaction is rolled back. Returns -1. */
-static int fail_st(struct store *s, int rc, const char *op, struct err *e,
-                   sqlite3_stmt *st)
+int store_fail_st(struct store *s, int rc, const char *op, struct err *e,
+                  sqlite3_stmt *st)
 {
     char msg[512];
     int p = primary(rc);
@@ -221,10 +165,10 @@ static int fail_st(struct store *s, int rc, const char *op, struct err *e,
 
 static int fail(struct store *s, int rc, const char *op, struct err *e)
 {
-    return fail_st(s, rc, op, e, NULL);
+    return store_fail_st(s, rc, op, e, NULL);
 }
 
-static int q_get(struct store *s, enum stmt_id id, struct q *q, const char *op,
+int store_q_get(struct store *s, enum stmt_id id, struct q *q, const char *op,
                  struct err *e)
 {
     sqlite3_stmt *st = s->stmt[id];
@@ -249,7 +193,7 @@ static int q_get(struct store *s, enum stmt_id id, struct q *q, const char *op,
     return 0;
 }
 
-static void q_done(struct q *q)
+void store_q_done(struct q *q)
 {
     if (q->st == NULL)
         return;
@@ -278,7 +222,7 @@ static int wr_check(struct store *s, const char *op, struct err *e)
     return 0;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
+void store_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     if (v == NULL)
         sqlite3_bind_null(st, i);
@@ -286,40 +230,79 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
+const char *store_col_text(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? (const char *)t : "";
 }
 
-static const char *col_text_or_null(sqlite3_stmt *st, int i)
+const char *store_col_text_or_null(sqlite3_stmt *st, int i)
 {
     if (sqlite3_column_type(st, i) == SQLITE_NULL)
         return NULL;
-    return col_text(st, i);
+    return store_col_text(st, i);
 }
 
 /* Run a write statement already bound in q to completion. */
-static int q_exec(struct store *s, struct q *q, const char *op, struct err *e)
+int store_q_exec(struct store *s, struct q *q, const char *op, struct err *e)
 {
     int rc = sqlite3_step(q->st);
 
     if (rc != SQLITE_DONE) {
-        fail_st(s, rc, op, e, q->st);
-        q_done(q);
+        store_fail_st(s, rc, op, e, q->st);
+        store_q_done(q);
         return -1;
     }
-    q_done(q);
+    store_q_done(q);
     return 0;
+}
+
+int store_q_write(struct store *s, enum stmt_id id, struct q *q,
+                  const char *op, struct err *e)
+{
+    if (wr_check(s, op, e) < 0)
+        return -1;
+    return store_q_get(s, id, q, op, e);
+}
+
+int store_q_step(struct store *s, struct q *q, const char *op, struct err *e)
+{
+    int rc = sqlite3_step(q->st);
+
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return rc;
+    store_fail_st(s, rc, op, e, q->st);
+    store_q_done(q);
+    return -1;
+}
+
+int store_q_rows(struct store *s, struct q *q, store_row_fn row, void *arg,
+                 const char *op, struct err *e)
+{
+    int rc, ret = 0;
+
+    while ((rc = sqlite3_step(q->st)) == SQLITE_ROW) {
+        ret = row(q->st, arg);
+        if (ret != 0)
+            break;
+    }
+    if (ret == 0 && rc != SQLITE_DONE) {
+        store_fail_st(s, rc, op, e, q->st);
+        ret = -1;
+    }
+    store_q_done(q);
+    return ret;
 }
 
 /* ------------------------------------------------------------------ */
 /* opening */
 
-static int read_user_version(sqlite3 *db, int *v)
+/* The integer the one-row query sql yields (a PRAGMA, a count) into *v.
+ * Returns the sqlite result code. */
+static int query_int(sqlite3 *db, const char *sql, int *v)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(st);
@@ -332,21 +315,22 @@ static int read_user_version(sqlite3 *db, int *v)
     return rc;
 }
 
+static int read_user_version(sqlite3 *db, int *v)
+{
+    return query_int(db, "PRAGMA user_version", v);
+}
+
 static int count_objects(sqlite3 *db, int *n)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1,
-                                &st, NULL);
+    return query_int(db, "SELECT count(*) FROM sqlite_master", n);
+}
 
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *n = sqlite3_column_int(st, 0);
-            rc = SQLITE_OK;
-        }
-    }
-    sqlite3_finalize(st);
-    return rc;
+static void newer_error(struct err *e, const char *path, int v)
+{
+    err_set(e,
+            "store %s was written by a newer tocsin (schema %d, this one "
+            "knows %d)",
+            path, v, STORE_SCHEMA_VERSION);
 }
 
 /* "file:" URI for path with immutable=1: lets a reader open a WAL store on
@@ -433,10 +417,7 @@ static int migrate_rw(sqlite3 *db, const char *path, struct err *e)
         goto err;
     }
     if (v > STORE_SCHEMA_VERSION) {
-        err_set(e,
-                "store %s was written by a newer tocsin (schema %d, this one "
-                "knows %d)",
-                path, v, STORE_SCHEMA_VERSION);
+        newer_error(e, path, v);
         goto err;
     }
     if (v == STORE_SCHEMA_VERSION) {
@@ -531,10 +512,7 @@ struct store *store_open(const char *path, enum store_mode mode, struct err *e)
         goto err;
     }
     if (v > STORE_SCHEMA_VERSION) {
-        err_set(e,
-                "store %s was written by a newer tocsin (schema %d, this one "
-                "knows %d)",
-                path, v, STORE_SCHEMA_VERSION);
+        newer_error(e, path, v);
         goto err;
     }
     rc = count_objects(db, &n);
@@ -673,615 +651,3 @@ void store_rollback(struct store *s)
     s->ev_id = 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* series */
-
-int store_series_put(struct store *s, const char *key, const char *rule,
-                     const char *fingerprint, const void *blob, size_t len,
-                     struct err *e)
-{
-    struct q q;
-
-    if (wr_check(s, "series put", e) < 0 ||
-        q_get(s, Q_SERIES_PUT, &q, "series put", e) < 0)
-        return -1;
-    bind_text(q.st, 1, key);
-    bind_text(q.st, 2, rule);
-    bind_text(q.st, 3, fingerprint ? fingerprint : "");
-    sqlite3_bind_blob64(q.st, 4, blob ? blob : "", len, SQLITE_STATIC);
-    /* One clock read per transaction, not per row (thousands of series
-     * are saved in one). */
-    sqlite3_bind_double(q.st, 5, s->tx == TX_OPEN ? s->tx_now : util_now());
-    return q_exec(s, &q, "series put", e);
-}
-
-int store_series_del(struct store *s, const char *key, struct err *e)
-{
-    struct q q;
-
-    if (wr_check(s, "series delete", e) < 0 ||
-        q_get(s, Q_SERIES_DEL, &q, "series delete", e) < 0)
-        return -1;
-    bind_text(q.st, 1, key);
-    return q_exec(s, &q, "series delete", e);
-}
-
-int store_series_foreach(struct store *s, store_series_fn cb, void *ctx,
-                         struct err *e)
-{
-    static const unsigned char empty[1];
-    struct q q;
-    int rc, r;
-
-    if (q_get(s, Q_SERIES_ALL, &q, "series read", e) < 0)
-        return -1;
-    while ((rc = sqlite3_step(q.st)) == SQLITE_ROW) {
-        const void *blob = sqlite3_column_blob(q.st, 1);
-        size_t len = (size_t)sqlite3_column_bytes(q.st, 1);
-
-        r = cb(ctx, col_text(q.st, 0), blob ? blob : empty, len);
-        if (r != 0) {
-            q_done(&q);
-            return r;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        fail_st(s, rc, "series read", e, q.st);
-    q_done(&q);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* ------------------------------------------------------------------ */
-/* alerts */
-
-int store_alert_put(struct store *s, const struct store_alert *a, struct err *e)
-{
-    struct q q;
-
-    if (wr_check(s, "alert put", e) < 0 ||
-        q_get(s, Q_ALERT_PUT, &q, "alert put", e) < 0)
-        return -1;
-    bind_text(q.st, 1, a->fingerprint);
-    bind_text(q.st, 2, a->rule);
-    bind_text(q.st, 3, a->labels_json ? a->labels_json : "{}");
-    bind_text(q.st, 4, a->severity);
-    sqlite3_bind_double(q.st, 5, a->since);
-    if (a->has_value)
-        sqlite3_bind_double(q.st, 6, a->value);
-    else
-        sqlite3_bind_null(q.st, 6);
-    sqlite3_bind_double(q.st, 7, a->updated);
-    bind_text(q.st, 8, a->reason);
-    return q_exec(s, &q, "alert put", e);
-}
-
-int store_alert_del(struct store *s, const char *fingerprint, struct err *e)
-{
-    struct q q;
-
-    if (wr_check(s, "alert delete", e) < 0 ||
-        q_get(s, Q_ALERT_DEL, &q, "alert delete", e) < 0)
-        return -1;
-    bind_text(q.st, 1, fingerprint);
-    return q_exec(s, &q, "alert delete", e);
-}
-
-int store_alerts_foreach(struct store *s, store_alert_fn cb, void *ctx,
-                         struct err *e)
-{
-    struct store_alert a;
-    struct q q;
-    int rc, r;
-
-    if (q_get(s, Q_ALERTS_ALL, &q, "alerts read", e) < 0)
-        return -1;
-    while ((rc = sqlite3_step(q.st)) == SQLITE_ROW) {
-        a.fingerprint = col_text(q.st, 0);
-        a.rule = col_text(q.st, 1);
-        a.labels_json = col_text(q.st, 2);
-        a.severity = col_text(q.st, 3);
-        a.since = sqlite3_column_double(q.st, 4);
-        a.has_value = sqlite3_column_type(q.st, 5) != SQLITE_NULL;
-        a.value = a.has_value ? sqlite3_column_double(q.st, 5) : 0;
-        a.updated = sqlite3_column_double(q.st, 6);
-        a.reason = col_text_or_null(q.st, 7);
-        r = cb(ctx, &a);
-        if (r != 0) {
-            q_done(&q);
-            return r;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        fail_st(s, rc, "alerts read", e, q.st);
-    q_done(&q);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* ------------------------------------------------------------------ */
-/* history */
-
-int store_event_add(struct store *s, const struct store_event *ev, int64_t *id,
-                    struct err *e)
-{
-    struct q q;
-
-    if (wr_check(s, "event add", e) < 0 ||
-        q_get(s, Q_EVENT_ADD, &q, "event add", e) < 0)
-        return -1;
-    sqlite3_bind_double(q.st, 1, ev->ts);
-    bind_text(q.st, 2, ev->rule);
-    bind_text(q.st, 3, ev->fingerprint);
-    bind_text(q.st, 4, ev->event);
-    bind_text(q.st, 5, ev->severity);
-    bind_text(q.st, 6, ev->previous);
-    bind_text(q.st, 7, ev->json);
-    sqlite3_bind_int(q.st, 8, ev->silenced ? 1 : 0);
-    if (q_exec(s, &q, "event add", e) < 0)
-        return -1;
-    s->ev_id = sqlite3_last_insert_rowid(s->db);
-    buf_reset(&s->ev_json);
-    if (ev->json == NULL || buf_adds(&s->ev_json, ev->json) < 0)
-        s->ev_id = 0;
-    if (id != NULL)
-        *id = sqlite3_last_insert_rowid(s->db);
-    return 0;
-}
-
-int store_events_foreach(struct store *s, double since, const char *rule,
-                         store_event_fn cb, void *ctx, struct err *e)
-{
-    struct store_event ev;
-    struct q q;
-    int rc, r;
-
-    if (q_get(s, rule ? Q_EVENTS_RULE_SINCE : Q_EVENTS_SINCE, &q,
-              "history read", e) < 0)
-        return -1;
-    sqlite3_bind_double(q.st, 1, since);
-    if (rule != NULL)
-        bind_text(q.st, 2, rule);
-    while ((rc = sqlite3_step(q.st)) == SQLITE_ROW) {
-        ev.id = sqlite3_column_int64(q.st, 0);
-        ev.ts = sqlite3_column_double(q.st, 1);
-        ev.rule = col_text(q.st, 2);
-        ev.fingerprint = col_text(q.st, 3);
-        ev.event = col_text(q.st, 4);
-        ev.severity = col_text(q.st, 5);
-        ev.previous = col_text_or_null(q.st, 6);
-        ev.json = col_text(q.st, 7);
-        ev.silenced = sqlite3_column_int(q.st, 8) != 0;
-        r = cb(ctx, &ev);
-        if (r != 0) {
-            q_done(&q);
-            return r;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        fail_st(s, rc, "history read", e, q.st);
-    q_done(&q);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* ------------------------------------------------------------------ */
-/* outbox */
-
-const char *outbox_status_name(enum outbox_status st)
-{
-    switch (st) {
-    case OUTBOX_PENDING:
-        return "pending";
-    case OUTBOX_SENT:
-        return "sent";
-    case OUTBOX_FAILED:
-        return "failed";
-    case OUTBOX_SILENCED:
-        return "silenced";
-    case OUTBOX_SKIPPED:
-        return "skipped";
-    }
-    return "unknown";
-}
-
-/* The router's payload is {"event":<event json>,...}: the event's json
- * again, most of the row. When it embeds the json of the event row it
- * belongs to (the one just added), only "@" and the rest are stored, and
- * reads put the json back (outbox_fill): half the bytes per notification
- * in the table and the WAL. Anything else is stored as given. */
-static const char *payload_compact(struct store *s, const struct outbox_row *r)
-{
-    static const char head[] = "{\"event\":";
-    const char *p = r->payload;
-    size_t n = s->ev_json.len;
-
-    if (p == NULL || r->event_id <= 0 || r->event_id != s->ev_id || n == 0 ||
-        strncmp(p, head, sizeof(head) - 1) != 0 ||
-        strncmp(p + sizeof(head) - 1, buf_str(&s->ev_json), n) != 0)
-        return p;
-    buf_reset(&s->pl);
-    buf_addc(&s->pl, '@');
-    if (buf_adds(&s->pl, p + sizeof(head) - 1 + n) < 0)
-        return p;
-    return buf_str(&s->pl);
-}
-
-int store_outbox_add(struct store *s, const struct outbox_row *r, int64_t *id,
-                     struct err *e)
-{
-    struct q q;
-    int rc;
-
-    if (wr_check(s, "outbox add", e) < 0 ||
-        q_get(s, Q_OUTBOX_ADD, &q, "outbox add", e) < 0)
-        return -1;
-    bind_text(q.st, 1, r->key);
-    sqlite3_bind_int64(q.st, 2, r->event_id);
-    bind_text(q.st, 3, r->receiver);
-    bind_text(q.st, 4, r->fingerprint ? r->fingerprint : "");
-    bind_text(q.st, 5, r->rule ? r->rule : "");
-    bind_text(q.st, 6, r->kind);
-    bind_text(q.st, 7, payload_compact(s, r));
-    sqlite3_bind_int(q.st, 8, (int)r->status);
-    sqlite3_bind_int(q.st, 9, r->attempts);
-    sqlite3_bind_double(q.st, 10, r->created);
-    sqlite3_bind_double(q.st, 11, r->next_at);
-    sqlite3_bind_double(q.st, 12, r->updated > 0 ? r->updated : r->created);
-    bind_text(q.st, 13, r->last_error);
-    sqlite3_bind_int(q.st, 14, r->last_code);
-    if (q_exec(s, &q, "outbox add", e) < 0)
-        return -1;
-    if (sqlite3_changes(s->db) > 0) {
-        if (id != NULL)
-            *id = sqlite3_last_insert_rowid(s->db);
-        return 0;
-    }
-    /* Duplicate idempotency key: already queued; report the existing row. */
-    if (id != NULL) {
-        *id = 0;
-        if (q_get(s, Q_OUTBOX_KEY_ID, &q, "outbox add", e) < 0)
-            return -1;
-        bind_text(q.st, 1, r->key);
-        rc = sqlite3_step(q.st);
-        if (rc == SQLITE_ROW)
-            *id = sqlite3_column_int64(q.st, 0);
-        else if (rc != SQLITE_DONE) {
-            fail_st(s, rc, "outbox add", e, q.st);
-            q_done(&q);
-            return -1;
-        }
-        q_done(&q);
-    }
-    return 1;
-}
-
-/* pl: where a compacted payload is rebuilt; it must outlive the callback. */
-static void outbox_fill(sqlite3_stmt *st, struct outbox_row *r, struct buf *pl)
-{
-    r->id = sqlite3_column_int64(st, 0);
-    r->key = col_text(st, 1);
-    r->event_id = sqlite3_column_int64(st, 2);
-    r->receiver = col_text(st, 3);
-    r->fingerprint = col_text(st, 4);
-    r->rule = col_text(st, 5);
-    r->kind = col_text(st, 6);
-    r->payload = col_text(st, 7);
-    if (r->payload[0] == '@') {
-        /* The event row is kept as long as its outbox rows (history is
-         * never pruned); if it were gone, "event" becomes null. */
-        const char *json = col_text_or_null(st, 15);
-
-        buf_reset(pl);
-        buf_adds(pl, "{\"event\":");
-        buf_adds(pl, json ? json : "null");
-        if (buf_adds(pl, r->payload + 1) == 0)
-            r->payload = buf_str(pl);
-    }
-    r->status = (enum outbox_status)sqlite3_column_int(st, 8);
-    r->attempts = sqlite3_column_int(st, 9);
-    r->created = sqlite3_column_double(st, 10);
-    r->next_at = sqlite3_column_double(st, 11);
-    r->updated = sqlite3_column_double(st, 12);
-    r->last_error = col_text_or_null(st, 13);
-    r->last_code = sqlite3_column_int(st, 14);
-}
-
-static int outbox_iterate(struct store *s, struct q *q, store_outbox_fn cb,
-                          void *ctx, const char *op, struct err *e)
-{
-    struct outbox_row r;
-    struct buf pl; /* one per iteration: a callback may read the outbox too */
-    int rc, ret = 0;
-
-    buf_init(&pl, 0);
-    while ((rc = sqlite3_step(q->st)) == SQLITE_ROW) {
-        outbox_fill(q->st, &r, &pl);
-        ret = cb(ctx, &r);
-        if (ret != 0)
-            break;
-    }
-    if (ret == 0 && rc != SQLITE_DONE) {
-        fail_st(s, rc, op, e, q->st);
-        ret = -1;
-    }
-    q_done(q);
-    buf_cleanup(&pl);
-    return ret;
-}
-
-int store_outbox_pending(struct store *s, size_t limit, store_outbox_fn cb,
-                         void *ctx, struct err *e)
-{
-    struct q q;
-
-    if (q_get(s, Q_OUTBOX_PENDING, &q, "outbox read", e) < 0)
-        return -1;
-    sqlite3_bind_int64(q.st, 1, limit == 0 ? -1 : (sqlite3_int64)limit);
-    return outbox_iterate(s, &q, cb, ctx, "outbox read", e);
-}
-
-int store_outbox_pending_after(struct store *s, int64_t after_id,
-                               size_t limit, store_outbox_fn cb, void *ctx,
-                               struct err *e)
-{
-    struct q q;
-
-    if (q_get(s, Q_OUTBOX_PENDING_AFTER, &q, "outbox read", e) < 0)
-        return -1;
-    sqlite3_bind_int64(q.st, 1, limit == 0 ? -1 : (sqlite3_int64)limit);
-    sqlite3_bind_int64(q.st, 2, (sqlite3_int64)after_id);
-    return outbox_iterate(s, &q, cb, ctx, "outbox read", e);
-}
-
-struct payload_ctx {
-    char *out;
-};
-
-static int payload_cb(void *ctx, const struct outbox_row *r)
-{
-    ((struct payload_ctx *)ctx)->out = xstrdup(r->payload ? r->payload : "");
-    return 1;
-}
-
-int store_outbox_payload(struct store *s, int64_t id, char **out,
-                         struct err *e)
-{
-    struct payload_ctx pc = {NULL};
-    struct q q;
-    int rc;
-
-    *out = NULL;
-    if (q_get(s, Q_OUTBOX_ONE, &q, "outbox read", e) < 0)
-        return -1;
-    sqlite3_bind_int64(q.st, 1, (sqlite3_int64)id);
-    rc = outbox_iterate(s, &q, payload_cb, &pc, "outbox read", e);
-    if (rc < 0)
-        return -1;
-    if (pc.out == NULL)
-        return 1;
-    *out = pc.out;
-    return 0;
-}
-
-int store_outbox_update(struct store *s, int64_t id, enum outbox_status status,
-                        int attempts, double next_at, const char *last_error,
-                        int last_code, double now, struct err *e)
-{
-    struct q q;
-
-    if (wr_check(s, "outbox update", e) < 0 ||
-        q_get(s, Q_OUTBOX_UPDATE, &q, "outbox update", e) < 0)
-        return -1;
-    sqlite3_bind_int64(q.st, 1, id);
-    sqlite3_bind_int(q.st, 2, (int)status);
-    sqlite3_bind_int(q.st, 3, attempts);
-    sqlite3_bind_double(q.st, 4, next_at);
-    bind_text(q.st, 5, last_error);
-    sqlite3_bind_int(q.st, 6, last_code);
-    sqlite3_bind_double(q.st, 7, now);
-    if (q_exec(s, &q, "outbox update", e) < 0)
-        return -1;
-    if (sqlite3_changes(s->db) == 0) {
-        err_set(e, "store: outbox update: no outbox row %lld", (long long)id);
-        return -1;
-    }
-    return 0;
-}
-
-int store_outbox_count(struct store *s, enum outbox_status st, int64_t *n,
-                       struct err *e)
-{
-    struct q q;
-    int rc;
-
-    /* Pending (the /metrics gauge) counts the partial index; the other
-     * statuses scan the table. */
-    if (q_get(s, st == OUTBOX_PENDING ? Q_OUTBOX_COUNT_PENDING : Q_OUTBOX_COUNT,
-              &q, "outbox count", e) < 0)
-        return -1;
-    if (st != OUTBOX_PENDING)
-        sqlite3_bind_int(q.st, 1, (int)st);
-    rc = sqlite3_step(q.st);
-    if (rc != SQLITE_ROW) {
-        fail_st(s, rc, "outbox count", e, q.st);
-        q_done(&q);
-        return -1;
-    }
-    *n = sqlite3_column_int64(q.st, 0);
-    q_done(&q);
-    return 0;
-}
-
-int store_outbox_foreach(struct store *s, double since, store_outbox_fn cb,
-                         void *ctx, struct err *e)
-{
-    struct q q;
-
-    if (q_get(s, Q_OUTBOX_SINCE, &q, "outbox read", e) < 0)
-        return -1;
-    sqlite3_bind_double(q.st, 1, since);
-    return outbox_iterate(s, &q, cb, ctx, "outbox read", e);
-}
-
-/* ------------------------------------------------------------------ */
-/* heard */
-
-int store_heard_put(struct store *s, const struct store_heard *h, struct err *e)
-{
-    struct q q;
-
-    if (wr_check(s, "heard put", e) < 0 ||
-        q_get(s, Q_HEARD_PUT, &q, "heard put", e) < 0)
-        return -1;
-    bind_text(q.st, 1, h->fingerprint);
-    bind_text(q.st, 2, h->receiver);
-    sqlite3_bind_double(q.st, 3, h->last_notified);
-    sqlite3_bind_double(q.st, 4, h->repeat_interval);
-    return q_exec(s, &q, "heard put", e);
-}
-
-int store_heard_foreach(struct store *s, const char *fingerprint,
-                        store_heard_fn cb, void *ctx, struct err *e)
-{
-    struct store_heard h;
-    struct q q;
-    int rc, r;
-
-    if (q_get(s, fingerprint ? Q_HEARD_FP : Q_HEARD_ALL, &q, "heard read", e) <
-        0)
-        return -1;
-    if (fingerprint != NULL)
-        bind_text(q.st, 1, fingerprint);
-    while ((rc = sqlite3_step(q.st)) == SQLITE_ROW) {
-        h.fingerprint = col_text(q.st, 0);
-        h.receiver = col_text(q.st, 1);
-        h.last_notified = sqlite3_column_double(q.st, 2);
-        h.repeat_interval = sqlite3_column_double(q.st, 3);
-        r = cb(ctx, &h);
-        if (r != 0) {
-            q_done(&q);
-            return r;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        fail_st(s, rc, "heard read", e, q.st);
-    q_done(&q);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-int store_heard_clear(struct store *s, const char *fingerprint, struct err *e)
-{
-    struct q q;
-
-    if (wr_check(s, "heard clear", e) < 0 ||
-        q_get(s, Q_HEARD_CLEAR, &q, "heard clear", e) < 0)
-        return -1;
-    bind_text(q.st, 1, fingerprint);
-    return q_exec(s, &q, "heard clear", e);
-}
-
-/* ------------------------------------------------------------------ */
-/* silences */
-
-int store_silence_add(struct store *s, const struct store_silence *si,
-                      int64_t *id, struct err *e)
-{
-    struct q q;
-
-    if (wr_check(s, "silence add", e) < 0 ||
-        q_get(s, Q_SILENCE_ADD, &q, "silence add", e) < 0)
-        return -1;
-    bind_text(q.st, 1, si->matchers);
-    sqlite3_bind_double(q.st, 2, si->starts);
-    sqlite3_bind_double(q.st, 3, si->ends);
-    bind_text(q.st, 4, si->comment ? si->comment : "");
-    bind_text(q.st, 5, si->created_by ? si->created_by : "");
-    if (q_exec(s, &q, "silence add", e) < 0)
-        return -1;
-    if (id != NULL)
-        *id = sqlite3_last_insert_rowid(s->db);
-    return 0;
-}
-
-int store_silence_expire(struct store *s, int64_t id, double now, struct err *e)
-{
-    struct q q;
-
-    if (wr_check(s, "silence expire", e) < 0 ||
-        q_get(s, Q_SILENCE_EXPIRE, &q, "silence expire", e) < 0)
-        return -1;
-    sqlite3_bind_int64(q.st, 1, id);
-    sqlite3_bind_double(q.st, 2, now);
-    if (q_exec(s, &q, "silence expire", e) < 0)
-        return -1;
-    return sqlite3_changes(s->db) > 0 ? 0 : 1;
-}
-
-int store_silences_foreach(struct store *s, double active_at,
-                           store_silence_fn cb, void *ctx, struct err *e)
-{
-    struct store_silence si;
-    struct q q;
-    int rc, r;
-
-    if (q_get(s, active_at < 0 ? Q_SILENCES_ALL : Q_SILENCES_ACTIVE, &q,
-              "silences read", e) < 0)
-        return -1;
-    if (active_at >= 0)
-        sqlite3_bind_double(q.st, 1, active_at);
-    while ((rc = sqlite3_step(q.st)) == SQLITE_ROW) {
-        si.id = sqlite3_column_int64(q.st, 0);
-        si.matchers = col_text(q.st, 1);
-        si.starts = sqlite3_column_double(q.st, 2);
-        si.ends = sqlite3_column_double(q.st, 3);
-        si.comment = col_text(q.st, 4);
-        si.created_by = col_text(q.st, 5);
-        r = cb(ctx, &si);
-        if (r != 0) {
-            q_done(&q);
-            return r;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        fail_st(s, rc, "silences read", e, q.st);
-    q_done(&q);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* ------------------------------------------------------------------ */
-/* meta */
-
-int store_meta_get(struct store *s, const char *key, char **out, struct err *e)
-{
-    struct q q;
-    int rc;
-
-    *out = NULL;
-    if (q_get(s, Q_META_GET, &q, "meta get", e) < 0)
-        return -1;
-    bind_text(q.st, 1, key);
-    rc = sqlite3_step(q.st);
-    if (rc == SQLITE_ROW) {
-        *out = xstrdup(col_text(q.st, 0));
-        q_done(&q);
-        return 0;
-    }
-    if (rc != SQLITE_DONE) {
-        fail_st(s, rc, "meta get", e, q.st);
-        q_done(&q);
-        return -1;
-    }
-    q_done(&q);
-    return 1;
-}
-
-int store_meta_put(struct store *s, const char *key, const char *value,
-                   struct err *e)
-{
-    struct q q;
-
-    if (wr_check(s, "meta put", e) < 0 ||
-        q_get(s, Q_META_PUT, &q, "meta put", e) < 0)
-        return -1;
-    bind_text(q.st, 1, key);
-    bind_text(q.st, 2, value ? value : "");
-    return q_exec(s, &q, "meta put", e);
-}
