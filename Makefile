@@ -147,11 +147,16 @@ build/bench/%: bench/%.c $(B)/libtocsin.a
 bench: tocsin $(BENCH_BIN)
 	sh bench/run.sh
 
+FORMAT_SRC = $(LIB_SRC) $(CMD_SRC) $(TEST_SRC) tests/runner.c \
+             $(wildcard fuzz/*.c bench/*.c) \
+             $(wildcard common/*.h rules/*.h ingest/*.h store/*.h \
+               notifiers/*.h daemon/*.h report/*.h cmd/*.h)
+
 format:
-	clang-format -i $(LIB_SRC) $(CMD_SRC) $(TEST_SRC) $(wildcard */*.h)
+	clang-format -i $(FORMAT_SRC)
 
 format-check:
-	clang-format --dry-run --Werror $(LIB_SRC) $(CMD_SRC) $(TEST_SRC) $(wildcard */*.h)
+	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
 	rm -rf build tocsin

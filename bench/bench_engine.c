@@ -16,7 +16,7 @@
 #include "../rules/engine.h"
 
 #define SERIES 100000
-#define ROUNDS 20  /* samples per series: one every 10 s */
+#define ROUNDS 20 /* samples per series: one every 10 s */
 
 struct feed_ctx {
     struct engine *e;
@@ -83,7 +83,9 @@ static void line(struct buf *b, enum ingest_format f, int i, int r)
         buf_printf(b, "cpu,host=h%d value=%g %.0f\n", i, v, ts * 1e9);
         break;
     case FMT_JSON:
-        buf_printf(b, "{\"metric\":\"cpu\",\"labels\":{\"host\":\"h%d\"},\"value\":%g,\"ts\":%.3f}\n",
+        buf_printf(b,
+                   "{\"metric\":\"cpu\",\"labels\":{\"host\":\"h%d\"},"
+                   "\"value\":%g,\"ts\":%.3f}\n",
                    i, v, ts);
         break;
     case FMT_PROM:
@@ -125,7 +127,8 @@ static void run(enum ingest_format f, const char *agg, const char *window)
         s = nl + 1;
     }
     dt = util_mono() - t0;
-    printf("engine %-8s %-5s %-3s: %9.0f samples/s (%lu samples, %lu events, %.2f s)\n",
+    printf("engine %-8s %-5s %-3s: %9.0f samples/s (%lu samples, %lu events, "
+           "%.2f s)\n",
            ingest_format_name(f), agg, window ? window : "-", n / dt, n,
            fc.events, dt);
     fflush(stdout);

@@ -57,8 +57,7 @@ int cli_view_opt(const char *cmd, int c, char **argv, const char *usage,
 int cli_view_no_args(const char *cmd, int argc, char **argv)
 {
     if (optind < argc)
-        return cli_usage_error(cmd, "unexpected argument \"%s\"",
-                               argv[optind]);
+        return cli_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
     return -1;
 }
 

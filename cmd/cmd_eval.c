@@ -43,7 +43,8 @@ static int feed_sample(void *ctx, const struct sample *s)
     struct eval_ctx *c = ctx;
 
     /* Only samples without a timestamp take their arrival time. */
-    if (pipeline_feed(c->p, s, isnan(s->ts) ? util_now() : s->ts, &c->err) < 0) {
+    if (pipeline_feed(c->p, s, isnan(s->ts) ? util_now() : s->ts, &c->err) <
+        0) {
         c->failed = 1;
         return -1;
     }
@@ -59,15 +60,16 @@ static int feed_sample(void *ctx, const struct sample *s)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tocsin eval [-c FILE] [--format F] [--store PATH] [--notify]\n"
-            "                   [--strict] [FILE...]\n"
-            "Replay a metric stream (files, or stdin) through the rules and print\n"
-            "each alert event as a JSON line. Formats: influx, prom, json,\n"
-            "graphite, statsd (default: guessed per line).\n"
-            "  --store PATH  keep state in this SQLite store (default: in memory)\n"
-            "  --notify      deliver through the routes and wait for the outbox\n"
-            "  --strict      exit 1 on the first malformed line\n");
+    fprintf(
+        f,
+        "usage: tocsin eval [-c FILE] [--format F] [--store PATH] [--notify]\n"
+        "                   [--strict] [FILE...]\n"
+        "Replay a metric stream (files, or stdin) through the rules and print\n"
+        "each alert event as a JSON line. Formats: influx, prom, json,\n"
+        "graphite, statsd (default: guessed per line).\n"
+        "  --store PATH  keep state in this SQLite store (default: in memory)\n"
+        "  --notify      deliver through the routes and wait for the outbox\n"
+        "  --strict      exit 1 on the first malformed line\n");
 }
 
 int cmd_eval(int argc, char **argv)
@@ -139,8 +141,8 @@ int cmd_eval(int argc, char **argv)
     pipeline_on_event(c.p, print_event, NULL);
 
     memset(&ss, 0, sizeof(ss));
-    rc = stream_run(argc - optind, argv + optind, fmt, strict, feed_sample,
-                    &c, &ss);
+    rc = stream_run(argc - optind, argv + optind, fmt, strict, feed_sample, &c,
+                    &ss);
     if (c.failed) {
         fprintf(stderr, "tocsin eval: store: %s\n", c.err.msg);
         rc = EXIT_WORK;
@@ -168,16 +170,18 @@ int cmd_eval(int argc, char **argv)
                 fprintf(stderr, "tocsin eval: delivery: %s\n", e.msg);
                 rc = EXIT_WORK;
             } else if (dr == 1) {
-                fprintf(stderr, "tocsin eval: delivery: outbox not drained in time\n");
+                fprintf(stderr,
+                        "tocsin eval: delivery: outbox not drained in time\n");
                 rc = EXIT_WORK;
             }
             int64_t sent = 0, silenced = 0;
             store_outbox_count(st, OUTBOX_SENT, &sent, &e);
             store_outbox_count(st, OUTBOX_FAILED, &failed, &e);
             store_outbox_count(st, OUTBOX_SILENCED, &silenced, &e);
-            fprintf(stderr, "eval: notifications: %lld sent, %lld failed, "
-                    "%lld silenced\n", (long long)sent, (long long)failed,
-                    (long long)silenced);
+            fprintf(stderr,
+                    "eval: notifications: %lld sent, %lld failed, "
+                    "%lld silenced\n",
+                    (long long)sent, (long long)failed, (long long)silenced);
             dispatcher_free(d);
         }
     }

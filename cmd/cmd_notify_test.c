@@ -14,15 +14,16 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tocsin notify-test NAME [-c FILE]\n"
-            "\n"
-            "Send a sample critical \"firing\" alert (rule tocsin_test) through\n"
-            "the notifier NAME once and print what the receiver answered.\n"
-            "Exit 0 when it was delivered, 1 otherwise.\n"
-            "\n"
-            "  -c FILE   config file (default tocsin.yaml)\n"
-            "  --help    this text\n");
+    fprintf(
+        f,
+        "usage: tocsin notify-test NAME [-c FILE]\n"
+        "\n"
+        "Send a sample critical \"firing\" alert (rule tocsin_test) through\n"
+        "the notifier NAME once and print what the receiver answered.\n"
+        "Exit 0 when it was delivered, 1 otherwise.\n"
+        "\n"
+        "  -c FILE   config file (default tocsin.yaml)\n"
+        "  --help    this text\n");
 }
 
 /* The sample event in the SPEC's shape and key order. Caller frees with
@@ -82,8 +83,7 @@ int cmd_notify_test(int argc, char **argv)
         } else if (strncmp(argv[i], "-c", 2) == 0 && argv[i][2]) {
             cfgpath = argv[i] + 2;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error("notify-test", "unknown option %s",
-                                   argv[i]);
+            return cli_usage_error("notify-test", "unknown option %s", argv[i]);
         } else if (name == NULL) {
             name = argv[i];
         } else {
@@ -98,8 +98,10 @@ int cmd_notify_test(int argc, char **argv)
         return EXIT_WORK;
     idx = config_notifier_index(cfg, name);
     if (idx < 0) {
-        fprintf(stderr, "tocsin notify-test: no notifier \"%s\" in %s; "
-                        "configured: ", name, cfgpath);
+        fprintf(stderr,
+                "tocsin notify-test: no notifier \"%s\" in %s; "
+                "configured: ",
+                name, cfgpath);
         if (cfg->nnotifiers == 0)
             fprintf(stderr, "none");
         for (size_t i = 0; i < cfg->nnotifiers; i++)

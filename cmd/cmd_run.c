@@ -9,16 +9,15 @@
 
 static void run_help(FILE *f)
 {
-    fprintf(f,
-            "usage: tocsin run [-c FILE]\n\n"
-            "Run the daemon: ingest (HTTP, scrape, StatsD, files), evaluate "
-            "the rules,\nrecord alerts in the store and deliver "
-            "notifications.\n\n"
-            "  -c FILE   config file (default tocsin.yaml)\n"
-            "  --help    this text\n\n"
-            "Signals: SIGHUP reloads the config (a bad one is reported and "
-            "the old one\nkeeps running); SIGTERM/SIGINT stop cleanly "
-            "(exit 0).\n");
+    fprintf(f, "usage: tocsin run [-c FILE]\n\n"
+               "Run the daemon: ingest (HTTP, scrape, StatsD, files), evaluate "
+               "the rules,\nrecord alerts in the store and deliver "
+               "notifications.\n\n"
+               "  -c FILE   config file (default tocsin.yaml)\n"
+               "  --help    this text\n\n"
+               "Signals: SIGHUP reloads the config (a bad one is reported and "
+               "the old one\nkeeps running); SIGTERM/SIGINT stop cleanly "
+               "(exit 0).\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -38,8 +37,7 @@ int cmd_run(int argc, char **argv)
         } else if (strncmp(argv[i], "--config=", 9) == 0) {
             path = argv[i] + 9;
         } else {
-            return cli_usage_error("run", "unknown argument \"%s\"",
-                                   argv[i]);
+            return cli_usage_error("run", "unknown argument \"%s\"", argv[i]);
         }
     }
     return daemon_run(path);

@@ -22,7 +22,7 @@ struct tseries {
     char *metric;
     struct label *labels;
     size_t nlabels;
-    double *vals;       /* NAN = missing */
+    double *vals; /* NAN = missing */
     size_t nvals;
 };
 
@@ -93,7 +93,8 @@ static int expand_values(const char *s, double **out, size_t *nout, char *why,
                 *op = '\0';
                 if (util_parse_double(tok, &a) < 0 ||
                     util_parse_double(op + 1, &b) < 0) {
-                    snprintf(why, whylen, "bad value \"%s%c%s\"", tok, sign, op + 1);
+                    snprintf(why, whylen, "bad value \"%s%c%s\"", tok, sign,
+                             op + 1);
                     rc = -1;
                     break;
                 }
@@ -157,7 +158,8 @@ static int parse_series_name(const char *spec, struct tseries *t, char *why,
 
     buf_init(&b, INGEST_MAX_LINE);
     buf_printf(&b, "%s 0", spec);
-    rc = ingest_parse_line(p, buf_str(&b), b.len, grab_sample, &sp, why, whylen);
+    rc =
+        ingest_parse_line(p, buf_str(&b), b.len, grab_sample, &sp, why, whylen);
     buf_cleanup(&b);
     ingest_parser_free(p);
     return rc == 1 && t->metric ? 0 : -1;
@@ -189,7 +191,7 @@ static void expect_free(struct texpect *x)
 /* ---- the actual firing set ---- */
 
 struct actual {
-    struct buf text;  /* "{a=b, c=d} severity" lines, for failure output */
+    struct buf text; /* "{a=b, c=d} severity" lines, for failure output */
     const struct texpect *x;
     bool *matched;
     size_t nactual;
@@ -215,7 +217,8 @@ static void describe(struct buf *b, const struct label *labels, size_t n,
 {
     buf_adds(b, "      {");
     for (size_t i = 0; i < n; i++)
-        buf_printf(b, "%s%s: %s", i ? ", " : "", labels[i].name, labels[i].value);
+        buf_printf(b, "%s%s: %s", i ? ", " : "", labels[i].name,
+                   labels[i].value);
     buf_printf(b, "%sseverity: %s}\n", n ? ", " : "", severity_name(sev));
 }
 
@@ -234,7 +237,8 @@ static int actual_cb(void *ctx, const char *rule, const struct label *labels,
     a->nactual++;
     describe(&a->text, labels, nlabels, sev);
     for (size_t i = 0; i < a->x->n; i++) {
-        if (!a->matched[i] && alert_matches(&a->x->alerts[i], labels, nlabels, sev)) {
+        if (!a->matched[i] &&
+            alert_matches(&a->x->alerts[i], labels, nlabels, sev)) {
             a->matched[i] = true;
             found = true;
             break;
@@ -254,7 +258,8 @@ struct tfile {
     int errors;
 };
 
-static void node_err(struct tfile *tf, const struct cfg_node *n, const char *msg)
+static void node_err(struct tfile *tf, const struct cfg_node *n,
+                     const char *msg)
 {
     fprintf(stderr, "%s:%d:%d: error: %s\n", tf->path, n ? n->line : 0,
             n ? n->col : 0, msg);
@@ -275,7 +280,8 @@ static int read_expect(struct tfile *tf, const struct cfg_node *item,
         return -1;
     }
     if (firing == NULL || firing->type != CFG_SEQ) {
-        node_err(tf, firing ? firing : item, "expect needs `firing: [...]` (a list)");
+        node_err(tf, firing ? firing : item,
+                 "expect needs `firing: [...]` (a list)");
         return -1;
     }
     x->alerts = xcalloc(firing->n ? firing->n : 1, sizeof(*x->alerts));
@@ -297,7 +303,9 @@ static int read_expect(struct tfile *tf, const struct cfg_node *item,
             }
             if (strcmp(m->keys[j], "severity") == 0) {
                 if (severity_parse(v->scalar, &a->sev) < 0) {
-                    node_err(tf, v, "unknown severity (expected info, warning, critical)");
+                    node_err(
+                        tf, v,
+                        "unknown severity (expected info, warning, critical)");
                     return -1;
                 }
                 have_sev = true;
@@ -321,7 +329,8 @@ static int run_test(struct tfile *tf, const struct config *cfg,
     const struct cfg_node *interval = cfg_get(t, "interval");
     const struct cfg_node *series = cfg_get(t, "series");
     const struct cfg_node *expect = cfg_get(t, "expect");
-    const char *tname = name && name->type == CFG_SCALAR ? name->scalar : "(unnamed)";
+    const char *tname =
+        name && name->type == CFG_SCALAR ? name->scalar : "(unnamed)";
     double step = 60;
     struct tseries *ts = NULL;
     struct texpect *xs = NULL;
@@ -336,8 +345,9 @@ static int run_test(struct tfile *tf, const struct config *cfg,
         node_err(tf, t, "each test is a map");
         return -1;
     }
-    if (interval && (interval->type != CFG_SCALAR ||
-                     util_parse_duration(interval->scalar, &step) < 0 || step <= 0)) {
+    if (interval &&
+        (interval->type != CFG_SCALAR ||
+         util_parse_duration(interval->scalar, &step) < 0 || step <= 0)) {
         node_err(tf, interval, "interval must be a duration such as 30s");
         return -1;
     }
@@ -354,7 +364,8 @@ static int run_test(struct tfile *tf, const struct config *cfg,
         const struct cfg_node *s = series->items[i];
         const struct cfg_node *m = cfg_get(s, "metric");
         const struct cfg_node *v = cfg_get(s, "values");
-        if (m == NULL || m->type != CFG_SCALAR || v == NULL || v->type != CFG_SCALAR) {
+        if (m == NULL || m->type != CFG_SCALAR || v == NULL ||
+            v->type != CFG_SCALAR) {
             node_err(tf, s, "series needs `metric` and `values`");
             ok = false;
             break;
@@ -367,7 +378,8 @@ static int run_test(struct tfile *tf, const struct config *cfg,
             ok = false;
             break;
         }
-        if (expand_values(v->scalar, &ts[i].vals, &ts[i].nvals, why, sizeof(why)) < 0) {
+        if (expand_values(v->scalar, &ts[i].vals, &ts[i].nvals, why,
+                          sizeof(why)) < 0) {
             node_err(tf, v, why);
             ok = false;
             break;
@@ -418,15 +430,16 @@ static int run_test(struct tfile *tf, const struct config *cfg,
                 char d[32];
                 ok = false;
                 util_format_duration(xs[k].at, d, sizeof(d));
-                buf_printf(&report, "  at %s (%s:%d):\n    expected firing:\n", d,
-                           tf->path, xs[k].line);
+                buf_printf(&report, "  at %s (%s:%d):\n    expected firing:\n",
+                           d, tf->path, xs[k].line);
                 if (xs[k].n == 0)
                     buf_adds(&report, "      (none)\n");
                 for (size_t i = 0; i < xs[k].n; i++)
                     describe(&report, xs[k].alerts[i].labels,
                              xs[k].alerts[i].nlabels, xs[k].alerts[i].sev);
                 buf_adds(&report, "    actual firing:\n");
-                buf_adds(&report, a.nactual ? buf_str(&a.text) : "      (none)\n");
+                buf_adds(&report,
+                         a.nactual ? buf_str(&a.text) : "      (none)\n");
             }
             free(a.matched);
             buf_cleanup(&a.text);
@@ -494,7 +507,8 @@ static void run_file(const char *path, const char *cfg_override,
     free(text);
     if (root == NULL || root->type != CFG_MAP) {
         if (root && d.count == 0)
-            cfg_error_at(&d, root, "a test file is a map with `config` and `tests`");
+            cfg_error_at(&d, root,
+                         "a test file is a map with `config` and `tests`");
         cfg_diag_print(&d, stderr);
         cfg_diag_cleanup(&d);
         cfg_node_free(root);

@@ -1,7 +1,7 @@
 /* cmd_version.c - `tocsin version`: our version and the linked libraries'. */
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <curl/curl.h>
+#include <getopt.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
@@ -39,7 +39,8 @@ int cmd_version(int argc, char **argv)
         return cli_usage_error("version", "unexpected argument \"%s\"",
                                argv[optind]);
     printf("tocsin %s\n", TOCSIN_VERSION);
-    printf("  libcurl        %s\n", curl_version_info(CURLVERSION_NOW)->version);
+    printf("  libcurl        %s\n",
+           curl_version_info(CURLVERSION_NOW)->version);
     printf("  sqlite         %s\n", sqlite3_libversion());
     printf("  cJSON          %s\n", cJSON_Version());
     printf("  libyaml        %s\n", yaml_get_version_string());

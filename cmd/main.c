@@ -11,7 +11,8 @@ static const struct {
     int (*fn)(int, char **);
     const char *help;
 } commands[] = {
-    {"run", cmd_run, "the daemon: ingest, evaluate, persist, notify, serve HTTP"},
+    {"run", cmd_run,
+     "the daemon: ingest, evaluate, persist, notify, serve HTTP"},
     {"check", cmd_check, "validate the config"},
     {"eval", cmd_eval, "replay a metric stream through the rules"},
     {"test", cmd_test, "run rule unit tests"},
@@ -20,7 +21,8 @@ static const struct {
     {"history", cmd_history, "alert events"},
     {"silence", cmd_silence, "manage silences (add|list|expire)"},
     {"report", cmd_report, "the noisy-alert report"},
-    {"notify-test", cmd_notify_test, "send a sample alert through one notifier"},
+    {"notify-test", cmd_notify_test,
+     "send a sample alert through one notifier"},
     {"version", cmd_version, "version and linked library versions"},
     {NULL, NULL, NULL},
 };
@@ -30,7 +32,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: tocsin COMMAND [-c FILE] [options]\n\ncommands:\n");
     for (int i = 0; commands[i].name; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\nEvery command takes -c FILE (default tocsin.yaml) and --help.\n");
+    fprintf(
+        f, "\nEvery command takes -c FILE (default tocsin.yaml) and --help.\n");
 }
 
 int main(int argc, char **argv)

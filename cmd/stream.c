@@ -52,8 +52,8 @@ static int run_one(FILE *f, const char *name, enum ingest_format fmt,
                               sizeof(why)) < 0) {
             st->rejected++;
             if (st->nfirst < STREAM_KEEP_REJECTS) {
-                snprintf(st->first[st->nfirst].file,
-                         sizeof(st->first[0].file), "%s", name);
+                snprintf(st->first[st->nfirst].file, sizeof(st->first[0].file),
+                         "%s", name);
                 st->first[st->nfirst].line = ln.lineno;
                 snprintf(st->first[st->nfirst].why, sizeof(st->first[0].why),
                          "%s", why);

@@ -127,8 +127,13 @@ int buf_add_json_str(struct buf *b, const char *s, size_t n)
         else if (c == '\t')
             esc = "\\t";
         else if (c < 0x20) {
-            u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
-            u[4] = hex[c >> 4]; u[5] = hex[c & 15]; u[6] = '\0';
+            u[0] = '\\';
+            u[1] = 'u';
+            u[2] = '0';
+            u[3] = '0';
+            u[4] = hex[c >> 4];
+            u[5] = hex[c & 15];
+            u[6] = '\0';
             esc = u;
         }
         if (esc) {

@@ -9,11 +9,11 @@
 #include <stddef.h>
 
 struct buf {
-    char *data;   /* NUL-terminated; NULL until the first append */
+    char *data; /* NUL-terminated; NULL until the first append */
     size_t len;
     size_t cap;
-    size_t max;   /* maximum len; 0 means the default of 16 MiB */
-    int failed;   /* set after an append failed (too big or out of memory) */
+    size_t max; /* maximum len; 0 means the default of 16 MiB */
+    int failed; /* set after an append failed (too big or out of memory) */
 };
 
 #define BUF_DEFAULT_MAX ((size_t)16 << 20)

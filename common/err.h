@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 struct err {
-    int set;        /* nonzero once a message was recorded */
+    int set; /* nonzero once a message was recorded */
     char msg[512];
 };
 

@@ -14,8 +14,8 @@ struct hnode {
 
 struct htab {
     struct hnode **b;
-    size_t nb;   /* buckets, a power of two (0 before the first insert) */
-    size_t n;    /* records */
+    size_t nb; /* buckets, a power of two (0 before the first insert) */
+    size_t n;  /* records */
 };
 
 void htab_init(struct htab *t);

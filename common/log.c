@@ -1,4 +1,5 @@
-/* log.c - the tiny logging API: a level, a module prefix, one write per line. */
+/* log.c - the tiny logging API: a level, a module prefix, one write per line.
+ */
 #include "log.h"
 
 #include <stdarg.h>
@@ -46,10 +47,11 @@ void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
         return;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, names[lvl],
-                 module ? module : "tocsin");
+    n = snprintf(
+        line, sizeof(line),
+        "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ", tm.tm_year + 1900,
+        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+        ts.tv_nsec / 1000000, names[lvl], module ? module : "tocsin");
     if (n < 0)
         return;
     va_start(ap, fmt);

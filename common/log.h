@@ -17,7 +17,8 @@ void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
 #define log_error(mod, ...) log_msg(LOG_ERROR, mod, __VA_ARGS__)
 
 /* Copy url into out with any userinfo, path and query replaced by "..."
- * (webhook URLs carry their token in the path): "https://hooks.slack.com/...". */
+ * (webhook URLs carry their token in the path): "https://hooks.slack.com/...".
+ */
 void log_redact_url(const char *url, char *out, unsigned outlen);
 
 #endif

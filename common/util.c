@@ -64,8 +64,10 @@ int util_parse_duration(const char *s, double *out)
 
 void util_format_duration(double secs, char *out, size_t outlen)
 {
-    static const struct { const char *u; double s; } units[] = {
-        {"w", 604800}, {"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}};
+    static const struct {
+        const char *u;
+        double s;
+    } units[] = {{"w", 604800}, {"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}};
     size_t n = 0;
     double ms;
 
@@ -158,8 +160,9 @@ int util_parse_rfc3339(const char *s, size_t len, double *out)
     /* YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM] */
     if (len < 20)
         return -1;
-    if (digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) || s[7] != '-' ||
-        digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+    if (digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) ||
+        s[7] != '-' || digits(s + 8, 2, &D) ||
+        (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
         digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &m) ||
         s[16] != ':' || digits(s + 17, 2, &sec))
         return -1;

@@ -1,4 +1,5 @@
-/* util.h - small shared helpers: durations, numbers, time formatting, hashing. */
+/* util.h - small shared helpers: durations, numbers, time formatting, hashing.
+ */
 #ifndef TOCSIN_UTIL_H
 #define TOCSIN_UTIL_H
 

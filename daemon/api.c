@@ -104,10 +104,10 @@ void api_ingest(struct daemon_ctx *d, const char *format, const char *ctype,
     atomic_fetch_add(&d->metrics.ingested[MIN_HTTP], accepted);
     atomic_fetch_add(&d->metrics.rejected[MIN_HTTP], rj->count);
     if (b.n > 0 && writer_submit(d->writer, &b, 30.0, &res) < 0) {
-        log_error("http", "ingest of %zu samples not committed: %s",
-                  accepted, res.error);
-        api_reply_error(r, 503, res.status == -2 ? res.error
-                                                 : "store commit failed");
+        log_error("http", "ingest of %zu samples not committed: %s", accepted,
+                  res.error);
+        api_reply_error(r, 503,
+                        res.status == -2 ? res.error : "store commit failed");
         batch_cleanup(&b);
         free(rj);
         return;
@@ -301,8 +301,9 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
     by = json_string_field(o, "created_by");
     ends_at = cJSON_GetObjectItemCaseSensitive(o, "ends_at");
     if (matchers == NULL || *matchers == '\0') {
-        api_reply_error(r, 400, "\"matchers\" is required, e.g. "
-                                "\"alertname=api_p90_latency,service=api\"");
+        api_reply_error(r, 400,
+                        "\"matchers\" is required, e.g. "
+                        "\"alertname=api_p90_latency,service=api\"");
         goto out;
     }
     if (matcher_set_parse(&ms, matchers, why, sizeof(why)) < 0) {
@@ -320,10 +321,10 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
         j.si.ends = ends_at->valuedouble;
     } else if (cJSON_IsString(ends_at)) {
         if (util_parse_rfc3339(ends_at->valuestring,
-                               strlen(ends_at->valuestring),
-                               &j.si.ends) < 0) {
-            api_reply_error(r, 400, "\"ends_at\" must be RFC 3339 or Unix "
-                                    "seconds");
+                               strlen(ends_at->valuestring), &j.si.ends) < 0) {
+            api_reply_error(r, 400,
+                            "\"ends_at\" must be RFC 3339 or Unix "
+                            "seconds");
             goto out;
         }
     } else {
@@ -404,8 +405,8 @@ static int tally_cb(void *ctx, const struct outbox_row *row)
             return 0;
         }
     }
-    d->silenced = xrealloc(d->silenced,
-                           (d->nsilenced + 1) * sizeof(*d->silenced));
+    d->silenced =
+        xrealloc(d->silenced, (d->nsilenced + 1) * sizeof(*d->silenced));
     d->silenced[d->nsilenced].receiver = xstrdup(row->receiver);
     d->silenced[d->nsilenced].n = 1;
     d->nsilenced++;
@@ -431,8 +432,8 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
     pthread_mutex_lock(&d->ro_mu);
     /* Silenced rows are tallied incrementally: rows newer than the last
      * seen id, created since (a minute before) the newest seen. */
-    if (store_outbox_foreach(d->ro, d->silenced_since - 60, tally_cb, d,
-                             &e) < 0)
+    if (store_outbox_foreach(d->ro, d->silenced_since - 60, tally_cb, d, &e) <
+        0)
         log_warn("http", "metrics: %s", e.msg);
     err_clear(&e);
     if (store_outbox_count(d->ro, OUTBOX_PENDING, &pending, &e) < 0) {
@@ -457,8 +458,8 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
     x.nnotifiers = cfg->nnotifiers;
     x.outbox_pending = pending;
     pthread_mutex_lock(&d->inputs_mu);
-    x.nscrapes = inputs_scrape_counters(d->inputs, sc,
-                                        sizeof(sc) / sizeof(sc[0]));
+    x.nscrapes =
+        inputs_scrape_counters(d->inputs, sc, sizeof(sc) / sizeof(sc[0]));
     if (x.nscrapes > sizeof(sc) / sizeof(sc[0]))
         x.nscrapes = sizeof(sc) / sizeof(sc[0]);
     x.scrapes = sc;

@@ -11,7 +11,7 @@
 
 struct api_reply {
     int status;
-    const char *ctype;   /* static string; NULL when there is no body */
+    const char *ctype; /* static string; NULL when there is no body */
     struct buf body;
 };
 

@@ -13,9 +13,9 @@
 #include "../rules/config.h"
 
 struct batch {
-    struct sample *v;   /* each sample's strings live in one allocation */
+    struct sample *v; /* each sample's strings live in one allocation */
     size_t n, cap;
-    double arrival;     /* Unix seconds; the ts of samples without one */
+    double arrival;         /* Unix seconds; the ts of samples without one */
     const struct kv *extra; /* borrowed: labels added to each sample */
     size_t nextra;
 };
@@ -23,14 +23,14 @@ struct batch {
 #define BATCH_MAX_REJECTS 100 /* kept with reasons; the count goes on */
 
 struct batch_reject {
-    size_t line;        /* 1-based */
+    size_t line; /* 1-based */
     char reason[160];
 };
 
 struct batch_rejects {
     struct batch_reject v[BATCH_MAX_REJECTS];
     size_t nkept;
-    size_t count;       /* every rejected line */
+    size_t count; /* every rejected line */
 };
 
 void batch_init(struct batch *b, double arrival);

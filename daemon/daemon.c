@@ -173,8 +173,7 @@ static const struct writer_ops pipeline_writer_ops = {
     .committed = w_committed,
 };
 
-static void on_event(void *ctx, const struct alert_event *ev,
-                     const char *json)
+static void on_event(void *ctx, const struct alert_event *ev, const char *json)
 {
     struct daemon_ctx *d = ctx;
 
@@ -230,8 +229,9 @@ static void reload(struct daemon_ctx *d, const char *path,
     }
     cfg_diag_cleanup(&diag);
     if (!same_str(nc->store, old->store))
-        log_warn("reload", "store path changed to %s: takes effect at the "
-                           "next restart (still using %s)",
+        log_warn("reload",
+                 "store path changed to %s: takes effect at the "
+                 "next restart (still using %s)",
                  nc->store, old->store);
     /* The pipeline swaps between batches on the writer thread. */
     writer_call(d->writer, reload_on_writer, nc);
@@ -259,8 +259,9 @@ static void reload(struct daemon_ctx *d, const char *path,
     pthread_mutex_lock(&d->inputs_mu);
     d->inputs = inputs_start(d, nc, d->inputs);
     pthread_mutex_unlock(&d->inputs_mu);
-    log_info("reload", "config reloaded: %zu rules, %zu notifiers, %zu "
-                       "inputs",
+    log_info("reload",
+             "config reloaded: %zu rules, %zu notifiers, %zu "
+             "inputs",
              nc->nrules, nc->nnotifiers, nc->ninputs);
 }
 
@@ -376,8 +377,9 @@ int daemon_run(const char *config_path)
     pthread_mutex_lock(&d->inputs_mu);
     d->inputs = inputs_start(d, cfg, NULL);
     pthread_mutex_unlock(&d->inputs_mu);
-    log_info("tocsin", "started %s: %zu rules, %zu notifiers, %zu inputs, "
-                       "store %s",
+    log_info("tocsin",
+             "started %s: %zu rules, %zu notifiers, %zu inputs, "
+             "store %s",
              TOCSIN_VERSION, cfg->nrules, cfg->nnotifiers, cfg->ninputs,
              cfg->store);
 

@@ -25,21 +25,21 @@ struct http_server;
 struct daemon_ctx {
     struct metrics metrics;
     pthread_mutex_t cfg_mu;
-    const struct config *cfg;      /* current; replaced on reload */
-    struct store *wstore;          /* the writer thread's connection */
-    struct pipeline *pipeline;     /* writer thread only once started */
+    const struct config *cfg;  /* current; replaced on reload */
+    struct store *wstore;      /* the writer thread's connection */
+    struct pipeline *pipeline; /* writer thread only once started */
     struct writer *writer;
-    struct store *dstore;          /* the dispatcher's connection */
+    struct store *dstore; /* the dispatcher's connection */
     struct dispatcher *dispatcher;
-    pthread_mutex_t ro_mu;         /* guards ro and the silenced tally */
-    struct store *ro;              /* API reads */
-    int64_t silenced_last_id;      /* outbox rows already tallied */
+    pthread_mutex_t ro_mu;    /* guards ro and the silenced tally */
+    struct store *ro;         /* API reads */
+    int64_t silenced_last_id; /* outbox rows already tallied */
     double silenced_since;
     struct silenced_tally *silenced;
     size_t nsilenced;
     pthread_mutex_t inputs_mu;
     struct inputs *inputs;
-    atomic_int accepting;          /* 0 once shutdown began */
+    atomic_int accepting; /* 0 once shutdown began */
 };
 
 /* Run the daemon with the config at path until SIGTERM/SIGINT. Returns the

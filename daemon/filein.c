@@ -37,7 +37,7 @@ struct filein {
     ino_t ino;
     off_t off;
     struct buf partial;
-    size_t line;        /* number of the next line to deliver */
+    size_t line; /* number of the next line to deliver */
 };
 
 /* Hand every complete line in partial to the callback; keep the rest. With
@@ -104,8 +104,7 @@ static int open_file(struct filein *f, bool at_end)
         f->off = 0;
     f->line = 1;
     buf_reset(&f->partial);
-    log_info("file", "reading %s%s", f->path,
-             at_end ? " from its end" : "");
+    log_info("file", "reading %s%s", f->path, at_end ? " from its end" : "");
     return 0;
 }
 
@@ -135,8 +134,7 @@ static void check_path(struct filein *f)
 {
     struct stat st;
 
-    if (stat(f->path, &st) < 0 || st.st_dev != f->dev ||
-        st.st_ino != f->ino) {
+    if (stat(f->path, &st) < 0 || st.st_dev != f->dev || st.st_ino != f->ino) {
         /* Renamed away (or deleted): finish the old file, then reopen. */
         read_some(f);
         log_info("file", "%s was rotated; reopening", f->path);
@@ -144,8 +142,7 @@ static void check_path(struct filein *f)
         return;
     }
     if (st.st_size < f->off) {
-        log_info("file", "%s was truncated; reading from its start",
-                 f->path);
+        log_info("file", "%s was truncated; reading from its start", f->path);
         lseek(f->fd, 0, SEEK_SET);
         f->off = 0;
         f->line = 1;

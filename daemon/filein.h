@@ -17,8 +17,8 @@ typedef void (*filein_fn)(void *ctx, const char *text, size_t len,
                           size_t first_line);
 
 struct filein_cfg {
-    const char *path;    /* copied */
-    bool follow;         /* false: read once from the start, then stop */
+    const char *path;     /* copied */
+    bool follow;          /* false: read once from the start, then stop */
     double poll_interval; /* seconds (default 0.25) */
 };
 

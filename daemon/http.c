@@ -117,8 +117,7 @@ void http_route(struct daemon_ctx *d, const char *method, const char *path,
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
-                                  const char *version,
-                                  const char *upload_data,
+                                  const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
     struct http_server *h = cls;
@@ -129,8 +128,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 
     (void)version;
     if (rq == NULL) {
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                     "Content-Length");
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         rq = xcalloc(1, sizeof(*rq));
         buf_init(&rq->body, DAEMON_BODY_LIMIT);
         *con_cls = rq;
@@ -168,8 +167,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     api_reply_init(&r);
     http_route(h->d, method, url, format, ctype, buf_str(&rq->body),
                rq->body.len, &r, &allow);
-    rc = send_reply(c, r.status, r.ctype, buf_str(&r.body), r.body.len,
-                    allow);
+    rc = send_reply(c, r.status, r.ctype, buf_str(&r.body), r.body.len, allow);
     api_reply_cleanup(&r);
     return rc;
 }
@@ -247,9 +245,8 @@ struct http_server *http_start(struct daemon_ctx *d, const char *listen,
     if (info != NULL && info->port != 0)
         port = info->port;
     snprintf(h->listen, sizeof(h->listen), "%s", listen);
-    log_info("tocsin", "listening on %s%s%s:%d",
-             strchr(host, ':') ? "[" : "", host[0] ? host : "0.0.0.0",
-             strchr(host, ':') ? "]" : "", port);
+    log_info("tocsin", "listening on %s%s%s:%d", strchr(host, ':') ? "[" : "",
+             host[0] ? host : "0.0.0.0", strchr(host, ':') ? "]" : "", port);
     return h;
 }
 

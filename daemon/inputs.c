@@ -22,7 +22,7 @@
 struct listener {
     char *key;
     enum input_kind kind;
-    char *name;                  /* for logs: path or listen address */
+    char *name; /* for logs: path or listen address */
     struct daemon_ctx *d;
     struct ingest_parser *parser;
     struct statsd *statsd;
@@ -34,7 +34,7 @@ struct inputs {
     struct daemon_ctx *d;
     struct listener **v;
     size_t n;
-    char *scrape_key;            /* all scrape targets together */
+    char *scrape_key; /* all scrape targets together */
     struct scraper *scraper;
 };
 
@@ -47,8 +47,8 @@ static char *input_key(const struct input *in)
     buf_printf(&b, "%d|", (int)in->kind);
     switch (in->kind) {
     case INPUT_SCRAPE:
-        buf_printf(&b, "%s|%.17g|%.17g", in->url ? in->url : "",
-                   in->interval, in->timeout);
+        buf_printf(&b, "%s|%.17g|%.17g", in->url ? in->url : "", in->interval,
+                   in->timeout);
         for (i = 0; i < in->nlabels; i++)
             buf_printf(&b, "|%s=%s", in->labels[i].key, in->labels[i].value);
         break;
@@ -66,8 +66,8 @@ static char *input_key(const struct input *in)
 /* Parse text and queue it; blocks until committed (back-pressure). */
 static void sink_text(struct daemon_ctx *d, enum metrics_input which,
                       struct ingest_parser *p, const char *text, size_t len,
-                      size_t first_line, const struct kv *extra,
-                      size_t nextra, const char *who)
+                      size_t first_line, const struct kv *extra, size_t nextra,
+                      const char *who)
 {
     struct batch b;
     struct batch_rejects *rj = xcalloc(1, sizeof(*rj));
@@ -81,8 +81,8 @@ static void sink_text(struct daemon_ctx *d, enum metrics_input which,
     atomic_fetch_add(&d->metrics.rejected[which], rj->count);
     if (rj->count > 0)
         log_warn(metrics_input_name(which),
-                 "%s: %zu line(s) rejected, first line %zu: %s", who,
-                 rj->count, rj->v[0].line, rj->v[0].reason);
+                 "%s: %zu line(s) rejected, first line %zu: %s", who, rj->count,
+                 rj->v[0].line, rj->v[0].reason);
     if (b.n > 0 && writer_submit(d->writer, &b, -1, &res) < 0 &&
         res.status == -1)
         log_error(metrics_input_name(which), "%s: %zu samples lost: %s", who,
@@ -98,8 +98,7 @@ static void statsd_cb(void *ctx, const char *text, size_t len)
     sink_text(l->d, MIN_STATSD, l->parser, text, len, 1, NULL, 0, l->name);
 }
 
-static void file_cb(void *ctx, const char *text, size_t len,
-                    size_t first_line)
+static void file_cb(void *ctx, const char *text, size_t len, size_t first_line)
 {
     struct listener *l = ctx;
 
@@ -147,9 +146,8 @@ static struct listener *listener_start(struct daemon_ctx *d,
         if (l->statsd == NULL)
             goto fail;
     } else {
-        struct filein_cfg fc = {.path = in->path,
-                                .follow = in->follow,
-                                .poll_interval = 0.2};
+        struct filein_cfg fc = {
+            .path = in->path, .follow = in->follow, .poll_interval = 0.2};
         l->name = xstrdup(in->path ? in->path : "");
         l->follow = in->follow;
         l->parser = ingest_parser_new(in->format);

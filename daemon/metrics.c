@@ -15,8 +15,8 @@ static const double bucket_le[METRICS_NBUCKETS] = {
 
 static const char *const input_names[MIN_N] = {"http", "scrape", "statsd",
                                                "file"};
-static const char *const event_names[4] = {"firing", "escalated",
-                                           "deescalated", "resolved"};
+static const char *const event_names[4] = {"firing", "escalated", "deescalated",
+                                           "resolved"};
 static const char *const sev_names[4] = {"ok", "info", "warning", "critical"};
 
 const char *metrics_input_name(enum metrics_input in)
@@ -130,8 +130,7 @@ static void render_scrapes(struct buf *out, const struct metrics_extra *x)
         const struct metrics_scrape *s = &x->scrapes[i];
         buf_adds(out, "tocsin_scrapes_total{target=\"");
         metrics_label_value(out, s->target);
-        buf_printf(out, "\",result=\"ok\"} %llu\n",
-                   (unsigned long long)s->ok);
+        buf_printf(out, "\",result=\"ok\"} %llu\n", (unsigned long long)s->ok);
         buf_adds(out, "tocsin_scrapes_total{target=\"");
         metrics_label_value(out, s->target);
         buf_printf(out, "\",result=\"failed\"} %llu\n",
@@ -178,13 +177,13 @@ int metrics_render(struct metrics *m, const struct metrics_extra *x,
     family(out, "tocsin_samples_ingested_total", "counter",
            "Samples accepted by the parsers, by input.");
     for (i = 0; i < MIN_N; i++)
-        u64_line(out, "tocsin_samples_ingested_total", "input",
-                 input_names[i], atomic_load(&m->ingested[i]));
+        u64_line(out, "tocsin_samples_ingested_total", "input", input_names[i],
+                 atomic_load(&m->ingested[i]));
     family(out, "tocsin_samples_rejected_total", "counter",
            "Lines rejected by the parsers, by input.");
     for (i = 0; i < MIN_N; i++)
-        u64_line(out, "tocsin_samples_rejected_total", "input",
-                 input_names[i], atomic_load(&m->rejected[i]));
+        u64_line(out, "tocsin_samples_rejected_total", "input", input_names[i],
+                 atomic_load(&m->rejected[i]));
     family(out, "tocsin_samples_late_total", "counter",
            "Samples dropped as older than their source series' newest.");
     u64_line(out, "tocsin_samples_late_total", NULL, NULL,

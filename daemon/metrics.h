@@ -21,10 +21,10 @@ struct metrics {
     atomic_uint_fast64_t ingested[MIN_N];
     atomic_uint_fast64_t rejected[MIN_N];
     atomic_uint_fast64_t late;
-    atomic_uint_fast64_t events[4]; /* index enum event_kind */
-    atomic_uint_fast64_t series;    /* gauge, set by the writer */
-    atomic_uint_fast64_t firing[4]; /* gauge by enum severity (1..3 used) */
-    pthread_mutex_t hist_mu;        /* evaluation duration histogram */
+    atomic_uint_fast64_t events[4];  /* index enum event_kind */
+    atomic_uint_fast64_t series;     /* gauge, set by the writer */
+    atomic_uint_fast64_t firing[4];  /* gauge by enum severity (1..3 used) */
+    pthread_mutex_t hist_mu;         /* evaluation duration histogram */
     uint64_t hist[METRICS_NBUCKETS]; /* non-cumulative counts */
     uint64_t hist_count;
     double hist_sum;

@@ -19,12 +19,12 @@
 
 struct target {
     char *url;
-    char name[256];      /* url without userinfo and query */
+    char name[256]; /* url without userinfo and query */
     double interval, timeout;
     struct kv *labels;
     size_t nlabels;
-    double next_due;     /* monotonic */
-    CURL *easy;          /* non-NULL while in flight */
+    double next_due; /* monotonic */
+    CURL *easy;      /* non-NULL while in flight */
     struct buf body;
     struct curl_slist *hdrs; /* Accept: the text format */
     atomic_uint_fast64_t ok, failed;
@@ -54,8 +54,8 @@ void scrape_target_name(const char *url, char *out, size_t outlen)
     at = memchr(p, '@', (size_t)(slash - p));
     n = (size_t)(p - url);
     q = url + strcspn(url, "?#");
-    snprintf(out, outlen, "%.*s%.*s", (int)n, url,
-             (int)(q - (at ? at + 1 : p)), at ? at + 1 : p);
+    snprintf(out, outlen, "%.*s%.*s", (int)n, url, (int)(q - (at ? at + 1 : p)),
+             at ? at + 1 : p);
 }
 
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -79,8 +79,7 @@ static void start_transfer(struct scraper *s, struct target *t)
     curl_easy_setopt(c, CURLOPT_URL, t->url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t->timeout * 1000));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(t->timeout * 1000));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(t->timeout * 1000));
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(c, CURLOPT_PRIVATE, t);
@@ -180,8 +179,8 @@ struct scraper *scraper_start(const struct scrape_target_cfg *tc, size_t n,
         t->timeout = tc[i].timeout > 0 ? tc[i].timeout : 10;
         if (t->timeout > t->interval)
             t->timeout = t->interval;
-        t->labels = xcalloc(tc[i].nlabels ? tc[i].nlabels : 1,
-                            sizeof(*t->labels));
+        t->labels =
+            xcalloc(tc[i].nlabels ? tc[i].nlabels : 1, sizeof(*t->labels));
         for (k = 0; k < tc[i].nlabels; k++) {
             t->labels[k].key = xstrdup(tc[i].labels[k].key);
             t->labels[k].value = xstrdup(tc[i].labels[k].value);
@@ -194,8 +193,7 @@ struct scraper *scraper_start(const struct scrape_target_cfg *tc, size_t n,
         atomic_init(&t->failed, 0);
     }
     s->multi = curl_multi_init();
-    if (s->multi == NULL ||
-        pthread_create(&s->th, NULL, scrape_main, s) != 0) {
+    if (s->multi == NULL || pthread_create(&s->th, NULL, scrape_main, s) != 0) {
         err_set(e, "scrape: cannot start");
         if (s->multi != NULL)
             curl_multi_cleanup(s->multi);

@@ -14,8 +14,8 @@
 
 struct scrape_target_cfg {
     const char *url;
-    double interval;       /* seconds (default 15) */
-    double timeout;        /* seconds (default 10, capped at interval) */
+    double interval;         /* seconds (default 15) */
+    double timeout;          /* seconds (default 10, capped at interval) */
     const struct kv *labels; /* added to every sample */
     size_t nlabels;
 };
@@ -23,8 +23,7 @@ struct scrape_target_cfg {
 /* body is the page; labels are the target's (copies owned by the scraper,
  * valid during the call). Called on the scraper thread. */
 typedef void (*scrape_fn)(void *ctx, const char *target, const char *body,
-                          size_t len, const struct kv *labels,
-                          size_t nlabels);
+                          size_t len, const struct kv *labels, size_t nlabels);
 
 struct scraper;
 

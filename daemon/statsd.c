@@ -4,8 +4,8 @@
  * holds what arrives meanwhile. */
 #include "statsd.h"
 
-#include <errno.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -30,8 +30,7 @@ struct statsd {
     atomic_int stop;
 };
 
-int daemon_split_hostport(const char *s, char *host, size_t hostlen,
-                          int *port)
+int daemon_split_hostport(const char *s, char *host, size_t hostlen, int *port)
 {
     const char *colon, *h = s;
     size_t hl;
@@ -125,8 +124,7 @@ struct statsd *statsd_start(const char *listen, statsd_fn fn, void *ctx,
     }
     fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-        err_set(e, "statsd: cannot listen on %s: %s", listen,
-                strerror(errno));
+        err_set(e, "statsd: cannot listen on %s: %s", listen, strerror(errno));
         if (fd >= 0)
             close(fd);
         freeaddrinfo(ai);

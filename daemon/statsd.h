@@ -24,7 +24,6 @@ int statsd_port(const struct statsd *s);
 void statsd_stop(struct statsd *s);
 
 /* Split "host:port" into host (without brackets) and port. 0 or -1. */
-int daemon_split_hostport(const char *s, char *host, size_t hostlen,
-                          int *port);
+int daemon_split_hostport(const char *s, char *host, size_t hostlen, int *port);
 
 #endif

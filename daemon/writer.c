@@ -63,7 +63,7 @@ static void abs_deadline(struct timespec *ts, double secs_from_now)
 struct group {
     struct job *jobs[1024];
     size_t njobs;
-    int open;          /* something was fed or ticked */
+    int open; /* something was fed or ticked */
     int feed_failed;
     char feed_error[512];
     size_t fed, late;
@@ -82,8 +82,7 @@ static void group_flush(struct writer *w, struct group *g)
     if (rc < 0)
         log_error("writer", "commit failed: %s", e.msg);
     else if (w->ops->committed != NULL)
-        w->ops->committed(w->ctx, events, util_mono() - g->t0, g->fed,
-                          g->late);
+        w->ops->committed(w->ctx, events, util_mono() - g->t0, g->fed, g->late);
     for (i = 0; i < g->njobs; i++) {
         struct writer_result *r = &g->jobs[i]->res;
         if (rc < 0 || g->feed_failed) {
@@ -154,8 +153,7 @@ static void process(struct writer *w, struct job *list)
         w->next_tick = now + w->tick_iv;
     }
     group_flush(w, g);
-    if (w->ops->checkpoint != NULL && w->next_ckpt > 0 &&
-        now >= w->next_ckpt) {
+    if (w->ops->checkpoint != NULL && w->next_ckpt > 0 && now >= w->next_ckpt) {
         struct err e = {0};
         if (w->ops->checkpoint(w->ctx, &e) < 0)
             log_error("writer", "checkpoint failed: %s", e.msg);
@@ -223,8 +221,7 @@ struct writer *writer_start(const struct writer_ops *ops, void *ctx,
     w->ops = ops;
     w->ctx = ctx;
     w->tail = &w->head;
-    w->max_queued = cfg->max_queued_samples ? cfg->max_queued_samples
-                                            : 1000000;
+    w->max_queued = cfg->max_queued_samples ? cfg->max_queued_samples : 1000000;
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -274,8 +271,7 @@ static int enqueue_wait(struct writer *w, struct job *j, double wait_s)
         } else if (pthread_cond_timedwait(&w->room_cv, &w->mu, &ts) ==
                    ETIMEDOUT) {
             pthread_mutex_unlock(&w->mu);
-            snprintf(j->res.error, sizeof(j->res.error),
-                     "ingest queue full");
+            snprintf(j->res.error, sizeof(j->res.error), "ingest queue full");
             return j->res.status = -2;
         }
     }

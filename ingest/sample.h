@@ -13,8 +13,8 @@ struct sample {
     const char *metric;
     const struct label *labels;
     size_t nlabels;
-    double value;  /* finite */
-    double ts;     /* Unix seconds; NAN when the line had no timestamp */
+    double value; /* finite */
+    double ts;    /* Unix seconds; NAN when the line had no timestamp */
 };
 
 /* Called once per sample a line yields. Return 0 to go on, nonzero to stop. */

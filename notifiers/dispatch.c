@@ -20,9 +20,9 @@
 #define DISPATCH_MAX_INFLIGHT 256
 #define DISPATCH_MAX_HOST_CONNS 16L
 #define DISPATCH_MAX_ATTEMPTS 20
-#define DISPATCH_BACKOFF_CAP 300.0     /* seconds */
+#define DISPATCH_BACKOFF_CAP 300.0 /* seconds */
 #define DISPATCH_RETRY_AFTER_CAP 3600.0
-#define DISPATCH_RELOAD_EVERY 5.0      /* re-read the outbox at least this often */
+#define DISPATCH_RELOAD_EVERY 5.0 /* re-read the outbox at least this often */
 #define DISPATCH_POLL_MAX_MS 1000
 
 /* One pending outbox row, held in memory while the dispatcher owns it. */
@@ -31,8 +31,8 @@ struct drow {
     char *key, *receiver, *fingerprint, *rule, *kind, *payload;
     int attempts;
     double created, next_at;
-    double first_try;  /* wall time of this dispatcher's first attempt, 0 */
-    uint64_t pair;   /* hash of (fingerprint, receiver): the ordering unit */
+    double first_try; /* wall time of this dispatcher's first attempt, 0 */
+    uint64_t pair;    /* hash of (fingerprint, receiver): the ordering unit */
     bool inflight, done;
 };
 
@@ -60,7 +60,7 @@ struct dispatcher {
 
     pthread_t thread;
     bool started;
-    pthread_mutex_t mu;           /* guards the fields below it */
+    pthread_mutex_t mu; /* guards the fields below it */
     pthread_cond_t cv;
     bool woken, stopping;
     double grace;
@@ -77,9 +77,9 @@ struct dispatcher {
     bool need_load;
     double loaded_at;
     size_t inflight;
-    struct xfer *xfers;           /* transfers in the multi handle */
+    struct xfer *xfers; /* transfers in the multi handle */
     bool in_tx;
-    bool progressed;              /* a row finished during this step */
+    bool progressed; /* a row finished during this step */
     uint64_t *seen;
     uint32_t *seen_gen;
     size_t seen_cap;
@@ -332,14 +332,12 @@ static void complete(struct dispatcher *d, struct xfer *x, CURLcode rc)
     curl_easy_getinfo(x->h, CURLINFO_RETRY_AFTER, &ra);
     if (ra < 0)
         ra = 0; /* a past HTTP-date can come out negative before 8.12 */
-    transport_snippet(x->io.resp.data, x->io.resp.len, 200, snip,
-                      sizeof(snip));
+    transport_snippet(x->io.resp.data, x->io.resp.len, 200, snip, sizeof(snip));
     if (rc == CURLE_OK || (x->req.kind == REQ_SMTP && code >= 400)) {
         /* SMTP failures (a refused RCPT or DATA) come back as curl errors
          * carrying the server's reply code: judge the code. */
         if (n && n->ops && n->ops->check && rc == CURLE_OK)
-            res = n->ops->check(n, code, x->io.resp.data ? x->io.resp.data
-                                                         : "",
+            res = n->ops->check(n, code, x->io.resp.data ? x->io.resp.data : "",
                                 x->io.resp.len);
         else
             res = notifier_default_check(x->req.kind, code);
@@ -348,8 +346,8 @@ static void complete(struct dispatcher *d, struct xfer *x, CURLcode rc)
                      res == DELIVERY_OK ? "ok" : "failed", code);
         else if (snip[0])
             snprintf(what, sizeof(what), "%s %s: HTTP %ld \"%s\"",
-                     verb(&x->req), res == DELIVERY_OK ? "ok" : "failed",
-                     code, snip);
+                     verb(&x->req), res == DELIVERY_OK ? "ok" : "failed", code,
+                     snip);
         else
             snprintf(what, sizeof(what), "%s %s: HTTP %ld", verb(&x->req),
                      res == DELIVERY_OK ? "ok" : "failed", code);
@@ -712,8 +710,8 @@ static int step(struct dispatcher *d, bool take_new, struct err *e, int *rc)
 
     *rc = 0;
     d->progressed = false;
-    if (take_new && (d->need_load ||
-                     util_mono() - d->loaded_at >= DISPATCH_RELOAD_EVERY)) {
+    if (take_new &&
+        (d->need_load || util_mono() - d->loaded_at >= DISPATCH_RELOAD_EVERY)) {
         if (load_pending(d, e) < 0)
             *rc = -1;
     }
@@ -932,8 +930,8 @@ int dispatcher_send_once(const struct notifier *n, const char *payload_json,
     cJSON_Delete(payload);
     if (req.kind == REQ_LOCAL) {
         if (n->ops->deliver_local && n->ops->deliver_local(n, &req, &re) == 0) {
-            snprintf(account, accountlen, "delivered: written by the %s notifier",
-                     n->ops->kind);
+            snprintf(account, accountlen,
+                     "delivered: written by the %s notifier", n->ops->kind);
             ret = 0;
         } else {
             snprintf(account, accountlen, "failed: %s",
@@ -970,14 +968,15 @@ int dispatcher_send_once(const struct notifier *n, const char *payload_json,
         if (req.kind == REQ_SMTP && res == DELIVERY_OK) {
             size_t nr = count_rcpt(req.rcpt);
 
-            snprintf(account, accountlen, "delivered: %ld OK to %zu recipient%s",
-                     code, nr, nr == 1 ? "" : "s");
+            snprintf(account, accountlen,
+                     "delivered: %ld OK to %zu recipient%s", code, nr,
+                     nr == 1 ? "" : "s");
         } else if (req.kind == REQ_SMTP) {
             snprintf(account, accountlen, "failed: SMTP %ld%s", code,
                      res == DELIVERY_RETRY ? " (temporary)" : "");
         } else if (res == DELIVERY_OK) {
-            snprintf(account, accountlen, "delivered: HTTP %ld \"%s\" in %ld ms",
-                     code, snip, ms);
+            snprintf(account, accountlen,
+                     "delivered: HTTP %ld \"%s\" in %ld ms", code, snip, ms);
         } else {
             snprintf(account, accountlen, "failed: HTTP %ld \"%s\"%s", code,
                      snip, res == DELIVERY_RETRY ? " (would be retried)" : "");

@@ -16,15 +16,15 @@
 
 /* One notification to render: an outbox row, parsed. */
 struct notification {
-    const char *key;        /* idempotency key (webhook-id), stable on retry */
-    const char *receiver;   /* the notifier's name */
-    const char *kind;       /* "event" | "repeat" | "report" | "test" */
+    const char *key;      /* idempotency key (webhook-id), stable on retry */
+    const char *receiver; /* the notifier's name */
+    const char *kind;     /* "event" | "repeat" | "report" | "test" */
     /* For event/repeat/test: {"event": {SPEC event object},
      *   "starts_at": ts, "receiver": name}.
      * For report: {"report": {"title": s, "text": s, "markdown": s,
      *   "html": s, "json": {SPEC report object}}}. */
     const cJSON *payload;
-    double now;             /* Unix seconds of this attempt */
+    double now; /* Unix seconds of this attempt */
 };
 
 enum request_kind { REQ_HTTP, REQ_SMTP, REQ_LOCAL };
@@ -37,14 +37,14 @@ struct request {
     struct curl_slist *headers; /* HTTP headers */
     char *body;                 /* HTTP body or the whole RFC 5322 message */
     size_t body_len;
-    char *method;               /* HTTP: NULL means POST; else e.g. "PUT"
-                                   (CURLOPT_CUSTOMREQUEST) */
-    char *ca_file;              /* CURLOPT_CAINFO, NULL = system default */
+    char *method;  /* HTTP: NULL means POST; else e.g. "PUT"
+                      (CURLOPT_CUSTOMREQUEST) */
+    char *ca_file; /* CURLOPT_CAINFO, NULL = system default */
     /* SMTP only */
     char *mail_from;
     struct curl_slist *rcpt;
-    char *username, *password;  /* never logged */
-    long use_ssl;               /* CURLUSESSL_* */
+    char *username, *password; /* never logged */
+    long use_ssl;              /* CURLUSESSL_* */
 };
 void request_cleanup(struct request *r);
 
@@ -52,8 +52,8 @@ void request_cleanup(struct request *r);
 enum delivery_result { DELIVERY_OK, DELIVERY_RETRY, DELIVERY_FAIL };
 
 struct notifier_ops {
-    const char *kind;                 /* the YAML `type:` value. MUST be set */
-    const char *const *keys;          /* kind-specific keys, NULL-terminated */
+    const char *kind;        /* the YAML `type:` value. MUST be set */
+    const char *const *keys; /* kind-specific keys, NULL-terminated */
     /* Parse the kind-specific keys of node into n->priv; report errors in d
      * at the offending node. dir: the config folder. MUST be set. */
     int (*configure)(struct notifier *n, const struct cfg_node *node,

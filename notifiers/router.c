@@ -37,11 +37,11 @@ struct router {
 
 /* One receiver picked for an event. */
 struct pick {
-    size_t idx;             /* into cfg->notifiers */
-    bool routed;            /* a route (or defaults.notify) matched now */
-    double repeat;          /* smallest repeat_interval of matching routes */
-    bool heard;             /* already in the alert's heard set */
-    double last_notified;   /* from the heard row */
+    size_t idx;           /* into cfg->notifiers */
+    bool routed;          /* a route (or defaults.notify) matched now */
+    double repeat;        /* smallest repeat_interval of matching routes */
+    bool heard;           /* already in the alert's heard set */
+    double last_notified; /* from the heard row */
 };
 
 struct picks {
@@ -188,7 +188,8 @@ static void route_event(const struct config *cfg, struct label_view *v,
 
     for (size_t i = 0; i < cfg->nroutes; i++) {
         const struct route *rt = &cfg->routes[i];
-        double rep = rt->has_repeat ? rt->repeat_interval : cfg->repeat_interval;
+        double rep =
+            rt->has_repeat ? rt->repeat_interval : cfg->repeat_interval;
 
         if (!matcher_set_match(&rt->match, view_get, v))
             continue;
@@ -238,8 +239,8 @@ static void make_key(const char *fingerprint, double ts, const char *event,
     uint64_t t;
     int n;
 
-    n = snprintf(text, sizeof(text), "%s|%lld|%s|%s|%s", fingerprint, ms,
-                 event, receiver, kind);
+    n = snprintf(text, sizeof(text), "%s|%lld|%s|%s|%s", fingerprint, ms, event,
+                 receiver, kind);
     if (n < 0)
         n = 0;
     if ((size_t)n >= sizeof(text))
@@ -263,8 +264,8 @@ static void make_key(const char *fingerprint, double ts, const char *event,
 }
 
 /* {"event": <event_json>, "starts_at": ts, "receiver": "name"} */
-static int make_payload(struct buf *b, const char *event_json,
-                        double starts_at, const char *receiver)
+static int make_payload(struct buf *b, const char *event_json, double starts_at,
+                        const char *receiver)
 {
     char num[64];
 
@@ -284,8 +285,8 @@ static int make_payload(struct buf *b, const char *event_json,
  * payload is too large. */
 static int build_row(struct outbox_row *row, const char *receiver, double ts,
                      const char *event, const char *event_json,
-                     double starts_at, double now, char key[29],
-                     struct buf *b, struct err *e)
+                     double starts_at, double now, char key[29], struct buf *b,
+                     struct err *e)
 {
     make_key(row->fingerprint, ts, event, receiver, row->kind, key);
     if (make_payload(b, event_json, starts_at, receiver) < 0) {
@@ -329,8 +330,8 @@ static void cooldown_key(const char *fp, const char *receiver, struct buf *b)
 static double cooldown_last(struct store *s, const char *fp,
                             const char *receiver, const struct pick *k)
 {
-    double last = k->heard && k->last_notified > 0 ? k->last_notified
-                                                   : -INFINITY;
+    double last =
+        k->heard && k->last_notified > 0 ? k->last_notified : -INFINITY;
     struct buf key;
     char *v = NULL;
     double t;
@@ -475,15 +476,13 @@ int router_record(struct router *r, struct store *s,
         memset(&h, 0, sizeof(h));
         h.fingerprint = ev->fingerprint;
         h.receiver = n->name;
-        h.last_notified =
-            row.status == OUTBOX_PENDING ? now : k->last_notified;
+        h.last_notified = row.status == OUTBOX_PENDING ? now : k->last_notified;
         /* Only receivers of a route that matches now get reminders. */
         h.repeat_interval = k->routed ? k->repeat : 0;
         if (store_heard_put(s, &h, e) < 0)
             goto out;
     }
-    if (ev->kind == EV_RESOLVED &&
-        store_heard_clear(s, ev->fingerprint, e) < 0)
+    if (ev->kind == EV_RESOLVED && store_heard_clear(s, ev->fingerprint, e) < 0)
         goto out;
     if (notified)
         *notified = pending;
@@ -613,8 +612,8 @@ static void rep_ctx_free(struct rep_ctx *c)
     free(c->event);
 }
 
-int router_repeats(struct router *r, struct store *s, double now,
-                   int *notified, struct err *e)
+int router_repeats(struct router *r, struct store *s, double now, int *notified,
+                   struct err *e)
 {
     const struct config *cfg = r->cfg;
     struct rep_ctx c = {0};
@@ -640,7 +639,8 @@ int router_repeats(struct router *r, struct store *s, double now,
         char key[29];
         int idx, added;
 
-        if (h->repeat_interval <= 0 || now - h->last_notified < h->repeat_interval)
+        if (h->repeat_interval <= 0 ||
+            now - h->last_notified < h->repeat_interval)
             continue;
         a = rep_find_alert(&c, h->fingerprint);
         idx = config_notifier_index(cfg, h->receiver);
@@ -669,8 +669,8 @@ int router_repeats(struct router *r, struct store *s, double now,
         row.rule = a->rule;
         row.kind = "repeat";
         row.status = OUTBOX_PENDING;
-        if (build_row(&row, n->name, now, "repeat", c.json, a->since, now,
-                      key, &b, e) < 0)
+        if (build_row(&row, n->name, now, "repeat", c.json, a->since, now, key,
+                      &b, e) < 0)
             goto out;
         added = store_outbox_add(s, &row, NULL, e);
         if (added < 0)

@@ -4,7 +4,8 @@
  * receiver that already heard this alert), send_resolved / events / cooldown
  * filters apply, and one outbox row per notification is inserted — all in the
  * caller's open transaction, before any delivery. Also the repeat_interval
- * reminders. Used by eval, test (no store writes), notify-test and the daemon. */
+ * reminders. Used by eval, test (no store writes), notify-test and the daemon.
+ */
 #ifndef TOCSIN_ROUTER_H
 #define TOCSIN_ROUTER_H
 
@@ -22,9 +23,9 @@ struct router *router_new(const struct config *cfg);
 void router_free(struct router *r);
 
 struct router_stats {
-    uint64_t events;          /* recorded */
-    uint64_t notifications;   /* outbox rows inserted as pending */
-    uint64_t silenced;        /* notifications recorded as silenced */
+    uint64_t events;        /* recorded */
+    uint64_t notifications; /* outbox rows inserted as pending */
+    uint64_t silenced;      /* notifications recorded as silenced */
 };
 
 /* Record ev (with its JSON line event_json) in s inside the caller's
@@ -39,8 +40,8 @@ int router_record(struct router *r, struct store *s,
 
 /* Insert repeat reminders for firing alerts whose receivers were last
  * notified at least repeat_interval ago. Inside the caller's transaction. */
-int router_repeats(struct router *r, struct store *s, double now,
-                   int *notified, struct err *e);
+int router_repeats(struct router *r, struct store *s, double now, int *notified,
+                   struct err *e);
 
 /* Forget the cached silences (call after a silence was added or expired). */
 void router_silences_changed(struct router *r);

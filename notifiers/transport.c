@@ -119,13 +119,13 @@ void transport_io_cleanup(struct transport_io *io)
 bool transport_retryable(CURLcode rc)
 {
     switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:   /* 6 */
-    case CURLE_COULDNT_CONNECT:        /* 7 */
-    case CURLE_OPERATION_TIMEDOUT:     /* 28 */
-    case CURLE_SSL_CONNECT_ERROR:      /* 35 */
-    case CURLE_GOT_NOTHING:            /* 52 */
-    case CURLE_SEND_ERROR:             /* 55 */
-    case CURLE_RECV_ERROR:             /* 56 */
+    case CURLE_COULDNT_RESOLVE_HOST: /* 6 */
+    case CURLE_COULDNT_CONNECT:      /* 7 */
+    case CURLE_OPERATION_TIMEDOUT:   /* 28 */
+    case CURLE_SSL_CONNECT_ERROR:    /* 35 */
+    case CURLE_GOT_NOTHING:          /* 52 */
+    case CURLE_SEND_ERROR:           /* 55 */
+    case CURLE_RECV_ERROR:           /* 56 */
         return true;
     default:
         return false;
@@ -143,8 +143,7 @@ static void url_hostport(const char *url, char *out, size_t outlen)
         return;
     if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
-            CURLUE_OK)
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
         snprintf(out, outlen, "%s:%s", host, port);
     curl_free(host);
     curl_free(port);

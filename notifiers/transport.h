@@ -18,9 +18,9 @@
 /* Per-transfer I/O state; must stay at a fixed address until the transfer
  * is done (curl keeps pointers to it). */
 struct transport_io {
-    struct request *req;  /* borrowed; outlives the transfer */
-    size_t upload_off;    /* SMTP: bytes of req->body already read */
-    struct buf resp;      /* the answer body, capped */
+    struct request *req; /* borrowed; outlives the transfer */
+    size_t upload_off;   /* SMTP: bytes of req->body already read */
+    struct buf resp;     /* the answer body, capped */
     char errbuf[CURL_ERROR_SIZE];
 };
 

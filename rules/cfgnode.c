@@ -59,8 +59,8 @@ void cfg_error(struct cfg_diag *d, int line, int col, const char *fmt, ...)
     va_end(ap);
 }
 
-void cfg_error_at(struct cfg_diag *d, const struct cfg_node *n,
-                  const char *fmt, ...)
+void cfg_error_at(struct cfg_diag *d, const struct cfg_node *n, const char *fmt,
+                  ...)
 {
     va_list ap;
 
@@ -171,8 +171,8 @@ int cfg_str(const struct cfg_node *n, const char *what, const char **out,
 int cfg_bool(const struct cfg_node *n, const char *what, bool *out,
              struct cfg_diag *d)
 {
-    static const char *const yaml11[] = {"yes", "no", "on", "off", "y", "n",
-                                         NULL};
+    static const char *const yaml11[] = {"yes", "no", "on", "off",
+                                         "y",   "n",  NULL};
     char q[256];
 
     if (n == NULL)
@@ -354,8 +354,8 @@ static struct cfg_node *node_copy(const struct cfg_node *s, size_t *budget,
     if (s->scalar)
         n->scalar = xstrdup(s->scalar);
     for (size_t i = 0; i < s->n; i++) {
-        struct cfg_node *c = node_copy(
-            s->items[i], budget, depth_left - (s->type != CFG_SCALAR));
+        struct cfg_node *c = node_copy(s->items[i], budget,
+                                       depth_left - (s->type != CFG_SCALAR));
         if (c == NULL) {
             cfg_node_free(n);
             return NULL;
@@ -413,8 +413,9 @@ static char *env_expand(const char *s, int line, int col, bool *expanded,
         name = p + 2;
         close = strchr(name, '}');
         if (close == NULL) {
-            cfg_error(d, line, col, "unterminated \"${\" in value (write $$ "
-                                    "for a literal $)");
+            cfg_error(d, line, col,
+                      "unterminated \"${\" in value (write $$ "
+                      "for a literal $)");
             bad = true;
             break;
         }
@@ -467,9 +468,9 @@ struct anchor {
 
 struct frame {
     struct cfg_node *node;
-    char *anchor;        /* to register when the collection ends */
-    bool has_key;        /* map: a key is waiting for its value */
-    bool key_bad;        /* map: that key was not a scalar: drop the value */
+    char *anchor; /* to register when the collection ends */
+    bool has_key; /* map: a key is waiting for its value */
+    bool key_bad; /* map: that key was not a scalar: drop the value */
     char *key;
     int key_line, key_col;
 };
@@ -481,7 +482,7 @@ struct builder {
     struct cfg_node *root;
     struct anchor *anchors;
     size_t nanchors;
-    size_t budget;       /* alias nodes still allowed */
+    size_t budget;               /* alias nodes still allowed */
     struct cfg_node **graveyard; /* dropped nodes that anchors may point to */
     size_t ngrave;
     bool fatal;
@@ -736,8 +737,8 @@ static void on_start(struct builder *b, const yaml_event_t *ev, bool map)
 {
     int line = (int)ev->start_mark.line + 1;
     int col = (int)ev->start_mark.column + 1;
-    const yaml_char_t *anchor = map ? ev->data.mapping_start.anchor
-                                    : ev->data.sequence_start.anchor;
+    const yaml_char_t *anchor =
+        map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
     struct frame *f;
 
     if (b->depth >= CFG_MAX_DEPTH) {

@@ -12,14 +12,14 @@ enum cfg_type { CFG_SCALAR, CFG_MAP, CFG_SEQ };
 
 struct cfg_node {
     enum cfg_type type;
-    int line, col;        /* 1-based */
-    char *scalar;         /* CFG_SCALAR: the value after ${VAR} expansion */
-    bool quoted;          /* CFG_SCALAR: single- or double-quoted in YAML */
-    bool from_env;        /* CFG_SCALAR: a ${VAR} was expanded into it, so
-                             error messages must not quote it */
-    size_t n;             /* CFG_MAP/CFG_SEQ: number of entries */
+    int line, col;           /* 1-based */
+    char *scalar;            /* CFG_SCALAR: the value after ${VAR} expansion */
+    bool quoted;             /* CFG_SCALAR: single- or double-quoted in YAML */
+    bool from_env;           /* CFG_SCALAR: a ${VAR} was expanded into it, so
+                                error messages must not quote it */
+    size_t n;                /* CFG_MAP/CFG_SEQ: number of entries */
     struct cfg_node **items; /* values (map) or elements (seq) */
-    char **keys;          /* CFG_MAP: keys, parallel to items */
+    char **keys;             /* CFG_MAP: keys, parallel to items */
     int *key_line, *key_col; /* CFG_MAP: key positions, 1-based */
 };
 
@@ -28,10 +28,10 @@ struct cfg_node {
  * count goes on. */
 #define CFG_MAX_ERRORS 20
 struct cfg_diag {
-    const char *file;     /* borrowed; the name printed in messages */
+    const char *file; /* borrowed; the name printed in messages */
     char *msgs[CFG_MAX_ERRORS];
-    size_t nmsgs;         /* messages kept */
-    size_t count;         /* errors seen (may exceed nmsgs) */
+    size_t nmsgs; /* messages kept */
+    size_t count; /* errors seen (may exceed nmsgs) */
 };
 
 void cfg_diag_init(struct cfg_diag *d, const char *file);
@@ -40,8 +40,8 @@ void cfg_diag_cleanup(struct cfg_diag *d);
 void cfg_error(struct cfg_diag *d, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The same at a node's position. */
-void cfg_error_at(struct cfg_diag *d, const struct cfg_node *n,
-                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void cfg_error_at(struct cfg_diag *d, const struct cfg_node *n, const char *fmt,
+                  ...) __attribute__((format(printf, 3, 4)));
 /* Print every kept message on its own line, then "N errors" if more were
  * seen than kept. */
 void cfg_diag_print(const struct cfg_diag *d, void *FILE_stream);
@@ -59,7 +59,7 @@ int cfg_check_keys(const struct cfg_node *map, const char *const *allowed,
 int cfg_str(const struct cfg_node *n, const char *what, const char **out,
             struct cfg_diag *d);
 int cfg_bool(const struct cfg_node *n, const char *what, bool *out,
-             struct cfg_diag *d);   /* YAML 1.2 core: true/false only */
+             struct cfg_diag *d); /* YAML 1.2 core: true/false only */
 int cfg_number(const struct cfg_node *n, const char *what, double *out,
                struct cfg_diag *d);
 int cfg_duration(const struct cfg_node *n, const char *what, double *out,

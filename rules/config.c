@@ -23,8 +23,8 @@
 #include "config_int.h"
 
 const char *const config_common_notifier_keys[] = {
-    "type",    "send_resolved",  "events",        "cooldown",  "timeout",
-    "max_retry_time", "retry_backoff", "rate_limit", "burst", NULL,
+    "type",           "send_resolved", "events",     "cooldown", "timeout",
+    "max_retry_time", "retry_backoff", "rate_limit", "burst",    NULL,
 };
 
 /* ---- names ---- */
@@ -100,9 +100,9 @@ int aggregate_parse(const char *s, struct aggregate *out)
         const char *name;
         enum agg_kind kind;
     } simple[] = {
-        {"last", AGG_LAST},   {"min", AGG_MIN},       {"max", AGG_MAX},
-        {"avg", AGG_AVG},     {"sum", AGG_SUM},       {"count", AGG_COUNT},
-        {"stddev", AGG_STDDEV}, {"rate", AGG_RATE},   {"increase", AGG_INCREASE},
+        {"last", AGG_LAST},     {"min", AGG_MIN},   {"max", AGG_MAX},
+        {"avg", AGG_AVG},       {"sum", AGG_SUM},   {"count", AGG_COUNT},
+        {"stddev", AGG_STDDEV}, {"rate", AGG_RATE}, {"increase", AGG_INCREASE},
     };
     size_t len = strlen(s);
     double v;
@@ -246,8 +246,7 @@ void config_read_hostport(const struct cfg_node *n, const char *what,
         if (n->from_env)
             cfg_error_at(d, n, "%s must be \"host:port\"", what);
         else
-            cfg_error_at(d, n, "%s must be \"host:port\", not \"%s\"", what,
-                         s);
+            cfg_error_at(d, n, "%s must be \"host:port\", not \"%s\"", what, s);
         return;
     }
     free(*out);
@@ -294,8 +293,10 @@ void config_read_matchers(const struct cfg_node *m, const char *ctx,
         char why[512];
 
         if (v->type != CFG_SCALAR) {
-            cfg_error_at(d, v, "matcher for label \"%s\" in %s must be a "
-                               "string", m->keys[i], ctx);
+            cfg_error_at(d, v,
+                         "matcher for label \"%s\" in %s must be a "
+                         "string",
+                         m->keys[i], ctx);
             continue;
         }
         if (matcher_init(&out->v[out->n], m->keys[i], v->scalar, why,
@@ -304,8 +305,8 @@ void config_read_matchers(const struct cfg_node *m, const char *ctx,
                 cfg_error_at(d, v, "invalid matcher for label \"%s\" in %s",
                              m->keys[i], ctx);
             else
-                cfg_error_at(d, v, "%s for label \"%s\" in %s", why,
-                             m->keys[i], ctx);
+                cfg_error_at(d, v, "%s for label \"%s\" in %s", why, m->keys[i],
+                             ctx);
             continue;
         }
         out->n++;
@@ -358,8 +359,7 @@ void config_read_notify(struct config_loader *L, const struct cfg_node *n,
         int k;
 
         if (it->type != CFG_SCALAR) {
-            cfg_error_at(L->d, it, "%s must be a list of notifier names",
-                         what);
+            cfg_error_at(L->d, it, "%s must be a list of notifier names", what);
             continue;
         }
         k = config_notifier_index(L->c, it->scalar);
@@ -393,8 +393,8 @@ static void load_defaults(struct config_loader *L, const struct cfg_node *root)
     if (cfg_duration(cfg_get(m, "repeat_interval"), "repeat_interval", &v,
                      L->d) == 0)
         L->c->repeat_interval = v;
-    cfg_bool(cfg_get(m, "send_resolved"), "send_resolved",
-             &L->c->send_resolved, L->d);
+    cfg_bool(cfg_get(m, "send_resolved"), "send_resolved", &L->c->send_resolved,
+             L->d);
 }
 
 /* ---- entry points ---- */
@@ -445,9 +445,17 @@ struct config *config_load_buf(const char *text, size_t len, const char *file,
                                const char *dir, struct cfg_diag *d)
 {
     static const char *const top_keys[] = {
-        "store",     "listen",   "evaluation_interval", "checkpoint_interval",
-        "report",    "defaults", "inputs",    "notifiers", "routes",
-        "rules",     NULL,
+        "store",
+        "listen",
+        "evaluation_interval",
+        "checkpoint_interval",
+        "report",
+        "defaults",
+        "inputs",
+        "notifiers",
+        "routes",
+        "rules",
+        NULL,
     };
     size_t errors_before = d->count, kept_before = d->nmsgs;
     struct cfg_node *root;

@@ -17,12 +17,21 @@
 enum severity { SEV_OK = 0, SEV_INFO = 1, SEV_WARNING = 2, SEV_CRITICAL = 3 };
 #define SEV_NTIERS 3 /* tiers[0] info, [1] warning, [2] critical */
 
-const char *severity_name(enum severity s);      /* "ok", "info", ... */
+const char *severity_name(enum severity s);            /* "ok", "info", ... */
 int severity_parse(const char *s, enum severity *out); /* 0 or -1; not "ok" */
 
 enum agg_kind {
-    AGG_LAST, AGG_MIN, AGG_MAX, AGG_AVG, AGG_SUM, AGG_COUNT, AGG_STDDEV,
-    AGG_QUANTILE, AGG_APDEX, AGG_RATE, AGG_INCREASE,
+    AGG_LAST,
+    AGG_MIN,
+    AGG_MAX,
+    AGG_AVG,
+    AGG_SUM,
+    AGG_COUNT,
+    AGG_STDDEV,
+    AGG_QUANTILE,
+    AGG_APDEX,
+    AGG_RATE,
+    AGG_INCREASE,
 };
 
 struct aggregate {
@@ -36,11 +45,11 @@ int aggregate_parse(const char *s, struct aggregate *out);
 
 struct tier_cfg {
     bool present;
-    bool above;        /* true: breach when v > threshold; false: v < threshold */
+    bool above; /* true: breach when v > threshold; false: v < threshold */
     double threshold;
     bool has_clear;
     double clear;
-    double for_s;      /* seconds, default 0 */
+    double for_s; /* seconds, default 0 */
     double clear_for_s;
     int line, col;
 };
@@ -63,15 +72,15 @@ struct rule {
     struct matcher_set where;
     char **by;
     size_t nby;
-    double window;          /* seconds; 0 = no window (the newest sample) */
-    struct aggregate agg;   /* default last */
+    double window;        /* seconds; 0 = no window (the newest sample) */
+    struct aggregate agg; /* default last */
     bool has_ratio;
     struct matcher_set ratio;
     struct tier_cfg tiers[SEV_NTIERS];
     bool has_nodata;
     double nodata_after;
     enum severity nodata_sev; /* default SEV_WARNING */
-    struct kv *labels;      /* in config order */
+    struct kv *labels;        /* in config order */
     size_t nlabels;
     struct annotation *annotations; /* in config order */
     size_t nannotations;
@@ -92,15 +101,15 @@ struct notifier {
     const struct notifier_ops *ops;
     void *priv;
     int line, col;
-    bool send_resolved;     /* default: defaults.send_resolved */
-    unsigned events_mask;   /* bit (1u << enum event_kind); default all */
-    double cooldown;        /* seconds, 0 = none */
-    double timeout;         /* total per attempt, seconds (default 10s) */
-    double max_retry_time;  /* give up after this long (default 1h) */
-    double retry_backoff;   /* first retry delay before jitter (`retry_backoff`,
-                               default 1s; doubles per attempt, capped 5m) */
-    double rate_per_s;      /* rate limit; 0 = none (Slack default 1/s) */
-    double burst;           /* token bucket burst (Slack default 3) */
+    bool send_resolved;    /* default: defaults.send_resolved */
+    unsigned events_mask;  /* bit (1u << enum event_kind); default all */
+    double cooldown;       /* seconds, 0 = none */
+    double timeout;        /* total per attempt, seconds (default 10s) */
+    double max_retry_time; /* give up after this long (default 1h) */
+    double retry_backoff;  /* first retry delay before jitter (`retry_backoff`,
+                              default 1s; doubles per attempt, capped 5m) */
+    double rate_per_s;     /* rate limit; 0 = none (Slack default 1/s) */
+    double burst;          /* token bucket burst (Slack default 3) */
 };
 
 struct route {
@@ -118,39 +127,39 @@ enum input_kind { INPUT_SCRAPE, INPUT_STATSD, INPUT_FILE };
 struct input {
     enum input_kind kind;
     int line, col;
-    char *url;              /* scrape */
-    double interval;        /* scrape, default 15s */
-    double timeout;         /* scrape, default 10s */
-    struct kv *labels;      /* scrape: extra labels */
+    char *url;         /* scrape */
+    double interval;   /* scrape, default 15s */
+    double timeout;    /* scrape, default 10s */
+    struct kv *labels; /* scrape: extra labels */
     size_t nlabels;
-    char *listen;           /* statsd: "host:port" */
-    char *path;             /* file: resolved against the config folder */
+    char *listen;              /* statsd: "host:port" */
+    char *path;                /* file: resolved against the config folder */
     enum ingest_format format; /* file: default auto */
-    bool follow;            /* file */
+    bool follow;               /* file */
 };
 
 struct report_cfg {
     bool present;
-    double every;           /* default 1w */
-    char *at;               /* "Mon 09:00" or "09:00"; NULL = any time */
-    int at_wday;            /* 0=Sun..6, -1 = any day */
-    int at_minute;          /* minutes after local midnight, -1 = none */
-    double since;           /* default: every */
-    size_t *notify;         /* indexes into config.notifiers */
+    double every;   /* default 1w */
+    char *at;       /* "Mon 09:00" or "09:00"; NULL = any time */
+    int at_wday;    /* 0=Sun..6, -1 = any day */
+    int at_minute;  /* minutes after local midnight, -1 = none */
+    double since;   /* default: every */
+    size_t *notify; /* indexes into config.notifiers */
     size_t nnotify;
 };
 
 struct config {
-    char *path;             /* as given */
-    char *dir;              /* its folder, for relative paths */
-    char *store;            /* resolved; default "<dir>/tocsin.db" */
-    char *listen;           /* NULL = no HTTP server */
+    char *path;                 /* as given */
+    char *dir;                  /* its folder, for relative paths */
+    char *store;                /* resolved; default "<dir>/tocsin.db" */
+    char *listen;               /* NULL = no HTTP server */
     double evaluation_interval; /* default 10s */
     double checkpoint_interval; /* default 1m */
     struct report_cfg report;
-    double repeat_interval;     /* defaults.repeat_interval, default 4h */
-    bool send_resolved;         /* defaults.send_resolved, default true */
-    size_t *default_notify;     /* defaults.notify, indexes */
+    double repeat_interval; /* defaults.repeat_interval, default 4h */
+    bool send_resolved;     /* defaults.send_resolved, default true */
+    size_t *default_notify; /* defaults.notify, indexes */
     size_t ndefault_notify;
     struct input *inputs;
     size_t ninputs;

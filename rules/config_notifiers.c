@@ -84,8 +84,8 @@ static void load_notifier(struct config_loader *L, struct notifier *n,
         n->rate_per_s = 1;
         n->burst = 3;
     }
-    cfg_bool(cfg_get(node, "send_resolved"), "send_resolved",
-             &n->send_resolved, d);
+    cfg_bool(cfg_get(node, "send_resolved"), "send_resolved", &n->send_resolved,
+             d);
     ev = cfg_get(node, "events");
     if (ev && !cfg_is_null(ev)) {
         const struct cfg_node *const *items = NULL;
@@ -100,8 +100,10 @@ static void load_notifier(struct config_loader *L, struct notifier *n,
             cfg_error_at(d, ev, "events must be a list of event kinds");
         }
         if (items && cnt == 0)
-            cfg_error_at(d, ev, "events is empty: notifier \"%s\" would "
-                                "receive nothing", name);
+            cfg_error_at(d, ev,
+                         "events is empty: notifier \"%s\" would "
+                         "receive nothing",
+                         name);
         if (items)
             n->events_mask = 0;
         for (size_t i = 0; i < cnt; i++) {
@@ -130,8 +132,9 @@ static void load_notifier(struct config_loader *L, struct notifier *n,
     rl = cfg_get(node, "rate_limit");
     if (rl && !cfg_is_null(rl)) {
         if (rl->type != CFG_SCALAR || parse_rate(rl->scalar, &v) < 0) {
-            cfg_error_at(d, rl, "invalid rate_limit %s%s%s (expected e.g. "
-                                "\"1/s\", \"30/m\" or a number per second)",
+            cfg_error_at(d, rl,
+                         "invalid rate_limit %s%s%s (expected e.g. "
+                         "\"1/s\", \"30/m\" or a number per second)",
                          rl->type == CFG_SCALAR && !rl->from_env ? "\"" : "",
                          rl->type == CFG_SCALAR && !rl->from_env ? rl->scalar
                                                                  : "",
@@ -163,8 +166,7 @@ static bool valid_notifier_name(const char *s)
     return true;
 }
 
-void config_load_notifiers(struct config_loader *L,
-                           const struct cfg_node *root)
+void config_load_notifiers(struct config_loader *L, const struct cfg_node *root)
 {
     const struct cfg_node *m =
         config_get_map(root, "notifiers", "notifiers", L->d);
@@ -176,7 +178,8 @@ void config_load_notifiers(struct config_loader *L,
         if (!valid_notifier_name(m->keys[i])) {
             cfg_error(L->d, m->key_line[i], m->key_col[i],
                       "invalid notifier name \"%s\" (use letters, digits, "
-                      "-, _ and .)", m->keys[i]);
+                      "-, _ and .)",
+                      m->keys[i]);
             continue;
         }
         load_notifier(L, &L->c->notifiers[L->c->nnotifiers++], m->keys[i],
@@ -188,9 +191,9 @@ static int parse_at(const char *s, int *wday, int *minute)
 {
     static const char *const days[] = {"sun", "mon", "tue", "wed",
                                        "thu", "fri", "sat"};
-    static const char *const long_days[] = {"sunday",   "monday", "tuesday",
-                                            "wednesday", "thursday",
-                                            "friday",   "saturday"};
+    static const char *const long_days[] = {"sunday",    "monday",   "tuesday",
+                                            "wednesday", "thursday", "friday",
+                                            "saturday"};
     const char *sp = strchr(s, ' ');
     const char *t = s;
     int h = 0, m = 0, nd = 0;
@@ -295,8 +298,9 @@ static void load_input(struct config_loader *L, const struct cfg_node *item,
     in->line = item->line;
     in->col = item->col;
     if (item->type != CFG_MAP || item->n != 1) {
-        cfg_error_at(d, item, "each input must be a map with one key: "
-                              "scrape, statsd or file");
+        cfg_error_at(d, item,
+                     "each input must be a map with one key: "
+                     "scrape, statsd or file");
         return;
     }
     kind = item->keys[0];
@@ -323,8 +327,9 @@ static void load_input(struct config_loader *L, const struct cfg_node *item,
                       "scrape input needs a url");
         else if (cfg_str(u, "url", &s, d) == 0) {
             if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
-                cfg_error_at(d, u, "scrape url must start with http:// or "
-                                   "https://");
+                cfg_error_at(d, u,
+                             "scrape url must start with http:// or "
+                             "https://");
             else
                 in->url = xstrdup(s);
         }
@@ -353,8 +358,9 @@ static void load_input(struct config_loader *L, const struct cfg_node *item,
             in->path = config_resolve_path(L->c->dir, s);
         f = cfg_get(m, "format");
         if (cfg_str(f, "format", &s, d) == 0 && !parse_format(s, &in->format))
-            cfg_error_at(d, f, "unknown format \"%s\" (expected json, influx, "
-                               "prom, graphite, statsd, auto)",
+            cfg_error_at(d, f,
+                         "unknown format \"%s\" (expected json, influx, "
+                         "prom, graphite, statsd, auto)",
                          f->from_env ? "" : s);
         cfg_bool(cfg_get(m, "follow"), "follow", &in->follow, d);
     }
@@ -392,8 +398,10 @@ void config_load_routes(struct config_loader *L, const struct cfg_node *root)
         r->col = item->col;
         snprintf(ctx, sizeof(ctx), "route %zu", i + 1);
         if (item->type != CFG_MAP) {
-            cfg_error_at(d, item, "route %zu must be a map (match, notify, "
-                                  "continue, repeat_interval)", i + 1);
+            cfg_error_at(d, item,
+                         "route %zu must be a map (match, notify, "
+                         "continue, repeat_interval)",
+                         i + 1);
             continue;
         }
         config_check_keys(item, keys, ctx, d);
@@ -419,4 +427,3 @@ void config_load_routes(struct config_loader *L, const struct cfg_node *root)
             r->has_repeat = true;
     }
 }
-

@@ -35,8 +35,8 @@ static bool valid_rule_name(const char *s)
 static void load_tiers(struct config_loader *L, const struct cfg_node *sev,
                        struct rule *r, const char *rctx)
 {
-    static const char *const keys[] = {"above", "below", "clear", "for",
-                                       "clear_for", NULL};
+    static const char *const keys[] = {"above", "below",     "clear",
+                                       "for",   "clear_for", NULL};
     struct cfg_diag *d = L->d;
     const struct cfg_node *thr_node[SEV_NTIERS] = {0};
     int first_dir = -1;
@@ -53,15 +53,18 @@ static void load_tiers(struct config_loader *L, const struct cfg_node *sev,
         if (severity_parse(sev->keys[i], &s) < 0) {
             cfg_error(d, sev->key_line[i], sev->key_col[i],
                       "unknown severity \"%s\" (expected info, warning, "
-                      "critical)", sev->keys[i]);
+                      "critical)",
+                      sev->keys[i]);
             continue;
         }
         tc = &r->tiers[s - 1];
         tc->line = sev->key_line[i];
         tc->col = sev->key_col[i];
         if (t->type != CFG_MAP) {
-            cfg_error_at(d, t, "tier %s must be a map (above or below, "
-                               "clear, for, clear_for)", sev->keys[i]);
+            cfg_error_at(d, t,
+                         "tier %s must be a map (above or below, "
+                         "clear, for, clear_for)",
+                         sev->keys[i]);
             continue;
         }
         snprintf(ctx, sizeof(ctx), "tier %s of %s", severity_name(s), rctx);
@@ -69,13 +72,15 @@ static void load_tiers(struct config_loader *L, const struct cfg_node *sev,
         above = cfg_get(t, "above");
         below = cfg_get(t, "below");
         if (above && below) {
-            cfg_error_at(d, below, "tier %s has both above and below (use "
-                                   "exactly one)", sev->keys[i]);
+            cfg_error_at(d, below,
+                         "tier %s has both above and below (use "
+                         "exactly one)",
+                         sev->keys[i]);
             continue;
         }
         if (!above && !below) {
-            cfg_error(d, tc->line, tc->col,
-                      "tier %s needs above or below", sev->keys[i]);
+            cfg_error(d, tc->line, tc->col, "tier %s needs above or below",
+                      sev->keys[i]);
             continue;
         }
         tc->above = above != NULL;
@@ -99,8 +104,7 @@ static void load_tiers(struct config_loader *L, const struct cfg_node *sev,
                              num(tc->threshold, b, sizeof(b)), sev->keys[i]);
         }
         cfg_duration(cfg_get(t, "for"), "for", &tc->for_s, d);
-        cfg_duration(cfg_get(t, "clear_for"), "clear_for", &tc->clear_for_s,
-                     d);
+        cfg_duration(cfg_get(t, "clear_for"), "clear_for", &tc->clear_for_s, d);
     }
     /* Same direction for all tiers, and thresholds ordered so that a higher
      * tier is never easier to breach than a lower one. */
@@ -153,8 +157,8 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
                       struct rule *r, size_t idx)
 {
     static const char *const keys[] = {
-        "name",     "metric", "where",  "by",     "window", "aggregate",
-        "ratio",    "severity", "nodata", "labels", "annotations", NULL,
+        "name",  "metric",   "where",  "by",     "window",      "aggregate",
+        "ratio", "severity", "nodata", "labels", "annotations", NULL,
     };
     static const char *const nodata_keys[] = {"after", "severity", NULL};
     struct cfg_diag *d = L->d;
@@ -177,14 +181,17 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
         cfg_error_at(d, item, "rule %zu needs a name", idx + 1);
     } else if (cfg_str(n, "name", &s, d) == 0) {
         if (!valid_rule_name(s)) {
-            cfg_error_at(d, n, "invalid rule name \"%s\" (must match "
-                               "[a-zA-Z_][a-zA-Z0-9_:]*)",
+            cfg_error_at(d, n,
+                         "invalid rule name \"%s\" (must match "
+                         "[a-zA-Z_][a-zA-Z0-9_:]*)",
                          n->from_env ? "" : s);
         } else {
             for (size_t i = 0; i < L->c->nrules; i++) {
-                if (L->c->rules[i].name && strcmp(L->c->rules[i].name, s) == 0) {
-                    cfg_error_at(d, n, "duplicate rule name \"%s\" (first "
-                                       "defined at line %d)",
+                if (L->c->rules[i].name &&
+                    strcmp(L->c->rules[i].name, s) == 0) {
+                    cfg_error_at(d, n,
+                                 "duplicate rule name \"%s\" (first "
+                                 "defined at line %d)",
                                  s, L->c->rules[i].line);
                     break;
                 }
@@ -220,8 +227,7 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
                          &r->where, d);
 
     n = cfg_get(item, "by");
-    if (n && !cfg_is_null(n) &&
-        cfg_strlist(n, "by", &list, &nlist, d) == 0) {
+    if (n && !cfg_is_null(n) && cfg_strlist(n, "by", &list, &nlist, d) == 0) {
         r->by = xcalloc(nlist ? nlist : 1, sizeof(*r->by));
         for (size_t i = 0; i < nlist; i++) {
             bool dup = false;
@@ -272,14 +278,19 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
 
     sev = cfg_get(item, "severity");
     if (sev == NULL || cfg_is_null(sev)) {
-        cfg_error_at(d, item, "%s needs a severity with at least one tier "
-                              "(info, warning, critical)", ctx);
+        cfg_error_at(d, item,
+                     "%s needs a severity with at least one tier "
+                     "(info, warning, critical)",
+                     ctx);
     } else if (sev->type != CFG_MAP) {
-        cfg_error_at(d, sev, "severity must be a map of tiers (info, warning, "
-                             "critical)");
+        cfg_error_at(d, sev,
+                     "severity must be a map of tiers (info, warning, "
+                     "critical)");
     } else if (sev->n == 0) {
-        cfg_error_at(d, sev, "severity needs at least one tier (info, "
-                             "warning, critical) in %s", ctx);
+        cfg_error_at(d, sev,
+                     "severity needs at least one tier (info, "
+                     "warning, critical) in %s",
+                     ctx);
     } else {
         load_tiers(L, sev, r, ctx);
     }
@@ -298,8 +309,9 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
         ns = cfg_get(nd, "severity");
         if (cfg_str(ns, "severity", &s, d) == 0 &&
             severity_parse(s, &r->nodata_sev) < 0)
-            cfg_error_at(d, ns, "unknown severity \"%s\" (expected info, "
-                                "warning, critical)",
+            cfg_error_at(d, ns,
+                         "unknown severity \"%s\" (expected info, "
+                         "warning, critical)",
                          ns->from_env ? "" : s);
     }
 
@@ -330,11 +342,10 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
                 /* Point into the scalar when its text maps 1:1 onto the
                  * line (single-line, not from the environment). */
                 int col = v->col;
-                if (!v->from_env && strchr(s, '\n') == NULL &&
-                    off < 100000)
+                if (!v->from_env && strchr(s, '\n') == NULL && off < 100000)
                     col += (int)off + (v->quoted ? 1 : 0);
-                cfg_error(d, v->line, col, "%s in annotation \"%s\" of %s",
-                          why, ann->keys[i], ctx);
+                cfg_error(d, v->line, col, "%s in annotation \"%s\" of %s", why,
+                          ann->keys[i], ctx);
                 continue;
             }
             r->annotations[r->nannotations].name = xstrdup(ann->keys[i]);
@@ -377,4 +388,3 @@ void config_rule_cleanup(struct rule *r)
     }
     free(r->annotations);
 }
-

@@ -44,7 +44,6 @@ void engine_fp_hex(const struct series *s, char out[17])
     snprintf(out, 17, "%016llx", (unsigned long long)s->fp);
 }
 
-
 /* ---- rule definition hash ---- */
 
 static uint64_t hash_str(uint64_t h, const char *s)
@@ -293,8 +292,7 @@ void engine_source_forget_cb(struct hnode *n, void *ctx)
 }
 
 /* The cache slot of rule number i (of nrules) of the metric for src. */
-static struct series **source_slot(struct source *src, size_t nrules,
-                                   size_t i)
+static struct series **source_slot(struct source *src, size_t nrules, size_t i)
 {
     if (nrules == 1) {
         if (src->ncache > 1)
@@ -567,7 +565,8 @@ static void source_key(struct engine *e, const struct sample *s)
 
     for (size_t i = 0; i < n; i++) {
         size_t j = i;
-        while (j > 0 && strcmp(s->labels[idx[j - 1]].name, s->labels[i].name) > 0) {
+        while (j > 0 &&
+               strcmp(s->labels[idx[j - 1]].name, s->labels[i].name) > 0) {
             idx[j] = idx[j - 1];
             j--;
         }
@@ -590,7 +589,8 @@ struct source *engine_source_get(struct engine *e, uint64_t h)
 
     for (struct hnode *n = htab_bucket(&e->sources, h); n; n = n->next) {
         src = (struct source *)n;
-        if (n->hash == h && src->keylen == len && memcmp(src->key, key, len) == 0)
+        if (n->hash == h && src->keylen == len &&
+            memcmp(src->key, key, len) == 0)
             return src;
     }
     src = xmalloc(sizeof(*src) + len);
@@ -631,13 +631,14 @@ static struct series *series_for(struct engine *e, size_t ri,
     h = util_hash64(buf_str(&e->keybuf), e->keybuf.len, 7);
     se = engine_series_find(e, buf_str(&e->keybuf), e->keybuf.len, h);
     if (se == NULL)
-        se = engine_series_new(e, ri, buf_str(&e->keybuf), e->keybuf.len, h, byvals);
+        se = engine_series_new(e, ri, buf_str(&e->keybuf), e->keybuf.len, h,
+                               byvals);
     return se;
 }
 
 static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
-                     uint32_t src_id, struct series **slot,
-                     engine_event_fn cb, void *ctx)
+                     uint32_t src_id, struct series **slot, engine_event_fn cb,
+                     void *ctx)
 {
     const struct rule *r = &e->cfg->rules[ri];
     struct sample_ctx sc = {s};
@@ -730,7 +731,6 @@ int engine_advance(struct engine *e, double t, engine_event_fn cb, void *ctx)
         e->clock = t;
     return advance(e, t, true, cb, ctx);
 }
-
 
 void engine_collect_cb(struct hnode *n, void *ctx)
 {

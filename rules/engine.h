@@ -27,13 +27,13 @@ struct engine *engine_new(const struct config *cfg);
 void engine_free(struct engine *e);
 
 struct engine_stats {
-    uint64_t samples;       /* accepted samples fed */
-    uint64_t late;          /* dropped: older than their source's newest */
-    uint64_t matched;       /* sample-to-rule matches */
+    uint64_t samples; /* accepted samples fed */
+    uint64_t late;    /* dropped: older than their source's newest */
+    uint64_t matched; /* sample-to-rule matches */
     uint64_t events;
-    size_t series;          /* rule series alive */
-    size_t sources;         /* source series tracked */
-    size_t firing[4];       /* series by severity (index enum severity) */
+    size_t series;    /* rule series alive */
+    size_t sources;   /* source series tracked */
+    size_t firing[4]; /* series by severity (index enum severity) */
 };
 
 /* Feed one sample. s->ts must be set (the caller replaces NAN by arrival

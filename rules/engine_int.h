@@ -13,11 +13,13 @@
 #include "tier.h"
 
 #define BLOB_VERSION 1
-#define SOURCES_KEY "\x1f" "sources"
+#define SOURCES_KEY                                                            \
+    "\x1f"                                                                     \
+    "sources"
 
 struct metric_ent {
     struct hnode node;
-    size_t *rules;          /* indexes into cfg->rules */
+    size_t *rules; /* indexes into cfg->rules */
     size_t nrules;
     char name[];
 };
@@ -33,7 +35,7 @@ struct source {
     void *cache;
     uint32_t ncache;
     uint32_t keylen;
-    char key[];             /* metric \0 name \0 value \0 ... (sorted) */
+    char key[]; /* metric \0 name \0 value \0 ... (sorted) */
 };
 
 #define NOMATCH ((struct series *)1)
@@ -44,23 +46,23 @@ struct source {
 struct series {
     struct hnode node;
     const struct rule *rule;
-    uint32_t nlabels;       /* event labels: SLABELS(s) */
-    uint32_t heap_idx;      /* position in the nodata heap, NO_HEAP if none */
-    uint64_t fp;            /* fingerprint (printed as 16 hex digits) */
+    uint32_t nlabels;  /* event labels: SLABELS(s) */
+    uint32_t heap_idx; /* position in the nodata heap, NO_HEAP if none */
+    uint64_t fp;       /* fingerprint (printed as 16 hex digits) */
     struct window *win;
-    double tier_since[SEV_NTIERS]; /* struct tier_run, unpacked: */
+    double tier_since[SEV_NTIERS];     /* struct tier_run, unpacked: */
     unsigned char tier_st[SEV_NTIERS]; /* 24 bytes fewer per series */
-    unsigned char sev;      /* enum severity */
-    bool nodata;            /* severity comes from nodata */
+    unsigned char sev;                 /* enum severity */
+    bool nodata;                       /* severity comes from nodata */
     bool has_samples;
     bool has_value;
-    bool state_dirty;       /* state changed since the last save */
-    bool win_dirty;         /* samples arrived since the last save */
-    bool listed;            /* in engine.dirty */
-    bool saved;             /* a row exists in the store */
-    double newest;          /* newest sample time */
-    double starts_at;       /* when severity last left ok */
-    double value;           /* the last aggregate */
+    bool state_dirty; /* state changed since the last save */
+    bool win_dirty;   /* samples arrived since the last save */
+    bool listed;      /* in engine.dirty */
+    bool saved;       /* a row exists in the store */
+    double newest;    /* newest sample time */
+    double starts_at; /* when severity last left ok */
+    double value;     /* the last aggregate */
 };
 
 #define NO_HEAP UINT32_MAX
@@ -76,17 +78,17 @@ struct engine {
     struct htab metrics;
     struct htab sources;
     struct htab series;
-    struct series **dirty;  /* series changed since their last save: a
-                               commit looks at these, not at every series */
+    struct series **dirty; /* series changed since their last save: a
+                              commit looks at these, not at every series */
     size_t ndirty, capdirty;
-    struct series **heap;   /* nodata deadlines, min-heap */
+    struct series **heap; /* nodata deadlines, min-heap */
     size_t nheap, capheap;
     struct engine_stats st;
-    struct buf keybuf;      /* scratch: source and series keys */
-    struct buf annbuf;      /* scratch: rendered annotations */
-    struct label *ann;      /* scratch: annotation pairs */
+    struct buf keybuf; /* scratch: source and series keys */
+    struct buf annbuf; /* scratch: rendered annotations */
+    struct label *ann; /* scratch: annotation pairs */
     size_t cap_ann;
-    double clock;           /* newest sample time seen (stream clock) */
+    double clock; /* newest sample time seen (stream clock) */
 };
 
 /* Collecting series or sources into an array (engine_collect_cb). */

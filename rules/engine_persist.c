@@ -200,7 +200,8 @@ int engine_save(struct engine *e, bool with_windows, bool all,
             char hex[17];
             engine_fp_hex(s, hex);
             if (series_blob_v(e, s, &b) < 0 ||
-                put(ctx, SKEY(s), s->rule->name, hex, buf_str(&b), b.len) != 0) {
+                put(ctx, SKEY(s), s->rule->name, hex, buf_str(&b), b.len) !=
+                    0) {
                 rc = -1;
             } else {
                 s->state_dirty = false;
@@ -341,13 +342,14 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
         uint64_t h = util_hash64(buf_str(&e->keybuf), e->keybuf.len, 7);
         s = engine_series_find(e, buf_str(&e->keybuf), e->keybuf.len, h);
         if (s == NULL)
-            s = engine_series_new(e, ri, buf_str(&e->keybuf), e->keybuf.len, h, byvals);
+            s = engine_series_new(e, ri, buf_str(&e->keybuf), e->keybuf.len, h,
+                                  byvals);
     }
     for (size_t i = 0; i < nby; i++)
         free(bystore[i]);
     if (wlen > 0) {
-        struct window *w = window_load(&rule->agg, rule->window,
-                                       rule->has_ratio, wp, wlen);
+        struct window *w =
+            window_load(&rule->agg, rule->window, rule->has_ratio, wp, wlen);
         if (w == NULL) {
             err_set(err, "engine: series %s: corrupt window", rule->name);
             return -1;

@@ -32,9 +32,11 @@ int event_to_json(const struct alert_event *ev, struct buf *out)
     char num[64];
     double ms = round(ev->ts * 1000) / 1000;
 
-    /* ts with millisecond precision, always with a fraction ("1767225720.0"). */
+    /* ts with millisecond precision, always with a fraction ("1767225720.0").
+     */
     snprintf(num, sizeof(num), "%.3f", ms);
-    for (size_t n = strlen(num); n > 2 && num[n - 1] == '0' && num[n - 2] != '.';)
+    for (size_t n = strlen(num);
+         n > 2 && num[n - 1] == '0' && num[n - 2] != '.';)
         num[--n] = '\0';
     if (buf_adds(out, "{\"ts\":") < 0 || buf_adds(out, num) < 0 ||
         buf_adds(out, ",\"rule\":") < 0 || json_str(out, ev->rule) < 0 ||
@@ -56,7 +58,8 @@ int event_to_json(const struct alert_event *ev, struct buf *out)
         return -1;
     }
     if (buf_adds(out, ",\"reason\":") < 0 ||
-        json_str(out, ev->reason == REASON_NODATA ? "nodata" : "threshold") < 0 ||
+        json_str(out, ev->reason == REASON_NODATA ? "nodata" : "threshold") <
+            0 ||
         buf_adds(out, ",\"fingerprint\":") < 0 ||
         json_str(out, ev->fingerprint) < 0 ||
         buf_adds(out, ",\"annotations\":") < 0 ||

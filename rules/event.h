@@ -13,23 +13,23 @@
 enum event_reason { REASON_THRESHOLD, REASON_NODATA };
 
 struct alert_event {
-    double ts;                  /* Unix seconds */
+    double ts; /* Unix seconds */
     const char *rule;
     /* By labels (in `by` order), then the rule's labels (config order, they
      * win on a clash), then alertname. Borrowed. */
     const struct label *labels;
     size_t nlabels;
     enum event_kind kind;
-    enum severity severity;     /* new severity, SEV_OK after resolved */
+    enum severity severity; /* new severity, SEV_OK after resolved */
     enum severity previous;
-    bool has_value;             /* false: "value":null (nodata) */
+    bool has_value; /* false: "value":null (nodata) */
     double value;
     enum event_reason reason;
     char fingerprint[17];
     const struct label *annotations; /* rendered; borrowed */
     size_t nannotations;
-    double starts_at;           /* when this alert last went from ok to
-                                   non-ok (== ts for firing) */
+    double starts_at; /* when this alert last went from ok to
+                         non-ok (== ts for firing) */
 };
 
 /* Append the event as one JSON object (no newline) in exactly the SPEC's

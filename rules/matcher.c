@@ -175,8 +175,8 @@ int matcher_set_parse(struct matcher_set *s, const char *text, char *why,
             op = MATCH_EQ;
             p += 1;
         } else {
-            snprintf(why, whylen,
-                     "expected =, !=, =~ or !~ after \"%s\"", buf_str(&name));
+            snprintf(why, whylen, "expected =, !=, =~ or !~ after \"%s\"",
+                     buf_str(&name));
             goto out;
         }
         p = skip_space(p);
@@ -217,8 +217,8 @@ int matcher_set_parse(struct matcher_set *s, const char *text, char *why,
             cap = cap ? cap * 2 : 4;
             s->v = xrealloc(s->v, cap * sizeof(*s->v));
         }
-        if (matcher_init_op(&s->v[s->n], buf_str(&name), op, buf_str(&val),
-                            why, whylen) < 0)
+        if (matcher_init_op(&s->v[s->n], buf_str(&name), op, buf_str(&val), why,
+                            whylen) < 0)
             goto out;
         s->n++;
         if (*p == '\0')

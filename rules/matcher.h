@@ -2,7 +2,8 @@
  * "!~re" regex does not match. Regexes are POSIX extended, anchored at both
  * ends. A label the subject lacks matches as the empty string. Used by rule
  * `where`, `ratio`, routes and silences. A literal value starting with ~ or !
- * is written with a backslash before it: "\~x" equals "~x", "\!x" equals "!x". */
+ * is written with a backslash before it: "\~x" equals "~x", "\!x" equals "!x".
+ */
 #ifndef TOCSIN_MATCHER_H
 #define TOCSIN_MATCHER_H
 
@@ -14,9 +15,9 @@ enum matcher_op { MATCH_EQ, MATCH_NE, MATCH_RE, MATCH_NRE };
 
 struct matcher {
     char *name;
-    char *value;          /* the operand, without its ~ ! !~ prefix */
+    char *value; /* the operand, without its ~ ! !~ prefix */
     enum matcher_op op;
-    regex_t re;           /* compiled for MATCH_RE/MATCH_NRE */
+    regex_t re; /* compiled for MATCH_RE/MATCH_NRE */
 };
 
 struct matcher_set {

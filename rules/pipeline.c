@@ -21,7 +21,7 @@ struct pipeline {
     bool replay;
     bool in_txn;
     int batch_events;
-    struct err *err;        /* the caller's, during a feed */
+    struct err *err; /* the caller's, during a feed */
     int failed;
     struct buf json;
     pipeline_event_fn on_event;
@@ -156,7 +156,8 @@ static int put_cb(void *ctx, const char *key, const char *rule,
 
     if (ensure_txn(p, p->err) < 0)
         return -1;
-    return store_series_put(p->store, key, rule, fingerprint, blob, len, p->err);
+    return store_series_put(p->store, key, rule, fingerprint, blob, len,
+                            p->err);
 }
 
 static int del_cb(void *ctx, const char *key)

@@ -11,8 +11,17 @@
 #include "../common/util.h"
 
 enum tmpl_var {
-    TV_LITERAL, TV_RULE, TV_EVENT, TV_SEVERITY, TV_PREVIOUS, TV_VALUE,
-    TV_REASON, TV_FINGERPRINT, TV_TS, TV_LABEL, TV_ANNOTATION,
+    TV_LITERAL,
+    TV_RULE,
+    TV_EVENT,
+    TV_SEVERITY,
+    TV_PREVIOUS,
+    TV_VALUE,
+    TV_REASON,
+    TV_FINGERPRINT,
+    TV_TS,
+    TV_LABEL,
+    TV_ANNOTATION,
 };
 
 struct tmpl_part {
@@ -31,10 +40,14 @@ static const struct {
     const char *name;
     enum tmpl_var var;
 } simple_paths[] = {
-    {"rule", TV_RULE},         {"event", TV_EVENT},
-    {"severity", TV_SEVERITY}, {"previous", TV_PREVIOUS},
-    {"value", TV_VALUE},       {"reason", TV_REASON},
-    {"fingerprint", TV_FINGERPRINT}, {"ts", TV_TS},
+    {"rule", TV_RULE},
+    {"event", TV_EVENT},
+    {"severity", TV_SEVERITY},
+    {"previous", TV_PREVIOUS},
+    {"value", TV_VALUE},
+    {"reason", TV_REASON},
+    {"fingerprint", TV_FINGERPRINT},
+    {"ts", TV_TS},
 };
 
 static void add_part(struct tmpl *t, enum tmpl_var var, const char *s,
@@ -166,8 +179,7 @@ static const char *lookup(const struct label *v, size_t n, const char *name)
     return s ? s : "";
 }
 
-int tmpl_render(const struct tmpl *t, const struct tmpl_ctx *c,
-                struct buf *out)
+int tmpl_render(const struct tmpl *t, const struct tmpl_ctx *c, struct buf *out)
 {
     char num[64];
 

@@ -16,9 +16,9 @@ struct tmpl;
 /* What a template can see. Strings may be NULL (render as ""). */
 struct tmpl_ctx {
     const char *rule, *event, *severity, *previous, *reason, *fingerprint;
-    double value;     /* rendered with util_format_double */
-    bool has_value;   /* false renders "" (nodata) */
-    double ts;        /* rendered as Unix seconds, e.g. 1767225720.5 */
+    double value;   /* rendered with util_format_double */
+    bool has_value; /* false renders "" (nodata) */
+    double ts;      /* rendered as Unix seconds, e.g. 1767225720.5 */
     const struct label *labels;
     size_t nlabels;
     const struct label *annotations;

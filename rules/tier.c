@@ -13,8 +13,7 @@ static bool tier_recovered(const struct tier_cfg *c, double v)
     return c->above ? v <= c->clear : v >= c->clear;
 }
 
-void tier_step(const struct tier_cfg *c, struct tier_run *r, double t,
-               double v)
+void tier_step(const struct tier_cfg *c, struct tier_run *r, double t, double v)
 {
     switch (r->st) {
     case TIER_OK:

@@ -3,9 +3,9 @@
  *   ok        --breach-->                         pending (firing when for = 0)
  *   pending   --no breach-->                      ok
  *   pending   --breach held for `for`-->          firing
- *   firing    --recovered-->                      resolving (ok when clear_for = 0)
- *   resolving --not recovered-->                  firing
- *   resolving --recovered held for `clear_for`--> ok
+ *   firing    --recovered-->                      resolving (ok when clear_for
+ * = 0) resolving --not recovered-->                  firing resolving
+ * --recovered held for `clear_for`--> ok
  *
  * Hysteresis: a tier that fired stays firing until the value crosses its
  * `clear` level, not merely back over the threshold. Without it a value
@@ -21,8 +21,8 @@
 enum tier_state { TIER_OK = 0, TIER_PENDING, TIER_FIRING, TIER_RESOLVING };
 
 struct tier_run {
-    unsigned char st;  /* enum tier_state */
-    double since;      /* time of the evaluation that began pending/resolving */
+    unsigned char st; /* enum tier_state */
+    double since;     /* time of the evaluation that began pending/resolving */
 };
 
 /* Step the tier at time t with value v. Timed transitions happen at the

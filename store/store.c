@@ -78,11 +78,12 @@ static const char *const stmt_sql[Q_COUNT] = {
      * serves it (a bound parameter would not). */
     [Q_OUTBOX_PENDING] = "SELECT " OUTBOX_COLS " FROM outbox o" OUTBOX_JOIN
                          " WHERE o.status = 0 ORDER BY o.id LIMIT ?1",
-    [Q_OUTBOX_PENDING_AFTER] = "SELECT " OUTBOX_COLS " FROM outbox o"
-                               OUTBOX_JOIN " WHERE o.status = 0 AND o.id > ?2"
-                               " ORDER BY o.id LIMIT ?1",
-    [Q_OUTBOX_ONE] = "SELECT " OUTBOX_COLS " FROM outbox o" OUTBOX_JOIN
-                     " WHERE o.id = ?1",
+    [Q_OUTBOX_PENDING_AFTER] =
+        "SELECT " OUTBOX_COLS " FROM outbox o" OUTBOX_JOIN
+        " WHERE o.status = 0 AND o.id > ?2"
+        " ORDER BY o.id LIMIT ?1",
+    [Q_OUTBOX_ONE] =
+        "SELECT " OUTBOX_COLS " FROM outbox o" OUTBOX_JOIN " WHERE o.id = ?1",
     [Q_OUTBOX_UPDATE] = "UPDATE outbox SET status = ?2, attempts = ?3, "
                         "next_at = ?4, last_error = ?5, last_code = ?6, "
                         "updated = ?7 WHERE id = ?1",
@@ -169,7 +170,7 @@ static int fail(struct store *s, int rc, const char *op, struct err *e)
 }
 
 int store_q_get(struct store *s, enum stmt_id id, struct q *q, const char *op,
-                 struct err *e)
+                struct err *e)
 {
     sqlite3_stmt *st = s->stmt[id];
     int rc;
@@ -257,8 +258,8 @@ int store_q_exec(struct store *s, struct q *q, const char *op, struct err *e)
     return 0;
 }
 
-int store_q_write(struct store *s, enum stmt_id id, struct q *q,
-                  const char *op, struct err *e)
+int store_q_write(struct store *s, enum stmt_id id, struct q *q, const char *op,
+                  struct err *e)
 {
     if (wr_check(s, op, e) < 0)
         return -1;
@@ -650,4 +651,3 @@ void store_rollback(struct store *s)
     s->tx = TX_NONE;
     s->ev_id = 0;
 }
-

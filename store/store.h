@@ -19,8 +19,8 @@ struct store;
 #define STORE_SCHEMA_VERSION 1
 
 enum store_mode {
-    STORE_RW = 0,      /* create if missing, migrate forward */
-    STORE_RO = 1,      /* readers: alerts, history, report; never writes */
+    STORE_RW = 0, /* create if missing, migrate forward */
+    STORE_RO = 1, /* readers: alerts, history, report; never writes */
 };
 
 /* Open (and create/migrate) the store at path; ":memory:" for a private
@@ -28,8 +28,7 @@ enum store_mode {
  * "store PATH was written by a newer tocsin (schema N, this one knows M)".
  * A corrupt or unreadable file, or a read-only one opened STORE_RW, gives
  * NULL and a clear message. */
-struct store *store_open(const char *path, enum store_mode mode,
-                         struct err *e);
+struct store *store_open(const char *path, enum store_mode mode, struct err *e);
 void store_close(struct store *s);
 
 /* Transactions (BEGIN IMMEDIATE / COMMIT / ROLLBACK). Writers group many
@@ -53,12 +52,12 @@ int store_series_foreach(struct store *s, store_series_fn cb, void *ctx,
 struct store_alert {
     const char *fingerprint;
     const char *rule;
-    const char *labels_json;  /* {"service":"api",...,"alertname":"x"} */
-    const char *severity;     /* "warning" ... */
-    double since;             /* starts_at of the episode */
+    const char *labels_json; /* {"service":"api",...,"alertname":"x"} */
+    const char *severity;    /* "warning" ... */
+    double since;            /* starts_at of the episode */
     double value;
     bool has_value;
-    double updated;           /* ts of the newest event */
+    double updated; /* ts of the newest event */
     const char *reason;
 };
 /* Insert or replace by fingerprint. */
@@ -76,15 +75,15 @@ struct store_event {
     double ts;
     const char *rule;
     const char *fingerprint;
-    const char *event;       /* firing|escalated|deescalated|resolved */
+    const char *event; /* firing|escalated|deescalated|resolved */
     const char *severity;
     const char *previous;
-    const char *json;        /* the SPEC event line */
+    const char *json; /* the SPEC event line */
     bool silenced;
 };
 /* Append; *id receives the row id (may be NULL). */
-int store_event_add(struct store *s, const struct store_event *ev,
-                    int64_t *id, struct err *e);
+int store_event_add(struct store *s, const struct store_event *ev, int64_t *id,
+                    struct err *e);
 typedef int (*store_event_fn)(void *ctx, const struct store_event *ev);
 /* Events with ts >= since (and rule == rule when not NULL), oldest first
  * (ts, then id). */
@@ -93,8 +92,11 @@ int store_events_foreach(struct store *s, double since, const char *rule,
 
 /* --- notification outbox --- */
 enum outbox_status {
-    OUTBOX_PENDING = 0, OUTBOX_SENT, OUTBOX_FAILED, OUTBOX_SILENCED,
-    OUTBOX_SKIPPED,     /* e.g. within cooldown: recorded, not sent */
+    OUTBOX_PENDING = 0,
+    OUTBOX_SENT,
+    OUTBOX_FAILED,
+    OUTBOX_SILENCED,
+    OUTBOX_SKIPPED, /* e.g. within cooldown: recorded, not sent */
 };
 const char *outbox_status_name(enum outbox_status st);
 
@@ -105,19 +107,19 @@ struct outbox_row {
     const char *receiver;    /* notifier name */
     const char *fingerprint; /* alert; "" for reports and tests */
     const char *rule;
-    const char *kind;        /* "event" | "repeat" | "report" | "test" */
-    const char *payload;     /* JSON the notifier renders from */
+    const char *kind;    /* "event" | "repeat" | "report" | "test" */
+    const char *payload; /* JSON the notifier renders from */
     enum outbox_status status;
     int attempts;
     double created;
-    double next_at;          /* earliest next attempt (Unix s) */
+    double next_at; /* earliest next attempt (Unix s) */
     double updated;
-    const char *last_error;  /* may be NULL */
-    int last_code;           /* last HTTP or SMTP code, 0 none */
+    const char *last_error; /* may be NULL */
+    int last_code;          /* last HTTP or SMTP code, 0 none */
 };
 /* Insert; key must be unique (a duplicate key is ignored and returns 1). */
-int store_outbox_add(struct store *s, const struct outbox_row *r,
-                     int64_t *id, struct err *e);
+int store_outbox_add(struct store *s, const struct outbox_row *r, int64_t *id,
+                     struct err *e);
 typedef int (*store_outbox_fn)(void *ctx, const struct outbox_row *r);
 /* Pending rows, oldest first (id order), at most limit (0 = all). Rows
  * are reported in id order so per-(alert, receiver) order is kept. */
@@ -125,18 +127,16 @@ int store_outbox_pending(struct store *s, size_t limit, store_outbox_fn cb,
                          void *ctx, struct err *e);
 /* Pending rows with id > after_id, oldest first, at most limit (0 = all):
  * a reader that holds the rows up to after_id asks only for newer ones. */
-int store_outbox_pending_after(struct store *s, int64_t after_id,
-                               size_t limit, store_outbox_fn cb, void *ctx,
-                               struct err *e);
+int store_outbox_pending_after(struct store *s, int64_t after_id, size_t limit,
+                               store_outbox_fn cb, void *ctx, struct err *e);
 /* The payload of row id into *out (free()). 0, 1 when there is no such
  * row, -1 on a store error. */
 int store_outbox_payload(struct store *s, int64_t id, char **out,
                          struct err *e);
 /* Record the outcome of an attempt. */
-int store_outbox_update(struct store *s, int64_t id,
-                        enum outbox_status status, int attempts,
-                        double next_at, const char *last_error, int last_code,
-                        double now, struct err *e);
+int store_outbox_update(struct store *s, int64_t id, enum outbox_status status,
+                        int attempts, double next_at, const char *last_error,
+                        int last_code, double now, struct err *e);
 /* Count rows by status (for /metrics and eval --notify). */
 int store_outbox_count(struct store *s, enum outbox_status st, int64_t *n,
                        struct err *e);
@@ -148,8 +148,8 @@ int store_outbox_foreach(struct store *s, double since, store_outbox_fn cb,
 struct store_heard {
     const char *fingerprint;
     const char *receiver;
-    double last_notified;    /* for repeat_interval reminders */
-    double repeat_interval;  /* of the route that added it, 0 = none */
+    double last_notified;   /* for repeat_interval reminders */
+    double repeat_interval; /* of the route that added it, 0 = none */
 };
 int store_heard_put(struct store *s, const struct store_heard *h,
                     struct err *e);
@@ -158,13 +158,12 @@ typedef int (*store_heard_fn)(void *ctx, const struct store_heard *h);
 int store_heard_foreach(struct store *s, const char *fingerprint,
                         store_heard_fn cb, void *ctx, struct err *e);
 /* Forget every receiver of fingerprint (after resolved). */
-int store_heard_clear(struct store *s, const char *fingerprint,
-                      struct err *e);
+int store_heard_clear(struct store *s, const char *fingerprint, struct err *e);
 
 /* --- silences --- */
 struct store_silence {
     int64_t id;
-    const char *matchers;    /* "alertname=x,service=~api|web" */
+    const char *matchers; /* "alertname=x,service=~api|web" */
     double starts;
     double ends;
     const char *comment;

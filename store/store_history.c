@@ -240,8 +240,8 @@ int store_heard_foreach(struct store *s, const char *fingerprint,
     struct heard_walk w = {cb, ctx};
     struct q q;
 
-    if (store_q_get(s, fingerprint ? Q_HEARD_FP : Q_HEARD_ALL, &q,
-                    "heard read", e) < 0)
+    if (store_q_get(s, fingerprint ? Q_HEARD_FP : Q_HEARD_ALL, &q, "heard read",
+                    e) < 0)
         return -1;
     if (fingerprint != NULL)
         store_bind_text(q.st, 1, fingerprint);

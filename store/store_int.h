@@ -70,11 +70,11 @@ struct store {
     char *path;
     enum store_mode mode;
     enum tx_state tx;
-    char tx_err[512]; /* why a TX_DEAD transaction was rolled back */
-    double tx_now;    /* util_now() at store_begin: `updated` of its rows */
-    int64_t ev_id;    /* the last event this connection added (0: none) */
+    char tx_err[512];   /* why a TX_DEAD transaction was rolled back */
+    double tx_now;      /* util_now() at store_begin: `updated` of its rows */
+    int64_t ev_id;      /* the last event this connection added (0: none) */
     struct buf ev_json; /* its json, to recognise payloads that embed it */
-    struct buf pl;    /* a compacted payload being written */
+    struct buf pl;      /* a compacted payload being written */
     sqlite3_stmt *stmt[Q_COUNT];
 };
 
@@ -100,8 +100,8 @@ int store_q_get(struct store *s, enum stmt_id id, struct q *q, const char *op,
 
 /* store_q_get for a write: first refused (-1, e filled) on a read-only
  * store or inside a transaction that was already rolled back. */
-int store_q_write(struct store *s, enum stmt_id id, struct q *q,
-                  const char *op, struct err *e);
+int store_q_write(struct store *s, enum stmt_id id, struct q *q, const char *op,
+                  struct err *e);
 
 /* Release q: reset and unbind the cached statement, or finalize a copy.
  * Safe to call twice. */

@@ -168,9 +168,8 @@ int store_outbox_pending(struct store *s, size_t limit, store_outbox_fn cb,
     return outbox_iterate(s, &q, cb, ctx, "outbox read", e);
 }
 
-int store_outbox_pending_after(struct store *s, int64_t after_id,
-                               size_t limit, store_outbox_fn cb, void *ctx,
-                               struct err *e)
+int store_outbox_pending_after(struct store *s, int64_t after_id, size_t limit,
+                               store_outbox_fn cb, void *ctx, struct err *e)
 {
     struct q q;
 
@@ -191,8 +190,7 @@ static int payload_cb(void *ctx, const struct outbox_row *r)
     return 1;
 }
 
-int store_outbox_payload(struct store *s, int64_t id, char **out,
-                         struct err *e)
+int store_outbox_payload(struct store *s, int64_t id, char **out, struct err *e)
 {
     struct payload_ctx pc = {NULL};
     struct q q;
@@ -243,10 +241,9 @@ int store_outbox_count(struct store *s, enum outbox_status st, int64_t *n,
 
     /* Pending (the /metrics gauge) counts the partial index; the other
      * statuses scan the table. */
-    if (store_q_get(s,
-                    st == OUTBOX_PENDING ? Q_OUTBOX_COUNT_PENDING
-                                         : Q_OUTBOX_COUNT,
-                    &q, "outbox count", e) < 0)
+    if (store_q_get(
+            s, st == OUTBOX_PENDING ? Q_OUTBOX_COUNT_PENDING : Q_OUTBOX_COUNT,
+            &q, "outbox count", e) < 0)
         return -1;
     if (st != OUTBOX_PENDING)
         sqlite3_bind_int(q.st, 1, (int)st);
@@ -271,4 +268,3 @@ int store_outbox_foreach(struct store *s, double since, store_outbox_fn cb,
     sqlite3_bind_double(q.st, 1, since);
     return outbox_iterate(s, &q, cb, ctx, "outbox read", e);
 }
-

@@ -103,7 +103,8 @@ END_TEST
 START_TEST(fingerprint_is_order_independent_and_stable)
 {
     struct label a[] = {{"service", "api"}, {"alertname", "x"}};
-    struct label b[] = {{"alertname", "x"}, {"service", "api"}, {"severity", "critical"}};
+    struct label b[] = {
+        {"alertname", "x"}, {"service", "api"}, {"severity", "critical"}};
     char fa[17], fb[17];
     labels_fingerprint("x", a, 2, fa);
     labels_fingerprint("x", b, 3, fb);

@@ -81,9 +81,10 @@ START_TEST(yaml_syntax_error_reports_line_col_problem_and_context)
     struct config *c = load("store: x\nrules: [a, b\n");
     ck_assert_ptr_null(c);
     ck_assert_uint_eq(diag.nmsgs, 1);
-    ck_assert_msg(strncmp(diag.msgs[0], "f.yaml:3:1: error: did not find "
-                                        "expected ',' or ']' (while parsing "
-                                        "a flow sequence)",
+    ck_assert_msg(strncmp(diag.msgs[0],
+                          "f.yaml:3:1: error: did not find "
+                          "expected ',' or ']' (while parsing "
+                          "a flow sequence)",
                           200) == 0,
                   "got %s", diag.msgs[0]);
 }
@@ -117,16 +118,18 @@ END_TEST
 
 START_TEST(duplicate_key_is_an_error_at_the_second_key)
 {
-    ck_load_error("store: a\nlisten: \"127.0.0.1:1\"\nstore: b\n",
-                  "f.yaml:3:1: error: duplicate key \"store\" (first at line 1)");
+    ck_load_error(
+        "store: a\nlisten: \"127.0.0.1:1\"\nstore: b\n",
+        "f.yaml:3:1: error: duplicate key \"store\" (first at line 1)");
 }
 END_TEST
 
 START_TEST(duplicate_key_in_nested_map_is_reported)
 {
-    ck_load_error(RULE_HEAD "    severity:\n"
-                            "      warning: {above: 1, above: 2}\n",
-                  "f.yaml:5:27: error: duplicate key \"above\" (first at line 5)");
+    ck_load_error(
+        RULE_HEAD "    severity:\n"
+                  "      warning: {above: 1, above: 2}\n",
+        "f.yaml:5:27: error: duplicate key \"above\" (first at line 5)");
 }
 END_TEST
 
@@ -148,15 +151,16 @@ END_TEST
 
 START_TEST(alias_bomb_is_bounded)
 {
-    const char *bomb = "a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n"
-                       "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-                       "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
-                       "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
-                       "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
-                       "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
-                       "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
-                       "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
-                       "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+    const char *bomb =
+        "a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n"
+        "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+        "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+        "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+        "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+        "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+        "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+        "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+        "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
     struct config *c = load(bomb);
     ck_assert_ptr_null(c);
     ck_assert_uint_eq(diag.nmsgs, 1);
@@ -199,8 +203,8 @@ START_TEST(input_over_one_mib_is_rejected)
     cfg_diag_init(&diag, "f.yaml");
     ck_assert_ptr_null(config_load_buf(big, n, "f.yaml", ".", &diag));
     ck_assert_uint_eq(diag.nmsgs, 1);
-    ck_assert_msg(strncmp(diag.msgs[0], "f.yaml: too large", 17) == 0,
-                  "got %s", diag.msgs[0]);
+    ck_assert_msg(strncmp(diag.msgs[0], "f.yaml: too large", 17) == 0, "got %s",
+                  diag.msgs[0]);
     free(big);
 }
 END_TEST
@@ -535,15 +539,14 @@ END_TEST
 
 START_TEST(routes_parse_match_notify_continue_repeat)
 {
-    struct config *c = load(NOTIFIERS
-                            "routes:\n"
-                            "  - match: {severity: critical}\n"
-                            "    notify: [slack-prod, audit]\n"
-                            "    continue: true\n"
-                            "  - match: {alertname: a, severity: "
-                            "\"~warning|critical\"}\n"
-                            "    notify: audit\n"
-                            "    repeat_interval: 12h\n");
+    struct config *c = load(NOTIFIERS "routes:\n"
+                                      "  - match: {severity: critical}\n"
+                                      "    notify: [slack-prod, audit]\n"
+                                      "    continue: true\n"
+                                      "  - match: {alertname: a, severity: "
+                                      "\"~warning|critical\"}\n"
+                                      "    notify: audit\n"
+                                      "    repeat_interval: 12h\n");
     ck_assert_ptr_nonnull(c);
     ck_assert_uint_eq(c->nroutes, 2);
     ck_assert(c->routes[0].cont);
@@ -648,14 +651,12 @@ END_TEST
 
 START_TEST(clear_above_threshold_is_rejected)
 {
-    ck_load_error(RULE_HEAD
-                  "    severity:\n"
-                  "      warning: {above: 400, clear: 450}\n",
+    ck_load_error(RULE_HEAD "    severity:\n"
+                            "      warning: {above: 400, clear: 450}\n",
                   "f.yaml:5:36: error: clear (450) must be <= above (400) for "
                   "tier warning");
-    ck_load_error(RULE_HEAD
-                  "    severity:\n"
-                  "      warning: {below: 10, clear: 5}\n",
+    ck_load_error(RULE_HEAD "    severity:\n"
+                            "      warning: {below: 10, clear: 5}\n",
                   "f.yaml:5:35: error: clear (5) must be >= below (10) for "
                   "tier warning");
 }
@@ -663,16 +664,14 @@ END_TEST
 
 START_TEST(tiers_must_be_ordered)
 {
-    ck_load_error(RULE_HEAD
-                  "    severity:\n"
-                  "      warning: {above: 200}\n"
-                  "      critical: {above: 150}\n",
+    ck_load_error(RULE_HEAD "    severity:\n"
+                            "      warning: {above: 200}\n"
+                            "      critical: {above: 150}\n",
                   "f.yaml:6:25: error: above (150) for tier critical must be "
                   ">= above (200) for tier warning");
-    ck_load_error(RULE_HEAD
-                  "    severity:\n"
-                  "      info: {below: 10}\n"
-                  "      critical: {below: 20}\n",
+    ck_load_error(RULE_HEAD "    severity:\n"
+                            "      info: {below: 10}\n"
+                            "      critical: {below: 20}\n",
                   "f.yaml:6:25: error: below (20) for tier critical must be "
                   "<= below (10) for tier info");
 }
@@ -680,10 +679,9 @@ END_TEST
 
 START_TEST(tiers_must_share_direction)
 {
-    ck_load_error(RULE_HEAD
-                  "    severity:\n"
-                  "      warning: {above: 200}\n"
-                  "      critical: {below: 150}\n",
+    ck_load_error(RULE_HEAD "    severity:\n"
+                            "      warning: {above: 200}\n"
+                            "      critical: {below: 150}\n",
                   "f.yaml:6:25: error: tier critical uses below but tier "
                   "warning uses above (all tiers of a rule must use the same "
                   "direction)");
@@ -761,8 +759,8 @@ START_TEST(bad_regex_reports_regcomp_message)
     ck_assert_ptr_null(c);
     ck_assert_uint_eq(diag.nmsgs, 1);
     ck_assert_msg(strncmp(diag.msgs[0],
-                          "f.yaml:4:21: error: invalid regex \"(5..\": ",
-                          41) == 0,
+                          "f.yaml:4:21: error: invalid regex \"(5..\": ", 41) ==
+                      0,
                   "got %s", diag.msgs[0]);
     ck_assert_msg(strstr(diag.msgs[0], "for label \"status\" in rule \"r1\""),
                   "got %s", diag.msgs[0]);

@@ -2,15 +2,15 @@
  * store: batches and rejected lines, the metrics page, the writer thread
  * (group commit, calls between batches, timer) driven by a fake pipeline,
  * the file follower across rotation and truncation, and the StatsD socket. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include "../common/buf.h"
@@ -28,11 +28,12 @@ START_TEST(batch_parse_counts_rejected_lines_with_numbers)
     struct ingest_parser *p = ingest_parser_new(FMT_JSON);
     struct batch b;
     struct batch_rejects *rj = calloc(1, sizeof(*rj));
-    const char *text = "{\"metric\":\"a\",\"value\":1}\n"
-                       "nope\n"
-                       "{\"metric\":\"b\",\"labels\":{\"x\":\"y\"},\"value\":2}\n"
-                       "\n"
-                       "{\"metric\":\"c\"}\n";
+    const char *text =
+        "{\"metric\":\"a\",\"value\":1}\n"
+        "nope\n"
+        "{\"metric\":\"b\",\"labels\":{\"x\":\"y\"},\"value\":2}\n"
+        "\n"
+        "{\"metric\":\"c\"}\n";
 
     batch_init(&b, 100.0);
     ck_assert_uint_eq(batch_parse_text(&b, p, text, strlen(text), 1, rj), 2);
@@ -112,18 +113,18 @@ START_TEST(metrics_page_has_help_type_and_escaped_labels)
                                     "counter\n"));
     ck_assert_ptr_nonnull(
         strstr(s, "tocsin_samples_ingested_total{input=\"statsd\"} 42\n"));
-    ck_assert_ptr_nonnull(strstr(
-        s, "tocsin_notifications_total{notifier=\"we\\\"ird\\\\name\","
-           "outcome=\"silenced\"} 4\n"));
+    ck_assert_ptr_nonnull(
+        strstr(s, "tocsin_notifications_total{notifier=\"we\\\"ird\\\\name\","
+                  "outcome=\"silenced\"} 4\n"));
     ck_assert_ptr_nonnull(strstr(s, "tocsin_outbox_pending 7\n"));
     ck_assert_ptr_nonnull(strstr(
         s, "tocsin_evaluation_duration_seconds_bucket{le=\"0.005\"} 1\n"));
     ck_assert_ptr_nonnull(strstr(
         s, "tocsin_evaluation_duration_seconds_bucket{le=\"+Inf\"} 2\n"));
     ck_assert_ptr_nonnull(strstr(s, "tocsin_build_info{version=\"1.2.3\"} 1"));
-    ck_assert_ptr_nonnull(strstr(
-        s, "tocsin_scrapes_total{target=\"http://h:1/metrics\",result="
-           "\"failed\"} 1\n"));
+    ck_assert_ptr_nonnull(
+        strstr(s, "tocsin_scrapes_total{target=\"http://h:1/metrics\",result="
+                  "\"failed\"} 1\n"));
     buf_cleanup(&out);
     metrics_cleanup(&m);
 }
@@ -182,8 +183,7 @@ static int f_ckpt(void *ctx, struct err *e)
 }
 
 static const struct writer_ops fake_ops = {
-    .feed = f_feed, .commit = f_commit, .tick = f_tick,
-    .checkpoint = f_ckpt};
+    .feed = f_feed, .commit = f_commit, .tick = f_tick, .checkpoint = f_ckpt};
 
 static void add_value(struct batch *b, double v)
 {
@@ -344,8 +344,7 @@ struct lines {
     struct buf got;
 };
 
-static void lines_cb(void *ctx, const char *text, size_t len,
-                     size_t first_line)
+static void lines_cb(void *ctx, const char *text, size_t len, size_t first_line)
 {
     struct lines *l = ctx;
 
@@ -488,22 +487,22 @@ START_TEST(hostport_split_accepts_ipv4_ipv6_and_rejects_junk)
     char host[64];
     int port;
 
-    ck_assert_int_eq(daemon_split_hostport("127.0.0.1:8125", host,
-                                           sizeof(host), &port), 0);
+    ck_assert_int_eq(
+        daemon_split_hostport("127.0.0.1:8125", host, sizeof(host), &port), 0);
     ck_assert_str_eq(host, "127.0.0.1");
     ck_assert_int_eq(port, 8125);
-    ck_assert_int_eq(daemon_split_hostport("[::1]:0", host, sizeof(host),
-                                           &port), 0);
+    ck_assert_int_eq(
+        daemon_split_hostport("[::1]:0", host, sizeof(host), &port), 0);
     ck_assert_str_eq(host, "::1");
-    ck_assert_int_eq(daemon_split_hostport(":9464", host, sizeof(host),
-                                           &port), 0);
+    ck_assert_int_eq(daemon_split_hostport(":9464", host, sizeof(host), &port),
+                     0);
     ck_assert_str_eq(host, "");
-    ck_assert_int_eq(daemon_split_hostport("nohost", host, sizeof(host),
-                                           &port), -1);
-    ck_assert_int_eq(daemon_split_hostport("h:99999", host, sizeof(host),
-                                           &port), -1);
-    ck_assert_int_eq(daemon_split_hostport("h:12x", host, sizeof(host),
-                                           &port), -1);
+    ck_assert_int_eq(daemon_split_hostport("nohost", host, sizeof(host), &port),
+                     -1);
+    ck_assert_int_eq(
+        daemon_split_hostport("h:99999", host, sizeof(host), &port), -1);
+    ck_assert_int_eq(daemon_split_hostport("h:12x", host, sizeof(host), &port),
+                     -1);
 }
 END_TEST
 

@@ -16,7 +16,7 @@
 /* ---- helpers ---- */
 
 struct evlog {
-    struct buf all;   /* one JSON line per event */
+    struct buf all; /* one JSON line per event */
     int n;
     char kinds[64][16];
     char sev[64][16];
@@ -69,11 +69,11 @@ static void evlog_init(struct evlog *l)
     buf_init(&l->all, 0);
 }
 
-#define SIMPLE_RULE(tiers)                                                    \
-    "rules:\n"                                                                \
-    "  - name: r\n"                                                           \
-    "    metric: m\n"                                                         \
-    "    by: [host]\n"                                                        \
+#define SIMPLE_RULE(tiers)                                                     \
+    "rules:\n"                                                                 \
+    "  - name: r\n"                                                            \
+    "    metric: m\n"                                                          \
+    "    by: [host]\n"                                                         \
     "    severity:\n" tiers
 
 /* ---- tier state machine ---- */
@@ -91,8 +91,11 @@ END_TEST
 
 START_TEST(tier_below_breaches_under_threshold_and_recovers_at_clear)
 {
-    struct tier_cfg c = {.present = true, .above = false, .threshold = 5,
-                         .has_clear = true, .clear = 8};
+    struct tier_cfg c = {.present = true,
+                         .above = false,
+                         .threshold = 5,
+                         .has_clear = true,
+                         .clear = 8};
     struct tier_run r = {0};
     tier_step(&c, &r, 0, 4);
     ck_assert_int_eq(r.st, TIER_FIRING);
@@ -105,7 +108,8 @@ END_TEST
 
 START_TEST(tier_pending_resets_when_breach_stops_before_for)
 {
-    struct tier_cfg c = {.present = true, .above = true, .threshold = 10, .for_s = 60};
+    struct tier_cfg c = {
+        .present = true, .above = true, .threshold = 10, .for_s = 60};
     struct tier_run r = {0};
     tier_step(&c, &r, 0, 11);
     ck_assert_int_eq(r.st, TIER_PENDING);
@@ -121,8 +125,8 @@ END_TEST
 
 START_TEST(tier_resolving_returns_to_firing_then_needs_full_clear_for)
 {
-    struct tier_cfg c = {.present = true, .above = true, .threshold = 10,
-                         .clear_for_s = 60};
+    struct tier_cfg c = {
+        .present = true, .above = true, .threshold = 10, .clear_for_s = 60};
     struct tier_run r = {0};
     tier_step(&c, &r, 0, 11);
     tier_step(&c, &r, 10, 5);
@@ -141,8 +145,8 @@ END_TEST
 
 START_TEST(tier_value_oscillating_inside_band_does_not_refire)
 {
-    struct config *c = load(SIMPLE_RULE(
-        "      warning: {above: 100, clear: 80}\n"));
+    struct config *c =
+        load(SIMPLE_RULE("      warning: {above: 100, clear: 80}\n"));
     struct engine *e = engine_new(c);
     struct evlog l;
     double vals[] = {50, 120, 90, 101, 85, 99, 81, 79, 95};
@@ -164,9 +168,8 @@ END_TEST
 
 START_TEST(severity_escalates_and_deescalates_with_previous)
 {
-    struct config *c = load(SIMPLE_RULE(
-        "      warning: {above: 100}\n"
-        "      critical: {above: 200}\n"));
+    struct config *c = load(SIMPLE_RULE("      warning: {above: 100}\n"
+                                        "      critical: {above: 200}\n"));
     struct engine *e = engine_new(c);
     struct evlog l;
     double vals[] = {150, 250, 150, 50};
@@ -181,8 +184,9 @@ START_TEST(severity_escalates_and_deescalates_with_previous)
     ck_assert_str_eq(l.sev[1], "critical");
     ck_assert_str_eq(l.kinds[2], "deescalated");
     ck_assert_str_eq(l.kinds[3], "resolved");
-    ck_assert_ptr_nonnull(strstr(buf_str(&l.all),
-        "\"event\":\"escalated\",\"severity\":\"critical\",\"previous\":\"warning\",\"value\":250"));
+    ck_assert_ptr_nonnull(strstr(
+        buf_str(&l.all), "\"event\":\"escalated\",\"severity\":\"critical\","
+                         "\"previous\":\"warning\",\"value\":250"));
     engine_free(e);
     config_free(c);
     buf_cleanup(&l.all);
@@ -191,8 +195,8 @@ END_TEST
 
 START_TEST(for_delays_firing_until_held_in_sample_time)
 {
-    struct config *c = load(SIMPLE_RULE(
-        "      warning: {above: 100, for: 1m}\n"));
+    struct config *c =
+        load(SIMPLE_RULE("      warning: {above: 100, for: 1m}\n"));
     struct engine *e = engine_new(c);
     struct evlog l;
 
@@ -211,15 +215,15 @@ END_TEST
 
 START_TEST(event_json_has_spec_shape_labels_order_and_annotations)
 {
-    struct config *c = load(
-        "rules:\n"
-        "  - name: api_p90_latency\n"
-        "    metric: lat\n"
-        "    by: [service]\n"
-        "    severity: {critical: {above: 500}}\n"
-        "    labels: {team: web, service: override}\n"
-        "    annotations:\n"
-        "      summary: \"p90 latency {{ value }} ms on {{ labels.service }}\"\n");
+    struct config *c = load("rules:\n"
+                            "  - name: api_p90_latency\n"
+                            "    metric: lat\n"
+                            "    by: [service]\n"
+                            "    severity: {critical: {above: 500}}\n"
+                            "    labels: {team: web, service: override}\n"
+                            "    annotations:\n"
+                            "      summary: \"p90 latency {{ value }} ms on {{ "
+                            "labels.service }}\"\n");
     struct engine *e = engine_new(c);
     struct evlog l;
     const char *j;
@@ -229,12 +233,13 @@ START_TEST(event_json_has_spec_shape_labels_order_and_annotations)
     ck_assert_int_eq(l.n, 1);
     j = buf_str(&l.all);
     {
-        const char *want = "{\"ts\":1767225720.0,\"rule\":\"api_p90_latency\","
-                           "\"labels\":{\"service\":\"override\",\"team\":\"web\","
-                           "\"alertname\":\"api_p90_latency\"},\"event\":\"firing\","
-                           "\"severity\":\"critical\",\"previous\":\"ok\","
-                           "\"value\":512.5,\"reason\":\"threshold\","
-                           "\"fingerprint\":\"";
+        const char *want =
+            "{\"ts\":1767225720.0,\"rule\":\"api_p90_latency\","
+            "\"labels\":{\"service\":\"override\",\"team\":\"web\","
+            "\"alertname\":\"api_p90_latency\"},\"event\":\"firing\","
+            "\"severity\":\"critical\",\"previous\":\"ok\","
+            "\"value\":512.5,\"reason\":\"threshold\","
+            "\"fingerprint\":\"";
         ck_assert_msg(strncmp(j, want, strlen(want)) == 0, "got %s", j);
     }
     ck_assert_ptr_nonnull(strstr(j, "\"annotations\":{\"summary\":"
@@ -268,12 +273,11 @@ END_TEST
 
 START_TEST(where_matchers_select_samples)
 {
-    struct config *c = load(
-        "rules:\n"
-        "  - name: r\n"
-        "    metric: [m, m2]\n"
-        "    where: {env: prod, host: \"!~test.*\"}\n"
-        "    severity: {warning: {above: 1}}\n");
+    struct config *c = load("rules:\n"
+                            "  - name: r\n"
+                            "    metric: [m, m2]\n"
+                            "    where: {env: prod, host: \"!~test.*\"}\n"
+                            "    severity: {warning: {above: 1}}\n");
     struct engine *e = engine_new(c);
     struct evlog l;
     struct label a[] = {{"env", "prod"}, {"host", "test-1"}};
@@ -313,12 +317,11 @@ END_TEST
 
 START_TEST(nodata_fires_at_deadline_and_next_sample_ends_it)
 {
-    struct config *c = load(
-        "rules:\n"
-        "  - name: hb\n"
-        "    metric: hb\n"
-        "    severity: {critical: {below: 1}}\n"
-        "    nodata: {after: 5m}\n");
+    struct config *c = load("rules:\n"
+                            "  - name: hb\n"
+                            "    metric: hb\n"
+                            "    severity: {critical: {below: 1}}\n"
+                            "    nodata: {after: 5m}\n");
     struct engine *e = engine_new(c);
     struct evlog l;
 
@@ -332,7 +335,8 @@ START_TEST(nodata_fires_at_deadline_and_next_sample_ends_it)
     ck_assert_str_eq(l.sev[0], "warning");
     ck_assert_double_eq(l.ts[0], 1300);
     ck_assert_int_eq(l.has_value[0], 0);
-    ck_assert_ptr_nonnull(strstr(buf_str(&l.all), "\"value\":null,\"reason\":\"nodata\""));
+    ck_assert_ptr_nonnull(
+        strstr(buf_str(&l.all), "\"value\":null,\"reason\":\"nodata\""));
     feed1(e, "hb", NULL, NULL, 1, 1500, &l);
     ck_assert_int_eq(l.n, 2);
     ck_assert_str_eq(l.kinds[1], "resolved");
@@ -344,13 +348,12 @@ END_TEST
 
 START_TEST(nodata_deadline_reached_exactly_fires_unless_own_sample_arrives)
 {
-    struct config *c = load(
-        "rules:\n"
-        "  - name: hb\n"
-        "    metric: hb\n"
-        "    by: [job]\n"
-        "    severity: {critical: {below: 1}}\n"
-        "    nodata: {after: 1m}\n");
+    struct config *c = load("rules:\n"
+                            "  - name: hb\n"
+                            "    metric: hb\n"
+                            "    by: [job]\n"
+                            "    severity: {critical: {below: 1}}\n"
+                            "    nodata: {after: 1m}\n");
     struct engine *e = engine_new(c);
     struct evlog l;
 
@@ -371,12 +374,11 @@ END_TEST
 
 START_TEST(nodata_with_same_severity_is_silent)
 {
-    struct config *c = load(
-        "rules:\n"
-        "  - name: hb\n"
-        "    metric: hb\n"
-        "    severity: {warning: {above: 10}}\n"
-        "    nodata: {after: 1m, severity: warning}\n");
+    struct config *c = load("rules:\n"
+                            "  - name: hb\n"
+                            "    metric: hb\n"
+                            "    severity: {warning: {above: 10}}\n"
+                            "    nodata: {after: 1m, severity: warning}\n");
     struct engine *e = engine_new(c);
     struct evlog l;
 
@@ -393,7 +395,8 @@ END_TEST
 
 START_TEST(tick_completes_for_at_wall_clock)
 {
-    struct config *c = load(SIMPLE_RULE("      warning: {above: 100, for: 1m}\n"));
+    struct config *c =
+        load(SIMPLE_RULE("      warning: {above: 100, for: 1m}\n"));
     struct engine *e = engine_new(c);
     struct evlog l;
 
@@ -542,7 +545,8 @@ START_TEST(split_stream_gives_the_events_of_one_run)
                 e = engine_new(c);
                 for (int k = 0; k < sv.n; k++)
                     ck_assert_int_ge(engine_restore(e, sv.key[k], sv.blob[k],
-                                                    sv.len[k], &er), 0);
+                                                    sv.len[k], &er),
+                                     0);
                 saved_free(&sv);
                 cut += 1 + rand() % 300;
             }
@@ -558,8 +562,10 @@ START_TEST(split_stream_gives_the_events_of_one_run)
                     line = k + 1;
                 k++;
             }
-            ck_assert_msg(a[k] == b[k], "seed %u: split stream differs at:\n"
-                          "whole: %.300s\nparts: %.300s", seed, a + line, b + line);
+            ck_assert_msg(a[k] == b[k],
+                          "seed %u: split stream differs at:\n"
+                          "whole: %.300s\nparts: %.300s",
+                          seed, a + line, b + line);
         }
         buf_cleanup(&whole.all);
         buf_cleanup(&parts.all);
@@ -571,13 +577,12 @@ END_TEST
 START_TEST(restore_skips_a_rule_whose_definition_changed)
 {
     struct config *c1 = load(SIMPLE_RULE("      warning: {above: 1}\n"));
-    struct config *c2 = load(
-        "rules:\n"
-        "  - name: r\n"
-        "    metric: m\n"
-        "    by: [host]\n"
-        "    window: 5m\n"
-        "    severity: {warning: {above: 1}}\n");
+    struct config *c2 = load("rules:\n"
+                             "  - name: r\n"
+                             "    metric: m\n"
+                             "    by: [host]\n"
+                             "    window: 5m\n"
+                             "    severity: {warning: {above: 1}}\n");
     struct engine *e = engine_new(c1);
     struct evlog l;
     struct saved sv = {0};
@@ -590,8 +595,13 @@ START_TEST(restore_skips_a_rule_whose_definition_changed)
     e = engine_new(c2);
     for (int k = 0; k < sv.n; k++)
         if (strcmp(sv.key[k], "\x1fsources") != 0)
-            ck_assert_int_eq(engine_restore(e, sv.key[k], sv.blob[k], sv.len[k], &er), 1);
-    ck_assert_int_eq(engine_restore(e, "gone\x1f" "a", "junk", 4, &er), 1);
+            ck_assert_int_eq(
+                engine_restore(e, sv.key[k], sv.blob[k], sv.len[k], &er), 1);
+    ck_assert_int_eq(engine_restore(e,
+                                    "gone\x1f"
+                                    "a",
+                                    "junk", 4, &er),
+                     1);
     saved_free(&sv);
     engine_free(e);
     config_free(c1);
@@ -615,7 +625,8 @@ START_TEST(restore_rejects_a_corrupt_blob)
     e = engine_new(c);
     for (int k = 0; k < sv.n; k++)
         if (strcmp(sv.key[k], "\x1fsources") != 0)
-            ck_assert_int_eq(engine_restore(e, sv.key[k], sv.blob[k], 20, &er), -1);
+            ck_assert_int_eq(engine_restore(e, sv.key[k], sv.blob[k], 20, &er),
+                             -1);
     ck_assert(er.set);
     saved_free(&sv);
     engine_free(e);
@@ -702,10 +713,12 @@ START_TEST(engine_matches_reference_on_random_streams)
                     break;
                 }
             if (nowsev != ref_sev) {
-                ck_assert_msg(ref_events < l.n, "seed %u: engine missed an event at %g", seed, t);
+                ck_assert_msg(ref_events < l.n,
+                              "seed %u: engine missed an event at %g", seed, t);
                 if (ref_events < 64) {
                     ck_assert_double_eq(l.ts[ref_events], t);
-                    ck_assert_str_eq(l.sev[ref_events], severity_name((enum severity)nowsev));
+                    ck_assert_str_eq(l.sev[ref_events],
+                                     severity_name((enum severity)nowsev));
                 }
                 ref_events++;
                 ref_sev = nowsev;
@@ -726,9 +739,11 @@ Suite *engine_suite(void)
 
     tcase_set_timeout(t, 60);
     tcase_add_test(t, tier_fires_at_once_when_for_is_zero);
-    tcase_add_test(t, tier_below_breaches_under_threshold_and_recovers_at_clear);
+    tcase_add_test(t,
+                   tier_below_breaches_under_threshold_and_recovers_at_clear);
     tcase_add_test(t, tier_pending_resets_when_breach_stops_before_for);
-    tcase_add_test(t, tier_resolving_returns_to_firing_then_needs_full_clear_for);
+    tcase_add_test(t,
+                   tier_resolving_returns_to_firing_then_needs_full_clear_for);
     tcase_add_test(t, tier_value_oscillating_inside_band_does_not_refire);
     tcase_add_test(t, severity_escalates_and_deescalates_with_previous);
     tcase_add_test(t, for_delays_firing_until_held_in_sample_time);
@@ -738,7 +753,8 @@ Suite *engine_suite(void)
     tcase_add_test(t, late_sample_of_same_source_is_dropped_and_counted);
     tcase_add_test(t, nodata_fires_at_deadline_and_next_sample_ends_it);
     tcase_add_test(t, nodata_with_same_severity_is_silent);
-    tcase_add_test(t, nodata_deadline_reached_exactly_fires_unless_own_sample_arrives);
+    tcase_add_test(
+        t, nodata_deadline_reached_exactly_fires_unless_own_sample_arrives);
     tcase_add_test(t, tick_completes_for_at_wall_clock);
     tcase_add_test(t, split_stream_gives_the_events_of_one_run);
     tcase_add_test(t, restore_skips_a_rule_whose_definition_changed);

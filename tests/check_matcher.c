@@ -52,8 +52,8 @@ START_TEST(regex_is_anchored_at_both_ends)
     ck_assert(!matcher_match(&m, "1500"));
     ck_assert(!matcher_match(&m, "5000"));
     matcher_cleanup(&m);
-    ck_assert_int_eq(matcher_init(&m, "s", "~warning|critical", why,
-                                  sizeof(why)), 0);
+    ck_assert_int_eq(
+        matcher_init(&m, "s", "~warning|critical", why, sizeof(why)), 0);
     ck_assert(matcher_match(&m, "warning"));
     ck_assert(matcher_match(&m, "critical"));
     ck_assert(!matcher_match(&m, "nowarning"));
@@ -96,8 +96,7 @@ START_TEST(invalid_regex_reports_regcomp_message)
     struct matcher m;
     char why[256];
     ck_assert_int_eq(matcher_init(&m, "s", "~(5..", why, sizeof(why)), -1);
-    ck_assert_msg(strncmp(why, "invalid regex \"(5..\": ", 22) == 0, "%s",
-                  why);
+    ck_assert_msg(strncmp(why, "invalid regex \"(5..\": ", 22) == 0, "%s", why);
     ck_assert_uint_gt(strlen(why), 22);
 }
 END_TEST
@@ -121,12 +120,13 @@ START_TEST(set_parse_reads_all_four_operators)
 {
     struct matcher_set s;
     char why[256];
-    struct label yes[] = {{"a", "b"}, {"c", "503"}, {"d", "y"},
-                          {"e", "ok"}, {NULL, NULL}};
-    struct label no[] = {{"a", "b"}, {"c", "503"}, {"d", "x"},
-                         {"e", "ok"}, {NULL, NULL}};
-    ck_assert_int_eq(matcher_set_parse(&s, "a=b, c=~5..,d!=x,e!~err.*", why,
-                                       sizeof(why)), 0);
+    struct label yes[] = {
+        {"a", "b"}, {"c", "503"}, {"d", "y"}, {"e", "ok"}, {NULL, NULL}};
+    struct label no[] = {
+        {"a", "b"}, {"c", "503"}, {"d", "x"}, {"e", "ok"}, {NULL, NULL}};
+    ck_assert_int_eq(
+        matcher_set_parse(&s, "a=b, c=~5..,d!=x,e!~err.*", why, sizeof(why)),
+        0);
     ck_assert_uint_eq(s.n, 4);
     ck_assert_int_eq(s.v[0].op, MATCH_EQ);
     ck_assert_int_eq(s.v[1].op, MATCH_RE);
@@ -143,7 +143,8 @@ START_TEST(set_parse_quoted_values_may_hold_commas)
     struct matcher_set s;
     char why[256];
     ck_assert_int_eq(matcher_set_parse(&s, "msg=\"a, b \\\"q\\\"\",x=~\"~t\"",
-                                       why, sizeof(why)), 0);
+                                       why, sizeof(why)),
+                     0);
     ck_assert_uint_eq(s.n, 2);
     ck_assert_str_eq(s.v[0].value, "a, b \"q\"");
     ck_assert_str_eq(s.v[1].value, "~t");

@@ -113,9 +113,8 @@ static int rows_cb(void *ctx, const struct outbox_row *o)
     struct rows *r = ctx;
     size_t len = strlen(r->text);
 
-    snprintf(r->text + len, sizeof(r->text) - len, "%s%s:%s:%s",
-             len ? " " : "", o->receiver, outbox_status_name(o->status),
-             o->kind);
+    snprintf(r->text + len, sizeof(r->text) - len, "%s%s:%s:%s", len ? " " : "",
+             o->receiver, outbox_status_name(o->status), o->kind);
     if (r->n < 32)
         snprintf(r->keys[r->n], sizeof(r->keys[0]), "%s", o->key);
     r->n++;
@@ -178,14 +177,15 @@ START_TEST(continue_true_also_notifies_later_matching_routes)
     struct fixture f;
     struct rows r;
 
-    fx_open(&f, NOTIFIERS "routes:\n"
-                          "  - match: {severity: critical}\n"
-                          "    notify: [mail]\n"
-                          "    continue: true\n"
-                          "  - match: {alertname: api, severity: \"~warning|critical\"}\n"
-                          "    notify: [chat, mail]\n"
-                          "  - match: {alertname: api}\n"
-                          "    notify: [audit]\n");
+    fx_open(&f, NOTIFIERS
+            "routes:\n"
+            "  - match: {severity: critical}\n"
+            "    notify: [mail]\n"
+            "    continue: true\n"
+            "  - match: {alertname: api, severity: \"~warning|critical\"}\n"
+            "    notify: [chat, mail]\n"
+            "  - match: {alertname: api}\n"
+            "    notify: [audit]\n");
     ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 2);
     /* mail once (deduplicated), chat once; audit's route comes after a
      * match without continue. */
@@ -244,7 +244,8 @@ START_TEST(receiver_that_heard_critical_hears_deescalation_and_resolution)
                           "    notify: [chat]\n");
     ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 1);
     ck_assert_int_eq(
-        fx_event(&f, T0 + 60, EV_DEESCALATED, SEV_WARNING, SEV_CRITICAL, T0), 2);
+        fx_event(&f, T0 + 60, EV_DEESCALATED, SEV_WARNING, SEV_CRITICAL, T0),
+        2);
     ck_assert_int_eq(
         fx_event(&f, T0 + 120, EV_RESOLVED, SEV_OK, SEV_WARNING, T0), 2);
     ck_assert_str_eq(fx_rows(&f, &r),
@@ -274,8 +275,9 @@ START_TEST(send_resolved_false_receiver_gets_no_resolved_event)
     ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 2);
     ck_assert_int_eq(
         fx_event(&f, T0 + 60, EV_RESOLVED, SEV_OK, SEV_CRITICAL, T0), 1);
-    ck_assert_str_eq(fx_rows(&f, &r),
-                     "mail:pending:event chat:pending:event chat:pending:event");
+    ck_assert_str_eq(
+        fx_rows(&f, &r),
+        "mail:pending:event chat:pending:event chat:pending:event");
     fx_close(&f);
 }
 END_TEST
@@ -339,15 +341,18 @@ START_TEST(cooldown_holds_across_a_resolve_and_refire)
     ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
     /* Resolved within the period: the route does not match "ok"; the
      * receiver heard the alert, the cooldown still applies. */
-    ck_assert_int_eq(fx_event(&f, T0 + 180, EV_RESOLVED, SEV_OK, SEV_WARNING, T0), 0);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 180, EV_RESOLVED, SEV_OK, SEV_WARNING, T0), 0);
     /* A flapping re-fire 4 minutes after the first delivery: skipped. */
     ck_assert_int_eq(
         fx_event(&f, T0 + 240, EV_FIRING, SEV_WARNING, SEV_OK, T0 + 240), 0);
     /* Past the period: delivered again. */
-    ck_assert_int_eq(
-        fx_event(&f, T0 + 700, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0 + 240), 1);
-    ck_assert_str_eq(fx_rows(&f, &r), "scale:pending:event scale:skipped:event "
-                                      "scale:skipped:event scale:pending:event");
+    ck_assert_int_eq(fx_event(&f, T0 + 700, EV_ESCALATED, SEV_CRITICAL,
+                              SEV_WARNING, T0 + 240),
+                     1);
+    ck_assert_str_eq(fx_rows(&f, &r),
+                     "scale:pending:event scale:skipped:event "
+                     "scale:skipped:event scale:pending:event");
     fx_close(&f);
 }
 END_TEST
@@ -429,10 +434,9 @@ START_TEST(firing_alert_is_repeated_after_repeat_interval)
     ck_assert_int_eq(fx_repeats(&f, T0 + 600), 1); /* mail, 10m */
     ck_assert_int_eq(fx_repeats(&f, T0 + 900), 0);
     ck_assert_int_eq(fx_repeats(&f, T0 + 3600), 2); /* chat 1h, mail again */
-    ck_assert_str_eq(fx_rows(&f, &r),
-                     "mail:pending:event chat:pending:event "
-                     "mail:pending:repeat chat:pending:repeat "
-                     "mail:pending:repeat");
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:pending:event chat:pending:event "
+                                      "mail:pending:repeat chat:pending:repeat "
+                                      "mail:pending:repeat");
     /* Resolved alerts are not repeated. */
     ck_assert_int_eq(
         fx_event(&f, T0 + 3700, EV_RESOLVED, SEV_OK, SEV_CRITICAL, T0), 2);
@@ -499,9 +503,8 @@ START_TEST(idempotency_keys_of_later_events_sort_after_earlier_ones)
     ck_assert_int_eq(
         fx_event(&f, T0 + 0.001, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0),
         1);
-    ck_assert_int_eq(fx_event(&f, T0 + 3600, EV_RESOLVED, SEV_OK,
-                              SEV_CRITICAL, T0),
-                     1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 3600, EV_RESOLVED, SEV_OK, SEV_CRITICAL, T0), 1);
     fx_rows(&f, &r);
     ck_assert_uint_eq(r.n, 3);
     ck_assert_int_lt(strcmp(r.keys[0], r.keys[1]), 0);
@@ -527,14 +530,15 @@ START_TEST(outbox_payload_holds_event_starts_at_and_receiver)
     root = cJSON_Parse(p.payload);
     ck_assert_ptr_nonnull(root);
     ck_assert_str_eq(
-        cJSON_GetObjectItemCaseSensitive(root, "receiver")->valuestring, "mail");
+        cJSON_GetObjectItemCaseSensitive(root, "receiver")->valuestring,
+        "mail");
     ck_assert_double_eq(
         cJSON_GetObjectItemCaseSensitive(root, "starts_at")->valuedouble, T0);
-    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(
-                         cJSON_GetObjectItemCaseSensitive(root, "event"),
-                         "event")
-                         ->valuestring,
-                     "escalated");
+    ck_assert_str_eq(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(root, "event"), "event")
+            ->valuestring,
+        "escalated");
     cJSON_Delete(root);
     fx_close(&f);
 }
@@ -638,8 +642,8 @@ Suite *router_suite(void)
     tcase_add_test(tc, continue_true_also_notifies_later_matching_routes);
     tcase_add_test(tc, unmatched_event_goes_to_default_notify);
     tcase_add_test(tc, unmatched_event_without_default_is_only_recorded);
-    tcase_add_test(tc,
-                   receiver_that_heard_critical_hears_deescalation_and_resolution);
+    tcase_add_test(
+        tc, receiver_that_heard_critical_hears_deescalation_and_resolution);
     tcase_add_test(tc, send_resolved_false_receiver_gets_no_resolved_event);
     tcase_add_test(tc, events_filter_limits_the_kinds_a_receiver_gets);
     tcase_add_test(tc, cooldown_records_events_inside_the_period_as_skipped);
@@ -648,7 +652,8 @@ Suite *router_suite(void)
     tcase_add_test(tc, silence_on_severity_matches_the_new_severity);
     tcase_add_test(tc, firing_alert_is_repeated_after_repeat_interval);
     tcase_add_test(tc, idempotency_keys_are_stable_and_dot_free);
-    tcase_add_test(tc, idempotency_keys_of_later_events_sort_after_earlier_ones);
+    tcase_add_test(tc,
+                   idempotency_keys_of_later_events_sort_after_earlier_ones);
     tcase_add_test(tc, outbox_payload_holds_event_starts_at_and_receiver);
     tcase_add_test(tc, dispatcher_thread_delivers_committed_rows_and_stops);
     tcase_add_test(tc,

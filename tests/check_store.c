@@ -406,8 +406,13 @@ START_TEST(pending_after_lists_only_newer_rows_and_payload_reads_one_row)
     int64_t id1 = 0, id2 = 0, id3 = 0;
     char *pl = NULL;
     struct outbox_row r = {
-        .key = "a1", .receiver = "hook", .fingerprint = "fp", .rule = "r",
-        .kind = "event", .payload = "{\"n\":1}", .created = 10,
+        .key = "a1",
+        .receiver = "hook",
+        .fingerprint = "fp",
+        .rule = "r",
+        .kind = "event",
+        .payload = "{\"n\":1}",
+        .created = 10,
     };
 
     ck_assert_int_eq(store_outbox_add(s, &r, &id1, &e), 0);
@@ -419,11 +424,13 @@ START_TEST(pending_after_lists_only_newer_rows_and_payload_reads_one_row)
     ck_assert_int_eq(store_outbox_add(s, &r, &id3, &e), 0);
     ck_assert_int_eq(
         store_outbox_update(s, id2, OUTBOX_SENT, 1, 0, NULL, 200, 11, &e), 0);
-    ck_assert_int_eq(store_outbox_pending_after(s, id1, 0, outbox_cb, &os, &e), 0);
+    ck_assert_int_eq(store_outbox_pending_after(s, id1, 0, outbox_cb, &os, &e),
+                     0);
     ck_assert_int_eq(os.n, 1);
     ck_assert_str_eq(os.keys[0], "a3");
     memset(&os, 0, sizeof(os));
-    ck_assert_int_eq(store_outbox_pending_after(s, 0, 1, outbox_cb, &os, &e), 0);
+    ck_assert_int_eq(store_outbox_pending_after(s, 0, 1, outbox_cb, &os, &e),
+                     0);
     ck_assert_int_eq(os.n, 1);
     ck_assert_str_eq(os.keys[0], "a1");
     ck_assert_int_eq(store_outbox_payload(s, id3, &pl, &e), 0);
@@ -1069,10 +1076,10 @@ static void raw_payload(const char *path, int64_t id, char *out, size_t n)
 
     out[0] = '\0';
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_prepare_v2(db,
-                                        "SELECT payload FROM outbox WHERE id = ?1",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "SELECT payload FROM outbox WHERE id = ?1", -1,
+                           &st, NULL),
+        SQLITE_OK);
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW)
         snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -1145,7 +1152,7 @@ START_TEST(payload_not_embedding_its_own_event_is_stored_as_given)
     ck_assert_int_eq(store_begin(s, &e), 0);
     add_event(s, 100, "r", "fp", "firing", &ev1);
     add_event(s, 200, "r", "fp", "resolved", &ev2);
-    a = add_row(s, "k1", ev1, other);       /* not the newest event */
+    a = add_row(s, "k1", ev1, other); /* not the newest event */
     b = add_row(s, "k2", ev2, "{\"event\":{\"ts\":200.000,\"rule\":\"q\"}}");
     c = add_row(s, "k3", 0, "{\"report\":true}");
     ck_assert_int_eq(store_commit(s, &e), 0);
@@ -1219,7 +1226,8 @@ Suite *store_suite(void)
     tcase_add_test(mem,
                    outbox_duplicate_key_is_ignored_and_pending_keeps_id_order);
     tcase_add_test(mem, outbox_status_names_are_stable);
-    tcase_add_test(mem, pending_after_lists_only_newer_rows_and_payload_reads_one_row);
+    tcase_add_test(
+        mem, pending_after_lists_only_newer_rows_and_payload_reads_one_row);
     tcase_add_test(mem,
                    heard_receivers_are_replaced_listed_and_cleared_per_alert);
     tcase_add_test(mem,
@@ -1246,7 +1254,8 @@ Suite *store_suite(void)
     tcase_add_test(file, full_disk_rolls_back_the_whole_batch);
     tcase_add_test(file, concurrent_reader_never_sees_a_partial_batch);
     tcase_add_test(file, payload_embedding_its_event_reads_back_byte_for_byte);
-    tcase_add_test(file, payload_not_embedding_its_own_event_is_stored_as_given);
+    tcase_add_test(file,
+                   payload_not_embedding_its_own_event_is_stored_as_given);
     tcase_add_test(file, payload_of_a_rolled_back_event_id_is_stored_whole);
     tcase_add_test(file, pending_count_follows_status_changes);
     suite_add_tcase(s, file);

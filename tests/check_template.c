@@ -12,11 +12,19 @@ static const struct label annots[] = {{"summary", "slow"}};
 static struct tmpl_ctx ctx(void)
 {
     struct tmpl_ctx c = {
-        .rule = "api_p90_latency", .event = "escalated",
-        .severity = "critical", .previous = "warning", .reason = "threshold",
-        .fingerprint = "3f0c9a0000000000", .value = 512.5, .has_value = true,
-        .ts = 1767225720.5004, .labels = labels, .nlabels = 2,
-        .annotations = annots, .nannotations = 1,
+        .rule = "api_p90_latency",
+        .event = "escalated",
+        .severity = "critical",
+        .previous = "warning",
+        .reason = "threshold",
+        .fingerprint = "3f0c9a0000000000",
+        .value = 512.5,
+        .has_value = true,
+        .ts = 1767225720.5004,
+        .labels = labels,
+        .nlabels = 2,
+        .annotations = annots,
+        .nannotations = 1,
     };
     return c;
 }
@@ -71,12 +79,13 @@ START_TEST(literal_text_and_single_braces_pass_through)
 {
     struct tmpl_ctx c = ctx();
     char why[256];
-    struct tmpl *t = tmpl_compile("plain {text} }} here", why, sizeof(why),
-                                  NULL);
+    struct tmpl *t =
+        tmpl_compile("plain {text} }} here", why, sizeof(why), NULL);
     ck_assert_ptr_nonnull(t);
     ck_assert(tmpl_is_literal(t));
     tmpl_free(t);
-    ck_assert_str_eq(render("plain {text} }} here", &c), "plain {text} }} here");
+    ck_assert_str_eq(render("plain {text} }} here", &c),
+                     "plain {text} }} here");
     ck_assert_str_eq(render("", &c), "");
     t = tmpl_compile("{{ value }}", why, sizeof(why), NULL);
     ck_assert(!tmpl_is_literal(t));
@@ -104,8 +113,8 @@ START_TEST(unclosed_braces_are_a_compile_error)
 {
     char why[256];
     size_t off = 99;
-    ck_assert_ptr_null(tmpl_compile("x {{ value }} y {{ value", why,
-                                    sizeof(why), &off));
+    ck_assert_ptr_null(
+        tmpl_compile("x {{ value }} y {{ value", why, sizeof(why), &off));
     ck_assert_str_eq(why, "unclosed \"{{\" in template");
     ck_assert_uint_eq(off, 16);
 }
@@ -116,8 +125,8 @@ START_TEST(render_stops_at_the_buffer_cap)
     struct tmpl_ctx c = ctx();
     char why[256];
     struct buf b;
-    struct tmpl *t = tmpl_compile("{{ rule }}{{ rule }}{{ rule }}", why,
-                                  sizeof(why), NULL);
+    struct tmpl *t =
+        tmpl_compile("{{ rule }}{{ rule }}{{ rule }}", why, sizeof(why), NULL);
     buf_init(&b, 20);
     ck_assert_int_eq(tmpl_render(t, &c, &b), -1);
     ck_assert(b.failed);
