@@ -69,6 +69,20 @@ static void evlog_init(struct evlog *l)
     buf_init(&l->all, 0);
 }
 
+/* An engine over c with an empty event log; close_engine frees all three. */
+static struct engine *open_engine(struct config *c, struct evlog *l)
+{
+    evlog_init(l);
+    return engine_new(c);
+}
+
+static void close_engine(struct engine *e, struct config *c, struct evlog *l)
+{
+    engine_free(e);
+    config_free(c);
+    buf_cleanup(&l->all);
+}
+
 #define SIMPLE_RULE(tiers)                                                     \
     "rules:\n"                                                                 \
     "  - name: r\n"                                                            \
@@ -147,11 +161,10 @@ START_TEST(tier_value_oscillating_inside_band_does_not_refire)
 {
     struct config *c =
         load(SIMPLE_RULE("      warning: {above: 100, clear: 80}\n"));
-    struct engine *e = engine_new(c);
     struct evlog l;
+    struct engine *e = open_engine(c, &l);
     double vals[] = {50, 120, 90, 101, 85, 99, 81, 79, 95};
 
-    evlog_init(&l);
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
         feed1(e, "m", "host", "a", vals[i], 100 + i, &l);
     ck_assert_int_eq(l.n, 2);
@@ -160,9 +173,7 @@ START_TEST(tier_value_oscillating_inside_band_does_not_refire)
     ck_assert_str_eq(l.kinds[1], "resolved");
     ck_assert_double_eq(l.ts[1], 107);
     ck_assert_str_eq(l.sev[1], "ok");
-    engine_free(e);
-    config_free(c);
-    buf_cleanup(&l.all);
+    close_engine(e, c, &l);
 }
 END_TEST
 
@@ -170,11 +181,10 @@ START_TEST(severity_escalates_and_deescalates_with_previous)
 {
     struct config *c = load(SIMPLE_RULE("      warning: {above: 100}\n"
                                         "      critical: {above: 200}\n"));
-    struct engine *e = engine_new(c);
     struct evlog l;
+    struct engine *e = open_engine(c, &l);
     double vals[] = {150, 250, 150, 50};
 
-    evlog_init(&l);
     for (int i = 0; i < 4; i++)
         feed1(e, "m", "host", "a", vals[i], i, &l);
     ck_assert_int_eq(l.n, 4);
@@ -187,9 +197,7 @@ START_TEST(severity_escalates_and_deescalates_with_previous)
     ck_assert_ptr_nonnull(strstr(
         buf_str(&l.all), "\"event\":\"escalated\",\"severity\":\"critical\","
                          "\"previous\":\"warning\",\"value\":250"));
-    engine_free(e);
-    config_free(c);
-    buf_cleanup(&l.all);
+    close_engine(e, c, &l);
 }
 END_TEST
 
@@ -197,19 +205,16 @@ START_TEST(for_delays_firing_until_held_in_sample_time)
 {
     struct config *c =
         load(SIMPLE_RULE("      warning: {above: 100, for: 1m}\n"));
-    struct engine *e = engine_new(c);
     struct evlog l;
+    struct engine *e = open_engine(c, &l);
 
-    evlog_init(&l);
     feed1(e, "m", "host", "a", 150, 0, &l);
     feed1(e, "m", "host", "a", 150, 30, &l);
     ck_assert_int_eq(l.n, 0);
     feed1(e, "m", "host", "a", 150, 60, &l);
     ck_assert_int_eq(l.n, 1);
     ck_assert_double_eq(l.ts[0], 60);
-    engine_free(e);
-    config_free(c);
-    buf_cleanup(&l.all);
+    close_engine(e, c, &l);
 }
 END_TEST
 
@@ -224,11 +229,10 @@ START_TEST(event_json_has_spec_shape_labels_order_and_annotations)
                             "    annotations:\n"
                             "      summary: \"p90 latency {{ value }} ms on {{ "
                             "labels.service }}\"\n");
-    struct engine *e = engine_new(c);
     struct evlog l;
+    struct engine *e = open_engine(c, &l);
     const char *j;
 
-    evlog_init(&l);
     feed1(e, "lat", "service", "api", 512.5, 1767225720, &l);
     ck_assert_int_eq(l.n, 1);
     j = buf_str(&l.all);
@@ -244,20 +248,17 @@ START_TEST(event_json_has_spec_shape_labels_order_and_annotations)
     }
     ck_assert_ptr_nonnull(strstr(j, "\"annotations\":{\"summary\":"
                                     "\"p90 latency 512.5 ms on override\"}}"));
-    engine_free(e);
-    config_free(c);
-    buf_cleanup(&l.all);
+    close_engine(e, c, &l);
 }
 END_TEST
 
 START_TEST(missing_by_label_groups_as_empty_string)
 {
     struct config *c = load(SIMPLE_RULE("      warning: {above: 1}\n"));
-    struct engine *e = engine_new(c);
     struct evlog l;
+    struct engine *e = open_engine(c, &l);
     struct engine_stats st;
 
-    evlog_init(&l);
     feed1(e, "m", NULL, NULL, 5, 1, &l);
     feed1(e, "m", "other", "x", 5, 2, &l);
     feed1(e, "m", "host", "", 5, 3, &l);
@@ -265,9 +266,7 @@ START_TEST(missing_by_label_groups_as_empty_string)
     ck_assert_uint_eq(st.series, 1);
     ck_assert_int_eq(l.n, 1);
     ck_assert_ptr_nonnull(strstr(buf_str(&l.all), "\"host\":\"\""));
-    engine_free(e);
-    config_free(c);
-    buf_cleanup(&l.all);
+    close_engine(e, c, &l);
 }
 END_TEST
 
@@ -278,40 +277,34 @@ START_TEST(where_matchers_select_samples)
                             "    metric: [m, m2]\n"
                             "    where: {env: prod, host: \"!~test.*\"}\n"
                             "    severity: {warning: {above: 1}}\n");
-    struct engine *e = engine_new(c);
     struct evlog l;
+    struct engine *e = open_engine(c, &l);
     struct label a[] = {{"env", "prod"}, {"host", "test-1"}};
     struct label b[] = {{"env", "prod"}, {"host", "web-1"}};
     struct sample s1 = {"m", a, 2, 5, 1};
     struct sample s2 = {"m2", b, 2, 5, 2};
 
-    evlog_init(&l);
     engine_feed(e, &s1, collect, &l);
     ck_assert_int_eq(l.n, 0);
     engine_feed(e, &s2, collect, &l);
     ck_assert_int_eq(l.n, 1);
-    engine_free(e);
-    config_free(c);
-    buf_cleanup(&l.all);
+    close_engine(e, c, &l);
 }
 END_TEST
 
 START_TEST(late_sample_of_same_source_is_dropped_and_counted)
 {
     struct config *c = load(SIMPLE_RULE("      warning: {above: 100}\n"));
-    struct engine *e = engine_new(c);
     struct evlog l;
+    struct engine *e = open_engine(c, &l);
     struct engine_stats st;
 
-    evlog_init(&l);
     ck_assert_int_eq(feed1(e, "m", "host", "a", 1, 100, &l), 0);
     ck_assert_int_eq(feed1(e, "m", "host", "a", 500, 50, &l), 1);
     engine_stats(e, &st);
     ck_assert_uint_eq(st.late, 1);
     ck_assert_int_eq(l.n, 0);
-    engine_free(e);
-    config_free(c);
-    buf_cleanup(&l.all);
+    close_engine(e, c, &l);
 }
 END_TEST
 
@@ -322,10 +315,9 @@ START_TEST(nodata_fires_at_deadline_and_next_sample_ends_it)
                             "    metric: hb\n"
                             "    severity: {critical: {below: 1}}\n"
                             "    nodata: {after: 5m}\n");
-    struct engine *e = engine_new(c);
     struct evlog l;
+    struct engine *e = open_engine(c, &l);
 
-    evlog_init(&l);
     feed1(e, "hb", NULL, NULL, 1, 1000, &l);
     feed1(e, "other", NULL, NULL, 1, 1200, &l);
     ck_assert_int_eq(l.n, 0);
@@ -340,9 +332,7 @@ START_TEST(nodata_fires_at_deadline_and_next_sample_ends_it)
     feed1(e, "hb", NULL, NULL, 1, 1500, &l);
     ck_assert_int_eq(l.n, 2);
     ck_assert_str_eq(l.kinds[1], "resolved");
-    engine_free(e);
-    config_free(c);
-    buf_cleanup(&l.all);
+    close_engine(e, c, &l);
 }
 END_TEST
 
@@ -354,10 +344,9 @@ START_TEST(nodata_deadline_reached_exactly_fires_unless_own_sample_arrives)
                             "    by: [job]\n"
                             "    severity: {critical: {below: 1}}\n"
                             "    nodata: {after: 1m}\n");
-    struct engine *e = engine_new(c);
     struct evlog l;
+    struct engine *e = open_engine(c, &l);
 
-    evlog_init(&l);
     feed1(e, "hb", "job", "a", 1, 0, &l);
     feed1(e, "hb", "job", "b", 1, 0, &l);
     /* a's own sample lands exactly on its deadline: no nodata for a;
@@ -366,9 +355,7 @@ START_TEST(nodata_deadline_reached_exactly_fires_unless_own_sample_arrives)
     ck_assert_int_eq(l.n, 1);
     ck_assert_double_eq(l.ts[0], 60);
     ck_assert_ptr_nonnull(strstr(buf_str(&l.all), "\"job\":\"b\""));
-    engine_free(e);
-    config_free(c);
-    buf_cleanup(&l.all);
+    close_engine(e, c, &l);
 }
 END_TEST
 
@@ -379,17 +366,14 @@ START_TEST(nodata_with_same_severity_is_silent)
                             "    metric: hb\n"
                             "    severity: {warning: {above: 10}}\n"
                             "    nodata: {after: 1m, severity: warning}\n");
-    struct engine *e = engine_new(c);
     struct evlog l;
+    struct engine *e = open_engine(c, &l);
 
-    evlog_init(&l);
     feed1(e, "hb", NULL, NULL, 20, 0, &l);
     ck_assert_int_eq(l.n, 1);
     engine_advance(e, 500, collect, &l);
     ck_assert_int_eq(l.n, 1);
-    engine_free(e);
-    config_free(c);
-    buf_cleanup(&l.all);
+    close_engine(e, c, &l);
 }
 END_TEST
 
@@ -397,19 +381,16 @@ START_TEST(tick_completes_for_at_wall_clock)
 {
     struct config *c =
         load(SIMPLE_RULE("      warning: {above: 100, for: 1m}\n"));
-    struct engine *e = engine_new(c);
     struct evlog l;
+    struct engine *e = open_engine(c, &l);
 
-    evlog_init(&l);
     feed1(e, "m", "host", "a", 150, 0, &l);
     engine_tick(e, 30, collect, &l);
     ck_assert_int_eq(l.n, 0);
     engine_tick(e, 61, collect, &l);
     ck_assert_int_eq(l.n, 1);
     ck_assert_double_eq(l.ts[0], 61);
-    engine_free(e);
-    config_free(c);
-    buf_cleanup(&l.all);
+    close_engine(e, c, &l);
 }
 END_TEST
 
@@ -613,12 +594,11 @@ END_TEST
 START_TEST(restore_rejects_a_corrupt_blob)
 {
     struct config *c = load(SIMPLE_RULE("      warning: {above: 1}\n"));
-    struct engine *e = engine_new(c);
     struct evlog l;
+    struct engine *e = open_engine(c, &l);
     struct saved sv = {0};
     struct err er = {0};
 
-    evlog_init(&l);
     feed1(e, "m", "host", "a", 5, 1, &l);
     engine_save(e, true, true, save_put, save_del, &sv);
     engine_free(e);
@@ -629,9 +609,7 @@ START_TEST(restore_rejects_a_corrupt_blob)
                              -1);
     ck_assert(er.set);
     saved_free(&sv);
-    engine_free(e);
-    config_free(c);
-    buf_cleanup(&l.all);
+    close_engine(e, c, &l);
 }
 END_TEST
 
