@@ -127,12 +127,18 @@ build/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
 	$(Q)clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	  $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
 
+# A crash, leak, timeout or out-of-memory fails the target; the input that
+# caused it is kept in build/fuzz/ (artifact_prefix).
 fuzz: $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \
 	  n=$$(basename $$t); mkdir -p build/fuzz/corpus-$$n; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
-	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65600 build/fuzz/corpus-$$n fuzz/seeds/$$n \
-	    2>&1 | tail -n 3 || exit 1; \
+	  if ! $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65600 -rss_limit_mb=2048 \
+	      -artifact_prefix=build/fuzz/$$n- build/fuzz/corpus-$$n fuzz/seeds/$$n \
+	      > build/fuzz/$$n.log 2>&1; then \
+	    tail -n 30 build/fuzz/$$n.log; echo "fuzz: $$n FAILED"; exit 1; \
+	  fi; \
+	  tail -n 1 build/fuzz/$$n.log; \
 	done
 
 test-fuzz-smoke:

@@ -14,6 +14,49 @@
 #include "../common/util.h"
 
 /* Compile with an explicit operator and operand (no prefix parsing). */
+/* glibc's regcomp grows exponentially with stacked quantifiers ("a+++",
+ * "x{1,9}{1,9}": undefined in POSIX ERE anyway), and matchers come from
+ * configs and the silences API, so such patterns are refused before they
+ * reach it. Returns the offending offset, or -1 when the pattern is fine. */
+static long stacked_quantifier(const char *re)
+{
+    bool in_bracket = false, after_quant = false;
+
+    for (size_t i = 0; re[i]; i++) {
+        char c = re[i];
+
+        if (in_bracket) {
+            /* "[]...]" and "[^]...]": a leading ] is literal. */
+            if (c == ']' && !(re[i - 1] == '[' ||
+                              (re[i - 1] == '^' && i >= 2 && re[i - 2] == '[')))
+                in_bracket = false;
+            continue;
+        }
+        if (c == '\\') {
+            if (re[i + 1])
+                i++;
+            after_quant = false;
+        } else if (c == '[') {
+            in_bracket = true;
+            after_quant = false;
+        } else if (c == '*' || c == '+' || c == '?' || c == '{') {
+            if (after_quant)
+                return (long)i;
+            if (c == '{') {
+                const char *end = strchr(re + i, '}');
+                if (end != NULL)
+                    i = (size_t)(end - re);
+            }
+            after_quant = true;
+        } else {
+            after_quant = false;
+        }
+    }
+    return -1;
+}
+
+#define MATCHER_MAX_REGEX 1024
+
 static int matcher_init_op(struct matcher *m, const char *name,
                            enum matcher_op op, const char *value, char *why,
                            size_t whylen)
@@ -25,6 +68,20 @@ static int matcher_init_op(struct matcher *m, const char *name,
         regex_t probe;
         int rc;
 
+        long at;
+
+        if (strlen(value) > MATCHER_MAX_REGEX) {
+            snprintf(why, whylen, "regex longer than %d characters",
+                     MATCHER_MAX_REGEX);
+            return -1;
+        }
+        if ((at = stacked_quantifier(value)) >= 0) {
+            snprintf(why, whylen,
+                     "invalid regex \"%.200s\": repeated quantifier at "
+                     "offset %ld",
+                     value, at);
+            return -1;
+        }
         /* Compile the regex alone first: "a)|(b" is invalid by itself but
          * would compile (unanchored) inside our "^(...)$". */
         rc = regcomp(&probe, value, REG_EXTENDED | REG_NOSUB);

@@ -101,6 +101,29 @@ START_TEST(invalid_regex_reports_regcomp_message)
 }
 END_TEST
 
+START_TEST(stacked_quantifiers_are_refused_before_regcomp)
+{
+    /* glibc's regcomp needs exponential memory for "s+++...": refused. */
+    static const char *bad[] = {"~dev|tes++++++++++++++++++++++++++++t",
+                                "~a**", "~a+?", "~x{1,9}{1,9}", "~a?*"};
+    static const char *good[] = {"~5..", "~a+b*c?", "~[+*?]+", "~x{2}y?",
+                                 "~\\++", "~(a+)+", "~[]+]*"};
+    struct matcher m;
+    char why[256];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(matcher_init(&m, "l", bad[i], why, sizeof(why)) == -1,
+                      "%s accepted", bad[i]);
+        ck_assert_ptr_nonnull(strstr(why, "repeated quantifier"));
+    }
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ck_assert_msg(matcher_init(&m, "l", good[i], why, sizeof(why)) == 0,
+                      "%s refused: %s", good[i], why);
+        matcher_cleanup(&m);
+    }
+}
+END_TEST
+
 START_TEST(escaped_tilde_and_bang_are_literals)
 {
     struct matcher m;
@@ -186,6 +209,7 @@ Suite *matcher_suite(void)
     tcase_add_test(t, negated_regex_and_missing_label_as_empty);
     tcase_add_test(t, invalid_regex_reports_regcomp_message);
     tcase_add_test(t, escaped_tilde_and_bang_are_literals);
+    tcase_add_test(t, stacked_quantifiers_are_refused_before_regcomp);
     tcase_add_test(t, set_parse_reads_all_four_operators);
     tcase_add_test(t, set_parse_quoted_values_may_hold_commas);
     tcase_add_test(t, set_parse_rejects_malformed_text);
