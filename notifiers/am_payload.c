@@ -51,6 +51,8 @@ int am_event_parse(const cJSON *payload, struct am_event *ev, struct err *e)
     ev->value = ev->has_value ? it->valuedouble : NAN;
     it = cJSON_GetObjectItemCaseSensitive(ev_obj, "ts");
     ev->ts = cJSON_IsNumber(it) ? it->valuedouble : 0;
+    it = cJSON_GetObjectItemCaseSensitive(payload, "by");
+    ev->by = cJSON_IsArray(it) ? it : NULL;
     it = cJSON_GetObjectItemCaseSensitive(payload, "starts_at");
     ev->starts_at = cJSON_IsNumber(it) ? it->valuedouble : ev->ts;
     it = cJSON_GetObjectItemCaseSensitive(ev_obj, "labels");
@@ -203,6 +205,21 @@ int am_title(const struct am_event *ev, struct buf *out)
 
     if (buf_adds(out, ev->rule) < 0)
         return -1;
+    if (ev->by != NULL) {
+        /* The labels that identify the alert within its rule, in `by`
+         * order: "[CRITICAL] api_p90_latency service=api firing". */
+        cJSON_ArrayForEach(it, ev->by)
+        {
+            const char *v;
+            if (!cJSON_IsString(it) ||
+                strcmp(it->valuestring, "alertname") == 0)
+                continue;
+            v = am_json_str(ev->labels, it->valuestring);
+            if (buf_printf(out, " %s=%s", it->valuestring, v ? v : "") < 0)
+                return -1;
+        }
+        return 0;
+    }
     cJSON_ArrayForEach(it, ev->labels)
     {
         if (!cJSON_IsString(it) || strcmp(it->string, "alertname") == 0)

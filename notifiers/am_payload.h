@@ -23,6 +23,8 @@ struct am_event {
     double ts, starts_at;     /* starts_at defaults to ts when absent */
     const cJSON *labels;      /* object of strings; may be NULL */
     const cJSON *annotations; /* object of strings; may be NULL */
+    const cJSON *by;          /* the rule's `by` label names (array of
+                                 strings); NULL when the payload has none */
 };
 
 /* Fill ev from a notification payload. Returns 0, or -1 with a reason in e
@@ -39,8 +41,9 @@ const char *am_json_str(const cJSON *obj, const char *key);
  * (free with cJSON_Delete) or NULL when out of memory. */
 cJSON *am_payload_build(const struct am_event *ev, const char *receiver);
 
-/* Append "RULE k=v k=v" (labels except alertname, in label order): the
- * alert's short name in subjects and fallback texts. Returns 0 or -1. */
+/* Append "RULE k=v k=v": the alert's short name in subjects and fallback
+ * texts. The labels are the rule's `by` labels when the payload names them,
+ * else every label but alertname, in label order. Returns 0 or -1. */
 int am_title(const struct am_event *ev, struct buf *out);
 
 #endif

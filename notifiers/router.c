@@ -264,8 +264,11 @@ static void make_key(const char *fingerprint, double ts, const char *event,
 }
 
 /* {"event": <event_json>, "starts_at": ts, "receiver": "name"} */
+/* The payload: the event, when its episode started, the receiver, and the
+ * rule's `by` label names (the labels that tell one alert of the rule from
+ * another: titles and subjects show those, not the rule's fixed labels). */
 static int make_payload(struct buf *b, const char *event_json, double starts_at,
-                        const char *receiver)
+                        const char *receiver, const struct rule *rule)
 {
     char num[64];
 
@@ -275,7 +278,17 @@ static int make_payload(struct buf *b, const char *event_json, double starts_at,
     buf_adds(b, event_json);
     buf_printf(b, ",\"starts_at\":%s,\"receiver\":\"", num);
     buf_add_json_str(b, receiver, strlen(receiver));
-    return buf_adds(b, "\"}");
+    buf_addc(b, '"');
+    if (rule != NULL) {
+        buf_adds(b, ",\"by\":[");
+        for (size_t i = 0; i < rule->nby; i++) {
+            buf_adds(b, i ? ",\"" : "\"");
+            buf_add_json_str(b, rule->by[i], strlen(rule->by[i]));
+            buf_addc(b, '"');
+        }
+        buf_addc(b, ']');
+    }
+    return buf_addc(b, '}');
 }
 
 /* Complete row, whose fingerprint, rule and kind the caller has set, as the
@@ -283,13 +296,14 @@ static int make_payload(struct buf *b, const char *event_json, double starts_at,
  * fingerprint, ts, event and kind) into key, its payload (event_json and
  * starts_at) into b, and its times. Returns 0, or -1 with e filled when the
  * payload is too large. */
-static int build_row(struct outbox_row *row, const char *receiver, double ts,
-                     const char *event, const char *event_json,
-                     double starts_at, double now, char key[29], struct buf *b,
-                     struct err *e)
+static int build_row(const struct config *cfg, struct outbox_row *row,
+                     const char *receiver, double ts, const char *event,
+                     const char *event_json, double starts_at, double now,
+                     char key[29], struct buf *b, struct err *e)
 {
     make_key(row->fingerprint, ts, event, receiver, row->kind, key);
-    if (make_payload(b, event_json, starts_at, receiver) < 0) {
+    if (make_payload(b, event_json, starts_at, receiver,
+                     config_rule(cfg, row->rule)) < 0) {
         err_set(e, "router: payload for %s too large", receiver);
         return -1;
     }
@@ -457,7 +471,7 @@ int router_record(struct router *r, struct store *s,
         row.fingerprint = ev->fingerprint;
         row.rule = ev->rule;
         row.kind = "event";
-        if (build_row(&row, n->name, ev->ts, kindname, event_json,
+        if (build_row(cfg, &row, n->name, ev->ts, kindname, event_json,
                       ev->starts_at, now, key, &b, e) < 0)
             goto out;
         added = store_outbox_add(s, &row, NULL, e);
@@ -669,8 +683,8 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         row.rule = a->rule;
         row.kind = "repeat";
         row.status = OUTBOX_PENDING;
-        if (build_row(&row, n->name, now, "repeat", c.json, a->since, now, key,
-                      &b, e) < 0)
+        if (build_row(r->cfg, &row, n->name, now, "repeat", c.json, a->since,
+                      now, key, &b, e) < 0)
             goto out;
         added = store_outbox_add(s, &row, NULL, e);
         if (added < 0)

@@ -104,10 +104,10 @@ END_TEST
 START_TEST(stacked_quantifiers_are_refused_before_regcomp)
 {
     /* glibc's regcomp needs exponential memory for "s+++...": refused. */
-    static const char *bad[] = {"~dev|tes++++++++++++++++++++++++++++t",
-                                "~a**", "~a+?", "~x{1,9}{1,9}", "~a?*"};
-    static const char *good[] = {"~5..", "~a+b*c?", "~[+*?]+", "~x{2}y?",
-                                 "~\\++", "~(a+)+", "~[]+]*"};
+    static const char *bad[] = {"~dev|tes++++++++++++++++++++++++++++t", "~a**",
+                                "~a+?", "~x{1,9}{1,9}", "~a?*"};
+    static const char *good[] = {"~5..",  "~a+b*c?", "~[+*?]+", "~x{2}y?",
+                                 "~\\++", "~(a+)+",  "~[]+]*"};
     struct matcher m;
     char why[256];
 

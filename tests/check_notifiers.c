@@ -1140,6 +1140,30 @@ START_TEST(email_message_has_headers_and_text_then_html_parts)
 }
 END_TEST
 
+START_TEST(email_subject_names_the_by_labels_not_the_rule_labels)
+{
+    /* The SPEC's example: by [service], labels {team: web}. */
+    static const char *const lbl[] = {"service", "api", "team", "web", NULL};
+    struct fixture f;
+    struct request r = {0};
+    struct mail m;
+    cJSON *p = mk_payload("firing", "critical", "ok", "512.5", lbl, "s");
+    cJSON *by = cJSON_AddArrayToObject(p, "by");
+    char v[1024];
+
+    cJSON_AddItemToArray(by, cJSON_CreateString("service"));
+    fx_setup(&f, "email", email_yaml);
+    ck_assert_int_eq(f.rc, 0);
+    render_mail(&f, "event", p, &r, &m);
+    ck_assert(mail_header(&m, "Subject", v, sizeof(v)));
+    ck_assert_str_eq(v, "[CRITICAL] api_p90_latency service=api firing");
+    free(m.headers);
+    request_cleanup(&r);
+    cJSON_Delete(p);
+    fx_teardown(&f);
+}
+END_TEST
+
 START_TEST(email_html_escapes_values_and_qp_keeps_lines_short)
 {
     struct fixture f;
@@ -1596,6 +1620,7 @@ Suite *notifiers_suite(void)
     tcase_add_test(t, log_line_is_am_payload_with_receiver_and_event);
     tcase_add_test(t, log_appends_one_line_per_notification_to_relative_path);
     tcase_add_test(t, email_message_has_headers_and_text_then_html_parts);
+    tcase_add_test(t, email_subject_names_the_by_labels_not_the_rule_labels);
     tcase_add_test(t, email_html_escapes_values_and_qp_keeps_lines_short);
     tcase_add_test(
         t, email_non_ascii_subject_is_rfc2047_words_not_splitting_chars);

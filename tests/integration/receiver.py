@@ -247,6 +247,7 @@ rules:
     severity:
       warning: {above: 200}
       critical: {above: 500}
+    labels: {team: web}
     annotations:
       summary: "p90 latency {{ value }} ms on {{ labels.service }}"
 """

@@ -67,7 +67,7 @@ try:
 
     now = datetime.datetime.now(datetime.timezone.utc)
     alert = {"labels": {"alertname": "api_p90_latency", "service": "api",
-                        "severity": "critical"},
+                        "severity": "critical", "team": "web"},
              "annotations": {"summary": "p90 latency 600 ms on api"},
              "startsAt": now.isoformat()}
     check(post([alert]) == 200, "alertmanager accepted the firing alert")
