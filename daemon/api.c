@@ -118,16 +118,19 @@ void api_ingest(struct daemon_ctx *d, const char *format, const char *ctype,
         free(rj);
         return;
     }
+    /* SPEC: "400 with a JSON list of rejected line numbers and reasons":
+     * a top-level array, at most the first kept rejections. The accepted
+     * lines were evaluated and committed above. */
     r->status = 400;
     r->ctype = "application/json";
-    buf_printf(&r->body, "{\"accepted\":%zu,\"rejected\":[", accepted);
+    buf_addc(&r->body, '[');
     for (i = 0; i < rj->nkept; i++) {
         buf_printf(&r->body, "%s{\"line\":%zu,\"reason\":", i ? "," : "",
                    rj->v[i].line);
         json_str(&r->body, rj->v[i].reason);
         buf_addc(&r->body, '}');
     }
-    buf_printf(&r->body, "],\"rejected_total\":%zu}\n", rj->count);
+    buf_adds(&r->body, "]\n");
     free(rj);
 }
 
@@ -278,28 +281,105 @@ static const char *json_string_field(const cJSON *o, const char *key)
     return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
+/* The first of two spellings of a string field ("created_by"/"createdBy"). */
+static const char *json_string_alias(const cJSON *o, const char *a,
+                                     const char *b)
+{
+    const char *v = json_string_field(o, a);
+
+    return v ? v : json_string_field(o, b);
+}
+
+/* Matchers as given: the "a=b,c=~re" string, an object of label: value
+ * (a value may carry the config's "~re", "!v" and "!~re" forms), or the
+ * Alertmanager list [{"name","value","isRegex","isEqual"}], written into
+ * out in the string form. Returns 0, or -1 when the shape is none of
+ * those. */
+static int silence_matchers_text(const cJSON *m, struct buf *out)
+{
+    const cJSON *it;
+
+    if (cJSON_IsString(m)) {
+        buf_adds(out, m->valuestring);
+        return 0;
+    }
+    if (cJSON_IsObject(m)) {
+        cJSON_ArrayForEach(it, m)
+        {
+            const char *v = cJSON_IsString(it) ? it->valuestring : NULL;
+            const char *op = "=";
+
+            if (v == NULL)
+                return -1;
+            if (strncmp(v, "!~", 2) == 0)
+                op = "!~", v += 2;
+            else if (v[0] == '~')
+                op = "=~", v += 1;
+            else if (v[0] == '!')
+                op = "!=", v += 1;
+            buf_printf(out, "%s%s%s%s", out->len ? "," : "", it->string, op, v);
+        }
+        return 0;
+    }
+    if (cJSON_IsArray(m)) {
+        cJSON_ArrayForEach(it, m)
+        {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+            const cJSON *val = cJSON_GetObjectItemCaseSensitive(it, "value");
+            bool re =
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "isRegex"));
+            bool neq =
+                cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(it, "isEqual"));
+
+            if (!cJSON_IsString(name) || !cJSON_IsString(val))
+                return -1;
+            buf_printf(out, "%s%s%s%s", out->len ? "," : "", name->valuestring,
+                       re ? (neq ? "!~" : "=~") : (neq ? "!=" : "="),
+                       val->valuestring);
+        }
+        return 0;
+    }
+    return -1;
+}
+
 void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
                      struct api_reply *r)
 {
     cJSON *o = cJSON_ParseWithLengthOpts(body ? body : "", len, NULL, 0);
     const char *matchers, *dur, *comment, *by;
-    const cJSON *ends_at;
+    const cJSON *ends_at, *mjson;
+    struct buf mtext;
     struct matcher_set ms = {0};
     struct silence_job j;
     char why[256];
     double secs;
 
     memset(&j, 0, sizeof(j));
+    buf_init(&mtext, 64 * 1024);
     j.now = util_now();
     if (!cJSON_IsObject(o)) {
         api_reply_error(r, 400, "body must be a JSON object");
         goto out;
     }
-    matchers = json_string_field(o, "matchers");
-    dur = json_string_field(o, "for");
+    /* Besides our own keys, the CLI's ("match") and Alertmanager's
+     * spellings are accepted: operators paste either. */
+    mjson = cJSON_GetObjectItemCaseSensitive(o, "matchers");
+    if (mjson == NULL)
+        mjson = cJSON_GetObjectItemCaseSensitive(o, "match");
+    if (mjson != NULL && silence_matchers_text(mjson, &mtext) < 0) {
+        api_reply_error(r, 400,
+                        "\"matchers\" must be a string like "
+                        "\"alertname=x,service=api\", an object of "
+                        "label: value, or a list of {name, value, isRegex}");
+        goto out;
+    }
+    matchers = mtext.failed ? NULL : buf_str(&mtext);
+    dur = json_string_alias(o, "for", "duration");
     comment = json_string_field(o, "comment");
-    by = json_string_field(o, "created_by");
+    by = json_string_alias(o, "created_by", "createdBy");
     ends_at = cJSON_GetObjectItemCaseSensitive(o, "ends_at");
+    if (ends_at == NULL)
+        ends_at = cJSON_GetObjectItemCaseSensitive(o, "endsAt");
     if (matchers == NULL || *matchers == '\0') {
         api_reply_error(r, 400,
                         "\"matchers\" is required, e.g. "
@@ -350,6 +430,7 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
     r->ctype = "application/json";
     buf_printf(&r->body, "{\"id\":%lld}\n", (long long)j.id);
 out:
+    buf_cleanup(&mtext);
     cJSON_Delete(o);
 }
 

@@ -22,7 +22,7 @@ void api_reply_error(struct api_reply *r, int status, const char *msg);
 
 /* POST /api/v1/ingest. format: the ?format= value (NULL if absent);
  * ctype: the Content-Type header (NULL if absent). 204, 400 with
- * {"accepted": n, "rejected": [{"line": 3, "reason": "..."}]}, or 503. */
+ * [{"line": 3, "reason": "..."}, ...] (the first 100), or 503. */
 void api_ingest(struct daemon_ctx *d, const char *format, const char *ctype,
                 const char *body, size_t len, struct api_reply *r);
 /* GET /api/v1/alerts: a JSON array of the alerts not ok. */

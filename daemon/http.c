@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../common/buf.h"
 #include "../common/log.h"
@@ -51,6 +52,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, int status,
     MHD_destroy_response(resp);
     return rc;
 }
+
+/* Bodies over the limit but under this are read and dropped before the 413
+ * (see on_request). */
+#define DAEMON_DRAIN_LIMIT ((unsigned long long)256 << 20)
 
 static enum MHD_Result send_413(struct MHD_Connection *c)
 {
@@ -136,11 +141,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (cl != NULL) {
             char *end;
             unsigned long long n = strtoull(cl, &end, 10);
+            const char *expect =
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
             if (end != cl && n > DAEMON_BODY_LIMIT) {
-                /* Answer before reading the body; MHD then closes the
-                 * connection instead of reading the rest. */
-                rq->answered = 1;
-                return send_413(c);
+                /* A client that waits for "100 Continue" (curl does above
+                 * 1 MiB), or a body too large to be worth reading, gets
+                 * the 413 at once and the connection closes. Others send
+                 * the body regardless: reading and dropping it lets them
+                 * read the 413 instead of failing on a closed socket. */
+                if ((expect != NULL &&
+                     strcasecmp(expect, "100-continue") == 0) ||
+                    n > DAEMON_DRAIN_LIMIT) {
+                    rq->answered = 1;
+                    return send_413(c);
+                }
+                rq->too_big = 1;
+                buf_cleanup(&rq->body);
             }
         }
         return MHD_YES;

@@ -32,6 +32,7 @@ struct router {
     size_t nsil;
     bool sil_valid;
     double sil_loaded; /* `now` of the last load */
+    bool replay;       /* also honour silences active at wall-clock time */
     struct router_stats stats;
 };
 
@@ -75,6 +76,12 @@ void router_free(struct router *r)
     free(r);
 }
 
+void router_set_replay(struct router *r, bool replay)
+{
+    r->replay = replay;
+    r->sil_valid = false;
+}
+
 void router_silences_changed(struct router *r)
 {
     r->sil_valid = false;
@@ -115,6 +122,11 @@ static int silences_load(struct router *r, struct store *s, double now,
         return 0;
     silences_clear(r);
     if (store_silences_foreach(s, now, silence_collect, r, e) < 0)
+        return -1;
+    /* A replay's events carry their own (past) times; a silence an operator
+     * adds before replaying is active now, and applies too. */
+    if (r->replay &&
+        store_silences_foreach(s, util_now(), silence_collect, r, e) < 0)
         return -1;
     r->sil_valid = true;
     r->sil_loaded = now;

@@ -43,6 +43,10 @@ int router_record(struct router *r, struct store *s,
 int router_repeats(struct router *r, struct store *s, double now, int *notified,
                    struct err *e);
 
+/* Replay mode (eval): an event is silenced by the silences active at its
+ * own time and by those active at wall-clock time. */
+void router_set_replay(struct router *r, bool replay);
+
 /* Forget the cached silences (call after a silence was added or expired). */
 void router_silences_changed(struct router *r);
 

@@ -85,6 +85,7 @@ struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
     p->replay = replay;
     p->engine = engine_new(cfg);
     p->router = router_new(cfg);
+    router_set_replay(p->router, replay);
     buf_init(&p->json, 4 << 20);
     if (store_series_foreach(s, restore_cb, p, e) < 0) {
         pipeline_close(p, NULL);
@@ -245,6 +246,7 @@ void pipeline_reload(struct pipeline *p, const struct config *cfg)
 {
     struct router *r = router_new(cfg);
 
+    router_set_replay(r, p->replay);
     engine_reload(p->engine, cfg);
     router_free(p->router);
     p->router = r;
