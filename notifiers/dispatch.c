@@ -18,7 +18,8 @@
 #include "transport.h"
 
 #define DISPATCH_MAX_INFLIGHT 256
-#define DISPATCH_MAX_HOST_CONNS 16L
+#define DISPATCH_MAX_HOST_CONNS                                                \
+    64L /* per receiver host: loopback benches peak here */
 #define DISPATCH_MAX_ATTEMPTS 20
 #define DISPATCH_BACKOFF_CAP 300.0 /* seconds */
 #define DISPATCH_RETRY_AFTER_CAP 3600.0
