@@ -91,7 +91,7 @@ int cmd_eval(int argc, char **argv)
     struct eval_ctx c;
     struct stream_stats ss;
     struct pipeline_stats ps;
-    int opt, rc = 0;
+    int opt, rc = 0, sr;
     static char outbuf[1 << 16];
 
     optind = 1;
@@ -141,8 +141,9 @@ int cmd_eval(int argc, char **argv)
     pipeline_on_event(c.p, print_event, NULL);
 
     memset(&ss, 0, sizeof(ss));
-    rc = stream_run(argc - optind, argv + optind, fmt, strict, feed_sample, &c,
+    sr = stream_run(argc - optind, argv + optind, fmt, strict, feed_sample, &c,
                     &ss);
+    rc = sr == 0 ? 0 : EXIT_WORK;
     if (c.failed) {
         fprintf(stderr, "tocsin eval: store: %s\n", c.err.msg);
         rc = EXIT_WORK;
@@ -185,7 +186,9 @@ int cmd_eval(int argc, char **argv)
             dispatcher_free(d);
         }
     }
-    stream_print_summary("eval", &ss);
+    /* An unreadable input is its one-line error, nothing more. */
+    if (sr >= 0)
+        stream_print_summary("eval", &ss);
     store_close(st);
     config_free(cfg);
     return rc;

@@ -3,33 +3,18 @@
  * go to stderr as FILE:LINE: reason, with a summary at exit. Answers "why
  * does my rule not match?". Needs no config (-c is accepted and ignored). */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "../common/buf.h"
 #include "../common/util.h"
 #include "../ingest/parse.h"
-#include "../ingest/reader.h"
 #include "cmd.h"
-
-#define SHOW_LINES 5
-
-struct parse_run {
-    struct ingest_parser *parser;
-    struct buf out;
-    unsigned long samples;
-    unsigned long rejected;
-    int multi; /* more than one input: name the file in the summary */
-    char first_why[256];
-    char shown[SHOW_LINES][300];
-    int strict;
-    int out_failed; /* stdout went away (EPIPE): stop reading */
-};
+#include "stream.h"
 
 static void usage(FILE *f)
 {
@@ -51,12 +36,15 @@ static void usage(FILE *f)
             "  --help       this text\n");
 }
 
+/* One sample as a JSON line on stdout (stdio buffers; the stream reader
+ * flushes it before it reports a rejected line). Nonzero stops the run when
+ * stdout went away (`tocsin parse | head`). */
 static int print_sample(void *ctx, const struct sample *s)
 {
-    struct parse_run *run = ctx;
-    struct buf *b = &run->out;
+    struct buf *b = ctx;
     char num[40];
 
+    buf_reset(b);
     buf_adds(b, "{\"metric\":\"");
     buf_add_json_str(b, s->metric, strlen(s->metric));
     buf_adds(b, "\",\"labels\":{");
@@ -74,110 +62,7 @@ static int print_sample(void *ctx, const struct sample *s)
                        num, sizeof(num));
     buf_adds(b, num);
     buf_adds(b, "}\n");
-    run->samples++;
-    return 0;
-}
-
-static void flush_out(struct parse_run *run)
-{
-    if (run->out.len > 0 &&
-        fwrite(run->out.data, 1, run->out.len, stdout) != run->out.len)
-        run->out_failed = 1;
-    buf_reset(&run->out);
-}
-
-static void note_rejection(struct parse_run *run, const char *name,
-                           unsigned long lineno, const char *why)
-{
-    /* Keep stdout and stderr in line order for a reader of both. */
-    flush_out(run);
-    fflush(stdout);
-    fprintf(stderr, "%s:%lu: %s\n", name, lineno, why);
-    if (run->rejected < SHOW_LINES) {
-        if (run->multi)
-            snprintf(run->shown[run->rejected], sizeof(run->shown[0]), "%s:%lu",
-                     name, lineno);
-        else
-            snprintf(run->shown[run->rejected], sizeof(run->shown[0]), "%lu",
-                     lineno);
-    }
-    if (run->rejected == 0)
-        snprintf(run->first_why, sizeof(run->first_why), "%s", why);
-    run->rejected++;
-}
-
-/* Parse one input. Returns 0, 1 when --strict stopped at a bad line, or -1
- * on a read error (reported). */
-static int parse_stream(struct parse_run *run, struct ingest_reader *rd,
-                        const char *name)
-{
-    struct ingest_line ln;
-    char why[256];
-    int rc;
-
-    while ((rc = ingest_reader_next(rd, &ln)) > 0) {
-        int n = ingest_parse_line(run->parser, ln.text, ln.len, print_sample,
-                                  run, why, sizeof(why));
-        if (n < 0) {
-            note_rejection(run, name, ln.lineno, why);
-            if (run->strict)
-                return 1;
-        }
-        if (run->out.len > 1 << 16)
-            flush_out(run);
-        if (run->out_failed)
-            return -1;
-    }
-    if (rc == INGEST_READ_ERROR) {
-        fprintf(stderr, "tocsin parse: %s: %s\n", name, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-static int parse_path(struct parse_run *run, const char *path)
-{
-    struct ingest_reader *rd;
-    struct stat st;
-    int fd, rc;
-
-    if (strcmp(path, "-") == 0) {
-        rd = ingest_reader_new_file(stdin);
-        rc = rd ? parse_stream(run, rd, "<stdin>") : -1;
-        ingest_reader_free(rd);
-        return rc;
-    }
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        fprintf(stderr, "tocsin parse: cannot open %s: %s\n", path,
-                strerror(errno));
-        return -1;
-    }
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "tocsin parse: %s: is a directory\n", path);
-        close(fd);
-        return -1;
-    }
-    rd = ingest_reader_new_fd(fd);
-    rc = rd ? parse_stream(run, rd, path) : -1;
-    ingest_reader_free(rd);
-    close(fd);
-    return rc;
-}
-
-static void summary(const struct parse_run *run)
-{
-    fprintf(stderr, "parse: %lu samples, %lu lines rejected", run->samples,
-            run->rejected);
-    if (run->rejected > 0) {
-        fprintf(stderr, " (line%s ", run->rejected > 1 ? "s" : "");
-        for (unsigned long i = 0; i < run->rejected && i < SHOW_LINES; i++)
-            fprintf(stderr, "%s%s", i ? ", " : "", run->shown[i]);
-        if (run->rejected > SHOW_LINES)
-            fprintf(stderr, ", ...");
-        fprintf(stderr, ": %s)", run->first_why);
-    }
-    fputc('\n', stderr);
+    return fwrite(b->data, 1, b->len, stdout) == b->len ? 0 : 1;
 }
 
 int cmd_parse(int argc, char **argv)
@@ -192,10 +77,11 @@ int cmd_parse(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     enum ingest_format fmt = FMT_AUTO;
-    struct parse_run run;
-    int c, rc = 0, nfiles;
+    struct stream_stats st;
+    struct buf line;
+    bool strict = false;
+    int c, rc;
 
-    memset(&run, 0, sizeof(run));
     optind = 0; /* GNU: full re-initialisation, permuting options */
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
@@ -209,7 +95,7 @@ int cmd_parse(int argc, char **argv)
                     optarg);
             break;
         case 's':
-            run.strict = 1;
+            strict = true;
             break;
         case 'c':
         case 'S':
@@ -226,33 +112,23 @@ int cmd_parse(int argc, char **argv)
                                    argv[optind - 1]);
         }
     }
-    nfiles = argc - optind;
-    run.multi = nfiles > 1;
-    run.parser = ingest_parser_new(fmt);
-    if (run.parser == NULL) {
-        fprintf(stderr, "tocsin parse: out of memory\n");
-        return EXIT_WORK;
-    }
-    buf_init(&run.out, 0);
-    if (nfiles == 0) {
-        rc = parse_path(&run, "-");
-    } else {
-        for (int i = optind; i < argc && rc == 0; i++)
-            rc = parse_path(&run, argv[i]);
-    }
-    flush_out(&run);
-    if (fflush(stdout) != 0)
-        run.out_failed = 1;
-    if (run.out_failed) {
+    memset(&st, 0, sizeof(st));
+    buf_init(&line, 0);
+    rc = stream_run(argc - optind, argv + optind, fmt, strict, print_sample,
+                    &line, &st);
+    buf_cleanup(&line);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
         /* A closed pipe (`tocsin parse | head`) is not worth a message. */
         if (errno != EPIPE)
             fprintf(stderr, "tocsin parse: cannot write the output: %s\n",
                     strerror(errno));
-        rc = -1;
+        return EXIT_WORK;
     }
-    if (rc >= 0)
-        summary(&run);
-    buf_cleanup(&run.out);
-    ingest_parser_free(run.parser);
+    if (rc < 0)
+        return EXIT_WORK; /* an unreadable input: its one-line error */
+    fprintf(stderr, "parse: %" PRIu64 " samples, %" PRIu64 " lines rejected",
+            st.samples, st.rejected);
+    stream_print_rejects(&st);
+    fputc('\n', stderr);
     return rc == 0 ? 0 : EXIT_WORK;
 }

@@ -42,7 +42,7 @@ static int run_one(FILE *f, const char *name, enum ingest_format fmt,
     if (p == NULL || rd == NULL) {
         ingest_parser_free(p);
         ingest_reader_free(rd);
-        return 1;
+        return -1;
     }
     while ((r = ingest_reader_next(rd, &ln)) > 0) {
         st->lines++;
@@ -59,8 +59,10 @@ static int run_one(FILE *f, const char *name, enum ingest_format fmt,
                          "%s", why);
                 st->nfirst++;
             }
-            if (st->rejected <= 100)
+            if (st->rejected <= 100) {
+                fflush(stdout);
                 fprintf(stderr, "%s:%lu: %s\n", name, ln.lineno, why);
+            }
             if (strict) {
                 rc = 1;
                 break;
@@ -73,7 +75,7 @@ static int run_one(FILE *f, const char *name, enum ingest_format fmt,
     }
     if (rc == 0 && r == INGEST_READ_ERROR) {
         fprintf(stderr, "tocsin: %s: read error: %s\n", name, strerror(errno));
-        rc = 1;
+        rc = -1;
     }
     ingest_reader_free(rd);
     ingest_parser_free(p);
@@ -85,6 +87,7 @@ int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
 {
     struct counting c = {fn, ctx, st, 0};
 
+    st->ninputs = nfiles > 0 ? nfiles : 0;
     if (nfiles <= 0)
         return run_one(stdin, "<stdin>", fmt, strict, &c);
     for (int i = 0; i < nfiles; i++) {
@@ -97,12 +100,12 @@ int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
         } else {
             if (stat(files[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
                 fprintf(stderr, "tocsin: %s: is a directory\n", files[i]);
-                return 1;
+                return -1;
             }
             f = fopen(files[i], "r");
             if (f == NULL) {
                 fprintf(stderr, "tocsin: %s: %s\n", files[i], strerror(errno));
-                return 1;
+                return -1;
             }
             rc = run_one(f, files[i], fmt, strict, &c);
             fclose(f);
@@ -113,16 +116,27 @@ int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
     return 0;
 }
 
+void stream_print_rejects(const struct stream_stats *st)
+{
+    if (st->nfirst == 0)
+        return;
+    fprintf(stderr, " (line%s ", st->nfirst > 1 ? "s" : "");
+    for (int i = 0; i < st->nfirst; i++) {
+        fprintf(stderr, "%s", i ? ", " : "");
+        if (st->ninputs > 1)
+            fprintf(stderr, "%s:", st->first[i].file);
+        fprintf(stderr, "%" PRIu64, st->first[i].line);
+    }
+    if (st->rejected > (uint64_t)st->nfirst)
+        fprintf(stderr, ", ...");
+    fprintf(stderr, ": %s)", st->first[0].why);
+}
+
 void stream_print_summary(const char *cmd, const struct stream_stats *st)
 {
     fprintf(stderr, "%s: %" PRIu64 " samples read, %" PRIu64 " lines rejected",
             cmd, st->samples, st->rejected);
-    if (st->nfirst > 0) {
-        fprintf(stderr, " (line%s", st->nfirst > 1 ? "s" : "");
-        for (int i = 0; i < st->nfirst; i++)
-            fprintf(stderr, "%s %" PRIu64, i ? "," : "", st->first[i].line);
-        fprintf(stderr, ": %s)", st->first[0].why);
-    }
+    stream_print_rejects(st);
     fprintf(stderr, ", %" PRIu64 " late, %" PRIu64 " events\n", st->late,
             st->events);
 }

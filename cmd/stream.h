@@ -12,6 +12,7 @@
 #define STREAM_KEEP_REJECTS 5
 
 struct stream_stats {
+    int ninputs; /* files given (0: stdin) */
     uint64_t lines, samples, rejected, late, events;
     struct {
         char file[128];
@@ -21,16 +22,21 @@ struct stream_stats {
     int nfirst;
 };
 
-/* Read every file (NULL/none or "-" = stdin) with fmt and call fn for each
+/* Read every file (none or "-" = stdin) with fmt and call fn for each
  * sample. A rejected line is counted and reported on stderr as
- * "FILE:LINE: reason"; with strict the run stops there and returns 1.
- * A missing, unreadable or directory file: one-line error, returns 1.
- * fn returning nonzero stops the run (returns 1). */
+ * "FILE:LINE: reason" (the first 100; stdout is flushed first, so a reader
+ * of both sees them in line order); with strict the run stops there and
+ * returns 1. fn returning nonzero stops the run (returns 1). A missing,
+ * unreadable or directory file gets a one-line error and returns -1. */
 int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
                sample_fn fn, void *ctx, struct stream_stats *st);
 
 /* "eval: 1200 samples read, 2 lines rejected (lines 3, 9: reason), 0 late,
  * 5 events" on stderr. */
 void stream_print_summary(const char *cmd, const struct stream_stats *st);
+/* The " (lines 3, 9: reason)" part alone (nothing without rejections):
+ * up to STREAM_KEEP_REJECTS line numbers, FILE:LINE when several inputs
+ * were read, "..." when there were more. */
+void stream_print_rejects(const struct stream_stats *st);
 
 #endif
