@@ -63,19 +63,20 @@ typedef int (*engine_alert_fn)(void *ctx, const char *rule,
                                double since, const char *fingerprint);
 int engine_foreach_alert(const struct engine *e, engine_alert_fn cb, void *ctx);
 
-/* Persistence. engine_save_series calls put for every series whose state
- * must survive (all of them when with_windows, else only those with a
- * non-ok tier or a pending timer) with an opaque blob (state and, with
- * with_windows, the window), and del for every series that was saved before
- * but has become ok since (so the store can drop it). key is a stable id of
- * the series: "rule\x1f fingerprint". Only series changed since the last save
- * are reported unless all is true. */
+/* Persistence. engine_save calls put for the series to keep, each with an
+ * opaque blob holding its state and its window; key is a stable id of the
+ * series ("rule\x1f" then its `by` values joined by \x1f). A commit
+ * (with_windows false) puts the series whose tier state changed and that
+ * are active or were saved before; a checkpoint (with_windows) also puts
+ * every series that received samples since its last save, plus the source
+ * table's clock under a key of its own; `all` puts every series. Rows of
+ * series that no longer exist stay in the store; engine_restore skips
+ * them. 0, or -1 when a blob could not be built or put failed. */
 typedef int (*engine_put_fn)(void *ctx, const char *key, const char *rule,
                              const char *fingerprint, const void *blob,
                              size_t len);
-typedef int (*engine_del_fn)(void *ctx, const char *key);
 int engine_save(struct engine *e, bool with_windows, bool all,
-                engine_put_fn put, engine_del_fn del, void *ctx);
+                engine_put_fn put, void *ctx);
 /* Restore one series saved by engine_save. Blobs of rules that no longer
  * exist, or that changed incompatibly, are skipped (returns 1). 0 restored,
  * -1 corrupt (err set). */

@@ -169,14 +169,13 @@ static int save_sources(struct engine *e, engine_put_fn put, void *ctx)
  * also saves every series that received samples since its last save. Both
  * walk only the dirty list; `all` walks every series (tests, tools). */
 int engine_save(struct engine *e, bool with_windows, bool all,
-                engine_put_fn put, engine_del_fn del, void *ctx)
+                engine_put_fn put, void *ctx)
 {
     struct series **list;
     size_t n, keep = 0;
     struct buf b;
     int rc = 0;
 
-    (void)del;
     if (all) {
         list = engine_series_list(e, &n);
     } else {

@@ -161,15 +161,6 @@ static int put_cb(void *ctx, const char *key, const char *rule,
                             p->err);
 }
 
-static int del_cb(void *ctx, const char *key)
-{
-    struct pipeline *p = ctx;
-
-    if (ensure_txn(p, p->err) < 0)
-        return -1;
-    return store_series_del(p->store, key, p->err);
-}
-
 int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e)
 {
     int n = p->batch_events;
@@ -186,7 +177,7 @@ int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e)
         return -1;
     }
     p->err = e;
-    if (engine_save(p->engine, false, false, put_cb, del_cb, p) < 0) {
+    if (engine_save(p->engine, false, false, put_cb, p) < 0) {
         p->err = NULL;
         if (p->in_txn)
             store_rollback(p->store);
@@ -214,7 +205,7 @@ int pipeline_checkpoint(struct pipeline *p, bool with_windows, struct err *e)
     if (pipeline_commit(p, NULL, e) < 0)
         return -1;
     p->err = e;
-    rc = engine_save(p->engine, with_windows, false, put_cb, del_cb, p);
+    rc = engine_save(p->engine, with_windows, false, put_cb, p);
     p->err = NULL;
     if (rc < 0) {
         if (p->in_txn)

@@ -426,13 +426,6 @@ static int save_put(void *ctx, const char *key, const char *rule,
     return 0;
 }
 
-static int save_del(void *ctx, const char *key)
-{
-    (void)ctx;
-    (void)key;
-    return 0;
-}
-
 static void saved_free(struct saved *s)
 {
     for (int i = 0; i < s->n; i++) {
@@ -521,7 +514,7 @@ START_TEST(split_stream_gives_the_events_of_one_run)
             if (i == cut) {
                 struct saved sv = {0};
                 struct err er = {0};
-                engine_save(e, true, true, save_put, save_del, &sv);
+                engine_save(e, true, true, save_put, &sv);
                 engine_free(e);
                 e = engine_new(c);
                 for (int k = 0; k < sv.n; k++)
@@ -571,7 +564,7 @@ START_TEST(restore_skips_a_rule_whose_definition_changed)
 
     evlog_init(&l);
     feed1(e, "m", "host", "a", 5, 1, &l);
-    engine_save(e, true, true, save_put, save_del, &sv);
+    engine_save(e, true, true, save_put, &sv);
     engine_free(e);
     e = engine_new(c2);
     for (int k = 0; k < sv.n; k++)
@@ -600,7 +593,7 @@ START_TEST(restore_rejects_a_corrupt_blob)
     struct err er = {0};
 
     feed1(e, "m", "host", "a", 5, 1, &l);
-    engine_save(e, true, true, save_put, save_del, &sv);
+    engine_save(e, true, true, save_put, &sv);
     engine_free(e);
     e = engine_new(c);
     for (int k = 0; k < sv.n; k++)
