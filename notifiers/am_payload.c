@@ -62,43 +62,63 @@ int am_event_parse(const cJSON *payload, struct am_event *ev, struct err *e)
     return 0;
 }
 
-static int cmp_item_names(const void *a, const void *b)
+struct kv {
+    const char *k, *v;
+};
+
+static int cmp_kv(const void *a, const void *b)
 {
-    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-    return strcmp(x->string, y->string);
+    return strcmp(((const struct kv *)a)->k, ((const struct kv *)b)->k);
 }
 
-/* Copy the string members of src into a new object, keys sorted bytewise
- * as Alertmanager's Go encoder writes its label and annotation maps. */
-static cJSON *copy_strings(const cJSON *src)
+/* An object of the n pairs, keys sorted bytewise as Alertmanager's Go
+ * encoder writes its label and annotation maps; a duplicate key (not
+ * expected) keeps its first value. */
+static cJSON *sorted_object(struct kv *kv, size_t n)
 {
     cJSON *o = cJSON_CreateObject();
-    const cJSON *it, **items;
-    size_t n = 0, i;
 
     if (o == NULL)
         return NULL;
-    cJSON_ArrayForEach(it, src) n++;
-    items = xcalloc(n ? n : 1, sizeof(*items));
-    n = 0;
-    cJSON_ArrayForEach(it, src)
-    {
-        if (it->string && cJSON_IsString(it))
-            items[n++] = it;
-    }
-    qsort(items, n, sizeof(*items), cmp_item_names);
-    for (i = 0; i < n; i++) {
-        /* A duplicate key (not expected) keeps its first value. */
-        if (cJSON_GetObjectItemCaseSensitive(o, items[i]->string))
+    qsort(kv, n, sizeof(*kv), cmp_kv);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(kv[i].k, kv[i - 1].k) == 0)
             continue;
-        if (!cJSON_AddStringToObject(o, items[i]->string,
-                                     items[i]->valuestring)) {
-            free(items);
+        if (!cJSON_AddStringToObject(o, kv[i].k, kv[i].v)) {
             cJSON_Delete(o);
             return NULL;
         }
     }
-    free(items);
+    return o;
+}
+
+/* The string members of src (plus room for extra more), as pairs. */
+static struct kv *string_pairs(const cJSON *src, size_t extra, size_t *n)
+{
+    const cJSON *it;
+    struct kv *kv;
+    size_t m = 0;
+
+    cJSON_ArrayForEach(it, src) m++;
+    kv = xcalloc(m + extra + 1, sizeof(*kv));
+    *n = 0;
+    cJSON_ArrayForEach(it, src)
+    {
+        if (it->string && cJSON_IsString(it)) {
+            kv[*n].k = it->string;
+            kv[(*n)++].v = it->valuestring;
+        }
+    }
+    return kv;
+}
+
+static cJSON *copy_strings(const cJSON *src)
+{
+    size_t n;
+    struct kv *kv = string_pairs(src, 0, &n);
+    cJSON *o = sorted_object(kv, n);
+
+    free(kv);
     return o;
 }
 
@@ -124,30 +144,32 @@ static void format_go_time(double ts, char *out, size_t outlen)
 
 static cJSON *alert_labels(const struct am_event *ev)
 {
-    cJSON *tmp =
-        ev->labels ? cJSON_Duplicate(ev->labels, 1) : cJSON_CreateObject();
-    cJSON *l = NULL;
+    size_t n, j = 0;
+    struct kv *kv = string_pairs(ev->labels, 2, &n);
+    bool named = false;
+    cJSON *o;
 
-    if (tmp == NULL)
-        return NULL;
-    if (cJSON_GetObjectItemCaseSensitive(tmp, "alertname") == NULL &&
-        !cJSON_AddStringToObject(tmp, "alertname", ev->rule))
-        goto out;
     /* Alertmanager receivers route on a severity label; ours is a field,
      * so show the severity the alert has (the old one when resolved). */
-    cJSON_DeleteItemFromObjectCaseSensitive(tmp, "severity");
-    if (!cJSON_AddStringToObject(tmp, "severity", ev->shown))
-        goto out;
-    l = copy_strings(tmp); /* sorted */
-out:
-    cJSON_Delete(tmp);
-    return l;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(kv[i].k, "severity") == 0)
+            continue;
+        if (strcmp(kv[i].k, "alertname") == 0)
+            named = true;
+        kv[j++] = kv[i];
+    }
+    if (!named)
+        kv[j++] = (struct kv){"alertname", ev->rule};
+    kv[j++] = (struct kv){"severity", ev->shown};
+    o = sorted_object(kv, j);
+    free(kv);
+    return o;
 }
 
 cJSON *am_payload_build(const struct am_event *ev, const char *receiver)
 {
     cJSON *root = cJSON_CreateObject(), *alerts = NULL, *alert = NULL;
-    cJSON *gl = NULL;
+    cJSON *gl = NULL, *labels, *annotations;
     const char *status = ev->resolved ? "resolved" : "firing";
     char starts[40], ends[40], gk[512];
     int ok = root != NULL;
@@ -167,22 +189,25 @@ cJSON *am_payload_build(const struct am_event *ev, const char *receiver)
     if (ok)
         cJSON_AddItemToArray(alerts, alert);
     ok = ok && cJSON_AddStringToObject(alert, "status", status);
-    if (ok)
-        cJSON_AddItemToObject(alert, "labels", alert_labels(ev));
-    if (ok)
-        cJSON_AddItemToObject(alert, "annotations",
-                              copy_strings(ev->annotations));
+    /* One alert per notification: the common labels and annotations are
+     * the alert's, referenced rather than built twice. */
+    labels = ok ? alert_labels(ev) : NULL;
+    annotations = ok ? copy_strings(ev->annotations) : NULL;
+    if (labels)
+        cJSON_AddItemToObject(alert, "labels", labels);
+    if (annotations)
+        cJSON_AddItemToObject(alert, "annotations", annotations);
     ok = ok && cJSON_AddStringToObject(alert, "startsAt", starts);
     ok = ok && cJSON_AddStringToObject(alert, "endsAt", ends);
     ok = ok && cJSON_AddStringToObject(alert, "generatorURL", "");
     ok = ok && cJSON_AddStringToObject(alert, "fingerprint", ev->fingerprint);
     ok = ok && (gl = cJSON_AddObjectToObject(root, "groupLabels")) != NULL;
     ok = ok && cJSON_AddStringToObject(gl, "alertname", ev->rule);
-    if (ok)
-        cJSON_AddItemToObject(root, "commonLabels", alert_labels(ev));
-    if (ok)
-        cJSON_AddItemToObject(root, "commonAnnotations",
-                              copy_strings(ev->annotations));
+    if (ok && labels)
+        cJSON_AddItemReferenceToObject(root, "commonLabels", labels);
+    if (ok && annotations)
+        cJSON_AddItemReferenceToObject(root, "commonAnnotations",
+                                       annotations);
     ok = ok && cJSON_AddStringToObject(root, "externalURL", "");
     ok = ok && cJSON_AddStringToObject(root, "version", "4");
     ok = ok && cJSON_AddStringToObject(root, "groupKey", gk);

@@ -4,6 +4,7 @@
  * full-jitter exponential backoff honouring Retry-After until the retry
  * budget is spent. Runs on its own thread (daemon) or on the caller's
  * (eval --notify: dispatcher_drain); notify-test uses dispatcher_send_once. */
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,11 +16,24 @@
 #include "../common/util.h"
 #include "dispatch.h"
 #include "notifier.h"
+#include "sender.h"
 #include "transport.h"
 
 #define DISPATCH_MAX_INFLIGHT 256
-#define DISPATCH_MAX_HOST_CONNS                                                \
-    64L /* per receiver host: loopback benches peak here */
+/* Connections per receiver host, and transfers per receiver: no more
+ * transfers than connections, as a transfer waiting inside libcurl for a
+ * free connection costs it work on every turn. */
+#define DISPATCH_MAX_HOST_CONNS 32L
+#define DISPATCH_MAX_PER_RECEIVER 128
+/* Outcomes are written to the store in one transaction once this many
+ * wait, or after this many seconds: a transaction per loop turn cost more
+ * than the deliveries. */
+#define DISPATCH_FLUSH_ROWS 512
+#define DISPATCH_FLUSH_AFTER 0.010
+/* Payloads read with their rows are kept up to this many bytes; beyond it
+ * a row's payload is read when it is sent, so a long outage does not hold
+ * every queued payload in memory. */
+#define DISPATCH_PAYLOAD_BUDGET (8u << 20)
 #define DISPATCH_MAX_ATTEMPTS 20
 #define DISPATCH_BACKOFF_CAP 300.0 /* seconds */
 #define DISPATCH_RETRY_AFTER_CAP 3600.0
@@ -34,24 +48,29 @@ struct drow {
     double created, next_at;
     double first_try; /* wall time of this dispatcher's first attempt, 0 */
     uint64_t pair;    /* hash of (fingerprint, receiver): the ordering unit */
+    uint64_t lane;    /* hash of the receiver: the sender's slot unit */
+    size_t held;      /* payload bytes counted in d->payload_bytes */
     bool inflight, done;
 };
 
-/* One transfer in flight (HTTP or SMTP). */
-struct xfer {
-    struct xfer *prev, *next; /* the dispatcher's list of transfers */
-    struct drow *row;
-    CURL *h;
-    struct request req;
-    struct transport_io io;
-};
 
 /* Per-receiver state: counters, token bucket, "410 logged". */
 struct rstate {
     char *name;
     uint64_t sent, failed, retried;
     double tokens, refilled;
+    size_t inflight;     /* transfers in the multi handle */
+    uint32_t closed_gen; /* the schedule() scan that found it closed */
     bool primed, gone_logged;
+};
+
+/* One outcome waiting to be written to the outbox. */
+struct upd {
+    int64_t id;
+    enum outbox_status st;
+    int attempts, code;
+    double next_at, at;
+    char *what; /* NULL when sent */
 };
 
 struct dispatcher {
@@ -74,22 +93,23 @@ struct dispatcher {
     /* owned by the delivering thread */
     struct drow **rows;
     size_t nrows, caprows, ndone;
+    size_t first_open;    /* rows[0..first_open) are done */
+    size_t payload_bytes; /* held in rows (DISPATCH_PAYLOAD_BUDGET) */
     int64_t max_id;
     bool need_load;
     double loaded_at;
     size_t inflight;
-    struct xfer *xfers; /* transfers in the multi handle */
-    bool in_tx;
+    struct sender *snd; /* the transfer thread */
+    bool submitted;     /* transfers handed to it this turn */
+    struct upd *upd;    /* outcomes not yet written */
+    size_t nupd, capupd;
+    double upd_since; /* monotonic time of the oldest unwritten outcome */
     bool progressed; /* a row finished during this step */
     uint64_t *seen;
     uint32_t *seen_gen;
     size_t seen_cap;
     uint32_t gen;
     unsigned rng;
-    /* Finished easy handles, reset and kept for the next transfers: a
-     * fresh handle per notification costs more than the request itself. */
-    CURL *pool[DISPATCH_MAX_INFLIGHT];
-    size_t npool;
 };
 
 /* --- small helpers --- */
@@ -166,13 +186,18 @@ static int load_cb(void *ctx, const struct outbox_row *o)
     r->fingerprint = xstrdup(o->fingerprint ? o->fingerprint : "");
     r->rule = xstrdup(o->rule ? o->rule : "");
     r->kind = xstrdup(o->kind ? o->kind : "event");
-    /* The payload is fetched when the row is sent: a long outage of a
-     * receiver must not hold every queued payload in memory. */
-    r->payload = NULL;
+    /* The load read the payload anyway: keep it while the budget lasts. */
+    if (o->payload != NULL &&
+        d->payload_bytes + strlen(o->payload) <= DISPATCH_PAYLOAD_BUDGET) {
+        r->payload = xstrdup(o->payload);
+        r->held = strlen(r->payload);
+        d->payload_bytes += r->held;
+    }
     r->attempts = o->attempts;
     r->created = o->created;
     r->next_at = o->next_at;
     r->pair = pair_hash(r->fingerprint, r->receiver);
+    r->lane = util_hash64(r->receiver, strlen(r->receiver), 0x6c616e65);
     if (d->nrows == d->caprows) {
         d->caprows = d->caprows ? d->caprows * 2 : 256;
         d->rows = xrealloc(d->rows, d->caprows * sizeof(*d->rows));
@@ -198,36 +223,86 @@ static void compact(struct dispatcher *d)
     if (d->ndone == 0 || d->ndone * 2 < d->nrows)
         return;
     for (size_t i = 0; i < d->nrows; i++) {
-        if (d->rows[i]->done)
+        if (d->rows[i]->done) {
+            d->payload_bytes -= d->rows[i]->held;
             drow_free(d->rows[i]);
+        }
         else
             d->rows[j++] = d->rows[i];
     }
     d->nrows = j;
     d->ndone = 0;
+    d->first_open = 0;
 }
 
-/* --- store writes: one transaction per loop step --- */
+/* --- store writes: outcomes batched into one transaction --- */
 
-static void tx_begin(struct dispatcher *d)
+static void upd_add(struct dispatcher *d, const struct drow *r,
+                    enum outbox_status st, int attempts, double next_at,
+                    const char *what, long code, double at)
 {
-    struct err e = {0};
+    struct upd *u;
 
-    if (d->in_tx)
-        return;
-    if (store_begin(d->s, &e) == 0)
-        d->in_tx = true;
+    if (d->nupd == d->capupd) {
+        d->capupd = d->capupd ? d->capupd * 2 : 64;
+        d->upd = xrealloc(d->upd, d->capupd * sizeof(*d->upd));
+    }
+    if (d->nupd == 0)
+        d->upd_since = util_mono();
+    u = &d->upd[d->nupd++];
+    u->id = r->id;
+    u->st = st;
+    u->attempts = attempts;
+    u->code = (int)code;
+    u->next_at = next_at;
+    u->at = at;
+    u->what = st == OUTBOX_SENT || what == NULL ? NULL : xstrdup(what);
 }
 
-static void tx_end(struct dispatcher *d)
+/* Write every waiting outcome in one transaction. A failed write is
+ * logged; the rows stay pending in the store, so a restart sends them
+ * again (at least once, never lost). */
+static void flush(struct dispatcher *d)
 {
     struct err e = {0};
+    bool tx;
 
-    if (!d->in_tx)
+    if (d->nupd == 0)
         return;
-    d->in_tx = false;
-    if (store_commit(d->s, &e) < 0)
+    tx = store_begin(d->s, &e) == 0;
+    if (!tx)
+        log_error("dispatch", "outbox update: %s", e.msg);
+    for (size_t i = 0; i < d->nupd; i++) {
+        struct upd *u = &d->upd[i];
+
+        memset(&e, 0, sizeof(e));
+        if (tx && store_outbox_update(d->s, u->id, u->st, u->attempts,
+                                      u->next_at, u->what, u->code, u->at,
+                                      &e) < 0)
+            log_error("dispatch", "outbox row %lld: %s", (long long)u->id,
+                      e.msg);
+        free(u->what);
+    }
+    d->nupd = 0;
+    memset(&e, 0, sizeof(e));
+    if (tx && store_commit(d->s, &e) < 0)
         log_error("dispatch", "outbox update not saved: %s", e.msg);
+}
+
+/* Flush when enough outcomes wait or the oldest is old enough; returns the
+ * milliseconds until the next flush is due (INT_MAX when none waits). */
+static int flush_due(struct dispatcher *d, bool idle)
+{
+    double age;
+
+    if (d->nupd == 0)
+        return INT_MAX;
+    age = util_mono() - d->upd_since;
+    if (idle || d->nupd >= DISPATCH_FLUSH_ROWS || age >= DISPATCH_FLUSH_AFTER) {
+        flush(d);
+        return INT_MAX;
+    }
+    return (int)ceil((DISPATCH_FLUSH_AFTER - age) * 1000.0);
 }
 
 /* --- outcomes --- */
@@ -239,7 +314,6 @@ static void finish(struct dispatcher *d, struct drow *r,
                    const struct notifier *n, enum delivery_result res,
                    long code, double retry_after, const char *what)
 {
-    struct err e = {0};
     char mod[200];
     double now = util_now();
     enum outbox_status st = OUTBOX_SENT;
@@ -299,11 +373,7 @@ static void finish(struct dispatcher *d, struct drow *r,
         log_error(mod, "%s; giving up on %s after %d attempt%s", what, r->key,
                   attempts, attempts == 1 ? "" : "s");
 
-    tx_begin(d);
-    if (store_outbox_update(d->s, r->id, st, attempts, next,
-                            st == OUTBOX_SENT ? NULL : what, (int)code, now,
-                            &e) < 0)
-        log_error("dispatch", "outbox row %lld: %s", (long long)r->id, e.msg);
+    upd_add(d, r, st, attempts, next, what, code, now);
     r->attempts = attempts;
     r->next_at = next;
     if (st != OUTBOX_PENDING) {
@@ -321,9 +391,10 @@ static const char *verb(const struct request *rq)
 }
 
 /* Judge a completed transfer and record it. */
-static void complete(struct dispatcher *d, struct xfer *x, CURLcode rc)
+static void complete(struct dispatcher *d, struct sender_xfer *x, CURLcode rc)
 {
-    const struct notifier *n = find_notifier(d->cfg, x->row->receiver);
+    struct drow *row = x->owner;
+    const struct notifier *n = find_notifier(d->cfg, row->receiver);
     long code = 0;
     curl_off_t ra = 0;
     enum delivery_result res;
@@ -357,62 +428,49 @@ static void complete(struct dispatcher *d, struct xfer *x, CURLcode rc)
         transport_describe_error(x->h, rc, &x->req, why, sizeof(why));
         snprintf(what, sizeof(what), "%s failed: %s", verb(&x->req), why);
     }
-    finish(d, x->row, n, res, code, (double)ra, what);
+    finish(d, row, n, res, code, (double)ra, what);
 }
 
-static CURL *handle_get(struct dispatcher *d)
+/* Count a transfer to receiver in or out. */
+static void flight(struct dispatcher *d, const char *receiver, bool in)
 {
-    return d->npool > 0 ? d->pool[--d->npool] : curl_easy_init();
+    struct rstate *rs;
+
+    pthread_mutex_lock(&d->mu);
+    rs = rstate_get(d, receiver);
+    if (in)
+        rs->inflight++;
+    else if (rs->inflight > 0)
+        rs->inflight--;
+    pthread_mutex_unlock(&d->mu);
 }
 
-static void handle_put(struct dispatcher *d, CURL *h)
-{
-    if (d->npool < sizeof(d->pool) / sizeof(d->pool[0])) {
-        curl_easy_reset(h);
-        d->pool[d->npool++] = h;
-    } else {
-        curl_easy_cleanup(h);
-    }
-}
-
-static void xfer_free(struct dispatcher *d, struct xfer *x)
-{
-    if (x->prev)
-        x->prev->next = x->next;
-    else if (d->xfers == x)
-        d->xfers = x->next;
-    if (x->next)
-        x->next->prev = x->prev;
-    if (x->h) {
-        curl_multi_remove_handle(d->multi, x->h);
-        handle_put(d, x->h);
-    }
-    transport_io_cleanup(&x->io);
-    request_cleanup(&x->req);
-    free(x);
-}
-
+/* Take the transfers the sender finished: judge and record each (an
+ * aborted one leaves its row pending). */
 static void harvest(struct dispatcher *d)
 {
-    CURLMsg *m;
-    int left;
+    struct sender_xfer *x = sender_take_done(d->snd);
 
-    while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
-        struct xfer *x = NULL;
+    while (x) {
+        struct sender_xfer *next = x->next;
+        struct drow *row = x->owner;
+        char what[600];
 
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-        if (x == NULL)
-            continue;
-        {
-            CURLcode rc = m->data.result;
-
-            x->row->inflight = false;
-            d->inflight--;
-            complete(d, x, rc);
-            xfer_free(d, x);
+        row->inflight = false;
+        d->inflight--;
+        flight(d, row->receiver, false);
+        if (x->aborted) {
+            /* nothing to record */
+        } else if (x->setup_error[0]) {
+            snprintf(what, sizeof(what), "could not start the transfer: %s",
+                     x->setup_error);
+            finish(d, row, find_notifier(d->cfg, row->receiver),
+                   DELIVERY_FAIL, 0, 0, what);
+        } else {
+            complete(d, x, x->rc);
         }
+        sender_release(d->snd, x);
+        x = next;
     }
 }
 
@@ -423,7 +481,7 @@ static void start(struct dispatcher *d, struct drow *r, double now)
     const struct notifier *n = find_notifier(d->cfg, r->receiver);
     struct notification nt;
     struct err e = {0};
-    struct xfer *x;
+    struct sender_xfer *x;
     cJSON *payload;
     char what[600];
 
@@ -444,12 +502,14 @@ static void start(struct dispatcher *d, struct drow *r, double now)
     payload = cJSON_Parse(r->payload);
     free(r->payload);
     r->payload = NULL;
+    d->payload_bytes -= r->held;
+    r->held = 0;
     if (payload == NULL) {
         finish(d, r, n, DELIVERY_FAIL, 0, 0, "outbox payload is not JSON");
         return;
     }
     x = xcalloc(1, sizeof(*x));
-    x->row = r;
+    x->owner = r;
     memset(&nt, 0, sizeof(nt));
     nt.key = r->key;
     nt.receiver = r->receiver;
@@ -479,59 +539,53 @@ static void start(struct dispatcher *d, struct drow *r, double now)
         free(x);
         return;
     }
-    x->h = handle_get(d);
-    if (x->h == NULL ||
-        transport_setup(x->h, &x->req, n->timeout, &x->io, &e) < 0 ||
-        curl_easy_setopt(x->h, CURLOPT_PRIVATE, (char *)x) != CURLE_OK ||
-        curl_multi_add_handle(d->multi, x->h) != CURLM_OK) {
-        snprintf(what, sizeof(what), "could not start the transfer: %s",
-                 e.set ? e.msg : "curl");
-        if (x->h) {
-            handle_put(d, x->h);
-            x->h = NULL;
-        }
-        finish(d, r, n, DELIVERY_FAIL, 0, 0, what);
-        transport_io_cleanup(&x->io);
-        request_cleanup(&x->req);
-        free(x);
-        return;
-    }
-    x->next = d->xfers;
-    if (d->xfers)
-        d->xfers->prev = x;
-    d->xfers = x;
+    x->timeout = n->timeout;
+    x->lane = r->lane;
+    sender_submit(d->snd, x);
+    d->submitted = true;
     r->inflight = true;
     d->inflight++;
+    flight(d, r->receiver, true);
 }
 
-/* Token bucket: true when a delivery to n may start now; else *wait gets
- * the seconds until a token is there. */
-static bool rate_take(struct dispatcher *d, const struct notifier *n,
-                      double mono, double *wait)
+/* Whether a delivery to n may start now: the receiver has a free transfer
+ * slot and a token in its bucket. If not, *wait gets the seconds until a
+ * token is there (0: until a transfer ends), and *newly says whether this is
+ * the first row of the receiver the current scan (d->gen) found closed. */
+static bool may_start(struct dispatcher *d, const struct notifier *n,
+                      double mono, double *wait, bool *newly)
 {
     struct rstate *rs;
     double burst;
     bool ok = true;
 
-    if (n == NULL || n->rate_per_s <= 0)
-        return true;
-    burst = n->burst >= 1 ? n->burst : 1;
+    if (n == NULL)
+        return true; /* start() fails the row at once */
     pthread_mutex_lock(&d->mu);
     rs = rstate_get(d, n->name);
-    if (!rs->primed) {
-        rs->primed = true;
-        rs->tokens = burst;
-        rs->refilled = mono;
-    }
-    rs->tokens += (mono - rs->refilled) * n->rate_per_s;
-    rs->refilled = mono;
-    if (rs->tokens > burst)
-        rs->tokens = burst;
-    if (rs->tokens >= 1) {
-        rs->tokens -= 1;
-    } else {
-        *wait = (1 - rs->tokens) / n->rate_per_s;
+    if (rs->inflight >= DISPATCH_MAX_PER_RECEIVER) {
         ok = false;
+    } else if (n->rate_per_s > 0) {
+        burst = n->burst >= 1 ? n->burst : 1;
+        if (!rs->primed) {
+            rs->primed = true;
+            rs->tokens = burst;
+            rs->refilled = mono;
+        }
+        rs->tokens += (mono - rs->refilled) * n->rate_per_s;
+        rs->refilled = mono;
+        if (rs->tokens > burst)
+            rs->tokens = burst;
+        if (rs->tokens >= 1) {
+            rs->tokens -= 1;
+        } else {
+            *wait = (1 - rs->tokens) / n->rate_per_s;
+            ok = false;
+        }
+    }
+    if (!ok) {
+        *newly = rs->closed_gen != d->gen;
+        rs->closed_gen = d->gen;
     }
     pthread_mutex_unlock(&d->mu);
     return ok;
@@ -580,12 +634,17 @@ static double schedule(struct dispatcher *d)
 {
     double now = util_now(), mono = util_mono();
     double next = INFINITY;
+    size_t nclosed = 0;
 
     seen_reset(d);
-    for (size_t i = 0; i < d->nrows; i++) {
+    /* Rows before first_open are all done: skip them without a look. */
+    while (d->first_open < d->nrows && d->rows[d->first_open]->done)
+        d->first_open++;
+    for (size_t i = d->first_open; i < d->nrows; i++) {
         struct drow *r = d->rows[i];
         const struct notifier *n;
         double wait = 0;
+        bool newly = false;
 
         if (r->done)
             continue;
@@ -601,9 +660,13 @@ static double schedule(struct dispatcher *d)
         if (d->inflight >= DISPATCH_MAX_INFLIGHT)
             break; /* a completion wakes the poll */
         n = find_notifier(d->cfg, r->receiver);
-        if (!rate_take(d, n, mono, &wait)) {
-            if (now + wait < next)
+        if (!may_start(d, n, mono, &wait, &newly)) {
+            if (wait > 0 && now + wait < next)
                 next = now + wait;
+            /* Every receiver closed: no later row can start before a
+             * completion or the earliest token, which next covers. */
+            if (newly && ++nclosed >= d->nrs)
+                break;
             continue;
         }
         start(d, r, now);
@@ -614,11 +677,15 @@ static double schedule(struct dispatcher *d)
 static void abort_inflight(struct dispatcher *d)
 {
     /* Rows stay pending in the store: the next start delivers them. */
+    sender_abort(d->snd);
+    harvest(d);
     for (size_t i = 0; i < d->nrows; i++)
         d->rows[i]->inflight = false;
-    while (d->xfers)
-        xfer_free(d, d->xfers);
     d->inflight = 0;
+    pthread_mutex_lock(&d->mu);
+    for (size_t i = 0; i < d->nrs; i++)
+        d->rs[i].inflight = 0;
+    pthread_mutex_unlock(&d->mu);
 }
 
 static bool rows_open(const struct dispatcher *d)
@@ -627,6 +694,14 @@ static bool rows_open(const struct dispatcher *d)
 }
 
 /* --- public API --- */
+
+/* The sender finished transfers: end the dispatcher's poll. */
+static void on_done(void *arg)
+{
+    struct dispatcher *d = arg;
+
+    curl_multi_wakeup(d->multi);
+}
 
 struct dispatcher *dispatcher_new(const struct config *cfg, struct store *s,
                                   struct err *e)
@@ -643,10 +718,14 @@ struct dispatcher *dispatcher_new(const struct config *cfg, struct store *s,
         free(d);
         return NULL;
     }
-    curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                      DISPATCH_MAX_HOST_CONNS);
-    curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                      (long)DISPATCH_MAX_INFLIGHT);
+    d->snd = sender_new(on_done, d, (size_t)DISPATCH_MAX_HOST_CONNS,
+                        DISPATCH_MAX_HOST_CONNS,
+                        (long)DISPATCH_MAX_INFLIGHT, e);
+    if (d->snd == NULL) {
+        curl_multi_cleanup(d->multi);
+        free(d);
+        return NULL;
+    }
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     for (size_t i = 0; cfg && i < cfg->nnotifiers; i++)
@@ -661,7 +740,8 @@ void dispatcher_free(struct dispatcher *d)
     if (d->started)
         dispatcher_stop(d, 0);
     abort_inflight(d);
-    tx_end(d);
+    flush(d);
+    free(d->upd);
     for (size_t i = 0; i < d->nrows; i++)
         drow_free(d->rows[i]);
     free(d->rows);
@@ -671,8 +751,7 @@ void dispatcher_free(struct dispatcher *d)
     free(d->snap);
     free(d->seen);
     free(d->seen_gen);
-    while (d->npool > 0)
-        curl_easy_cleanup(d->pool[--d->npool]);
+    sender_free(d->snd);
     curl_multi_cleanup(d->multi);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
@@ -705,7 +784,7 @@ static void take_signals(struct dispatcher *d, bool *stopping, double *grace)
  * rows start. Returns milliseconds the caller may wait in poll. */
 static int step(struct dispatcher *d, bool take_new, struct err *e, int *rc)
 {
-    int running = 0;
+    int fl;
     double next = INFINITY, now;
     long ms;
 
@@ -716,22 +795,24 @@ static int step(struct dispatcher *d, bool take_new, struct err *e, int *rc)
         if (load_pending(d, e) < 0)
             *rc = -1;
     }
-    curl_multi_perform(d->multi, &running);
     harvest(d);
     if (take_new)
         next = schedule(d);
-    if (d->inflight > 0)
-        curl_multi_perform(d->multi, &running);
-    tx_end(d);
+    if (d->submitted) {
+        d->submitted = false;
+        sender_kick(d->snd);
+    }
+    fl = flush_due(d, d->inflight == 0);
     compact(d);
     if (d->progressed)
         return 0;
     now = util_now();
-    if (next == INFINITY)
-        return DISPATCH_POLL_MAX_MS;
-    ms = (long)ceil((next - now) * 1000.0);
+    ms = next == INFINITY ? DISPATCH_POLL_MAX_MS
+                          : (long)ceil((next - now) * 1000.0);
     if (ms < 0)
         ms = 0;
+    if (ms > fl)
+        ms = fl;
     return ms > DISPATCH_POLL_MAX_MS ? DISPATCH_POLL_MAX_MS : (int)ms;
 }
 
@@ -759,6 +840,7 @@ static void *thread_main(void *arg)
         curl_multi_poll(d->multi, NULL, 0, wait, NULL);
     }
     abort_inflight(d);
+    flush(d);
     return NULL;
 }
 
@@ -840,8 +922,10 @@ int dispatcher_drain(struct dispatcher *d, double timeout, struct err *e)
         wait = step(d, true, e, &rc);
         if (rc < 0)
             return -1;
-        if (!rows_open(d) && d->inflight == 0)
+        if (!rows_open(d) && d->inflight == 0) {
+            flush(d);
             return 0;
+        }
         if (util_mono() >= deadline)
             break;
         {
@@ -853,6 +937,7 @@ int dispatcher_drain(struct dispatcher *d, double timeout, struct err *e)
         curl_multi_poll(d->multi, NULL, 0, wait, NULL);
     }
     abort_inflight(d);
+    flush(d);
     return 1;
 }
 

@@ -50,31 +50,60 @@ static size_t on_read(char *p, size_t size, size_t nmemb, void *ud)
         }                                                                      \
     } while (0)
 
+/* The HTTP options that change from one request of a receiver to the
+ * next: URL, answer buffer, body and headers. */
+static int setup_http_request(CURL *h, struct request *rq,
+                              struct transport_io *io, struct err *e)
+{
+    /* curl waits for 100-continue on big bodies; receivers rarely answer
+     * it, so ask for no such wait. */
+    struct curl_slist *nh = curl_slist_append(rq->headers, "Expect:");
+
+    if (nh == NULL) {
+        err_set(e, "out of memory");
+        return -1;
+    }
+    rq->headers = nh;
+    SETOPT(h, CURLOPT_URL, rq->url);
+    SETOPT(h, CURLOPT_ERRORBUFFER, io->errbuf);
+    SETOPT(h, CURLOPT_WRITEDATA, io);
+    SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+    /* Not copied: the body lives in rq until the transfer is done. */
+    SETOPT(h, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
+    SETOPT(h, CURLOPT_HTTPHEADER, rq->headers);
+    return 0;
+}
+
+static void io_init(struct request *rq, struct transport_io *io)
+{
+    memset(io, 0, sizeof(*io));
+    io->req = rq;
+    buf_init(&io->resp, TRANSPORT_BODY_MAX + 1);
+}
+
 int transport_setup(CURL *h, struct request *rq, double timeout,
                     struct transport_io *io, struct err *e)
 {
     long total_ms = timeout > 0 ? (long)(timeout * 1000.0) : 10000;
     long connect_ms = total_ms < 5000 ? total_ms : 5000;
 
-    memset(io, 0, sizeof(*io));
-    io->req = rq;
-    buf_init(&io->resp, TRANSPORT_BODY_MAX + 1);
+    io_init(rq, io);
     if (rq->url == NULL) {
         err_set(e, "request without URL");
         return -1;
     }
-    SETOPT(h, CURLOPT_URL, rq->url);
     SETOPT(h, CURLOPT_NOSIGNAL, 1L);
     SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     SETOPT(h, CURLOPT_TIMEOUT_MS, total_ms);
     SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
-    SETOPT(h, CURLOPT_ERRORBUFFER, io->errbuf);
     SETOPT(h, CURLOPT_WRITEFUNCTION, on_write);
-    SETOPT(h, CURLOPT_WRITEDATA, io);
     SETOPT(h, CURLOPT_USERAGENT, "tocsin/" TOCSIN_VERSION);
     if (rq->ca_file)
         SETOPT(h, CURLOPT_CAINFO, rq->ca_file);
     if (rq->kind == REQ_SMTP) {
+        SETOPT(h, CURLOPT_URL, rq->url);
+        SETOPT(h, CURLOPT_ERRORBUFFER, io->errbuf);
+        SETOPT(h, CURLOPT_WRITEDATA, io);
         SETOPT(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
         SETOPT(h, CURLOPT_UPLOAD, 1L);
         SETOPT(h, CURLOPT_READFUNCTION, on_read);
@@ -89,26 +118,26 @@ int transport_setup(CURL *h, struct request *rq, double timeout,
         if (rq->password)
             SETOPT(h, CURLOPT_PASSWORD, rq->password);
         SETOPT(h, CURLOPT_USE_SSL, rq->use_ssl);
-    } else {
-        /* curl waits for 100-continue on big bodies; receivers rarely
-         * answer it, so ask for no such wait. */
-        struct curl_slist *nh = curl_slist_append(rq->headers, "Expect:");
-
-        if (nh == NULL) {
-            err_set(e, "out of memory");
-            return -1;
-        }
-        rq->headers = nh;
-        SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        SETOPT(h, CURLOPT_POST, 1L);
-        SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-        /* Not copied: the body lives in rq until the transfer is done. */
-        SETOPT(h, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
-        SETOPT(h, CURLOPT_HTTPHEADER, rq->headers);
-        if (rq->method)
-            SETOPT(h, CURLOPT_CUSTOMREQUEST, rq->method);
+        return 0;
     }
-    return 0;
+    SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(h, CURLOPT_POST, 1L);
+    if (rq->method)
+        SETOPT(h, CURLOPT_CUSTOMREQUEST, rq->method);
+    return setup_http_request(h, rq, io, e);
+}
+
+bool transport_reusable(const struct request *rq)
+{
+    return rq->kind == REQ_HTTP && rq->method == NULL && rq->ca_file == NULL &&
+           rq->url != NULL;
+}
+
+int transport_setup_again(CURL *h, struct request *rq,
+                          struct transport_io *io, struct err *e)
+{
+    io_init(rq, io);
+    return setup_http_request(h, rq, io, e);
 }
 
 void transport_io_cleanup(struct transport_io *io)

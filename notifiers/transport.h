@@ -30,6 +30,13 @@ struct transport_io {
  * initialised here; free its buffer with transport_io_cleanup. 0 or -1. */
 int transport_setup(CURL *h, struct request *rq, double timeout,
                     struct transport_io *io, struct err *e);
+/* A handle whose last transfer was set up by transport_setup for a request
+ * of the same receiver (same timeout) needs only the per-request options:
+ * URL, body, headers, answer buffer. True for the requests this holds for
+ * (plain POSTs without a CA file of their own); 0 or -1. */
+bool transport_reusable(const struct request *rq);
+int transport_setup_again(CURL *h, struct request *rq,
+                          struct transport_io *io, struct err *e);
 void transport_io_cleanup(struct transport_io *io);
 
 /* True for the curl errors worth retrying: resolve, connect, timeout, TLS

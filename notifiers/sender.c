@@ -1,0 +1,392 @@
+/* sender.c - the dispatcher's transfer thread (see sender.h). Queues in and
+ * out are lists under one mutex; the thread sleeps in curl_multi_poll and is
+ * woken with curl_multi_wakeup. Easy handles are kept in a pool: a fresh
+ * handle per notification costs more than the request itself. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "sender.h"
+
+#define SENDER_POOL 256
+#define SENDER_POLL_MS 1000
+
+/* A finished easy handle, kept with what it was set up for. */
+struct pooled {
+    CURL *h;
+    uint64_t lane;
+    double timeout;
+    bool reusable; /* only the per-request options need setting */
+};
+
+/* Transfers running in one lane (thread only). */
+struct lane {
+    uint64_t id;
+    size_t running;
+};
+
+struct sender {
+    void (*wake)(void *);
+    void *arg;
+    CURLM *multi; /* driven by the thread; wakeup from any thread */
+    pthread_t thread;
+    bool running; /* submitter's side: the thread exists */
+
+    pthread_mutex_t mu; /* guards the fields below */
+    struct sender_xfer *inbox, *inbox_tail;
+    struct sender_xfer *done, *done_tail;
+    bool stop;
+    struct pooled pool[SENDER_POOL];
+    size_t npool;
+
+    /* thread only */
+    size_t lane_slots;
+    struct sender_xfer *active;          /* transfers in the multi */
+    struct sender_xfer *wait, *wait_tail; /* taken, waiting for a slot */
+    struct lane *lanes;
+    size_t nlanes;
+};
+
+static struct lane *lane_get(struct sender *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->nlanes; i++)
+        if (s->lanes[i].id == id)
+            return &s->lanes[i];
+    s->lanes = xrealloc(s->lanes, (s->nlanes + 1) * sizeof(*s->lanes));
+    s->lanes[s->nlanes].id = id;
+    s->lanes[s->nlanes].running = 0;
+    return &s->lanes[s->nlanes++];
+}
+
+/* Append the list from head to tail to the queue (qh, qt). Caller holds
+ * s->mu when the queue is shared. */
+static void queue_append(struct sender_xfer **qh, struct sender_xfer **qt,
+                         struct sender_xfer *head, struct sender_xfer *tail)
+{
+    if (head == NULL)
+        return;
+    if (*qt)
+        (*qt)->next = head;
+    else
+        *qh = head;
+    *qt = tail;
+}
+
+static void list_push(struct sender_xfer **h, struct sender_xfer **t,
+                      struct sender_xfer *x)
+{
+    x->next = NULL;
+    x->prev = NULL;
+    queue_append(h, t, x, x);
+}
+
+/* A handle for x: one last used for a request like it if the pool has
+ * one (*fresh false: set up by transport_setup_again), else any pooled
+ * handle reset, else a new one. */
+static CURL *handle_get(struct sender *s, const struct sender_xfer *x,
+                        bool *fresh)
+{
+    bool like = transport_reusable(&x->req);
+    CURL *h = NULL;
+
+    *fresh = true;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = s->npool; like && i-- > 0;) {
+        struct pooled *p = &s->pool[i];
+
+        if (p->reusable && p->lane == x->lane && p->timeout == x->timeout) {
+            h = p->h;
+            *p = s->pool[--s->npool];
+            *fresh = false;
+            break;
+        }
+    }
+    if (h == NULL && s->npool > 0)
+        h = s->pool[--s->npool].h;
+    pthread_mutex_unlock(&s->mu);
+    if (h == NULL)
+        return curl_easy_init();
+    if (*fresh)
+        curl_easy_reset(h);
+    return h;
+}
+
+static void active_unlink(struct sender *s, struct sender_xfer *x)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else if (s->active == x)
+        s->active = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    x->prev = x->next = NULL;
+}
+
+/* Set up x and add it to the multi; if it cannot start, it goes to the
+ * finished list with setup_error. */
+static void start_one(struct sender *s, struct sender_xfer *x,
+                      struct sender_xfer **fh, struct sender_xfer **ft)
+{
+    struct err e = {0};
+    bool fresh = true;
+    int rc = -1;
+
+    x->h = handle_get(s, x, &fresh);
+    if (x->h != NULL)
+        rc = fresh ? transport_setup(x->h, &x->req, x->timeout, &x->io, &e)
+                   : transport_setup_again(x->h, &x->req, &x->io, &e);
+    if (rc < 0 ||
+        curl_easy_setopt(x->h, CURLOPT_PRIVATE, (char *)x) != CURLE_OK ||
+        curl_multi_add_handle(s->multi, x->h) != CURLM_OK) {
+        snprintf(x->setup_error, sizeof(x->setup_error), "%s",
+                 e.set ? e.msg : "curl");
+        list_push(fh, ft, x);
+        return;
+    }
+    lane_get(s, x->lane)->running++;
+    x->prev = NULL;
+    x->next = s->active;
+    if (s->active)
+        s->active->prev = x;
+    s->active = x;
+}
+
+/* Everything the thread holds goes back unfinished. */
+static void abort_all(struct sender *s, struct sender_xfer *in,
+                      struct sender_xfer **fh, struct sender_xfer **ft)
+{
+    while (in) {
+        struct sender_xfer *next = in->next;
+
+        in->aborted = true;
+        list_push(fh, ft, in);
+        in = next;
+    }
+    while (s->wait) {
+        struct sender_xfer *next = s->wait->next;
+
+        s->wait->aborted = true;
+        list_push(fh, ft, s->wait);
+        s->wait = next;
+    }
+    s->wait_tail = NULL;
+    while (s->active) {
+        struct sender_xfer *x = s->active;
+
+        active_unlink(s, x);
+        curl_multi_remove_handle(s->multi, x->h);
+        x->aborted = true;
+        list_push(fh, ft, x);
+    }
+    for (size_t i = 0; i < s->nlanes; i++)
+        s->lanes[i].running = 0;
+}
+
+/* Start the waiting transfers whose lane has a free slot, in order. */
+static void start_waiting(struct sender *s, struct sender_xfer **fh,
+                          struct sender_xfer **ft)
+{
+    struct sender_xfer *x = s->wait, *keep = NULL, *keep_tail = NULL;
+
+    while (x) {
+        struct sender_xfer *next = x->next;
+
+        if (lane_get(s, x->lane)->running < s->lane_slots)
+            start_one(s, x, fh, ft);
+        else
+            list_push(&keep, &keep_tail, x);
+        x = next;
+    }
+    s->wait = keep;
+    s->wait_tail = keep_tail;
+}
+
+/* Read finished transfers into the list (fh, ft); returns how many. */
+static size_t reap(struct sender *s, struct sender_xfer **fh,
+                   struct sender_xfer **ft)
+{
+    CURLMsg *m;
+    int left;
+    size_t n = 0;
+
+    while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
+        struct sender_xfer *x = NULL;
+
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        if (x == NULL)
+            continue;
+        x->rc = m->data.result;
+        active_unlink(s, x);
+        curl_multi_remove_handle(s->multi, x->h);
+        lane_get(s, x->lane)->running--;
+        list_push(fh, ft, x);
+        n++;
+    }
+    return n;
+}
+
+static void *sender_main(void *arg)
+{
+    struct sender *s = arg;
+    int poll_ms = 0;
+
+    for (;;) {
+        struct sender_xfer *in, *fh = NULL, *ft = NULL;
+        int running = 0;
+        bool stop;
+
+        pthread_mutex_lock(&s->mu);
+        in = s->inbox;
+        s->inbox = s->inbox_tail = NULL;
+        stop = s->stop;
+        pthread_mutex_unlock(&s->mu);
+        if (stop) {
+            abort_all(s, in, &fh, &ft);
+        } else {
+            /* in was taken from the inbox whole: find its tail. */
+            if (in) {
+                struct sender_xfer *t = in;
+
+                while (t->next)
+                    t = t->next;
+                queue_append(&s->wait, &s->wait_tail, in, t);
+            }
+            start_waiting(s, &fh, &ft);
+            curl_multi_perform(s->multi, &running);
+            /* A turn that finished something polls without waiting: freed
+             * slots go to waiting transfers, and curl may hold more. */
+            poll_ms = reap(s, &fh, &ft) > 0 ? 0 : SENDER_POLL_MS;
+        }
+        if (fh) {
+            pthread_mutex_lock(&s->mu);
+            queue_append(&s->done, &s->done_tail, fh, ft);
+            pthread_mutex_unlock(&s->mu);
+            s->wake(s->arg);
+        }
+        if (stop)
+            return NULL;
+        curl_multi_poll(s->multi, NULL, 0, poll_ms, NULL);
+    }
+}
+
+struct sender *sender_new(void (*wake)(void *), void *arg, size_t lane_slots,
+                          long host_conns, long total_conns, struct err *e)
+{
+    struct sender *s = xcalloc(1, sizeof(*s));
+
+    s->lane_slots = lane_slots > 0 ? lane_slots : 1;
+    s->wake = wake;
+    s->arg = arg;
+    s->multi = curl_multi_init();
+    if (s->multi == NULL) {
+        err_set(e, "dispatch: cannot create a curl multi handle");
+        free(s);
+        return NULL;
+    }
+    curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, host_conns);
+    curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, total_conns);
+    pthread_mutex_init(&s->mu, NULL);
+    return s;
+}
+
+void sender_submit(struct sender *s, struct sender_xfer *x)
+{
+    x->h = NULL;
+    x->aborted = false;
+    x->setup_error[0] = '\0';
+    if (!s->running) {
+        if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
+            snprintf(x->setup_error, sizeof(x->setup_error),
+                     "cannot start the transfer thread");
+            pthread_mutex_lock(&s->mu);
+            list_push(&s->done, &s->done_tail, x);
+            pthread_mutex_unlock(&s->mu);
+            s->wake(s->arg);
+            return;
+        }
+        s->running = true;
+    }
+    pthread_mutex_lock(&s->mu);
+    list_push(&s->inbox, &s->inbox_tail, x);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void sender_kick(struct sender *s)
+{
+    curl_multi_wakeup(s->multi);
+}
+
+struct sender_xfer *sender_take_done(struct sender *s)
+{
+    struct sender_xfer *l;
+
+    pthread_mutex_lock(&s->mu);
+    l = s->done;
+    s->done = s->done_tail = NULL;
+    pthread_mutex_unlock(&s->mu);
+    return l;
+}
+
+void sender_release(struct sender *s, struct sender_xfer *x)
+{
+    struct pooled p = {x->h, x->lane, x->timeout, false};
+    CURL *h = x->h;
+
+    /* A transfer stopped half-way or never started leaves its handle to
+     * be reset. */
+    p.reusable = !x->aborted && x->setup_error[0] == '\0' &&
+                 transport_reusable(&x->req);
+    transport_io_cleanup(&x->io);
+    request_cleanup(&x->req);
+    free(x);
+    if (h == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (s->npool < SENDER_POOL) {
+        s->pool[s->npool++] = p;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (h)
+        curl_easy_cleanup(h);
+}
+
+void sender_abort(struct sender *s)
+{
+    if (!s->running)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_mutex_unlock(&s->mu);
+    curl_multi_wakeup(s->multi);
+    pthread_join(s->thread, NULL);
+    s->running = false;
+    s->stop = false;
+}
+
+void sender_free(struct sender *s)
+{
+    struct sender_xfer *l;
+
+    if (s == NULL)
+        return;
+    sender_abort(s);
+    l = sender_take_done(s);
+    while (l) {
+        struct sender_xfer *next = l->next;
+
+        sender_release(s, l);
+        l = next;
+    }
+    while (s->npool > 0)
+        curl_easy_cleanup(s->pool[--s->npool].h);
+    curl_multi_cleanup(s->multi);
+    pthread_mutex_destroy(&s->mu);
+    free(s->lanes);
+    free(s);
+}
