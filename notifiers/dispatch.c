@@ -24,6 +24,8 @@
  * transfers than connections, as a transfer waiting inside libcurl for a
  * free connection costs it work on every turn. */
 #define DISPATCH_MAX_HOST_CONNS 32L
+/* Transfer threads; a receiver's slots are split between them. */
+#define DISPATCH_SENDERS 2
 #define DISPATCH_MAX_PER_RECEIVER 128
 /* Outcomes are written to the store in one transaction once this many
  * wait, or after this many seconds: a transaction per loop turn cost more
@@ -99,8 +101,9 @@ struct dispatcher {
     bool need_load;
     double loaded_at;
     size_t inflight;
-    struct sender *snd; /* the transfer thread */
-    bool submitted;     /* transfers handed to it this turn */
+    struct sender *snd[DISPATCH_SENDERS]; /* the transfer threads */
+    bool submitted[DISPATCH_SENDERS];     /* handed work this turn */
+    unsigned next_snd;                    /* round robin */
     struct upd *upd;    /* outcomes not yet written */
     size_t nupd, capupd;
     double upd_since; /* monotonic time of the oldest unwritten outcome */
@@ -447,9 +450,9 @@ static void flight(struct dispatcher *d, const char *receiver, bool in)
 
 /* Take the transfers the sender finished: judge and record each (an
  * aborted one leaves its row pending). */
-static void harvest(struct dispatcher *d)
+static void harvest_one(struct dispatcher *d, struct sender *snd)
 {
-    struct sender_xfer *x = sender_take_done(d->snd);
+    struct sender_xfer *x = sender_take_done(snd);
 
     while (x) {
         struct sender_xfer *next = x->next;
@@ -469,9 +472,15 @@ static void harvest(struct dispatcher *d)
         } else {
             complete(d, x, x->rc);
         }
-        sender_release(d->snd, x);
+        sender_release(snd, x);
         x = next;
     }
+}
+
+static void harvest(struct dispatcher *d)
+{
+    for (size_t i = 0; i < DISPATCH_SENDERS; i++)
+        harvest_one(d, d->snd[i]);
 }
 
 /* Render and start row r (or finish it at once: local delivery, render
@@ -541,8 +550,9 @@ static void start(struct dispatcher *d, struct drow *r, double now)
     }
     x->timeout = n->timeout;
     x->lane = r->lane;
-    sender_submit(d->snd, x);
-    d->submitted = true;
+    d->next_snd = (d->next_snd + 1) % DISPATCH_SENDERS;
+    sender_submit(d->snd[d->next_snd], x);
+    d->submitted[d->next_snd] = true;
     r->inflight = true;
     d->inflight++;
     flight(d, r->receiver, true);
@@ -677,7 +687,8 @@ static double schedule(struct dispatcher *d)
 static void abort_inflight(struct dispatcher *d)
 {
     /* Rows stay pending in the store: the next start delivers them. */
-    sender_abort(d->snd);
+    for (size_t i = 0; i < DISPATCH_SENDERS; i++)
+        sender_abort(d->snd[i]);
     harvest(d);
     for (size_t i = 0; i < d->nrows; i++)
         d->rows[i]->inflight = false;
@@ -718,13 +729,17 @@ struct dispatcher *dispatcher_new(const struct config *cfg, struct store *s,
         free(d);
         return NULL;
     }
-    d->snd = sender_new(on_done, d, (size_t)DISPATCH_MAX_HOST_CONNS,
-                        DISPATCH_MAX_HOST_CONNS,
-                        (long)DISPATCH_MAX_INFLIGHT, e);
-    if (d->snd == NULL) {
-        curl_multi_cleanup(d->multi);
-        free(d);
-        return NULL;
+    for (size_t i = 0; i < DISPATCH_SENDERS; i++) {
+        d->snd[i] = sender_new(
+            on_done, d, (size_t)DISPATCH_MAX_HOST_CONNS / DISPATCH_SENDERS,
+            DISPATCH_MAX_HOST_CONNS, (long)DISPATCH_MAX_INFLIGHT, e);
+        if (d->snd[i] == NULL) {
+            while (i-- > 0)
+                sender_free(d->snd[i]);
+            curl_multi_cleanup(d->multi);
+            free(d);
+            return NULL;
+        }
     }
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
@@ -751,7 +766,8 @@ void dispatcher_free(struct dispatcher *d)
     free(d->snap);
     free(d->seen);
     free(d->seen_gen);
-    sender_free(d->snd);
+    for (size_t i = 0; i < DISPATCH_SENDERS; i++)
+        sender_free(d->snd[i]);
     curl_multi_cleanup(d->multi);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
@@ -798,9 +814,11 @@ static int step(struct dispatcher *d, bool take_new, struct err *e, int *rc)
     harvest(d);
     if (take_new)
         next = schedule(d);
-    if (d->submitted) {
-        d->submitted = false;
-        sender_kick(d->snd);
+    for (size_t i = 0; i < DISPATCH_SENDERS; i++) {
+        if (d->submitted[i]) {
+            d->submitted[i] = false;
+            sender_kick(d->snd[i]);
+        }
     }
     fl = flush_due(d, d->inflight == 0);
     compact(d);
