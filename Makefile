@@ -2,8 +2,8 @@
 #   make deps      install the Debian packages tocsin and its tests need
 #   make           build ./tocsin
 #   make demo      deps + build + run the bundled example
-#   make test      deps + build + unit and integration tests, plain and under
-#                  ASan+UBSan, plus a short fuzz smoke
+#   make test      deps + build + unit and integration tests, plain, under
+#                  ASan+UBSan and under TSan, plus a short fuzz smoke
 #   make bench     benchmarks (print their figures)
 #   make fuzz      libFuzzer targets, FUZZ_SECONDS each (default 60)
 
@@ -19,6 +19,7 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+TSAN     = -fsanitize=thread
 
 LIB_SRC  = $(sort $(wildcard common/*.c rules/*.c ingest/*.c store/*.c notifiers/*.c daemon/*.c report/*.c))
 CMD_SRC  = $(sort $(wildcard cmd/*.c))
@@ -36,6 +37,7 @@ endif
 # One object folder per build variant.
 B        = build/plain
 BA       = build/asan
+BT       = build/tsan
 
 LIB_OBJ  = $(LIB_SRC:%.c=$(B)/%.o)
 CMD_OBJ  = $(CMD_SRC:%.c=$(B)/%.o)
@@ -43,8 +45,12 @@ TEST_OBJ = $(TEST_SRC:%.c=$(B)/%.o)
 LIB_OBJA = $(LIB_SRC:%.c=$(BA)/%.o)
 CMD_OBJA = $(CMD_SRC:%.c=$(BA)/%.o)
 TEST_OBJA= $(TEST_SRC:%.c=$(BA)/%.o)
+LIB_OBJT = $(LIB_SRC:%.c=$(BT)/%.o)
+CMD_OBJT = $(CMD_SRC:%.c=$(BT)/%.o)
+TEST_OBJT= $(TEST_SRC:%.c=$(BT)/%.o)
 
-.PHONY: all deps demo test test-unit test-asan test-integration test-fuzz-smoke \
+.PHONY: all deps demo test test-unit test-asan test-tsan test-integration \
+        test-fuzz-smoke \
         bench fuzz format format-check valgrind clean
 
 all: tocsin
@@ -78,11 +84,22 @@ $(BA)/%.o: %.c
 	@$(if $(V),,echo "  CC      $< (asan)")
 	$(Q)$(CC) $(CFLAGS) $(SAN) -MMD -MP -c -o $@ $<
 
+$(BT)/tocsin: $(CMD_OBJT) $(BT)/libtocsin.a
+	$(CC) $(CFLAGS) $(TSAN) -o $@ $(CMD_OBJT) $(BT)/libtocsin.a $(LDLIBS)
+
+$(BT)/libtocsin.a: $(LIB_OBJT)
+	rm -f $@; ar rcs $@ $^
+
+$(BT)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  CC      $< (tsan)")
+	$(Q)$(CC) $(CFLAGS) $(TSAN) -MMD -MP -c -o $@ $<
+
 # Suites are found by name, not declared in a header.
-$(TEST_OBJ) $(TEST_OBJA): CFLAGS += -Wno-missing-prototypes
+$(TEST_OBJ) $(TEST_OBJA) $(TEST_OBJT): CFLAGS += -Wno-missing-prototypes
 
 # The unit-test runner: every tests/check_*.c exports Suite *NAME_suite(void).
-$(B)/tests/suites.h $(BA)/tests/suites.h: $(TEST_SRC)
+$(B)/tests/suites.h $(BA)/tests/suites.h $(BT)/tests/suites.h: $(TEST_SRC)
 	@mkdir -p $(dir $@)
 	sed -n 's/^Suite \*\([a-z0-9_]*_suite\)(void)$$/SUITE(\1)/p' $(TEST_SRC) > $@
 
@@ -92,6 +109,9 @@ $(B)/check_tocsin: tests/runner.c $(B)/tests/suites.h $(TEST_OBJ) $(B)/libtocsin
 $(BA)/check_tocsin: tests/runner.c $(BA)/tests/suites.h $(TEST_OBJA) $(BA)/libtocsin.a
 	$(CC) $(CFLAGS) $(SAN) -I$(BA)/tests -o $@ tests/runner.c $(TEST_OBJA) $(BA)/libtocsin.a $(CHECK_LIBS) $(LDLIBS)
 
+$(BT)/check_tocsin: tests/runner.c $(BT)/tests/suites.h $(TEST_OBJT) $(BT)/libtocsin.a
+	$(CC) $(CFLAGS) $(TSAN) -I$(BT)/tests -o $@ tests/runner.c $(TEST_OBJT) $(BT)/libtocsin.a $(CHECK_LIBS) $(LDLIBS)
+
 deps:
 	@sh .ci/deps.sh
 
@@ -99,7 +119,7 @@ demo: deps tocsin
 	sh examples/demo.sh
 
 test: deps
-	$(MAKE) test-unit test-asan test-integration test-fuzz-smoke
+	$(MAKE) test-unit test-asan test-tsan test-integration test-fuzz-smoke
 	@echo "make test: all passed"
 
 test-unit: $(B)/check_tocsin tocsin
@@ -109,6 +129,15 @@ test-asan: $(BA)/check_tocsin $(BA)/tocsin
 	cd tests && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  TOCSIN=$(CURDIR)/$(BA)/tocsin ../$(BA)/check_tocsin
 	TOCSIN=$(CURDIR)/$(BA)/tocsin ASAN_OPTIONS=detect_leaks=1 sh tests/integration/run.sh --quick
+
+# ThreadSanitizer: the daemon's threads and the dispatcher's sender threads.
+# tests/tsan.supp names the reports that are not ours (glibc internals).
+test-tsan: $(BT)/check_tocsin $(BT)/tocsin
+	cd tests && TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  TOCSIN=$(CURDIR)/$(BT)/tocsin ../$(BT)/check_tocsin
+	TOCSIN=$(CURDIR)/$(BT)/tocsin \
+	  TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  sh tests/integration/run.sh --quick
 
 test-integration: tocsin
 	TOCSIN=$(CURDIR)/tocsin sh tests/integration/run.sh

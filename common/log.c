@@ -10,28 +10,34 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Read by every thread that logs: atomic, so the first use may set it from
+ * the environment on any of them. */
 static int min_level = -1;
 
 void log_set_level(enum log_level lvl)
 {
-    min_level = (int)lvl;
+    __atomic_store_n(&min_level, (int)lvl, __ATOMIC_RELAXED);
 }
 
 static int level_now(void)
 {
-    if (min_level < 0) {
+    int lvl = __atomic_load_n(&min_level, __ATOMIC_RELAXED);
+
+    if (lvl < 0) {
         const char *v = getenv("TOCSIN_LOG_LEVEL");
-        min_level = LOG_INFO;
+
+        lvl = LOG_INFO;
         if (v != NULL) {
             if (strcasecmp(v, "debug") == 0)
-                min_level = LOG_DEBUG;
+                lvl = LOG_DEBUG;
             else if (strcasecmp(v, "warn") == 0)
-                min_level = LOG_WARN;
+                lvl = LOG_WARN;
             else if (strcasecmp(v, "error") == 0)
-                min_level = LOG_ERROR;
+                lvl = LOG_ERROR;
         }
+        __atomic_store_n(&min_level, lvl, __ATOMIC_RELAXED);
     }
-    return min_level;
+    return lvl;
 }
 
 void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)

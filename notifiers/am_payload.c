@@ -206,8 +206,7 @@ cJSON *am_payload_build(const struct am_event *ev, const char *receiver)
     if (ok && labels)
         cJSON_AddItemReferenceToObject(root, "commonLabels", labels);
     if (ok && annotations)
-        cJSON_AddItemReferenceToObject(root, "commonAnnotations",
-                                       annotations);
+        cJSON_AddItemReferenceToObject(root, "commonAnnotations", annotations);
     ok = ok && cJSON_AddStringToObject(root, "externalURL", "");
     ok = ok && cJSON_AddStringToObject(root, "version", "4");
     ok = ok && cJSON_AddStringToObject(root, "groupKey", gk);

@@ -55,7 +55,6 @@ struct drow {
     bool inflight, done;
 };
 
-
 /* Per-receiver state: counters, token bucket, "410 logged". */
 struct rstate {
     char *name;
@@ -104,10 +103,10 @@ struct dispatcher {
     struct sender *snd[DISPATCH_SENDERS]; /* the transfer threads */
     bool submitted[DISPATCH_SENDERS];     /* handed work this turn */
     unsigned next_snd;                    /* round robin */
-    struct upd *upd;    /* outcomes not yet written */
+    struct upd *upd;                      /* outcomes not yet written */
     size_t nupd, capupd;
     double upd_since; /* monotonic time of the oldest unwritten outcome */
-    bool progressed; /* a row finished during this step */
+    bool progressed;  /* a row finished during this step */
     uint64_t *seen;
     uint32_t *seen_gen;
     size_t seen_cap;
@@ -229,8 +228,7 @@ static void compact(struct dispatcher *d)
         if (d->rows[i]->done) {
             d->payload_bytes -= d->rows[i]->held;
             drow_free(d->rows[i]);
-        }
-        else
+        } else
             d->rows[j++] = d->rows[i];
     }
     d->nrows = j;
@@ -279,9 +277,9 @@ static void flush(struct dispatcher *d)
         struct upd *u = &d->upd[i];
 
         memset(&e, 0, sizeof(e));
-        if (tx && store_outbox_update(d->s, u->id, u->st, u->attempts,
-                                      u->next_at, u->what, u->code, u->at,
-                                      &e) < 0)
+        if (tx &&
+            store_outbox_update(d->s, u->id, u->st, u->attempts, u->next_at,
+                                u->what, u->code, u->at, &e) < 0)
             log_error("dispatch", "outbox row %lld: %s", (long long)u->id,
                       e.msg);
         free(u->what);
@@ -467,8 +465,8 @@ static void harvest_one(struct dispatcher *d, struct sender *snd)
         } else if (x->setup_error[0]) {
             snprintf(what, sizeof(what), "could not start the transfer: %s",
                      x->setup_error);
-            finish(d, row, find_notifier(d->cfg, row->receiver),
-                   DELIVERY_FAIL, 0, 0, what);
+            finish(d, row, find_notifier(d->cfg, row->receiver), DELIVERY_FAIL,
+                   0, 0, what);
         } else {
             complete(d, x, x->rc);
         }

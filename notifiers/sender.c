@@ -44,7 +44,7 @@ struct sender {
 
     /* thread only */
     size_t lane_slots;
-    struct sender_xfer *active;          /* transfers in the multi */
+    struct sender_xfer *active;           /* transfers in the multi */
     struct sender_xfer *wait, *wait_tail; /* taken, waiting for a slot */
     struct lane *lanes;
     size_t nlanes;
@@ -339,8 +339,8 @@ void sender_release(struct sender *s, struct sender_xfer *x)
 
     /* A transfer stopped half-way or never started leaves its handle to
      * be reset. */
-    p.reusable = !x->aborted && x->setup_error[0] == '\0' &&
-                 transport_reusable(&x->req);
+    p.reusable =
+        !x->aborted && x->setup_error[0] == '\0' && transport_reusable(&x->req);
     transport_io_cleanup(&x->io);
     request_cleanup(&x->req);
     free(x);

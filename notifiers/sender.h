@@ -28,7 +28,7 @@ struct sender_xfer {
     CURL *h;
     CURLcode rc;
     struct transport_io io;
-    bool aborted;            /* never finished: stopped by sender_abort */
+    bool aborted;          /* never finished: stopped by sender_abort */
     char setup_error[512]; /* set when the transfer could not start */
 };
 

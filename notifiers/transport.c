@@ -133,8 +133,8 @@ bool transport_reusable(const struct request *rq)
            rq->url != NULL;
 }
 
-int transport_setup_again(CURL *h, struct request *rq,
-                          struct transport_io *io, struct err *e)
+int transport_setup_again(CURL *h, struct request *rq, struct transport_io *io,
+                          struct err *e)
 {
     io_init(rq, io);
     return setup_http_request(h, rq, io, e);

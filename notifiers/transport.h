@@ -35,8 +35,8 @@ int transport_setup(CURL *h, struct request *rq, double timeout,
  * URL, body, headers, answer buffer. True for the requests this holds for
  * (plain POSTs without a CA file of their own); 0 or -1. */
 bool transport_reusable(const struct request *rq);
-int transport_setup_again(CURL *h, struct request *rq,
-                          struct transport_io *io, struct err *e);
+int transport_setup_again(CURL *h, struct request *rq, struct transport_io *io,
+                          struct err *e);
 void transport_io_cleanup(struct transport_io *io);
 
 /* True for the curl errors worth retrying: resolve, connect, timeout, TLS

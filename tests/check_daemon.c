@@ -169,7 +169,7 @@ static int f_tick(void *ctx, double now, struct err *e)
 
     (void)now;
     (void)e;
-    f->ticks++;
+    __atomic_fetch_add(&f->ticks, 1, __ATOMIC_SEQ_CST); /* polled by the test */
     return 0;
 }
 
@@ -178,7 +178,7 @@ static int f_ckpt(void *ctx, struct err *e)
     struct fake *f = ctx;
 
     (void)e;
-    f->checkpoints++;
+    __atomic_fetch_add(&f->checkpoints, 1, __ATOMIC_SEQ_CST);
     return 0;
 }
 
@@ -315,7 +315,9 @@ START_TEST(writer_timer_ticks_and_checkpoints_without_samples)
     struct writer *w = writer_start(&fake_ops, &f, &wc, &e);
     double deadline = util_mono() + 10;
 
-    while ((f.ticks < 2 || f.checkpoints < 2) && util_mono() < deadline)
+    while ((__atomic_load_n(&f.ticks, __ATOMIC_SEQ_CST) < 2 ||
+            __atomic_load_n(&f.checkpoints, __ATOMIC_SEQ_CST) < 2) &&
+           util_mono() < deadline)
         usleep(10000);
     writer_stop(w);
     ck_assert_int_ge(f.ticks, 2);

@@ -966,13 +966,13 @@ static void *conc_writer(void *arg)
         sched_yield();
     }
     store_close(s);
-    c->done = 1;
+    __atomic_store_n(&c->done, 1, __ATOMIC_SEQ_CST);
     return NULL;
 fail:
     snprintf(c->werr, sizeof(c->werr), "%s", e.msg);
     c->writer_failed = 1;
     store_close(s);
-    c->done = 1;
+    __atomic_store_n(&c->done, 1, __ATOMIC_SEQ_CST);
     return NULL;
 }
 
@@ -1017,7 +1017,9 @@ START_TEST(concurrent_reader_never_sees_a_partial_batch)
     store_close(w);
     rd = open_ok(dbpath, STORE_RO);
     ck_assert_int_eq(pthread_create(&th, NULL, conc_writer, &c), 0);
-    for (int i = 0; i < 100000 && (!c.done || reads == 0); i++) {
+    for (int i = 0; i < 100000 &&
+                    (!__atomic_load_n(&c.done, __ATOMIC_SEQ_CST) || reads == 0);
+         i++) {
         struct conc_read r = {0};
 
         ck_assert_msg(
