@@ -2,6 +2,7 @@
 #include "labels.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,16 @@ static int label_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+/* SHA-256 fetched once: OpenSSL 3 looks EVP_sha256() up in its provider
+ * tables on every EVP_DigestInit_ex, which cost more than the hashing. */
+static EVP_MD *sha256;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void labels_fingerprint(const char *rule, const struct label *v, size_t n,
                         char out[17])
 {
@@ -31,12 +42,13 @@ void labels_fingerprint(const char *rule, const struct label *v, size_t n,
     unsigned int mdlen = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
-    if (p == NULL || ctx == NULL)
+    pthread_once(&sha256_once, sha256_fetch);
+    if (p == NULL || ctx == NULL || sha256 == NULL)
         abort();
     for (size_t i = 0; i < n; i++)
         p[i] = &v[i];
     qsort(p, n, sizeof(*p), label_cmp);
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestInit_ex(ctx, sha256, NULL);
     EVP_DigestUpdate(ctx, rule, strlen(rule));
     EVP_DigestUpdate(ctx, &sep, 1);
     for (size_t i = 0; i < n; i++) {
