@@ -1,10 +1,10 @@
 /* labels.c - label lookup and the persistent alert fingerprint. */
 #include "labels.h"
 
-#include <openssl/evp.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sha256.h"
 
 const char *labels_get(const struct label *v, size_t n, const char *name)
 {
@@ -21,16 +21,6 @@ static int label_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* SHA-256 fetched once: OpenSSL 3 looks EVP_sha256() up in its provider
- * tables on every EVP_DigestInit_ex, which cost more than the hashing. */
-static EVP_MD *sha256;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
 void labels_fingerprint(const char *rule, const struct label *v, size_t n,
                         char out[17])
 {
@@ -38,17 +28,15 @@ void labels_fingerprint(const char *rule, const struct label *v, size_t n,
     static const unsigned char sep = 0xff;
     const struct label *stackp[32];
     const struct label **p = n <= 32 ? stackp : malloc(n * sizeof(*p));
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char md[SHA256_LEN];
+    EVP_MD_CTX *ctx;
 
-    pthread_once(&sha256_once, sha256_fetch);
-    if (p == NULL || ctx == NULL || sha256 == NULL)
+    if (p == NULL)
         abort();
     for (size_t i = 0; i < n; i++)
         p[i] = &v[i];
     qsort(p, n, sizeof(*p), label_cmp);
-    EVP_DigestInit_ex(ctx, sha256, NULL);
+    ctx = sha256_begin();
     EVP_DigestUpdate(ctx, rule, strlen(rule));
     EVP_DigestUpdate(ctx, &sep, 1);
     for (size_t i = 0; i < n; i++) {
@@ -59,8 +47,7 @@ void labels_fingerprint(const char *rule, const struct label *v, size_t n,
         EVP_DigestUpdate(ctx, p[i]->value, strlen(p[i]->value));
         EVP_DigestUpdate(ctx, &sep, 1);
     }
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
+    sha256_end(ctx, md);
     for (int i = 0; i < 8; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];

@@ -5,7 +5,6 @@
  * transaction. Also the repeat_interval reminders. Called by the pipeline
  * (eval, daemon) through router.h. */
 #include <math.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "../common/buf.h"
 #include "../common/labels.h"
 #include "../common/log.h"
+#include "../common/sha256.h"
 #include "../common/util.h"
 #include "notifier.h"
 #include "router.h"
@@ -245,7 +245,7 @@ static void make_key(const char *fingerprint, double ts, const char *event,
                      const char *receiver, const char *kind, char out[29])
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char md[SHA256_DIGEST_LENGTH];
+    unsigned char md[SHA256_LEN];
     char text[1024];
     long long ms = llround(ts * 1000.0);
     uint64_t t;
@@ -257,9 +257,7 @@ static void make_key(const char *fingerprint, double ts, const char *event,
         n = 0;
     if ((size_t)n >= sizeof(text))
         n = (int)sizeof(text) - 1;
-    /* The one-shot SHA256() (not deprecated in OpenSSL 3): EVP_Digest with
-     * EVP_sha256() fetches the implementation on every call. */
-    SHA256((const unsigned char *)text, (size_t)n, md);
+    sha256(text, (size_t)n, md);
     memcpy(out, "msg_", 4);
     /* 11 hex digits of ms cover the years 1970-2527; earlier or later
      * times wrap, which only loses the ordering. */

@@ -3,6 +3,7 @@
  * every attempt signs exactly the bytes it sends. */
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,6 +71,16 @@ int sign_secret_key(const char *secret, unsigned char *out, size_t outlen)
     return (int)len;
 }
 
+/* HMAC fetched once: OpenSSL 3 looks it up in its provider tables on every
+ * fetch. */
+static EVP_MAC *mac_hmac;
+static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
+
+static void mac_fetch(void)
+{
+    mac_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
 int sign_standard_webhooks(const char *secret, const char *id, long ts,
                            const char *body, size_t len, char *out,
                            size_t outlen)
@@ -79,7 +90,6 @@ int sign_standard_webhooks(const char *secret, const char *id, long ts,
     unsigned int maclen = 0;
     char tsbuf[32];
     int klen, n;
-    EVP_MAC *m = NULL;
     EVP_MAC_CTX *ctx = NULL;
     OSSL_PARAM params[2];
     size_t outl = 0;
@@ -91,10 +101,10 @@ int sign_standard_webhooks(const char *secret, const char *id, long ts,
     n = snprintf(tsbuf, sizeof(tsbuf), "%ld", ts);
     if (n < 0 || (size_t)n >= sizeof(tsbuf))
         return -1;
-    m = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (m == NULL)
+    pthread_once(&mac_once, mac_fetch);
+    if (mac_hmac == NULL)
         goto out;
-    ctx = EVP_MAC_CTX_new(m);
+    ctx = EVP_MAC_CTX_new(mac_hmac);
     if (ctx == NULL)
         goto out;
     params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
@@ -116,7 +126,6 @@ int sign_standard_webhooks(const char *secret, const char *id, long ts,
     rc = 0;
 out:
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(m);
     memset(key, 0, sizeof(key));
     return rc;
 }
