@@ -61,6 +61,7 @@ struct rstate {
     uint64_t sent, failed, retried;
     double tokens, refilled;
     size_t inflight;     /* transfers in the multi handle */
+    unsigned next_snd;   /* its transfers go to the senders in turn */
     uint32_t closed_gen; /* the schedule() scan that found it closed */
     bool primed, gone_logged;
 };
@@ -102,7 +103,6 @@ struct dispatcher {
     size_t inflight;
     struct sender *snd[DISPATCH_SENDERS]; /* the transfer threads */
     bool submitted[DISPATCH_SENDERS];     /* handed work this turn */
-    unsigned next_snd;                    /* round robin */
     struct upd *upd;                      /* outcomes not yet written */
     size_t nupd, capupd;
     double upd_since; /* monotonic time of the oldest unwritten outcome */
@@ -483,7 +483,8 @@ static void harvest(struct dispatcher *d)
 
 /* Render and start row r (or finish it at once: local delivery, render
  * failure). */
-static void start(struct dispatcher *d, struct drow *r, double now)
+static void start(struct dispatcher *d, struct drow *r, double now,
+                  unsigned which)
 {
     const struct notifier *n = find_notifier(d->cfg, r->receiver);
     struct notification nt;
@@ -548,9 +549,8 @@ static void start(struct dispatcher *d, struct drow *r, double now)
     }
     x->timeout = n->timeout;
     x->lane = r->lane;
-    d->next_snd = (d->next_snd + 1) % DISPATCH_SENDERS;
-    sender_submit(d->snd[d->next_snd], x);
-    d->submitted[d->next_snd] = true;
+    sender_submit(d->snd[which], x);
+    d->submitted[which] = true;
     r->inflight = true;
     d->inflight++;
     flight(d, r->receiver, true);
@@ -561,7 +561,7 @@ static void start(struct dispatcher *d, struct drow *r, double now)
  * token is there (0: until a transfer ends), and *newly says whether this is
  * the first row of the receiver the current scan (d->gen) found closed. */
 static bool may_start(struct dispatcher *d, const struct notifier *n,
-                      double mono, double *wait, bool *newly)
+                      double mono, double *wait, bool *newly, unsigned *which)
 {
     struct rstate *rs;
     double burst;
@@ -594,6 +594,8 @@ static bool may_start(struct dispatcher *d, const struct notifier *n,
     if (!ok) {
         *newly = rs->closed_gen != d->gen;
         rs->closed_gen = d->gen;
+    } else {
+        *which = rs->next_snd++ % DISPATCH_SENDERS;
     }
     pthread_mutex_unlock(&d->mu);
     return ok;
@@ -653,6 +655,7 @@ static double schedule(struct dispatcher *d)
         const struct notifier *n;
         double wait = 0;
         bool newly = false;
+        unsigned which = 0;
 
         if (r->done)
             continue;
@@ -668,7 +671,7 @@ static double schedule(struct dispatcher *d)
         if (d->inflight >= DISPATCH_MAX_INFLIGHT)
             break; /* a completion wakes the poll */
         n = find_notifier(d->cfg, r->receiver);
-        if (!may_start(d, n, mono, &wait, &newly)) {
+        if (!may_start(d, n, mono, &wait, &newly, &which)) {
             if (wait > 0 && now + wait < next)
                 next = now + wait;
             /* Every receiver closed: no later row can start before a
@@ -677,7 +680,7 @@ static double schedule(struct dispatcher *d)
                 break;
             continue;
         }
-        start(d, r, now);
+        start(d, r, now, which);
     }
     return next;
 }
