@@ -32,6 +32,12 @@
  * than the deliveries. */
 #define DISPATCH_FLUSH_ROWS 512
 #define DISPATCH_FLUSH_AFTER 0.010
+/* While another connection (the daemon's evaluation) holds the store's
+ * write lock, outcomes wait in memory rather than stalling deliveries;
+ * once this many wait, or the oldest is this old, the write waits its
+ * turn. */
+#define DISPATCH_FLUSH_MAX_ROWS 8192
+#define DISPATCH_FLUSH_MAX_AGE 1.0
 /* Payloads read with their rows are kept up to this many bytes; beyond it
  * a row's payload is read when it is sent, so a long outage does not hold
  * every queued payload in memory. */
@@ -262,15 +268,20 @@ static void upd_add(struct dispatcher *d, const struct drow *r,
 
 /* Write every waiting outcome in one transaction. A failed write is
  * logged; the rows stay pending in the store, so a restart sends them
- * again (at least once, never lost). */
-static void flush(struct dispatcher *d)
+ * again (at least once, never lost). Without wait, returns 1 (nothing
+ * written) when another connection holds the write lock. */
+static int flush_try(struct dispatcher *d, bool wait)
 {
     struct err e = {0};
     bool tx;
+    int rc;
 
     if (d->nupd == 0)
-        return;
-    tx = store_begin(d->s, &e) == 0;
+        return 0;
+    rc = wait ? store_begin(d->s, &e) : store_begin_nowait(d->s, &e);
+    if (rc == 1)
+        return 1;
+    tx = rc == 0;
     if (!tx)
         log_error("dispatch", "outbox update: %s", e.msg);
     for (size_t i = 0; i < d->nupd; i++) {
@@ -288,6 +299,12 @@ static void flush(struct dispatcher *d)
     memset(&e, 0, sizeof(e));
     if (tx && store_commit(d->s, &e) < 0)
         log_error("dispatch", "outbox update not saved: %s", e.msg);
+    return 0;
+}
+
+static void flush(struct dispatcher *d)
+{
+    flush_try(d, true);
 }
 
 /* Flush when enough outcomes wait or the oldest is old enough; returns the
@@ -300,7 +317,11 @@ static int flush_due(struct dispatcher *d, bool idle)
         return INT_MAX;
     age = util_mono() - d->upd_since;
     if (idle || d->nupd >= DISPATCH_FLUSH_ROWS || age >= DISPATCH_FLUSH_AFTER) {
-        flush(d);
+        bool wait =
+            d->nupd >= DISPATCH_FLUSH_MAX_ROWS || age >= DISPATCH_FLUSH_MAX_AGE;
+
+        if (flush_try(d, wait) == 1)
+            return 1; /* the write lock is taken: try again shortly */
         return INT_MAX;
     }
     return (int)ceil((DISPATCH_FLUSH_AFTER - age) * 1000.0);

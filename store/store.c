@@ -615,6 +615,28 @@ int store_begin(struct store *s, struct err *e)
     return 0;
 }
 
+int store_begin_nowait(struct store *s, struct err *e)
+{
+    int rc;
+
+    if (s->tx != TX_NONE) {
+        err_set(e, "store: begin: a transaction is already open");
+        return -1;
+    }
+    if (wr_check(s, "begin", e) < 0)
+        return -1;
+    sqlite3_busy_timeout(s->db, 0);
+    rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    if ((rc & 0xff) == SQLITE_BUSY)
+        return 1;
+    if (rc != SQLITE_OK)
+        return fail(s, rc, "begin", e);
+    s->tx = TX_OPEN;
+    s->tx_now = util_now();
+    return 0;
+}
+
 int store_commit(struct store *s, struct err *e)
 {
     int rc;

@@ -35,6 +35,9 @@ void store_close(struct store *s);
  * changes into one. On a failed commit (full disk...) the transaction is
  * rolled back: nothing half-written. */
 int store_begin(struct store *s, struct err *e);
+/* As store_begin, but when another connection holds the write lock it
+ * returns 1 at once instead of waiting for it. */
+int store_begin_nowait(struct store *s, struct err *e);
 int store_commit(struct store *s, struct err *e);
 void store_rollback(struct store *s);
 

@@ -1194,6 +1194,26 @@ START_TEST(payload_of_a_rolled_back_event_id_is_stored_whole)
 }
 END_TEST
 
+START_TEST(
+    begin_nowait_answers_busy_at_once_while_another_writer_holds_the_lock)
+{
+    struct err e = {0};
+    struct store *a = open_ok(dbpath, STORE_RW);
+    struct store *b = open_ok(dbpath, STORE_RW);
+
+    ck_assert_int_eq(store_begin(a, &e), 0);
+    /* store_begin would wait out its busy timeout, then fail (-1). */
+    ck_assert_int_eq(store_begin_nowait(b, &e), 1);
+    ck_assert_msg(!e.set, "busy is not an error: %s", e.msg);
+    ck_assert_int_eq(store_commit(a, &e), 0);
+    ck_assert_int_eq(store_begin_nowait(b, &e), 0);
+    ck_assert_int_eq(store_meta_put(b, "k", "v", &e), 0);
+    ck_assert_int_eq(store_commit(b, &e), 0);
+    store_close(a);
+    store_close(b);
+}
+END_TEST
+
 START_TEST(pending_count_follows_status_changes)
 {
     struct store *s = open_ok(dbpath, STORE_RW);
@@ -1260,6 +1280,9 @@ Suite *store_suite(void)
                    payload_not_embedding_its_own_event_is_stored_as_given);
     tcase_add_test(file, payload_of_a_rolled_back_event_id_is_stored_whole);
     tcase_add_test(file, pending_count_follows_status_changes);
+    tcase_add_test(
+        file,
+        begin_nowait_answers_busy_at_once_while_another_writer_holds_the_lock);
     suite_add_tcase(s, file);
     return s;
 }
