@@ -71,19 +71,27 @@ static int cmp_kv(const void *a, const void *b)
     return strcmp(((const struct kv *)a)->k, ((const struct kv *)b)->k);
 }
 
-/* An object of the n pairs, keys sorted bytewise as Alertmanager's Go
- * encoder writes its label and annotation maps; a duplicate key (not
- * expected) keeps its first value. */
-static cJSON *sorted_object(struct kv *kv, size_t n)
+/* Sort the n pairs by key, bytewise as Alertmanager's Go encoder writes
+ * its label and annotation maps, and drop repeated keys (not expected; the
+ * first value stays). Returns how many are left. */
+static size_t sort_pairs(struct kv *kv, size_t n)
+{
+    size_t j = 0;
+
+    qsort(kv, n, sizeof(*kv), cmp_kv);
+    for (size_t i = 0; i < n; i++)
+        if (j == 0 || strcmp(kv[i].k, kv[j - 1].k) != 0)
+            kv[j++] = kv[i];
+    return j;
+}
+
+static cJSON *pairs_object(const struct kv *kv, size_t n)
 {
     cJSON *o = cJSON_CreateObject();
 
     if (o == NULL)
         return NULL;
-    qsort(kv, n, sizeof(*kv), cmp_kv);
     for (size_t i = 0; i < n; i++) {
-        if (i > 0 && strcmp(kv[i].k, kv[i - 1].k) == 0)
-            continue;
         if (!cJSON_AddStringToObject(o, kv[i].k, kv[i].v)) {
             cJSON_Delete(o);
             return NULL;
@@ -116,8 +124,10 @@ static cJSON *copy_strings(const cJSON *src)
 {
     size_t n;
     struct kv *kv = string_pairs(src, 0, &n);
-    cJSON *o = sorted_object(kv, n);
+    cJSON *o;
 
+    n = sort_pairs(kv, n);
+    o = pairs_object(kv, n);
     free(kv);
     return o;
 }
@@ -142,16 +152,17 @@ static void format_go_time(double ts, char *out, size_t outlen)
     memmove(dot + len, z, strlen(z) + 1);
 }
 
-static cJSON *alert_labels(const struct am_event *ev)
+/* The alert's label pairs (sorted, deduplicated; *n of them): its labels
+ * with alertname added when absent and severity replaced. Alertmanager
+ * receivers route on a severity label; ours is a field, so show the
+ * severity the alert has (the old one when resolved). */
+static struct kv *alert_label_pairs(const struct am_event *ev, size_t *n)
 {
-    size_t n, j = 0;
-    struct kv *kv = string_pairs(ev->labels, 2, &n);
+    size_t m, j = 0;
+    struct kv *kv = string_pairs(ev->labels, 2, &m);
     bool named = false;
-    cJSON *o;
 
-    /* Alertmanager receivers route on a severity label; ours is a field,
-     * so show the severity the alert has (the old one when resolved). */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < m; i++) {
         if (strcmp(kv[i].k, "severity") == 0)
             continue;
         if (strcmp(kv[i].k, "alertname") == 0)
@@ -161,7 +172,16 @@ static cJSON *alert_labels(const struct am_event *ev)
     if (!named)
         kv[j++] = (struct kv){"alertname", ev->rule};
     kv[j++] = (struct kv){"severity", ev->shown};
-    o = sorted_object(kv, j);
+    *n = sort_pairs(kv, j);
+    return kv;
+}
+
+static cJSON *alert_labels(const struct am_event *ev)
+{
+    size_t n;
+    struct kv *kv = alert_label_pairs(ev, &n);
+    cJSON *o = pairs_object(kv, n);
+
     free(kv);
     return o;
 }
@@ -221,6 +241,78 @@ cJSON *am_payload_build(const struct am_event *ev, const char *receiver)
         return NULL;
     }
     return root;
+}
+
+/* "key":"value" members of an object, in the given order. */
+static int print_pairs(struct buf *b, const struct kv *kv, size_t n)
+{
+    int rc = buf_addc(b, '{');
+
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = buf_adds(b, i ? ",\"" : "\"");
+        rc = rc ? rc : buf_add_json_str(b, kv[i].k, strlen(kv[i].k));
+        rc = rc ? rc : buf_adds(b, "\":\"");
+        rc = rc ? rc : buf_add_json_str(b, kv[i].v, strlen(kv[i].v));
+        rc = rc ? rc : buf_addc(b, '"');
+    }
+    return rc ? rc : buf_addc(b, '}');
+}
+
+/* ,"key":"value" with the value escaped. */
+static int print_str(struct buf *b, const char *key, const char *v)
+{
+    if (buf_printf(b, ",\"%s\":\"", key) < 0 ||
+        buf_add_json_str(b, v, strlen(v)) < 0)
+        return -1;
+    return buf_addc(b, '"');
+}
+
+int am_payload_print(const struct am_event *ev, const char *receiver,
+                     struct buf *out)
+{
+    const char *status = ev->resolved ? "resolved" : "firing";
+    char starts[40], ends[40];
+    size_t nl, na;
+    struct kv *lk = alert_label_pairs(ev, &nl);
+    struct kv *ak = string_pairs(ev->annotations, 0, &na);
+    int rc;
+
+    na = sort_pairs(ak, na);
+    format_go_time(ev->starts_at, starts, sizeof(starts));
+    if (ev->resolved)
+        format_go_time(ev->ts, ends, sizeof(ends));
+    else
+        snprintf(ends, sizeof(ends), "0001-01-01T00:00:00Z");
+    rc = buf_adds(out, "{\"receiver\":\"");
+    rc = rc ? rc
+            : buf_add_json_str(out, receiver ? receiver : "",
+                               receiver ? strlen(receiver) : 0);
+    rc = rc ? rc
+            : buf_printf(out,
+                         "\",\"status\":\"%s\",\"alerts\":[{"
+                         "\"status\":\"%s\",\"labels\":",
+                         status, status);
+    rc = rc ? rc : print_pairs(out, lk, nl);
+    rc = rc ? rc : buf_adds(out, ",\"annotations\":");
+    rc = rc ? rc : print_pairs(out, ak, na);
+    rc = rc ? rc : print_str(out, "startsAt", starts);
+    rc = rc ? rc : print_str(out, "endsAt", ends);
+    rc = rc ? rc : print_str(out, "generatorURL", "");
+    rc = rc ? rc : print_str(out, "fingerprint", ev->fingerprint);
+    rc = rc ? rc : buf_adds(out, "}],\"groupLabels\":{\"alertname\":\"");
+    rc = rc ? rc : buf_add_json_str(out, ev->rule, strlen(ev->rule));
+    rc = rc ? rc : buf_adds(out, "\"},\"commonLabels\":");
+    rc = rc ? rc : print_pairs(out, lk, nl);
+    rc = rc ? rc : buf_adds(out, ",\"commonAnnotations\":");
+    rc = rc ? rc : print_pairs(out, ak, na);
+    rc = rc ? rc : print_str(out, "externalURL", "");
+    rc = rc ? rc : print_str(out, "version", "4");
+    rc = rc ? rc : buf_adds(out, ",\"groupKey\":\"{}:{alertname=\\\"");
+    rc = rc ? rc : buf_add_json_str(out, ev->rule, strlen(ev->rule));
+    rc = rc ? rc : buf_adds(out, "\\\"}\",\"truncatedAlerts\":0}");
+    free(lk);
+    free(ak);
+    return rc;
 }
 
 int am_title(const struct am_event *ev, struct buf *out)

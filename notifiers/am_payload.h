@@ -41,6 +41,12 @@ const char *am_json_str(const cJSON *obj, const char *key);
  * (free with cJSON_Delete) or NULL when out of memory. */
 cJSON *am_payload_build(const struct am_event *ev, const char *receiver);
 
+/* The same payload written straight to out as compact JSON, equal to
+ * cJSON_PrintUnformatted of am_payload_build's object without building it
+ * (the webhook's per-delivery path). Returns 0 or -1. */
+int am_payload_print(const struct am_event *ev, const char *receiver,
+                     struct buf *out);
+
 /* Append "RULE k=v k=v": the alert's short name in subjects and fallback
  * texts. The labels are the rule's `by` labels when the payload names them,
  * else every label but alertname, in label order. Returns 0 or -1. */

@@ -393,14 +393,26 @@ static int webhook_render(const struct notifier *n,
     } else {
         if (am_event_parse(nt->payload, &ev, e) < 0)
             return -1;
-        obj = p->body ? webhook_body_from_template(p, &ev, e)
-                      : am_payload_build(&ev, receiver);
-        if (obj == NULL) {
-            err_set(e, "webhook: could not build the body");
-            return -1;
+        if (p->body == NULL) {
+            /* The Alertmanager payload, written without a cJSON tree. */
+            struct buf b;
+
+            buf_init(&b, 0);
+            if (am_payload_print(&ev, receiver, &b) < 0) {
+                buf_cleanup(&b);
+                err_set(e, "webhook: out of memory printing the body");
+                return -1;
+            }
+            body = buf_steal(&b);
+        } else {
+            obj = webhook_body_from_template(p, &ev, e);
+            if (obj == NULL) {
+                err_set(e, "webhook: could not build the body");
+                return -1;
+            }
+            body = cJSON_PrintUnformatted(obj);
+            cJSON_Delete(obj);
         }
-        body = cJSON_PrintUnformatted(obj);
-        cJSON_Delete(obj);
     }
     if (body == NULL) {
         err_set(e, "webhook: out of memory printing the body");

@@ -1523,6 +1523,44 @@ END_TEST
 /* Alertmanager's Go encoder sorts map keys and writes times as
  * RFC3339Nano (no trailing zeros in the fraction); receivers that compare
  * bytes or re-sign payloads see the same shape from tocsin. */
+START_TEST(am_payload_print_writes_exactly_what_the_built_object_prints)
+{
+    /* Quotes, backslash, newline, tab, UTF-8 and a label that sorts before
+     * alertname; a resolved event; no labels or annotations at all. */
+    static const char *const odd[] = {"a\"b", "x\\y", "svc", "l\u00e4\n\t",
+                                      "Zone", "1",    NULL};
+    cJSON *cases[3];
+    struct err e = {0};
+
+    cases[0] = mk_payload("firing", "critical", "ok", "612.5", odd,
+                          "p90 \"high\"\nsee <runbook>");
+    /* A rule name needing escapes also shows in groupLabels and groupKey. */
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cases[0], "event"), "rule",
+                              cJSON_CreateString("api \"p90\"\\"));
+    cases[1] = mk_payload("resolved", "ok", "warning", "100", odd, NULL);
+    cases[2] = mk_payload("nodata", "warning", "ok", NULL, NULL, NULL);
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(cases[2], "event"),
+                               "labels");
+    for (size_t i = 0; i < 3; i++) {
+        struct am_event ev;
+        struct buf b;
+        cJSON *m;
+        char *want;
+
+        ck_assert_int_eq(am_event_parse(cases[i], &ev, &e), 0);
+        m = am_payload_build(&ev, "r\"1");
+        want = cJSON_PrintUnformatted(m);
+        buf_init(&b, 0);
+        ck_assert_int_eq(am_payload_print(&ev, "r\"1", &b), 0);
+        ck_assert_str_eq(buf_str(&b), want);
+        buf_cleanup(&b);
+        free(want);
+        cJSON_Delete(m);
+        cJSON_Delete(cases[i]);
+    }
+}
+END_TEST
+
 START_TEST(am_payload_sorts_label_keys_and_writes_go_rfc3339nano_times)
 {
     static const char *const lbl[] = {"zone",     "b",  "service", "api",
@@ -1636,6 +1674,8 @@ Suite *notifiers_suite(void)
     tcase_add_test(t, am_payload_rejects_payload_without_event);
     tcase_add_test(t,
                    am_payload_sorts_label_keys_and_writes_go_rfc3339nano_times);
+    tcase_add_test(
+        t, am_payload_print_writes_exactly_what_the_built_object_prints);
     tcase_add_test(t, config_load_runs_kind_configure_with_common_keys_allowed);
     suite_add_tcase(s, t);
     return s;
