@@ -13,7 +13,7 @@ set -eu
 TOCSIN=${TOCSIN:-./tocsin}
 SIZES=${BENCH_NOTIFY_SIZES:-2000 10000}
 QUEUED=${BENCH_QUEUED:-100000}
-REPEAT=${BENCH_REPEAT:-3}
+REPEAT=${BENCH_REPEAT:-5}
 PY=/usr/bin/python3
 NGINX=${NGINX:-/usr/sbin/nginx}
 AM=${ALERTMANAGER:-/usr/bin/prometheus-alertmanager}
