@@ -40,6 +40,11 @@ static int level_now(void)
     return lvl;
 }
 
+bool log_on(enum log_level lvl)
+{
+    return (int)lvl >= level_now();
+}
+
 void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
 {
     static const char *names[] = {"debug", "info", "warn", "error"};

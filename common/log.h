@@ -3,11 +3,15 @@
 #ifndef TOCSIN_LOG_H
 #define TOCSIN_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /* Lines below this level are dropped. Default LOG_INFO; TOCSIN_LOG_LEVEL=debug
  * in the environment lowers it. Thread-safe: one write(2) per line. */
 void log_set_level(enum log_level lvl);
+/* Whether a message at lvl would be written (to skip building it). */
+bool log_on(enum log_level lvl);
 void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

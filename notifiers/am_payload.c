@@ -261,8 +261,8 @@ static int print_pairs(struct buf *b, const struct kv *kv, size_t n)
 /* ,"key":"value" with the value escaped. */
 static int print_str(struct buf *b, const char *key, const char *v)
 {
-    if (buf_printf(b, ",\"%s\":\"", key) < 0 ||
-        buf_add_json_str(b, v, strlen(v)) < 0)
+    if (buf_adds(b, ",\"") < 0 || buf_adds(b, key) < 0 ||
+        buf_adds(b, "\":\"") < 0 || buf_add_json_str(b, v, strlen(v)) < 0)
         return -1;
     return buf_addc(b, '"');
 }
@@ -287,11 +287,11 @@ int am_payload_print(const struct am_event *ev, const char *receiver,
     rc = rc ? rc
             : buf_add_json_str(out, receiver ? receiver : "",
                                receiver ? strlen(receiver) : 0);
-    rc = rc ? rc
-            : buf_printf(out,
-                         "\",\"status\":\"%s\",\"alerts\":[{"
-                         "\"status\":\"%s\",\"labels\":",
-                         status, status);
+    rc = rc ? rc : buf_adds(out, "\",\"status\":\"");
+    rc = rc ? rc : buf_adds(out, status);
+    rc = rc ? rc : buf_adds(out, "\",\"alerts\":[{\"status\":\"");
+    rc = rc ? rc : buf_adds(out, status);
+    rc = rc ? rc : buf_adds(out, "\",\"labels\":");
     rc = rc ? rc : print_pairs(out, lk, nl);
     rc = rc ? rc : buf_adds(out, ",\"annotations\":");
     rc = rc ? rc : print_pairs(out, ak, na);

@@ -343,7 +343,9 @@ static void finish(struct dispatcher *d, struct drow *r,
     int attempts = r->attempts + 1;
     struct rstate *rs;
 
-    log_module(n, r->receiver, mod, sizeof(mod));
+    mod[0] = '\0';
+    if (res != DELIVERY_OK || log_on(LOG_DEBUG))
+        log_module(n, r->receiver, mod, sizeof(mod));
     if (res == DELIVERY_RETRY) {
         double base = n && n->retry_backoff > 0 ? n->retry_backoff : 1.0;
         double budget = n && n->max_retry_time > 0 ? n->max_retry_time : 3600;
@@ -426,7 +428,6 @@ static void complete(struct dispatcher *d, struct sender_xfer *x, CURLcode rc)
     curl_easy_getinfo(x->h, CURLINFO_RETRY_AFTER, &ra);
     if (ra < 0)
         ra = 0; /* a past HTTP-date can come out negative before 8.12 */
-    transport_snippet(x->io.resp.data, x->io.resp.len, 200, snip, sizeof(snip));
     if (rc == CURLE_OK || (x->req.kind == REQ_SMTP && code >= 400)) {
         /* SMTP failures (a refused RCPT or DATA) come back as curl errors
          * carrying the server's reply code: judge the code. */
@@ -435,6 +436,13 @@ static void complete(struct dispatcher *d, struct sender_xfer *x, CURLcode rc)
                                 x->io.resp.len);
         else
             res = notifier_default_check(x->req.kind, code);
+        /* A success is only told in debug logs: skip writing it up. */
+        if (res == DELIVERY_OK && !log_on(LOG_DEBUG)) {
+            finish(d, row, n, res, code, 0, "ok");
+            return;
+        }
+        transport_snippet(x->io.resp.data, x->io.resp.len, 200, snip,
+                          sizeof(snip));
         if (x->req.kind == REQ_SMTP)
             snprintf(what, sizeof(what), "%s %s: SMTP %ld", verb(&x->req),
                      res == DELIVERY_OK ? "ok" : "failed", code);
