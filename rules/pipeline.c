@@ -19,6 +19,7 @@ struct pipeline {
     struct engine *engine;
     struct router *router;
     bool replay;
+    bool restored; /* the store's series state is in the engine */
     bool in_txn;
     int batch_events;
     struct err *err; /* the caller's, during a feed */
@@ -75,6 +76,15 @@ static int restore_cb(void *ctx, const char *key, const void *blob, size_t len)
     return 0;
 }
 
+/* Load the saved series state once, before the engine first needs it. */
+static int ensure_restored(struct pipeline *p, struct err *e)
+{
+    if (p->restored)
+        return 0;
+    p->restored = true;
+    return store_series_foreach(p->store, restore_cb, p, e);
+}
+
 struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
                               bool replay, struct err *e)
 {
@@ -87,7 +97,7 @@ struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
     p->router = router_new(cfg);
     router_set_replay(p->router, replay);
     buf_init(&p->json, 4 << 20);
-    if (store_series_foreach(s, restore_cb, p, e) < 0) {
+    if (!replay && ensure_restored(p, e) < 0) {
         pipeline_close(p, NULL);
         return NULL;
     }
@@ -106,6 +116,8 @@ int pipeline_feed(struct pipeline *p, const struct sample *s, double arrival,
     struct sample copy;
     int rc;
 
+    if (ensure_restored(p, e) < 0)
+        return -1;
     if (isnan(s->ts)) {
         copy = *s;
         copy.ts = arrival;
@@ -126,6 +138,8 @@ int pipeline_feed(struct pipeline *p, const struct sample *s, double arrival,
 
 int pipeline_advance(struct pipeline *p, double t, struct err *e)
 {
+    if (ensure_restored(p, e) < 0)
+        return -1;
     p->err = e;
     engine_advance(p->engine, t, on_engine_event, p);
     p->err = NULL;
@@ -136,6 +150,8 @@ int pipeline_tick(struct pipeline *p, double now, struct err *e)
 {
     int notified = 0;
 
+    if (ensure_restored(p, e) < 0)
+        return -1;
     p->err = e;
     engine_tick(p->engine, now, on_engine_event, p);
     p->err = NULL;

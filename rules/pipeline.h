@@ -25,8 +25,10 @@ typedef void (*pipeline_event_fn)(void *ctx, const struct alert_event *ev,
                                   const char *json);
 
 /* s is borrowed (the caller closes it after pipeline_free). Restores series
- * state and windows saved in s. replay: event times drive "now" for routing
- * (eval); otherwise wall-clock. NULL with e on a store error. */
+ * state and windows saved in s: at once, or with replay before the first
+ * sample, advance or tick (an eval of an empty stream, such as draining the
+ * outbox with --notify, never reads them). replay: event times drive "now"
+ * for routing (eval); otherwise wall-clock. NULL with e on a store error. */
 struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
                               bool replay, struct err *e);
 /* With e: commits, saves every series with its window (clean stop), frees;
