@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/log.h"
 #include "../common/util.h"
 #include "sender.h"
 
@@ -236,26 +235,20 @@ static void *sender_main(void *arg)
     int poll_ms = 0;
 
     for (;;) {
-        struct sender_xfer *in, *fh = NULL, *ft = NULL;
+        struct sender_xfer *in, *in_tail, *fh = NULL, *ft = NULL;
         int running = 0;
         bool stop;
 
         pthread_mutex_lock(&s->mu);
         in = s->inbox;
+        in_tail = s->inbox_tail;
         s->inbox = s->inbox_tail = NULL;
         stop = s->stop;
         pthread_mutex_unlock(&s->mu);
         if (stop) {
             abort_all(s, in, &fh, &ft);
         } else {
-            /* in was taken from the inbox whole: find its tail. */
-            if (in) {
-                struct sender_xfer *t = in;
-
-                while (t->next)
-                    t = t->next;
-                queue_append(&s->wait, &s->wait_tail, in, t);
-            }
+            queue_append(&s->wait, &s->wait_tail, in, in_tail);
             start_waiting(s, &fh, &ft);
             curl_multi_perform(s->multi, &running);
             /* A turn that finished something polls without waiting: freed
