@@ -212,6 +212,16 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+size_t writer_queued(struct writer *w)
+{
+    size_t n;
+
+    pthread_mutex_lock(&w->mu);
+    n = w->queued;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
 struct writer *writer_start(const struct writer_ops *ops, void *ctx,
                             const struct writer_cfg *cfg, struct err *e)
 {

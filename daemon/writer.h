@@ -64,6 +64,9 @@ int writer_submit(struct writer *w, struct batch *b, double wait_s,
 typedef int (*writer_call_fn)(void *ctx, void *arg);
 int writer_call(struct writer *w, writer_call_fn fn, void *arg);
 
+/* Samples queued and not yet taken by the writer thread. Thread-safe. */
+size_t writer_queued(struct writer *w);
+
 /* Change the timer intervals (after a reload). */
 void writer_set_intervals(struct writer *w, double tick_interval,
                           double checkpoint_interval);
