@@ -597,7 +597,9 @@ int store_set_max_pages(struct store *s, long pages)
 /* ------------------------------------------------------------------ */
 /* transactions */
 
-int store_begin(struct store *s, struct err *e)
+/* BEGIN IMMEDIATE; without wait, 1 at once when another connection holds
+ * the write lock. */
+static int begin(struct store *s, bool wait, struct err *e)
 {
     int rc;
 
@@ -607,7 +609,14 @@ int store_begin(struct store *s, struct err *e)
     }
     if (wr_check(s, "begin", e) < 0)
         return -1;
+    if (!wait)
+        sqlite3_busy_timeout(s->db, 0);
     rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (!wait) {
+        sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+        if ((rc & 0xff) == SQLITE_BUSY)
+            return 1;
+    }
     if (rc != SQLITE_OK)
         return fail(s, rc, "begin", e);
     s->tx = TX_OPEN;
@@ -615,26 +624,14 @@ int store_begin(struct store *s, struct err *e)
     return 0;
 }
 
+int store_begin(struct store *s, struct err *e)
+{
+    return begin(s, true, e);
+}
+
 int store_begin_nowait(struct store *s, struct err *e)
 {
-    int rc;
-
-    if (s->tx != TX_NONE) {
-        err_set(e, "store: begin: a transaction is already open");
-        return -1;
-    }
-    if (wr_check(s, "begin", e) < 0)
-        return -1;
-    sqlite3_busy_timeout(s->db, 0);
-    rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-    if ((rc & 0xff) == SQLITE_BUSY)
-        return 1;
-    if (rc != SQLITE_OK)
-        return fail(s, rc, "begin", e);
-    s->tx = TX_OPEN;
-    s->tx_now = util_now();
-    return 0;
+    return begin(s, false, e);
 }
 
 int store_commit(struct store *s, struct err *e)
