@@ -85,21 +85,6 @@ static size_t sort_pairs(struct kv *kv, size_t n)
     return j;
 }
 
-static cJSON *pairs_object(const struct kv *kv, size_t n)
-{
-    cJSON *o = cJSON_CreateObject();
-
-    if (o == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (!cJSON_AddStringToObject(o, kv[i].k, kv[i].v)) {
-            cJSON_Delete(o);
-            return NULL;
-        }
-    }
-    return o;
-}
-
 /* The string members of src (plus room for extra more), as pairs. */
 static struct kv *string_pairs(const cJSON *src, size_t extra, size_t *n)
 {
@@ -118,18 +103,6 @@ static struct kv *string_pairs(const cJSON *src, size_t extra, size_t *n)
         }
     }
     return kv;
-}
-
-static cJSON *copy_strings(const cJSON *src)
-{
-    size_t n;
-    struct kv *kv = string_pairs(src, 0, &n);
-    cJSON *o;
-
-    n = sort_pairs(kv, n);
-    o = pairs_object(kv, n);
-    free(kv);
-    return o;
 }
 
 /* Go's time.RFC3339Nano form: UTC, fraction without trailing zeros and
@@ -174,73 +147,6 @@ static struct kv *alert_label_pairs(const struct am_event *ev, size_t *n)
     kv[j++] = (struct kv){"severity", ev->shown};
     *n = sort_pairs(kv, j);
     return kv;
-}
-
-static cJSON *alert_labels(const struct am_event *ev)
-{
-    size_t n;
-    struct kv *kv = alert_label_pairs(ev, &n);
-    cJSON *o = pairs_object(kv, n);
-
-    free(kv);
-    return o;
-}
-
-cJSON *am_payload_build(const struct am_event *ev, const char *receiver)
-{
-    cJSON *root = cJSON_CreateObject(), *alerts = NULL, *alert = NULL;
-    cJSON *gl = NULL, *labels, *annotations;
-    const char *status = ev->resolved ? "resolved" : "firing";
-    char starts[40], ends[40], gk[512];
-    int ok = root != NULL;
-
-    format_go_time(ev->starts_at, starts, sizeof(starts));
-    if (ev->resolved)
-        format_go_time(ev->ts, ends, sizeof(ends));
-    else
-        snprintf(ends, sizeof(ends), "0001-01-01T00:00:00Z");
-    snprintf(gk, sizeof(gk), "{}:{alertname=\"%s\"}", ev->rule);
-
-    ok = ok &&
-         cJSON_AddStringToObject(root, "receiver", receiver ? receiver : "");
-    ok = ok && cJSON_AddStringToObject(root, "status", status);
-    ok = ok && (alerts = cJSON_AddArrayToObject(root, "alerts")) != NULL;
-    ok = ok && (alert = cJSON_CreateObject()) != NULL;
-    if (ok)
-        cJSON_AddItemToArray(alerts, alert);
-    ok = ok && cJSON_AddStringToObject(alert, "status", status);
-    /* One alert per notification: the common labels and annotations are
-     * the alert's, referenced rather than built twice. */
-    labels = ok ? alert_labels(ev) : NULL;
-    annotations = ok ? copy_strings(ev->annotations) : NULL;
-    if (labels)
-        cJSON_AddItemToObject(alert, "labels", labels);
-    if (annotations)
-        cJSON_AddItemToObject(alert, "annotations", annotations);
-    ok = ok && cJSON_AddStringToObject(alert, "startsAt", starts);
-    ok = ok && cJSON_AddStringToObject(alert, "endsAt", ends);
-    ok = ok && cJSON_AddStringToObject(alert, "generatorURL", "");
-    ok = ok && cJSON_AddStringToObject(alert, "fingerprint", ev->fingerprint);
-    ok = ok && (gl = cJSON_AddObjectToObject(root, "groupLabels")) != NULL;
-    ok = ok && cJSON_AddStringToObject(gl, "alertname", ev->rule);
-    if (ok && labels)
-        cJSON_AddItemReferenceToObject(root, "commonLabels", labels);
-    if (ok && annotations)
-        cJSON_AddItemReferenceToObject(root, "commonAnnotations", annotations);
-    ok = ok && cJSON_AddStringToObject(root, "externalURL", "");
-    ok = ok && cJSON_AddStringToObject(root, "version", "4");
-    ok = ok && cJSON_AddStringToObject(root, "groupKey", gk);
-    ok = ok && cJSON_AddNumberToObject(root, "truncatedAlerts", 0);
-    /* Any NULL child means an allocation failed. */
-    ok = ok && cJSON_GetObjectItemCaseSensitive(alert, "labels") &&
-         cJSON_GetObjectItemCaseSensitive(alert, "annotations") &&
-         cJSON_GetObjectItemCaseSensitive(root, "commonLabels") &&
-         cJSON_GetObjectItemCaseSensitive(root, "commonAnnotations");
-    if (!ok) {
-        cJSON_Delete(root);
-        return NULL;
-    }
-    return root;
 }
 
 /* "key":"value" members of an object, in the given order. */
@@ -313,6 +219,18 @@ int am_payload_print(const struct am_event *ev, const char *receiver,
     free(lk);
     free(ak);
     return rc;
+}
+
+cJSON *am_payload_build(const struct am_event *ev, const char *receiver)
+{
+    struct buf b;
+    cJSON *o = NULL;
+
+    buf_init(&b, 0);
+    if (am_payload_print(ev, receiver, &b) == 0)
+        o = cJSON_Parse(buf_str(&b));
+    buf_cleanup(&b);
+    return o;
 }
 
 int am_title(const struct am_event *ev, struct buf *out)

@@ -34,18 +34,18 @@ int am_event_parse(const cJSON *payload, struct am_event *ev, struct err *e);
 /* A string member of obj, or NULL. */
 const char *am_json_str(const cJSON *obj, const char *key);
 
-/* Build the Alertmanager webhook payload version 4 for one alert: receiver,
- * status, alerts[1] (labels + "severity", annotations, startsAt, endsAt,
- * generatorURL, fingerprint), groupLabels, commonLabels, commonAnnotations,
- * externalURL, version "4", groupKey, truncatedAlerts. Returns a new object
- * (free with cJSON_Delete) or NULL when out of memory. */
-cJSON *am_payload_build(const struct am_event *ev, const char *receiver);
-
-/* The same payload written straight to out as compact JSON, equal to
- * cJSON_PrintUnformatted of am_payload_build's object without building it
- * (the webhook's per-delivery path). Returns 0 or -1. */
+/* The Alertmanager webhook payload version 4 for one alert, written
+ * straight to out as compact JSON (the webhook's per-delivery path):
+ * receiver, status, alerts[1] (labels + "severity", annotations, both with
+ * keys sorted as Go writes maps, startsAt, endsAt, generatorURL,
+ * fingerprint), groupLabels, commonLabels, commonAnnotations, externalURL,
+ * version "4", groupKey, truncatedAlerts. Returns 0 or -1. */
 int am_payload_print(const struct am_event *ev, const char *receiver,
                      struct buf *out);
+
+/* The same payload as a new object (free with cJSON_Delete), for callers
+ * that add to it; NULL when out of memory. */
+cJSON *am_payload_build(const struct am_event *ev, const char *receiver);
 
 /* Append "RULE k=v k=v": the alert's short name in subjects and fallback
  * texts. The labels are the rule's `by` labels when the payload names them,
