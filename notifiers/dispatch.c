@@ -1,9 +1,11 @@
-/* dispatch.c - the outbox deliverer (SPEC section 7): a libcurl multi loop
- * that sends due rows, keeps per-(alert, receiver) order, rate-limits each
- * receiver with a token bucket, judges each answer, and retries with
- * full-jitter exponential backoff honouring Retry-After until the retry
- * budget is spent. Runs on its own thread (daemon) or on the caller's
- * (eval --notify: dispatcher_drain); notify-test uses dispatcher_send_once. */
+/* dispatch.c - the outbox deliverer (SPEC section 7): renders due rows and
+ * hands them to the sender threads (sender.c, libcurl multi), keeps
+ * per-(alert, receiver) order, limits each receiver's open transfers and
+ * rate (token bucket), judges each answer, retries with full-jitter
+ * exponential backoff honouring Retry-After until the retry budget is
+ * spent, and writes the outcomes in batched transactions. Runs on its own
+ * thread (daemon) or on the caller's (eval --notify: dispatcher_drain);
+ * notify-test uses dispatcher_send_once. */
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -66,7 +68,7 @@ struct rstate {
     char *name;
     uint64_t sent, failed, retried;
     double tokens, refilled;
-    size_t inflight;     /* transfers in the multi handle */
+    size_t inflight;     /* transfers handed to the senders */
     unsigned next_snd;   /* its transfers go to the senders in turn */
     uint32_t closed_gen; /* the schedule() scan that found it closed */
     bool primed, gone_logged;
@@ -84,7 +86,8 @@ struct upd {
 struct dispatcher {
     const struct config *cfg;
     struct store *s;
-    CURLM *multi;
+    CURLM *multi; /* no transfers: its poll is the dispatcher's sleep, which
+                     the senders and dispatcher_wake end (curl_multi_wakeup) */
 
     pthread_t thread;
     bool started;
@@ -415,8 +418,9 @@ static const char *verb(const struct request *rq)
 }
 
 /* Judge a completed transfer and record it. */
-static void complete(struct dispatcher *d, struct sender_xfer *x, CURLcode rc)
+static void complete(struct dispatcher *d, struct sender_xfer *x)
 {
+    CURLcode rc = x->rc;
     struct drow *row = x->owner;
     const struct notifier *n = find_notifier(d->cfg, row->receiver);
     long code = 0;
@@ -497,7 +501,7 @@ static void harvest_one(struct dispatcher *d, struct sender *snd)
             finish(d, row, find_notifier(d->cfg, row->receiver), DELIVERY_FAIL,
                    0, 0, what);
         } else {
-            complete(d, x, x->rc);
+            complete(d, x);
         }
         sender_release(snd, x);
         x = next;
@@ -716,17 +720,12 @@ static double schedule(struct dispatcher *d)
 
 static void abort_inflight(struct dispatcher *d)
 {
-    /* Rows stay pending in the store: the next start delivers them. */
+    /* Rows stay pending in the store: the next start delivers them. The
+     * stopped senders hand back every transfer they held, so harvest
+     * clears each row's and receiver's in-flight count. */
     for (size_t i = 0; i < DISPATCH_SENDERS; i++)
         sender_abort(d->snd[i]);
     harvest(d);
-    for (size_t i = 0; i < d->nrows; i++)
-        d->rows[i]->inflight = false;
-    d->inflight = 0;
-    pthread_mutex_lock(&d->mu);
-    for (size_t i = 0; i < d->nrs; i++)
-        d->rs[i].inflight = 0;
-    pthread_mutex_unlock(&d->mu);
 }
 
 static bool rows_open(const struct dispatcher *d)
