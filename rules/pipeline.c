@@ -220,6 +220,10 @@ int pipeline_checkpoint(struct pipeline *p, bool with_windows, struct err *e)
 
     if (pipeline_commit(p, NULL, e) < 0)
         return -1;
+    /* Never restored (no sample came): the store's state is the whole
+     * truth, and saving the empty engine would overwrite part of it. */
+    if (!p->restored)
+        return 0;
     p->err = e;
     rc = engine_save(p->engine, with_windows, false, put_cb, p);
     p->err = NULL;

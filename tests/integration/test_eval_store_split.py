@@ -3,7 +3,8 @@
 uninterrupted run (SPEC section 5): random streams, random cut points,
 `tocsin eval --store` per piece (and an empty one after each), compared
 with one in-memory run. Also:
-restarting in the middle of a `for` and of a `clear_for` keeps the timers."""
+restarting in the middle of a `for` and of a `clear_for` keeps the timers,
+and a late sample stays late after an empty run."""
 import json
 import os
 import random
@@ -116,6 +117,19 @@ def main():
         passed += 1
     else:
         print("FAIL clear_for timer: %r then %r" % (out1, out2))
+        failed += 1
+    # A sample older than the newest of its source is late, also when an
+    # empty run came in between (it must not forget the sources).
+    fresh("late.db")
+    run_eval([s(10, 100)], "late.db")
+    run_eval([], "late.db")
+    r = subprocess.run([TOCSIN, "eval", "-c", "t.yaml", "--store", "late.db"],
+                       input=s(90, 50), capture_output=True, text=True, timeout=120)
+    if r.returncode == 0 and r.stdout == "" and " 1 late" in r.stderr:
+        print("ok   late sample stays late after an empty run")
+        passed += 1
+    else:
+        print("FAIL late sample after an empty run: %r %r" % (r.stdout, r.stderr))
         failed += 1
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
