@@ -166,7 +166,7 @@ int cmd_eval(int argc, char **argv)
             rc = EXIT_WORK;
         } else {
             int dr = dispatcher_drain(d, 600, &e);
-            int64_t failed = 0;
+            int64_t n[OUTBOX_NSTATUS];
             if (dr < 0) {
                 fprintf(stderr, "tocsin eval: delivery: %s\n", e.msg);
                 rc = EXIT_WORK;
@@ -175,14 +175,12 @@ int cmd_eval(int argc, char **argv)
                         "tocsin eval: delivery: outbox not drained in time\n");
                 rc = EXIT_WORK;
             }
-            int64_t sent = 0, silenced = 0;
-            store_outbox_count(st, OUTBOX_SENT, &sent, &e);
-            store_outbox_count(st, OUTBOX_FAILED, &failed, &e);
-            store_outbox_count(st, OUTBOX_SILENCED, &silenced, &e);
-            fprintf(stderr,
-                    "eval: notifications: %lld sent, %lld failed, "
-                    "%lld silenced\n",
-                    (long long)sent, (long long)failed, (long long)silenced);
+            if (store_outbox_counts(st, n, &e) == 0)
+                fprintf(stderr,
+                        "eval: notifications: %lld sent, %lld failed, "
+                        "%lld silenced\n",
+                        (long long)n[OUTBOX_SENT], (long long)n[OUTBOX_FAILED],
+                        (long long)n[OUTBOX_SILENCED]);
             dispatcher_free(d);
         }
     }

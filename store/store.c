@@ -8,6 +8,7 @@
  * Threads: one struct store is one connection, opened SQLITE_OPEN_NOMUTEX; it
  * must be used by one thread at a time. Each thread opens its own store. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +88,7 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_OUTBOX_UPDATE] = "UPDATE outbox SET status = ?2, attempts = ?3, "
                         "next_at = ?4, last_error = ?5, last_code = ?6, "
                         "updated = ?7 WHERE id = ?1",
-    [Q_OUTBOX_COUNT] = "SELECT count(*) FROM outbox WHERE status = ?1",
+    [Q_OUTBOX_COUNT] = "SELECT status, count(*) FROM outbox GROUP BY status",
     [Q_OUTBOX_COUNT_PENDING] = "SELECT count(*) FROM outbox WHERE status = 0",
     /* Left to itself the planner scans the whole outbox in id order (no
      * statistics); the created index reads only the recent rows, which
@@ -443,12 +444,22 @@ err:
     return -1;
 }
 
+/* Before the first open: SQLite's memory statistics take a global mutex on
+ * every allocation, and nothing here reads them. */
+static void sqlite_config_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static sqlite3 *open_db(const char *path, enum store_mode mode, int uri,
                         struct err *e)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_NOMUTEX;
     int rc;
+
+    pthread_once(&once, sqlite_config_once);
 
     flags |= mode == STORE_RO ? SQLITE_OPEN_READONLY
                               : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;

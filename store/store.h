@@ -143,6 +143,10 @@ int store_outbox_update(struct store *s, int64_t id, enum outbox_status status,
 /* Count rows by status (for /metrics and eval --notify). */
 int store_outbox_count(struct store *s, enum outbox_status st, int64_t *n,
                        struct err *e);
+#define OUTBOX_NSTATUS (OUTBOX_SKIPPED + 1)
+/* Every status's count in one pass over the table: n[status]. */
+int store_outbox_counts(struct store *s, int64_t n[OUTBOX_NSTATUS],
+                        struct err *e);
 /* Every row whose created >= since, any status (report, inspection). */
 int store_outbox_foreach(struct store *s, double since, store_outbox_fn cb,
                          void *ctx, struct err *e);

@@ -233,6 +233,30 @@ int store_outbox_update(struct store *s, int64_t id, enum outbox_status status,
     return 0;
 }
 
+int store_outbox_counts(struct store *s, int64_t n[OUTBOX_NSTATUS],
+                        struct err *e)
+{
+    struct q q;
+    int rc;
+
+    memset(n, 0, OUTBOX_NSTATUS * sizeof(*n));
+    if (store_q_get(s, Q_OUTBOX_COUNT, &q, "outbox count", e) < 0)
+        return -1;
+    while ((rc = sqlite3_step(q.st)) == SQLITE_ROW) {
+        int st = sqlite3_column_int(q.st, 0);
+
+        if (st >= 0 && st < OUTBOX_NSTATUS)
+            n[st] = sqlite3_column_int64(q.st, 1);
+    }
+    if (rc != SQLITE_DONE) {
+        store_fail_st(s, rc, "outbox count", e, q.st);
+        store_q_done(&q);
+        return -1;
+    }
+    store_q_done(&q);
+    return 0;
+}
+
 int store_outbox_count(struct store *s, enum outbox_status st, int64_t *n,
                        struct err *e)
 {
@@ -241,12 +265,16 @@ int store_outbox_count(struct store *s, enum outbox_status st, int64_t *n,
 
     /* Pending (the /metrics gauge) counts the partial index; the other
      * statuses scan the table. */
-    if (store_q_get(
-            s, st == OUTBOX_PENDING ? Q_OUTBOX_COUNT_PENDING : Q_OUTBOX_COUNT,
-            &q, "outbox count", e) < 0)
+    if (st != OUTBOX_PENDING) {
+        int64_t all[OUTBOX_NSTATUS];
+
+        if (store_outbox_counts(s, all, e) < 0)
+            return -1;
+        *n = (int)st >= 0 && (int)st < OUTBOX_NSTATUS ? all[st] : 0;
+        return 0;
+    }
+    if (store_q_get(s, Q_OUTBOX_COUNT_PENDING, &q, "outbox count", e) < 0)
         return -1;
-    if (st != OUTBOX_PENDING)
-        sqlite3_bind_int(q.st, 1, (int)st);
     rc = sqlite3_step(q.st);
     if (rc != SQLITE_ROW) {
         store_fail_st(s, rc, "outbox count", e, q.st);

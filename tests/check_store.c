@@ -388,6 +388,15 @@ START_TEST(outbox_duplicate_key_is_ignored_and_pending_keeps_id_order)
     ck_assert_int_eq(n, 2);
     ck_assert_int_eq(store_outbox_count(s, OUTBOX_SENT, &n, &e), 0);
     ck_assert_int_eq(n, 1);
+    {
+        int64_t all[OUTBOX_NSTATUS];
+
+        ck_assert_int_eq(store_outbox_counts(s, all, &e), 0);
+        ck_assert_int_eq(all[OUTBOX_PENDING], 2);
+        ck_assert_int_eq(all[OUTBOX_SENT], 1);
+        ck_assert_int_eq(all[OUTBOX_FAILED], 0);
+        ck_assert_int_eq(all[OUTBOX_SILENCED], 0);
+    }
 
     memset(&os, 0, sizeof(os));
     ck_assert_int_eq(store_outbox_foreach(s, 20, outbox_cb, &os, &e), 0);
