@@ -36,7 +36,7 @@ static int buf_fail(struct buf *b)
     return -1;
 }
 
-static int buf_reserve(struct buf *b, size_t extra)
+int buf_reserve(struct buf *b, size_t extra)
 {
     size_t need, ncap;
     char *p;

@@ -25,6 +25,9 @@ void util_format_rfc3339(double ts, char *out, size_t outlen);
 double util_now(void);
 /* Monotonic seconds. */
 double util_mono(void);
+/* Name the calling thread (shown by top -H, ps -L and perf); at most 15
+ * characters are kept. */
+void util_thread_name(const char *name);
 /* 64-bit FNV-1a, for hash tables (not for anything persistent). */
 uint64_t util_hash64(const void *p, size_t n, uint64_t seed);
 /* Check that s[0..n) is valid UTF-8 (no overlongs, no surrogates). */

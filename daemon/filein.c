@@ -175,6 +175,7 @@ static void *filein_main(void *arg)
     struct filein *f = arg;
     bool warned = false;
 
+    util_thread_name("tocsin-file");
     for (;;) {
         if (f->fd < 0) {
             /* Only the file present at start (opened by filein_start) is

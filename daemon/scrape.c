@@ -122,6 +122,7 @@ static void *scrape_main(void *arg)
     struct scraper *s = arg;
     size_t i;
 
+    util_thread_name("tocsin-scrape");
     while (!atomic_load(&s->stop)) {
         double now = util_mono(), wait = 1.0;
         int running = 0, left = 0;

@@ -70,6 +70,7 @@ static void *statsd_main(void *arg)
     struct buf b;
     char dgram[65536];
 
+    util_thread_name("tocsin-statsd");
     buf_init(&b, 8u << 20);
     while (!atomic_load(&s->stop)) {
         struct pollfd pfd = {.fd = s->fd, .events = POLLIN};

@@ -178,6 +178,7 @@ static void *writer_main(void *arg)
     struct writer *w = arg;
     struct job *list, *j;
 
+    util_thread_name("tocsin-writer");
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (w->head == NULL && !w->stopping) {

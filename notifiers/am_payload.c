@@ -189,7 +189,9 @@ int am_payload_print(const struct am_event *ev, const char *receiver,
         format_go_time(ev->ts, ends, sizeof(ends));
     else
         snprintf(ends, sizeof(ends), "0001-01-01T00:00:00Z");
-    rc = buf_adds(out, "{\"receiver\":\"");
+    /* The fixed part is about 600 bytes; labels appear twice. */
+    rc = buf_reserve(out, 2048);
+    rc = rc ? rc : buf_adds(out, "{\"receiver\":\"");
     rc = rc ? rc
             : buf_add_json_str(out, receiver ? receiver : "",
                                receiver ? strlen(receiver) : 0);

@@ -32,6 +32,9 @@
 /* Outcomes are written to the store in one transaction once this many
  * wait, or after this many seconds: a transaction per loop turn cost more
  * than the deliveries. */
+/* Rows read from the outbox per turn: the first deliveries start while the
+ * rest of a long backlog is still to be read. */
+#define DISPATCH_LOAD_BATCH 1024
 #define DISPATCH_FLUSH_ROWS 512
 #define DISPATCH_FLUSH_AFTER 0.010
 /* While another connection (the daemon's evaluation) holds the store's
@@ -107,11 +110,12 @@ struct dispatcher {
     size_t first_open;    /* rows[0..first_open) are done */
     size_t payload_bytes; /* held in rows (DISPATCH_PAYLOAD_BUDGET) */
     int64_t max_id;
-    bool need_load;
+    bool need_load;   /* read the outbox on the next turn */
+    size_t loaded;    /* rows the last read returned */
     double loaded_at;
     size_t inflight;
     struct sender *snd[DISPATCH_SENDERS]; /* the transfer threads */
-    bool submitted[DISPATCH_SENDERS];     /* handed work this turn */
+    bool submitted[DISPATCH_SENDERS];     /* woke an empty queue: kick */
     struct upd *upd;                      /* outcomes not yet written */
     size_t nupd, capupd;
     double upd_since; /* monotonic time of the oldest unwritten outcome */
@@ -188,6 +192,7 @@ static int load_cb(void *ctx, const struct outbox_row *o)
     struct dispatcher *d = ctx;
     struct drow *r;
 
+    d->loaded++;
     if (o->id <= d->max_id)
         return 0; /* already held */
     r = xcalloc(1, sizeof(*r));
@@ -218,12 +223,18 @@ static int load_cb(void *ctx, const struct outbox_row *o)
     return 0;
 }
 
-/* Rows up to max_id are held already: ask only for newer ones. */
+/* Rows up to max_id are held already: ask only for newer ones, a batch at
+ * a time; a full batch asks for the next turn to read on. */
 static int load_pending(struct dispatcher *d, struct err *e)
 {
-    d->need_load = false;
+    int rc;
+
+    d->loaded = 0;
     d->loaded_at = util_mono();
-    return store_outbox_pending_after(d->s, d->max_id, 0, load_cb, d, e);
+    rc = store_outbox_pending_after(d->s, d->max_id, DISPATCH_LOAD_BATCH,
+                                    load_cb, d, e);
+    d->need_load = rc == 0 && d->loaded >= DISPATCH_LOAD_BATCH;
+    return rc;
 }
 
 /* Drop finished rows once they are half the list (amortised O(1)). */
@@ -582,8 +593,8 @@ static void start(struct dispatcher *d, struct drow *r, double now,
     }
     x->timeout = n->timeout;
     x->lane = r->lane;
-    sender_submit(d->snd[which], x);
-    d->submitted[which] = true;
+    if (sender_submit(d->snd[which], x))
+        d->submitted[which] = true;
     r->inflight = true;
     d->inflight++;
     flight(d, r->receiver, true);
@@ -851,7 +862,7 @@ static int step(struct dispatcher *d, bool take_new, struct err *e, int *rc)
     }
     fl = flush_due(d, d->inflight == 0);
     compact(d);
-    if (d->progressed)
+    if (d->progressed || (take_new && d->need_load))
         return 0;
     now = util_now();
     ms = next == INFINITY ? DISPATCH_POLL_MAX_MS
@@ -869,6 +880,7 @@ static void *thread_main(void *arg)
     double stop_at = 0;
     bool stopping = false;
 
+    util_thread_name("tocsin-dispatch");
     for (;;) {
         struct err e = {0};
         double grace = 0;
@@ -969,7 +981,7 @@ int dispatcher_drain(struct dispatcher *d, double timeout, struct err *e)
         wait = step(d, true, e, &rc);
         if (rc < 0)
             return -1;
-        if (!rows_open(d) && d->inflight == 0) {
+        if (!rows_open(d) && d->inflight == 0 && !d->need_load) {
             flush(d);
             return 0;
         }

@@ -234,6 +234,7 @@ static void *sender_main(void *arg)
     struct sender *s = arg;
     int poll_ms = 0;
 
+    util_thread_name("tocsin-send");
     for (;;) {
         struct sender_xfer *in, *in_tail, *fh = NULL, *ft = NULL;
         int running = 0;
@@ -256,10 +257,16 @@ static void *sender_main(void *arg)
             poll_ms = reap(s, &fh, &ft) > 0 ? 0 : SENDER_POLL_MS;
         }
         if (fh) {
+            bool first;
+
+            /* Wake the submitter only when the list was empty: until it
+             * takes the list, the wake already sent covers the rest. */
             pthread_mutex_lock(&s->mu);
+            first = s->done == NULL;
             queue_append(&s->done, &s->done_tail, fh, ft);
             pthread_mutex_unlock(&s->mu);
-            s->wake(s->arg);
+            if (first)
+                s->wake(s->arg);
         }
         if (stop)
             return NULL;
@@ -287,8 +294,10 @@ struct sender *sender_new(void (*wake)(void *), void *arg, size_t lane_slots,
     return s;
 }
 
-void sender_submit(struct sender *s, struct sender_xfer *x)
+bool sender_submit(struct sender *s, struct sender_xfer *x)
 {
+    bool first;
+
     x->h = NULL;
     x->aborted = false;
     x->setup_error[0] = '\0';
@@ -300,13 +309,15 @@ void sender_submit(struct sender *s, struct sender_xfer *x)
             list_push(&s->done, &s->done_tail, x);
             pthread_mutex_unlock(&s->mu);
             s->wake(s->arg);
-            return;
+            return false;
         }
         s->running = true;
     }
     pthread_mutex_lock(&s->mu);
+    first = s->inbox == NULL;
     list_push(&s->inbox, &s->inbox_tail, x);
     pthread_mutex_unlock(&s->mu);
+    return first;
 }
 
 void sender_kick(struct sender *s)

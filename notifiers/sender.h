@@ -46,8 +46,10 @@ struct sender *sender_new(void (*wake)(void *), void *arg, size_t lane_slots,
  * not yet taken are freed too. */
 void sender_free(struct sender *s);
 
-/* Queue x (starting the thread if needed); sender_kick after a batch. */
-void sender_submit(struct sender *s, struct sender_xfer *x);
+/* Queue x (starting the thread if needed). Returns true when the queue
+ * was empty: the thread may be asleep, so sender_kick it after the batch.
+ * A queue that held work already has a kick on its way. */
+bool sender_submit(struct sender *s, struct sender_xfer *x);
 void sender_kick(struct sender *s);
 /* Every finished transfer, as a list linked by next (NULL: none). */
 struct sender_xfer *sender_take_done(struct sender *s);

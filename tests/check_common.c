@@ -64,6 +64,17 @@ START_TEST(rfc3339_parses_zones_and_fractions)
     ck_assert_int_eq(util_parse_rfc3339("2026-13-01T00:00:00Z", 20, &t), -1);
     util_format_rfc3339(1767225600.5, out, sizeof(out));
     ck_assert_str_eq(out, "2026-01-01T00:00:00.500Z");
+    util_format_rfc3339(0, out, sizeof(out));
+    ck_assert_str_eq(out, "1970-01-01T00:00:00.000Z");
+    util_format_rfc3339(-0.5, out, sizeof(out));
+    ck_assert_str_eq(out, "1969-12-31T23:59:59.500Z");
+    util_format_rfc3339(1798761599.9996, out, sizeof(out));
+    ck_assert_str_eq(out, "2027-01-01T00:00:00.000Z");
+    util_format_rfc3339(1798761599.123, out, sizeof(out));
+    ck_assert_str_eq(out, "2026-12-31T23:59:59.123Z");
+    /* A short buffer gets a truncated, terminated string. */
+    util_format_rfc3339(1767225600.5, out, 11);
+    ck_assert_str_eq(out, "2026-01-01");
 }
 END_TEST
 
