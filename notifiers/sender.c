@@ -12,6 +12,10 @@
 
 #define SENDER_POOL 256
 #define SENDER_POLL_MS 1000
+/* Parsed receiver URLs kept per thread. A transfer reads its URL when it
+ * starts, inside curl_multi_perform, so an entry is never replaced; URLs
+ * beyond this many are handed to libcurl as text. */
+#define SENDER_URLS 32
 
 /* A finished easy handle, kept with what it was set up for. */
 struct pooled {
@@ -42,6 +46,11 @@ struct sender {
     size_t npool;
 
     /* thread only */
+    struct {
+        char *url;
+        CURLU *uh;
+    } urls[SENDER_URLS];
+    size_t nurls;
     size_t lane_slots;
     struct sender_xfer *active;           /* transfers in the multi */
     struct sender_xfer *wait, *wait_tail; /* taken, waiting for a slot */
@@ -113,6 +122,28 @@ static CURL *handle_get(struct sender *s, const struct sender_xfer *x,
     return h;
 }
 
+/* url parsed once per thread, or NULL (libcurl parses the text). */
+static CURLU *url_parsed(struct sender *s, const char *url)
+{
+    CURLU *uh;
+
+    if (url == NULL)
+        return NULL;
+    for (size_t i = 0; i < s->nurls; i++)
+        if (strcmp(s->urls[i].url, url) == 0)
+            return s->urls[i].uh;
+    if (s->nurls == SENDER_URLS || (uh = curl_url()) == NULL)
+        return NULL;
+    if (curl_url_set(uh, CURLUPART_URL, url, 0) != CURLUE_OK) {
+        /* libcurl gives the same error on the text, in its own words. */
+        curl_url_cleanup(uh);
+        return NULL;
+    }
+    s->urls[s->nurls].url = xstrdup(url);
+    s->urls[s->nurls++].uh = uh;
+    return uh;
+}
+
 static void active_unlink(struct sender *s, struct sender_xfer *x)
 {
     if (x->prev)
@@ -133,10 +164,12 @@ static void start_one(struct sender *s, struct sender_xfer *x,
     bool fresh = true;
     int rc = -1;
 
+    CURLU *uh = x->req.kind == REQ_HTTP ? url_parsed(s, x->req.url) : NULL;
+
     x->h = handle_get(s, x, &fresh);
     if (x->h != NULL)
-        rc = fresh ? transport_setup(x->h, &x->req, x->timeout, &x->io, &e)
-                   : transport_setup_again(x->h, &x->req, &x->io, &e);
+        rc = fresh ? transport_setup(x->h, &x->req, uh, x->timeout, &x->io, &e)
+                   : transport_setup_again(x->h, &x->req, uh, &x->io, &e);
     if (rc < 0 ||
         curl_easy_setopt(x->h, CURLOPT_PRIVATE, (char *)x) != CURLE_OK ||
         curl_multi_add_handle(s->multi, x->h) != CURLM_OK) {
@@ -389,6 +422,10 @@ void sender_free(struct sender *s)
     }
     while (s->npool > 0)
         curl_easy_cleanup(s->pool[--s->npool].h);
+    for (size_t i = 0; i < s->nurls; i++) {
+        free(s->urls[i].url);
+        curl_url_cleanup(s->urls[i].uh);
+    }
     curl_multi_cleanup(s->multi);
     pthread_mutex_destroy(&s->mu);
     free(s->lanes);

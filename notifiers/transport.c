@@ -4,7 +4,9 @@
  * multi loop and notify-test's single attempt. Reference: notifier-contracts
  * sections 3, 5 and 6. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/version.h"
@@ -50,9 +52,26 @@ static size_t on_read(char *p, size_t size, size_t nmemb, void *ud)
         }                                                                      \
     } while (0)
 
+/* libcurl looks for http_proxy, https_proxy, all_proxy and no_proxy on
+ * every transfer. When none is set at start, say "no proxy" once instead:
+ * the same behaviour without the lookups. */
+static bool proxy_env;
+static pthread_once_t proxy_once = PTHREAD_ONCE_INIT;
+
+static void proxy_env_read(void)
+{
+    static const char *const names[] = {
+        "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY",
+        "all_proxy",  "NO_PROXY",    "no_proxy"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (getenv(names[i]) != NULL)
+            proxy_env = true;
+}
+
 /* The HTTP options that change from one request of a receiver to the
  * next: URL, answer buffer, body and headers. */
-static int setup_http_request(CURL *h, struct request *rq,
+static int setup_http_request(CURL *h, struct request *rq, CURLU *uh,
                               struct transport_io *io, struct err *e)
 {
     /* curl waits for 100-continue on big bodies; receivers rarely answer
@@ -64,7 +83,10 @@ static int setup_http_request(CURL *h, struct request *rq,
         return -1;
     }
     rq->headers = nh;
-    SETOPT(h, CURLOPT_URL, rq->url);
+    /* A parsed URL spares libcurl parsing it again for every request. */
+    SETOPT(h, CURLOPT_CURLU, uh);
+    if (uh == NULL)
+        SETOPT(h, CURLOPT_URL, rq->url);
     SETOPT(h, CURLOPT_ERRORBUFFER, io->errbuf);
     SETOPT(h, CURLOPT_WRITEDATA, io);
     SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
@@ -81,7 +103,7 @@ static void io_init(struct request *rq, struct transport_io *io)
     buf_init(&io->resp, TRANSPORT_BODY_MAX + 1);
 }
 
-int transport_setup(CURL *h, struct request *rq, double timeout,
+int transport_setup(CURL *h, struct request *rq, CURLU *uh, double timeout,
                     struct transport_io *io, struct err *e)
 {
     long total_ms = timeout > 0 ? (long)(timeout * 1000.0) : 10000;
@@ -124,7 +146,12 @@ int transport_setup(CURL *h, struct request *rq, double timeout,
     SETOPT(h, CURLOPT_POST, 1L);
     if (rq->method)
         SETOPT(h, CURLOPT_CUSTOMREQUEST, rq->method);
-    return setup_http_request(h, rq, io, e);
+    pthread_once(&proxy_once, proxy_env_read);
+    if (!proxy_env) {
+        SETOPT(h, CURLOPT_PROXY, "");
+        SETOPT(h, CURLOPT_NOPROXY, "");
+    }
+    return setup_http_request(h, rq, uh, io, e);
 }
 
 bool transport_reusable(const struct request *rq)
@@ -133,11 +160,11 @@ bool transport_reusable(const struct request *rq)
            rq->url != NULL;
 }
 
-int transport_setup_again(CURL *h, struct request *rq, struct transport_io *io,
-                          struct err *e)
+int transport_setup_again(CURL *h, struct request *rq, CURLU *uh,
+                          struct transport_io *io, struct err *e)
 {
     io_init(rq, io);
-    return setup_http_request(h, rq, io, e);
+    return setup_http_request(h, rq, uh, io, e);
 }
 
 void transport_io_cleanup(struct transport_io *io)

@@ -26,17 +26,19 @@ struct transport_io {
 
 /* Set every option of h for rq: URL, protocols, timeouts (timeout seconds
  * total, connect at most 5 s), no signals, no redirects, an empty Expect
- * header (appended to rq->headers), body or SMTP envelope. io is
- * initialised here; free its buffer with transport_io_cleanup. 0 or -1. */
-int transport_setup(CURL *h, struct request *rq, double timeout,
+ * header (appended to rq->headers), body or SMTP envelope. uh: rq->url
+ * parsed already (curl_url), or NULL; libcurl reads it when the transfer
+ * starts, so it must outlive that. io is initialised here; free its buffer
+ * with transport_io_cleanup. 0 or -1. */
+int transport_setup(CURL *h, struct request *rq, CURLU *uh, double timeout,
                     struct transport_io *io, struct err *e);
 /* A handle whose last transfer was set up by transport_setup for a request
  * of the same receiver (same timeout) needs only the per-request options:
  * URL, body, headers, answer buffer. True for the requests this holds for
  * (plain POSTs without a CA file of their own); 0 or -1. */
 bool transport_reusable(const struct request *rq);
-int transport_setup_again(CURL *h, struct request *rq, struct transport_io *io,
-                          struct err *e);
+int transport_setup_again(CURL *h, struct request *rq, CURLU *uh,
+                          struct transport_io *io, struct err *e);
 void transport_io_cleanup(struct transport_io *io);
 
 /* True for the curl errors worth retrying: resolve, connect, timeout, TLS
