@@ -23,8 +23,9 @@ void buf_init(struct buf *b, size_t max);
 void buf_cleanup(struct buf *b);
 /* Empty the content, keep the memory and any failure cleared. */
 void buf_reset(struct buf *b);
-/* Each returns 0, or -1 when the maximum was passed or memory ran out. */
-/* Make room for extra more bytes now (one allocation, not several). */
+/* Each returns 0, or -1 when the maximum was passed or memory ran out.
+ * buf_reserve makes room for extra more bytes now (one allocation instead
+ * of several as the content grows). */
 int buf_reserve(struct buf *b, size_t extra);
 int buf_add(struct buf *b, const void *p, size_t n);
 int buf_adds(struct buf *b, const char *s);

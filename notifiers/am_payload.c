@@ -149,28 +149,39 @@ static struct kv *alert_label_pairs(const struct am_event *ev, size_t *n)
     return kv;
 }
 
+/* A string literal, its length known at compile time. */
+#define ADD_LIT(b, lit) buf_add((b), (lit), sizeof(lit) - 1)
+
 /* "key":"value" members of an object, in the given order. */
 static int print_pairs(struct buf *b, const struct kv *kv, size_t n)
 {
     int rc = buf_addc(b, '{');
 
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = buf_adds(b, i ? ",\"" : "\"");
+        rc = i ? ADD_LIT(b, ",\"") : buf_addc(b, '"');
         rc = rc ? rc : buf_add_json_str(b, kv[i].k, strlen(kv[i].k));
-        rc = rc ? rc : buf_adds(b, "\":\"");
+        rc = rc ? rc : ADD_LIT(b, "\":\"");
         rc = rc ? rc : buf_add_json_str(b, kv[i].v, strlen(kv[i].v));
         rc = rc ? rc : buf_addc(b, '"');
     }
     return rc ? rc : buf_addc(b, '}');
 }
 
-/* ,"key":"value" with the value escaped. */
-static int print_str(struct buf *b, const char *key, const char *v)
+/* The len bytes at off, written once already, again at the end. */
+static int repeat_span(struct buf *b, size_t off, size_t len)
 {
-    if (buf_adds(b, ",\"") < 0 || buf_adds(b, key) < 0 ||
-        buf_adds(b, "\":\"") < 0 || buf_add_json_str(b, v, strlen(v)) < 0)
+    /* Room first: the copy's source must not move while it is read. */
+    if (buf_reserve(b, len) < 0)
         return -1;
-    return buf_addc(b, '"');
+    return buf_add(b, b->data + off, len);
+}
+
+/* A JSON string's inside, escaped; then the closing quote. */
+static int print_val(struct buf *b, const char *v)
+{
+    int rc = buf_add_json_str(b, v, strlen(v));
+
+    return rc ? rc : buf_addc(b, '"');
 }
 
 int am_payload_print(const struct am_event *ev, const char *receiver,
@@ -178,7 +189,7 @@ int am_payload_print(const struct am_event *ev, const char *receiver,
 {
     const char *status = ev->resolved ? "resolved" : "firing";
     char starts[40], ends[40];
-    size_t nl, na;
+    size_t nl, na, lab_off, lab_len, ann_off, ann_len;
     struct kv *lk = alert_label_pairs(ev, &nl);
     struct kv *ak = string_pairs(ev->annotations, 0, &na);
     int rc;
@@ -189,35 +200,42 @@ int am_payload_print(const struct am_event *ev, const char *receiver,
         format_go_time(ev->ts, ends, sizeof(ends));
     else
         snprintf(ends, sizeof(ends), "0001-01-01T00:00:00Z");
-    /* The fixed part is about 600 bytes; labels appear twice. */
-    rc = buf_reserve(out, 2048);
-    rc = rc ? rc : buf_adds(out, "{\"receiver\":\"");
+    /* The fixed part is about 450 bytes and labels appear twice: room for
+     * a usual alert at once, and below glibc's 1 KiB large-chunk size,
+     * whose every request sweeps the small freed chunks together. */
+    rc = buf_reserve(out, 900);
+    rc = rc ? rc : ADD_LIT(out, "{\"receiver\":\"");
+    rc = rc ? rc : print_val(out, receiver ? receiver : "");
+    rc = rc ? rc : ADD_LIT(out, ",\"status\":\"");
+    rc = rc ? rc : buf_adds(out, status);
+    rc = rc ? rc : ADD_LIT(out, "\",\"alerts\":[{\"status\":\"");
+    rc = rc ? rc : buf_adds(out, status);
+    rc = rc ? rc : ADD_LIT(out, "\",\"labels\":");
+    lab_off = out->len;
+    rc = rc ? rc : print_pairs(out, lk, nl);
+    lab_len = out->len - lab_off;
+    rc = rc ? rc : ADD_LIT(out, ",\"annotations\":");
+    ann_off = out->len;
+    rc = rc ? rc : print_pairs(out, ak, na);
+    ann_len = out->len - ann_off;
+    rc = rc ? rc : ADD_LIT(out, ",\"startsAt\":\"");
+    rc = rc ? rc : print_val(out, starts);
+    rc = rc ? rc : ADD_LIT(out, ",\"endsAt\":\"");
+    rc = rc ? rc : print_val(out, ends);
+    rc = rc ? rc : ADD_LIT(out, ",\"generatorURL\":\"\",\"fingerprint\":\"");
+    rc = rc ? rc : print_val(out, ev->fingerprint);
+    rc = rc ? rc : ADD_LIT(out, "}],\"groupLabels\":{\"alertname\":\"");
+    rc = rc ? rc : print_val(out, ev->rule);
+    /* Common labels and annotations of a one-alert group: the alert's. */
+    rc = rc ? rc : ADD_LIT(out, "},\"commonLabels\":");
+    rc = rc ? rc : repeat_span(out, lab_off, lab_len);
+    rc = rc ? rc : ADD_LIT(out, ",\"commonAnnotations\":");
+    rc = rc ? rc : repeat_span(out, ann_off, ann_len);
     rc = rc ? rc
-            : buf_add_json_str(out, receiver ? receiver : "",
-                               receiver ? strlen(receiver) : 0);
-    rc = rc ? rc : buf_adds(out, "\",\"status\":\"");
-    rc = rc ? rc : buf_adds(out, status);
-    rc = rc ? rc : buf_adds(out, "\",\"alerts\":[{\"status\":\"");
-    rc = rc ? rc : buf_adds(out, status);
-    rc = rc ? rc : buf_adds(out, "\",\"labels\":");
-    rc = rc ? rc : print_pairs(out, lk, nl);
-    rc = rc ? rc : buf_adds(out, ",\"annotations\":");
-    rc = rc ? rc : print_pairs(out, ak, na);
-    rc = rc ? rc : print_str(out, "startsAt", starts);
-    rc = rc ? rc : print_str(out, "endsAt", ends);
-    rc = rc ? rc : print_str(out, "generatorURL", "");
-    rc = rc ? rc : print_str(out, "fingerprint", ev->fingerprint);
-    rc = rc ? rc : buf_adds(out, "}],\"groupLabels\":{\"alertname\":\"");
+            : ADD_LIT(out, ",\"externalURL\":\"\",\"version\":\"4\","
+                           "\"groupKey\":\"{}:{alertname=\\\"");
     rc = rc ? rc : buf_add_json_str(out, ev->rule, strlen(ev->rule));
-    rc = rc ? rc : buf_adds(out, "\"},\"commonLabels\":");
-    rc = rc ? rc : print_pairs(out, lk, nl);
-    rc = rc ? rc : buf_adds(out, ",\"commonAnnotations\":");
-    rc = rc ? rc : print_pairs(out, ak, na);
-    rc = rc ? rc : print_str(out, "externalURL", "");
-    rc = rc ? rc : print_str(out, "version", "4");
-    rc = rc ? rc : buf_adds(out, ",\"groupKey\":\"{}:{alertname=\\\"");
-    rc = rc ? rc : buf_add_json_str(out, ev->rule, strlen(ev->rule));
-    rc = rc ? rc : buf_adds(out, "\\\"}\",\"truncatedAlerts\":0}");
+    rc = rc ? rc : ADD_LIT(out, "\\\"}\",\"truncatedAlerts\":0}");
     free(lk);
     free(ak);
     return rc;

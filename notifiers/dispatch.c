@@ -34,7 +34,7 @@
  * than the deliveries. */
 /* Rows read from the outbox per turn: the first deliveries start while the
  * rest of a long backlog is still to be read. */
-#define DISPATCH_LOAD_BATCH 1024
+#define DISPATCH_LOAD_BATCH 256
 #define DISPATCH_FLUSH_ROWS 512
 #define DISPATCH_FLUSH_AFTER 0.010
 /* While another connection (the daemon's evaluation) holds the store's
@@ -56,7 +56,9 @@
 /* One pending outbox row, held in memory while the dispatcher owns it. */
 struct drow {
     int64_t id;
-    char *key, *receiver, *fingerprint, *rule, *kind, *payload;
+    /* key .. kind point into strs, one allocation for the five */
+    const char *key, *receiver, *fingerprint, *rule, *kind;
+    char *strs, *payload;
     int attempts;
     double created, next_at;
     double first_try; /* wall time of this dispatcher's first attempt, 0 */
@@ -110,8 +112,8 @@ struct dispatcher {
     size_t first_open;    /* rows[0..first_open) are done */
     size_t payload_bytes; /* held in rows (DISPATCH_PAYLOAD_BUDGET) */
     int64_t max_id;
-    bool need_load;   /* read the outbox on the next turn */
-    size_t loaded;    /* rows the last read returned */
+    bool need_load; /* read the outbox on the next turn */
+    size_t loaded;  /* rows the last read returned */
     double loaded_at;
     size_t inflight;
     struct sender *snd[DISPATCH_SENDERS]; /* the transfer threads */
@@ -176,11 +178,7 @@ static void drow_free(struct drow *r)
 {
     if (r == NULL)
         return;
-    free(r->key);
-    free(r->receiver);
-    free(r->fingerprint);
-    free(r->rule);
-    free(r->kind);
+    free(r->strs);
     free(r->payload);
     free(r);
 }
@@ -197,11 +195,25 @@ static int load_cb(void *ctx, const struct outbox_row *o)
         return 0; /* already held */
     r = xcalloc(1, sizeof(*r));
     r->id = o->id;
-    r->key = xstrdup(o->key ? o->key : "");
-    r->receiver = xstrdup(o->receiver ? o->receiver : "");
-    r->fingerprint = xstrdup(o->fingerprint ? o->fingerprint : "");
-    r->rule = xstrdup(o->rule ? o->rule : "");
-    r->kind = xstrdup(o->kind ? o->kind : "event");
+    {
+        const char *src[5] = {
+            o->key ? o->key : "", o->receiver ? o->receiver : "",
+            o->fingerprint ? o->fingerprint : "", o->rule ? o->rule : "",
+            o->kind ? o->kind : "event"};
+        const char **dst[5] = {&r->key, &r->receiver, &r->fingerprint, &r->rule,
+                               &r->kind};
+        size_t len[5], total = 0;
+        char *p;
+
+        for (size_t i = 0; i < 5; i++)
+            total += (len[i] = strlen(src[i])) + 1;
+        p = r->strs = xmalloc(total);
+        for (size_t i = 0; i < 5; i++) {
+            memcpy(p, src[i], len[i] + 1);
+            *dst[i] = p;
+            p += len[i] + 1;
+        }
+    }
     /* The load read the payload anyway: keep it while the budget lasts. */
     if (o->payload != NULL &&
         d->payload_bytes + strlen(o->payload) <= DISPATCH_PAYLOAD_BUDGET) {
@@ -1087,7 +1099,7 @@ int dispatcher_send_once(const struct notifier *n, const char *payload_json,
         return ret;
     }
     h = curl_easy_init();
-    if (h == NULL || transport_setup(h, &req, n->timeout, &io, &re) < 0) {
+    if (h == NULL || transport_setup(h, &req, NULL, n->timeout, &io, &re) < 0) {
         snprintf(account, accountlen, "failed: %s",
                  re.set ? re.msg : "curl init");
         err_set(e, "%s", account);
