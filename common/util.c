@@ -131,6 +131,24 @@ void util_format_double(double v, char *out, size_t outlen)
         snprintf(out, outlen, v > 0 ? "+Inf" : "-Inf");
         return;
     }
+    if (v == floor(v) && fabs(v) < 1e15 && outlen >= 18) {
+        /* An integer: its digits, as %.15g writes it below 1e15, without
+         * the cost of printf's float path and the strtod check. */
+        char tmp[20];
+        size_t n = 0, k = 0;
+        unsigned long long u = (unsigned long long)fabs(v);
+
+        if (signbit(v))
+            out[k++] = '-';
+        do {
+            tmp[n++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u > 0);
+        while (n > 0)
+            out[k++] = tmp[--n];
+        out[k] = '\0';
+        return;
+    }
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(out, outlen, "%.*g", prec, v);
         if (strtod(out, NULL) == v)

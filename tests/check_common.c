@@ -2,6 +2,7 @@
  * UTF-8 and the fingerprint. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,21 @@ START_TEST(double_formats_round_trip)
     ck_assert_str_eq(b, "0.1");
     util_format_double(1.0 / 3, b, sizeof(b));
     ck_assert_double_eq(strtod(b, NULL), 1.0 / 3);
+    /* Integers take a shortcut; it must write what %.15g writes. */
+    {
+        const double ints[] = {0,    -0.0,       600,
+                               -3,   1767225600, 999999999999999,
+                               1e15, -1e15,      123456789012345678.0};
+        char want[64];
+
+        for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+            util_format_double(ints[i], b, sizeof(b));
+            snprintf(want, sizeof(want), "%.15g", ints[i]);
+            if (strtod(want, NULL) != ints[i])
+                snprintf(want, sizeof(want), "%.17g", ints[i]);
+            ck_assert_str_eq(b, want);
+        }
+    }
 }
 END_TEST
 
