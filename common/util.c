@@ -149,6 +149,38 @@ void util_format_double(double v, char *out, size_t outlen)
         out[k] = '\0';
         return;
     }
+    if (fabs(v) < 1e12 && outlen >= 24) {
+        /* Whole milliseconds (timestamps, most values): integer part and
+         * up to three decimals, exact because they convert back to v. */
+        double ms = round(v * 1000);
+
+        if (ms / 1000 == v) {
+            unsigned long long u = (unsigned long long)fabs(ms);
+            unsigned frac = (unsigned)(u % 1000);
+            char tmp[20];
+            size_t n = 0, k = 0;
+
+            if (signbit(v))
+                out[k++] = '-';
+            u /= 1000;
+            do {
+                tmp[n++] = (char)('0' + u % 10);
+                u /= 10;
+            } while (u > 0);
+            while (n > 0)
+                out[k++] = tmp[--n];
+            if (frac) {
+                out[k++] = '.';
+                out[k++] = (char)('0' + frac / 100);
+                out[k++] = (char)('0' + frac / 10 % 10);
+                out[k++] = (char)('0' + frac % 10);
+                while (out[k - 1] == '0')
+                    k--;
+            }
+            out[k] = '\0';
+            return;
+        }
+    }
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(out, outlen, "%.*g", prec, v);
         if (strtod(out, NULL) == v)

@@ -49,19 +49,50 @@ START_TEST(double_formats_round_trip)
     ck_assert_str_eq(b, "0.1");
     util_format_double(1.0 / 3, b, sizeof(b));
     ck_assert_double_eq(strtod(b, NULL), 1.0 / 3);
-    /* Integers take a shortcut; it must write what %.15g writes. */
+    /* Integers and whole milliseconds take shortcuts; each must write what
+     * the general rule writes: the shortest of %.15g, %.16g, %.17g that
+     * reads back as the same number. */
     {
-        const double ints[] = {0,    -0.0,       600,
-                               -3,   1767225600, 999999999999999,
-                               1e15, -1e15,      123456789012345678.0};
-        char want[64];
+        const double fixed[] = {0,
+                                -0.0,
+                                600,
+                                -3,
+                                1767225600,
+                                1e15,
+                                -1e15,
+                                0.001,
+                                -0.5,
+                                999999999999999,
+                                0.0001,
+                                1e-7,
+                                123456789012345678.0,
+                                999999999999.999,
+                                1795771672.7768};
+        unsigned seed = 12345;
 
-        for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
-            util_format_double(ints[i], b, sizeof(b));
-            snprintf(want, sizeof(want), "%.15g", ints[i]);
-            if (strtod(want, NULL) != ints[i])
-                snprintf(want, sizeof(want), "%.17g", ints[i]);
-            ck_assert_str_eq(b, want);
+        for (size_t i = 0; i < 20000; i++) {
+            double v;
+            char want[64];
+
+            if (i < sizeof(fixed) / sizeof(fixed[0])) {
+                v = fixed[i];
+            } else {
+                /* random ms-precision values, some timestamps */
+                seed = seed * 1103515245u + 12345u;
+                v = (double)(seed % 2000000000u) / (i % 2 ? 1000.0 : 1.0);
+                if (i % 3 == 0)
+                    v = 1.7e9 + v / 1000;
+                if (i % 5 == 0)
+                    v = -v;
+            }
+            util_format_double(v, b, sizeof(b));
+            for (int prec = 15; prec <= 17; prec++) {
+                snprintf(want, sizeof(want), "%.*g", prec, v);
+                if (strtod(want, NULL) == v)
+                    break;
+            }
+            ck_assert_msg(strcmp(b, want) == 0, "%.17g: got %s, want %s", v, b,
+                          want);
         }
     }
 }
