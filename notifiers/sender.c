@@ -163,7 +163,6 @@ static void start_one(struct sender *s, struct sender_xfer *x,
     struct err e = {0};
     bool fresh = true;
     int rc = -1;
-
     CURLU *uh = x->req.kind == REQ_HTTP ? url_parsed(s, x->req.url) : NULL;
 
     x->h = handle_get(s, x, &fresh);
