@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,41 @@ int util_parse_double(const char *s, double *out)
     return 0;
 }
 
+/* v (0 <= v < 10^n) as exactly n decimal digits. */
+static void put_digits(char *out, int v, int n)
+{
+    while (n-- > 0) {
+        out[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* "-" when neg, the digits of whole, then, when frac (thousandths) is not
+ * 0, a point and frac without trailing zeros; out has room for 24 bytes. */
+static void put_fixed(char *out, bool neg, unsigned long long whole,
+                      unsigned frac)
+{
+    char tmp[20];
+    size_t n = 0, k = 0;
+
+    if (neg)
+        out[k++] = '-';
+    do {
+        tmp[n++] = (char)('0' + whole % 10);
+        whole /= 10;
+    } while (whole > 0);
+    while (n > 0)
+        out[k++] = tmp[--n];
+    if (frac) {
+        out[k++] = '.';
+        put_digits(out + k, (int)frac, 3);
+        k += 3;
+        while (out[k - 1] == '0')
+            k--;
+    }
+    out[k] = '\0';
+}
+
 void util_format_double(double v, char *out, size_t outlen)
 {
     if (isnan(v)) {
@@ -131,53 +167,21 @@ void util_format_double(double v, char *out, size_t outlen)
         snprintf(out, outlen, v > 0 ? "+Inf" : "-Inf");
         return;
     }
-    if (v == floor(v) && fabs(v) < 1e15 && outlen >= 18) {
-        /* An integer: its digits, as %.15g writes it below 1e15, without
-         * the cost of printf's float path and the strtod check. */
-        char tmp[20];
-        size_t n = 0, k = 0;
-        unsigned long long u = (unsigned long long)fabs(v);
-
-        if (signbit(v))
-            out[k++] = '-';
-        do {
-            tmp[n++] = (char)('0' + u % 10);
-            u /= 10;
-        } while (u > 0);
-        while (n > 0)
-            out[k++] = tmp[--n];
-        out[k] = '\0';
+    /* Two shortcuts past printf's float path and the strtod check, each
+     * writing what %.15g writes: integers below 1e15, and whole
+     * milliseconds (timestamps, most values), exact because they convert
+     * back to v. */
+    if (v == floor(v) && fabs(v) < 1e15 && outlen >= 24) {
+        put_fixed(out, signbit(v), (unsigned long long)fabs(v), 0);
         return;
     }
     if (fabs(v) < 1e12 && outlen >= 24) {
-        /* Whole milliseconds (timestamps, most values): integer part and
-         * up to three decimals, exact because they convert back to v. */
         double ms = round(v * 1000);
 
         if (ms / 1000 == v) {
             unsigned long long u = (unsigned long long)fabs(ms);
-            unsigned frac = (unsigned)(u % 1000);
-            char tmp[20];
-            size_t n = 0, k = 0;
 
-            if (signbit(v))
-                out[k++] = '-';
-            u /= 1000;
-            do {
-                tmp[n++] = (char)('0' + u % 10);
-                u /= 10;
-            } while (u > 0);
-            while (n > 0)
-                out[k++] = tmp[--n];
-            if (frac) {
-                out[k++] = '.';
-                out[k++] = (char)('0' + frac / 100);
-                out[k++] = (char)('0' + frac / 10 % 10);
-                out[k++] = (char)('0' + frac % 10);
-                while (out[k - 1] == '0')
-                    k--;
-            }
-            out[k] = '\0';
+            put_fixed(out, signbit(v), u / 1000, (unsigned)(u % 1000));
             return;
         }
     }
@@ -258,15 +262,6 @@ int util_parse_rfc3339(const char *s, size_t len, double *out)
     t = timegm(&tm);
     *out = (double)t + frac - oh * 3600.0 - om * 60.0;
     return 0;
-}
-
-/* v (0 <= v < 10^n) as exactly n decimal digits. */
-static void put_digits(char *out, int v, int n)
-{
-    while (n-- > 0) {
-        out[n] = (char)('0' + v % 10);
-        v /= 10;
-    }
 }
 
 void util_format_rfc3339(double ts, char *out, size_t outlen)
