@@ -233,28 +233,26 @@ int store_outbox_update(struct store *s, int64_t id, enum outbox_status status,
     return 0;
 }
 
+/* One (status, count) row into n[status]. */
+static int count_row(sqlite3_stmt *st, void *arg)
+{
+    int64_t *n = arg;
+    int status = sqlite3_column_int(st, 0);
+
+    if (status >= 0 && status < OUTBOX_NSTATUS)
+        n[status] = sqlite3_column_int64(st, 1);
+    return 0;
+}
+
 int store_outbox_counts(struct store *s, int64_t n[OUTBOX_NSTATUS],
                         struct err *e)
 {
     struct q q;
-    int rc;
 
     memset(n, 0, OUTBOX_NSTATUS * sizeof(*n));
     if (store_q_get(s, Q_OUTBOX_COUNT, &q, "outbox count", e) < 0)
         return -1;
-    while ((rc = sqlite3_step(q.st)) == SQLITE_ROW) {
-        int st = sqlite3_column_int(q.st, 0);
-
-        if (st >= 0 && st < OUTBOX_NSTATUS)
-            n[st] = sqlite3_column_int64(q.st, 1);
-    }
-    if (rc != SQLITE_DONE) {
-        store_fail_st(s, rc, "outbox count", e, q.st);
-        store_q_done(&q);
-        return -1;
-    }
-    store_q_done(&q);
-    return 0;
+    return store_q_rows(s, &q, count_row, n, "outbox count", e);
 }
 
 int store_outbox_count(struct store *s, enum outbox_status st, int64_t *n,
