@@ -29,12 +29,12 @@
 /* Transfer threads; a receiver's slots are split between them. */
 #define DISPATCH_SENDERS 2
 #define DISPATCH_MAX_PER_RECEIVER 128
-/* Outcomes are written to the store in one transaction once this many
- * wait, or after this many seconds: a transaction per loop turn cost more
- * than the deliveries. */
 /* Rows read from the outbox per turn: the first deliveries start while the
  * rest of a long backlog is still to be read. */
 #define DISPATCH_LOAD_BATCH 256
+/* Outcomes are written to the store in one transaction once this many
+ * wait, or after this many seconds: a transaction per loop turn cost more
+ * than the deliveries. */
 #define DISPATCH_FLUSH_ROWS 512
 #define DISPATCH_FLUSH_AFTER 0.010
 /* While another connection (the daemon's evaluation) holds the store's
