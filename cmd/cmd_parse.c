@@ -129,6 +129,7 @@ int cmd_parse(int argc, char **argv)
     fprintf(stderr, "parse: %" PRIu64 " samples, %" PRIu64 " lines rejected",
             st.samples, st.rejected);
     stream_print_rejects(&st);
+    stream_print_skipped(&st);
     fputc('\n', stderr);
     return rc == 0 ? 0 : EXIT_WORK;
 }

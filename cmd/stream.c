@@ -77,6 +77,7 @@ static int run_one(FILE *f, const char *name, enum ingest_format fmt,
         fprintf(stderr, "tocsin: %s: read error: %s\n", name, strerror(errno));
         rc = -1;
     }
+    st->skipped += ingest_parser_skipped(p);
     ingest_reader_free(rd);
     ingest_parser_free(p);
     return rc;
@@ -137,6 +138,15 @@ void stream_print_summary(const char *cmd, const struct stream_stats *st)
     fprintf(stderr, "%s: %" PRIu64 " samples read, %" PRIu64 " lines rejected",
             cmd, st->samples, st->rejected);
     stream_print_rejects(st);
-    fprintf(stderr, ", %" PRIu64 " late, %" PRIu64 " events\n", st->late,
+    fprintf(stderr, ", %" PRIu64 " late, %" PRIu64 " events", st->late,
             st->events);
+    stream_print_skipped(st);
+    fputc('\n', stderr);
+}
+
+void stream_print_skipped(const struct stream_stats *st)
+{
+    if (st->skipped > 0)
+        fprintf(stderr, ", %" PRIu64 " NaN/Inf value%s skipped", st->skipped,
+                st->skipped == 1 ? "" : "s");
 }

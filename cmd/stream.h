@@ -14,6 +14,7 @@
 struct stream_stats {
     int ninputs; /* files given (0: stdin) */
     uint64_t lines, samples, rejected, late, events;
+    uint64_t skipped; /* valid lines with a NaN/Inf value: no sample */
     struct {
         char file[128];
         uint64_t line;
@@ -32,8 +33,11 @@ int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
                sample_fn fn, void *ctx, struct stream_stats *st);
 
 /* "eval: 1200 samples read, 2 lines rejected (lines 3, 9: reason), 0 late,
- * 5 events" on stderr. */
+ * 5 events" on stderr, then ", 4 NaN/Inf values skipped" when there were
+ * any (stream_print_skipped). */
 void stream_print_summary(const char *cmd, const struct stream_stats *st);
+/* The ", 4 NaN/Inf values skipped" part alone (nothing when none were). */
+void stream_print_skipped(const struct stream_stats *st);
 /* The " (lines 3, 9: reason)" part alone (nothing without rejections):
  * up to STREAM_KEEP_REJECTS line numbers, FILE:LINE when several inputs
  * were read, "..." when there were more. */

@@ -103,6 +103,7 @@ void api_ingest(struct daemon_ctx *d, const char *format, const char *ctype,
     accepted = b.n;
     atomic_fetch_add(&d->metrics.ingested[MIN_HTTP], accepted);
     atomic_fetch_add(&d->metrics.rejected[MIN_HTTP], rj->count);
+    atomic_fetch_add(&d->metrics.skipped[MIN_HTTP], rj->skipped);
     if (b.n > 0 && writer_submit(d->writer, &b, 30.0, &res) < 0) {
         log_error("http", "ingest of %zu samples not committed: %s", accepted,
                   res.error);

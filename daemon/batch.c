@@ -107,6 +107,7 @@ size_t batch_parse_text(struct batch *b, struct ingest_parser *p,
                         struct batch_rejects *rj)
 {
     size_t pos = 0, line = first_line, rejected = 0;
+    size_t skipped0 = ingest_parser_skipped(p);
     char why[160];
 
     while (pos < len) {
@@ -131,5 +132,7 @@ size_t batch_parse_text(struct batch *b, struct ingest_parser *p,
         pos = end + 1;
         line++;
     }
+    if (rj != NULL)
+        rj->skipped += ingest_parser_skipped(p) - skipped0;
     return rejected;
 }

@@ -30,7 +30,8 @@ struct batch_reject {
 struct batch_rejects {
     struct batch_reject v[BATCH_MAX_REJECTS];
     size_t nkept;
-    size_t count; /* every rejected line */
+    size_t count;   /* every rejected line */
+    size_t skipped; /* valid lines with a NaN/Inf value (no sample) */
 };
 
 void batch_init(struct batch *b, double arrival);

@@ -79,6 +79,7 @@ static void sink_text(struct daemon_ctx *d, enum metrics_input which,
     batch_parse_text(&b, p, text, len, first_line, rj);
     atomic_fetch_add(&d->metrics.ingested[which], b.n);
     atomic_fetch_add(&d->metrics.rejected[which], rj->count);
+    atomic_fetch_add(&d->metrics.skipped[which], rj->skipped);
     if (rj->count > 0)
         log_warn(metrics_input_name(which),
                  "%s: %zu line(s) rejected, first line %zu: %s", who, rj->count,

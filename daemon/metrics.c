@@ -31,6 +31,7 @@ void metrics_init(struct metrics *m)
     for (i = 0; i < MIN_N; i++) {
         atomic_init(&m->ingested[i], 0);
         atomic_init(&m->rejected[i], 0);
+        atomic_init(&m->skipped[i], 0);
     }
     atomic_init(&m->late, 0);
     for (i = 0; i < 4; i++) {
@@ -184,6 +185,12 @@ int metrics_render(struct metrics *m, const struct metrics_extra *x,
     for (i = 0; i < MIN_N; i++)
         u64_line(out, "tocsin_samples_rejected_total", "input", input_names[i],
                  atomic_load(&m->rejected[i]));
+    family(out, "tocsin_samples_skipped_total", "counter",
+           "Valid lines whose value is NaN or infinite (Prometheus text), "
+           "not evaluated, by input.");
+    for (i = 0; i < MIN_N; i++)
+        u64_line(out, "tocsin_samples_skipped_total", "input", input_names[i],
+                 atomic_load(&m->skipped[i]));
     family(out, "tocsin_samples_late_total", "counter",
            "Samples dropped as older than their source series' newest.");
     u64_line(out, "tocsin_samples_late_total", NULL, NULL,

@@ -20,6 +20,7 @@ const char *metrics_input_name(enum metrics_input in);
 struct metrics {
     atomic_uint_fast64_t ingested[MIN_N];
     atomic_uint_fast64_t rejected[MIN_N];
+    atomic_uint_fast64_t skipped[MIN_N]; /* NaN/Inf values, no sample */
     atomic_uint_fast64_t late;
     atomic_uint_fast64_t events[4];  /* index enum event_kind */
     atomic_uint_fast64_t series;     /* gauge, set by the writer */

@@ -298,6 +298,11 @@ void ingest_parser_free(struct ingest_parser *p)
     free(p);
 }
 
+size_t ingest_parser_skipped(const struct ingest_parser *p)
+{
+    return p->skipped;
+}
+
 /* Valid UTF-8 check with an ASCII fast path (most lines are ASCII). */
 static int line_utf8_ok(const char *s, size_t n)
 {

@@ -44,9 +44,15 @@ void ingest_parser_free(struct ingest_parser *p);
  * without the line number: e.g. "invalid number \"1.2.3\"").
  * Rejections: malformed syntax, invalid UTF-8, NaN/Inf values, line too
  * long, duplicate label names, empty metric name. Never crashes on any byte
- * sequence. */
+ * sequence. Exception: a Prometheus line whose value is NaN, +Inf or -Inf
+ * is valid exposition; it yields no sample (returns 0) and is counted by
+ * ingest_parser_skipped. */
 int ingest_parse_line(struct ingest_parser *p, const char *line, size_t len,
                       sample_fn emit, void *ctx, char *why, size_t whylen);
+
+/* How many valid lines this parser has read whose value was NaN or
+ * infinite (Prometheus), and so gave no sample. */
+size_t ingest_parser_skipped(const struct ingest_parser *p);
 
 /* Guess the format of one line; FMT_AUTO when it cannot tell. */
 enum ingest_format ingest_guess(const char *line, size_t len);

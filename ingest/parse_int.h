@@ -52,6 +52,8 @@ struct ingest_parser {
     size_t nlabels;
     struct smap prom_types; /* family name -> enum prom_type */
     struct smap gauges;     /* statsd: name + labels -> last value */
+    /* Prometheus lines with a NaN or infinite value: valid, not evaluated. */
+    size_t skipped;
     /* Where the reason goes; set by ingest_parse_line for the formats. */
     char *why;
     size_t whylen;

@@ -2,9 +2,13 @@
  *   name{label="value",...} value [timestamp_ms]
  * plus "# HELP" / "# TYPE" lines (TYPEs are remembered per family in the
  * parser; histogram buckets must then carry "le") and ignored comments.
- * Histogram/summary series are plain samples under their own names. */
+ * Histogram/summary series are plain samples under their own names. A NaN
+ * or infinite value (a summary with no observations) is valid: the line
+ * gives no sample and is counted in p->skipped. */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include "parse_int.h"
 
@@ -200,6 +204,19 @@ static int check_bucket(struct ingest_parser *p, const char *name, size_t nn)
     return 0;
 }
 
+/* "NaN", "Inf", "+Inf", "-Inf" (any case, also "Infinity"): the exposition
+ * format's non-finite values, as opposed to a number out of range. */
+static bool nonfinite_word(const char *s, size_t n)
+{
+    if (n > 0 && (s[0] == '+' || s[0] == '-')) {
+        s++;
+        n--;
+    }
+    return (n == 3 &&
+            (strncasecmp(s, "nan", 3) == 0 || strncasecmp(s, "inf", 3) == 0)) ||
+           (n == 8 && strncasecmp(s, "infinity", 8) == 0);
+}
+
 int ingest_parse_prom(struct ingest_parser *p, const char *line, size_t len,
                       sample_fn emit, void *ctx)
 {
@@ -232,10 +249,10 @@ int ingest_parse_prom(struct ingest_parser *p, const char *line, size_t len,
     while (i < len && !is_ws(line[i]))
         i++;
     rc = ingest_scan_double(line + v0, i - v0, &v);
-    if (rc == -2)
-        return ingest_reject(p, "NaN/Inf value \"%s\" rejected",
+    if (rc == -2 && !nonfinite_word(line + v0, i - v0))
+        return ingest_reject(p, "value \"%s\" out of range",
                              ingest_quote(line + v0, i - v0, q, sizeof(q)));
-    if (rc < 0)
+    if (rc < 0 && rc != -2)
         return ingest_reject(p, "invalid value \"%s\"",
                              ingest_quote(line + v0, i - v0, q, sizeof(q)));
     i = skip_ws(line, len, i);
@@ -254,6 +271,11 @@ int ingest_parse_prom(struct ingest_parser *p, const char *line, size_t len,
     }
     if (check_bucket(p, p->metric, nn) < 0)
         return -1;
+    if (rc == -2) {
+        /* A valid line whose value the engine cannot evaluate. */
+        p->skipped++;
+        return 0;
+    }
     ingest_emit(p, p->metric, v, ts, emit, ctx);
     return 1;
 }

@@ -405,11 +405,42 @@ START_TEST(prom_histogram_series_keep_their_own_names)
 }
 END_TEST
 
-START_TEST(prom_rejects_nan_inf_values_and_bad_syntax)
+START_TEST(prom_skips_nan_inf_values_but_checks_the_line)
 {
-    expect_reject(FMT_PROM, "m NaN", "NaN/Inf");
-    expect_reject(FMT_PROM, "m +Inf", "NaN/Inf");
-    expect_reject(FMT_PROM, "m{a=\"b\"} -Inf 1", "NaN/Inf");
+    struct ingest_parser *p = ingest_parser_new(FMT_PROM);
+    const char *valid[] = {"m NaN",
+                           "m +Inf",
+                           "m{a=\"b\"} -Inf 1",
+                           "m{quantile=\"0.5\"} nan",
+                           "m Inf 1767225600000",
+                           "m -infinity"};
+    struct got g;
+
+    /* Valid exposition: no sample, no rejection, counted as skipped. */
+    for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+        ck_assert_msg(parsep(p, valid[i], &g) == 0, "not skipped: %s",
+                      valid[i]);
+        ck_assert_int_eq(g.n, 0);
+        ck_assert_str_eq(why, "");
+        ck_assert_uint_eq(ingest_parser_skipped(p), i + 1);
+    }
+    /* The rest of the line is still checked; a number out of range is not
+     * a NaN/Inf spelling and stays an error. */
+    ck_assert_int_eq(parsep(p, "m NaN x", &g), -1);
+    ck_assert_ptr_nonnull(strstr(why, "invalid timestamp"));
+    ck_assert_int_eq(parsep(p, "m{a=b} NaN", &g), -1);
+    ck_assert_int_eq(parsep(p, "m 1e999", &g), -1);
+    ck_assert_ptr_nonnull(strstr(why, "out of range"));
+    ck_assert_int_eq(parsep(p, "m NaNa", &g), -1);
+    ck_assert_uint_eq(ingest_parser_skipped(p), 6);
+    /* Other formats still reject non-finite values. */
+    ck_assert_int_eq(parse1(FMT_GRAPHITE, "a.b nan 1", &g), -1);
+    ingest_parser_free(p);
+}
+END_TEST
+
+START_TEST(prom_rejects_bad_syntax)
+{
     expect_reject(FMT_PROM, "m", "missing value");
     expect_reject(FMT_PROM, "m{a=\"b\"}", "missing value");
     expect_reject(FMT_PROM, "m 1.2.3", "invalid value \"1.2.3\"");
@@ -915,7 +946,8 @@ Suite *ingest_suite(void)
     tcase_add_test(t,
                    prom_help_type_and_comments_yield_nothing_and_type_is_kept);
     tcase_add_test(t, prom_histogram_series_keep_their_own_names);
-    tcase_add_test(t, prom_rejects_nan_inf_values_and_bad_syntax);
+    tcase_add_test(t, prom_skips_nan_inf_values_but_checks_the_line);
+    tcase_add_test(t, prom_rejects_bad_syntax);
     tcase_add_test(t, graphite_path_value_and_seconds_timestamp);
     tcase_add_test(t, graphite_tagged_series_tags_become_labels);
     tcase_add_test(t, graphite_rejects_bad_lines);
