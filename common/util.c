@@ -192,6 +192,26 @@ void util_format_double(double v, char *out, size_t outlen)
     }
 }
 
+void util_format_ts(double ts, char *out)
+{
+    double ms = round(ts * 1000) / 1000;
+    size_t n;
+
+    /* Non-negative times below 1e11 s (the year 5138) are exact in whole
+     * milliseconds: written by hand; others as before through printf. */
+    if (ms >= 0 && ms < 1e11) {
+        unsigned long long u = (unsigned long long)llround(ms * 1000);
+
+        put_fixed(out, false, u / 1000, (unsigned)(u % 1000));
+        if (u % 1000 == 0)
+            strcat(out, ".0");
+        return;
+    }
+    snprintf(out, UTIL_TS_LEN, "%.3f", ms);
+    for (n = strlen(out); n > 2 && out[n - 1] == '0' && out[n - 2] != '.';)
+        out[--n] = '\0';
+}
+
 static int digits(const char *s, size_t n, int *out)
 {
     int v = 0;

@@ -16,6 +16,12 @@ int util_parse_double(const char *s, double *out);
 /* Format a double the shortest way that reads back to the same value
  * ("512.5", "0.93", "1e+21"); NaN/Inf print as "NaN"/"+Inf"/"-Inf". */
 void util_format_double(double v, char *out, size_t outlen);
+/* Unix seconds with millisecond precision and always a fraction, as event
+ * JSON has them: "1767225720.0", "1767225720.125". What "%.3f" of ts
+ * rounded to the millisecond writes, trailing zeros trimmed to one. out
+ * has room for UTIL_TS_LEN bytes. */
+#define UTIL_TS_LEN 64
+void util_format_ts(double ts, char *out);
 /* Parse an RFC 3339 timestamp to Unix seconds. 0 or -1. */
 int util_parse_rfc3339(const char *s, size_t len, double *out);
 /* Format Unix seconds as RFC 3339 UTC with milliseconds:

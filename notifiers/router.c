@@ -241,23 +241,52 @@ static int heard_collect(void *ctx, const struct store_heard *h)
  * webhook-id. The time prefix makes keys arrive in nearly ascending order,
  * so the outbox's unique key index grows at its right edge instead of
  * dirtying a random index page per notification (one WAL page each). */
+struct keytext {
+    char s[1024];
+    size_t n; /* at most sizeof(s) - 1: longer text is cut there */
+};
+
+static void keytext_add(struct keytext *k, const char *p, size_t len)
+{
+    size_t room = sizeof(k->s) - 1 - k->n;
+
+    if (len > room)
+        len = room;
+    memcpy(k->s + k->n, p, len);
+    k->n += len;
+}
+
 static void make_key(const char *fingerprint, double ts, const char *event,
                      const char *receiver, const char *kind, char out[29])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[SHA256_LEN];
-    char text[1024];
+    struct keytext k;
     long long ms = llround(ts * 1000.0);
+    unsigned long long u =
+        ms < 0 ? 0ULL - (unsigned long long)ms : (unsigned long long)ms;
+    char dec[24];
+    size_t nd = sizeof(dec);
     uint64_t t;
-    int n;
 
-    n = snprintf(text, sizeof(text), "%s|%lld|%s|%s|%s", fingerprint, ms, event,
-                 receiver, kind);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n >= sizeof(text))
-        n = (int)sizeof(text) - 1;
-    sha256(text, (size_t)n, md);
+    /* fingerprint|ms|event|receiver|kind, ms in decimal */
+    do {
+        dec[--nd] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (ms < 0)
+        dec[--nd] = '-';
+    k.n = 0;
+    keytext_add(&k, fingerprint, strlen(fingerprint));
+    keytext_add(&k, "|", 1);
+    keytext_add(&k, dec + nd, sizeof(dec) - nd);
+    keytext_add(&k, "|", 1);
+    keytext_add(&k, event, strlen(event));
+    keytext_add(&k, "|", 1);
+    keytext_add(&k, receiver, strlen(receiver));
+    keytext_add(&k, "|", 1);
+    keytext_add(&k, kind, strlen(kind));
+    sha256(k.s, k.n, md);
     memcpy(out, "msg_", 4);
     /* 11 hex digits of ms cover the years 1970-2527; earlier or later
      * times wrap, which only loses the ordering. */

@@ -41,7 +41,12 @@ static void tiers_put(struct series *s, const struct tier_run t[SEV_NTIERS])
 
 void engine_fp_hex(const struct series *s, char out[17])
 {
-    snprintf(out, 17, "%016llx", (unsigned long long)s->fp);
+    static const char hex[] = "0123456789abcdef";
+    uint64_t v = s->fp;
+
+    for (int i = 15; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+    out[16] = '\0';
 }
 
 /* ---- rule definition hash ---- */

@@ -29,15 +29,11 @@ static int json_obj(struct buf *b, const struct label *v, size_t n)
 
 int event_to_json(const struct alert_event *ev, struct buf *out)
 {
-    char num[64];
-    double ms = round(ev->ts * 1000) / 1000;
+    char num[UTIL_TS_LEN];
 
     /* ts with millisecond precision, always with a fraction ("1767225720.0").
      */
-    snprintf(num, sizeof(num), "%.3f", ms);
-    for (size_t n = strlen(num);
-         n > 2 && num[n - 1] == '0' && num[n - 2] != '.';)
-        num[--n] = '\0';
+    util_format_ts(ev->ts, num);
     if (buf_adds(out, "{\"ts\":") < 0 || buf_adds(out, num) < 0 ||
         buf_adds(out, ",\"rule\":") < 0 || json_str(out, ev->rule) < 0 ||
         buf_adds(out, ",\"labels\":") < 0 ||

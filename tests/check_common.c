@@ -98,6 +98,43 @@ START_TEST(double_formats_round_trip)
 }
 END_TEST
 
+START_TEST(ts_formats_milliseconds_with_a_fraction)
+{
+    char b[UTIL_TS_LEN];
+    const double fixed[] = {
+        1767225720, 1767225720.5,   1767225720.125,   1767225720.1004,
+        0,          0.0004,         99999999999.9996, 1e11,
+        -1.5,       1795771672.7768};
+    unsigned seed = 777;
+
+    util_format_ts(1767225720, b);
+    ck_assert_str_eq(b, "1767225720.0");
+    util_format_ts(1767225720.25, b);
+    ck_assert_str_eq(b, "1767225720.25");
+    /* The shortcut writes what "%.3f" of the millisecond-rounded time,
+     * trailing zeros trimmed to one, writes. */
+    for (size_t i = 0; i < 20000; i++) {
+        double v, ms;
+        char want[UTIL_TS_LEN];
+        size_t n;
+
+        if (i < sizeof(fixed) / sizeof(fixed[0])) {
+            v = fixed[i];
+        } else {
+            seed = seed * 1103515245u + 12345u;
+            v = 1.7e9 + (double)(seed % 100000000u) / (i % 2 ? 10000.0 : 1.0);
+        }
+        ms = round(v * 1000) / 1000;
+        snprintf(want, sizeof(want), "%.3f", ms);
+        for (n = strlen(want); want[n - 1] == '0' && want[n - 2] != '.';)
+            want[--n] = '\0';
+        util_format_ts(v, b);
+        ck_assert_msg(strcmp(b, want) == 0, "%.17g: got %s, want %s", v, b,
+                      want);
+    }
+}
+END_TEST
+
 START_TEST(rfc3339_parses_zones_and_fractions)
 {
     double t;
@@ -180,6 +217,7 @@ Suite *common_suite(void)
     tcase_add_test(t, duration_parses_units_and_sums);
     tcase_add_test(t, duration_formats_shortest);
     tcase_add_test(t, double_formats_round_trip);
+    tcase_add_test(t, ts_formats_milliseconds_with_a_fraction);
     tcase_add_test(t, rfc3339_parses_zones_and_fractions);
     tcase_add_test(t, utf8_validation_rejects_overlong_and_truncated);
     tcase_add_test(t, buf_stops_at_its_maximum);
