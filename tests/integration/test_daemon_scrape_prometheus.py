@@ -1,13 +1,18 @@
-"""NaN and infinite values are valid Prometheus text: the daemon scrapes a
-real Prometheus server (Debian's prometheus, whose own /metrics carries NaN
-quantiles of summaries with no observations) without rejecting a line, and
-an HTTP push of Prometheus text with NaN/Inf values is answered 204, the
-values counted in tocsin_samples_skipped_total, not evaluated."""
+"""tocsin and a real Prometheus server (Debian's prometheus) scrape each
+other. NaN and infinite values are valid Prometheus text: the daemon
+scrapes Prometheus's own /metrics (NaN quantiles of summaries with no
+observations) without rejecting a line, and an HTTP push of Prometheus text
+with NaN/Inf values is answered 204, the values counted in
+tocsin_samples_skipped_total, not evaluated. Prometheus scrapes the
+daemon's /metrics: the target is up and its counters are queryable."""
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -99,6 +104,39 @@ try:
     check(st == 400 and '"line":2' in body and '"line":1' not in body,
           "a NaN line with a bad timestamp is still rejected (%s %r)"
           % (st, body))
+    # Prometheus scrapes the daemon: reload it with the daemon as a target.
+    with open("prometheus.yml", "w") as f:
+        f.write("global: {scrape_interval: 1s}\nscrape_configs:\n"
+                "  - job_name: tocsin\n"
+                "    static_configs: [{targets: ['127.0.0.1:%d']}]\n"
+                % d.port)
+    prom.send_signal(signal.SIGHUP)
+
+    def api(path):
+        try:
+            return json.loads(urllib.request.urlopen(
+                "http://127.0.0.1:%d/api/v1/%s" % (port, path),
+                timeout=2).read())
+        except (OSError, ValueError):
+            return None
+
+    def target_up():
+        t = api("targets")
+        act = t["data"]["activeTargets"] if t else []
+        return [x for x in act if x["labels"].get("job") == "tocsin"
+                and x["health"] == "up"]
+
+    check(bool(wait_until(target_up, 30)),
+          "prometheus scrapes the daemon's /metrics: target up")
+
+    def queried():
+        q = api("query?query=" + urllib.parse.quote(
+            'tocsin_samples_ingested_total{input="scrape",job="tocsin"}'))
+        res = q["data"]["result"] if q else []
+        return res and float(res[0]["value"][1]) > 0 and res
+
+    check(bool(wait_until(queried, 30)),
+          "tocsin's counters are queryable in prometheus")
     check(d.stop() == 0, "SIGTERM exits 0")
 finally:
     prom.terminate()
