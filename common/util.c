@@ -132,9 +132,10 @@ static void put_digits(char *out, int v, int n)
 }
 
 /* "-" when neg, the digits of whole, then, when frac (thousandths) is not
- * 0, a point and frac without trailing zeros; out has room for 24 bytes. */
-static void put_fixed(char *out, bool neg, unsigned long long whole,
-                      unsigned frac)
+ * 0, a point and frac without trailing zeros; out has room for 24 bytes.
+ * Returns the length written. */
+static size_t put_fixed(char *out, bool neg, unsigned long long whole,
+                        unsigned frac)
 {
     char tmp[20];
     size_t n = 0, k = 0;
@@ -155,6 +156,15 @@ static void put_fixed(char *out, bool neg, unsigned long long whole,
             k--;
     }
     out[k] = '\0';
+    return k;
+}
+
+size_t util_format_ll(long long v, char *out)
+{
+    unsigned long long u =
+        v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+    return put_fixed(out, v < 0, u, 0);
 }
 
 void util_format_double(double v, char *out, size_t outlen)
@@ -201,10 +211,10 @@ void util_format_ts(double ts, char *out)
      * milliseconds: written by hand; others as before through printf. */
     if (ms >= 0 && ms < 1e11) {
         unsigned long long u = (unsigned long long)llround(ms * 1000);
+        size_t k = put_fixed(out, false, u / 1000, (unsigned)(u % 1000));
 
-        put_fixed(out, false, u / 1000, (unsigned)(u % 1000));
         if (u % 1000 == 0)
-            strcat(out, ".0");
+            memcpy(out + k, ".0", 3);
         return;
     }
     snprintf(out, UTIL_TS_LEN, "%.3f", ms);

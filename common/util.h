@@ -16,6 +16,9 @@ int util_parse_double(const char *s, double *out);
 /* Format a double the shortest way that reads back to the same value
  * ("512.5", "0.93", "1e+21"); NaN/Inf print as "NaN"/"+Inf"/"-Inf". */
 void util_format_double(double v, char *out, size_t outlen);
+/* v in decimal ("-42"), as "%lld" writes it; out has room for 24 bytes.
+ * Returns the length. */
+size_t util_format_ll(long long v, char *out);
 /* Unix seconds with millisecond precision and always a fraction, as event
  * JSON has them: "1767225720.0", "1767225720.125". What "%.3f" of ts
  * rounded to the millisecond writes, trailing zeros trimmed to one. out

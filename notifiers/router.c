@@ -263,23 +263,14 @@ static void make_key(const char *fingerprint, double ts, const char *event,
     unsigned char md[SHA256_LEN];
     struct keytext k;
     long long ms = llround(ts * 1000.0);
-    unsigned long long u =
-        ms < 0 ? 0ULL - (unsigned long long)ms : (unsigned long long)ms;
     char dec[24];
-    size_t nd = sizeof(dec);
     uint64_t t;
 
     /* fingerprint|ms|event|receiver|kind, ms in decimal */
-    do {
-        dec[--nd] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u > 0);
-    if (ms < 0)
-        dec[--nd] = '-';
     k.n = 0;
     keytext_add(&k, fingerprint, strlen(fingerprint));
     keytext_add(&k, "|", 1);
-    keytext_add(&k, dec + nd, sizeof(dec) - nd);
+    keytext_add(&k, dec, util_format_ll(ms, dec));
     keytext_add(&k, "|", 1);
     keytext_add(&k, event, strlen(event));
     keytext_add(&k, "|", 1);

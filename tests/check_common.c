@@ -1,6 +1,7 @@
 /* check_common.c - tests for common/: buffers, durations, numbers, time,
  * UTF-8 and the fingerprint. */
 #include <check.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,21 @@ START_TEST(double_formats_round_trip)
             ck_assert_msg(strcmp(b, want) == 0, "%.17g: got %s, want %s", v, b,
                           want);
         }
+    }
+}
+END_TEST
+
+START_TEST(ll_formats_as_printf_does)
+{
+    const long long v[] = {
+        0,         1,        -1, 9, 10, -10, 1767225600123LL, -1767225600123LL,
+        LLONG_MAX, LLONG_MIN};
+    char b[24], want[24];
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        snprintf(want, sizeof(want), "%lld", v[i]);
+        ck_assert_uint_eq(util_format_ll(v[i], b), strlen(want));
+        ck_assert_str_eq(b, want);
     }
 }
 END_TEST
@@ -217,6 +233,7 @@ Suite *common_suite(void)
     tcase_add_test(t, duration_parses_units_and_sums);
     tcase_add_test(t, duration_formats_shortest);
     tcase_add_test(t, double_formats_round_trip);
+    tcase_add_test(t, ll_formats_as_printf_does);
     tcase_add_test(t, ts_formats_milliseconds_with_a_fraction);
     tcase_add_test(t, rfc3339_parses_zones_and_fractions);
     tcase_add_test(t, utf8_validation_rejects_overlong_and_truncated);
