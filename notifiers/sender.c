@@ -185,17 +185,11 @@ static void start_one(struct sender *s, struct sender_xfer *x,
     s->active = x;
 }
 
-/* Everything the thread holds goes back unfinished. */
-static void abort_all(struct sender *s, struct sender_xfer *in,
-                      struct sender_xfer **fh, struct sender_xfer **ft)
+/* Everything the thread holds (waiting, then running) goes back
+ * unfinished. */
+static void abort_all(struct sender *s, struct sender_xfer **fh,
+                      struct sender_xfer **ft)
 {
-    while (in) {
-        struct sender_xfer *next = in->next;
-
-        in->aborted = true;
-        list_push(fh, ft, in);
-        in = next;
-    }
     while (s->wait) {
         struct sender_xfer *next = s->wait->next;
 
@@ -278,10 +272,10 @@ static void *sender_main(void *arg)
         s->inbox = s->inbox_tail = NULL;
         stop = s->stop;
         pthread_mutex_unlock(&s->mu);
+        queue_append(&s->wait, &s->wait_tail, in, in_tail);
         if (stop) {
-            abort_all(s, in, &fh, &ft);
+            abort_all(s, &fh, &ft);
         } else {
-            queue_append(&s->wait, &s->wait_tail, in, in_tail);
             start_waiting(s, &fh, &ft);
             curl_multi_perform(s->multi, &running);
             /* A turn that finished something polls without waiting: freed
