@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev clang-format
 libcurl4-openssl-dev libcjson-dev libsqlite3-dev sqlite3 libyaml-dev
 check libsubunit-dev libmicrohttpd-dev libssl-dev
-python3 python3-aiosmtpd curl prometheus prometheus-node-exporter
+python3 python3-aiosmtpd curl openssl prometheus prometheus-node-exporter
 prometheus-alertmanager nginx-light valgrind"
 missing=""
 for p in $PKGS; do

@@ -113,7 +113,7 @@ static int email_configure(struct notifier *n, const struct cfg_node *node,
 {
     size_t before = d->count;
     const char *smtp = NULL, *starttls = NULL, *user = NULL, *pass = NULL;
-    const char *from = NULL, *hello = NULL, *ca = NULL;
+    const char *from = NULL, *hello = NULL;
     const char **to = NULL;
     size_t nto = 0;
     struct email_priv *p = xcalloc(1, sizeof(*p));
@@ -195,16 +195,7 @@ static int email_configure(struct notifier *n, const struct cfg_node *node,
                      shown(cfg_get(node, "hello"), hello));
         hello = NULL;
     }
-    if (cfg_str(cfg_get(node, "ca_file"), "ca_file", &ca, d) == 0) {
-        if (ca[0] == '/' || dir == NULL || *dir == '\0') {
-            p->ca_file = xstrdup(ca);
-        } else {
-            struct buf b;
-            buf_init(&b, 0);
-            buf_printf(&b, "%s/%s", dir, ca);
-            p->ca_file = buf_steal(&b);
-        }
-    }
+    notifier_ca_file(node, dir, &p->ca_file, d);
     if (smtp && d->count == before)
         p->url = email_url(smtp, hello, cfg_get(node, "hello"), d);
     if (d->count != before) {

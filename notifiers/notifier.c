@@ -1,10 +1,49 @@
 /* notifier.c - helpers shared by every notifier kind and the dispatcher:
- * releasing a rendered request, and the default judgement of an answer
- * (used by dispatch.c when a kind has no check op). */
+ * the ca_file key, releasing a rendered request, and the default judgement
+ * of an answer (used by dispatch.c when a kind has no check op). */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../common/buf.h"
+#include "../common/util.h"
 #include "notifier.h"
+
+int notifier_ca_file(const struct cfg_node *node, const char *dir, char **out,
+                     struct cfg_diag *d)
+{
+    const struct cfg_node *n = cfg_get(node, "ca_file");
+    const char *ca = NULL;
+    char *path;
+
+    *out = NULL;
+    if (n == NULL || cfg_str(n, "ca_file", &ca, d) != 0)
+        return 0;
+    if (*ca == '\0') {
+        cfg_error_at(d, n, "ca_file is empty");
+        return -1;
+    }
+    if (ca[0] == '/' || dir == NULL || *dir == '\0') {
+        path = xstrdup(ca);
+    } else {
+        struct buf b;
+        buf_init(&b, 0);
+        buf_printf(&b, "%s/%s", dir, ca);
+        path = buf_steal(&b);
+    }
+    if (access(path, R_OK) != 0) {
+        /* a value from the environment is never shown: it may be secret */
+        cfg_error_at(d, n, "ca_file %s: %s",
+                     n->from_env ? "(value from the environment)" : path,
+                     strerror(errno));
+        free(path);
+        return -1;
+    }
+    *out = path;
+    return 0;
+}
 
 void request_cleanup(struct request *r)
 {

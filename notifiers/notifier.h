@@ -78,6 +78,13 @@ const struct notifier_ops *notifier_kind(const char *name);
 /* Comma-separated list of known kinds, for error messages. */
 const char *notifier_kinds_list(void);
 
+/* The optional ca_file key of node (CA certificates that verify the
+ * receiver's TLS certificate, instead of the system's): *out is the path,
+ * relative to dir unless absolute, or NULL when the key is absent. An empty
+ * or unreadable file is reported in d and returns -1. */
+int notifier_ca_file(const struct cfg_node *node, const char *dir, char **out,
+                     struct cfg_diag *d);
+
 /* Default judgement used when ops->check is NULL. */
 enum delivery_result notifier_default_check(enum request_kind kind, long code);
 

@@ -23,18 +23,19 @@
 
 struct slack_priv {
     char *url;
+    char *ca_file; /* NULL = the system's CA certificates */
 };
 
-static const char *const slack_keys[] = {"url", NULL};
+static const char *const slack_keys[] = {"url", "ca_file", NULL};
 
 static int slack_configure(struct notifier *n, const struct cfg_node *node,
                            const char *dir, struct cfg_diag *d)
 {
     size_t before = d->count;
     const char *url = NULL;
+    char *ca_file = NULL;
     struct slack_priv *p;
 
-    (void)dir;
     cfg_check_keys(node, slack_keys, config_common_notifier_keys, d);
     if (cfg_str(cfg_get(node, "url"), "url", &url, d) == 1)
         cfg_error_at(d, node, "slack notifier needs \"url\"");
@@ -42,10 +43,14 @@ static int slack_configure(struct notifier *n, const struct cfg_node *node,
              strncmp(url, "http://", 7) != 0)
         cfg_error_at(d, cfg_get(node, "url"),
                      "url must start with https:// or http://");
-    if (d->count != before)
+    notifier_ca_file(node, dir, &ca_file, d);
+    if (d->count != before) {
+        free(ca_file);
         return -1;
+    }
     p = xcalloc(1, sizeof(*p));
     p->url = xstrdup(url);
+    p->ca_file = ca_file;
     n->priv = p;
     return 0;
 }
@@ -56,6 +61,7 @@ static void slack_destroy(struct notifier *n)
 
     if (p) {
         free(p->url);
+        free(p->ca_file);
         free(p);
     }
     n->priv = NULL;
@@ -401,6 +407,7 @@ static int slack_render(const struct notifier *n, const struct notification *nt,
     }
     out->kind = REQ_HTTP;
     out->url = xstrdup(p->url);
+    out->ca_file = p->ca_file ? xstrdup(p->ca_file) : NULL;
     out->body = body;
     out->body_len = strlen(body);
     out->headers = curl_slist_append(NULL, "Content-Type: application/json");

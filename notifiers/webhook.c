@@ -39,13 +39,14 @@ struct webhook_priv {
     char *url;
     char *method; /* NULL = POST */
     char *secret;
+    char *ca_file;              /* NULL = the system's CA certificates */
     struct curl_slist *headers; /* "Name: value", configured */
     bool own_content_type, own_user_agent;
     struct wb_node *body;
 };
 
-static const char *const webhook_keys[] = {"url",  "headers", "secret",
-                                           "body", "method",  NULL};
+static const char *const webhook_keys[] = {
+    "url", "headers", "secret", "body", "method", "ca_file", NULL};
 
 /* A value for an error message: never one expanded from the environment,
  * which may be a secret. */
@@ -169,6 +170,7 @@ static void webhook_priv_free(struct webhook_priv *p)
     if (p == NULL)
         return;
     free(p->url);
+    free(p->ca_file);
     free(p->method);
     if (p->secret) {
         memset(p->secret, 0, strlen(p->secret));
@@ -245,7 +247,6 @@ static int webhook_configure(struct notifier *n, const struct cfg_node *node,
     const struct cfg_node *h, *body;
     int rc;
 
-    (void)dir;
     cfg_check_keys(node, webhook_keys, config_common_notifier_keys, d);
     rc = cfg_str(cfg_get(node, "url"), "url", &url, d);
     if (rc == 1)
@@ -270,6 +271,7 @@ static int webhook_configure(struct notifier *n, const struct cfg_node *node,
         else
             p->secret = xstrdup(secret);
     }
+    notifier_ca_file(node, dir, &p->ca_file, d);
     if ((h = cfg_get(node, "headers")) != NULL)
         configure_headers(p, h, d);
     if ((body = cfg_get(node, "body")) != NULL)
@@ -452,6 +454,7 @@ static int webhook_render(const struct notifier *n,
     out->kind = REQ_HTTP;
     out->url = xstrdup(p->url);
     out->method = p->method ? xstrdup(p->method) : NULL;
+    out->ca_file = p->ca_file ? xstrdup(p->ca_file) : NULL;
     out->headers = h;
     out->body = body;
     out->body_len = strlen(body);

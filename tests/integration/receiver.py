@@ -70,9 +70,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 class HttpReceiver:
     """Records requests; answers per path from script (lists of responses;
-    the last one repeats once the list is used up)."""
+    the last one repeats once the list is used up). tls=(certfile, keyfile):
+    HTTPS instead of HTTP."""
 
-    def __init__(self, script=None, log_path=None):
+    def __init__(self, script=None, log_path=None, tls=None):
         self.script = {k: list(v) for k, v in (script or {}).items()}
         self.log_path = log_path
         self.requests = []
@@ -83,9 +84,17 @@ class HttpReceiver:
         self.server.receiver = self
         self.port = self.server.server_address[1]
         self._thread = None
+        self.scheme = "http"
+        if tls:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket,
+                                                 server_side=True)
+            self.scheme = "https"
 
     def url(self, path="/hook"):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
+        return "%s://127.0.0.1:%d%s" % (self.scheme, self.port, path)
 
     def _record_and_pick(self, rec):
         with self._cv:
@@ -144,10 +153,10 @@ def free_port():
 class SmtpReceiver:
     """aiosmtpd on 127.0.0.1 recording every message: {"mail_from",
     "rcpt_tos", "data" (bytes)}. With username/password, AUTH PLAIN/LOGIN is
-    required and checked (without TLS, for tests). starttls=False: the
-    server does not offer STARTTLS."""
+    required and checked (without TLS, for tests). tls=(certfile, keyfile):
+    the server offers STARTTLS and requires it before MAIL."""
 
-    def __init__(self, username=None, password=None, out_dir=None):
+    def __init__(self, username=None, password=None, out_dir=None, tls=None):
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
@@ -191,6 +200,11 @@ class SmtpReceiver:
         if username is not None:
             kwargs = {"authenticator": authenticator, "auth_required": True,
                       "auth_require_tls": False}
+        if tls:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            kwargs.update({"tls_context": ctx, "require_starttls": True})
         self.port = free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1",
                                      port=self.port, **kwargs)
