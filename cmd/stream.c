@@ -15,6 +15,7 @@ struct counting {
     void *ctx;
     struct stream_stats *st;
     int stop;
+    struct ingest_gauges *gauges; /* StatsD gauges, across the files */
 };
 
 static int count_sample(void *ctx, const struct sample *s)
@@ -44,6 +45,7 @@ static int run_one(FILE *f, const char *name, enum ingest_format fmt,
         ingest_reader_free(rd);
         return -1;
     }
+    ingest_parser_share_gauges(p, c->gauges);
     while ((r = ingest_reader_next(rd, &ln)) > 0) {
         st->lines++;
         why[0] = '\0';
@@ -83,21 +85,18 @@ static int run_one(FILE *f, const char *name, enum ingest_format fmt,
     return rc;
 }
 
-int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
-               sample_fn fn, void *ctx, struct stream_stats *st)
+static int run_all(int nfiles, char **files, enum ingest_format fmt,
+                   bool strict, struct counting *c)
 {
-    struct counting c = {fn, ctx, st, 0};
-
-    st->ninputs = nfiles > 0 ? nfiles : 0;
     if (nfiles <= 0)
-        return run_one(stdin, "<stdin>", fmt, strict, &c);
+        return run_one(stdin, "<stdin>", fmt, strict, c);
     for (int i = 0; i < nfiles; i++) {
         struct stat sb;
         FILE *f;
         int rc;
 
         if (strcmp(files[i], "-") == 0) {
-            rc = run_one(stdin, "<stdin>", fmt, strict, &c);
+            rc = run_one(stdin, "<stdin>", fmt, strict, c);
         } else {
             if (stat(files[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
                 fprintf(stderr, "tocsin: %s: is a directory\n", files[i]);
@@ -108,13 +107,27 @@ int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
                 fprintf(stderr, "tocsin: %s: %s\n", files[i], strerror(errno));
                 return -1;
             }
-            rc = run_one(f, files[i], fmt, strict, &c);
+            rc = run_one(f, files[i], fmt, strict, c);
             fclose(f);
         }
         if (rc)
             return rc;
     }
     return 0;
+}
+
+int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
+               sample_fn fn, void *ctx, struct stream_stats *st)
+{
+    struct counting c = {fn, ctx, st, 0, ingest_gauges_new()};
+    int rc;
+
+    st->ninputs = nfiles > 0 ? nfiles : 0;
+    if (c.gauges == NULL)
+        return -1;
+    rc = run_all(nfiles, files, fmt, strict, &c);
+    ingest_gauges_free(c.gauges);
+    return rc;
 }
 
 void stream_print_rejects(const struct stream_stats *st)

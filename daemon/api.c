@@ -96,6 +96,7 @@ void api_ingest(struct daemon_ctx *d, const char *format, const char *ctype,
         api_reply_error(r, 503, "out of memory");
         return;
     }
+    ingest_parser_share_gauges(p, d->gauges);
     rj = xcalloc(1, sizeof(*rj));
     batch_init(&b, util_now());
     batch_parse_text(&b, p, body ? body : "", len, 1, rj);

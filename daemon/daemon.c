@@ -297,6 +297,7 @@ static void close_all(struct daemon_ctx *d)
     pthread_mutex_destroy(&d->cfg_mu);
     pthread_mutex_destroy(&d->ro_mu);
     pthread_mutex_destroy(&d->inputs_mu);
+    ingest_gauges_free(d->gauges);
 }
 
 int daemon_run(const char *config_path)
@@ -345,8 +346,9 @@ int daemon_run(const char *config_path)
     atomic_init(&d->accepting, 1);
     d->cfg = cfg;
     d->silenced_since = util_now();
+    d->gauges = ingest_gauges_new();
 
-    if (open_stores(d, cfg) < 0)
+    if (d->gauges == NULL || open_stores(d, cfg) < 0)
         goto fail;
     d->pipeline = pipeline_new(cfg, d->wstore, false, &e);
     if (d->pipeline == NULL) {

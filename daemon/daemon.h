@@ -39,6 +39,7 @@ struct daemon_ctx {
     size_t nsilenced;
     pthread_mutex_t inputs_mu;
     struct inputs *inputs;
+    struct ingest_gauges *gauges; /* StatsD gauges of every input */
     atomic_int accepting; /* 0 once shutdown began */
 };
 

@@ -143,6 +143,8 @@ static struct listener *listener_start(struct daemon_ctx *d,
     if (in->kind == INPUT_STATSD) {
         l->name = xstrdup(in->listen ? in->listen : "");
         l->parser = ingest_parser_new(FMT_STATSD);
+        if (l->parser)
+            ingest_parser_share_gauges(l->parser, d->gauges);
         l->statsd = statsd_start(l->name, statsd_cb, l, &e);
         if (l->statsd == NULL)
             goto fail;
@@ -152,6 +154,8 @@ static struct listener *listener_start(struct daemon_ctx *d,
         l->name = xstrdup(in->path ? in->path : "");
         l->follow = in->follow;
         l->parser = ingest_parser_new(in->format);
+        if (l->parser)
+            ingest_parser_share_gauges(l->parser, d->gauges);
         l->file = filein_start(&fc, file_cb, l, &e);
         if (l->file == NULL)
             goto fail;

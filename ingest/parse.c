@@ -287,6 +287,30 @@ err:
     return NULL;
 }
 
+struct ingest_gauges *ingest_gauges_new(void)
+{
+    struct ingest_gauges *g = calloc(1, sizeof(*g));
+
+    if (g != NULL)
+        pthread_mutex_init(&g->mu, NULL);
+    return g;
+}
+
+void ingest_gauges_free(struct ingest_gauges *g)
+{
+    if (g == NULL)
+        return;
+    smap_free(&g->map);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+}
+
+void ingest_parser_share_gauges(struct ingest_parser *p,
+                                struct ingest_gauges *g)
+{
+    p->shared = g;
+}
+
 void ingest_parser_free(struct ingest_parser *p)
 {
     if (p == NULL)

@@ -36,6 +36,18 @@ struct ingest_parser;
 struct ingest_parser *ingest_parser_new(enum ingest_format fmt);
 void ingest_parser_free(struct ingest_parser *p);
 
+/* StatsD gauge values kept across parsers: like a StatsD server, tocsin
+ * applies a "+N"/"-N" gauge line to the gauge's last value wherever that
+ * value came from (an earlier file of one `eval`, another HTTP request, a
+ * UDP packet). Safe to share between threads. */
+struct ingest_gauges;
+struct ingest_gauges *ingest_gauges_new(void);
+void ingest_gauges_free(struct ingest_gauges *g);
+/* From now on p reads and writes gauge values in g (which must outlive p)
+ * instead of its own map. */
+void ingest_parser_share_gauges(struct ingest_parser *p,
+                                struct ingest_gauges *g);
+
 /* Parse one line (without its newline; a trailing '\r' is ignored; len may
  * exceed INGEST_MAX_LINE, which is a rejection). Calls emit for each sample.
  * Returns the number of samples emitted (0 for blank, comment, HELP/TYPE

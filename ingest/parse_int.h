@@ -6,6 +6,7 @@
 #ifndef TOCSIN_PARSE_INT_H
 #define TOCSIN_PARSE_INT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,11 @@ struct smap {
     size_t n;
 };
 
+struct ingest_gauges {
+    pthread_mutex_t mu; /* guards map */
+    struct smap map;    /* statsd: name + labels -> last value */
+};
+
 enum prom_type {
     PROM_UNTYPED = 0,
     PROM_COUNTER,
@@ -52,6 +58,7 @@ struct ingest_parser {
     size_t nlabels;
     struct smap prom_types; /* family name -> enum prom_type */
     struct smap gauges;     /* statsd: name + labels -> last value */
+    struct ingest_gauges *shared; /* used instead of gauges when set */
     /* Prometheus lines with a NaN or infinite value: valid, not evaluated. */
     size_t skipped;
     /* Where the reason goes; set by ingest_parse_line for the formats. */

@@ -5,6 +5,7 @@
  * (sets: one sample of value 1 per line). DogStatsD tags become labels, a
  * tag without ":" gets the value "". No timestamp unless |T is given. */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "parse_int.h"
@@ -56,26 +57,63 @@ static int statsd_type(const char *s, size_t n, enum statsd_type *t)
     return 0;
 }
 
-/* The gauge's identity: name and labels in line order, NUL-separated. */
+/* The gauge's identity: name and labels ordered by name, NUL-separated.
+ * Tags are a set: "#a:1,b:2" and "#b:2,a:1" are one gauge. Tag names are
+ * unique (ingest_add_label refuses a repeat), so each round appends the
+ * smallest name greater than the previous round's. */
 static size_t gauge_key(struct ingest_parser *p, const char *name, char **out)
 {
     char *k = sc_reserve(p);
     size_t n = strlen(name) + 1, room = p->scap - p->slen;
+    const char *prev = NULL;
 
     if (n > room)
         return 0;
     memcpy(k, name, n);
-    for (size_t i = 0; i < p->nlabels; i++) {
-        size_t a = strlen(p->labels[i].name) + 1;
-        size_t b = strlen(p->labels[i].value) + 1;
+    for (size_t r = 0; r < p->nlabels; r++) {
+        const struct label *next = NULL;
+        for (size_t i = 0; i < p->nlabels; i++) {
+            const struct label *l = &p->labels[i];
+            if ((prev == NULL || strcmp(l->name, prev) > 0) &&
+                (next == NULL || strcmp(l->name, next->name) < 0))
+                next = l;
+        }
+        size_t a = strlen(next->name) + 1, b = strlen(next->value) + 1;
         if (n + a + b > room)
             return 0;
-        memcpy(k + n, p->labels[i].name, a);
-        memcpy(k + n + a, p->labels[i].value, b);
+        memcpy(k + n, next->name, a);
+        memcpy(k + n + a, next->value, b);
         n += a + b;
+        prev = next->name;
     }
     *out = k;
     return n;
+}
+
+/* The gauge's new value: *v itself, or its last value plus *v for a
+ * delta. Remembers it. Returns -1 when a delta leaves the double range. */
+static int gauge_set(struct ingest_parser *p, bool delta, double *v)
+{
+    struct smap *m = p->shared ? &p->shared->map : &p->gauges;
+    char *key = NULL;
+    size_t kn = gauge_key(p, p->metric, &key);
+    struct smap_ent *e;
+    int rc = 0;
+
+    if (p->shared)
+        pthread_mutex_lock(&p->shared->mu);
+    e = kn ? smap_get(m, key, kn) : NULL;
+    if (delta)
+        *v += e ? e->val : 0;
+    if (!isfinite(*v))
+        rc = -1;
+    else if (e)
+        e->val = *v;
+    else if (kn)
+        (void)smap_put(m, key, kn, *v);
+    if (p->shared)
+        pthread_mutex_unlock(&p->shared->mu);
+    return rc;
 }
 
 int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
@@ -174,20 +212,8 @@ int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
     }
     for (size_t k = 0; k < nv; k++) {
         double v = vals[k];
-        if (type == ST_GAUGE) {
-            char *key = NULL;
-            size_t kn = gauge_key(p, p->metric, &key);
-            struct smap_ent *e = kn ? smap_get(&p->gauges, key, kn) : NULL;
-            if (delta[k]) {
-                v = (e ? e->val : 0) + v;
-                if (!isfinite(v))
-                    return n > 0 ? n : ingest_reject(p, "gauge out of range");
-            }
-            if (e)
-                e->val = v;
-            else if (kn)
-                (void)smap_put(&p->gauges, key, kn, v);
-        }
+        if (type == ST_GAUGE && gauge_set(p, delta[k], &v) < 0)
+            return n > 0 ? n : ingest_reject(p, "gauge out of range");
         n++;
         if (ingest_emit(p, p->metric, v, ts, emit, ctx))
             break;

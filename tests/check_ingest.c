@@ -552,7 +552,44 @@ START_TEST(statsd_gauge_deltas_apply_to_the_last_value)
     ck_assert_double_eq(g.value[0], 4);
     ck_assert_int_eq(parsep(p, "q:+1|g|#h:a", &g), 1);
     ck_assert_double_eq(g.value[0], 3);
+    /* Tags are a set: their order on the line names no other gauge. */
+    ck_assert_int_eq(parsep(p, "r:10|g|#a:1,b:2,c:3", &g), 1);
+    ck_assert_int_eq(parsep(p, "r:+5|g|#c:3,a:1,b:2", &g), 1);
+    ck_assert_double_eq(g.value[0], 15);
+    ck_assert_int_eq(parsep(p, "r:+1|g|#a:1,b:2", &g), 1);
+    ck_assert_double_eq(g.value[0], 1);
     ingest_parser_free(p);
+}
+END_TEST
+
+START_TEST(statsd_gauges_shared_between_parsers)
+{
+    struct ingest_gauges *gs = ingest_gauges_new();
+    struct ingest_parser *a = ingest_parser_new(FMT_STATSD);
+    struct ingest_parser *b = ingest_parser_new(FMT_AUTO);
+    struct ingest_parser *own = ingest_parser_new(FMT_STATSD);
+    struct got g;
+
+    ingest_parser_share_gauges(a, gs);
+    ingest_parser_share_gauges(b, gs);
+    /* One request (or file) sets the gauge, the next moves it. */
+    ck_assert_int_eq(parsep(a, "q:10|g|#h:x", &g), 1);
+    ck_assert_int_eq(parsep(b, "q:+5|g|#h:x", &g), 1);
+    ck_assert_double_eq(g.value[0], 15);
+    ck_assert_int_eq(parsep(a, "q:-1|g|#h:x", &g), 1);
+    ck_assert_double_eq(g.value[0], 14);
+    /* A parser without the shared gauges keeps its own. */
+    ck_assert_int_eq(parsep(own, "q:+5|g|#h:x", &g), 1);
+    ck_assert_double_eq(g.value[0], 5);
+    /* A delta out of the double range is refused and changes nothing. */
+    ck_assert_int_eq(parsep(a, "z:1e308|g", &g), 1);
+    ck_assert_int_eq(parsep(b, "z:+1e308|g", &g), -1);
+    ck_assert_int_eq(parsep(a, "z:+0|g", &g), 1);
+    ck_assert_double_eq(g.value[0], 1e308);
+    ingest_parser_free(a);
+    ingest_parser_free(b);
+    ingest_parser_free(own);
+    ingest_gauges_free(gs);
 }
 END_TEST
 
@@ -954,6 +991,7 @@ Suite *ingest_suite(void)
     tcase_add_test(t, statsd_counter_is_divided_by_sample_rate);
     tcase_add_test(t, statsd_timer_histogram_distribution_keep_value_and_tags);
     tcase_add_test(t, statsd_gauge_deltas_apply_to_the_last_value);
+    tcase_add_test(t, statsd_gauges_shared_between_parsers);
     tcase_add_test(t, statsd_multi_value_sets_and_timestamps);
     tcase_add_test(t, statsd_rejects_malformed_lines);
     tcase_add_test(t, invalid_utf8_is_rejected_in_every_format);

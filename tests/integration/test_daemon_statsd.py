@@ -1,6 +1,7 @@
 """The daemon's StatsD input over UDP: counters, gauges and timers with
 DogStatsD tags, several lines per datagram, fire rules; bad lines are
-counted as rejected."""
+counted as rejected. Gauge deltas move the gauge's last value whichever
+way it came (UDP packet, HTTP request), with the tags in any order."""
 import os
 import re
 import socket
@@ -25,6 +26,11 @@ rules = """rules:
     by: [service]
     severity:
       warning: {above: 2}
+  - name: pool_used
+    metric: pool.used
+    by: [host]
+    severity:
+      warning: {above: 10}
 """
 inputs = 'inputs:\n  - statsd: {listen: "127.0.0.1:0"}\n'
 d = Daemon(".", config(rules, inputs=inputs)).start()
@@ -59,4 +65,25 @@ def rejected():
 check(bool(wait_until(rejected, 10)), "the garbage line is counted as "
       "rejected")
 check(d.healthy(), "a bad line is never fatal")
+
+# A gauge set over UDP, then moved by deltas in two HTTP requests: 5 + 4 + 3
+# is 12, above 10. Were each request its own gauge, the last value would
+# be 3 (or 4) and nothing would fire.
+s.sendto(b"pool.used:5|g|#host:gd,env:prod\n", ("127.0.0.1", port))
+
+
+def gauge_seen():
+    mm = re.search(r'tocsin_samples_ingested_total\{input="statsd"\} (\d+)',
+                   d.metrics())
+    return mm and int(mm.group(1)) >= 4
+
+
+check(bool(wait_until(gauge_seen, 10)), "the UDP gauge was ingested")
+r1 = d.ingest("pool.used:+4|g|#env:prod,host:gd\n", fmt="statsd")
+r2 = d.ingest("pool.used:+3|g|#host:gd,env:prod\n", fmt="statsd")
+check(r1[0] == 204 and r2[0] == 204, "both deltas accepted (%s, %s)"
+      % (r1[0], r2[0]))
+pool = [a for a in (d.alerts() or []) if a["rule"] == "pool_used"]
+check(len(pool) == 1 and pool[0].get("value") == 12,
+      "deltas over HTTP add to the gauge's last value (%s)" % pool)
 check(d.stop() == 0, "SIGTERM exits 0")

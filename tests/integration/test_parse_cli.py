@@ -143,6 +143,16 @@ rc, out, err = run([], b"")
 check(rc == 0 and out == "" and "parse: 0 samples, 0 lines rejected" in err,
       "empty input: zero counts")
 
+# 9. A StatsD gauge delta in a later file moves the value an earlier file
+# set, as in one concatenated stream.
+with open("g1.txt", "w") as f:
+    f.write("pool:5|g|#a:1,b:2\n")
+with open("g2.txt", "w") as f:
+    f.write("pool:+10|g|#b:2,a:1\n")
+rc, out, err = run(["g1.txt", "g2.txt"])
+check(rc == 0 and [x["value"] for x in samples(out)] == [5, 15],
+      "gauge delta across files and tag orders: 5 then 15 (%s)" % out)
+
 if failures:
     print("%d check(s) failed" % len(failures))
     sys.exit(1)
