@@ -162,6 +162,15 @@ START_TEST(rfc3339_parses_zones_and_fractions)
     ck_assert_int_eq(util_parse_rfc3339(b, strlen(b), &t), 0);
     ck_assert_double_eq(t, 1767225600);
     ck_assert_int_eq(util_parse_rfc3339("2026-13-01T00:00:00Z", 20, &t), -1);
+    /* A day the month does not have is refused, not rolled over. */
+    ck_assert_int_eq(util_parse_rfc3339("2026-02-31T00:00:00Z", 20, &t), -1);
+    ck_assert_int_eq(util_parse_rfc3339("2025-02-29T00:00:00Z", 20, &t), -1);
+    ck_assert_int_eq(util_parse_rfc3339("2100-02-29T00:00:00Z", 20, &t), -1);
+    ck_assert_int_eq(util_parse_rfc3339("2026-04-31T00:00:00Z", 20, &t), -1);
+    ck_assert_int_eq(util_parse_rfc3339("2024-02-29T00:00:00Z", 20, &t), 0);
+    ck_assert_double_eq(t, 1709164800);
+    ck_assert_int_eq(util_parse_rfc3339("2000-02-29T00:00:00Z", 20, &t), 0);
+    ck_assert_int_eq(util_parse_rfc3339("2026-12-31T00:00:00Z", 20, &t), 0);
     util_format_rfc3339(1767225600.5, out, sizeof(out));
     ck_assert_str_eq(out, "2026-01-01T00:00:00.500Z");
     util_format_rfc3339(0, out, sizeof(out));
