@@ -183,27 +183,6 @@ static int prom_labels(struct ingest_parser *p, const char *s, size_t n,
     return 0;
 }
 
-/* A histogram's _bucket series must say which bucket it is. */
-static int check_bucket(struct ingest_parser *p, const char *name, size_t nn)
-{
-    const struct smap_ent *e;
-    const char *le;
-    double d;
-
-    if (p->prom_types.n == 0 || nn <= 7 ||
-        memcmp(name + nn - 7, "_bucket", 7) != 0)
-        return 0;
-    e = smap_get(&p->prom_types, name, nn - 7);
-    if (e == NULL || (int)e->val != PROM_HISTOGRAM)
-        return 0;
-    le = labels_get(p->labels, p->nlabels, "le");
-    if (le == NULL)
-        return ingest_reject(p, "histogram bucket without \"le\" label");
-    if (strcmp(le, "+Inf") != 0 && ingest_scan_double(le, strlen(le), &d) != 0)
-        return ingest_reject(p, "invalid bucket bound le=\"%.32s\"", le);
-    return 0;
-}
-
 /* "NaN", "Inf", "+Inf", "-Inf" (any case, also "Infinity"): the exposition
  * format's non-finite values, as opposed to a number out of range. */
 static bool nonfinite_word(const char *s, size_t n)
@@ -215,6 +194,43 @@ static bool nonfinite_word(const char *s, size_t n)
     return (n == 3 &&
             (strncasecmp(s, "nan", 3) == 0 || strncasecmp(s, "inf", 3) == 0)) ||
            (n == 8 && strncasecmp(s, "infinity", 8) == 0);
+}
+
+/* A bound as the exposition format's own parser reads one: a number, or
+ * NaN/Inf in any of its spellings ("+Inf", "Inf", "inf"). */
+static bool bound_ok(const char *s)
+{
+    double d;
+    size_t n = strlen(s);
+
+    return ingest_scan_double(s, n, &d) == 0 || nonfinite_word(s, n);
+}
+
+/* A histogram's _bucket series must say which bucket it is, and a summary's
+ * quantile label must be a number. */
+static int check_bounds(struct ingest_parser *p, const char *name, size_t nn)
+{
+    const struct smap_ent *e;
+    const char *v;
+
+    if (p->prom_types.n == 0)
+        return 0;
+    e = smap_get(&p->prom_types, name, nn);
+    if (e != NULL && (int)e->val == PROM_SUMMARY &&
+        (v = labels_get(p->labels, p->nlabels, "quantile")) != NULL &&
+        !bound_ok(v))
+        return ingest_reject(p, "invalid quantile=\"%.32s\"", v);
+    if (nn <= 7 || memcmp(name + nn - 7, "_bucket", 7) != 0)
+        return 0;
+    e = smap_get(&p->prom_types, name, nn - 7);
+    if (e == NULL || (int)e->val != PROM_HISTOGRAM)
+        return 0;
+    v = labels_get(p->labels, p->nlabels, "le");
+    if (v == NULL)
+        return ingest_reject(p, "histogram bucket without \"le\" label");
+    if (!bound_ok(v))
+        return ingest_reject(p, "invalid bucket bound le=\"%.32s\"", v);
+    return 0;
 }
 
 int ingest_parse_prom(struct ingest_parser *p, const char *line, size_t len,
@@ -269,7 +285,7 @@ int ingest_parse_prom(struct ingest_parser *p, const char *line, size_t len,
             return ingest_reject(p, "unexpected text after the timestamp");
         ts = (double)(ms / 1000) + (double)(ms % 1000) / 1000.0;
     }
-    if (check_bucket(p, p->metric, nn) < 0)
+    if (check_bounds(p, p->metric, nn) < 0)
         return -1;
     if (rc == -2) {
         /* A valid line whose value the engine cannot evaluate. */

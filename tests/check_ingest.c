@@ -399,8 +399,18 @@ START_TEST(prom_histogram_series_keep_their_own_names)
     ck_assert_int_eq(parsep(p, "lat_bucket{x=\"1\"} 3", &g), -1);
     ck_assert_ptr_nonnull(strstr(why, "le"));
     ck_assert_int_eq(parsep(p, "lat_bucket{le=\"big\"} 3", &g), -1);
+    /* Infinity as Go's ParseFloat (Prometheus' parser) spells it. */
+    ck_assert_int_eq(parsep(p, "lat_bucket{le=\"Inf\"} 7", &g), 1);
+    ck_assert_int_eq(parsep(p, "lat_bucket{le=\"inf\"} 7", &g), 1);
+    ck_assert_int_eq(parsep(p, "lat_bucket{le=\"1e3\"} 7", &g), 1);
     /* Not a histogram family: no "le" needed. */
     ck_assert_int_eq(parsep(p, "other_bucket 3", &g), 1);
+    /* A summary's quantile label must be a number. */
+    ck_assert_int_eq(parsep(p, "# TYPE rpc summary", &g), 0);
+    ck_assert_int_eq(parsep(p, "rpc{quantile=\"0.99\"} 0.2", &g), 1);
+    ck_assert_int_eq(parsep(p, "rpc{quantile=\"p99\"} 0.2", &g), -1);
+    ck_assert_ptr_nonnull(strstr(why, "quantile"));
+    ck_assert_int_eq(parsep(p, "rpc_sum 3", &g), 1);
     ingest_parser_free(p);
 }
 END_TEST
