@@ -144,21 +144,24 @@ int cmd_eval(int argc, char **argv)
     sr = stream_run(argc - optind, argv + optind, fmt, strict, feed_sample, &c,
                     &ss);
     rc = sr == 0 ? 0 : EXIT_WORK;
-    if (c.failed) {
-        fprintf(stderr, "tocsin eval: store: %s\n", c.err.msg);
-        rc = EXIT_WORK;
-    }
     pipeline_stats(c.p, &ps);
     ss.late = ps.late;
     ss.events = ps.events;
-    if (rc == 0 && pipeline_close(c.p, &c.err) < 0) {
+    /* What was read before a malformed line (--strict) or an unreadable
+     * file is kept like a clean end: its events are on stdout already, so
+     * they are committed, windows saved and notifications delivered; only
+     * a store failure rolls back. */
+    if (c.failed) {
+        fprintf(stderr, "tocsin eval: store: %s\n", c.err.msg);
+        pipeline_close(c.p, NULL);
+        rc = EXIT_WORK;
+    } else if (pipeline_close(c.p, &c.err) < 0) {
         fprintf(stderr, "tocsin eval: store: %s\n", c.err.msg);
         rc = EXIT_WORK;
-    } else if (rc != 0) {
-        pipeline_close(c.p, NULL);
+        c.failed = 1;
     }
     fflush(stdout);
-    if (rc == 0 && notify) {
+    if (!c.failed && notify) {
         struct err e = {0};
         struct dispatcher *d = dispatcher_new(cfg, st, &e);
         if (d == NULL) {

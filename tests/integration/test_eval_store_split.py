@@ -4,7 +4,8 @@ uninterrupted run (SPEC section 5): random streams, random cut points,
 `tocsin eval --store` per piece (and an empty one after each), compared
 with one in-memory run. Also:
 restarting in the middle of a `for` and of a `clear_for` keeps the timers,
-and a late sample stays late after an empty run."""
+a late sample stays late after an empty run, and a run that stops early
+(--strict on a malformed line, a missing file) keeps what it printed."""
 import json
 import os
 import random
@@ -131,6 +132,40 @@ def main():
     else:
         print("FAIL late sample after an empty run: %r %r" % (r.stdout, r.stderr))
         failed += 1
+    # A run that stops at a malformed line (--strict) or a missing file
+    # keeps the events it printed: the next run over the store does not
+    # fire the same alert again, and history holds the first firing.
+    fire = ('{"metric":"reqs_total","labels":{},"value":0,"ts":1767225600}\n'
+            '{"metric":"reqs_total","labels":{},"value":600,'
+            '"ts":1767225630}\n'
+            '{"metric":"reqs_total","labels":{},"value":1200,'
+            '"ts":1767225645}\n')
+    more = '{"metric":"reqs_total","labels":{},"value":1800,"ts":1767225660}\n'
+    with open("fire.jsonl", "w") as f:
+        f.write(fire)
+    for how, args, inp in (
+            ("--strict", ["--strict"], fire + "bad line\n"),
+            ("missing file", ["fire.jsonl", "missing.jsonl"], None)):
+        db = "early%d.db" % len(how)
+        r1 = subprocess.run([TOCSIN, "eval", "-c", "t.yaml", "--store", db]
+                            + args, input=inp, capture_output=True,
+                            text=True, timeout=120)
+        r2 = subprocess.run([TOCSIN, "eval", "-c", "t.yaml", "--store", db],
+                            input=more, capture_output=True, text=True,
+                            timeout=120)
+        h = subprocess.run([TOCSIN, "history", "-c", "t.yaml", "--store", db,
+                            "--since", "10000d", "--json"],
+                           capture_output=True, text=True, timeout=120)
+        ev1 = [json.loads(x)["event"] for x in r1.stdout.splitlines()]
+        hist = [json.loads(x)["event"] for x in h.stdout.splitlines()]
+        if (r1.returncode == 1 and ev1 == ["firing"] and r2.returncode == 0
+                and r2.stdout == "" and hist == ["firing"]):
+            print("ok   %s: the printed firing is kept, not repeated" % how)
+            passed += 1
+        else:
+            print("FAIL %s: %r %r / %r / %r" % (how, r1.stdout, r1.stderr,
+                                               r2.stdout, h.stdout))
+            failed += 1
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
