@@ -237,8 +237,7 @@ static int digits(const char *s, size_t n, int *out)
 /* Days in month M (1-12) of year Y, proleptic Gregorian (RFC 3339 5.7). */
 static int month_days(int Y, int M)
 {
-    static const int dm[12] = {31, 28, 31, 30, 31, 30,
-                               31, 31, 30, 31, 30, 31};
+    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
 
     return dm[M - 1] + (M == 2 && leap);
@@ -261,8 +260,8 @@ int util_parse_rfc3339(const char *s, size_t len, double *out)
         digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &m) ||
         s[16] != ':' || digits(s + 17, 2, &sec))
         return -1;
-    if (M < 1 || M > 12 || D < 1 || D > month_days(Y, M) || h > 23 ||
-        m > 59 || sec > 60)
+    if (M < 1 || M > 12 || D < 1 || D > month_days(Y, M) || h > 23 || m > 59 ||
+        sec > 60)
         return -1;
     i = 19;
     if (i < len && s[i] == '.') {

@@ -40,7 +40,7 @@ struct daemon_ctx {
     pthread_mutex_t inputs_mu;
     struct inputs *inputs;
     struct ingest_gauges *gauges; /* StatsD gauges of every input */
-    atomic_int accepting; /* 0 once shutdown began */
+    atomic_int accepting;         /* 0 once shutdown began */
 };
 
 /* Run the daemon with the config at path until SIGTERM/SIGINT. Returns the

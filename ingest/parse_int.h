@@ -56,8 +56,8 @@ struct ingest_parser {
     size_t mcap;
     struct label labels[INGEST_MAX_LABELS];
     size_t nlabels;
-    struct smap prom_types; /* family name -> enum prom_type */
-    struct smap gauges;     /* statsd: name + labels -> last value */
+    struct smap prom_types;       /* family name -> enum prom_type */
+    struct smap gauges;           /* statsd: name + labels -> last value */
     struct ingest_gauges *shared; /* used instead of gauges when set */
     /* Prometheus lines with a NaN or infinite value: valid, not evaluated. */
     size_t skipped;

@@ -37,13 +37,6 @@ static const char *const email_keys[] = {
     "to",   "hello",    "ca_file",  NULL,
 };
 
-/* A value for an error message: never one expanded from the environment,
- * which may be a secret. */
-static const char *shown(const struct cfg_node *n, const char *v)
-{
-    return n && n->from_env ? "(value from the environment)" : v;
-}
-
 static void email_priv_free(struct email_priv *p)
 {
     if (p == NULL)
@@ -147,7 +140,7 @@ static int email_configure(struct notifier *n, const struct cfg_node *node,
             cfg_error_at(d, cfg_get(node, "starttls"),
                          "unknown starttls \"%s\" (expected required, "
                          "opportunistic, off)",
-                         shown(cfg_get(node, "starttls"), starttls));
+                         cfg_shown(cfg_get(node, "starttls"), starttls));
     }
     /* smtps:// is TLS from the first byte: starttls does not apply. */
     if (implicit_tls)
@@ -160,7 +153,7 @@ static int email_configure(struct notifier *n, const struct cfg_node *node,
     else if (rc == 0 && mime_mailbox_addr(from, addr, sizeof(addr)) < 0)
         cfg_error_at(d, cfg_get(node, "from"),
                      "from \"%s\" has no valid address",
-                     shown(cfg_get(node, "from"), from));
+                     cfg_shown(cfg_get(node, "from"), from));
     else if (rc == 0) {
         p->from = xstrdup(from);
         p->from_addr = xstrdup(addr);
@@ -179,7 +172,7 @@ static int email_configure(struct notifier *n, const struct cfg_node *node,
                 cfg_error_at(
                     d, tn->type == CFG_SEQ ? tn->items[i] : tn,
                     "to \"%s\" has no valid address",
-                    shown(tn->type == CFG_SEQ ? tn->items[i] : tn, to[i]));
+                    cfg_shown(tn->type == CFG_SEQ ? tn->items[i] : tn, to[i]));
                 continue;
             }
             p->to[p->nto] = xstrdup(to[i]);
@@ -192,7 +185,7 @@ static int email_configure(struct notifier *n, const struct cfg_node *node,
         !hostname_ok(hello)) {
         cfg_error_at(d, cfg_get(node, "hello"),
                      "hello must be a host name, got \"%s\"",
-                     shown(cfg_get(node, "hello"), hello));
+                     cfg_shown(cfg_get(node, "hello"), hello));
         hello = NULL;
     }
     notifier_ca_file(node, dir, &p->ca_file, d);

@@ -34,9 +34,7 @@ int notifier_ca_file(const struct cfg_node *node, const char *dir, char **out,
         path = buf_steal(&b);
     }
     if (access(path, R_OK) != 0) {
-        /* a value from the environment is never shown: it may be secret */
-        cfg_error_at(d, n, "ca_file %s: %s",
-                     n->from_env ? "(value from the environment)" : path,
+        cfg_error_at(d, n, "ca_file %s: %s", cfg_shown(n, path),
                      strerror(errno));
         free(path);
         return -1;

@@ -48,13 +48,6 @@ struct webhook_priv {
 static const char *const webhook_keys[] = {
     "url", "headers", "secret", "body", "method", "ca_file", NULL};
 
-/* A value for an error message: never one expanded from the environment,
- * which may be a secret. */
-static const char *shown(const struct cfg_node *n, const char *v)
-{
-    return n && n->from_env ? "(value from the environment)" : v;
-}
-
 static void wb_free(struct wb_node *w)
 {
     if (w == NULL)
@@ -158,7 +151,9 @@ static struct wb_node *wb_compile(const struct cfg_node *c, struct cfg_diag *d)
 
         w->type = WB_STR;
         w->t = tmpl_compile(c->scalar ? c->scalar : "", why, sizeof(why), &off);
-        if (w->t == NULL)
+        if (w->t == NULL && c->from_env)
+            cfg_error_at(d, c, "invalid template (value from the environment)");
+        else if (w->t == NULL)
             cfg_error(d, c->line, c->col + (int)off + (c->quoted ? 1 : 0), "%s",
                       why);
     }
@@ -263,7 +258,7 @@ static int webhook_configure(struct notifier *n, const struct cfg_node *node,
         else if (strcasecmp(method, "POST") != 0)
             cfg_error_at(d, cfg_get(node, "method"),
                          "unknown method \"%s\" (expected POST, PUT)",
-                         shown(cfg_get(node, "method"), method));
+                         cfg_shown(cfg_get(node, "method"), method));
     }
     if (cfg_str(cfg_get(node, "secret"), "secret", &secret, d) == 0) {
         if (*secret == '\0')

@@ -125,6 +125,11 @@ int cfg_check_keys(const struct cfg_node *map, const char *const *allowed,
     return bad;
 }
 
+const char *cfg_shown(const struct cfg_node *n, const char *v)
+{
+    return n && n->from_env ? "(value from the environment)" : v;
+}
+
 /* The value quoted for an error message, unless it came from the
  * environment (it may be a secret). */
 static void quote_value(const struct cfg_node *n, char *out, size_t outlen)

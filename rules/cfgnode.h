@@ -42,6 +42,9 @@ void cfg_error(struct cfg_diag *d, int line, int col, const char *fmt, ...)
 /* The same at a node's position. */
 void cfg_error_at(struct cfg_diag *d, const struct cfg_node *n, const char *fmt,
                   ...) __attribute__((format(printf, 3, 4)));
+/* v, the text of node n, as an error message may show it: never a value
+ * expanded from the environment, which may be a secret. */
+const char *cfg_shown(const struct cfg_node *n, const char *v);
 /* Print every kept message on its own line, then "N errors" if more were
  * seen than kept. */
 void cfg_diag_print(const struct cfg_diag *d, void *FILE_stream);

@@ -251,7 +251,7 @@ void config_load_report(struct config_loader *L, const struct cfg_node *root)
             cfg_error_at(L->d, at,
                          "invalid report time \"%s\" (expected \"Mon 09:00\" "
                          "or \"09:00\")",
-                         at->from_env ? "" : s);
+                         cfg_shown(at, s));
         } else {
             r->at = xstrdup(s);
         }
@@ -361,7 +361,7 @@ static void load_input(struct config_loader *L, const struct cfg_node *item,
             cfg_error_at(d, f,
                          "unknown format \"%s\" (expected json, influx, "
                          "prom, graphite, statsd, auto)",
-                         f->from_env ? "" : s);
+                         cfg_shown(f, s));
         cfg_bool(cfg_get(m, "follow"), "follow", &in->follow, d);
     }
 }
@@ -417,7 +417,7 @@ void config_load_routes(struct config_loader *L, const struct cfg_node *root)
                 cfg_error_at(d, cfg_get(match, "severity"),
                              "unknown severity \"%s\" (expected info, "
                              "warning, critical)",
-                             mt->value);
+                             cfg_shown(cfg_get(match, "severity"), mt->value));
         }
         config_read_notify(L, cfg_get(item, "notify"), "notify", &r->notify,
                            &r->nnotify);

@@ -184,7 +184,7 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
             cfg_error_at(d, n,
                          "invalid rule name \"%s\" (must match "
                          "[a-zA-Z_][a-zA-Z0-9_:]*)",
-                         n->from_env ? "" : s);
+                         cfg_shown(n, s));
         } else {
             for (size_t i = 0; i < L->c->nrules; i++) {
                 if (L->c->rules[i].name &&
@@ -192,14 +192,14 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
                     cfg_error_at(d, n,
                                  "duplicate rule name \"%s\" (first "
                                  "defined at line %d)",
-                                 s, L->c->rules[i].line);
+                                 cfg_shown(n, s), L->c->rules[i].line);
                     break;
                 }
             }
             r->name = xstrdup(s);
         }
     }
-    if (r->name)
+    if (r->name && !n->from_env)
         snprintf(ctx, sizeof(ctx), "rule \"%s\"", r->name);
     else
         snprintf(ctx, sizeof(ctx), "rule %zu", idx + 1);
@@ -257,7 +257,7 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
                      "unknown aggregate \"%s\" (expected last, min, max, avg, "
                      "sum, count, stddev, pNN such as p90 or p99.9, apdex(T), "
                      "rate, increase)",
-                     n->from_env ? "" : s);
+                     cfg_shown(n, s));
 
     n = config_get_map(item, "ratio", "ratio", d);
     if (n) {
@@ -312,7 +312,7 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
             cfg_error_at(d, ns,
                          "unknown severity \"%s\" (expected info, "
                          "warning, critical)",
-                         ns->from_env ? "" : s);
+                         cfg_shown(ns, s));
     }
 
     lab = config_get_map(item, "labels", "labels", d);
@@ -344,7 +344,10 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
                 int col = v->col;
                 if (!v->from_env && strchr(s, '\n') == NULL && off < 100000)
                     col += (int)off + (v->quoted ? 1 : 0);
-                cfg_error(d, v->line, col, "%s in annotation \"%s\" of %s", why,
+                cfg_error(d, v->line, col, "%s in annotation \"%s\" of %s",
+                          v->from_env ? "invalid template (value from the "
+                                        "environment)"
+                                      : why,
                           ann->keys[i], ctx);
                 continue;
             }

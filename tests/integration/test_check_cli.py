@@ -114,6 +114,35 @@ expect(rc == 1 and "env.yaml:1:8: error: environment variable "
        "TOCSIN_IT_STORE is not set" in err, "unset variable named", err)
 expect("hunter2" not in err, "secret value not printed", err)
 
+# A value from the environment is never printed in any error: a route's
+# severity, a template path (annotation, webhook body), a rule name.
+with open("env2.yaml", "w") as f:
+    f.write("""notifiers:
+  a: {type: log}
+  w:
+    type: webhook
+    url: http://127.0.0.1:9/x
+    body: {k: "{{ ${TOCSIN_IT_SECRET} }}"}
+routes:
+  - match: {severity: "${TOCSIN_IT_SECRET}"}
+    notify: [a]
+rules:
+  - name: ${TOCSIN_IT_NAME}
+    metric: m
+    severity: {warning: {above: 1}}
+    annotations: {s: "{{ ${TOCSIN_IT_SECRET} }}"}
+  - name: ${TOCSIN_IT_NAME}
+    metric: m
+    severity: {warning: {above: 1}}
+""")
+rc, out, err = run("-c", "env2.yaml", env=dict(e, TOCSIN_IT_NAME="tok_abc"))
+expect(rc == 1 and len(err.strip().splitlines()) >= 4,
+       "four errors from environment values", err)
+expect("hunter2" not in err and "tok_abc" not in err,
+       "no environment value in any of them", err)
+expect("env2.yaml:8:23: error: unknown severity \"(value from the "
+       "environment)\"" in err, "the position is still given", err)
+
 # The SPEC's example config passes with its variables set.
 spec = os.path.join(ROOT, "tests", "configs", "spec_example.yaml")
 rc, out, err = run("-c", spec, env={
