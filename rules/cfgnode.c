@@ -343,22 +343,43 @@ static void map_push(struct cfg_node *m, char *key, int line, int col,
     m->items[m->n++] = v;
 }
 
-/* Deep copy for alias expansion. *budget counts the nodes still allowed;
- * depth_left bounds the nesting of the copy. NULL when either runs out. */
-static struct cfg_node *node_copy(const struct cfg_node *s, size_t *budget,
-                                  int depth_left)
+/* What alias expansion may still copy: nodes, and bytes of text, so that
+ * neither many small nodes nor one long scalar aliased many times can blow
+ * a small file up in memory. */
+struct alias_budget {
+    size_t nodes, bytes;
+};
+
+/* Take n bytes from the budget; false when it has fewer. */
+static bool take_bytes(struct alias_budget *b, size_t n)
+{
+    if (n > b->bytes)
+        return false;
+    b->bytes -= n;
+    return true;
+}
+
+/* Deep copy for alias expansion, within *budget; depth_left bounds the
+ * nesting of the copy. NULL when either runs out. */
+static struct cfg_node *node_copy(const struct cfg_node *s,
+                                  struct alias_budget *budget, int depth_left)
 {
     struct cfg_node *n;
 
-    if (*budget == 0 || depth_left < 0)
+    if (budget->nodes == 0 || depth_left < 0 ||
+        (s->scalar && !take_bytes(budget, strlen(s->scalar) + 1)))
         return NULL;
-    (*budget)--;
+    budget->nodes--;
     n = node_new(s->type, s->line, s->col);
     n->quoted = s->quoted;
     n->from_env = s->from_env;
     if (s->scalar)
         n->scalar = xstrdup(s->scalar);
     for (size_t i = 0; i < s->n; i++) {
+        if (s->type == CFG_MAP && !take_bytes(budget, strlen(s->keys[i]) + 1)) {
+            cfg_node_free(n);
+            return NULL;
+        }
         struct cfg_node *c = node_copy(s->items[i], budget,
                                        depth_left - (s->type != CFG_SCALAR));
         if (c == NULL) {
@@ -487,7 +508,7 @@ struct builder {
     struct cfg_node *root;
     struct anchor *anchors;
     size_t nanchors;
-    size_t budget;               /* alias nodes still allowed */
+    struct alias_budget budget;  /* what aliases may still copy */
     struct cfg_node **graveyard; /* dropped nodes that anchors may point to */
     size_t ngrave;
     bool fatal;
@@ -727,8 +748,9 @@ static void on_alias(struct builder *b, const yaml_event_t *ev)
     n = node_copy(src, &b->budget, CFG_MAX_DEPTH);
     if (n == NULL) {
         cfg_error(b->d, line, col,
-                  "alias expansion too large (more than %d nodes)",
-                  CFG_MAX_ALIAS_NODES);
+                  "alias expansion too large (more than %d nodes or %zu "
+                  "bytes in all)",
+                  CFG_MAX_ALIAS_NODES, (size_t)CFG_MAX_ALIAS_BYTES);
         b->fatal = true;
         return;
     }
@@ -808,7 +830,8 @@ struct cfg_node *cfg_parse(const char *text, size_t len, struct cfg_diag *d)
     }
     memset(&b, 0, sizeof(b));
     b.d = d;
-    b.budget = CFG_MAX_ALIAS_NODES;
+    b.budget.nodes = CFG_MAX_ALIAS_NODES;
+    b.budget.bytes = CFG_MAX_ALIAS_BYTES;
     if (!yaml_parser_initialize(&p)) {
         cfg_error(d, 0, 0, "out of memory");
         return NULL;

@@ -76,9 +76,10 @@ void cfg_node_free(struct cfg_node *n);
 
 /* Limits of cfg_parse (SPEC section 2: anchors and aliases are allowed with
  * a bound on expansion). */
-#define CFG_MAX_INPUT ((size_t)1 << 20) /* bytes */
-#define CFG_MAX_DEPTH 64                /* nested maps/lists */
-#define CFG_MAX_ALIAS_NODES 10000       /* nodes copied by alias expansion */
+#define CFG_MAX_INPUT ((size_t)1 << 20)   /* bytes */
+#define CFG_MAX_DEPTH 64                  /* nested maps/lists */
+#define CFG_MAX_ALIAS_NODES 10000         /* nodes copied by alias expansion */
+#define CFG_MAX_ALIAS_BYTES CFG_MAX_INPUT /* text (keys, scalars) copied */
 
 /* Parse one YAML document (libyaml events) into a tree with 1-based
  * positions, expanding ${VAR}/${VAR:-default}/$$ in scalar values (never

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/buf.h"
 #include "../rules/config.h"
 
 static struct cfg_diag diag;
@@ -162,6 +163,31 @@ START_TEST(alias_bomb_is_bounded)
         "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
         "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
     struct config *c = load(bomb);
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(diag.nmsgs, 1);
+    ck_assert_msg(strstr(diag.msgs[0], "alias expansion too large"), "got %s",
+                  diag.msgs[0]);
+}
+END_TEST
+
+/* Few nodes, long text: one 100 kB scalar aliased 20 times is 2 MB of
+ * copies from a file of 100 kB. The byte bound stops it. */
+START_TEST(alias_bomb_by_bytes_is_bounded)
+{
+    size_t big = 100000;
+    struct buf b;
+    struct config *c;
+
+    buf_init(&b, 0);
+    buf_adds(&b, "a: &a \"");
+    for (size_t i = 0; i < big; i++)
+        buf_addc(&b, 'x');
+    buf_adds(&b, "\"\nb: [");
+    for (int i = 0; i < 20; i++)
+        buf_adds(&b, i ? ",*a" : "*a");
+    buf_adds(&b, "]\n");
+    c = load(buf_str(&b));
+    buf_cleanup(&b);
     ck_assert_ptr_null(c);
     ck_assert_uint_eq(diag.nmsgs, 1);
     ck_assert_msg(strstr(diag.msgs[0], "alias expansion too large"), "got %s",
@@ -1050,6 +1076,7 @@ Suite *config_suite(void)
     tcase_add_test(y, duplicate_key_in_nested_map_is_reported);
     tcase_add_test(y, nesting_deeper_than_64_is_rejected);
     tcase_add_test(y, alias_bomb_is_bounded);
+    tcase_add_test(y, alias_bomb_by_bytes_is_bounded);
     tcase_add_test(y, aliases_copy_the_anchored_subtree);
     tcase_add_test(y, unknown_alias_is_an_error);
     tcase_add_test(y, input_over_one_mib_is_rejected);
