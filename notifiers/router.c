@@ -229,6 +229,12 @@ static int heard_collect(void *ctx, const struct store_heard *h)
 
     if (idx < 0)
         return 0; /* a receiver removed by a reload */
+    /* Only a receiver that was sent something hears the later events: one
+     * whose every notification of this alert was silenced (or held back by
+     * cooldown) has nothing to follow up, and must not get a "resolved"
+     * for a firing it never saw. */
+    if (h->last_notified <= 0)
+        return 0;
     k = picks_add(hc->p, (size_t)idx);
     k->heard = true;
     k->last_notified = h->last_notified;
@@ -540,8 +546,10 @@ out:
 /* --- repeat reminders --- */
 
 struct rep_alert {
-    char *fingerprint, *rule, *severity;
+    char *fingerprint, *rule, *severity, *labels_json;
     double since;
+    bool routed;        /* picks computed */
+    struct picks picks; /* the current config's routes for the alert */
 };
 
 struct rep_heard {
@@ -569,7 +577,10 @@ static int rep_alert_cb(void *ctx, const struct store_alert *a)
     x->fingerprint = xstrdup(a->fingerprint);
     x->rule = xstrdup(a->rule);
     x->severity = xstrdup(a->severity);
+    x->labels_json = xstrdup(a->labels_json ? a->labels_json : "{}");
     x->since = a->since;
+    x->routed = false;
+    memset(&x->picks, 0, sizeof(x->picks));
     return 0;
 }
 
@@ -600,13 +611,65 @@ static int rep_event_cb(void *ctx, const struct store_event *ev)
     return 0;
 }
 
-static const struct rep_alert *rep_find_alert(const struct rep_ctx *c,
-                                              const char *fp)
+static int rep_alert_cmp(const void *a, const void *b)
 {
-    for (size_t i = 0; i < c->na; i++)
-        if (strcmp(c->a[i].fingerprint, fp) == 0)
-            return &c->a[i];
-    return NULL;
+    return strcmp(((const struct rep_alert *)a)->fingerprint,
+                  ((const struct rep_alert *)b)->fingerprint);
+}
+
+/* The alert of fp (c->a sorted by fingerprint), or NULL. */
+static struct rep_alert *rep_find_alert(const struct rep_ctx *c, const char *fp)
+{
+    struct rep_alert key = {.fingerprint = (char *)fp};
+
+    return c->na ? bsearch(&key, c->a, c->na, sizeof(*c->a), rep_alert_cmp)
+                 : NULL;
+}
+
+/* The repeat_interval for receiver idx of alert a under the current config
+ * (a reload or restart may have changed the routes): the smallest of the
+ * routes that send a's labels and severity to idx, 0 when none does. */
+static double rep_interval(const struct config *cfg, struct rep_alert *a,
+                           size_t idx)
+{
+    const struct pick *k;
+
+    if (!a->routed) {
+        cJSON *root = cJSON_Parse(a->labels_json);
+        const cJSON *it;
+        struct label *lv = xcalloc(
+            (size_t)(root ? cJSON_GetArraySize(root) : 0) + 1, sizeof(*lv));
+        struct label_view v = {lv, 0, a->severity};
+
+        cJSON_ArrayForEach(it, root)
+        {
+            if (cJSON_IsString(it)) {
+                lv[v.n].name = it->string;
+                lv[v.n].value = it->valuestring;
+                v.n++;
+            }
+        }
+        route_event(cfg, &v, &a->picks);
+        cJSON_Delete(root);
+        free(lv);
+        a->routed = true;
+    }
+    k = picks_find(&a->picks, idx);
+    return k && k->routed ? k->repeat : 0;
+}
+
+/* The smallest repeat_interval any route or the defaults can give: a
+ * receiver notified more recently than that is not due, whatever routes
+ * its alert takes. */
+static double rep_min_interval(const struct config *cfg)
+{
+    double m = cfg->repeat_interval > 0 ? cfg->repeat_interval : INFINITY;
+
+    for (size_t i = 0; i < cfg->nroutes; i++)
+        if (cfg->routes[i].has_repeat && cfg->routes[i].repeat_interval > 0 &&
+            cfg->routes[i].repeat_interval < m)
+            m = cfg->routes[i].repeat_interval;
+    return m;
 }
 
 /* Is the alert (labels from its event JSON, severity) silenced now? */
@@ -645,6 +708,8 @@ static void rep_ctx_free(struct rep_ctx *c)
         free(c->a[i].fingerprint);
         free(c->a[i].rule);
         free(c->a[i].severity);
+        free(c->a[i].labels_json);
+        free(c->a[i].picks.v);
     }
     for (size_t i = 0; i < c->nh; i++) {
         free(c->h[i].fingerprint);
@@ -662,6 +727,7 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
     const struct config *cfg = r->cfg;
     struct rep_ctx c = {0};
     struct buf b;
+    double min_rep;
     int pending = 0, rc = -1;
 
     if (notified)
@@ -673,26 +739,37 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
     if (store_alerts_foreach(s, rep_alert_cb, &c, e) < 0 ||
         store_heard_foreach(s, NULL, rep_heard_cb, &c, e) < 0)
         goto out;
+    qsort(c.a, c.na, sizeof(*c.a), rep_alert_cmp);
+    min_rep = rep_min_interval(cfg);
     for (size_t i = 0; i < c.nh; i++) {
         const struct rep_heard *h = &c.h[i];
-        const struct rep_alert *a;
+        struct rep_alert *a;
         const struct notifier *n;
         struct outbox_row row;
         struct store_heard hp;
         enum event_kind ek;
         char key[29];
+        double rep;
         int idx, added;
 
-        if (h->repeat_interval <= 0 ||
-            now - h->last_notified < h->repeat_interval)
+        if (now - h->last_notified < min_rep)
             continue;
         a = rep_find_alert(&c, h->fingerprint);
         idx = config_notifier_index(cfg, h->receiver);
         if (a == NULL || idx < 0)
             continue;
-        n = &cfg->notifiers[idx];
-        if (n->cooldown > 0 && now - h->last_notified < n->cooldown)
+        rep = rep_interval(cfg, a, (size_t)idx);
+        if (rep <= 0 || now - h->last_notified < rep)
             continue;
+        n = &cfg->notifiers[idx];
+        if (n->cooldown > 0) {
+            /* A reminder is a delivery too: at most one per cooldown,
+             * counting those of the alert's earlier episodes. */
+            struct pick k = {.heard = true, .last_notified = h->last_notified};
+            if (now - cooldown_last(s, h->fingerprint, n->name, &k) <
+                n->cooldown)
+                continue;
+        }
         /* The newest history event of this alert is what the reminder
          * shows; the row's kind says it is a reminder. */
         c.want_fp = h->fingerprint;
@@ -723,11 +800,14 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
             pending++;
             r->stats.notifications++;
         }
+        if (n->cooldown > 0 &&
+            cooldown_mark(s, h->fingerprint, n->name, now, e) < 0)
+            goto out;
         memset(&hp, 0, sizeof(hp));
         hp.fingerprint = h->fingerprint;
         hp.receiver = h->receiver;
         hp.last_notified = now;
-        hp.repeat_interval = h->repeat_interval;
+        hp.repeat_interval = rep;
         if (store_heard_put(s, &hp, e) < 0)
             goto out;
     }

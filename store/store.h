@@ -156,7 +156,9 @@ struct store_heard {
     const char *fingerprint;
     const char *receiver;
     double last_notified;   /* for repeat_interval reminders */
-    double repeat_interval; /* of the route that added it, 0 = none */
+    double repeat_interval; /* of its routes at the last notification, 0 =
+                               none (reminders recompute it from the routes
+                               of the config running then) */
 };
 int store_heard_put(struct store *s, const struct store_heard *h,
                     struct err *e);

@@ -445,6 +445,119 @@ START_TEST(firing_alert_is_repeated_after_repeat_interval)
 }
 END_TEST
 
+/* A reload (or a restart with another config) applies to alerts already
+ * firing: the reminders follow the routes of the config running now. */
+START_TEST(repeat_interval_follows_the_running_config)
+{
+    struct fixture f;
+    struct config *next;
+    struct cfg_diag d;
+    const char *fast = NOTIFIERS "routes:\n"
+                                 "  - match: {alertname: api}\n"
+                                 "    notify: [mail]\n"
+                                 "    repeat_interval: 1m\n";
+    const char *slow = NOTIFIERS "routes:\n"
+                                 "  - match: {alertname: api}\n"
+                                 "    notify: [mail]\n"
+                                 "    repeat_interval: 1h\n";
+    const char *gone = NOTIFIERS "routes:\n"
+                                 "  - match: {alertname: other}\n"
+                                 "    notify: [mail]\n"
+                                 "    repeat_interval: 1m\n";
+
+    fx_open(&f, fast);
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 1);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 60), 1);
+    /* 1m becomes 1h: no reminder at +2m, one at +1h after the last. */
+    cfg_diag_init(&d, "test.yaml");
+    next = config_load_buf(slow, strlen(slow), "test.yaml", ".", &d);
+    ck_assert_ptr_nonnull(next);
+    router_free(f.r);
+    config_free(f.cfg);
+    f.cfg = next;
+    f.r = router_new(f.cfg);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 120), 0);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 1800), 0);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 60 + 3600), 1);
+    /* No route sends the alert to mail any more: no reminders. */
+    next = config_load_buf(gone, strlen(gone), "test.yaml", ".", &d);
+    ck_assert_ptr_nonnull(next);
+    cfg_diag_cleanup(&d);
+    router_free(f.r);
+    config_free(f.cfg);
+    f.cfg = next;
+    f.r = router_new(f.cfg);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 60 + 3600 + 7200), 0);
+    fx_close(&f);
+}
+END_TEST
+
+/* A receiver whose notifications of an alert were all silenced never
+ * heard it: its later events reach it only through the routes, so a
+ * silence on severity=warning holds back the resolved too, and an
+ * escalation goes to the critical route only. Once a notification was
+ * sent, the receiver follows the alert to its end. */
+START_TEST(silenced_receiver_does_not_follow_the_alert)
+{
+    struct fixture f;
+    struct rows r;
+    struct err e = {0};
+    struct store_silence si = {0};
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {severity: warning}\n"
+                          "    notify: [mail]\n"
+                          "  - match: {severity: critical}\n"
+                          "    notify: [chat]\n");
+    si.matchers = "severity=warning";
+    si.starts = T0 - 10;
+    si.ends = T0 + 3600;
+    si.comment = "";
+    si.created_by = "test";
+    ck_assert_int_eq(store_silence_add(f.s, &si, NULL, &e), 0);
+    router_silences_changed(f.r);
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 0);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 60, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 120, EV_RESOLVED, SEV_OK, SEV_CRITICAL, T0), 1);
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:silenced:event chat:pending:event "
+                                      "chat:pending:event");
+    fx_close(&f);
+}
+END_TEST
+
+/* A reminder is a delivery: it waits for the notifier's cooldown, counted
+ * from the newest delivery of the alert, in this episode or an earlier one. */
+START_TEST(reminders_respect_cooldown)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, "notifiers:\n"
+                "  mail: {type: log, cooldown: 1h}\n"
+                "routes:\n"
+                "  - match: {alertname: api}\n"
+                "    notify: [mail]\n"
+                "    repeat_interval: 10m\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 600), 0);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 3600), 1);
+    /* Resolved inside the cooldown (skipped), fires again: the new episode's
+     * reminder still waits for an hour after the last delivery. */
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 3700, EV_RESOLVED, SEV_OK, SEV_WARNING, T0), 0);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 3800, EV_FIRING, SEV_WARNING, SEV_OK, T0 + 3800), 0);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 4500), 0);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 7200), 1);
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:pending:event mail:pending:repeat "
+                                      "mail:skipped:event mail:skipped:event "
+                                      "mail:pending:repeat");
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(idempotency_keys_are_stable_and_dot_free)
 {
     struct fixture f, g;
@@ -654,6 +767,9 @@ Suite *router_suite(void)
     tcase_add_test(tc, silenced_alert_is_recorded_but_not_sent);
     tcase_add_test(tc, silence_on_severity_matches_the_new_severity);
     tcase_add_test(tc, firing_alert_is_repeated_after_repeat_interval);
+    tcase_add_test(tc, repeat_interval_follows_the_running_config);
+    tcase_add_test(tc, silenced_receiver_does_not_follow_the_alert);
+    tcase_add_test(tc, reminders_respect_cooldown);
     tcase_add_test(tc, idempotency_keys_are_stable_and_dot_free);
     tcase_add_test(tc,
                    idempotency_keys_of_later_events_sort_after_earlier_ones);
