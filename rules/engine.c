@@ -565,8 +565,9 @@ static const char *sample_get(void *ctx, const char *name)
 /* The canonical source key: metric \0 then labels sorted by name. */
 static void source_key(struct engine *e, const struct sample *s)
 {
-    size_t idx[64];
-    size_t n = s->nlabels < 64 ? s->nlabels : 64;
+    size_t local[64];
+    size_t n = s->nlabels;
+    size_t *idx = n <= 64 ? local : xcalloc(n, sizeof(*idx));
 
     for (size_t i = 0; i < n; i++) {
         size_t j = i;
@@ -584,6 +585,8 @@ static void source_key(struct engine *e, const struct sample *s)
         buf_add(&e->keybuf, l->name, strlen(l->name) + 1);
         buf_add(&e->keybuf, l->value, strlen(l->value) + 1);
     }
+    if (idx != local)
+        free(idx);
 }
 
 struct source *engine_source_get(struct engine *e, uint64_t h)
@@ -617,17 +620,17 @@ static struct series *series_for(struct engine *e, size_t ri,
 {
     const struct rule *r = &e->cfg->rules[ri];
     struct sample_ctx sc = {s};
-    const char *byvals[32];
+    const char *local[32], **byvals;
     struct series *se;
     uint64_t h;
-    size_t nby = r->nby < 32 ? r->nby : 32;
 
     if (!matcher_set_match(&r->where, sample_get, &sc))
         return NOMATCH;
+    byvals = r->nby <= 32 ? local : xcalloc(r->nby, sizeof(*byvals));
     /* Series key: rule name, then the by values. */
     buf_reset(&e->keybuf);
     buf_adds(&e->keybuf, r->name);
-    for (size_t i = 0; i < nby; i++) {
+    for (size_t i = 0; i < r->nby; i++) {
         const char *v = labels_get(s->labels, s->nlabels, r->by[i]);
         byvals[i] = v ? v : "";
         buf_addc(&e->keybuf, '\x1f');
@@ -638,6 +641,8 @@ static struct series *series_for(struct engine *e, size_t ri,
     if (se == NULL)
         se = engine_series_new(e, ri, buf_str(&e->keybuf), e->keybuf.len, h,
                                byvals);
+    if (byvals != local)
+        free(byvals);
     return se;
 }
 

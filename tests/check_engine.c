@@ -270,6 +270,53 @@ START_TEST(missing_by_label_groups_as_empty_string)
 }
 END_TEST
 
+/* Many labels: 40 `by` labels and samples of 80 labels are one series per
+ * distinct by values, and one source per distinct label set. */
+START_TEST(many_by_labels_and_many_sample_labels)
+{
+    struct buf y;
+    struct config *c;
+    struct evlog l;
+    struct engine *e;
+    struct label lb[80];
+    char names[80][8];
+    struct sample s = {"m", lb, 80, 5, 100};
+    struct engine_stats st;
+
+    buf_init(&y, 0);
+    buf_adds(&y, "rules:\n  - name: r\n    metric: m\n    by: [");
+    for (int i = 0; i < 40; i++)
+        buf_printf(&y, "%sl%02d", i ? ", " : "", i);
+    buf_adds(&y, "]\n    severity: {warning: {above: 1}}\n");
+    c = load(buf_str(&y));
+    buf_cleanup(&y);
+    e = open_engine(c, &l);
+    for (int i = 0; i < 80; i++) {
+        snprintf(names[i], sizeof(names[i]), "l%02d", i);
+        lb[i].name = names[i];
+        lb[i].value = "x";
+    }
+    ck_assert_int_eq(engine_feed(e, &s, collect, &l), 0);
+    /* Another value of the last by label: another series, which fires. */
+    lb[39].value = "y";
+    s.ts = 101;
+    ck_assert_int_eq(engine_feed(e, &s, collect, &l), 0);
+    /* Another value of a label past the 64th: another source of the
+     * first series, in order for itself although older than the series. */
+    lb[39].value = "x";
+    lb[79].value = "z";
+    s.ts = 99;
+    ck_assert_int_eq(engine_feed(e, &s, collect, &l), 0);
+    engine_stats(e, &st);
+    ck_assert_uint_eq(st.series, 2);
+    ck_assert_uint_eq(st.late, 0);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_ptr_nonnull(strstr(buf_str(&l.all), "\"l39\":\"y\""));
+    ck_assert_ptr_nonnull(strstr(buf_str(&l.all), "\"l38\":\"x\""));
+    close_engine(e, c, &l);
+}
+END_TEST
+
 START_TEST(where_matchers_select_samples)
 {
     struct config *c = load("rules:\n"
@@ -720,6 +767,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, for_delays_firing_until_held_in_sample_time);
     tcase_add_test(t, event_json_has_spec_shape_labels_order_and_annotations);
     tcase_add_test(t, missing_by_label_groups_as_empty_string);
+    tcase_add_test(t, many_by_labels_and_many_sample_labels);
     tcase_add_test(t, where_matchers_select_samples);
     tcase_add_test(t, late_sample_of_same_source_is_dropped_and_counted);
     tcase_add_test(t, nodata_fires_at_deadline_and_next_sample_ends_it);
