@@ -555,6 +555,8 @@ static void evict_front(struct window *w)
         double d = s.v - st->shift;
         ksum_add(&st->s1, -d);
         ksum_add(&st->s2, -d * d);
+        if (!isfinite(d * d))
+            st->dirty = 1; /* inf - inf left NaN in the sums */
     }
     if (!isfinite(s.v))
         st->dirty = 1;
@@ -690,6 +692,22 @@ static int src_eval(const struct window *w, double *out)
     return 0;
 }
 
+/* Population standard deviation of the ring, two passes. */
+static double stddev_exact(const struct wstate *st)
+{
+    uint32_t n = st->ring.len;
+    double mean = 0, var = 0;
+
+    for (uint32_t i = 0; i < n; i++)
+        mean += DQ_AT(&st->ring, struct wsample, i).v;
+    mean /= n;
+    for (uint32_t i = 0; i < n; i++) {
+        double d = DQ_AT(&st->ring, struct wsample, i).v - mean;
+        var += d * d;
+    }
+    return sqrt(var / n);
+}
+
 int window_eval(struct window *w, double t, double *out)
 {
     if (!w)
@@ -727,23 +745,32 @@ int window_eval(struct window *w, double t, double *out)
         *out = n;
         return 0;
     case AGG_STDDEV: {
+        /* Small windows (5m at 10s): an exact two-pass costs no more than
+         * the running sums and has no cancellation near 0. */
         if (n <= 32) {
-            /* Small windows (5m at 10s): an exact two-pass costs no more
-             * than the running sums and has no cancellation near 0. */
-            double mean = 0, var = 0;
-            for (uint32_t i = 0; i < n; i++)
-                mean += DQ_AT(&st->ring, struct wsample, i).v;
-            mean /= n;
-            for (uint32_t i = 0; i < n; i++) {
-                double d = DQ_AT(&st->ring, struct wsample, i).v - mean;
-                var += d * d;
-            }
-            *out = sqrt(var / n);
+            *out = stddev_exact(st);
             return 0;
         }
         double s1 = ksum_val(&st->s1), s2 = ksum_val(&st->s2);
-        double var = (s2 - s1 * s1 / n) / n;
-        *out = var > 0 ? sqrt(var) : (isnan(var) ? NAN : 0);
+        double m = s1 / n, var = (s2 - s1 * s1 / n) / n;
+        /* The sums are of v - shift. When shift is far from the window's
+         * mean (an outlier that set it has left, or the level moved), m * m
+         * dwarfs the variance and the subtraction cancels the digits that
+         * matter: re-base the sums on the samples now in the window. Once
+         * re-based, m is rounding noise and this does not fire again. */
+        if (m * m > 1e6 * var && fabs(m) > 1e-9 * fabs(st->shift + m)) {
+            sums_recompute(st);
+            s1 = ksum_val(&st->s1);
+            s2 = ksum_val(&st->s2);
+            var = (s2 - s1 * s1 / n) / n;
+        }
+        /* Squares past the double range (values near 1e300): the sums
+         * hold inf or NaN; the two-pass says what it can. */
+        if (!isfinite(var)) {
+            *out = stddev_exact(st);
+            return 0;
+        }
+        *out = var > 0 ? sqrt(var) : 0;
         return 0;
     }
     case AGG_QUANTILE:

@@ -126,6 +126,64 @@ START_TEST(stddev_is_population_and_zero_for_constant_values)
 }
 END_TEST
 
+/* Exact population stddev of vals[lo..hi). */
+static double stddev_ref(const double *vals, int lo, int hi)
+{
+    double mean = 0, var = 0;
+    for (int i = lo; i < hi; i++)
+        mean += vals[i];
+    mean /= hi - lo;
+    for (int i = lo; i < hi; i++)
+        var += (vals[i] - mean) * (vals[i] - mean);
+    return sqrt(var / (hi - lo));
+}
+
+/* An outlier that leaves a large window, or a level far from the first
+ * sample, must not leave the running sums cancelling their own digits:
+ * every evaluation stays within 1e-9 of the exact value. */
+START_TEST(stddev_stays_exact_after_an_outlier_leaves)
+{
+    struct aggregate a = ag(AGG_STDDEV, 0);
+    double outliers[] = {1e12, 1e20, -3e15, 1e300};
+    static double vals[400];
+
+    for (size_t o = 0; o < sizeof(outliers) / sizeof(outliers[0]); o++) {
+        struct window *w = window_new(&a, 100, false);
+        vals[0] = outliers[o];
+        for (int i = 1; i < 400; i++)
+            vals[i] = i % 3;
+        for (int i = 0; i < 400; i++) {
+            double got;
+            window_add(w, 1000 + i, vals[i], 1, false);
+            got = ev(w, 1000 + i);
+            if (i < 100)
+                continue; /* the outlier is in the window */
+            ck_assert_msg(fabs(got - stddev_ref(vals, i - 99, i + 1)) < 1e-9,
+                          "outlier %g, at %d: %.17g", outliers[o], i, got);
+        }
+        window_free(w);
+    }
+    /* The level moves far from where it started, without an outlier. */
+    struct window *w = window_new(&a, 1000, false);
+    for (int i = 0; i < 400; i++) {
+        vals[i] = (i < 100 ? 0 : 1e12) + i % 3;
+        window_add(w, i, vals[i], 1, false);
+    }
+    ck_assert_msg(fabs(ev(w, 399) - stddev_ref(vals, 0, 400)) <
+                      1e-6 * stddev_ref(vals, 0, 400),
+                  "level change: %.17g", ev(w, 399));
+    window_free(w);
+    w = window_new(&a, 50, false);
+    for (int i = 0; i < 400; i++) {
+        vals[i] = (i < 100 ? 0 : 1e12) + i % 3;
+        window_add(w, i, vals[i], 1, false);
+    }
+    ck_assert_msg(fabs(ev(w, 399) - stddev_ref(vals, 350, 400)) < 1e-9,
+                  "after the level change: %.17g", ev(w, 399));
+    window_free(w);
+}
+END_TEST
+
 static double quantile_of(const double *vals, int n, double q)
 {
     struct aggregate a = ag(AGG_QUANTILE, q);
@@ -784,6 +842,7 @@ Suite *window_suite(void)
     tcase_add_test(tc, min_max_follow_window_as_samples_leave);
     tcase_add_test(tc, sum_avg_count_over_window);
     tcase_add_test(tc, stddev_is_population_and_zero_for_constant_values);
+    tcase_add_test(tc, stddev_stays_exact_after_an_outlier_leaves);
     tcase_add_test(tc, quantile_matches_prometheus_quantile_over_time);
     tcase_add_test(tc, quantile_set_stays_exact_through_many_blocks);
     tcase_add_test(tc, apdex_counts_satisfied_and_half_of_tolerating);
