@@ -518,7 +518,14 @@ static int series_eval(struct engine *e, struct series *s, double t,
             return 0;
         v = s->value;
     } else if (window_eval(s->win, t, &v) != 0) {
-        return 0; /* no value: the tiers hold their state */
+        /* No value: the tiers hold their state. After nodata (which reset
+         * them) that state is ok: the severity they say may differ from
+         * the nodata one, an event without a value. */
+        if (s->nodata)
+            return 0;
+        tiers_get(s, run);
+        s->sev = (unsigned char)tier_severity(r->tiers, run);
+        return emit(e, s, prev, t, REASON_THRESHOLD, cb, ctx);
     }
     s->value = v;
     s->has_value = true;
@@ -544,6 +551,10 @@ static int series_nodata(struct engine *e, struct series *s, double t,
     memset(s->tier_st, 0, sizeof(s->tier_st));
     memset(s->tier_since, 0, sizeof(s->tier_since));
     s->nodata = true;
+    /* The value from before the silence is stale: events after it carry
+     * a value only once the series has one again. */
+    if (s->win != NULL)
+        s->has_value = false;
     engine_mark_dirty(e, s, true);
     s->sev = (unsigned char)s->rule->nodata_sev;
     heap_remove(e, s);

@@ -406,6 +406,40 @@ START_TEST(nodata_deadline_reached_exactly_fires_unless_own_sample_arrives)
 }
 END_TEST
 
+/* The sample after nodata ends it even when the aggregate has no value
+ * yet (a rate needs two samples in its window): the tiers, reset to ok,
+ * decide, and the event carries no stale value. */
+START_TEST(nodata_ends_on_a_sample_without_a_value)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: rr\n"
+                            "    metric: reqs\n"
+                            "    window: 1m\n"
+                            "    aggregate: rate\n"
+                            "    severity: {warning: {above: 100}}\n"
+                            "    nodata: {after: 30s}\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+
+    feed1(e, "reqs", NULL, NULL, 1, 1000, &l);
+    feed1(e, "reqs", NULL, NULL, 2, 1010, &l);
+    feed1(e, "reqs", NULL, NULL, 3, 1100, &l); /* nodata at 1040 first */
+    feed1(e, "reqs", NULL, NULL, 4, 1200, &l); /* nodata at 1130 first */
+    feed1(e, "reqs", NULL, NULL, 5, 1210, &l);
+    ck_assert_int_eq(l.n, 4);
+    ck_assert_str_eq(l.kinds[0], "firing");
+    ck_assert_double_eq(l.ts[0], 1040);
+    ck_assert_str_eq(l.kinds[1], "resolved");
+    ck_assert_double_eq(l.ts[1], 1100);
+    ck_assert_int_eq(l.has_value[1], 0);
+    ck_assert_str_eq(l.kinds[2], "firing");
+    ck_assert_double_eq(l.ts[2], 1130);
+    ck_assert_str_eq(l.kinds[3], "resolved");
+    ck_assert_double_eq(l.ts[3], 1200);
+    close_engine(e, c, &l);
+}
+END_TEST
+
 START_TEST(nodata_with_same_severity_is_silent)
 {
     struct config *c = load("rules:\n"
@@ -772,6 +806,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, late_sample_of_same_source_is_dropped_and_counted);
     tcase_add_test(t, nodata_fires_at_deadline_and_next_sample_ends_it);
     tcase_add_test(t, nodata_with_same_severity_is_silent);
+    tcase_add_test(t, nodata_ends_on_a_sample_without_a_value);
     tcase_add_test(
         t, nodata_deadline_reached_exactly_fires_unless_own_sample_arrives);
     tcase_add_test(t, tick_completes_for_at_wall_clock);
