@@ -18,7 +18,9 @@
  *   u8 has_value, f64 newest, f64 starts_at, f64 value,
  *   3 x (u8 state, f64 since), u32 nby, nby x (u32 len, bytes),
  *   u32 window_len, window bytes.
- * The sources blob: u8 version, u32 n, n x (u32 len, key bytes, f64 newest). */
+ * The sources blob: u8 version, u32 n, n x (u32 len, key bytes, f64 newest),
+ * then f64 clock (the stream clock, which samples no rule reads move too;
+ * absent in blobs of older versions). */
 
 static void put_u8(struct buf *b, unsigned v)
 {
@@ -158,6 +160,7 @@ static int save_sources(struct engine *e, engine_put_fn put, void *ctx)
         buf_add(&b, src->key, src->keylen);
         put_f64(&b, src->newest);
     }
+    put_f64(&b, e->clock);
     free(tc.list);
     rc = b.failed ? -1 : put(ctx, SOURCES_KEY, "", "", buf_str(&b), b.len);
     buf_cleanup(&b);
@@ -258,6 +261,11 @@ static int restore_sources(struct engine *e, struct rd *r, struct err *err)
         err_set(err, "engine: truncated sources blob");
         return -1;
     }
+    if (r->n >= 8) {
+        double clock = rd_f64(r);
+        if (clock > e->clock)
+            e->clock = clock;
+    }
     return 0;
 }
 
@@ -269,8 +277,8 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     const struct rule *rule = NULL;
     size_t ri = 0, nby;
     uint64_t rh;
-    const char *byvals[32];
-    char *bystore[32];
+    const char **byvals;
+    char **bystore;
     struct series *s;
     uint32_t wlen;
     const void *wp;
@@ -310,10 +318,12 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
         tmp.tier_since[i] = rd_f64(&r);
     }
     nby = rd_u32(&r);
-    if (r.bad || nby != rule->nby || nby > 32 || tmp.sev > SEV_CRITICAL) {
+    if (r.bad || nby != rule->nby || tmp.sev > SEV_CRITICAL) {
         err_set(err, "engine: series %s: corrupt state", rule->name);
         return -1;
     }
+    bystore = xcalloc(nby + 1, sizeof(*bystore));
+    byvals = xcalloc(nby + 1, sizeof(*byvals));
     for (size_t i = 0; i < nby; i++) {
         uint32_t l = rd_u32(&r);
         const char *p = rd_take(&r, l);
@@ -328,6 +338,8 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     if (r.bad) {
         for (size_t i = 0; i < nby; i++)
             free(bystore[i]);
+        free(bystore);
+        free(byvals);
         err_set(err, "engine: series %s: truncated state", rule->name);
         return -1;
     }
@@ -346,6 +358,8 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     }
     for (size_t i = 0; i < nby; i++)
         free(bystore[i]);
+    free(bystore);
+    free(byvals);
     if (wlen > 0) {
         struct window *w =
             window_load(&rule->agg, rule->window, rule->has_ratio, wp, wlen);

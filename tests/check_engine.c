@@ -629,6 +629,53 @@ START_TEST(split_stream_gives_the_events_of_one_run)
 }
 END_TEST
 
+/* A series of 40 by labels saves and restores whole: the restored engine
+ * knows it as firing and a new sample of it is no new series. */
+START_TEST(restore_keeps_a_series_of_many_by_labels)
+{
+    struct buf y;
+    struct config *c;
+    struct engine *e;
+    struct evlog l;
+    struct saved sv = {0};
+    struct err er = {0};
+    struct label lb[40];
+    char names[40][8];
+    struct sample smp = {"m", lb, 40, 5, 100};
+    struct engine_stats st;
+
+    buf_init(&y, 0);
+    buf_adds(&y, "rules:\n  - name: r\n    metric: m\n    by: [");
+    for (int i = 0; i < 40; i++)
+        buf_printf(&y, "%sl%02d", i ? ", " : "", i);
+    buf_adds(&y, "]\n    severity: {warning: {above: 1}}\n");
+    c = load(buf_str(&y));
+    buf_cleanup(&y);
+    for (int i = 0; i < 40; i++) {
+        snprintf(names[i], sizeof(names[i]), "l%02d", i);
+        lb[i].name = names[i];
+        lb[i].value = "v";
+    }
+    e = open_engine(c, &l);
+    ck_assert_int_eq(engine_feed(e, &smp, collect, &l), 0);
+    ck_assert_int_eq(l.n, 1);
+    engine_save(e, true, true, save_put, &sv);
+    engine_free(e);
+    e = engine_new(c);
+    for (int k = 0; k < sv.n; k++)
+        ck_assert_msg(
+            engine_restore(e, sv.key[k], sv.blob[k], sv.len[k], &er) == 0,
+            "restore: %s", er.msg);
+    smp.ts = 101;
+    ck_assert_int_eq(engine_feed(e, &smp, collect, &l), 0);
+    engine_stats(e, &st);
+    ck_assert_uint_eq(st.series, 1);
+    ck_assert_int_eq(l.n, 1); /* still firing: no second event */
+    saved_free(&sv);
+    close_engine(e, c, &l);
+}
+END_TEST
+
 START_TEST(restore_skips_a_rule_whose_definition_changed)
 {
     struct config *c1 = load(SIMPLE_RULE("      warning: {above: 1}\n"));
@@ -812,6 +859,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, tick_completes_for_at_wall_clock);
     tcase_add_test(t, split_stream_gives_the_events_of_one_run);
     tcase_add_test(t, restore_skips_a_rule_whose_definition_changed);
+    tcase_add_test(t, restore_keeps_a_series_of_many_by_labels);
     tcase_add_test(t, restore_rejects_a_corrupt_blob);
     tcase_add_test(t, engine_matches_reference_on_random_streams);
     suite_add_tcase(s, t);
