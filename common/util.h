@@ -24,6 +24,12 @@ size_t util_format_ll(long long v, char *out);
  * rounded to the millisecond writes, trailing zeros trimmed to one. out
  * has room for UTIL_TS_LEN bytes. */
 #define UTIL_TS_LEN 64
+
+/* Two sample times closer than this (seconds) are the same instant. A Unix
+ * time in a double is only good to about 2.4e-7 s, so "1767226101.840 minus
+ * 4759ms" may land a rounding step beside the 1767226097.081 it means:
+ * window edges, for/clear_for and nodata deadlines compare with this slack. */
+#define UTIL_TIME_EPS 1e-6
 void util_format_ts(double ts, char *out);
 /* Parse an RFC 3339 timestamp to Unix seconds. 0 or -1. */
 int util_parse_rfc3339(const char *s, size_t len, double *out);

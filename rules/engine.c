@@ -698,8 +698,9 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
 static int advance(struct engine *e, double t, bool inclusive,
                    engine_event_fn cb, void *ctx)
 {
-    while (e->nheap > 0 && (deadline(e->heap[0]) < t ||
-                            (inclusive && deadline(e->heap[0]) == t))) {
+    while (e->nheap > 0 &&
+           (deadline(e->heap[0]) < t - UTIL_TIME_EPS ||
+            (inclusive && deadline(e->heap[0]) <= t + UTIL_TIME_EPS))) {
         struct series *s = e->heap[0];
         int rc = series_nodata(e, s, deadline(s), cb, ctx);
         if (rc)

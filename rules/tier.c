@@ -1,6 +1,8 @@
 /* tier.c - the per-tier state machine with hysteresis and hold timers. */
 #include "tier.h"
 
+#include "../common/util.h"
+
 static bool tier_breach(const struct tier_cfg *c, double v)
 {
     return c->above ? v > c->threshold : v < c->threshold;
@@ -25,7 +27,7 @@ void tier_step(const struct tier_cfg *c, struct tier_run *r, double t, double v)
     case TIER_PENDING:
         if (!tier_breach(c, v))
             r->st = TIER_OK;
-        else if (t - r->since >= c->for_s)
+        else if (t - r->since >= c->for_s - UTIL_TIME_EPS)
             r->st = TIER_FIRING;
         break;
     case TIER_FIRING:
@@ -37,7 +39,7 @@ void tier_step(const struct tier_cfg *c, struct tier_run *r, double t, double v)
     case TIER_RESOLVING:
         if (!tier_recovered(c, v))
             r->st = TIER_FIRING;
-        else if (t - r->since >= c->clear_for_s)
+        else if (t - r->since >= c->clear_for_s - UTIL_TIME_EPS)
             r->st = TIER_OK;
         break;
     default:

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../common/log.h"
+#include "../common/util.h"
 #include "quantile.h"
 
 struct wsample {
@@ -580,6 +581,7 @@ static void evict(struct window *w, double cutoff)
 {
     struct wstate *st = w->st;
     uint32_t before = st->ring.len;
+    cutoff += UTIL_TIME_EPS; /* (t - width, t]: the edge itself is out */
     while (st->ring.len > 0 && DQ_AT(&st->ring, struct wsample, 0).ts <= cutoff)
         evict_front(w);
     if (st->ring.len == before)

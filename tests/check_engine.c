@@ -201,6 +201,39 @@ START_TEST(severity_escalates_and_deescalates_with_previous)
 }
 END_TEST
 
+/* for and clear_for in milliseconds hold exactly, whatever the rounding of
+ * the millisecond timestamps' difference. */
+START_TEST(for_and_clear_for_in_milliseconds_are_exact)
+{
+    int wrong = 0;
+
+    for (int k = 0; k < 500; k++) {
+        char yaml[256];
+        long long t0 = 1767226377820LL + k * 104729, d = 2938 + k * 17;
+        struct config *c;
+        struct evlog l;
+        struct engine *e;
+
+        snprintf(yaml, sizeof(yaml),
+                 "rules:\n  - name: r\n    metric: m\n    severity:\n"
+                 "      warning: {above: 0.5, for: %lldms, clear_for: "
+                 "%lldms}\n",
+                 d, d);
+        c = load(yaml);
+        e = open_engine(c, &l);
+        feed1(e, "m", NULL, NULL, 1, (double)t0 / 1000.0, &l);
+        feed1(e, "m", NULL, NULL, 1, (double)(t0 + d) / 1000.0, &l);
+        feed1(e, "m", NULL, NULL, 0, (double)(t0 + d + 1) / 1000.0, &l);
+        feed1(e, "m", NULL, NULL, 0, (double)(t0 + 2 * d + 1) / 1000.0, &l);
+        if (l.n != 2 || strcmp(l.kinds[0], "firing") != 0 ||
+            strcmp(l.kinds[1], "resolved") != 0)
+            wrong++;
+        close_engine(e, c, &l);
+    }
+    ck_assert_int_eq(wrong, 0);
+}
+END_TEST
+
 START_TEST(for_delays_firing_until_held_in_sample_time)
 {
     struct config *c =
@@ -846,6 +879,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, tier_value_oscillating_inside_band_does_not_refire);
     tcase_add_test(t, severity_escalates_and_deescalates_with_previous);
     tcase_add_test(t, for_delays_firing_until_held_in_sample_time);
+    tcase_add_test(t, for_and_clear_for_in_milliseconds_are_exact);
     tcase_add_test(t, event_json_has_spec_shape_labels_order_and_annotations);
     tcase_add_test(t, missing_by_label_groups_as_empty_string);
     tcase_add_test(t, many_by_labels_and_many_sample_labels);

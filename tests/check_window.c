@@ -797,6 +797,27 @@ START_TEST(load_rejects_truncated_and_corrupt_blobs)
 }
 END_TEST
 
+/* Millisecond times and widths: the sample exactly at t - width is out
+ * whatever the rounding of the subtraction, the one a millisecond later in. */
+START_TEST(window_edge_in_milliseconds_is_exact)
+{
+    struct aggregate a = ag(AGG_COUNT, 0);
+    int wrong = 0;
+
+    for (long long k = 0; k < 2000; k++) {
+        long long t_ms = 1767226101840LL + k * 7919, w_ms = 4759 + k * 13;
+        struct window *w = window_new(&a, (double)w_ms / 1000.0, false);
+        window_add(w, (double)(t_ms - w_ms) / 1000.0, 1, 1, false);
+        window_add(w, (double)(t_ms - w_ms + 1) / 1000.0, 1, 2, false);
+        window_add(w, (double)t_ms / 1000.0, 1, 3, false);
+        if (ev(w, (double)t_ms / 1000.0) != 2)
+            wrong++;
+        window_free(w);
+    }
+    ck_assert_int_eq(wrong, 0);
+}
+END_TEST
+
 START_TEST(hot_window_evicts_and_stays_exact)
 {
     /* 1 sample per ms over a 5 s window, p90 and max checked by reference
@@ -813,7 +834,8 @@ START_TEST(hot_window_evicts_and_stays_exact)
             double t = i / 1000.0;
             double got = ev(w, t);
             int lo = 0;
-            while (lo <= i && lo / 1000.0 <= t - 5)
+            /* In whole milliseconds, free of the rounding of t - 5. */
+            while (lo <= i && lo <= i - 5000)
                 lo++;
             int m = i - lo + 1;
             double *s = malloc(m * sizeof(double));
@@ -862,6 +884,7 @@ Suite *window_suite(void)
         tc, save_load_round_trip_gives_identical_results_after_more_samples);
     tcase_add_test(tc, load_rejects_truncated_and_corrupt_blobs);
     tcase_add_test(tc, hot_window_evicts_and_stays_exact);
+    tcase_add_test(tc, window_edge_in_milliseconds_is_exact);
     suite_add_tcase(s, tc);
     return s;
 }
