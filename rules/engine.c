@@ -256,6 +256,7 @@ struct engine *engine_new(const struct config *cfg)
     htab_init(&e->series);
     buf_init(&e->keybuf, 1 << 20);
     buf_init(&e->annbuf, 1 << 20);
+    buf_init(&e->annone, 1 << 20);
     e->clock = -INFINITY;
     engine_build_index(e);
     return e;
@@ -328,6 +329,7 @@ void engine_free(struct engine *e)
     free(e->ann);
     buf_cleanup(&e->keybuf);
     buf_cleanup(&e->annbuf);
+    buf_cleanup(&e->annone);
     free(e);
 }
 
@@ -486,9 +488,18 @@ static int emit(struct engine *e, struct series *s, enum severity prev,
     buf_reset(&e->annbuf);
     offs = r->nannotations ? xcalloc(r->nannotations, sizeof(size_t)) : NULL;
     for (size_t i = 0; i < r->nannotations; i++) {
-        tc.nannotations = 0; /* offsets move while the buffer grows */
+        /* Annotation i renders into annone while annbuf, which holds the
+         * ones before it (tc.annotations points there), stays put. */
+        for (size_t j = 0; j < i; j++) {
+            e->ann[j].name = r->annotations[j].name;
+            e->ann[j].value =
+                e->annbuf.failed ? "" : buf_str(&e->annbuf) + offs[j];
+        }
+        tc.nannotations = i;
+        buf_reset(&e->annone);
+        tmpl_render(r->annotations[i].tmpl, &tc, &e->annone);
         offs[i] = e->annbuf.len;
-        tmpl_render(r->annotations[i].tmpl, &tc, &e->annbuf);
+        buf_add(&e->annbuf, buf_str(&e->annone), e->annone.len);
         buf_addc(&e->annbuf, '\0');
     }
     for (size_t i = 0; i < r->nannotations; i++) {

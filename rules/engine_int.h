@@ -86,6 +86,7 @@ struct engine {
     struct engine_stats st;
     struct buf keybuf; /* scratch: source and series keys */
     struct buf annbuf; /* scratch: rendered annotations */
+    struct buf annone; /* scratch: the annotation being rendered */
     struct label *ann; /* scratch: annotation pairs */
     size_t cap_ann;
     double clock; /* newest sample time seen (stream clock) */

@@ -285,6 +285,32 @@ START_TEST(event_json_has_spec_shape_labels_order_and_annotations)
 }
 END_TEST
 
+/* An annotation may show the ones before it, not itself or later ones. */
+START_TEST(annotations_see_the_ones_before_them)
+{
+    struct config *c =
+        load("rules:\n"
+             "  - name: r\n"
+             "    metric: m\n"
+             "    severity: {warning: {above: 1}}\n"
+             "    annotations:\n"
+             "      a: \"value {{ value }}\"\n"
+             "      b: \"[{{ annotations.a }}] [{{ annotations.b "
+             "}}] [{{ annotations.c }}]\"\n"
+             "      c: \"{{ annotations.b }}!\"\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+
+    feed1(e, "m", NULL, NULL, 5, 100, &l);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_msg(strstr(buf_str(&l.all),
+                         "\"annotations\":{\"a\":\"value 5\",\"b\":\"[value "
+                         "5] [] []\",\"c\":\"[value 5] [] []!\"}") != NULL,
+                  "got %s", buf_str(&l.all));
+    close_engine(e, c, &l);
+}
+END_TEST
+
 START_TEST(missing_by_label_groups_as_empty_string)
 {
     struct config *c = load(SIMPLE_RULE("      warning: {above: 1}\n"));
@@ -882,6 +908,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, for_and_clear_for_in_milliseconds_are_exact);
     tcase_add_test(t, event_json_has_spec_shape_labels_order_and_annotations);
     tcase_add_test(t, missing_by_label_groups_as_empty_string);
+    tcase_add_test(t, annotations_see_the_ones_before_them);
     tcase_add_test(t, many_by_labels_and_many_sample_labels);
     tcase_add_test(t, where_matchers_select_samples);
     tcase_add_test(t, late_sample_of_same_source_is_dropped_and_counted);
