@@ -334,7 +334,7 @@ static int run_test(struct tfile *tf, const struct config *cfg,
     double step = 60;
     struct tseries *ts = NULL;
     struct texpect *xs = NULL;
-    size_t nts = 0, nxs = 0, maxn = 0;
+    size_t nts = 0, nxs = 0, maxn = 0, *order = NULL;
     struct engine *eng = NULL;
     bool ok = true;
     char why[256];
@@ -398,12 +398,26 @@ static int run_test(struct tfile *tf, const struct config *cfg,
     if (!ok)
         goto done;
 
+    /* Each `at` is the state after every sample at or before it, in
+     * whatever order the file lists them: replay once per expectation,
+     * taken in time order (a stable sort keeps equal times as listed). */
+    order = xcalloc(nxs ? nxs : 1, sizeof(*order));
+    for (size_t k = 0; k < nxs; k++) {
+        size_t j = k;
+        while (j > 0 && xs[order[j - 1]].at > xs[k].at) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = k;
+    }
     eng = engine_new(cfg);
     {
         size_t idx = 0; /* next sample index to feed */
-        for (size_t k = 0; k < nxs; k++) {
+        for (size_t o = 0; o < nxs; o++) {
+            size_t k = order[o];
             struct actual a;
-            while (idx < maxn && (double)idx * step <= xs[k].at) {
+            while (idx < maxn &&
+                   (double)idx * step <= xs[k].at + UTIL_TIME_EPS) {
                 for (size_t i = 0; i < nts; i++) {
                     struct sample smp;
                     if (idx >= ts[i].nvals || isnan(ts[i].vals[idx]))
@@ -453,6 +467,7 @@ static int run_test(struct tfile *tf, const struct config *cfg,
         tf->failures++;
     }
 done:
+    free(order);
     engine_free(eng);
     for (size_t i = 0; i < nts; i++)
         tseries_free(&ts[i]);

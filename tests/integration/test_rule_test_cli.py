@@ -109,5 +109,31 @@ check(r.returncode == 2, "no file is a usage error (exit 2)")
 r = run(os.path.join(ROOT, "examples", "quickstart.test.yaml"))
 check(r.returncode == 0, "the quickstart's rule tests pass (%s)" % r.stdout[-300:])
 
+# Expectations in any order, millisecond intervals: each `at` is the
+# state after every sample at or before it.
+with open("ms_rules.yaml", "w") as f:
+    f.write("rules:\n  - name: r\n    metric: m\n"
+            "    severity: {warning: {above: 0.5, for: 100ms}}\n")
+with open("ms.yaml", "w") as f:
+    f.write("""config: ms_rules.yaml
+tests:
+  - name: ms
+    interval: 100ms
+    series:
+      - {metric: 'm', values: '0x2 1x3 0x5'}
+    expect:
+      - at: 500ms
+        firing: [{alertname: r, severity: warning}]
+      - at: 100ms
+        firing: []
+      - at: 400ms
+        firing: [{alertname: r, severity: warning}]
+      - at: 800ms
+        firing: []
+""")
+r = run("ms.yaml")
+check(r.returncode == 0 and "PASS ms" in r.stdout,
+      "expectations out of order and 100ms steps (%s)" % r.stdout.strip())
+
 print("%d failed" % failures)
 sys.exit(1 if failures else 0)
