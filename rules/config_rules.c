@@ -244,6 +244,14 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
                              "empty label name in by of %s", ctx);
                 continue;
             }
+            if (strcmp(list[i], "alertname") == 0 ||
+                strcmp(list[i], "severity") == 0) {
+                cfg_error_at(d, n->type == CFG_SEQ ? n->items[i] : n,
+                             "label \"%s\" is reserved (set by tocsin) in "
+                             "by of %s",
+                             list[i], ctx);
+                continue;
+            }
             r->by[r->nby++] = xstrdup(list[i]);
         }
         free(list);
@@ -317,12 +325,13 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
 
     lab = config_get_map(item, "labels", "labels", d);
     if (lab) {
-        for (size_t i = 0; i < lab->n; i++)
+        for (size_t i = 0; i < lab->n; i++) {
             if (strcmp(lab->keys[i], "alertname") == 0 ||
                 strcmp(lab->keys[i], "severity") == 0)
                 cfg_error(d, lab->key_line[i], lab->key_col[i],
                           "label \"%s\" is reserved (set by tocsin) in %s",
                           lab->keys[i], ctx);
+        }
         config_read_kv(lab, "label value", &r->labels, &r->nlabels, d);
     }
 

@@ -57,6 +57,21 @@ static long stacked_quantifier(const char *re)
 
 #define MATCHER_MAX_REGEX 1024
 
+/* Offset of a Perl-style digit class (\d, \D) in re, or -1. POSIX ERE has
+ * none, and glibc reads "\d" as a plain "d": "~5\d\d" would silently
+ * match "5dd" and not "500", a rule that never fires. */
+static long perl_digit_class(const char *re)
+{
+    for (const char *p = re; *p; p++) {
+        if (*p != '\\' || p[1] == '\0')
+            continue;
+        if (p[1] == 'd' || p[1] == 'D')
+            return (long)(p - re);
+        p++; /* an escaped character, e.g. "\\" */
+    }
+    return -1;
+}
+
 static int matcher_init_op(struct matcher *m, const char *name,
                            enum matcher_op op, const char *value, char *why,
                            size_t whylen)
@@ -80,6 +95,14 @@ static int matcher_init_op(struct matcher *m, const char *name,
                      "invalid regex \"%.200s\": repeated quantifier at "
                      "offset %ld",
                      value, at);
+            return -1;
+        }
+        if ((at = perl_digit_class(value)) >= 0) {
+            snprintf(why, whylen,
+                     "invalid regex \"%.200s\": \\%c at offset %ld is not "
+                     "POSIX ERE (write %s)",
+                     value, value[at + 1], at,
+                     value[at + 1] == 'd' ? "[0-9]" : "[^0-9]");
             return -1;
         }
         /* Compile the regex alone first: "a)|(b" is invalid by itself but

@@ -840,6 +840,12 @@ START_TEST(reserved_rule_labels_are_rejected)
                             "    labels: {alertname: x}\n",
                   "f.yaml:5:14: error: label \"alertname\" is reserved (set by "
                   "tocsin) in rule \"r1\"");
+    /* In by too: its value would vanish behind alertname, or clash with
+     * the severity routes and silences match. */
+    ck_load_error(RULE_HEAD "    by: [host, severity]\n"
+                            "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:4:16: error: label \"severity\" is reserved (set by "
+                  "tocsin) in by of rule \"r1\"");
 }
 END_TEST
 

@@ -124,6 +124,27 @@ START_TEST(stacked_quantifiers_are_refused_before_regcomp)
 }
 END_TEST
 
+/* "\d" is not POSIX ERE (glibc reads it as "d"): refused with the POSIX
+ * spelling, while an escaped backslash before a d is fine. */
+START_TEST(perl_digit_class_is_refused_with_the_posix_spelling)
+{
+    struct matcher m;
+    char why[256];
+
+    ck_assert_int_eq(matcher_init(&m, "status", "~5\\d\\d", why, sizeof(why)),
+                     -1);
+    ck_assert_msg(strstr(why, "write [0-9]") != NULL, "%s", why);
+    ck_assert_int_eq(matcher_init(&m, "status", "!~x\\D", why, sizeof(why)),
+                     -1);
+    ck_assert_msg(strstr(why, "write [^0-9]") != NULL, "%s", why);
+    ck_assert_int_eq(matcher_init(&m, "path", "~a\\\\d", why, sizeof(why)), 0);
+    ck_assert(matcher_match(&m, "a\\d"));
+    matcher_cleanup(&m);
+    ck_assert_int_eq(matcher_init(&m, "w", "~\\w+", why, sizeof(why)), 0);
+    matcher_cleanup(&m);
+}
+END_TEST
+
 START_TEST(escaped_tilde_and_bang_are_literals)
 {
     struct matcher m;
@@ -210,6 +231,7 @@ Suite *matcher_suite(void)
     tcase_add_test(t, invalid_regex_reports_regcomp_message);
     tcase_add_test(t, escaped_tilde_and_bang_are_literals);
     tcase_add_test(t, stacked_quantifiers_are_refused_before_regcomp);
+    tcase_add_test(t, perl_digit_class_is_refused_with_the_posix_spelling);
     tcase_add_test(t, set_parse_reads_all_four_operators);
     tcase_add_test(t, set_parse_quoted_values_may_hold_commas);
     tcase_add_test(t, set_parse_rejects_malformed_text);
