@@ -5,6 +5,7 @@
 #include "api.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +293,31 @@ static const char *json_string_alias(const cJSON *o, const char *a,
     return v ? v : json_string_field(o, b);
 }
 
+/* Append "name OP value" to the matchers text, quoting the value when the
+ * text form would read it otherwise: a comma would split it, a quote or
+ * backslash would be taken as quoting, edge spaces would be trimmed. */
+static void matcher_text_add(struct buf *out, const char *name, const char *op,
+                             const char *v)
+{
+    size_t n = strlen(v);
+    bool quote = strpbrk(v, ",\"\\") != NULL ||
+                 (n > 0 && (isspace((unsigned char)v[0]) ||
+                            isspace((unsigned char)v[n - 1])));
+
+    buf_printf(out, "%s%s%s", out->len ? "," : "", name, op);
+    if (!quote) {
+        buf_adds(out, v);
+        return;
+    }
+    buf_addc(out, '"');
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\')
+            buf_addc(out, '\\');
+        buf_addc(out, *v);
+    }
+    buf_addc(out, '"');
+}
+
 /* Matchers as given: the "a=b,c=~re" string, an object of label: value
  * (a value may carry the config's "~re", "!v" and "!~re" forms), or the
  * Alertmanager list [{"name","value","isRegex","isEqual"}], written into
@@ -319,7 +345,7 @@ static int silence_matchers_text(const cJSON *m, struct buf *out)
                 op = "=~", v += 1;
             else if (v[0] == '!')
                 op = "!=", v += 1;
-            buf_printf(out, "%s%s%s%s", out->len ? "," : "", it->string, op, v);
+            matcher_text_add(out, it->string, op, v);
         }
         return 0;
     }
@@ -335,9 +361,9 @@ static int silence_matchers_text(const cJSON *m, struct buf *out)
 
             if (!cJSON_IsString(name) || !cJSON_IsString(val))
                 return -1;
-            buf_printf(out, "%s%s%s%s", out->len ? "," : "", name->valuestring,
-                       re ? (neq ? "!~" : "=~") : (neq ? "!=" : "="),
-                       val->valuestring);
+            matcher_text_add(out, name->valuestring,
+                             re ? (neq ? "!~" : "=~") : (neq ? "!=" : "="),
+                             val->valuestring);
         }
         return 0;
     }
