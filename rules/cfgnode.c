@@ -671,6 +671,90 @@ static void map_dedup(struct builder *b, struct cfg_node *m)
     free(first);
 }
 
+static bool map_has(const struct cfg_node *m, const char *key)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->keys[i], key) == 0)
+            return true;
+    return false;
+}
+
+/* Copy the entries of map src that m lacks into m (within the alias
+ * budget). false when the budget ran out. */
+static bool merge_from(struct builder *b, struct cfg_node *m,
+                       const struct cfg_node *src)
+{
+    for (size_t j = 0; j < src->n; j++) {
+        struct cfg_node *c;
+
+        if (map_has(m, src->keys[j]))
+            continue;
+        c = node_copy(src->items[j], &b->budget, CFG_MAX_DEPTH);
+        if (c == NULL)
+            return false;
+        map_push(m, xstrdup(src->keys[j]), src->key_line[j], src->key_col[j],
+                 c);
+    }
+    return true;
+}
+
+/* YAML merge keys, as Go's YAML (Prometheus, Alertmanager) reads them:
+ * "<<: *base" or "<<: [*a, *b]" adds the entries of those maps that m does
+ * not set itself, earlier maps first. */
+static void map_merge(struct builder *b, struct cfg_node *m)
+{
+    struct cfg_node **vals;
+    size_t nv = 0, j = 0;
+
+    for (size_t i = 0; i < m->n; i++)
+        nv += strcmp(m->keys[i], "<<") == 0;
+    if (nv == 0)
+        return;
+    vals = xcalloc(nv, sizeof(*vals));
+    nv = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->keys[i], "<<") == 0) {
+            free(m->keys[i]);
+            vals[nv++] = m->items[i];
+            continue;
+        }
+        m->keys[j] = m->keys[i];
+        m->key_line[j] = m->key_line[i];
+        m->key_col[j] = m->key_col[i];
+        m->items[j++] = m->items[i];
+    }
+    m->n = j;
+    for (size_t i = 0; i < nv; i++) {
+        const struct cfg_node *v = vals[i];
+        bool ok = true, shape = v->type == CFG_MAP;
+
+        if (v->type == CFG_SEQ) {
+            shape = true;
+            for (size_t k = 0; k < v->n; k++)
+                shape = shape && v->items[k]->type == CFG_MAP;
+        }
+        if (!shape) {
+            cfg_error_at(b->d, v,
+                         "a merge key (<<) needs a map or a list of "
+                         "maps");
+        } else if (v->type == CFG_MAP) {
+            ok = merge_from(b, m, v);
+        } else {
+            for (size_t k = 0; k < v->n && ok; k++)
+                ok = merge_from(b, m, v->items[k]);
+        }
+        if (!ok) {
+            cfg_error_at(b->d, v,
+                         "alias expansion too large (more than %d nodes or "
+                         "%zu bytes in all)",
+                         CFG_MAX_ALIAS_NODES, (size_t)CFG_MAX_ALIAS_BYTES);
+            b->fatal = true;
+        }
+        bury(b, vals[i]);
+    }
+    free(vals);
+}
+
 static void yaml_error(struct builder *b, yaml_parser_t *p, const char *text,
                        size_t len)
 {
@@ -791,8 +875,10 @@ static void on_end(struct builder *b)
     f = &b->stack[--b->depth];
     n = f->node;
     free(f->key);
-    if (n->type == CFG_MAP)
+    if (n->type == CFG_MAP) {
         map_dedup(b, n);
+        map_merge(b, n);
+    }
     if (f->anchor) {
         anchor_add(b, f->anchor, n);
         free(f->anchor);

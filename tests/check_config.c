@@ -195,6 +195,40 @@ START_TEST(alias_bomb_by_bytes_is_bounded)
 }
 END_TEST
 
+/* Merge keys: the map's own keys win, then the merged maps in order. */
+START_TEST(merge_keys_add_what_the_map_lacks)
+{
+    struct config *c = load("rules:\n"
+                            "  - &base\n"
+                            "    name: a\n"
+                            "    metric: m\n"
+                            "    severity: {warning: {above: 1}}\n"
+                            "    labels: &lab {team: web, tier: \"2\"}\n"
+                            "  - <<: *base\n"
+                            "    name: b\n"
+                            "    labels:\n"
+                            "      <<: *lab\n"
+                            "      tier: \"1\"\n"
+                            "  - <<: [{window: 5m, name: zz}, *base]\n"
+                            "    name: c\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(c->nrules, 3);
+    ck_assert_str_eq(c->rules[1].name, "b");
+    ck_assert_str_eq(c->rules[1].metrics[0], "m");
+    ck_assert_uint_eq(c->rules[1].nlabels, 2);
+    ck_assert_str_eq(c->rules[1].labels[0].key, "tier");
+    ck_assert_str_eq(c->rules[1].labels[0].value, "1");
+    ck_assert_str_eq(c->rules[1].labels[1].key, "team");
+    ck_assert_str_eq(c->rules[2].name, "c");
+    ck_assert_double_eq(c->rules[2].window, 300);
+    config_free(c);
+    ck_load_error("rules:\n  - <<: 3\n    name: r\n    metric: m\n"
+                  "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:2:9: error: a merge key (<<) needs a map or a list "
+                  "of maps");
+}
+END_TEST
+
 START_TEST(aliases_copy_the_anchored_subtree)
 {
     struct config *c = load(RULE_HEAD "    labels: &lab {team: web}\n"
@@ -1083,6 +1117,7 @@ Suite *config_suite(void)
     tcase_add_test(y, nesting_deeper_than_64_is_rejected);
     tcase_add_test(y, alias_bomb_is_bounded);
     tcase_add_test(y, alias_bomb_by_bytes_is_bounded);
+    tcase_add_test(y, merge_keys_add_what_the_map_lacks);
     tcase_add_test(y, aliases_copy_the_anchored_subtree);
     tcase_add_test(y, unknown_alias_is_an_error);
     tcase_add_test(y, input_over_one_mib_is_rejected);
