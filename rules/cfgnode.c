@@ -184,11 +184,12 @@ int cfg_bool(const struct cfg_node *n, const char *what, bool *out,
         return 1;
     if (need_scalar(n, what, "true or false", d) < 0)
         return -1;
-    if (!n->quoted && strcmp(n->scalar, "true") == 0) {
+    /* "${FLAG}" is quoted only to hold the reference: its value counts. */
+    if ((!n->quoted || n->from_env) && strcmp(n->scalar, "true") == 0) {
         *out = true;
         return 0;
     }
-    if (!n->quoted && strcmp(n->scalar, "false") == 0) {
+    if ((!n->quoted || n->from_env) && strcmp(n->scalar, "false") == 0) {
         *out = false;
         return 0;
     }

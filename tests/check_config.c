@@ -427,6 +427,16 @@ START_TEST(quoted_true_is_not_a_boolean)
     ck_load_error("defaults:\n  send_resolved: \"true\"\n",
                   "f.yaml:2:18: error: send_resolved must be true or false, "
                   "not \"true\" (a quoted string)");
+    /* A quoted ${VAR} is quoted to hold the reference: its value counts. */
+    setenv("TOCSIN_CK_FLAG", "false", 1);
+    {
+        struct config *c =
+            load("defaults:\n  send_resolved: \"${TOCSIN_CK_FLAG}\"\n");
+        ck_assert_ptr_nonnull(c);
+        ck_assert(!c->send_resolved);
+        config_free(c);
+    }
+    unsetenv("TOCSIN_CK_FLAG");
 }
 END_TEST
 
