@@ -13,9 +13,18 @@
 
 int util_parse_duration(const char *s, double *out)
 {
+    static const struct {
+        const char *u;
+        double secs;
+    } units[] = {{"w", 604800}, {"d", 86400}, {"h", 3600},
+                 {"ms", 0.001}, {"m", 60},    {"s", 1}};
+    /* Largest first, each once ("1h30m", not "30m1h" or "1h1h"), as
+     * Prometheus writes durations; "ms" is tried before "m" but ranks
+     * last. */
+    static const int rank[] = {0, 1, 2, 5, 3, 4};
     double total = 0;
     const char *p = s;
-    int parts = 0;
+    int last = -1;
 
     if (s == NULL || *s == '\0')
         return -1;
@@ -24,41 +33,33 @@ int util_parse_duration(const char *s, double *out)
         return 0;
     }
     while (*p) {
-        char *end;
-        double v, mult;
+        double v = 0, scale = 1;
+        size_t u, nd = 0;
 
-        if (!isdigit((unsigned char)*p))
+        /* digits[.digits]: no sign, exponent or hex */
+        for (; isdigit((unsigned char)*p); p++, nd++)
+            v = v * 10 + (*p - '0');
+        if (nd == 0)
             return -1;
-        errno = 0;
-        v = strtod(p, &end);
-        if (errno || end == p || !isfinite(v) || v < 0)
-            return -1;
-        p = end;
-        if (p[0] == 'm' && p[1] == 's') {
-            mult = 0.001;
-            p += 2;
-        } else if (*p == 's') {
-            mult = 1;
+        if (*p == '.') {
             p++;
-        } else if (*p == 'm') {
-            mult = 60;
-            p++;
-        } else if (*p == 'h') {
-            mult = 3600;
-            p++;
-        } else if (*p == 'd') {
-            mult = 86400;
-            p++;
-        } else if (*p == 'w') {
-            mult = 7 * 86400;
-            p++;
-        } else {
-            return -1;
+            if (!isdigit((unsigned char)*p))
+                return -1;
+            for (; isdigit((unsigned char)*p); p++)
+                v += (*p - '0') * (scale /= 10);
         }
-        total += v * mult;
-        parts++;
+        for (u = 0; u < sizeof(units) / sizeof(units[0]); u++)
+            if (strncmp(p, units[u].u, strlen(units[u].u)) == 0)
+                break;
+        if (u == sizeof(units) / sizeof(units[0]) || rank[u] <= last)
+            return -1;
+        last = rank[u];
+        p += strlen(units[u].u);
+        total += v * units[u].secs;
     }
-    if (parts == 0)
+    /* Ten thousand years: room for "--since 100000d" (everything), and
+     * no overflow in time arithmetic. */
+    if (!(total <= 10000.0 * 365 * 86400))
         return -1;
     *out = total;
     return 0;

@@ -26,6 +26,18 @@ START_TEST(duration_parses_units_and_sums)
     ck_assert_int_eq(util_parse_duration("5x", &d), -1);
     ck_assert_int_eq(util_parse_duration("", &d), -1);
     ck_assert_int_eq(util_parse_duration("-5s", &d), -1);
+    /* Prometheus' form: largest unit first, each once, plain decimals. */
+    ck_assert_int_eq(util_parse_duration("1.5h", &d), 0);
+    ck_assert_double_eq(d, 5400);
+    ck_assert_int_eq(util_parse_duration("1h1m1s1ms", &d), 0);
+    ck_assert_double_eq_tol(d, 3661.001, 1e-9);
+    ck_assert_int_eq(util_parse_duration("100000d", &d), 0);
+    static const char *bad[] = {"30m1h", "1h1h", "1ms1s", "1e3s",
+                                "0x10s", "1.s",  ".5s",   "+5s",
+                                "5 m",   "5min", "1y",    "99999999999999w"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(util_parse_duration(bad[i], &d) == -1, "%s accepted",
+                      bad[i]);
 }
 END_TEST
 
