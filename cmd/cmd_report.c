@@ -2,6 +2,7 @@
  * over the store's history, printed in one of five formats, written to a
  * file, or posted through a configured notifier. Called from main.c's
  * subcommand table; the figures and renderings live in report/. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,18 @@ static int post(const struct config *cfg, const char *name,
 
 int cmd_report(int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"store", required_argument, NULL, 's'},
+        {"since", required_argument, NULL, 'S'},
+        {"until", required_argument, NULL, 'U'},
+        {"short", required_argument, NULL, 'T'},
+        {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"post", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     const char *cfgpath = "tocsin.yaml", *storepath = NULL, *outpath = NULL;
     const char *since_s = "7d", *until_s = NULL, *post_to = NULL;
     bool cfg_given = false;
@@ -109,46 +122,58 @@ int cmd_report(int argc, char **argv)
     struct report *r = NULL;
     struct err e = {0};
     struct buf b;
-    int rc = EXIT_WORK;
+    int rc = EXIT_WORK, c;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":c:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             usage(stdout);
             return 0;
-        }
-        if (v == NULL)
-            return cli_usage_error("report", "%s needs a value", a);
-        if (strcmp(a, "-c") == 0) {
-            cfgpath = v;
+        case 'c':
+            cfgpath = optarg;
             cfg_given = true;
-        } else if (strcmp(a, "--store") == 0) {
-            storepath = v;
-        } else if (strcmp(a, "--since") == 0) {
-            since_s = v;
-        } else if (strcmp(a, "--until") == 0) {
-            until_s = v;
-        } else if (strcmp(a, "--short") == 0) {
-            if (util_parse_duration(v, &short_s) < 0)
+            break;
+        case 's':
+            storepath = optarg;
+            break;
+        case 'S':
+            since_s = optarg;
+            break;
+        case 'U':
+            until_s = optarg;
+            break;
+        case 'T':
+            if (util_parse_duration(optarg, &short_s) < 0)
                 return cli_usage_error("report", "bad --short duration \"%s\"",
-                                       v);
-        } else if (strcmp(a, "--format") == 0) {
-            if (report_format_parse(v, &fmt) < 0)
+                                       optarg);
+            break;
+        case 'f':
+            if (report_format_parse(optarg, &fmt) < 0)
                 return cli_usage_error(
                     "report",
                     "unknown format \"%s\" (expected text, markdown, json, "
                     "csv or html)",
-                    v);
-        } else if (strcmp(a, "-o") == 0) {
-            outpath = v;
-        } else if (strcmp(a, "--post") == 0) {
-            post_to = v;
-        } else {
-            return cli_usage_error("report", "unknown option \"%s\"", a);
+                    optarg);
+            break;
+        case 'o':
+            outpath = optarg;
+            break;
+        case 'p':
+            post_to = optarg;
+            break;
+        case ':':
+            return cli_usage_error("report", "%s needs a value",
+                                   argv[optind - 1]);
+        default:
+            return cli_usage_error("report", "unknown option \"%s\"",
+                                   argv[optind - 1]);
         }
-        i++;
     }
+    if (optind < argc)
+        return cli_usage_error("report", "unexpected argument \"%s\"",
+                               argv[optind]);
     if (cli_parse_since(since_s, now, &since) < 0)
         return cli_usage_error("report", "bad --since \"%s\"", since_s);
     if (until_s != NULL && cli_parse_since(until_s, now, &until) < 0)

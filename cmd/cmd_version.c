@@ -45,6 +45,8 @@ int cmd_version(int argc, char **argv)
     printf("  cJSON          %s\n", cJSON_Version());
     printf("  libyaml        %s\n", yaml_get_version_string());
     printf("  libmicrohttpd  %s\n", MHD_get_version());
-    printf("  OpenSSL        %s\n", OpenSSL_version(OPENSSL_VERSION));
+    /* OPENSSL_VERSION_STRING is the bare "3.0.22" (OpenSSL 3), where
+     * OPENSSL_VERSION repeats the name and adds the date. */
+    printf("  OpenSSL        %s\n", OpenSSL_version(OPENSSL_VERSION_STRING));
     return 0;
 }

@@ -187,6 +187,12 @@ def main():
     expect(json.loads(out)["rules"][0]["short_lived"] == 3,
            "--short 1h counts all three flappy episodes as short")
 
+    # The --opt=value forms, as every subcommand takes them.
+    out = run("report", "--store=t.db", "--since=" + SINCE, "--until=" + UNTIL,
+              "--short=1h", "--format=json").stdout
+    expect(json.loads(out)["rules"][0]["short_lived"] == 3,
+           "--store=, --since=, --until=, --short=, --format= are read")
+
     # Usage errors exit 2.
     p = run("report", "--store", "t.db", "--format", "xml", check=False)
     expect(p.returncode == 2, "unknown format is a usage error (exit 2)")
