@@ -110,13 +110,20 @@ size_t batch_parse_text(struct batch *b, struct ingest_parser *p,
     size_t skipped0 = ingest_parser_skipped(p);
     char why[160];
 
+    /* A UTF-8 byte order mark (Windows tools write one) is not part of
+     * the first line. */
+    if (first_line == 1 && len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3;
     while (pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - text) : len;
+        /* CRLF: the CR ends the line, it does not count against it */
+        size_t n =
+            end > pos && text[end - 1] == '\r' ? end - pos - 1 : end - pos;
 
         why[0] = '\0';
-        if (ingest_parse_line(p, text + pos, end - pos, add_cb, b, why,
-                              sizeof(why)) < 0) {
+        if (ingest_parse_line(p, text + pos, n, add_cb, b, why, sizeof(why)) <
+            0) {
             rejected++;
             if (rj != NULL) {
                 if (rj->nkept < BATCH_MAX_REJECTS) {

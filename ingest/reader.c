@@ -144,18 +144,30 @@ int ingest_reader_next(struct ingest_reader *r, struct ingest_line *out)
         if (nl != NULL) {
             size_t n = (size_t)(nl - base);
             out->text = base;
-            out->len = n;
             out->lineno = ++r->lineno;
             r->start += n + 1;
+            /* A UTF-8 byte order mark (Windows tools write one) is not
+             * part of the first line. */
+            if (out->lineno == 1 && n >= 3 &&
+                memcmp(base, "\xEF\xBB\xBF", 3) == 0) {
+                base += 3;
+                out->text = base;
+                n -= 3;
+            }
+            /* CRLF: the CR ends the line, it does not count against it */
+            if (n > 0 && base[n - 1] == '\r')
+                n--;
+            out->len = n;
             if (n > INGEST_MAX_LINE) {
                 base[INGEST_MAX_LINE] = '\0';
                 return INGEST_READ_TOOLONG;
             }
-            *nl = '\0';
+            base[n] = '\0';
             return INGEST_READ_LINE;
         }
         scanned = avail;
-        if (avail > INGEST_MAX_LINE) {
+        /* One byte more than a line may hold: it may be a CRLF's CR. */
+        if (avail > INGEST_MAX_LINE + 1) {
             memmove(r->buf, base, INGEST_MAX_LINE);
             return reader_skip_long(r, avail - INGEST_MAX_LINE, out);
         }
@@ -171,11 +183,23 @@ int ingest_reader_next(struct ingest_reader *r, struct ingest_line *out)
             if (avail == 0)
                 return INGEST_READ_EOF;
             /* The last line has no newline. */
-            r->buf[r->end] = '\0';
-            out->text = r->buf;
+            char *t = r->buf;
+            if (avail > 0 && t[avail - 1] == '\r')
+                avail--;
+            if (r->lineno == 0 && avail >= 3 &&
+                memcmp(t, "\xEF\xBB\xBF", 3) == 0) {
+                t += 3;
+                avail -= 3;
+            }
+            out->text = t;
             out->len = avail;
             out->lineno = ++r->lineno;
             r->start = r->end = 0;
+            if (avail > INGEST_MAX_LINE) {
+                t[INGEST_MAX_LINE] = '\0';
+                return INGEST_READ_TOOLONG;
+            }
+            t[avail] = '\0';
             return INGEST_READ_LINE;
         }
         r->end += (size_t)k;

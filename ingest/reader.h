@@ -17,10 +17,10 @@ enum ingest_read {
 };
 
 struct ingest_line {
-    const char *text;     /* NUL-terminated, without its '\n' (a '\r' stays:
-                           * the parsers drop it); borrowed until the next
-                           * call. For TOOLONG only its first
-                           * INGEST_MAX_LINE bytes. */
+    const char *text;     /* NUL-terminated, without its '\n' or CRLF's
+                           * '\r' (which does not count against the
+                           * limit); borrowed until the next call. For
+                           * TOOLONG only its first INGEST_MAX_LINE bytes. */
     size_t len;           /* the line's full length (> INGEST_MAX_LINE for
                            * TOOLONG: passing text and len to
                            * ingest_parse_line gives the rejection) */

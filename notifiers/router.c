@@ -739,7 +739,8 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
     if (store_alerts_foreach(s, rep_alert_cb, &c, e) < 0 ||
         store_heard_foreach(s, NULL, rep_heard_cb, &c, e) < 0)
         goto out;
-    qsort(c.a, c.na, sizeof(*c.a), rep_alert_cmp);
+    if (c.na > 1)
+        qsort(c.a, c.na, sizeof(*c.a), rep_alert_cmp);
     min_rep = rep_min_interval(cfg);
     for (size_t i = 0; i < c.nh; i++) {
         const struct rep_heard *h = &c.h[i];

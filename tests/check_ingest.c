@@ -853,7 +853,7 @@ START_TEST(reader_numbers_lines_around_an_overlong_line)
     ck_assert_uint_eq(strlen(ln.text), INGEST_MAX_LINE);
     ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
     ck_assert_uint_eq(ln.lineno, 3);
-    ck_assert_str_eq(ln.text, "third\r");
+    ck_assert_str_eq(ln.text, "third"); /* CRLF: the CR is dropped */
     ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
     ck_assert_uint_eq(ln.lineno, 4);
     ck_assert_uint_eq(ln.len, 0);
@@ -905,6 +905,10 @@ START_TEST(reader_line_of_exactly_the_limit_is_a_line)
     for (size_t i = 0; i < INGEST_MAX_LINE; i++)
         fputc('z', f);
     fputs("\nnext\n", f);
+    /* With CRLF too: the CR does not count against the limit. */
+    for (size_t i = 0; i < INGEST_MAX_LINE; i++)
+        fputc('y', f);
+    fputs("\r\nlast\r\n", f);
     rewind(f);
     r = ingest_reader_new_file(f);
     ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
@@ -912,6 +916,12 @@ START_TEST(reader_line_of_exactly_the_limit_is_a_line)
     ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
     ck_assert_str_eq(ln.text, "next");
     ck_assert_uint_eq(ln.lineno, 2);
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_uint_eq(ln.len, INGEST_MAX_LINE);
+    ck_assert_int_eq(ln.text[0], 'y');
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_str_eq(ln.text, "last");
+    ck_assert_uint_eq(ln.lineno, 4);
     ingest_reader_free(r);
     fclose(f);
 }

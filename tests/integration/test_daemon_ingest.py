@@ -75,6 +75,12 @@ m = d.metrics()
 check('tocsin_samples_rejected_total{input="http"} 2' in m,
       "/metrics counts the 2 rejected lines")
 
+# A UTF-8 byte order mark and CRLF line ends, with the format guessed.
+st, text = d.request("POST", "/api/v1/ingest",
+                     b'\xef\xbb\xbf{"metric":"cpu","labels":{"host":"bom"},'
+                     b'"value":99}\r\ncpu,host=crlf value=99\r\n')
+check(st == 204, "a body with a BOM and CRLF answers 204 (got %d %s)"
+      % (st, text))
 st, _ = d.ingest("cpu 1 1\n", fmt="nonsense")
 check(st == 400, "an unknown ?format= is a 400")
 check(d.request("GET", "/nope")[0] == 404, "unknown path: 404")

@@ -153,6 +153,19 @@ rc, out, err = run(["g1.txt", "g2.txt"])
 check(rc == 0 and [x["value"] for x in samples(out)] == [5, 15],
       "gauge delta across files and tag orders: 5 then 15 (%s)" % out)
 
+# 10. A UTF-8 byte order mark before the first line is no part of it, with
+# the format guessed; a CRLF line's CR does not count against the limit.
+rc, out, err = run([], b'\xef\xbb\xbf{"metric":"bom","value":1,"ts":5}\r\n'
+                   b'up 2 5000\r\n')
+check(rc == 0 and [x["metric"] for x in samples(out)] == ["bom", "up"],
+      "BOM and CRLF: both lines read (%s)" % err.strip())
+long_line = (b'{"metric":"m","value":1,"ts":5,"labels":{"k":"'
+             + b"v" * (65536 - 49) + b'"}}')
+assert len(long_line) == 65536
+rc, out, err = run([], long_line + b"\r\n" + long_line + b"\n")
+check(rc == 0 and len(samples(out)) == 2,
+      "a 64 KiB line is read with CRLF as with LF (%s)" % err.strip()[:200])
+
 if failures:
     print("%d check(s) failed" % len(failures))
     sys.exit(1)
