@@ -276,6 +276,9 @@ int ingest_parse_prom(struct ingest_parser *p, const char *line, size_t len,
         size_t t0 = i;
         int64_t ms;
 
+        if (line[t0] == '#')
+            return ingest_reject(p, "an exemplar (\"# {...}\") is OpenMetrics, "
+                                    "not text format 0.0.4");
         while (i < len && !is_ws(line[i]))
             i++;
         if (ingest_scan_int64(line + t0, i - t0, &ms) < 0)

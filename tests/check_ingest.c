@@ -352,6 +352,7 @@ START_TEST(prom_label_value_escapes_are_decoded)
     ck_assert_str_eq(g.labels[0], "path=C:\\x,q=say \"hi\",nl=a\nb,s=a,b}c");
     expect_reject(FMT_PROM, "m{a=\"\\t\"} 1", "invalid escape");
     expect_reject(FMT_PROM, "m{a=\"open} 1", "unterminated");
+    expect_reject(FMT_PROM, "m 3 # {trace_id=\"abc\"} 0.5", "OpenMetrics");
 }
 END_TEST
 
