@@ -411,8 +411,39 @@ static int node_depth(const struct cfg_node *n)
 
 /* Expand ${VAR}, ${VAR:-default} and $$ in s. Errors name the variable,
  * never a value. Returns the new string (malloc'd) or NULL after an error. */
+/* The '}' closing a reference whose name starts at name, past any nested
+ * "${...}" in its default. NULL when there is none. */
+static const char *ref_close(const char *name)
+{
+    int depth = 0;
+
+    for (const char *q = name; *q; q++) {
+        if (q[0] == '$' && (q[1] == '$' || q[1] == '{')) {
+            depth += q[1] == '{';
+            q++;
+        } else if (*q == '}') {
+            if (depth == 0)
+                return q;
+            depth--;
+        }
+    }
+    return NULL;
+}
+
+static char *env_expand_depth(const char *s, int line, int col, bool *expanded,
+                              struct cfg_diag *d, int depth);
+
 static char *env_expand(const char *s, int line, int col, bool *expanded,
                         struct cfg_diag *d)
+{
+    return env_expand_depth(s, line, col, expanded, d, 0);
+}
+
+/* A default may hold references itself ("${A:-${B:-x}}"), to this depth. */
+#define ENV_MAX_NESTING 8
+
+static char *env_expand_depth(const char *s, int line, int col, bool *expanded,
+                              struct cfg_diag *d, int depth)
 {
     struct buf b;
     const char *p = s;
@@ -438,7 +469,7 @@ static char *env_expand(const char *s, int line, int col, bool *expanded,
             continue;
         }
         name = p + 2;
-        close = strchr(name, '}');
+        close = ref_close(name);
         if (close == NULL) {
             cfg_error(d, line, col,
                       "unterminated \"${\" in value (write $$ "
@@ -471,6 +502,26 @@ static char *env_expand(const char *s, int line, int col, bool *expanded,
         *expanded = true;
         if (val != NULL && (def == NULL || val[0] != '\0')) {
             buf_adds(&b, val);
+        } else if (def != NULL && memchr(def, '$', (size_t)(close - def))) {
+            size_t dlen = (size_t)(close - def);
+            char *raw = xmalloc(dlen + 1), *sub = NULL;
+            bool inner = false;
+
+            memcpy(raw, def, dlen);
+            raw[dlen] = '\0';
+            if (depth >= ENV_MAX_NESTING)
+                cfg_error(d, line, col,
+                          "variable references nested deeper than %d",
+                          ENV_MAX_NESTING);
+            else
+                sub = env_expand_depth(raw, line, col, &inner, d, depth + 1);
+            free(raw);
+            if (sub == NULL) {
+                bad = true;
+                break;
+            }
+            buf_adds(&b, sub);
+            free(sub);
         } else if (def != NULL) {
             buf_add(&b, def, (size_t)(close - def));
         } else {

@@ -314,6 +314,17 @@ START_TEST(env_default_used_when_unset_or_empty)
     ck_assert_str_eq(c->store, "/etc/tocsin/a.db");
     ck_assert_str_eq(c->listen, "127.0.0.1:9000");
     config_free(c);
+    /* A default may itself hold references, as in the shell. */
+    setenv("TOCSIN_T_DIR", "d", 1);
+    c = load("store: \"${TOCSIN_T_UNSET:-${TOCSIN_T_DIR:-x}/${TOCSIN_T_UNSET:"
+             "-y}}.db\"\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(c->store, "/etc/tocsin/d/y.db");
+    config_free(c);
+    unsetenv("TOCSIN_T_DIR");
+    ck_load_error("store: \"${TOCSIN_T_UNSET:-${TOCSIN_T_UNSET}}\"\n",
+                  "f.yaml:1:8: error: environment variable TOCSIN_T_UNSET is "
+                  "not set");
 }
 END_TEST
 
