@@ -10,7 +10,7 @@ static void check_usage(FILE *f)
 {
     fprintf(f, "usage: tocsin check [-c FILE]\n\n"
                "Validate the config (default tocsin.yaml): every error is\n"
-               "printed as FILE:LINE:COL: error: message; exit 1 if any.\n");
+               "printed as FILE:LINE:COL: message; exit 1 if any.\n");
 }
 
 static const char *plural(size_t n, const char *one, const char *many)

@@ -261,8 +261,8 @@ struct tfile {
 static void node_err(struct tfile *tf, const struct cfg_node *n,
                      const char *msg)
 {
-    fprintf(stderr, "%s:%d:%d: error: %s\n", tf->path, n ? n->line : 0,
-            n ? n->col : 0, msg);
+    fprintf(stderr, "%s:%d:%d: %s\n", tf->path, n ? n->line : 0, n ? n->col : 0,
+            msg);
     tf->errors++;
 }
 

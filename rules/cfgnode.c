@@ -45,7 +45,7 @@ static void diag_vadd(struct cfg_diag *d, int line, int col, const char *fmt,
     if (line <= 0)
         snprintf(full, sizeof(full), "%s: %s", d->file, msg);
     else
-        snprintf(full, sizeof(full), "%s:%d:%d: error: %s", d->file, line,
+        snprintf(full, sizeof(full), "%s:%d:%d: %s", d->file, line,
                  col > 0 ? col : 1, msg);
     d->msgs[d->nmsgs++] = xstrdup(full);
 }

@@ -24,9 +24,9 @@ struct cfg_node {
 };
 
 /* All errors of one file, each already formatted as
- * "FILE:LINE:COL: error: message". At most CFG_MAX_ERRORS are kept; the
+ * "FILE:LINE:COL: message". At most CFG_MAX_ERRORS are kept; the
  * count goes on. */
-#define CFG_MAX_ERRORS 20
+#define CFG_MAX_ERRORS 1000
 struct cfg_diag {
     const char *file; /* borrowed; the name printed in messages */
     char *msgs[CFG_MAX_ERRORS];

@@ -419,8 +419,12 @@ static int diag_pos_cmp(const void *a, const void *b)
  * section by section; people read errors top to bottom). */
 static void diag_sort(struct cfg_diag *d, size_t from)
 {
-    struct diag_pos v[CFG_MAX_ERRORS];
+    struct diag_pos *v;
     size_t n = 0, flen = strlen(d->file);
+
+    if (d->nmsgs <= from)
+        return;
+    v = xcalloc(d->nmsgs - from, sizeof(*v));
 
     for (size_t i = from; i < d->nmsgs; i++) {
         const char *p = d->msgs[i] + flen;
@@ -439,6 +443,7 @@ static void diag_sort(struct cfg_diag *d, size_t from)
     qsort(v, n, sizeof(v[0]), diag_pos_cmp);
     for (size_t i = 0; i < n; i++)
         d->msgs[from + i] = v[i].msg;
+    free(v);
 }
 
 struct config *config_load_buf(const char *text, size_t len, const char *file,

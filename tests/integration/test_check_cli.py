@@ -72,13 +72,13 @@ rc, out, err = run("-c", "bad.yaml")
 lines = [l for l in err.splitlines() if l]
 expect(rc == 1, "bad config exits 1", err)
 expect(out == "", "nothing on stdout for a bad config", out)
-expect(all(re.match(r"^bad\.yaml:\d+:\d+: error: ", l) for l in lines),
+expect(all(re.match(r"^bad\.yaml:\d+:\d+: ", l) for l in lines),
        "every stderr line is FILE:LINE:COL: error:", err)
-expect("bad.yaml:2:22: error: invalid duration \"10 s\" for "
+expect("bad.yaml:2:22: invalid duration \"10 s\" for "
        "evaluation_interval" in err, "duration error with position", err)
-expect("bad.yaml:7:14: error: unknown notifier \"audti\" (known: audit)" in err,
+expect("bad.yaml:7:14: unknown notifier \"audti\" (known: audit)" in err,
        "unknown notifier error with position", err)
-expect("bad.yaml:11:5: error: unknown key \"severty\" in rule \"cpu_high\""
+expect("bad.yaml:11:5: unknown key \"severty\" in rule \"cpu_high\""
        in err, "unknown rule key with position", err)
 
 rc, out, err = run("-c", "missing.yaml")
@@ -110,7 +110,7 @@ with open("env.yaml", "w") as f:
 e = {"TOCSIN_IT_SECRET": "hunter2-secret"}
 os.environ.pop("TOCSIN_IT_STORE", None)
 rc, out, err = run("-c", "env.yaml", env=e)
-expect(rc == 1 and "env.yaml:1:8: error: environment variable "
+expect(rc == 1 and "env.yaml:1:8: environment variable "
        "TOCSIN_IT_STORE is not set" in err, "unset variable named", err)
 expect("hunter2" not in err, "secret value not printed", err)
 
@@ -140,7 +140,7 @@ expect(rc == 1 and len(err.strip().splitlines()) >= 4,
        "four errors from environment values", err)
 expect("hunter2" not in err and "tok_abc" not in err,
        "no environment value in any of them", err)
-expect("env2.yaml:8:23: error: unknown severity \"(value from the "
+expect("env2.yaml:8:23: unknown severity \"(value from the "
        "environment)\"" in err, "the position is still given", err)
 
 # The SPEC's example config passes with its variables set.

@@ -43,7 +43,7 @@ d.signal(signal.SIGHUP)
 m = d.wait_log(r"config rejected", 20, off)
 check(m is not None, "the bad config is rejected (logged)")
 log = d.log()[off:]
-check(re.search(re.escape(d.cfg) + r":\d+:\d+: error", log) is not None,
+check(re.search(re.escape(d.cfg) + r":\d+:\d+: \S", log) is not None,
       "the error is logged as FILE:LINE:COL")
 st, _ = d.ingest('{"metric":"mem","labels":{"host":"b"},"value":99}\n'
                  '{"metric":"cpu","labels":{"host":"b"},"value":99}\n',
