@@ -414,9 +414,16 @@ static int email_render(const struct notifier *n, const struct notification *nt,
     } else {
         email_subject(&subj, nt, &ev);
         email_event_bodies(&ev, buf_str(&subj), &txt, &html);
-        first =
-            strcmp(nt->kind, "test") == 0 ||
-            (strcmp(nt->kind, "event") == 0 && strcmp(ev.kind, "firing") == 0);
+        /* The root of the thread is the receiver's first mail of the
+         * episode, which the router marks (a mailbox routed only
+         * critical first hears "escalated"); rows queued without the
+         * mark start at "firing". */
+        const cJSON *mark =
+            cJSON_GetObjectItemCaseSensitive(nt->payload, "first");
+        first = strcmp(nt->kind, "test") == 0 ||
+                (strcmp(nt->kind, "event") == 0 &&
+                 (mark != NULL ? cJSON_IsTrue(mark)
+                               : strcmp(ev.kind, "firing") == 0));
         msgid_root(&root, p, &ev);
         if (first)
             buf_add(&id, root.data, root.len);

@@ -304,7 +304,8 @@ static void make_key(const char *fingerprint, double ts, const char *event,
  * rule's `by` label names (the labels that tell one alert of the rule from
  * another: titles and subjects show those, not the rule's fixed labels). */
 static int make_payload(struct buf *b, const char *event_json, double starts_at,
-                        const char *receiver, const struct rule *rule)
+                        const char *receiver, bool first,
+                        const struct rule *rule)
 {
     char num[64];
 
@@ -315,6 +316,10 @@ static int make_payload(struct buf *b, const char *event_json, double starts_at,
     buf_printf(b, ",\"starts_at\":%s,\"receiver\":\"", num);
     buf_add_json_str(b, receiver, strlen(receiver));
     buf_addc(b, '"');
+    /* The receiver's first notification of this episode (whatever the
+     * event): the mail that later ones thread to. */
+    if (first)
+        buf_adds(b, ",\"first\":true");
     if (rule != NULL) {
         buf_adds(b, ",\"by\":[");
         for (size_t i = 0; i < rule->nby; i++) {
@@ -334,11 +339,11 @@ static int make_payload(struct buf *b, const char *event_json, double starts_at,
  * payload is too large. */
 static int build_row(const struct config *cfg, struct outbox_row *row,
                      const char *receiver, double ts, const char *event,
-                     const char *event_json, double starts_at, double now,
-                     char key[29], struct buf *b, struct err *e)
+                     const char *event_json, double starts_at, bool first,
+                     double now, char key[29], struct buf *b, struct err *e)
 {
     make_key(row->fingerprint, ts, event, receiver, row->kind, key);
-    if (make_payload(b, event_json, starts_at, receiver,
+    if (make_payload(b, event_json, starts_at, receiver, first,
                      config_rule(cfg, row->rule)) < 0) {
         err_set(e, "router: payload for %s too large", receiver);
         return -1;
@@ -508,7 +513,7 @@ int router_record(struct router *r, struct store *s,
         row.rule = ev->rule;
         row.kind = "event";
         if (build_row(cfg, &row, n->name, ev->ts, kindname, event_json,
-                      ev->starts_at, now, key, &b, e) < 0)
+                      ev->starts_at, !k->heard, now, key, &b, e) < 0)
             goto out;
         added = store_outbox_add(s, &row, NULL, e);
         if (added < 0)
@@ -792,7 +797,7 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         row.kind = "repeat";
         row.status = OUTBOX_PENDING;
         if (build_row(r->cfg, &row, n->name, now, "repeat", c.json, a->since,
-                      now, key, &b, e) < 0)
+                      false, now, key, &b, e) < 0)
             goto out;
         added = store_outbox_add(s, &row, NULL, e);
         if (added < 0)

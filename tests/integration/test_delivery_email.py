@@ -97,6 +97,37 @@ t = run_tocsin(["notify-test", "strict", "-c", "cfg.yaml"])
 print("notify-test strict:", t.returncode, t.stdout.strip())
 check(t.returncode == 1 and "failed" in t.stdout and "STARTTLS" in t.stdout,
       "notify-test strict fails naming STARTTLS")
+
+# A mailbox routed only critical first hears "escalated": that mail roots
+# the thread, and the resolved mail replies to it.
+crit = SmtpReceiver().start()
+write("crit.yaml", """
+notifiers:
+  pager:
+    type: email
+    smtp: %s
+    starttls: "off"
+    from: alerts@example.com
+    to: [pager@example.com]
+routes:
+  - match: {severity: critical}
+    notify: [pager]
+""" % crit.url() + RULE_YAML)
+stream([("api", 300, T0), ("api", 600, T0 + 60), ("api", 100, T0 + 120)],
+       path="crit.jsonl")
+p = eval_notify(cfg="crit.yaml", store="crit.db", streams=("crit.jsonl",))
+cm = [email.message_from_bytes(m["data"], policy=email.policy.default)
+      for m in crit.wait_for(2)]
+print("pager subjects:", [str(m["Subject"]) for m in cm])
+check(len(cm) == 2 and "escalated" in str(cm[0]["Subject"]) and
+      "resolved" in str(cm[1]["Subject"]), "the pager got escalated, then "
+      "resolved")
+check(len(cm) == 2 and cm[0]["In-Reply-To"] is None,
+      "its first mail (escalated) starts the thread")
+check(len(cm) == 2 and str(cm[1]["In-Reply-To"]).strip() ==
+      str(cm[0]["Message-ID"]).strip(),
+      "the resolved mail replies to the escalated one it got")
+crit.stop()
 srv.stop()
 plain.stop()
 print("email: all checks passed")
