@@ -19,8 +19,10 @@
 #include "notifier.h"
 #include "sign.h"
 
-#define WB_LEAF_MAX ((size_t)64 << 10) /* one rendered string leaf */
-#define WB_BODY_MAX ((size_t)1 << 20)  /* the whole body */
+/* Far above what a sane alert renders (a label of 9 kB repeated in an
+ * annotation already makes 500 kB): these only stop a runaway. */
+#define WB_LEAF_MAX ((size_t)1 << 20) /* one rendered string leaf */
+#define WB_BODY_MAX ((size_t)8 << 20) /* the whole body */
 
 enum wb_type { WB_OBJ, WB_ARR, WB_STR, WB_RAW, WB_NUM };
 
