@@ -69,5 +69,44 @@ check([r["status"] for r in rows] == ["sent", "sent"], "both rows sent")
 check([r["key"] for r in rows] ==
       [x["headers"]["webhook-id"] for x in reqs],
       "webhook-id is the outbox idempotency key")
+
+# A long label (9 kB) repeated in an annotation, into a templated body and
+# into the Alertmanager payload (which carries annotations twice): both
+# are sent whole, not failed for size.
+big = HttpReceiver().start()
+write("big.yaml", """
+notifiers:
+  tmpl:
+    type: webhook
+    url: %s
+    body: {summary: "{{ annotations.summary }}", note: "{{ labels.note }}"}
+  am:
+    type: webhook
+    url: %s
+defaults:
+  notify: [tmpl, am]
+rules:
+  - name: big
+    metric: m
+    by: [note]
+    severity: {critical: {above: 1}}
+    annotations:
+      summary: "{{ labels.note }} {{ labels.note }} {{ labels.note }} {{ labels.note }} {{ labels.note }} {{ labels.note }} {{ labels.note }} {{ labels.note }}"
+""" % (big.url("/tmpl"), big.url("/am")))
+note = "n" * 9000
+with open("big.jsonl", "w") as f:
+    f.write(json.dumps({"metric": "m", "labels": {"note": note}, "value": 5,
+                        "ts": T0}) + "\n")
+p = eval_notify(cfg="big.yaml", store="big.db", streams=("big.jsonl",))
+got = big.wait_for(2)
+tb = [json.loads(r["body"]) for r in got if r["path"] == "/tmpl"]
+ab = [json.loads(r["body"]) for r in got if r["path"] == "/am"]
+check(len(tb) == 1 and tb[0]["note"] == note and
+      len(tb[0]["summary"]) == 8 * 9000 + 7,
+      "a 72 kB templated string is sent whole")
+check(len(ab) == 1 and
+      len(ab[0]["alerts"][0]["annotations"]["summary"]) == 8 * 9000 + 7,
+      "the Alertmanager payload carries the long annotation")
+big.stop()
 rcv.stop()
 print("webhook payload and signature: all checks passed")
