@@ -463,6 +463,16 @@ static void complete(struct dispatcher *d, struct sender_xfer *x)
                                 x->io.resp.len);
         else
             res = notifier_default_check(x->req.kind, code);
+        /* The mail went out, but libcurl went on past refused
+         * recipients: they get nothing, so say whom. */
+        if (x->req.kind == REQ_SMTP && res == DELIVERY_OK &&
+            x->io.rcpt_refused > 0) {
+            char mod[200];
+            log_module(n, row->receiver, mod, sizeof(mod));
+            log_warn(mod, "sent to %u of %u recipients; refused: %s",
+                     x->io.rcpt_asked - x->io.rcpt_refused, x->io.rcpt_asked,
+                     x->io.refused);
+        }
         /* A success is only told in debug logs: skip writing it up. */
         if (res == DELIVERY_OK && !log_on(LOG_DEBUG)) {
             finish(d, row, n, res, code, 0, "ok");
@@ -1122,7 +1132,12 @@ int dispatcher_send_once(const struct notifier *n, const char *payload_json,
                 : notifier_default_check(req.kind, code);
         long ms = (long)((util_mono() - t0) * 1000.0 + 0.5);
 
-        if (req.kind == REQ_SMTP && res == DELIVERY_OK) {
+        if (req.kind == REQ_SMTP && res == DELIVERY_OK && io.rcpt_refused > 0) {
+            snprintf(account, accountlen,
+                     "delivered: %ld OK to %u of %u recipients; refused: %s",
+                     code, io.rcpt_asked - io.rcpt_refused, io.rcpt_asked,
+                     io.refused);
+        } else if (req.kind == REQ_SMTP && res == DELIVERY_OK) {
             size_t nr = count_rcpt(req.rcpt);
 
             snprintf(account, accountlen,

@@ -3,11 +3,13 @@
  * message uploaded through a read callback). Used by dispatch.c for both the
  * multi loop and notify-test's single attempt. Reference: notifier-contracts
  * sections 3, 5 and 6. */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../common/version.h"
 #include "transport.h"
@@ -96,6 +98,45 @@ static int setup_http_request(CURL *h, struct request *rq, CURLU *uh,
     return 0;
 }
 
+/* SMTP commands out and replies in (libcurl's debug stream; nothing of it
+ * is printed, as AUTH lines carry the password): pair each RCPT TO with
+ * its reply, one command at a time as libcurl sends them. */
+static int on_smtp_debug(CURL *h, curl_infotype type, char *data, size_t size,
+                         void *arg)
+{
+    struct transport_io *io = arg;
+
+    (void)h;
+    if (type == CURLINFO_HEADER_OUT && size > 9 &&
+        strncasecmp(data, "RCPT TO:<", 9) == 0) {
+        size_t n = 0;
+        while (9 + n < size && data[9 + n] != '>' &&
+               n + 1 < sizeof(io->rcpt_addr))
+            n++;
+        memcpy(io->rcpt_addr, data + 9, n);
+        io->rcpt_addr[n] = '\0';
+    } else if (type == CURLINFO_HEADER_IN && io->rcpt_addr[0] && size >= 4 &&
+               isdigit((unsigned char)data[0]) &&
+               isdigit((unsigned char)data[1]) &&
+               isdigit((unsigned char)data[2]) && data[3] != '-') {
+        /* the last line of the reply ("250-" lines go before it) */
+        io->rcpt_asked++;
+        if (data[0] >= '4') {
+            size_t len = strlen(io->refused), m = size;
+            while (m > 0 && (data[m - 1] == '\r' || data[m - 1] == '\n'))
+                m--;
+            if (m > 120)
+                m = 120;
+            io->rcpt_refused++;
+            snprintf(io->refused + len, sizeof(io->refused) - len,
+                     "%s%s (%.*s)", len ? ", " : "", io->rcpt_addr, (int)m,
+                     data);
+        }
+        io->rcpt_addr[0] = '\0';
+    }
+    return 0;
+}
+
 static void io_init(struct request *rq, struct transport_io *io)
 {
     memset(io, 0, sizeof(*io));
@@ -135,6 +176,9 @@ int transport_setup(CURL *h, struct request *rq, CURLU *uh, double timeout,
             SETOPT(h, CURLOPT_MAIL_FROM, rq->mail_from);
         SETOPT(h, CURLOPT_MAIL_RCPT, rq->rcpt);
         SETOPT(h, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
+        SETOPT(h, CURLOPT_DEBUGFUNCTION, on_smtp_debug);
+        SETOPT(h, CURLOPT_DEBUGDATA, io);
+        SETOPT(h, CURLOPT_VERBOSE, 1L);
         if (rq->username)
             SETOPT(h, CURLOPT_USERNAME, rq->username);
         if (rq->password)

@@ -22,6 +22,12 @@ struct transport_io {
     size_t upload_off;   /* SMTP: bytes of req->body already read */
     struct buf resp;     /* the answer body, capped */
     char errbuf[CURL_ERROR_SIZE];
+    /* SMTP: the server's answer to each RCPT TO (libcurl goes on past a
+     * refused recipient and says nothing of it): how many were asked and
+     * refused, and "addr (450 reply), ..." for the refused ones. */
+    unsigned rcpt_asked, rcpt_refused;
+    char rcpt_addr[256]; /* the RCPT awaiting its reply, "" when none */
+    char refused[512];
 };
 
 /* Set every option of h for rq: URL, protocols, timeouts (timeout seconds

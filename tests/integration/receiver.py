@@ -154,9 +154,11 @@ class SmtpReceiver:
     """aiosmtpd on 127.0.0.1 recording every message: {"mail_from",
     "rcpt_tos", "data" (bytes)}. With username/password, AUTH PLAIN/LOGIN is
     required and checked (without TLS, for tests). tls=(certfile, keyfile):
-    the server offers STARTTLS and requires it before MAIL."""
+    the server offers STARTTLS and requires it before MAIL. refuse:
+    {address: "550 reply"} refuses those recipients."""
 
-    def __init__(self, username=None, password=None, out_dir=None, tls=None):
+    def __init__(self, username=None, password=None, out_dir=None, tls=None,
+                 refuse=None):
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
@@ -167,6 +169,14 @@ class SmtpReceiver:
         outer = self
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address,
+                                  rcpt_options):
+                # refuse: {address: "550 reply"} answers those RCPTs so.
+                if refuse and address in refuse:
+                    return refuse[address]
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):
                 msg = {"mail_from": envelope.mail_from,
                        "rcpt_tos": list(envelope.rcpt_tos),

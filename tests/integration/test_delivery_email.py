@@ -128,6 +128,38 @@ check(len(cm) == 2 and str(cm[1]["In-Reply-To"]).strip() ==
       str(cm[0]["Message-ID"]).strip(),
       "the resolved mail replies to the escalated one it got")
 crit.stop()
+
+# A recipient the server refuses (for now or for good): the others get the
+# mail, and the log and notify-test name the refused ones.
+picky = SmtpReceiver(refuse={"temp@example.com": "450 4.2.1 try later",
+                             "gone@example.com": "550 5.1.1 no such user"})
+picky.start()
+write("picky.yaml", """
+notifiers:
+  team:
+    type: email
+    smtp: %s
+    starttls: "off"
+    from: alerts@example.com
+    to: [ok@example.com, temp@example.com, gone@example.com]
+routes:
+  - match: {}
+    notify: [team]
+""" % picky.url() + RULE_YAML)
+stream([("api", 600, T0)], path="picky.jsonl")
+p = eval_notify(cfg="picky.yaml", store="picky.db", streams=("picky.jsonl",))
+got = picky.wait_for(1)
+check(len(got) == 1 and got[0]["rcpt_tos"] == ["ok@example.com"],
+      "the accepted recipient got the mail")
+check("sent to 1 of 3 recipients" in p.stderr and
+      "temp@example.com (450 4.2.1 try later)" in p.stderr and
+      "gone@example.com (550 5.1.1 no such user)" in p.stderr,
+      "the log names the refused recipients and their replies")
+t = run_tocsin(["notify-test", "team", "-c", "picky.yaml"])
+print("notify-test team:", t.returncode, t.stdout.strip())
+check(t.returncode == 0 and "to 1 of 3 recipients; refused: "
+      "temp@example.com" in t.stdout, "notify-test says who was refused")
+picky.stop()
 srv.stop()
 plain.stop()
 print("email: all checks passed")
