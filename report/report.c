@@ -49,6 +49,8 @@ struct calc {
     size_t series_n, series_cap; /* power of two */
     struct silenced_ev *sil;
     size_t nsil, capsil;
+    int64_t *evids; /* history rows in the period, sorted */
+    size_t nev, capev;
 };
 
 static uint64_t str_hash(const char *s, uint64_t seed)
@@ -228,6 +230,11 @@ static int on_event(void *ctx, const struct store_event *ev)
     ri = rule_index(c, ev->rule);
     ra = &c->rules[ri];
     sl = series_get(c, ri, ev->fingerprint ? ev->fingerprint : "");
+    if (c->nev == c->capev) {
+        c->capev = c->capev ? c->capev * 2 : 256;
+        c->evids = xrealloc(c->evids, c->capev * sizeof(*c->evids));
+    }
+    c->evids[c->nev++] = ev->id;
     if (ev->silenced) {
         if (c->nsil == c->capsil) {
             c->capsil = c->capsil ? c->capsil * 2 : 64;
@@ -276,16 +283,38 @@ static int cmp_sil(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int on_outbox(void *ctx, const struct outbox_row *r)
 {
     struct calc *c = ctx;
     struct rule_acc *ra;
+    size_t ri;
 
-    if (r->created < c->since || r->created > c->until || r->kind == NULL)
+    if (r->kind == NULL)
         return 0;
-    if (strcmp(r->kind, "event") != 0 && strcmp(r->kind, "repeat") != 0)
+    if (strcmp(r->kind, "event") == 0 && r->event_id > 0) {
+        /* An event's notifications belong to the event's period (its own
+         * ts), however much later they were queued or sent. */
+        if (c->nev == 0 || bsearch(&r->event_id, c->evids, c->nev,
+                                   sizeof(*c->evids), cmp_id) == NULL)
+            return 0;
+    } else if (strcmp(r->kind, "event") == 0 ||
+               strcmp(r->kind, "repeat") == 0) {
+        /* A reminder happens when it is queued. */
+        if (r->created < c->since || r->created > c->until)
+            return 0;
+    } else {
         return 0;
-    ra = &c->rules[rule_index(c, r->rule)];
+    }
+    /* rule_index may move c->rules (a rule with notifications and no
+     * event in the period is new here): index only after it returns. */
+    ri = rule_index(c, r->rule);
+    ra = &c->rules[ri];
     switch (r->status) {
     case OUTBOX_SENT:
         ra->rr.sent++;
@@ -405,6 +434,7 @@ static void calc_cleanup(struct calc *c)
     free(c->rules);
     free(c->rule_slots);
     free(c->sil);
+    free(c->evids);
 }
 
 int report_compute(struct store *s, double since, double until, double short_s,
@@ -426,6 +456,8 @@ int report_compute(struct store *s, double since, double until, double short_s,
         goto err;
     if (c.nsil > 0)
         qsort(c.sil, c.nsil, sizeof(*c.sil), cmp_sil);
+    if (c.nev > 1)
+        qsort(c.evids, c.nev, sizeof(*c.evids), cmp_id);
     if (store_outbox_foreach(s, since, on_outbox, &c, e) < 0)
         goto err;
     /* A silenced event without any outbox row (the pipeline may record a

@@ -332,6 +332,59 @@ START_TEST(report_one_rule_still_firing_counts_up_to_until)
 }
 END_TEST
 
+/* Notifications without an event in the period: reminders of an alert
+ * firing since before it (the rule is new to the report there: its table
+ * grows while the row is counted), and an event's notification queued
+ * long after its event, which counts in the event's period. */
+START_TEST(report_counts_reminders_of_rules_without_events_and_by_event_time)
+{
+    struct store *s = mem_store();
+    char rule[32], key[32];
+    cJSON *j;
+    int64_t id;
+
+    id = add_ev(s, T0 - 500, "old", "o1", "firing", false);
+    add_ob(s, "r0", id, "old", "event", OUTBOX_SENT, T0 - 500);
+    add_ob(s, "r1", 0, "old", "repeat", OUTBOX_SENT, T0 + 100);
+    add_ob(s, "r2", 0, "old", "repeat", OUTBOX_SENT, T0 + 200);
+    j = report_json(s, T0, T0 + DAY, 300);
+    ck_assert_double_eq(
+        num(cJSON_GetObjectItem(rule_at(j, 0, "old"), "notifications"), "sent"),
+        2);
+    cJSON_Delete(j);
+    /* 16 rules with events, then a 17th with reminders only. */
+    for (int i = 0; i < 16; i++) {
+        snprintf(rule, sizeof(rule), "r%02d", i);
+        add_ev(s, T0 + 300 + i, rule, rule, "firing", false);
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(key, sizeof(key), "q%d", i);
+        add_ob(s, key, 0, "late", "repeat", OUTBOX_SENT, T0 + 400 + i);
+    }
+    /* An event in the period whose notification was queued after it. */
+    id = add_ev(s, T0 + 500, "replayed", "p1", "firing", false);
+    add_ob(s, "p1", id, "replayed", "event", OUTBOX_SENT, T0 + 3 * DAY);
+    j = report_json(s, T0, T0 + DAY, 300);
+    for (int i = 0; i < cJSON_GetArraySize(cJSON_GetObjectItem(j, "rules"));
+         i++) {
+        const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "rules"), i);
+        const char *name = cJSON_GetObjectItem(r, "rule")->valuestring;
+        double sent = num(cJSON_GetObjectItem(r, "notifications"), "sent");
+        if (strcmp(name, "late") == 0)
+            ck_assert_double_eq(sent, 3);
+        else if (strcmp(name, "replayed") == 0 || strcmp(name, "old") == 0)
+            ck_assert_double_eq(sent, strcmp(name, "old") == 0 ? 2 : 1);
+    }
+    cJSON_Delete(j);
+    /* The replayed event's notification is not in the period it was
+     * queued in. */
+    j = report_json(s, T0 + 2 * DAY, T0 + 4 * DAY, 300);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "rules")), 0);
+    cJSON_Delete(j);
+    store_close(s);
+}
+END_TEST
+
 START_TEST(report_many_rules_sorted_by_score_then_fired_then_name)
 {
     struct store *s = mem_store();
@@ -759,6 +812,8 @@ Suite *report_suite(void)
     tcase_add_test(tc, report_csv_quotes_fields_with_commas_and_quotes);
     tcase_add_test(tc, report_empty_history_gives_empty_rules_in_every_format);
     tcase_add_test(tc, report_one_rule_still_firing_counts_up_to_until);
+    tcase_add_test(
+        tc, report_counts_reminders_of_rules_without_events_and_by_event_time);
     tcase_add_test(tc, report_many_rules_sorted_by_score_then_fired_then_name);
     tcase_add_test(
         tc, report_flapping_short_rule_outranks_more_frequent_steady_rule);
