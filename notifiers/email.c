@@ -253,14 +253,31 @@ static const char *sev_color(const struct am_event *ev)
     return "#2196f3";
 }
 
+#define EMAIL_TITLE_MAX 300
+
 static void email_subject(struct buf *b, const struct notification *nt,
                           const struct am_event *ev)
 {
     char sev[32];
 
+    struct buf title;
+
     upper(sev, sizeof(sev), ev->resolved ? "resolved" : ev->shown);
     buf_printf(b, "[%s] ", sev);
-    am_title(ev, b);
+    /* Rule and labels, cut on a character boundary past 300 bytes: mail
+     * clients show a line of it, and servers cap header sizes. */
+    buf_init(&title, 0);
+    am_title(ev, &title);
+    if (title.len > EMAIL_TITLE_MAX) {
+        size_t cut = EMAIL_TITLE_MAX;
+        while (cut > 0 && ((unsigned char)title.data[cut] & 0xC0) == 0x80)
+            cut--;
+        buf_add(b, title.data, cut);
+        buf_adds(b, "\xE2\x80\xA6"); /* … */
+    } else {
+        buf_add(b, buf_str(&title), title.len);
+    }
+    buf_cleanup(&title);
     buf_printf(b, " %s", ev->resolved ? "resolved" : ev->kind);
     if (strcmp(nt->kind, "repeat") == 0)
         buf_adds(b, " (still firing)");

@@ -136,7 +136,10 @@ int mime_add_header(struct buf *out, const char *name, const char *value)
 
     if (buf_adds(out, name) < 0 || buf_add(out, ": ", 2) < 0)
         return -1;
-    if (mime_needs_encoding(value, n) || longest_word(value) > 900) {
+    /* "=?" could read as the start of an encoded-word: a label value of
+     * "=?UTF-8?B?...?=" must show as written, so encode the whole value. */
+    if (mime_needs_encoding(value, n) || strstr(value, "=?") != NULL ||
+        longest_word(value) > 900) {
         if (mime_encode_words(out, value, n) < 0)
             return -1;
     } else if (add_folded(out, value) < 0) {
@@ -186,24 +189,52 @@ int mime_mailbox_addr(const char *mailbox, char *addr, size_t addrlen)
     return 0;
 }
 
-/* Append one mailbox; a non-ASCII display name becomes encoded-words. */
+/* Does the display name need quoting (RFC 5322 3.2.3: a phrase is atoms,
+ * and these specials end an atom)? */
+static bool has_specials(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strchr("()<>[]:;@\\,.\"", s[i]) != NULL)
+            return true;
+    return false;
+}
+
+/* Append one mailbox: a non-ASCII display name becomes encoded-words, one
+ * with specials ("Ops, Team") a quoted string. */
 static int add_mailbox(struct buf *out, const char *mb)
 {
     const char *lt = strrchr(mb, '<');
     const char *name = mb, *name_end;
+    bool quoted;
 
-    if (lt == NULL || !mime_needs_encoding(mb, strlen(mb)))
+    if (lt == NULL)
         return add_folded(out, mb);
     while (*name == ' ')
         name++;
     name_end = lt;
     while (name_end > name && name_end[-1] == ' ')
         name_end--;
-    if (name_end - name >= 2 && *name == '"' && name_end[-1] == '"') {
+    quoted = name_end - name >= 2 && *name == '"' && name_end[-1] == '"';
+    if (!mime_needs_encoding(name, (size_t)(name_end - name)) &&
+        (quoted || !has_specials(name, (size_t)(name_end - name))))
+        return add_folded(out, mb);
+    if (quoted) {
         name++;
         name_end--;
     }
-    if (mime_encode_words(out, name, (size_t)(name_end - name)) < 0)
+    if (!mime_needs_encoding(name, (size_t)(name_end - name))) {
+        /* ASCII with specials: a quoted string, \ and " escaped */
+        buf_addc(out, '"');
+        for (const char *c = name; c < name_end; c++) {
+            if (*c == '"' || *c == '\\')
+                buf_addc(out, '\\');
+            buf_addc(out, *c);
+        }
+        buf_addc(out, '"');
+    } else if (mime_encode_words(out, name, (size_t)(name_end - name)) < 0) {
+        return -1;
+    }
+    if (out->failed)
         return -1;
     if (cur_col(out) + 2 + strlen(lt) > 78 && buf_add(out, "\r\n", 2) < 0)
         return -1;

@@ -1269,6 +1269,34 @@ START_TEST(email_non_ascii_subject_is_rfc2047_words_not_splitting_chars)
 }
 END_TEST
 
+/* Rule and labels past 300 bytes are cut, with "…", before the event. */
+START_TEST(email_subject_is_cut_past_300_bytes)
+{
+    static char big[1200];
+    const char *lbl[] = {"note", big, NULL};
+    struct fixture f;
+    struct request r = {0};
+    struct mail m;
+    cJSON *p;
+    char v[4096], *dec;
+
+    memset(big, 'x', sizeof(big) - 1);
+    p = mk_payload("firing", "critical", "ok", "1", lbl, "s");
+    fx_setup(&f, "email", email_yaml);
+    render_mail(&f, "event", p, &r, &m);
+    ck_assert(mail_header(&m, "Subject", v, sizeof(v)));
+    dec = decode_words(v);
+    ck_assert_msg(strlen(dec) < 340, "%zu: %s", strlen(dec), dec);
+    ck_assert_ptr_nonnull(strstr(dec, "\xE2\x80\xA6 firing"));
+    ck_assert_ptr_eq(strstr(dec, "[CRITICAL] api_p90_latency note=xxx"), dec);
+    free(dec);
+    free(m.headers);
+    request_cleanup(&r);
+    cJSON_Delete(p);
+    fx_teardown(&f);
+}
+END_TEST
+
 START_TEST(email_label_with_crlf_cannot_inject_a_header)
 {
     struct fixture f;
@@ -1495,6 +1523,37 @@ START_TEST(mime_ascii_header_folds_and_stays_unencoded)
 }
 END_TEST
 
+/* Text that reads like an encoded-word is encoded, so that it shows as
+ * written; display names with specials are quoted, not split. */
+START_TEST(mime_headers_keep_lookalike_words_and_special_names)
+{
+    struct buf b;
+    const char *to[] = {"Ops, Team <ops@example.com>",
+                        "\"Dr. Who\" <who@example.com>",
+                        "Plain Name <p@example.com>", "bare@example.com",
+                        "Say \"hi\" <hi@example.com>"};
+
+    buf_init(&b, 0);
+    ck_assert_int_eq(
+        mime_add_header(&b, "Subject", "[WARNING] r note==?UTF-8?B?SGk=?="), 0);
+    ck_assert_msg(strncmp(b.data, "Subject: =?UTF-8?B?", 19) == 0, "%s",
+                  b.data);
+    buf_reset(&b);
+    ck_assert_int_eq(mime_add_address_header(&b, "To", to, 5), 0);
+    ck_assert_msg(strstr(b.data, "\"Ops, Team\" <ops@example.com>") != NULL,
+                  "%s", b.data);
+    ck_assert_msg(strstr(b.data, "\"Dr. Who\" <who@example.com>") != NULL, "%s",
+                  b.data);
+    ck_assert_msg(strstr(b.data, "Plain Name <p@example.com>") != NULL, "%s",
+                  b.data);
+    ck_assert_msg(strstr(b.data, "bare@example.com") != NULL, "%s", b.data);
+    ck_assert_msg(strstr(b.data, "\"Say \\\"hi\\\"\" <hi@example.com>") != NULL,
+                  "%s", b.data);
+    check_lines(b.data);
+    buf_cleanup(&b);
+}
+END_TEST
+
 START_TEST(default_check_classifies_http_and_smtp_codes)
 {
     ck_assert_int_eq(notifier_default_check(REQ_HTTP, 204), DELIVERY_OK);
@@ -1672,6 +1731,8 @@ Suite *notifiers_suite(void)
     tcase_add_test(t, mime_date_is_rfc5322_in_english);
     tcase_add_test(t, mime_qp_round_trips_long_lines_trailing_space_and_equals);
     tcase_add_test(t, mime_ascii_header_folds_and_stays_unencoded);
+    tcase_add_test(t, email_subject_is_cut_past_300_bytes);
+    tcase_add_test(t, mime_headers_keep_lookalike_words_and_special_names);
     tcase_add_test(t, default_check_classifies_http_and_smtp_codes);
     tcase_add_test(t, am_payload_rejects_payload_without_event);
     tcase_add_test(t,
