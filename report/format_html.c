@@ -67,9 +67,16 @@ static void chart(const struct report *r, struct buf *out)
     size_t legend_rows = (r->nrules + 3) / 4;
     char day[16];
 
-    /* An until at midnight ends the previous day: no empty last day. */
+    /* An until at midnight ends the previous day: no empty last day,
+     * unless a firing came at that very midnight (the period includes
+     * until). */
     if (d1 < d0)
         d1 = d0;
+    for (size_t i = 0; i < r->nrules; i++)
+        for (size_t k = 0; k < r->rules[i].ndays; k++)
+            if (r->rules[i].days[k].day > d1 &&
+                r->rules[i].days[k].day <= (int64_t)floor(r->until / 86400.0))
+                d1 = r->rules[i].days[k].day;
     if (d1 - d0 + 1 > MAX_DAYS) {
         int64_t lo = INT64_MAX, hi = INT64_MIN;
         for (size_t i = 0; i < r->nrules; i++)

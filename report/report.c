@@ -205,10 +205,11 @@ static void close_episode(struct calc *c, struct series_slot *sl, double ts,
     struct rule_acc *ra = &c->rules[sl->rule];
 
     if (sl->open && sl->start_known) {
-        double d = ts - sl->start;
+        /* an episode stamped later than now, cut at now: none of it */
+        double d = ts > sl->start ? ts - sl->start : 0;
         add_duration(ra, d);
         ra->rr.nepisodes++;
-        if (resolved && d <= c->short_s)
+        if (resolved && d <= c->short_s + UTIL_TIME_EPS)
             ra->rr.short_lived++;
     }
     sl->open = false;
@@ -250,7 +251,8 @@ static int on_event(void *ctx, const struct store_event *ev)
         add_fire_day(ra, ev->ts);
         if (sl->open)
             close_episode(c, sl, ev->ts, false);
-        if (sl->has_resolve && ev->ts - sl->last_resolve <= c->short_s)
+        if (sl->has_resolve &&
+            ev->ts - sl->last_resolve <= c->short_s + UTIL_TIME_EPS)
             ra->rr.flapping++;
         sl->open = true;
         sl->start_known = true;
@@ -442,6 +444,7 @@ int report_compute(struct store *s, double since, double until, double short_s,
 {
     struct calc c;
     struct report *r;
+    double open_end;
 
     *out = NULL;
     if (!(since <= until)) {
@@ -466,10 +469,14 @@ int report_compute(struct store *s, double since, double until, double short_s,
     for (size_t i = 0; i < c.nsil; i++)
         if (!c.sil[i].covered)
             c.rules[c.sil[i].rule].rr.silenced++;
-    /* Episodes still open at `until` count up to `until`. */
+    /* Episodes still open at `until` count up to `until`, or up to now
+     * when until is later: an alert has not fired in the future. */
+    open_end = until < util_now() ? until : util_now();
+    if (open_end < since)
+        open_end = since;
     for (size_t i = 0; i < c.series_cap; i++)
         if (c.series[i].fp != NULL && c.series[i].open)
-            close_episode(&c, &c.series[i], until, false);
+            close_episode(&c, &c.series[i], open_end, false);
 
     r = xcalloc(1, sizeof(*r));
     r->since = since;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/util.h"
 #include "../report/report.h"
 #include "../report/schedule.h"
 #include "../store/store.h"
@@ -385,6 +386,34 @@ START_TEST(report_counts_reminders_of_rules_without_events_and_by_event_time)
 }
 END_TEST
 
+/* An episode open at an until later than now counts up to now only; a
+ * --short of 60.7 s holds exactly for a 60.7 s episode. */
+START_TEST(report_open_episode_stops_at_now_and_short_is_inclusive)
+{
+    struct store *s = mem_store();
+    double now = util_now();
+    cJSON *j;
+    const cJSON *r;
+
+    add_ev(s, now - 100, "open", "o", "firing", false);
+    j = report_json(s, now - 1000, now + 365 * DAY, 300);
+    r = rule_at(j, 0, "open");
+    ck_assert_double_le(num(r, "median_firing_seconds"), 100 + 60);
+    ck_assert_double_ge(num(r, "median_firing_seconds"), 100);
+    cJSON_Delete(j);
+    add_ev(s, T0, "flap", "f", "firing", false);
+    add_ev(s, T0 + 60.7, "flap", "f", "resolved", false);
+    add_ev(s, T0 + 121.4, "flap", "f", "firing", false);
+    add_ev(s, T0 + 130, "flap", "f", "resolved", false);
+    j = report_json(s, T0 - 10, T0 + DAY, 60.7);
+    r = rule_at(j, 0, "flap");
+    ck_assert_double_eq(num(r, "short_lived"), 2);
+    ck_assert_double_eq(num(r, "flapping"), 1);
+    cJSON_Delete(j);
+    store_close(s);
+}
+END_TEST
+
 START_TEST(report_many_rules_sorted_by_score_then_fired_then_name)
 {
     struct store *s = mem_store();
@@ -589,6 +618,22 @@ START_TEST(report_html_escapes_names_and_draws_one_series_per_rule)
     ck_assert_int_eq(n, 2);
     ck_assert_ptr_null(strstr(t, "src="));
     ck_assert_ptr_null(strstr(t, "href="));
+    buf_cleanup(&b);
+    report_free(r);
+    /* A firing exactly at an until of midnight is in the period: its day
+     * is drawn (a dot per day with firings: that day and the one before). */
+    add_ev(s, T0 + 2 * DAY, "b&b", "g2", "firing", false);
+    ck_assert_int_eq(report_compute(s, T0, T0 + 2 * DAY, 300, &r, &e), 0);
+    buf_init(&b, 0);
+    ck_assert_int_eq(report_format_html(r, &b), 0);
+    t = buf_str(&b);
+    n = 0;
+    for (p = strstr(t, "b&amp;b"); p && (p = strstr(p, "<circle")) != NULL &&
+                                   p < strstr(strstr(t, "b&amp;b"), "</g>");
+         p++)
+        n++;
+    ck_assert_int_eq(n, 2);
+    ck_assert_ptr_nonnull(strstr(t, "2026-01-03"));
     buf_cleanup(&b);
     report_free(r);
     store_close(s);
@@ -812,6 +857,7 @@ Suite *report_suite(void)
     tcase_add_test(tc, report_csv_quotes_fields_with_commas_and_quotes);
     tcase_add_test(tc, report_empty_history_gives_empty_rules_in_every_format);
     tcase_add_test(tc, report_one_rule_still_firing_counts_up_to_until);
+    tcase_add_test(tc, report_open_episode_stops_at_now_and_short_is_inclusive);
     tcase_add_test(
         tc, report_counts_reminders_of_rules_without_events_and_by_event_time);
     tcase_add_test(tc, report_many_rules_sorted_by_score_then_fired_then_name);
