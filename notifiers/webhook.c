@@ -98,6 +98,15 @@ static bool json_number(const char *s)
     return *s == '\0';
 }
 
+/* Within the double range: "1e999" is JSON syntax, but parsers read it as
+ * infinity or refuse it; it goes as a string instead. */
+static bool finite_number(const char *s)
+{
+    double v;
+
+    return util_parse_double(s, &v) == 0 && isfinite(v);
+}
+
 /* A YAML 1.2 core decimal number that JSON cannot spell as is ("+5",
  * ".5", "5.", "007"): digits, sign, dot and exponent only. */
 static bool yaml_number(const char *s, double *out)
@@ -138,7 +147,8 @@ static struct wb_node *wb_compile(const struct cfg_node *c, struct cfg_diag *d)
     }
     if (!c->quoted && c->scalar &&
         (strcmp(c->scalar, "true") == 0 || strcmp(c->scalar, "false") == 0 ||
-         strcmp(c->scalar, "null") == 0 || json_number(c->scalar))) {
+         strcmp(c->scalar, "null") == 0 ||
+         (json_number(c->scalar) && finite_number(c->scalar)))) {
         w->type = WB_RAW;
         w->raw = xstrdup(c->scalar);
         return w;

@@ -610,6 +610,7 @@ START_TEST(webhook_body_template_renders_typed_scalars)
              "  empty:\n"
              "  quoted: \"true\"\n"
              "  quoted_num: '42'\n"
+             "  huge: 1e999\n"
              "  tags: [a, 2, \"{{ severity }}\"]\n"
              "  nested: {rule: \"{{ rule }}\", fp: \"{{ fingerprint }}\"}\n");
     ck_assert_int_eq(f.rc, 0);
@@ -629,6 +630,8 @@ START_TEST(webhook_body_template_renders_typed_scalars)
     ck_assert(cJSON_IsNull(jget(m, "empty")));
     ck_assert_str_eq(jstr(m, "quoted"), "true");
     ck_assert_str_eq(jstr(m, "quoted_num"), "42");
+    /* JSON syntax, but no double: a string rather than an infinity. */
+    ck_assert_str_eq(jstr(m, "huge"), "1e999");
     ck_assert_str_eq(jstr(m, "tags.0"), "a");
     ck_assert(cJSON_IsNumber(jget(m, "tags.1")));
     ck_assert_str_eq(jstr(m, "tags.2"), "critical");
