@@ -177,6 +177,21 @@ static int put_cb(void *ctx, const char *key, const char *rule,
                             p->err);
 }
 
+/* The store rolled a batch back: the engine must forget it too, or the
+ * batch's alerts would be firing in memory with no event in the store (a
+ * client's retry of the batch would then change nothing and be answered
+ * 204). The series come back from the store as after a crash: their state
+ * as of the last commit, their windows as of the last checkpoint. */
+static void forget_batch(struct pipeline *p)
+{
+    engine_free(p->engine);
+    p->engine = engine_new(p->cfg);
+    p->restored = false;
+    p->batch_events = 0;
+    log_warn("pipeline", "batch rolled back: series state reloaded from the "
+                         "store");
+}
+
 int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e)
 {
     int n = p->batch_events;
@@ -188,7 +203,7 @@ int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e)
             store_rollback(p->store);
         p->in_txn = false;
         p->failed = 0;
-        p->batch_events = 0;
+        forget_batch(p);
         err_set(e, "batch rolled back after an earlier store error");
         return -1;
     }
@@ -198,7 +213,7 @@ int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e)
         if (p->in_txn)
             store_rollback(p->store);
         p->in_txn = false;
-        p->batch_events = 0;
+        forget_batch(p);
         return -1;
     }
     p->err = NULL;
@@ -206,8 +221,10 @@ int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e)
     if (!p->in_txn)
         return 0;
     p->in_txn = false;
-    if (store_commit(p->store, e) < 0)
+    if (store_commit(p->store, e) < 0) {
+        forget_batch(p);
         return -1;
+    }
     p->st.commits++;
     if (events_committed)
         *events_committed = n;

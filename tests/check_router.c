@@ -16,6 +16,7 @@
 #include "../notifiers/router.h"
 #include "../rules/config.h"
 #include "../rules/event.h"
+#include "../rules/pipeline.h"
 #include "../store/store.h"
 
 #define T0 1767225600.0
@@ -558,6 +559,68 @@ START_TEST(reminders_respect_cooldown)
 }
 END_TEST
 
+static int count_events_cb(void *ctx, const struct store_event *ev)
+{
+    (void)ev;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* A batch the store could not commit (disk full) is forgotten by the
+ * engine too: the same samples sent again fire again, and this time the
+ * event and its notification are committed. */
+START_TEST(rolled_back_batch_is_forgotten_by_the_engine)
+{
+    struct fixture f;
+    struct err e = {0};
+    struct pipeline *p;
+    struct label lb[] = {{"host", "a"}};
+    struct sample smp = {"cpu", lb, 1, 95, T0};
+    struct rows r;
+    int n = 0;
+
+    fx_open(&f, NOTIFIERS "defaults: {notify: [mail]}\n"
+                          "rules:\n"
+                          "  - name: cpu_high\n"
+                          "    metric: cpu\n"
+                          "    by: [host]\n"
+                          "    severity: {critical: {above: 90}}\n");
+    p = pipeline_new(f.cfg, f.s, false, &e);
+    ck_assert_msg(p != NULL, "pipeline_new: %s", e.msg);
+    ck_assert_int_eq(pipeline_feed(p, &smp, T0, &e), 0);
+    ck_assert_int_eq(pipeline_commit(p, NULL, &e), 0);
+    /* A second alert, whose batch cannot be written (its long label needs
+     * pages the store may not take). */
+    static char big[60000];
+    memset(big, 'b', sizeof(big) - 1);
+    lb[0].value = big;
+    ck_assert_int_eq(store_set_max_pages(f.s, 1), 0);
+    smp.ts = T0 + 1;
+    pipeline_feed(p, &smp, T0 + 1, &e);
+    err_clear(&e);
+    ck_assert_int_eq(pipeline_commit(p, NULL, &e), -1);
+    ck_assert_int_eq(store_set_max_pages(f.s, 1000000), 0);
+    /* The client's retry of that batch. */
+    err_clear(&e);
+    ck_assert_int_eq(pipeline_feed(p, &smp, T0 + 1, &e), 0);
+    ck_assert_msg(pipeline_commit(p, NULL, &e) == 0, "commit: %s", e.msg);
+    ck_assert_int_eq(
+        store_events_foreach(f.s, 0, NULL, count_events_cb, &n, &e), 0);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:pending:event mail:pending:event");
+    /* host=a is still known as firing: a new sample of it is no event. */
+    lb[0].value = "a";
+    smp.ts = T0 + 2;
+    ck_assert_int_eq(pipeline_feed(p, &smp, T0 + 2, &e), 0);
+    ck_assert_int_eq(pipeline_commit(p, NULL, &e), 0);
+    n = 0;
+    store_events_foreach(f.s, 0, NULL, count_events_cb, &n, &e);
+    ck_assert_int_eq(n, 2);
+    pipeline_close(p, NULL);
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(idempotency_keys_are_stable_and_dot_free)
 {
     struct fixture f, g;
@@ -770,6 +833,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, repeat_interval_follows_the_running_config);
     tcase_add_test(tc, silenced_receiver_does_not_follow_the_alert);
     tcase_add_test(tc, reminders_respect_cooldown);
+    tcase_add_test(tc, rolled_back_batch_is_forgotten_by_the_engine);
     tcase_add_test(tc, idempotency_keys_are_stable_and_dot_free);
     tcase_add_test(tc,
                    idempotency_keys_of_later_events_sort_after_earlier_ones);
