@@ -196,7 +196,10 @@ static int reload_on_writer(void *ctx, void *arg)
 {
     struct daemon_ctx *d = ctx;
 
-    pipeline_reload(d->pipeline, arg);
+    struct err e = {0};
+
+    if (pipeline_reload(d->pipeline, arg, &e) < 0)
+        log_error("reload", "alerts of removed or changed rules: %s", e.msg);
     return 0;
 }
 

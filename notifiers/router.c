@@ -418,7 +418,7 @@ static int cooldown_mark(struct store *s, const char *fp, const char *receiver,
 
 static const char *reason_name(enum event_reason r)
 {
-    return r == REASON_NODATA ? "nodata" : "threshold";
+    return event_reason_name(r);
 }
 
 int router_record(struct router *r, struct store *s,

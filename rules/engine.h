@@ -83,6 +83,10 @@ int engine_save(struct engine *e, bool with_windows, bool all,
 int engine_restore(struct engine *e, const char *key, const void *blob,
                    size_t len, struct err *err);
 
+/* Hash of everything in a rule that shapes its series' state: a changed
+ * rule starts fresh after a restore or a reload. */
+uint64_t engine_rule_hash(const struct rule *r);
+
 /* Replace the config (SIGHUP): series of rules whose definition is unchanged
  * keep their state; others start fresh. */
 void engine_reload(struct engine *e, const struct config *cfg);

@@ -126,9 +126,6 @@ struct series **engine_series_list(struct engine *e, size_t *n);
 /* htab_foreach callback appending to a struct tick_ctx's list. */
 void engine_collect_cb(struct hnode *n, void *ctx);
 void engine_fp_hex(const struct series *s, char out[17]);
-/* Hash of everything in a rule that shapes its series' state: a changed
- * rule starts fresh after a restore or a reload. */
-uint64_t engine_rule_hash(const struct rule *r);
 /* (Re)build the metric -> rules index and the rule hashes. */
 void engine_build_index(struct engine *e);
 

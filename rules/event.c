@@ -54,12 +54,18 @@ int event_to_json(const struct alert_event *ev, struct buf *out)
         return -1;
     }
     if (buf_adds(out, ",\"reason\":") < 0 ||
-        json_str(out, ev->reason == REASON_NODATA ? "nodata" : "threshold") <
-            0 ||
+        json_str(out, event_reason_name(ev->reason)) < 0 ||
         buf_adds(out, ",\"fingerprint\":") < 0 ||
         json_str(out, ev->fingerprint) < 0 ||
         buf_adds(out, ",\"annotations\":") < 0 ||
         json_obj(out, ev->annotations, ev->nannotations) < 0)
         return -1;
     return buf_addc(out, '}');
+}
+
+const char *event_reason_name(enum event_reason r)
+{
+    return r == REASON_NODATA   ? "nodata"
+           : r == REASON_RELOAD ? "reload"
+                                : "threshold";
 }

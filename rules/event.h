@@ -10,7 +10,10 @@
 #include "../common/labels.h"
 #include "config.h"
 
-enum event_reason { REASON_THRESHOLD, REASON_NODATA };
+/* reload: a reload removed or redefined the alert's rule, which resolves
+ * it (the rule no longer says anything of it). */
+enum event_reason { REASON_THRESHOLD, REASON_NODATA, REASON_RELOAD };
+const char *event_reason_name(enum event_reason r);
 
 struct alert_event {
     double ts; /* Unix seconds */

@@ -4,7 +4,9 @@
  * state it changed. Used by `tocsin eval` and the daemon's writer thread. */
 #include "pipeline.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +30,38 @@ struct pipeline {
     pipeline_event_fn on_event;
     void *on_event_ctx;
     struct pipeline_stats st;
+    struct names *changed; /* at start: rules redefined since the last run */
 };
+
+/* A small set of rule names. */
+struct names {
+    char **v;
+    size_t n;
+};
+
+static void names_add(struct names *ns, const char *name)
+{
+    for (size_t i = 0; i < ns->n; i++)
+        if (strcmp(ns->v[i], name) == 0)
+            return;
+    ns->v = xrealloc(ns->v, (ns->n + 1) * sizeof(*ns->v));
+    ns->v[ns->n++] = xstrdup(name);
+}
+
+static bool names_has(const struct names *ns, const char *name)
+{
+    for (size_t i = 0; ns != NULL && i < ns->n; i++)
+        if (strcmp(ns->v[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void names_free(struct names *ns)
+{
+    for (size_t i = 0; i < ns->n; i++)
+        free(ns->v[i]);
+    free(ns->v);
+}
 
 static int ensure_txn(struct pipeline *p, struct err *e)
 {
@@ -70,9 +103,24 @@ static int restore_cb(void *ctx, const char *key, const void *blob, size_t len)
 {
     struct pipeline *p = ctx;
     struct err e = {0};
+    int rc = engine_restore(p->engine, key, blob, len, &e);
 
-    if (engine_restore(p->engine, key, blob, len, &e) < 0)
+    if (rc < 0)
         log_warn("pipeline", "skipping saved series: %s", e.msg);
+    if (rc == 1 && p->changed != NULL) {
+        /* A series of a rule the config has, saved under another
+         * definition of it: the rule changed while tocsin was down. */
+        const char *sep = strchr(key, '\x1f');
+        size_t nl = sep ? (size_t)(sep - key) : strlen(key);
+        char name[256];
+
+        if (nl > 0 && nl < sizeof(name)) {
+            memcpy(name, key, nl);
+            name[nl] = '\0';
+            if (config_rule(p->cfg, name) != NULL)
+                names_add(p->changed, name);
+        }
+    }
     return 0;
 }
 
@@ -83,6 +131,123 @@ static int ensure_restored(struct pipeline *p, struct err *e)
         return 0;
     p->restored = true;
     return store_series_foreach(p->store, restore_cb, p, e);
+}
+
+/* Firing alerts of the rules a reload removed or redefined, copied out of
+ * the store (no writes inside its read cursor). */
+struct gone {
+    char *fp, *rule, *labels, *severity;
+    double since;
+};
+
+struct gone_ctx {
+    const struct config *old, *cfg;
+    const struct names *changed; /* at start (old NULL): redefined rules */
+    struct gone *v;
+    size_t n;
+};
+
+/* Is rule name (of the old config) gone from cfg or redefined there? */
+static bool rule_gone(const struct config *old, const struct config *cfg,
+                      const char *name)
+{
+    const struct rule *o = config_rule(old, name);
+    const struct rule *n = config_rule(cfg, name);
+
+    if (o == NULL)
+        return false; /* not ours to judge: a rule of an older config */
+    return n == NULL || engine_rule_hash(n) != engine_rule_hash(o);
+}
+
+static int gone_cb(void *ctx, const struct store_alert *a)
+{
+    struct gone_ctx *g = ctx;
+    struct gone *x;
+
+    if (g->old != NULL ? !rule_gone(g->old, g->cfg, a->rule)
+                       : config_rule(g->cfg, a->rule) != NULL &&
+                             !names_has(g->changed, a->rule))
+        return 0;
+    g->v = xrealloc(g->v, (g->n + 1) * sizeof(*g->v));
+    x = &g->v[g->n++];
+    x->fp = xstrdup(a->fingerprint);
+    x->rule = xstrdup(a->rule);
+    x->labels = xstrdup(a->labels_json ? a->labels_json : "{}");
+    x->severity = xstrdup(a->severity ? a->severity : "warning");
+    x->since = a->since;
+    return 0;
+}
+
+/* One "resolved" event (reason reload) for a gone alert, recorded and
+ * routed like any other: its receivers hear that it ended. */
+static int resolve_gone(struct pipeline *p, const struct gone *g, double now,
+                        struct err *e)
+{
+    cJSON *root = cJSON_Parse(g->labels);
+    const cJSON *it;
+    struct label *lv;
+    struct alert_event ev;
+    size_t n = 0;
+    int rc;
+
+    lv =
+        xcalloc((size_t)(root ? cJSON_GetArraySize(root) : 0) + 1, sizeof(*lv));
+    cJSON_ArrayForEach(it, root)
+    {
+        if (cJSON_IsString(it)) {
+            lv[n].name = it->string;
+            lv[n].value = it->valuestring;
+            n++;
+        }
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.ts = now;
+    ev.rule = g->rule;
+    ev.labels = lv;
+    ev.nlabels = n;
+    ev.kind = EV_RESOLVED;
+    ev.severity = SEV_OK;
+    if (severity_parse(g->severity, &ev.previous) < 0)
+        ev.previous = SEV_WARNING;
+    ev.reason = REASON_RELOAD;
+    snprintf(ev.fingerprint, sizeof(ev.fingerprint), "%s", g->fp);
+    ev.starts_at = g->since;
+    p->err = e;
+    rc = on_engine_event(p, &ev);
+    p->err = NULL;
+    free(lv);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* Resolve every alert g's predicate picks, in one transaction. */
+static int resolve_all_gone(struct pipeline *p, struct gone_ctx *g,
+                            struct err *e)
+{
+    int rc = 0;
+
+    if (store_alerts_foreach(p->store, gone_cb, g, e) < 0)
+        rc = -1;
+    for (size_t i = 0; i < g->n && rc == 0; i++)
+        rc = resolve_gone(p, &g->v[i], p->replay ? g->v[i].since : util_now(),
+                          e);
+    if (rc == 0 && g->n > 0) {
+        log_info("pipeline",
+                 "%zu alert(s) of removed or changed rules resolved", g->n);
+        rc = pipeline_commit(p, NULL, e);
+    } else if (rc < 0 && p->in_txn) {
+        store_rollback(p->store);
+        p->in_txn = false;
+        p->failed = 0;
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        free(g->v[i].fp);
+        free(g->v[i].rule);
+        free(g->v[i].labels);
+        free(g->v[i].severity);
+    }
+    free(g->v);
+    return rc;
 }
 
 struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
@@ -97,9 +262,25 @@ struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
     p->router = router_new(cfg);
     router_set_replay(p->router, replay);
     buf_init(&p->json, 4 << 20);
-    if (!replay && ensure_restored(p, e) < 0) {
-        pipeline_close(p, NULL);
-        return NULL;
+    if (!replay) {
+        struct names changed = {0};
+        struct gone_ctx g = {NULL, cfg, &changed, NULL, 0};
+        struct err ge = {0};
+        int rc;
+
+        p->changed = &changed;
+        rc = ensure_restored(p, e);
+        p->changed = NULL;
+        /* Alerts of rules removed or redefined while tocsin was down
+         * resolve, as on a reload. */
+        if (rc == 0 && resolve_all_gone(p, &g, &ge) < 0)
+            log_warn("pipeline", "alerts of removed or changed rules: %s",
+                     ge.msg);
+        names_free(&changed);
+        if (rc < 0) {
+            pipeline_close(p, NULL);
+            return NULL;
+        }
     }
     return p;
 }
@@ -270,15 +451,21 @@ int pipeline_close(struct pipeline *p, struct err *e)
     return rc;
 }
 
-void pipeline_reload(struct pipeline *p, const struct config *cfg)
+int pipeline_reload(struct pipeline *p, const struct config *cfg, struct err *e)
 {
     struct router *r = router_new(cfg);
+    struct gone_ctx g = {p->cfg, cfg, NULL, NULL, 0};
 
     router_set_replay(r, p->replay);
     engine_reload(p->engine, cfg);
     router_free(p->router);
     p->router = r;
+    /* Alerts of rules the new config removed or redefined: the rule that
+     * fired them says nothing of them any more, so they resolve (else
+     * they would stay firing, and reminded, for ever). gone_cb judges
+     * with the old config, which the caller keeps alive. */
     p->cfg = cfg;
+    return resolve_all_gone(p, &g, e);
 }
 
 struct engine *pipeline_engine(struct pipeline *p)

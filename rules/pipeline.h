@@ -54,8 +54,11 @@ int pipeline_tick(struct pipeline *p, double now, struct err *e);
 int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e);
 /* Save changed series state (with windows: a checkpoint). Own transaction. */
 int pipeline_checkpoint(struct pipeline *p, bool with_windows, struct err *e);
-/* Swap the config (SIGHUP). */
-void pipeline_reload(struct pipeline *p, const struct config *cfg);
+/* Swap the config (SIGHUP). Alerts of rules it removed or redefined are
+ * resolved (reason "reload"), in their own transaction. 0, or -1 with e
+ * when that could not be recorded (the new config runs either way). */
+int pipeline_reload(struct pipeline *p, const struct config *cfg,
+                    struct err *e);
 
 struct engine *pipeline_engine(struct pipeline *p);
 /* The pipeline's router (borrowed), e.g. for router_silences_changed after

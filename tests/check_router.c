@@ -621,6 +621,101 @@ START_TEST(rolled_back_batch_is_forgotten_by_the_engine)
 }
 END_TEST
 
+static int alerts_rules_cb(void *ctx, const struct store_alert *a)
+{
+    struct buf *b = ctx;
+    buf_printf(b, "%s%s", b->len ? " " : "", a->rule);
+    return 0;
+}
+
+struct lastev {
+    char json[1024];
+};
+
+static int last_event_cb(void *ctx, const struct store_event *ev)
+{
+    struct lastev *l = ctx;
+    snprintf(l->json, sizeof(l->json), "%s", ev->json);
+    return 0;
+}
+
+static struct config *load_cfg(const char *yaml)
+{
+    struct cfg_diag d;
+    struct config *c;
+
+    cfg_diag_init(&d, "test.yaml");
+    c = config_load_buf(yaml, strlen(yaml), "test.yaml", ".", &d);
+    cfg_diag_cleanup(&d);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+/* A reload that removes a firing alert's rule, or redefines it, resolves
+ * the alert (reason "reload") for the receivers that heard it; alerts of
+ * unchanged rules go on firing, silently. */
+START_TEST(reload_resolves_alerts_of_removed_and_changed_rules)
+{
+#define TWO_RULES(extra)                                                       \
+    NOTIFIERS                                                                  \
+    "defaults: {notify: [mail], repeat_interval: 1m}\n"                        \
+    "rules:\n"                                                                 \
+    "  - {name: ra, metric: ma, severity: {critical: {above: 1}}}\n"           \
+    "  - {name: rb, metric: mb, severity: {critical: {above: 1}}" extra "}\n"
+    struct fixture f;
+    struct config *c2 =
+        load_cfg(NOTIFIERS "defaults: {notify: [mail]}\n"
+                           "rules:\n"
+                           "  - {name: ra, metric: ma, severity: "
+                           "{critical: {above: 1}}}\n");
+    struct config *c3 = load_cfg(TWO_RULES(", window: 1m, aggregate: max"));
+    struct err e = {0};
+    struct pipeline *p;
+    struct sample a = {"ma", NULL, 0, 5, T0}, b = {"mb", NULL, 0, 5, T0};
+    struct buf al;
+    struct lastev le;
+    struct rows r;
+
+    fx_open(&f, TWO_RULES(""));
+    p = pipeline_new(f.cfg, f.s, false, &e);
+    ck_assert_int_eq(pipeline_feed(p, &a, T0, &e), 0);
+    ck_assert_int_eq(pipeline_feed(p, &b, T0, &e), 0);
+    ck_assert_int_eq(pipeline_commit(p, NULL, &e), 0);
+    /* rb removed: resolved; ra unchanged: still firing, no event. */
+    ck_assert_msg(pipeline_reload(p, c2, &e) == 0, "reload: %s", e.msg);
+    buf_init(&al, 0);
+    store_alerts_foreach(f.s, alerts_rules_cb, &al, &e);
+    ck_assert_str_eq(buf_str(&al), "ra");
+    store_events_foreach(f.s, 0, "rb", last_event_cb, &le, &e);
+    ck_assert_msg(strstr(le.json, "\"event\":\"resolved\"") &&
+                      strstr(le.json, "\"previous\":\"critical\"") &&
+                      strstr(le.json, "\"reason\":\"reload\""),
+                  "%s", le.json);
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:pending:event mail:pending:event "
+                                      "mail:pending:event");
+    /* rb comes back redefined (a window): new to this config, it resolves
+     * nothing, and a sample fires it again. */
+    ck_assert_int_eq(pipeline_reload(p, c3, &e), 0);
+    buf_reset(&al);
+    store_alerts_foreach(f.s, alerts_rules_cb, &al, &e);
+    ck_assert_str_eq(buf_str(&al), "ra");
+    ck_assert_int_eq(pipeline_feed(p, &b, T0 + 10, &e), 0);
+    ck_assert_int_eq(pipeline_commit(p, NULL, &e), 0);
+    /* Back to the first config: rb's definition changed under its firing
+     * alert, which resolves; ra stays. */
+    ck_assert_int_eq(pipeline_reload(p, f.cfg, &e), 0);
+    buf_reset(&al);
+    store_alerts_foreach(f.s, alerts_rules_cb, &al, &e);
+    ck_assert_str_eq(buf_str(&al), "ra");
+    buf_cleanup(&al);
+    pipeline_close(p, NULL);
+    config_free(c2);
+    config_free(c3);
+    fx_close(&f);
+#undef TWO_RULES
+}
+END_TEST
+
 START_TEST(idempotency_keys_are_stable_and_dot_free)
 {
     struct fixture f, g;
@@ -834,6 +929,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, silenced_receiver_does_not_follow_the_alert);
     tcase_add_test(tc, reminders_respect_cooldown);
     tcase_add_test(tc, rolled_back_batch_is_forgotten_by_the_engine);
+    tcase_add_test(tc, reload_resolves_alerts_of_removed_and_changed_rules);
     tcase_add_test(tc, idempotency_keys_are_stable_and_dot_free);
     tcase_add_test(tc,
                    idempotency_keys_of_later_events_sort_after_earlier_ones);

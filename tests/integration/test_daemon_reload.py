@@ -1,6 +1,7 @@
 """SIGHUP: a good config is swapped in (a new rule takes effect, existing
 alerts keep their state); a bad one is logged with FILE:LINE:COL and the old
-config keeps running."""
+config keeps running. Alerts of a rule a reload removes resolve (reason
+"reload"), and so do those of a rule redefined while the daemon was down."""
 import os
 import re
 import signal
@@ -56,4 +57,36 @@ hist = [e for e in d.history() if e["event"] == "firing"]
 check(len([e for e in hist if e["rule"] == "cpu_high"
            and e["labels"]["host"] == "a"]) == 1,
       "an alert firing before the reloads fired exactly once")
+
+# Remove mem_high: its alerts resolve, cpu_high's go on.
+d.write_config(config(CPU_RULE))
+off = len(d.log())
+d.signal(signal.SIGHUP)
+check(d.wait_log(r"config reloaded: 1 rule", 20, off) is not None,
+      "the config without mem_high is reloaded")
+rules = {a["rule"] for a in d.alerts()}
+check(rules == {"cpu_high"}, "mem_high's alerts are no longer firing (%s)"
+      % sorted(rules))
+gone = [e for e in d.history() if e["rule"] == "mem_high"
+        and e["event"] == "resolved"]
+check(len(gone) == 2 and all(e["reason"] == "reload" and
+                             e["previous"] == "warning" for e in gone),
+      "each mem_high alert got a resolved event, reason reload (%s)" % gone)
 check(d.stop() == 0, "SIGTERM exits 0")
+
+# cpu_high redefined (a window) while the daemon is down: at start its
+# alerts resolve; a new sample fires the new definition.
+d.write_config(config(CPU_RULE.replace("    by: [host]\n",
+                                       "    by: [host]\n    window: 1m\n"
+                                       "    aggregate: max\n")))
+d.start()
+check(d.alerts() == [], "the redefined rule's alerts resolved at start (%s)"
+      % d.alerts())
+resolved = [e for e in d.history() if e["rule"] == "cpu_high"
+            and e["event"] == "resolved" and e["reason"] == "reload"]
+check(len(resolved) == 2, "one resolved (reload) per cpu_high alert")
+st, _ = d.ingest('{"metric":"cpu","labels":{"host":"a"},"value":99}\n',
+                 fmt="json")
+check(st == 204 and [a["rule"] for a in d.alerts()] == ["cpu_high"],
+      "a new sample fires the new definition")
+check(d.stop() == 0, "SIGTERM exits 0 after the restart")
