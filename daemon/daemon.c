@@ -210,13 +210,24 @@ static int same_str(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
+/* The port of a "host:port" listen address; 0 when none or 0. */
+static long listen_port(const char *listen)
+{
+    const char *c = listen ? strrchr(listen, ':') : NULL;
+
+    return c ? strtol(c + 1, NULL, 10) : 0;
+}
+
 static void reload(struct daemon_ctx *d, const char *path,
                    struct kept_configs *kept, struct http_server **http)
 {
     struct cfg_diag diag;
     struct config *nc;
     const struct config *old = daemon_config(d);
-    size_t i;
+    struct http_server *nhttp = NULL;
+    struct inputs *nin;
+    struct err e = {0};
+    size_t i, failed = 0;
 
     log_info("reload", "SIGHUP: reloading %s", path);
     cfg_diag_init(&diag, path);
@@ -231,6 +242,36 @@ static void reload(struct daemon_ctx *d, const char *path,
         return;
     }
     cfg_diag_cleanup(&diag);
+    /* Bind what the new config needs before anything changes: an address
+     * in use rejects it as an invalid file would. */
+    if (!same_str(nc->listen, old->listen) && nc->listen != NULL) {
+        nhttp = http_start(d, nc->listen, &e);
+        if (nhttp == NULL && *http != NULL && listen_port(nc->listen) != 0 &&
+            listen_port(nc->listen) == listen_port(old->listen)) {
+            /* The running server holds that port under another host
+             * (0.0.0.0 and 127.0.0.1): free it and try again. */
+            http_stop(*http);
+            *http = NULL;
+            nhttp = http_start(d, nc->listen, &e);
+            if (nhttp == NULL) {
+                struct err oe = {0};
+                *http = http_start(d, old->listen, &oe);
+            }
+        }
+        if (nhttp == NULL) {
+            log_error("reload", "%s", e.msg);
+            goto reject;
+        }
+    }
+    pthread_mutex_lock(&d->inputs_mu);
+    nin = inputs_start(d, nc, d->inputs, &failed);
+    if (nin != NULL)
+        d->inputs = nin;
+    pthread_mutex_unlock(&d->inputs_mu);
+    if (nin == NULL) {
+        log_error("reload", "%zu input(s) could not start", failed);
+        goto reject;
+    }
     if (!same_str(nc->store, old->store))
         log_warn("reload",
                  "store path changed to %s: takes effect at the "
@@ -250,22 +291,26 @@ static void reload(struct daemon_ctx *d, const char *path,
     kept->v[kept->n++] = nc;
 
     if (!same_str(nc->listen, old->listen)) {
-        struct err e = {0};
         http_stop(*http);
-        *http = NULL;
-        if (nc->listen != NULL) {
-            *http = http_start(d, nc->listen, &e);
-            if (*http == NULL)
-                log_error("reload", "%s", e.msg);
-        }
+        *http = nhttp;
     }
-    pthread_mutex_lock(&d->inputs_mu);
-    d->inputs = inputs_start(d, nc, d->inputs);
-    pthread_mutex_unlock(&d->inputs_mu);
     log_info("reload",
              "config reloaded: %zu rules, %zu notifiers, %zu "
              "inputs",
              nc->nrules, nc->nnotifiers, nc->ninputs);
+    return;
+reject:
+    http_stop(nhttp);
+    if (*http == NULL && old->listen != NULL && nc->listen != NULL &&
+        listen_port(nc->listen) == listen_port(old->listen)) {
+        /* freed for the new server above: the running config takes its
+         * address back */
+        *http = http_start(d, old->listen, &e);
+        if (*http == NULL)
+            log_error("reload", "%s", e.msg);
+    }
+    config_free(nc);
+    log_error("reload", "config rejected; the running one stays");
 }
 
 /* --- startup and shutdown --- */
@@ -379,9 +424,16 @@ int daemon_run(const char *config_path)
             goto fail;
         }
     }
-    pthread_mutex_lock(&d->inputs_mu);
-    d->inputs = inputs_start(d, cfg, NULL);
-    pthread_mutex_unlock(&d->inputs_mu);
+    {
+        size_t failed = 0;
+
+        pthread_mutex_lock(&d->inputs_mu);
+        d->inputs = inputs_start(d, cfg, NULL, &failed);
+        pthread_mutex_unlock(&d->inputs_mu);
+        /* As for listen: an input that cannot start stops the start. */
+        if (d->inputs == NULL)
+            goto fail;
+    }
     log_info("tocsin",
              "started %s: %zu rules, %zu notifiers, %zu inputs, "
              "store %s",

@@ -162,19 +162,22 @@ static struct listener *listener_start(struct daemon_ctx *d,
     }
     return l;
 fail:
-    log_error(in->kind == INPUT_STATSD ? "statsd" : "file", "%s (line %d)",
-              e.msg, in->line);
+    /* e.msg names the kind already ("statsd: cannot listen on ...") */
+    log_error("inputs", "%s (the input at line %d of the config)", e.msg,
+              in->line);
     listener_free(l);
     return NULL;
 }
 
 struct inputs *inputs_start(struct daemon_ctx *d, const struct config *cfg,
-                            struct inputs *prev)
+                            struct inputs *prev, size_t *failed)
 {
     struct inputs *in = xcalloc(1, sizeof(*in));
     struct scrape_target_cfg *tc;
     struct buf sk;
-    size_t i, k, ntc = 0;
+    size_t i, k, ntc = 0, nfail = 0;
+    /* where each kept listener came from in prev, to give it back */
+    size_t *from = xcalloc(cfg->ninputs ? cfg->ninputs : 1, sizeof(*from));
 
     in->d = d;
     in->v = xcalloc(cfg->ninputs ? cfg->ninputs : 1, sizeof(*in->v));
@@ -205,11 +208,36 @@ struct inputs *inputs_start(struct daemon_ctx *d, const struct config *cfg,
                 break;
             }
         }
-        if (l == NULL)
+        if (l != NULL) {
+            from[in->n] = k + 1;
+        } else {
             l = listener_start(d, it, key);
+            if (l == NULL)
+                nfail++;
+        }
         if (l != NULL)
             in->v[in->n++] = l;
     }
+    if (nfail > 0 && failed != NULL) {
+        /* All or nothing: stop what this call started, give the kept
+         * listeners back to prev, which goes on running. */
+        for (i = 0; i < in->n; i++) {
+            if (from[i] > 0)
+                prev->v[from[i] - 1] = in->v[i];
+            else
+                listener_free(in->v[i]);
+        }
+        free(from);
+        free(in->v);
+        free(in);
+        buf_cleanup(&sk);
+        free(tc);
+        *failed = nfail;
+        return NULL;
+    }
+    free(from);
+    if (failed != NULL)
+        *failed = nfail;
     in->scrape_key = buf_steal(&sk);
     if (in->scrape_key == NULL)
         in->scrape_key = xstrdup("");

@@ -15,10 +15,12 @@
 struct inputs;
 
 /* Start every input of cfg. An input that cannot start (port in use) is
- * logged and skipped; returns NULL only on out-of-memory. prev, if not
- * NULL, is consumed: its inputs that cfg still has keep running. */
+ * logged. With failed NULL it is skipped; otherwise the call is all or
+ * nothing: on any failure, *failed is set, what it started is stopped,
+ * prev is left running untouched and NULL comes back. On success prev, if
+ * not NULL, is consumed: its inputs that cfg still has keep running. */
 struct inputs *inputs_start(struct daemon_ctx *d, const struct config *cfg,
-                            struct inputs *prev);
+                            struct inputs *prev, size_t *failed);
 /* Stop every input and free the set (NULL is a no-op). */
 void inputs_stop(struct inputs *in);
 /* Per-target scrape counters (see scraper_counters). */
