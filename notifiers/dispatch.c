@@ -478,8 +478,8 @@ static void complete(struct dispatcher *d, struct sender_xfer *x)
             finish(d, row, n, res, code, 0, "ok");
             return;
         }
-        transport_snippet(x->io.resp.data, x->io.resp.len, 200, snip,
-                          sizeof(snip));
+        transport_snippet(x->io.resp.data, x->io.resp.len, 200, x->req.url,
+                          snip, sizeof(snip));
         if (x->req.kind == REQ_SMTP)
             snprintf(what, sizeof(what), "%s %s: SMTP %ld", verb(&x->req),
                      res == DELIVERY_OK ? "ok" : "failed", code);
@@ -1123,7 +1123,8 @@ int dispatcher_send_once(const struct notifier *n, const char *payload_json,
     t0 = util_mono();
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    transport_snippet(io.resp.data, io.resp.len, 200, snip, sizeof(snip));
+    transport_snippet(io.resp.data, io.resp.len, 200, req.url, snip,
+                      sizeof(snip));
     if (rc == CURLE_OK || (req.kind == REQ_SMTP && code >= 400)) {
         enum delivery_result res =
             (n->ops->check && rc == CURLE_OK)

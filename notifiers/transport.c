@@ -289,8 +289,48 @@ void transport_describe_error(CURL *h, CURLcode rc, const struct request *rq,
     }
 }
 
-void transport_snippet(const char *body, size_t len, size_t max, char *out,
-                       size_t outlen)
+/* Replace every occurrence of tok[0..n) in out with "...". */
+static void scrub_token(char *out, const char *tok, size_t n)
+{
+    char *p;
+
+    if (n == 0)
+        return;
+    while ((p = memmem(out, strlen(out), tok, n)) != NULL) {
+        memmove(p + 3, p + n, strlen(p + n) + 1);
+        memcpy(p, "...", 3);
+    }
+}
+
+/* Receivers echo the request in their errors ("Cannot POST /hooks/T0K3N"):
+ * every path segment and query value of url long enough to be a token (6
+ * characters) is cut out of out, as the URL itself is never logged. */
+static void scrub_url(char *out, const char *url)
+{
+    const char *p = url ? strstr(url, "://") : NULL;
+    const char *seg;
+
+    if (p == NULL || (p = strchr(p + 3, '/')) == NULL)
+        return;
+    while (*p) {
+        size_t n;
+
+        while (*p == '/' || *p == '?' || *p == '&' || *p == '=')
+            p++;
+        seg = p;
+        while (*p && *p != '/' && *p != '?' && *p != '&' && *p != '=' &&
+               *p != '#')
+            p++;
+        n = (size_t)(p - seg);
+        if (n >= 6)
+            scrub_token(out, seg, n);
+        if (*p == '#')
+            break;
+    }
+}
+
+void transport_snippet(const char *body, size_t len, size_t max,
+                       const char *url, char *out, size_t outlen)
 {
     size_t n = 0;
 
@@ -307,4 +347,5 @@ void transport_snippet(const char *body, size_t len, size_t max, char *out,
     while (n > 0 && out[n - 1] == ' ')
         n--;
     out[n] = '\0';
+    scrub_url(out, url);
 }

@@ -58,8 +58,10 @@ void transport_describe_error(CURL *h, CURLcode rc, const struct request *rq,
                               char *out, size_t outlen);
 
 /* Copy at most max bytes of body into out as printable text (control bytes
- * become spaces), for log lines and accounts. */
-void transport_snippet(const char *body, size_t len, size_t max, char *out,
-                       size_t outlen);
+ * become spaces), for log lines and accounts; the path segments and query
+ * values of url (the request's, which may hold a token) that the receiver
+ * echoed become "...". */
+void transport_snippet(const char *body, size_t len, size_t max,
+                       const char *url, char *out, size_t outlen);
 
 #endif

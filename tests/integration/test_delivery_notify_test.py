@@ -11,7 +11,11 @@ from receiver import (HttpReceiver, check, free_port, run_tocsin,  # noqa
                       write)
 
 rcv = HttpReceiver({"/ok": [{"status": 200, "body": "ok"}],
-                    "/gone": [{"status": 404, "body": "no_service"}]}).start()
+                    "/gone": [{"status": 404, "body": "no_service"}],
+                    # Express's default 404 echoes the request line.
+                    "/hooks/EXPRESSTOKEN": [{"status": 404, "body":
+                                             "Cannot POST /hooks/EXPRESSTOKEN"
+                                             "?token=QEXPRESS"}]}).start()
 closed = free_port()
 write("cfg.yaml", """
 notifiers:
@@ -27,7 +31,11 @@ notifiers:
   audit:
     type: log
     path: audit.jsonl
-""" % (rcv.url("/ok"), rcv.url("/gone"), closed))
+  echo:
+    type: webhook
+    url: %s
+""" % (rcv.url("/ok"), rcv.url("/gone"), closed,
+       rcv.url("/hooks/EXPRESSTOKEN?token=QEXPRESS")))
 
 t = run_tocsin(["notify-test", "good", "-c", "cfg.yaml"])
 print(t.returncode, t.stdout, t.stderr)
@@ -57,6 +65,14 @@ check("secret-token" not in t.stdout + t.stderr, "never prints the URL path")
 t = run_tocsin(["notify-test", "audit", "-c", "cfg.yaml"])
 check(t.returncode == 0 and os.path.exists("audit.jsonl"),
       "log notifier: exit 0 and the file written")
+
+t = run_tocsin(["notify-test", "echo", "-c", "cfg.yaml"])
+print(t.returncode, t.stdout, t.stderr)
+check(t.returncode == 1 and "HTTP 404" in t.stdout and
+      "Cannot POST" in t.stdout, "an echoing 404: exit 1 with the answer")
+check("EXPRESSTOKEN" not in t.stdout + t.stderr and
+      "QEXPRESS" not in t.stdout + t.stderr,
+      "the URL's token the receiver echoed is cut out")
 
 t = run_tocsin(["notify-test", "nosuch", "-c", "cfg.yaml"])
 print(t.returncode, t.stdout, t.stderr)
