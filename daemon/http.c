@@ -7,10 +7,12 @@
 
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "../common/buf.h"
 #include "../common/log.h"
@@ -20,15 +22,23 @@
 
 #define HTTP_CONN_LIMIT 512
 #define HTTP_CONN_TIMEOUT 30 /* seconds of inactivity */
+#define HTTP_STOP_GRACE 5    /* seconds for requests begun to finish */
 
 struct http_server {
     struct MHD_Daemon *mhd;
     struct daemon_ctx *d;
     char listen[300];
+    /* Requests begun (headers read) and not yet answered: a stop waits
+     * for them, so that an ingest committed at SIGTERM still gets its 204
+     * instead of a closed connection. */
+    pthread_mutex_t mu;
+    pthread_cond_t idle;
+    unsigned answering;
 };
 
 struct req {
     struct buf body;
+    int counted; /* in answering */
     int too_big;
     int answered;
 };
@@ -138,6 +148,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         rq = xcalloc(1, sizeof(*rq));
         buf_init(&rq->body, DAEMON_BODY_LIMIT);
         *con_cls = rq;
+        pthread_mutex_lock(&h->mu);
+        h->answering++;
+        rq->counted = 1;
+        pthread_mutex_unlock(&h->mu);
         if (cl != NULL) {
             char *end;
             unsigned long long n = strtoull(cl, &end, 10);
@@ -191,13 +205,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    struct http_server *h = cls;
     struct req *rq = *con_cls;
 
-    (void)cls;
     (void)c;
     (void)toe;
     if (rq == NULL)
         return;
+    if (rq->counted) {
+        pthread_mutex_lock(&h->mu);
+        if (--h->answering == 0)
+            pthread_cond_broadcast(&h->idle);
+        pthread_mutex_unlock(&h->mu);
+    }
     buf_cleanup(&rq->body);
     free(rq);
     *con_cls = NULL;
@@ -241,6 +261,8 @@ struct http_server *http_start(struct daemon_ctx *d, const char *listen,
     }
     h = xcalloc(1, sizeof(*h));
     h->d = d;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->idle, NULL);
     h->mhd = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
             MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
@@ -254,6 +276,8 @@ struct http_server *http_start(struct daemon_ctx *d, const char *listen,
     if (h->mhd == NULL) {
         err_set(e, "cannot listen on %s (address in use or not local?)",
                 listen);
+        pthread_mutex_destroy(&h->mu);
+        pthread_cond_destroy(&h->idle);
         free(h);
         return NULL;
     }
@@ -268,9 +292,22 @@ struct http_server *http_start(struct daemon_ctx *d, const char *listen,
 
 void http_stop(struct http_server *h)
 {
+    struct timespec until;
+
     if (h == NULL)
         return;
+    /* Requests begun finish first (for at most HTTP_STOP_GRACE seconds,
+     * as a slow client may never): new ones meanwhile get 503. */
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += HTTP_STOP_GRACE;
+    pthread_mutex_lock(&h->mu);
+    while (h->answering > 0 &&
+           pthread_cond_timedwait(&h->idle, &h->mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&h->mu);
     MHD_stop_daemon(h->mhd);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->idle);
     free(h);
 }
 
