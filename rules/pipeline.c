@@ -336,8 +336,12 @@ int pipeline_tick(struct pipeline *p, double now, struct err *e)
     p->err = e;
     engine_tick(p->engine, now, on_engine_event, p);
     p->err = NULL;
-    if (p->failed)
+    if (p->failed) {
+        if (e != NULL && !e->set)
+            err_set(e, "a store error earlier in this batch (the batch is "
+                       "rolled back at its commit)");
         return -1;
+    }
     if (ensure_txn(p, e) < 0 ||
         router_repeats(p->router, p->store, now, &notified, e) < 0) {
         p->failed = 1;
