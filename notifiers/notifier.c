@@ -11,6 +11,23 @@
 #include "../common/util.h"
 #include "notifier.h"
 
+int notifier_check_url(const struct cfg_node *n, const char *url,
+                       struct cfg_diag *d)
+{
+    CURLU *u = curl_url();
+    CURLUcode rc;
+
+    if (u == NULL)
+        return 0; /* out of memory: the first delivery will tell */
+    rc = curl_url_set(u, CURLUPART_URL, url, 0);
+    curl_url_cleanup(u);
+    if (rc == CURLUE_OK)
+        return 0;
+    /* the URL is not shown: its path may hold a token */
+    cfg_error_at(d, n, "url is not a valid URL (%s)", curl_url_strerror(rc));
+    return -1;
+}
+
 int notifier_ca_file(const struct cfg_node *node, const char *dir, char **out,
                      struct cfg_diag *d)
 {

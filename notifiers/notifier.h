@@ -78,6 +78,11 @@ const struct notifier_ops *notifier_kind(const char *name);
 /* Comma-separated list of known kinds, for error messages. */
 const char *notifier_kinds_list(void);
 
+/* Report in d, at n, a url libcurl would refuse (a space in its path, a
+ * bad host); the URL itself is not shown. 0 or -1. */
+int notifier_check_url(const struct cfg_node *n, const char *url,
+                       struct cfg_diag *d);
+
 /* The optional ca_file key of node (CA certificates that verify the
  * receiver's TLS certificate, instead of the system's): *out is the path,
  * relative to dir unless absolute, or NULL when the key is absent. An empty

@@ -694,6 +694,18 @@ START_TEST(webhook_configure_rejects_bad_headers_method_and_missing_url)
     ck_assert(diag_has(&f.d, "must not contain CR or LF"));
     ck_assert(diag_has(&f.d, "set by tocsin"));
     fx_teardown(&f);
+    /* A URL libcurl would refuse is a config error, without the URL (its
+     * path may hold a token). */
+    fx_setup(&f, "webhook",
+             "type: webhook\nurl: \"http://127.0.0.1:9/SPACE TOKEN\"\n");
+    ck_assert_int_lt(f.rc, 0);
+    ck_assert(diag_has(&f.d, "t.yaml:2:6: url is not a valid URL"));
+    ck_assert(!diag_has(&f.d, "TOKEN"));
+    fx_teardown(&f);
+    fx_setup(&f, "slack", "type: slack\nurl: \"https://u:p@[bad/x\"\n");
+    ck_assert_int_lt(f.rc, 0);
+    ck_assert(diag_has(&f.d, "url is not a valid URL"));
+    fx_teardown(&f);
 }
 END_TEST
 
