@@ -52,15 +52,13 @@ static int w_feed(void *ctx, const struct sample *s, double arrival,
 static int w_commit(void *ctx, int *events, struct err *e)
 {
     struct daemon_ctx *d = ctx;
+    int rc = pipeline_commit(d->pipeline, events, e);
 
-    return pipeline_commit(d->pipeline, events, e);
+    /* /healthz says whether the store takes writes */
+    atomic_store(&d->store_failing, rc < 0);
+    return rc;
 }
 
-/* Weekly report hook. REPORT HOOK: when report/schedule.h lands, check
- * here whether cfg->report is due at now (last send remembered in store
- * meta) and insert one outbox row of kind "report" per report.notify
- * receiver in the writer's transaction. Until then the daemon does not
- * send scheduled reports. */
 /* The weekly noisy-alert report (`report:` in the config): when a slot has
  * passed since the last send recorded in the store, queue one outbox row of
  * kind "report" per receiver and record the send in the same transaction,
@@ -392,6 +390,7 @@ int daemon_run(const char *config_path)
     pthread_mutex_init(&d->ro_mu, NULL);
     pthread_mutex_init(&d->inputs_mu, NULL);
     atomic_init(&d->accepting, 1);
+    atomic_init(&d->store_failing, 0);
     d->cfg = cfg;
     d->silenced_since = util_now();
     d->gauges = ingest_gauges_new();

@@ -41,6 +41,7 @@ struct daemon_ctx {
     struct inputs *inputs;
     struct ingest_gauges *gauges; /* StatsD gauges of every input */
     atomic_int accepting;         /* 0 once shutdown began */
+    atomic_int store_failing;     /* the last commit failed (disk full) */
 };
 
 /* Run the daemon with the config at path until SIGTERM/SIGINT. Returns the

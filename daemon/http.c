@@ -115,7 +115,12 @@ void http_route(struct daemon_ctx *d, const char *method, const char *path,
         else
             *allow = "GET, HEAD";
     } else if (strcmp(path, "/healthz") == 0) {
-        if (get) {
+        if (get && atomic_load(&d->store_failing)) {
+            /* up, but what it is sent is not being recorded */
+            r->status = 503;
+            r->ctype = "text/plain; charset=utf-8";
+            buf_adds(&r->body, "store: the last commit failed\n");
+        } else if (get) {
             r->status = 200;
             r->ctype = "text/plain; charset=utf-8";
             buf_adds(&r->body, "ok\n");

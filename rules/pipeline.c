@@ -79,6 +79,8 @@ static int on_engine_event(void *ctx, const struct alert_event *ev)
     int notified = 0;
     double now = p->replay ? ev->ts : util_now();
 
+    if (p->failed)
+        return -1; /* the batch is lost already: no store work for it */
     buf_reset(&p->json);
     if (event_to_json(ev, &p->json) < 0) {
         err_set(p->err, "event too large to record (rule %s)", ev->rule);
@@ -297,6 +299,12 @@ int pipeline_feed(struct pipeline *p, const struct sample *s, double arrival,
     struct sample copy;
     int rc;
 
+    /* After a store error the batch is lost anyway (rolled back and
+     * forgotten at its commit): do not wait on the store for each sample. */
+    if (p->failed) {
+        err_set(e, "a store error earlier in this batch");
+        return -1;
+    }
     if (ensure_restored(p, e) < 0)
         return -1;
     if (isnan(s->ts)) {
@@ -319,6 +327,10 @@ int pipeline_feed(struct pipeline *p, const struct sample *s, double arrival,
 
 int pipeline_advance(struct pipeline *p, double t, struct err *e)
 {
+    if (p->failed) {
+        err_set(e, "a store error earlier in this batch");
+        return -1;
+    }
     if (ensure_restored(p, e) < 0)
         return -1;
     p->err = e;
@@ -331,17 +343,18 @@ int pipeline_tick(struct pipeline *p, double now, struct err *e)
 {
     int notified = 0;
 
+    if (p->failed) {
+        err_set(e, "a store error earlier in this batch (the batch is rolled "
+                   "back at its commit)");
+        return -1;
+    }
     if (ensure_restored(p, e) < 0)
         return -1;
     p->err = e;
     engine_tick(p->engine, now, on_engine_event, p);
     p->err = NULL;
-    if (p->failed) {
-        if (e != NULL && !e->set)
-            err_set(e, "a store error earlier in this batch (the batch is "
-                       "rolled back at its commit)");
+    if (p->failed)
         return -1;
-    }
     if (ensure_txn(p, e) < 0 ||
         router_repeats(p->router, p->store, now, &notified, e) < 0) {
         p->failed = 1;
