@@ -263,7 +263,8 @@ static void keytext_add(struct keytext *k, const char *p, size_t len)
 }
 
 static void make_key(const char *fingerprint, double ts, const char *event,
-                     const char *receiver, const char *kind, char out[29])
+                     const char *receiver, const char *kind, const char *extra,
+                     char out[29])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[SHA256_LEN];
@@ -272,7 +273,7 @@ static void make_key(const char *fingerprint, double ts, const char *event,
     char dec[24];
     uint64_t t;
 
-    /* fingerprint|ms|event|receiver|kind, ms in decimal */
+    /* fingerprint|ms|event|receiver|kind[|extra], ms in decimal */
     k.n = 0;
     keytext_add(&k, fingerprint, strlen(fingerprint));
     keytext_add(&k, "|", 1);
@@ -283,6 +284,13 @@ static void make_key(const char *fingerprint, double ts, const char *event,
     keytext_add(&k, receiver, strlen(receiver));
     keytext_add(&k, "|", 1);
     keytext_add(&k, kind, strlen(kind));
+    /* extra, the event's "previous>severity", tells apart two events of
+     * one alert in one millisecond (two tiers crossed at once), while the
+     * same event recorded again keeps its key: "|extra" */
+    if (extra != NULL) {
+        keytext_add(&k, "|", 1);
+        keytext_add(&k, extra, strlen(extra));
+    }
     sha256(k.s, k.n, md);
     memcpy(out, "msg_", 4);
     /* 11 hex digits of ms cover the years 1970-2527; earlier or later
@@ -339,10 +347,11 @@ static int make_payload(struct buf *b, const char *event_json, double starts_at,
  * payload is too large. */
 static int build_row(const struct config *cfg, struct outbox_row *row,
                      const char *receiver, double ts, const char *event,
-                     const char *event_json, double starts_at, bool first,
-                     double now, char key[29], struct buf *b, struct err *e)
+                     const char *transition, const char *event_json,
+                     double starts_at, bool first, double now, char key[29],
+                     struct buf *b, struct err *e)
 {
-    make_key(row->fingerprint, ts, event, receiver, row->kind, key);
+    make_key(row->fingerprint, ts, event, receiver, row->kind, transition, key);
     if (make_payload(b, event_json, starts_at, receiver, first,
                      config_rule(cfg, row->rule)) < 0) {
         err_set(e, "router: payload for %s too large", receiver);
@@ -428,6 +437,7 @@ int router_record(struct router *r, struct store *s,
     const struct config *cfg = r->cfg;
     const char *sevname = severity_name(ev->severity);
     const char *kindname = event_kind_name(ev->kind);
+    char transition[32];
     struct label_view view = {ev->labels, ev->nlabels, sevname};
     struct picks picks = {0};
     struct heard_ctx hc = {cfg, &picks};
@@ -439,6 +449,8 @@ int router_record(struct router *r, struct store *s,
 
     if (notified)
         *notified = 0;
+    snprintf(transition, sizeof(transition), "%s>%s",
+             severity_name(ev->previous), sevname);
     buf_init(&b, 0);
     if (silences_load(r, s, now, e) < 0)
         goto out;
@@ -512,8 +524,9 @@ int router_record(struct router *r, struct store *s,
         row.fingerprint = ev->fingerprint;
         row.rule = ev->rule;
         row.kind = "event";
-        if (build_row(cfg, &row, n->name, ev->ts, kindname, event_json,
-                      ev->starts_at, !k->heard, now, key, &b, e) < 0)
+        if (build_row(cfg, &row, n->name, ev->ts, kindname, transition,
+                      event_json, ev->starts_at, !k->heard, now, key, &b,
+                      e) < 0)
             goto out;
         added = store_outbox_add(s, &row, NULL, e);
         if (added < 0)
@@ -796,8 +809,8 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         row.rule = a->rule;
         row.kind = "repeat";
         row.status = OUTBOX_PENDING;
-        if (build_row(r->cfg, &row, n->name, now, "repeat", c.json, a->since,
-                      false, now, key, &b, e) < 0)
+        if (build_row(r->cfg, &row, n->name, now, "repeat", NULL, c.json,
+                      a->since, false, now, key, &b, e) < 0)
             goto out;
         added = store_outbox_add(s, &row, NULL, e);
         if (added < 0)
