@@ -77,12 +77,21 @@ static void deliver(struct filein *f, bool all)
     }
 }
 
-static void close_file(struct filein *f)
+/* Close the file. tail_is_line: an unterminated last line is whole (a file
+ * read once, to its end); otherwise (rotated away) its writer may still be
+ * completing it in the old file, so it is dropped, not half read. */
+static void close_file(struct filein *f, bool tail_is_line)
 {
     if (f->fd >= 0)
         close(f->fd);
     f->fd = -1;
-    deliver(f, true);
+    deliver(f, tail_is_line);
+    if (f->partial.len > 0) {
+        log_warn("file",
+                 "%s: dropped %zu bytes of an unterminated line at rotation",
+                 f->path, f->partial.len);
+        buf_reset(&f->partial);
+    }
 }
 
 static int open_file(struct filein *f, bool at_end)
@@ -138,7 +147,7 @@ static void check_path(struct filein *f)
         /* Renamed away (or deleted): finish the old file, then reopen. */
         read_some(f);
         log_info("file", "%s was rotated; reopening", f->path);
-        close_file(f);
+        close_file(f, false);
         return;
     }
     if (st.st_size < f->off) {
@@ -197,7 +206,7 @@ static void *filein_main(void *arg)
         if (f->fd >= 0) {
             read_some(f);
             if (!f->follow) {
-                close_file(f);
+                close_file(f, true);
                 break;
             }
             check_path(f);
