@@ -503,7 +503,11 @@ struct store *store_open(const char *path, enum store_mode mode, struct err *e)
     if (db == NULL)
         return NULL;
     rc = read_user_version(db, &v);
-    if (primary(rc) == SQLITE_CANTOPEN && mode == STORE_RO) {
+    /* A folder this user cannot write: no -shm can be made next to the
+     * store (CANTOPEN, or READONLY from SQLite 3.40). Read it as it was
+     * last closed. */
+    if ((primary(rc) == SQLITE_CANTOPEN || primary(rc) == SQLITE_READONLY) &&
+        mode == STORE_RO) {
         char *uri = immutable_uri(path);
         struct err e2 = {0};
 

@@ -231,6 +231,29 @@ else:
         subprocess.run(["umount", mnt])
         os.rmdir(mnt)
 
+# --- a folder this user cannot write (another user's store) ---
+if os.geteuid() == 0 and shutil.which("setpriv"):
+    rodir = tempfile.mkdtemp(prefix="tocsin-rodir.")
+    try:
+        shutil.copy(db, os.path.join(rodir, "t.db"))
+        # a copy of the binary the other user can run wherever the build is
+        shutil.copy(TOCSIN, os.path.join(rodir, "tocsin"))
+        os.chmod(os.path.join(rodir, "tocsin"), 0o755)
+        os.chmod(rodir, 0o755)
+        os.chmod(os.path.join(rodir, "t.db"), 0o644)
+        p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                            "--clear-groups", os.path.join(rodir, "tocsin"),
+                            "alerts", "--store",
+                            os.path.join(rodir, "t.db"), "--json"],
+                           capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0 and len(json.loads(p.stdout or "[]")) == 2,
+              "another user reads a store in a folder it cannot write: "
+              + p.stderr.strip())
+    finally:
+        shutil.rmtree(rodir)
+else:
+    print("SKIP store in a read-only folder: not root or no setpriv")
+
 if failures:
     print(f"{len(failures)} check(s) failed")
     sys.exit(1)
