@@ -20,7 +20,9 @@ struct store *cli_view_open_store(const char *cfg_path, const char *store_path,
     struct config *cfg = NULL;
     struct store *s;
 
-    if (store_path == NULL || access(cfg_path, F_OK) == 0) {
+    /* With --store the config has nothing to add: a broken tocsin.yaml in
+     * the current folder does not stop a read. */
+    if (store_path == NULL) {
         cfg = cli_load_config(cfg_path);
         if (cfg == NULL)
             return NULL;

@@ -29,8 +29,8 @@ static const char silence_usage[] =
     "  --for DURATION   how long the silence lasts (default 1h)\n"
     "  --start TIME     when it starts: RFC 3339 or Unix seconds (default\n"
     "                   now); eval checks silences at each event's own\n"
-    "                   time, so silencing a replayed stream needs a start\n"
-    "                   at or before its first sample\n"
+    "                   time and at the wall clock, so a silence active\n"
+    "                   now also applies to a replayed stream\n"
     "  --comment TEXT   why\n"
     "  --by USER        who (default $USER)\n"
     "  --all            list expired silences too\n"
@@ -190,6 +190,12 @@ static int silence_expire(const struct silence_args *a, const char *idtext)
     id = strtoll(idtext, &end, 10);
     if (end == idtext || *end != '\0' || id <= 0)
         return cli_usage_error("silence", "bad silence id \"%s\"", idtext);
+    /* Expiring needs a store that exists: opened for reading first, it
+     * says so instead of creating an empty one. */
+    s = cli_view_open_store(a->cfg_path, a->store_path, STORE_RO);
+    if (s == NULL)
+        return EXIT_WORK;
+    store_close(s);
     s = cli_view_open_store(a->cfg_path, a->store_path, STORE_RW);
     if (s == NULL)
         return EXIT_WORK;

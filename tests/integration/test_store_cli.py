@@ -231,6 +231,19 @@ else:
         subprocess.run(["umount", mnt])
         os.rmdir(mnt)
 
+# --- expire on a missing store says so and creates nothing ---
+p = run("silence", "expire", "1", "--store", "nope.db", expect=1)
+check("does not exist" in p.stderr and not os.path.exists("nope.db"),
+      "silence expire on a missing store: " + p.stderr.strip())
+
+# --- with --store, a broken tocsin.yaml in the folder is not read ---
+with open("tocsin.yaml", "w") as f:
+    f.write("bad: [\n")
+p = run("alerts", "--store", db, "--json", expect=0)
+check(len(json.loads(p.stdout or "[]")) == 2,
+      "alerts --store ignores a broken tocsin.yaml: " + p.stderr.strip())
+os.unlink("tocsin.yaml")
+
 # --- a folder this user cannot write (another user's store) ---
 if os.geteuid() == 0 and shutil.which("setpriv"):
     rodir = tempfile.mkdtemp(prefix="tocsin-rodir.")
