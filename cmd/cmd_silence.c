@@ -137,6 +137,31 @@ static int silence_json_row(void *ctx, const struct store_silence *si)
     return 0;
 }
 
+/* Without --all, list the silences that still matter: active ones and
+ * those set to start later, not the expired. */
+struct unexpired {
+    double now;
+    store_silence_fn fn;
+    void *ctx;
+};
+
+static int unexpired_row(void *ctx, const struct store_silence *si)
+{
+    struct unexpired *u = ctx;
+
+    return si->ends <= u->now ? 0 : u->fn(u->ctx, si);
+}
+
+static int list_rows(struct store *s, bool all, double now, store_silence_fn fn,
+                     void *ctx, struct err *e)
+{
+    struct unexpired u = {now, fn, ctx};
+
+    if (all)
+        return store_silences_foreach(s, -1, fn, ctx, e);
+    return store_silences_foreach(s, -1, unexpired_row, &u, e);
+}
+
 static int silence_list(const struct silence_args *a)
 {
     static const char *const headers[] = {"ID", "MATCHERS", "STARTS", "ENDS",
@@ -144,7 +169,6 @@ static int silence_list(const struct silence_args *a)
     struct err e = {0};
     struct store *s;
     double now = util_now();
-    double at = a->all ? -1 : now;
     int rc;
 
     s = cli_view_open_store(a->cfg_path, a->store_path, STORE_RO);
@@ -153,7 +177,7 @@ static int silence_list(const struct silence_args *a)
     if (a->json) {
         struct silence_json sj = {cJSON_CreateArray(), now};
 
-        rc = store_silences_foreach(s, at, silence_json_row, &sj, &e);
+        rc = list_rows(s, a->all, now, silence_json_row, &sj, &e);
         if (rc == 0) {
             char *out = cJSON_PrintUnformatted(sj.arr);
             printf("%s\n", out ? out : "[]");
@@ -164,9 +188,10 @@ static int silence_list(const struct silence_args *a)
         struct cli_table t;
 
         cli_table_init(&t, 5, headers);
-        rc = store_silences_foreach(s, at, silence_table_row, &t, &e);
+        rc = list_rows(s, a->all, now, silence_table_row, &t, &e);
         if (rc == 0 && t.nrows == 0)
-            printf(a->all ? "no silences\n" : "no active silences\n");
+            printf(a->all ? "no silences\n"
+                          : "no active or pending silences\n");
         else if (rc == 0)
             cli_table_print(&t, stdout);
         cli_table_cleanup(&t);

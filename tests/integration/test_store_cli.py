@@ -231,6 +231,14 @@ else:
         subprocess.run(["umount", mnt])
         os.rmdir(mnt)
 
+# --- a silence set to start later is listed (pending), not hidden ---
+p = run("silence", "add", "--store", db, "--match", "later=yes", "--start",
+        "2099-01-01T00:00:00Z", "--for", "1h", expect=0)
+p = run("silence", "list", "--store", db, "--json", expect=0)
+later = [x for x in json.loads(p.stdout) if "later=yes" in x["matchers"]]
+check(len(later) == 1 and later[0]["active"] is False,
+      "a pending silence is listed, not active: %s" % later)
+
 # --- expire on a missing store says so and creates nothing ---
 p = run("silence", "expire", "1", "--store", "nope.db", expect=1)
 check("does not exist" in p.stderr and not os.path.exists("nope.db"),
