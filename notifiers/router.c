@@ -42,7 +42,7 @@ struct pick {
     bool routed;          /* a route (or defaults.notify) matched now */
     double repeat;        /* smallest repeat_interval of matching routes */
     bool heard;           /* already in the alert's heard set */
-    double last_notified; /* from the heard row */
+    double last_notified; /* from the heard row; -inf: never sent to */
 };
 
 struct picks {
@@ -178,6 +178,7 @@ static struct pick *picks_add(struct picks *p, size_t idx)
     }
     k = &p->v[p->n++];
     memset(k, 0, sizeof(*k));
+    k->last_notified = -INFINITY; /* never sent anything (0 is a time) */
     k->idx = idx;
     return k;
 }
@@ -233,7 +234,7 @@ static int heard_collect(void *ctx, const struct store_heard *h)
      * whose every notification of this alert was silenced (or held back by
      * cooldown) has nothing to follow up, and must not get a "resolved"
      * for a firing it never saw. */
-    if (h->last_notified <= 0)
+    if (!isfinite(h->last_notified))
         return 0;
     k = picks_add(hc->p, (size_t)idx);
     k->heard = true;
@@ -395,7 +396,7 @@ static double cooldown_last(struct store *s, const char *fp,
                             const char *receiver, const struct pick *k)
 {
     double last =
-        k->heard && k->last_notified > 0 ? k->last_notified : -INFINITY;
+        k->heard && isfinite(k->last_notified) ? k->last_notified : -INFINITY;
     struct buf key;
     char *v = NULL;
     double t;

@@ -155,7 +155,9 @@ int store_outbox_foreach(struct store *s, double since, store_outbox_fn cb,
 struct store_heard {
     const char *fingerprint;
     const char *receiver;
-    double last_notified;   /* for repeat_interval reminders */
+    double last_notified;   /* for repeat_interval reminders; -inf when
+                               every notification was held back (silence,
+                               cooldown) */
     double repeat_interval; /* of its routes at the last notification, 0 =
                                none (reminders recompute it from the routes
                                of the config running then) */

@@ -530,6 +530,26 @@ END_TEST
 
 /* A reminder is a delivery: it waits for the notifier's cooldown, counted
  * from the newest delivery of the alert, in this episode or an earlier one. */
+/* A stream that starts at Unix time 0: the receiver notified at time 0
+ * has heard the alert and follows it (0 is a time, not "never"). */
+START_TEST(receiver_notified_at_time_zero_follows_the_alert)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {severity: critical}\n"
+                          "    notify: [mail]\n");
+    ck_assert_int_eq(fx_event(&f, 0, EV_FIRING, SEV_CRITICAL, SEV_OK, 0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, 60, EV_DEESCALATED, SEV_WARNING, SEV_CRITICAL, 0), 1);
+    ck_assert_int_eq(fx_event(&f, 120, EV_RESOLVED, SEV_OK, SEV_WARNING, 0), 1);
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:pending:event mail:pending:event "
+                                      "mail:pending:event");
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(reminders_respect_cooldown)
 {
     struct fixture f;
@@ -957,6 +977,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, repeat_interval_follows_the_running_config);
     tcase_add_test(tc, silenced_receiver_does_not_follow_the_alert);
     tcase_add_test(tc, reminders_respect_cooldown);
+    tcase_add_test(tc, receiver_notified_at_time_zero_follows_the_alert);
     tcase_add_test(tc, rolled_back_batch_is_forgotten_by_the_engine);
     tcase_add_test(tc, events_in_one_millisecond_each_get_a_notification);
     tcase_add_test(tc, reload_resolves_alerts_of_removed_and_changed_rules);
