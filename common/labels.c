@@ -1,10 +1,29 @@
 /* labels.c - label lookup and the persistent alert fingerprint. */
 #include "labels.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sha256.h"
+#include "util.h"
+
+struct label *labels_from_json(const cJSON *obj, size_t *n)
+{
+    struct label *v = xcalloc((size_t)cJSON_GetArraySize(obj) + 1, sizeof(*v));
+    const cJSON *it;
+
+    *n = 0;
+    cJSON_ArrayForEach(it, obj)
+    {
+        if (cJSON_IsString(it)) {
+            v[*n].name = it->string;
+            v[*n].value = it->valuestring;
+            (*n)++;
+        }
+    }
+    return v;
+}
 
 const char *labels_get(const struct label *v, size_t n, const char *name)
 {

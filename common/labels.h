@@ -9,6 +9,13 @@ struct label {
     const char *value;
 };
 
+struct cJSON;
+
+/* The string members of a JSON object (labels or annotations) as an array
+ * of *n labels borrowing obj's strings: free the array, not the strings,
+ * and not after obj. obj may be NULL (no labels). Never NULL. */
+struct label *labels_from_json(const struct cJSON *obj, size_t *n);
+
 /* Look name up in an array of n labels (linear; sets are small).
  * Returns the borrowed value or NULL. */
 const char *labels_get(const struct label *v, size_t n, const char *name);

@@ -567,13 +567,16 @@ out:
 struct rep_alert {
     char *fingerprint, *rule, *severity, *labels_json;
     double since;
+    /* Parsed from labels_json when first needed, for routing and silences */
+    cJSON *labels;
+    struct label_view view;
     bool routed;        /* picks computed */
     struct picks picks; /* the current config's routes for the alert */
 };
 
 struct rep_heard {
     char *fingerprint, *receiver;
-    double last_notified, repeat_interval;
+    double last_notified;
 };
 
 struct rep_ctx {
@@ -598,6 +601,8 @@ static int rep_alert_cb(void *ctx, const struct store_alert *a)
     x->severity = xstrdup(a->severity);
     x->labels_json = xstrdup(a->labels_json ? a->labels_json : "{}");
     x->since = a->since;
+    x->labels = NULL;
+    memset(&x->view, 0, sizeof(x->view));
     x->routed = false;
     memset(&x->picks, 0, sizeof(x->picks));
     return 0;
@@ -613,7 +618,6 @@ static int rep_heard_cb(void *ctx, const struct store_heard *h)
     x->fingerprint = xstrdup(h->fingerprint);
     x->receiver = xstrdup(h->receiver);
     x->last_notified = h->last_notified;
-    x->repeat_interval = h->repeat_interval;
     return 0;
 }
 
@@ -645,6 +649,17 @@ static struct rep_alert *rep_find_alert(const struct rep_ctx *c, const char *fp)
                  : NULL;
 }
 
+/* The alert's labels, with `severity` its current one, for matchers. */
+static struct label_view *rep_view(struct rep_alert *a)
+{
+    if (a->labels == NULL) {
+        a->labels = cJSON_Parse(a->labels_json);
+        a->view.labels = labels_from_json(a->labels, &a->view.n);
+        a->view.severity = a->severity;
+    }
+    return &a->view;
+}
+
 /* The repeat_interval for receiver idx of alert a under the current config
  * (a reload or restart may have changed the routes): the smallest of the
  * routes that send a's labels and severity to idx, 0 when none does. */
@@ -654,23 +669,7 @@ static double rep_interval(const struct config *cfg, struct rep_alert *a,
     const struct pick *k;
 
     if (!a->routed) {
-        cJSON *root = cJSON_Parse(a->labels_json);
-        const cJSON *it;
-        struct label *lv = xcalloc(
-            (size_t)(root ? cJSON_GetArraySize(root) : 0) + 1, sizeof(*lv));
-        struct label_view v = {lv, 0, a->severity};
-
-        cJSON_ArrayForEach(it, root)
-        {
-            if (cJSON_IsString(it)) {
-                lv[v.n].name = it->string;
-                lv[v.n].value = it->valuestring;
-                v.n++;
-            }
-        }
-        route_event(cfg, &v, &a->picks);
-        cJSON_Delete(root);
-        free(lv);
+        route_event(cfg, rep_view(a), &a->picks);
         a->routed = true;
     }
     k = picks_find(&a->picks, idx);
@@ -691,36 +690,6 @@ static double rep_min_interval(const struct config *cfg)
     return m;
 }
 
-/* Is the alert (labels from its event JSON, severity) silenced now? */
-static bool rep_silenced(const struct router *r, const char *event_json,
-                         const char *severity)
-{
-    cJSON *root = cJSON_Parse(event_json);
-    const cJSON *labels, *it;
-    struct label lv[64];
-    size_t n = 0;
-    struct label_view v;
-    bool hit;
-
-    if (root == NULL)
-        return false;
-    labels = cJSON_GetObjectItemCaseSensitive(root, "labels");
-    cJSON_ArrayForEach(it, labels)
-    {
-        if (n < sizeof(lv) / sizeof(lv[0]) && cJSON_IsString(it)) {
-            lv[n].name = it->string;
-            lv[n].value = it->valuestring;
-            n++;
-        }
-    }
-    v.labels = lv;
-    v.n = n;
-    v.severity = severity;
-    hit = silenced_by_any(r, &v);
-    cJSON_Delete(root);
-    return hit;
-}
-
 static void rep_ctx_free(struct rep_ctx *c)
 {
     for (size_t i = 0; i < c->na; i++) {
@@ -728,6 +697,8 @@ static void rep_ctx_free(struct rep_ctx *c)
         free(c->a[i].rule);
         free(c->a[i].severity);
         free(c->a[i].labels_json);
+        cJSON_Delete(c->a[i].labels);
+        free((void *)c->a[i].view.labels);
         free(c->a[i].picks.v);
     }
     for (size_t i = 0; i < c->nh; i++) {
@@ -803,7 +774,7 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         if (event_kind_parse(c.event, &ek) == 0 &&
             !(n->events_mask & (1u << ek)))
             continue;
-        if (rep_silenced(r, c.json, a->severity))
+        if (silenced_by_any(r, rep_view(a)))
             continue;
         memset(&row, 0, sizeof(row));
         row.fingerprint = h->fingerprint;

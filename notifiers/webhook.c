@@ -291,24 +291,6 @@ static int webhook_configure(struct notifier *n, const struct cfg_node *node,
     return 0;
 }
 
-/* Labels or annotations of the event as a borrowed label array. */
-static struct label *labels_of(const cJSON *obj, size_t *n)
-{
-    struct label *v = xcalloc((size_t)cJSON_GetArraySize(obj) + 1, sizeof(*v));
-    const cJSON *it;
-
-    *n = 0;
-    cJSON_ArrayForEach(it, obj)
-    {
-        if (cJSON_IsString(it)) {
-            v[*n].name = it->string;
-            v[*n].value = it->valuestring;
-            (*n)++;
-        }
-    }
-    return v;
-}
-
 static cJSON *wb_render(const struct wb_node *w, const struct tmpl_ctx *c,
                         struct buf *scratch, struct err *e)
 {
@@ -367,8 +349,8 @@ static cJSON *webhook_body_from_template(const struct webhook_priv *p,
     c.value = ev->value;
     c.has_value = ev->has_value;
     c.ts = ev->ts;
-    labels = labels_of(ev->labels, &c.nlabels);
-    annos = labels_of(ev->annotations, &c.nannotations);
+    labels = labels_from_json(ev->labels, &c.nlabels);
+    annos = labels_from_json(ev->annotations, &c.nannotations);
     c.labels = labels;
     c.annotations = annos;
     buf_init(&scratch, WB_LEAF_MAX);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../common/buf.h"
+#include "../common/labels.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../notifiers/router.h"
@@ -186,22 +187,11 @@ static int resolve_gone(struct pipeline *p, const struct gone *g, double now,
                         struct err *e)
 {
     cJSON *root = cJSON_Parse(g->labels);
-    const cJSON *it;
-    struct label *lv;
+    size_t n;
+    struct label *lv = labels_from_json(root, &n);
     struct alert_event ev;
-    size_t n = 0;
     int rc;
 
-    lv =
-        xcalloc((size_t)(root ? cJSON_GetArraySize(root) : 0) + 1, sizeof(*lv));
-    cJSON_ArrayForEach(it, root)
-    {
-        if (cJSON_IsString(it)) {
-            lv[n].name = it->string;
-            lv[n].value = it->valuestring;
-            n++;
-        }
-    }
     memset(&ev, 0, sizeof(ev));
     ev.ts = now;
     ev.rule = g->rule;
