@@ -27,23 +27,58 @@ struct fixture {
     struct router *r;
 };
 
-static void fx_open(struct fixture *f, const char *yaml)
+static struct config *load_cfg(const char *yaml)
 {
     struct cfg_diag d;
-    struct err e = {0};
+    struct config *c;
 
     cfg_diag_init(&d, "test.yaml");
-    f->cfg = config_load_buf(yaml, strlen(yaml), "test.yaml", ".", &d);
-    if (f->cfg == NULL) {
+    c = config_load_buf(yaml, strlen(yaml), "test.yaml", ".", &d);
+    if (c == NULL) {
         for (size_t i = 0; i < d.nmsgs; i++)
             fprintf(stderr, "%s\n", d.msgs[i]);
     }
     cfg_diag_cleanup(&d);
-    ck_assert_ptr_nonnull(f->cfg);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+static void fx_open(struct fixture *f, const char *yaml)
+{
+    struct err e = {0};
+
+    f->cfg = load_cfg(yaml);
     f->s = store_open(":memory:", STORE_RW, &e);
     ck_assert_msg(f->s != NULL, "store_open: %s", e.msg);
     f->r = router_new(f->cfg);
     ck_assert_ptr_nonnull(f->r);
+}
+
+/* Run the fixture's router on another config, as a reload does. */
+static void fx_reload(struct fixture *f, const char *yaml)
+{
+    struct config *next = load_cfg(yaml);
+
+    router_free(f->r);
+    config_free(f->cfg);
+    f->cfg = next;
+    f->r = router_new(f->cfg);
+}
+
+/* A silence from T0 - 10 s to T0 + 1 h. */
+static void fx_silence(struct fixture *f, const char *matchers,
+                       const char *comment)
+{
+    struct err e = {0};
+    struct store_silence si = {0};
+
+    si.matchers = matchers;
+    si.starts = T0 - 10;
+    si.ends = T0 + 3600;
+    si.comment = comment;
+    si.created_by = "test";
+    ck_assert_int_eq(store_silence_add(f->s, &si, NULL, &e), 0);
+    router_silences_changed(f->r);
 }
 
 static void fx_close(struct fixture *f)
@@ -364,19 +399,12 @@ START_TEST(silenced_alert_is_recorded_but_not_sent)
     struct rows r;
     struct hist h = {0};
     struct err e = {0};
-    struct store_silence si = {0};
     struct router_stats st;
 
     fx_open(&f, NOTIFIERS "routes:\n"
                           "  - match: {alertname: api}\n"
                           "    notify: [mail]\n");
-    si.matchers = "alertname=api,service=~ap.";
-    si.starts = T0 - 10;
-    si.ends = T0 + 3600;
-    si.comment = "deploy";
-    si.created_by = "test";
-    ck_assert_int_eq(store_silence_add(f.s, &si, NULL, &e), 0);
-    router_silences_changed(f.r);
+    fx_silence(&f, "alertname=api,service=~ap.", "deploy");
     ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 0);
     ck_assert_str_eq(fx_rows(&f, &r), "mail:silenced:event");
     ck_assert_int_eq(store_events_foreach(f.s, 0, NULL, hist_cb, &h, &e), 0);
@@ -396,19 +424,11 @@ START_TEST(silence_on_severity_matches_the_new_severity)
 {
     struct fixture f;
     struct rows r;
-    struct err e = {0};
-    struct store_silence si = {0};
 
     fx_open(&f, NOTIFIERS "routes:\n"
                           "  - match: {alertname: api}\n"
                           "    notify: [mail]\n");
-    si.matchers = "severity=critical";
-    si.starts = T0 - 10;
-    si.ends = T0 + 3600;
-    si.comment = "";
-    si.created_by = "test";
-    ck_assert_int_eq(store_silence_add(f.s, &si, NULL, &e), 0);
-    router_silences_changed(f.r);
+    fx_silence(&f, "severity=critical", "");
     ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
     ck_assert_int_eq(
         fx_event(&f, T0 + 60, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0), 0);
@@ -451,8 +471,6 @@ END_TEST
 START_TEST(repeat_interval_follows_the_running_config)
 {
     struct fixture f;
-    struct config *next;
-    struct cfg_diag d;
     const char *fast = NOTIFIERS "routes:\n"
                                  "  - match: {alertname: api}\n"
                                  "    notify: [mail]\n"
@@ -470,24 +488,12 @@ START_TEST(repeat_interval_follows_the_running_config)
     ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 1);
     ck_assert_int_eq(fx_repeats(&f, T0 + 60), 1);
     /* 1m becomes 1h: no reminder at +2m, one at +1h after the last. */
-    cfg_diag_init(&d, "test.yaml");
-    next = config_load_buf(slow, strlen(slow), "test.yaml", ".", &d);
-    ck_assert_ptr_nonnull(next);
-    router_free(f.r);
-    config_free(f.cfg);
-    f.cfg = next;
-    f.r = router_new(f.cfg);
+    fx_reload(&f, slow);
     ck_assert_int_eq(fx_repeats(&f, T0 + 120), 0);
     ck_assert_int_eq(fx_repeats(&f, T0 + 1800), 0);
     ck_assert_int_eq(fx_repeats(&f, T0 + 60 + 3600), 1);
     /* No route sends the alert to mail any more: no reminders. */
-    next = config_load_buf(gone, strlen(gone), "test.yaml", ".", &d);
-    ck_assert_ptr_nonnull(next);
-    cfg_diag_cleanup(&d);
-    router_free(f.r);
-    config_free(f.cfg);
-    f.cfg = next;
-    f.r = router_new(f.cfg);
+    fx_reload(&f, gone);
     ck_assert_int_eq(fx_repeats(&f, T0 + 60 + 3600 + 7200), 0);
     fx_close(&f);
 }
@@ -502,21 +508,13 @@ START_TEST(silenced_receiver_does_not_follow_the_alert)
 {
     struct fixture f;
     struct rows r;
-    struct err e = {0};
-    struct store_silence si = {0};
 
     fx_open(&f, NOTIFIERS "routes:\n"
                           "  - match: {severity: warning}\n"
                           "    notify: [mail]\n"
                           "  - match: {severity: critical}\n"
                           "    notify: [chat]\n");
-    si.matchers = "severity=warning";
-    si.starts = T0 - 10;
-    si.ends = T0 + 3600;
-    si.comment = "";
-    si.created_by = "test";
-    ck_assert_int_eq(store_silence_add(f.s, &si, NULL, &e), 0);
-    router_silences_changed(f.r);
+    fx_silence(&f, "severity=warning", "");
     ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 0);
     ck_assert_int_eq(
         fx_event(&f, T0 + 60, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0), 1);
@@ -657,18 +655,6 @@ static int last_event_cb(void *ctx, const struct store_event *ev)
     struct lastev *l = ctx;
     snprintf(l->json, sizeof(l->json), "%s", ev->json);
     return 0;
-}
-
-static struct config *load_cfg(const char *yaml)
-{
-    struct cfg_diag d;
-    struct config *c;
-
-    cfg_diag_init(&d, "test.yaml");
-    c = config_load_buf(yaml, strlen(yaml), "test.yaml", ".", &d);
-    cfg_diag_cleanup(&d);
-    ck_assert_ptr_nonnull(c);
-    return c;
 }
 
 /* A reload that removes a firing alert's rule, or redefines it, resolves
