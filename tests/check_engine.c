@@ -329,32 +329,46 @@ START_TEST(missing_by_label_groups_as_empty_string)
 }
 END_TEST
 
+/* Rule r on metric m with `by` labels l00..l(nby-1), warning above 1. */
+static struct config *load_many_by(int nby)
+{
+    struct buf y;
+    struct config *c;
+
+    buf_init(&y, 0);
+    buf_adds(&y, "rules:\n  - name: r\n    metric: m\n    by: [");
+    for (int i = 0; i < nby; i++)
+        buf_printf(&y, "%sl%02d", i ? ", " : "", i);
+    buf_adds(&y, "]\n    severity: {warning: {above: 1}}\n");
+    c = load(buf_str(&y));
+    buf_cleanup(&y);
+    return c;
+}
+
+/* n labels l00.. named in names, each of value v. */
+static void many_labels(struct label *lb, char (*names)[8], int n,
+                        const char *v)
+{
+    for (int i = 0; i < n; i++) {
+        snprintf(names[i], sizeof(names[i]), "l%02d", i);
+        lb[i].name = names[i];
+        lb[i].value = v;
+    }
+}
+
 /* Many labels: 40 `by` labels and samples of 80 labels are one series per
  * distinct by values, and one source per distinct label set. */
 START_TEST(many_by_labels_and_many_sample_labels)
 {
-    struct buf y;
-    struct config *c;
+    struct config *c = load_many_by(40);
     struct evlog l;
-    struct engine *e;
+    struct engine *e = open_engine(c, &l);
     struct label lb[80];
     char names[80][8];
     struct sample s = {"m", lb, 80, 5, 100};
     struct engine_stats st;
 
-    buf_init(&y, 0);
-    buf_adds(&y, "rules:\n  - name: r\n    metric: m\n    by: [");
-    for (int i = 0; i < 40; i++)
-        buf_printf(&y, "%sl%02d", i ? ", " : "", i);
-    buf_adds(&y, "]\n    severity: {warning: {above: 1}}\n");
-    c = load(buf_str(&y));
-    buf_cleanup(&y);
-    e = open_engine(c, &l);
-    for (int i = 0; i < 80; i++) {
-        snprintf(names[i], sizeof(names[i]), "l%02d", i);
-        lb[i].name = names[i];
-        lb[i].value = "x";
-    }
+    many_labels(lb, names, 80, "x");
     ck_assert_int_eq(engine_feed(e, &s, collect, &l), 0);
     /* Another value of the last by label: another series, which fires. */
     lb[39].value = "y";
@@ -692,10 +706,9 @@ END_TEST
  * knows it as firing and a new sample of it is no new series. */
 START_TEST(restore_keeps_a_series_of_many_by_labels)
 {
-    struct buf y;
-    struct config *c;
-    struct engine *e;
+    struct config *c = load_many_by(40);
     struct evlog l;
+    struct engine *e = open_engine(c, &l);
     struct saved sv = {0};
     struct err er = {0};
     struct label lb[40];
@@ -703,19 +716,7 @@ START_TEST(restore_keeps_a_series_of_many_by_labels)
     struct sample smp = {"m", lb, 40, 5, 100};
     struct engine_stats st;
 
-    buf_init(&y, 0);
-    buf_adds(&y, "rules:\n  - name: r\n    metric: m\n    by: [");
-    for (int i = 0; i < 40; i++)
-        buf_printf(&y, "%sl%02d", i ? ", " : "", i);
-    buf_adds(&y, "]\n    severity: {warning: {above: 1}}\n");
-    c = load(buf_str(&y));
-    buf_cleanup(&y);
-    for (int i = 0; i < 40; i++) {
-        snprintf(names[i], sizeof(names[i]), "l%02d", i);
-        lb[i].name = names[i];
-        lb[i].value = "v";
-    }
-    e = open_engine(c, &l);
+    many_labels(lb, names, 40, "v");
     ck_assert_int_eq(engine_feed(e, &smp, collect, &l), 0);
     ck_assert_int_eq(l.n, 1);
     engine_save(e, true, true, save_put, &sv);
