@@ -30,6 +30,24 @@ def free_udp():
     return p
 
 
+def sighup(config, outcome):
+    """Write config (None: keep the file), send SIGHUP and wait for the log
+    line "config OUTCOME"; returns the log written since."""
+    if config is not None:
+        d.write_config(config)
+    off = len(d.log())
+    d.signal(signal.SIGHUP)
+    found = d.wait_log(r"config " + outcome, 20, off) is not None
+    return found, d.log()[off:]
+
+
+def sends_through(port, line):
+    """Send line to the StatsD port; True once the daemon counts it."""
+    n0 = ingested(d)
+    tx.sendto(line, ("127.0.0.1", port))
+    return bool(wait_until(lambda: ingested(d) > n0, 10))
+
+
 def ingested(d):
     m = re.search(r'tocsin_samples_ingested_total\{input="statsd"\} (\d+)',
                   d.metrics())
@@ -39,8 +57,7 @@ def ingested(d):
 udp1 = free_udp()
 d = Daemon(".", statsd_cfg(udp1)).start()
 tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-tx.sendto(b"cpu:95|g|#host:u1\n", ("127.0.0.1", udp1))
-check(bool(wait_until(lambda: ingested(d) >= 1, 10)),
+check(sends_through(udp1, b"cpu:95|g|#host:u1\n"),
       "the StatsD listener ingests before the reload")
 
 # 1. listen moves to a port someone holds: rejected, the API stays.
@@ -48,37 +65,25 @@ taken = socket.socket()
 taken.bind(("127.0.0.1", 0))
 taken.listen(1)
 tport = taken.getsockname()[1]
-d.write_config(statsd_cfg(udp1, "127.0.0.1:%d" % tport))
-off = len(d.log())
-d.signal(signal.SIGHUP)
-check(d.wait_log(r"config rejected", 20, off) is not None,
-      "a taken listen address rejects the config")
-check("config reloaded" not in d.log()[off:], "it is not called reloaded")
+found, log = sighup(statsd_cfg(udp1, "127.0.0.1:%d" % tport), "rejected")
+check(found, "a taken listen address rejects the config")
+check("config reloaded" not in log, "it is not called reloaded")
 check(d.healthy(), "the running HTTP server still answers")
 
 # 2. the StatsD port moves to one someone holds: rejected, old one runs.
 held = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 held.bind(("127.0.0.1", 0))
 uport = held.getsockname()[1]
-d.write_config(statsd_cfg(uport))
-off = len(d.log())
-d.signal(signal.SIGHUP)
-check(d.wait_log(r"config rejected", 20, off) is not None,
+check(sighup(statsd_cfg(uport), "rejected")[0],
       "a taken StatsD port rejects the config")
-n0 = ingested(d)
-tx.sendto(b"cpu:96|g|#host:u2\n", ("127.0.0.1", udp1))
-check(bool(wait_until(lambda: ingested(d) > n0, 10)),
+check(sends_through(udp1, b"cpu:96|g|#host:u2\n"),
       "the old StatsD listener still ingests")
 
 # 3. the port is free again: the same config reloads.
 held.close()
-off = len(d.log())
-d.signal(signal.SIGHUP)
-check(d.wait_log(r"config reloaded", 20, off) is not None,
+check(sighup(None, "reloaded")[0],
       "with the port free, the same config reloads")
-n0 = ingested(d)
-tx.sendto(b"cpu:97|g|#host:u3\n", ("127.0.0.1", uport))
-check(bool(wait_until(lambda: ingested(d) > n0, 10)),
+check(sends_through(uport, b"cpu:97|g|#host:u3\n"),
       "the new StatsD port ingests")
 check(d.stop() == 0, "SIGTERM exits 0")
 
