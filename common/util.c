@@ -363,6 +363,13 @@ uint64_t util_hash64(const void *p, size_t n, uint64_t seed)
     return h;
 }
 
+size_t util_utf8_cut(const char *s, size_t at)
+{
+    while (at > 0 && ((unsigned char)s[at] & 0xC0) == 0x80)
+        at--;
+    return at;
+}
+
 int util_utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;

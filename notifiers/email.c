@@ -269,10 +269,7 @@ static void email_subject(struct buf *b, const struct notification *nt,
     buf_init(&title, 0);
     am_title(ev, &title);
     if (title.len > EMAIL_TITLE_MAX) {
-        size_t cut = EMAIL_TITLE_MAX;
-        while (cut > 0 && ((unsigned char)title.data[cut] & 0xC0) == 0x80)
-            cut--;
-        buf_add(b, title.data, cut);
+        buf_add(b, title.data, util_utf8_cut(title.data, EMAIL_TITLE_MAX));
         buf_adds(b, "\xE2\x80\xA6"); /* … */
     } else {
         buf_add(b, buf_str(&title), title.len);

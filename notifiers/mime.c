@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/util.h"
 #include "mime.h"
 #include "sign.h"
 
@@ -70,8 +71,7 @@ int mime_encode_words(struct buf *out, const char *s, size_t n)
         take = n - pos < wmax ? n - pos : wmax;
         /* Never split a UTF-8 character across words (RFC 2047 5). */
         if (pos + take < n)
-            while (take > 0 && ((unsigned char)s[pos + take] & 0xC0) == 0x80)
-                take--;
+            take = util_utf8_cut(s + pos, take);
         if (take == 0 && n > 0)
             take = n - pos < wmax ? n - pos : wmax; /* invalid UTF-8 run */
         if (sign_base64_encode((const unsigned char *)s + pos, take, b64,

@@ -102,9 +102,7 @@ static void slack_fit(struct buf *b, size_t max)
 
     if (b->failed || b->len <= max || max < 4)
         return;
-    cut = max - 3; /* "…" is 3 bytes */
-    while (cut > 0 && ((unsigned char)b->data[cut] & 0xC0) == 0x80)
-        cut--;
+    cut = util_utf8_cut(b->data, max - 3); /* "…" is 3 bytes */
     for (size_t k = 1; k <= 5 && k <= cut; k++) {
         char c = b->data[cut - k];
         if (c == ';')
