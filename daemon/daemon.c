@@ -223,6 +223,7 @@ static void reload(struct daemon_ctx *d, const char *path,
     struct config *nc;
     const struct config *old = daemon_config(d);
     struct http_server *nhttp = NULL;
+    bool old_freed = false; /* the running server stopped to free its port */
     struct inputs *nin;
     struct err e = {0};
     size_t i, failed = 0;
@@ -250,11 +251,8 @@ static void reload(struct daemon_ctx *d, const char *path,
              * (0.0.0.0 and 127.0.0.1): free it and try again. */
             http_stop(*http);
             *http = NULL;
+            old_freed = true;
             nhttp = http_start(d, nc->listen, &e);
-            if (nhttp == NULL) {
-                struct err oe = {0};
-                *http = http_start(d, old->listen, &oe);
-            }
         }
         if (nhttp == NULL) {
             log_error("reload", "%s", e.msg);
@@ -299,13 +297,13 @@ static void reload(struct daemon_ctx *d, const char *path,
     return;
 reject:
     http_stop(nhttp);
-    if (*http == NULL && old->listen != NULL && nc->listen != NULL &&
-        listen_port(nc->listen) == listen_port(old->listen)) {
+    if (old_freed) {
         /* freed for the new server above: the running config takes its
          * address back */
-        *http = http_start(d, old->listen, &e);
+        struct err oe = {0};
+        *http = http_start(d, old->listen, &oe);
         if (*http == NULL)
-            log_error("reload", "%s", e.msg);
+            log_error("reload", "%s", oe.msg);
     }
     config_free(nc);
     log_error("reload", "config rejected; the running one stays");

@@ -218,7 +218,7 @@ struct inputs *inputs_start(struct daemon_ctx *d, const struct config *cfg,
         if (l != NULL)
             in->v[in->n++] = l;
     }
-    if (nfail > 0 && failed != NULL) {
+    if (nfail > 0) {
         /* All or nothing: stop what this call started, give the kept
          * listeners back to prev, which goes on running. */
         for (i = 0; i < in->n; i++) {
@@ -236,8 +236,7 @@ struct inputs *inputs_start(struct daemon_ctx *d, const struct config *cfg,
         return NULL;
     }
     free(from);
-    if (failed != NULL)
-        *failed = nfail;
+    *failed = 0;
     in->scrape_key = buf_steal(&sk);
     if (in->scrape_key == NULL)
         in->scrape_key = xstrdup("");

@@ -14,11 +14,11 @@
 
 struct inputs;
 
-/* Start every input of cfg. An input that cannot start (port in use) is
- * logged. With failed NULL it is skipped; otherwise the call is all or
- * nothing: on any failure, *failed is set, what it started is stopped,
- * prev is left running untouched and NULL comes back. On success prev, if
- * not NULL, is consumed: its inputs that cfg still has keep running. */
+/* Start every input of cfg, all or nothing. An input that cannot start
+ * (port in use) is logged; then *failed counts them, what this call started
+ * is stopped, prev is left running untouched and NULL comes back. On
+ * success prev, if not NULL, is consumed: its inputs that cfg still has keep
+ * running. */
 struct inputs *inputs_start(struct daemon_ctx *d, const struct config *cfg,
                             struct inputs *prev, size_t *failed);
 /* Stop every input and free the set (NULL is a no-op). */
