@@ -67,7 +67,7 @@ static char *input_key(const struct input *in)
 static void sink_text(struct daemon_ctx *d, enum metrics_input which,
                       struct ingest_parser *p, const char *text, size_t len,
                       size_t first_line, const struct kv *extra, size_t nextra,
-                      const char *who)
+                      struct scrape_seen *seen, const char *who)
 {
     struct batch b;
     struct batch_rejects *rj = xcalloc(1, sizeof(*rj));
@@ -77,6 +77,8 @@ static void sink_text(struct daemon_ctx *d, enum metrics_input which,
     b.extra = extra;
     b.nextra = nextra;
     batch_parse_text(&b, p, text, len, first_line, rj);
+    if (seen != NULL)
+        rj->skipped += scrape_seen_filter(seen, &b);
     atomic_fetch_add(&d->metrics.ingested[which], b.n);
     atomic_fetch_add(&d->metrics.rejected[which], rj->count);
     atomic_fetch_add(&d->metrics.skipped[which], rj->skipped);
@@ -96,26 +98,28 @@ static void statsd_cb(void *ctx, const char *text, size_t len)
 {
     struct listener *l = ctx;
 
-    sink_text(l->d, MIN_STATSD, l->parser, text, len, 1, NULL, 0, l->name);
+    sink_text(l->d, MIN_STATSD, l->parser, text, len, 1, NULL, 0, NULL,
+              l->name);
 }
 
 static void file_cb(void *ctx, const char *text, size_t len, size_t first_line)
 {
     struct listener *l = ctx;
 
-    sink_text(l->d, MIN_FILE, l->parser, text, len, first_line, NULL, 0,
+    sink_text(l->d, MIN_FILE, l->parser, text, len, first_line, NULL, 0, NULL,
               l->name);
 }
 
 static void scrape_cb(void *ctx, const char *target, const char *body,
-                      size_t len, const struct kv *labels, size_t nlabels)
+                      size_t len, const struct kv *labels, size_t nlabels,
+                      struct scrape_seen *seen)
 {
     struct daemon_ctx *d = ctx;
     struct ingest_parser *p = ingest_parser_new(FMT_PROM);
 
     if (p == NULL)
         return;
-    sink_text(d, MIN_SCRAPE, p, body, len, 1, labels, nlabels, target);
+    sink_text(d, MIN_SCRAPE, p, body, len, 1, labels, nlabels, seen, target);
     ingest_parser_free(p);
 }
 

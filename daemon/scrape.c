@@ -27,6 +27,7 @@ struct target {
     CURL *easy;      /* non-NULL while in flight */
     struct buf body;
     struct curl_slist *hdrs; /* Accept: the text format */
+    struct scrape_seen *seen;
     atomic_uint_fast64_t ok, failed;
 };
 
@@ -106,7 +107,7 @@ static void finish_transfer(struct scraper *s, CURL *c, CURLcode code)
     if (code == CURLE_OK && status == 200) {
         atomic_fetch_add(&t->ok, 1);
         s->fn(s->ctx, t->name, buf_str(&t->body), t->body.len, t->labels,
-              t->nlabels);
+              t->nlabels, t->seen);
     } else {
         atomic_fetch_add(&t->failed, 1);
         if (code != CURLE_OK)
@@ -188,6 +189,7 @@ struct scraper *scraper_start(const struct scrape_target_cfg *tc, size_t n,
         }
         t->nlabels = tc[i].nlabels;
         t->next_due = now;
+        t->seen = scrape_seen_new();
         t->hdrs = curl_slist_append(
             NULL, "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1");
         atomic_init(&t->ok, 0);
@@ -241,6 +243,7 @@ void scraper_stop(struct scraper *s)
         }
         free(s->t[i].labels);
         curl_slist_free_all(s->t[i].hdrs);
+        scrape_seen_free(s->t[i].seen);
     }
     free(s->t);
     free(s);

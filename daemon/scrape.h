@@ -11,6 +11,7 @@
 #include "../common/err.h"
 #include "../rules/config.h"
 #include "metrics.h"
+#include "scrape_seen.h"
 
 struct scrape_target_cfg {
     const char *url;
@@ -21,9 +22,11 @@ struct scrape_target_cfg {
 };
 
 /* body is the page; labels are the target's (copies owned by the scraper,
- * valid during the call). Called on the scraper thread. */
+ * valid during the call); seen is the target's memory of its last page,
+ * for scrape_seen_filter. Called on the scraper thread. */
 typedef void (*scrape_fn)(void *ctx, const char *target, const char *body,
-                          size_t len, const struct kv *labels, size_t nlabels);
+                          size_t len, const struct kv *labels, size_t nlabels,
+                          struct scrape_seen *seen);
 
 struct scraper;
 

@@ -18,6 +18,7 @@
 #include "../daemon/batch.h"
 #include "../daemon/filein.h"
 #include "../daemon/metrics.h"
+#include "../daemon/scrape_seen.h"
 #include "../daemon/statsd.h"
 #include "../daemon/writer.h"
 
@@ -88,6 +89,75 @@ START_TEST(batch_rejects_keep_a_bounded_list_but_count_all)
     buf_cleanup(&t);
     ingest_parser_free(p);
     free(rj);
+}
+END_TEST
+
+/* --- scrape pages --- */
+
+/* One prom page into a batch with the target's job label, as the scraper
+ * does; returns how many samples the filter dropped. */
+static size_t scrape_page(struct scrape_seen *ss, const char *page,
+                          struct batch *b)
+{
+    static const struct kv job[1] = {{"job", "fed"}};
+    struct ingest_parser *p = ingest_parser_new(FMT_PROM);
+    size_t dropped;
+
+    batch_init(b, 2000.0);
+    b->extra = job;
+    b->nextra = 1;
+    ck_assert_uint_eq(batch_parse_text(b, p, page, strlen(page), 1, NULL), 0);
+    ingest_parser_free(p);
+    dropped = scrape_seen_filter(ss, b);
+    return dropped;
+}
+
+START_TEST(scrape_seen_drops_a_stamped_sample_shown_again)
+{
+    struct scrape_seen *ss = scrape_seen_new();
+    struct batch b;
+
+    ck_assert_uint_eq(scrape_page(ss,
+                                  "up{a=\"1\",b=\"2\"} 1 1000000\n"
+                                  "hits{a=\"1\"} 5 1000000\n"
+                                  "plain 3\n",
+                                  &b),
+                      0);
+    ck_assert_uint_eq(b.n, 3);
+    batch_cleanup(&b);
+    /* The same stamps again (labels in another order): dropped. A new
+     * stamp, an older one (late: the engine counts it) and a sample
+     * without one pass. */
+    ck_assert_uint_eq(scrape_page(ss,
+                                  "up{b=\"2\",a=\"1\"} 1 1000000\n"
+                                  "hits{a=\"1\"} 6 1001000\n"
+                                  "plain 3\n",
+                                  &b),
+                      1);
+    ck_assert_uint_eq(b.n, 2);
+    ck_assert_str_eq(b.v[0].metric, "hits");
+    ck_assert(b.v[0].ts == 1001.0);
+    ck_assert_str_eq(b.v[1].metric, "plain");
+    batch_cleanup(&b);
+    ck_assert_uint_eq(scrape_page(ss, "hits{a=\"1\"} 5 1000000\n", &b), 0);
+    ck_assert_uint_eq(b.n, 1);
+    batch_cleanup(&b);
+    /* A series the last page did not show is forgotten: its stamp counts
+     * as new when it comes back (up was absent from the page before). */
+    ck_assert_uint_eq(scrape_page(ss, "up{a=\"1\",b=\"2\"} 1 1000000\n", &b),
+                      0);
+    ck_assert_uint_eq(b.n, 1);
+    batch_cleanup(&b);
+    /* Another label value is another series. */
+    ck_assert_uint_eq(scrape_page(ss,
+                                  "up{a=\"1\",b=\"2\"} 1 1000000\n"
+                                  "up{a=\"1\",b=\"3\"} 1 1000000\n",
+                                  &b),
+                      1);
+    ck_assert_uint_eq(b.n, 1);
+    ck_assert_str_eq(labels_get(b.v[0].labels, b.v[0].nlabels, "b"), "3");
+    batch_cleanup(&b);
+    scrape_seen_free(ss);
 }
 END_TEST
 
@@ -534,6 +604,7 @@ Suite *daemon_suite(void)
     tcase_add_test(tc, batch_parse_counts_rejected_lines_with_numbers);
     tcase_add_test(tc, batch_extra_labels_replace_same_named_sample_labels);
     tcase_add_test(tc, batch_rejects_keep_a_bounded_list_but_count_all);
+    tcase_add_test(tc, scrape_seen_drops_a_stamped_sample_shown_again);
     tcase_add_test(tc, metrics_page_has_help_type_and_escaped_labels);
     tcase_add_test(tc, writer_acknowledges_after_commit_and_reports_late);
     tcase_add_test(tc, writer_failed_commit_is_reported_to_the_waiter);
