@@ -36,6 +36,15 @@ static int extra_has(const struct batch *b, const char *name)
     return 0;
 }
 
+/* Default label i of b is added to s: neither s nor the extras name it. */
+static int dflt_wanted(const struct batch *b, const struct sample *s, size_t i)
+{
+    const char *name = b->dflt[i].key;
+
+    return !extra_has(b, name) &&
+           labels_get(s->labels, s->nlabels, name) == NULL;
+}
+
 /* One allocation: [labels array][metric\0][name\0value\0]... */
 int batch_add(struct batch *b, const struct sample *s)
 {
@@ -45,6 +54,12 @@ int batch_add(struct batch *b, const struct sample *s)
     struct sample *out;
 
     size = strlen(s->metric) + 1;
+    for (i = 0; i < b->ndflt; i++) {
+        if (!dflt_wanted(b, s, i))
+            continue;
+        size += strlen(b->dflt[i].key) + strlen(b->dflt[i].value) + 2;
+        nl++;
+    }
     for (i = 0; i < s->nlabels; i++) {
         if (extra_has(b, s->labels[i].name))
             continue;
@@ -88,6 +103,9 @@ int batch_add(struct batch *b, const struct sample *s)
             COPY_LABEL(s->labels[i].name, s->labels[i].value);
     for (i = 0; i < b->nextra; i++)
         COPY_LABEL(b->extra[i].key, b->extra[i].value);
+    for (i = 0; i < b->ndflt; i++)
+        if (dflt_wanted(b, s, i))
+            COPY_LABEL(b->dflt[i].key, b->dflt[i].value);
 #undef COPY_LABEL
     out->labels = lv;
     out->nlabels = nl;

@@ -18,6 +18,8 @@ struct batch {
     double arrival;         /* Unix seconds; the ts of samples without one */
     const struct kv *extra; /* borrowed: labels added to each sample */
     size_t nextra;
+    const struct kv *dflt; /* borrowed: added to a sample that lacks them */
+    size_t ndflt;
 };
 
 #define BATCH_MAX_REJECTS 100 /* kept with reasons; the count goes on */
@@ -37,8 +39,9 @@ struct batch_rejects {
 void batch_init(struct batch *b, double arrival);
 /* Free every sample; the batch can be reused after batch_init. */
 void batch_cleanup(struct batch *b);
-/* Copy s (and b->extra, which replace labels of the same name) into b.
- * Returns 0, or -1 on out-of-memory. */
+/* Copy s into b with b->extra (which replace labels of the same name) and
+ * b->dflt (added when neither s nor extra has the name). Returns 0, or -1
+ * on out-of-memory. */
 int batch_add(struct batch *b, const struct sample *s);
 
 /* Parse text[0..len) line by line with p into b. Lines are separated by

@@ -7,6 +7,7 @@
  * position, a UDP socket stays bound). */
 #include "inputs.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,64 +64,100 @@ static char *input_key(const struct input *in)
     return buf_steal(&b);
 }
 
-/* Parse text and queue it; blocks until committed (back-pressure). */
-static void sink_text(struct daemon_ctx *d, enum metrics_input which,
-                      struct ingest_parser *p, const char *text, size_t len,
-                      size_t first_line, const struct kv *extra, size_t nextra,
-                      struct scrape_seen *seen, const char *who)
+/* Parse text into b, counting and logging what was rejected. */
+static void parse_into(struct daemon_ctx *d, enum metrics_input which,
+                       struct ingest_parser *p, const char *text, size_t len,
+                       size_t first_line, struct batch *b, const char *who)
 {
-    struct batch b;
     struct batch_rejects *rj = xcalloc(1, sizeof(*rj));
-    struct writer_result res;
 
-    batch_init(&b, util_now());
-    b.extra = extra;
-    b.nextra = nextra;
-    batch_parse_text(&b, p, text, len, first_line, rj);
-    if (seen != NULL)
-        rj->skipped += scrape_seen_filter(seen, &b);
-    atomic_fetch_add(&d->metrics.ingested[which], b.n);
+    batch_parse_text(b, p, text, len, first_line, rj);
     atomic_fetch_add(&d->metrics.rejected[which], rj->count);
     atomic_fetch_add(&d->metrics.skipped[which], rj->skipped);
     if (rj->count > 0)
         log_warn(metrics_input_name(which),
                  "%s: %zu line(s) rejected, first line %zu: %s", who, rj->count,
                  rj->v[0].line, rj->v[0].reason);
-    if (b.n > 0 && writer_submit(d->writer, &b, -1, &res) < 0 &&
+    free(rj);
+}
+
+/* Queue b and free it; blocks until committed (back-pressure). */
+static void submit(struct daemon_ctx *d, enum metrics_input which,
+                   struct batch *b, const char *who)
+{
+    struct writer_result res;
+
+    atomic_fetch_add(&d->metrics.ingested[which], b->n);
+    if (b->n > 0 && writer_submit(d->writer, b, -1, &res) < 0 &&
         res.status == -1)
         log_error(metrics_input_name(which), "%s: %zu samples lost: %s", who,
-                  b.n, res.error);
-    batch_cleanup(&b);
-    free(rj);
+                  b->n, res.error);
+    batch_cleanup(b);
+}
+
+static void sink_text(struct daemon_ctx *d, enum metrics_input which,
+                      struct ingest_parser *p, const char *text, size_t len,
+                      size_t first_line, const char *who)
+{
+    struct batch b;
+
+    batch_init(&b, util_now());
+    parse_into(d, which, p, text, len, first_line, &b, who);
+    submit(d, which, &b, who);
 }
 
 static void statsd_cb(void *ctx, const char *text, size_t len)
 {
     struct listener *l = ctx;
 
-    sink_text(l->d, MIN_STATSD, l->parser, text, len, 1, NULL, 0, NULL,
-              l->name);
+    sink_text(l->d, MIN_STATSD, l->parser, text, len, 1, l->name);
 }
 
 static void file_cb(void *ctx, const char *text, size_t len, size_t first_line)
 {
     struct listener *l = ctx;
 
-    sink_text(l->d, MIN_FILE, l->parser, text, len, first_line, NULL, 0, NULL,
-              l->name);
+    sink_text(l->d, MIN_FILE, l->parser, text, len, first_line, l->name);
 }
 
+/* A scraped page as Prometheus takes it: every sample gets the target's
+ * labels and, unless it has one, the target's `instance` (host:port); the
+ * repeats of stamped samples are dropped (scrape_seen.h); and `up` says
+ * whether the target answered: 1 for a page (its rejected lines are
+ * counted and logged like any input's: a line this parser cannot read
+ * does not page anyone as a target down), 0 for a failed scrape. */
 static void scrape_cb(void *ctx, const char *target, const char *body,
                       size_t len, const struct kv *labels, size_t nlabels,
                       struct scrape_seen *seen)
 {
     struct daemon_ctx *d = ctx;
-    struct ingest_parser *p = ingest_parser_new(FMT_PROM);
+    char instance[256];
+    struct kv dflt = {"instance", instance};
+    struct sample up = {"up", NULL, 0, 0.0, NAN};
+    struct batch b;
 
-    if (p == NULL)
-        return;
-    sink_text(d, MIN_SCRAPE, p, body, len, 1, labels, nlabels, seen, target);
-    ingest_parser_free(p);
+    scrape_target_instance(target, instance, sizeof(instance));
+    batch_init(&b, util_now());
+    b.extra = labels;
+    b.nextra = nlabels;
+    b.dflt = &dflt;
+    b.ndflt = 1;
+    if (body != NULL) {
+        struct ingest_parser *p = ingest_parser_new(FMT_PROM);
+
+        if (p == NULL)
+            return;
+        parse_into(d, MIN_SCRAPE, p, body, len, 1, &b, target);
+        ingest_parser_free(p);
+        atomic_fetch_add(&d->metrics.skipped[MIN_SCRAPE],
+                         scrape_seen_filter(seen, &b));
+        up.value = 1.0;
+    }
+    /* A federated page's own `up` series keep their instance labels, so
+     * they stay apart from this target's. */
+    if (batch_add(&b, &up) < 0)
+        log_error("scrape", "%s: out of memory", target);
+    submit(d, MIN_SCRAPE, &b, target);
 }
 
 static void listener_free(struct listener *l)

@@ -7,9 +7,11 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../common/buf.h"
 #include "../common/log.h"
@@ -57,6 +59,32 @@ void scrape_target_name(const char *url, char *out, size_t outlen)
     q = url + strcspn(url, "?#");
     snprintf(out, outlen, "%.*s%.*s", (int)n, url, (int)(q - (at ? at + 1 : p)),
              at ? at + 1 : p);
+}
+
+void scrape_target_instance(const char *url, char *out, size_t outlen)
+{
+    const char *p = strstr(url, "://"), *hp, *end, *at;
+    bool tls = strncasecmp(url, "https://", 8) == 0;
+    int has_port = 0;
+
+    hp = p ? p + 3 : url;
+    end = hp + strcspn(hp, "/?#");
+    at = memchr(hp, '@', (size_t)(end - hp));
+    if (at)
+        hp = at + 1;
+    /* A port after the host (after "]" for an IPv6 address). */
+    for (const char *c = end; c > hp; c--) {
+        if (c[-1] == ']')
+            break;
+        if (c[-1] == ':') {
+            has_port = 1;
+            break;
+        }
+    }
+    snprintf(out, outlen, "%.*s%s", (int)(end - hp), hp,
+             has_port ? ""
+             : tls    ? ":443"
+                      : ":80");
 }
 
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -114,6 +142,7 @@ static void finish_transfer(struct scraper *s, CURL *c, CURLcode code)
             log_warn("scrape", "%s: %s", t->name, curl_easy_strerror(code));
         else
             log_warn("scrape", "%s: HTTP %ld", t->name, status);
+        s->fn(s->ctx, t->name, NULL, 0, t->labels, t->nlabels, t->seen);
     }
     buf_cleanup(&t->body);
 }

@@ -1,8 +1,9 @@
 /* scrape.h - the Prometheus scraper: one thread driving a libcurl multi
  * handle over every scrape target, each on its own interval and timeout.
  * A fetched page is handed to a callback (the daemon parses it as prom text,
- * adds the target's labels and queues the samples, daemon/inputs.c). A
- * failed scrape is logged and counted, never fatal. */
+ * adds the target's labels and an `up` sample and queues the samples,
+ * daemon/inputs.c). A failed scrape is logged, counted and handed over as
+ * no page (`up` 0), never fatal. */
 #ifndef TOCSIN_DAEMON_SCRAPE_H
 #define TOCSIN_DAEMON_SCRAPE_H
 
@@ -21,9 +22,10 @@ struct scrape_target_cfg {
     size_t nlabels;
 };
 
-/* body is the page; labels are the target's (copies owned by the scraper,
- * valid during the call); seen is the target's memory of its last page,
- * for scrape_seen_filter. Called on the scraper thread. */
+/* body is the page, NULL when the scrape failed (logged and counted
+ * already); labels are the target's (copies owned by the scraper, valid
+ * during the call); seen is the target's memory of its last page, for
+ * scrape_seen_filter. Called on the scraper thread. */
 typedef void (*scrape_fn)(void *ctx, const char *target, const char *body,
                           size_t len, const struct kv *labels, size_t nlabels,
                           struct scrape_seen *seen);
@@ -42,5 +44,8 @@ void scraper_stop(struct scraper *s);
 
 /* The URL as a metrics/log label: userinfo and query removed. */
 void scrape_target_name(const char *url, char *out, size_t outlen);
+/* The URL's host:port, the port from the scheme when the URL has none:
+ * Prometheus' `instance` label of the target. */
+void scrape_target_instance(const char *url, char *out, size_t outlen);
 
 #endif

@@ -18,6 +18,7 @@
 #include "../daemon/batch.h"
 #include "../daemon/filein.h"
 #include "../daemon/metrics.h"
+#include "../daemon/scrape.h"
 #include "../daemon/scrape_seen.h"
 #include "../daemon/statsd.h"
 #include "../daemon/writer.h"
@@ -67,6 +68,52 @@ START_TEST(batch_extra_labels_replace_same_named_sample_labels)
     ck_assert_str_eq(labels_get(b.v[0].labels, 2, "host"), "a");
     ck_assert(isnan(b.v[0].ts));
     batch_cleanup(&b);
+}
+END_TEST
+
+START_TEST(batch_default_labels_fill_in_only_what_is_missing)
+{
+    struct label lv[2] = {{"instance", "node-a"}, {"host", "a"}};
+    struct sample own = {"m", lv, 2, 1.0, NAN};
+    struct sample bare = {"m", lv + 1, 1, 1.0, NAN};
+    struct kv extra[1] = {{"job", "fed"}};
+    struct kv dflt[2] = {{"instance", "127.0.0.1:9090"}, {"job", "x"}};
+    struct batch b;
+
+    batch_init(&b, 1.0);
+    b.extra = extra;
+    b.nextra = 1;
+    b.dflt = dflt;
+    b.ndflt = 2;
+    ck_assert_int_eq(batch_add(&b, &own), 0);
+    ck_assert_int_eq(batch_add(&b, &bare), 0);
+    /* the sample's own instance stays; job comes from extra, not dflt */
+    ck_assert_uint_eq(b.v[0].nlabels, 3);
+    ck_assert_str_eq(labels_get(b.v[0].labels, 3, "instance"), "node-a");
+    ck_assert_str_eq(labels_get(b.v[0].labels, 3, "job"), "fed");
+    ck_assert_uint_eq(b.v[1].nlabels, 3);
+    ck_assert_str_eq(labels_get(b.v[1].labels, 3, "instance"),
+                     "127.0.0.1:9090");
+    ck_assert_str_eq(labels_get(b.v[1].labels, 3, "host"), "a");
+    ck_assert_str_eq(labels_get(b.v[1].labels, 3, "job"), "fed");
+    batch_cleanup(&b);
+}
+END_TEST
+
+START_TEST(scrape_instance_is_host_and_port_of_the_url)
+{
+    char out[128];
+
+    scrape_target_instance("http://127.0.0.1:9100/metrics", out, sizeof(out));
+    ck_assert_str_eq(out, "127.0.0.1:9100");
+    scrape_target_instance("http://node-a/metrics?x=1", out, sizeof(out));
+    ck_assert_str_eq(out, "node-a:80");
+    scrape_target_instance("HTTPS://user:pw@node-b/m", out, sizeof(out));
+    ck_assert_str_eq(out, "node-b:443");
+    scrape_target_instance("http://[::1]:9090/federate", out, sizeof(out));
+    ck_assert_str_eq(out, "[::1]:9090");
+    scrape_target_instance("http://[::1]/metrics", out, sizeof(out));
+    ck_assert_str_eq(out, "[::1]:80");
 }
 END_TEST
 
@@ -603,6 +650,8 @@ Suite *daemon_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, batch_parse_counts_rejected_lines_with_numbers);
     tcase_add_test(tc, batch_extra_labels_replace_same_named_sample_labels);
+    tcase_add_test(tc, batch_default_labels_fill_in_only_what_is_missing);
+    tcase_add_test(tc, scrape_instance_is_host_and_port_of_the_url);
     tcase_add_test(tc, batch_rejects_keep_a_bounded_list_but_count_all);
     tcase_add_test(tc, scrape_seen_drops_a_stamped_sample_shown_again);
     tcase_add_test(tc, metrics_page_has_help_type_and_escaped_labels);

@@ -1,7 +1,9 @@
 """The daemon scrapes a real exporter (Debian's prometheus-node-exporter,
-started on a free loopback port): the target's labels are added to every
-sample, a rule on node_time_seconds fires, and a failing target is counted
-in /metrics without stopping the daemon."""
+started on a free loopback port): the target's labels and its `instance`
+(host:port) are added to every sample, a rule on node_time_seconds fires,
+`up` is 1 for the exporter and 0 for a dead target (a target-down rule
+fires for that one only), and a failing target is counted in /metrics
+without stopping the daemon."""
 import os
 import shutil
 import subprocess
@@ -35,9 +37,19 @@ try:
     rules = """rules:
   - name: clock_present
     metric: node_time_seconds
-    by: [job]
+    by: [job, instance]
     severity:
       warning: {above: 1000000}
+  - name: target_down
+    metric: up
+    by: [instance]
+    severity:
+      critical: {below: 1}
+  - name: target_up
+    metric: up
+    by: [instance, job]
+    severity:
+      info: {above: 0}
 """
     inputs = ("inputs:\n"
               "  - scrape: {url: \"http://127.0.0.1:%d/metrics\", "
@@ -55,6 +67,22 @@ try:
     check(got and got[0]["labels"].get("job") == "node",
           "the target's labels are on the samples (%s)"
           % (got[0]["labels"] if got else None))
+    check(got and got[0]["labels"].get("instance") == "127.0.0.1:%d" % port,
+          "the target's host:port is the samples' instance (%s)"
+          % (got[0]["labels"] if got else None))
+
+    def rule_alerts(rule):
+        return [x for x in (d.alerts() or []) if x["rule"] == rule]
+
+    down = wait_until(lambda: rule_alerts("target_down"), 30)
+    check([a["labels"].get("instance") for a in down or []]
+          == ["127.0.0.1:%d" % dead],
+          "up is 0 for the dead target only: target_down fires for it (%s)"
+          % down)
+    live = wait_until(lambda: rule_alerts("target_up"), 30)
+    check([(a["labels"].get("instance"), a["labels"].get("job"))
+           for a in live or []] == [("127.0.0.1:%d" % port, "node")],
+          "up is 1 for the exporter, with the target's labels (%s)" % live)
 
     def counted():
         m = d.metrics()
