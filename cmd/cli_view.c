@@ -85,6 +85,41 @@ void cli_table_init(struct cli_table *t, size_t ncols,
     t->nrows = 0;
 }
 
+/* A cell as the terminal should see it: control characters (a label value
+ * pushed with a newline or an escape sequence) written as \n, \t, \r or
+ * \xNN, so that a value can neither break the table's rows nor drive the
+ * terminal. */
+static char *cell_dup(const char *s)
+{
+    const char *p;
+    struct buf b;
+    char *out;
+
+    if (s == NULL)
+        return xstrdup("");
+    for (p = s; *p && (unsigned char)*p >= 0x20 && *p != 0x7f; p++)
+        ;
+    if (*p == '\0')
+        return xstrdup(s);
+    buf_init(&b, 0);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '\n')
+            buf_adds(&b, "\\n");
+        else if (c == '\t')
+            buf_adds(&b, "\\t");
+        else if (c == '\r')
+            buf_adds(&b, "\\r");
+        else if (c < 0x20 || c == 0x7f)
+            buf_printf(&b, "\\x%02x", c);
+        else
+            buf_addc(&b, (char)c);
+    }
+    out = buf_steal(&b);
+    return out ? out : xstrdup("");
+}
+
 void cli_table_add(struct cli_table *t, const char *const *cells)
 {
     size_t used = t->cells ? (t->nrows + 1) * t->ncols : 0;
@@ -94,7 +129,7 @@ void cli_table_add(struct cli_table *t, const char *const *cells)
         t->cells = xrealloc(t->cells, t->cap * sizeof(*t->cells));
     }
     for (size_t i = 0; i < t->ncols; i++)
-        t->cells[used + i] = xstrdup(cells[i] ? cells[i] : "");
+        t->cells[used + i] = cell_dup(cells[i]);
     if (used > 0)
         t->nrows++;
 }

@@ -73,9 +73,12 @@ void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
     n += m;
     if ((size_t)n > sizeof(line) - 2)
         n = (int)sizeof(line) - 2;
-    /* One line per event: fold embedded newlines. */
+    /* One line per event, and nothing for a terminal to obey: newlines and
+     * other control characters (a receiver's answer, a label value) are
+     * folded to spaces. */
     for (int i = 0; i < n; i++)
-        if (line[i] == '\n' || line[i] == '\r')
+        if (((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
+            line[i] == 0x7f)
             line[i] = ' ';
     line[n++] = '\n';
     if (write(STDERR_FILENO, line, (size_t)n) < 0)

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/buf.h"
 #include "../common/labels.h"
+#include "../common/log.h"
 #include "../common/util.h"
 
 START_TEST(duration_parses_units_and_sums)
@@ -247,6 +249,30 @@ START_TEST(fingerprint_is_order_independent_and_stable)
 }
 END_TEST
 
+START_TEST(log_line_folds_control_characters)
+{
+    char path[] = "/tmp/check-log.XXXXXX";
+    int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+    char got[512];
+    ssize_t n;
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_ge(saved, 0);
+    ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
+    log_msg(LOG_WARN, "hook", "answer: %s", "bad\x1b[31m red\nnext\r\x7f\tend");
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    n = pread(fd, got, sizeof(got) - 1, 0);
+    close(fd);
+    unlink(path);
+    ck_assert_int_gt(n, 0);
+    got[n] = '\0';
+    ck_assert_ptr_nonnull(
+        strstr(got, " warn hook: answer: bad [31m red next  \tend\n"));
+    ck_assert_ptr_eq(strchr(got, '\n'), got + n - 1); /* one line */
+}
+END_TEST
+
 Suite *common_suite(void)
 {
     Suite *s = suite_create("common");
@@ -261,6 +287,7 @@ Suite *common_suite(void)
     tcase_add_test(t, buf_stops_at_its_maximum);
     tcase_add_test(t, buf_json_escapes_controls);
     tcase_add_test(t, fingerprint_is_order_independent_and_stable);
+    tcase_add_test(t, log_line_folds_control_characters);
     suite_add_tcase(s, t);
     return s;
 }

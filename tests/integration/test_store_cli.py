@@ -275,6 +275,27 @@ if os.geteuid() == 0 and shutil.which("setpriv"):
 else:
     print("SKIP store in a read-only folder: not root or no setpriv")
 
+# --- label values cannot break the table or drive the terminal ---
+cdb = os.path.abspath("ctl.db")
+run("silence", "add", "--store", cdb, "--match", "host=x", "--for", "1h",
+    expect=0)
+con = sqlite3.connect(cdb)
+con.execute("INSERT INTO alerts(fingerprint, rule, labels_json, severity, "
+            "since, value, updated, reason) VALUES (?,?,?,?,?,?,?,?)",
+            ("cccc000000000003", "disk_free",
+             json.dumps({"host": "db\x1b[2J\nfake row", "alertname": "x"}),
+             "warning", now - 60, 1.0, now - 60, "threshold"))
+con.commit()
+con.close()
+p = run("alerts", "--store", cdb, expect=0)
+check("\x1b" not in p.stdout and len(p.stdout.splitlines()) == 2
+      and "host=db\\x1b[2J\\nfake row" in p.stdout,
+      "control characters in label values are escaped in tables: %r"
+      % p.stdout)
+p = run("alerts", "--store", cdb, "--json", expect=0)
+check(json.loads(p.stdout)[0]["labels"]["host"] == "db\x1b[2J\nfake row",
+      "--json keeps the value as it is")
+
 if failures:
     print(f"{len(failures)} check(s) failed")
     sys.exit(1)
