@@ -327,10 +327,15 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     for (size_t i = 0; i < nby; i++) {
         uint32_t l = rd_u32(&r);
         const char *p = rd_take(&r, l);
+
+        /* A length past the blob's end (a damaged store) allocates
+         * nothing: only bytes that are there are copied. */
+        if (p == NULL)
+            l = 0;
         bystore[i] = xmalloc((size_t)l + 1);
-        if (p)
+        if (l > 0)
             memcpy(bystore[i], p, l);
-        bystore[i][p ? l : 0] = '\0';
+        bystore[i][l] = '\0';
         byvals[i] = bystore[i];
     }
     wlen = rd_u32(&r);
