@@ -166,6 +166,8 @@ static void upper(char *dst, size_t n, const char *s)
 
     for (; s[i] && i + 1 < n; i++)
         dst[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 32) : s[i];
+    if (s[i]) /* cut short: whole characters only */
+        i = util_utf8_cut(s, i);
     dst[i] = '\0';
 }
 
@@ -239,11 +241,14 @@ static cJSON *slack_event_message(const struct notification *nt,
     cJSON_AddStringToObject(sec, "type", "section");
     fields = cJSON_AddArrayToObject(sec, "fields");
     {
-        char change[96];
-        snprintf(change, sizeof(change), "%s \xe2\x86\x92 %s",
-                 *ev->previous ? ev->previous : "ok",
-                 *ev->severity ? ev->severity : "ok");
-        add_field(fields, &b, "Severity", change);
+        struct buf change;
+
+        buf_init(&change, 0);
+        buf_printf(&change, "%s \xe2\x86\x92 %s",
+                   *ev->previous ? ev->previous : "ok",
+                   *ev->severity ? ev->severity : "ok");
+        add_field(fields, &b, "Severity", buf_str(&change));
+        buf_cleanup(&change);
     }
     add_field(fields, &b, "Rule", ev->rule);
     if (ev->has_value)

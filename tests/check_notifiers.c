@@ -434,6 +434,31 @@ START_TEST(slack_truncates_10000_char_annotation_on_utf8_boundary)
 }
 END_TEST
 
+/* Found by fuzz_render: a severity word longer than the header's buffer
+ * (a damaged outbox row) was cut inside a UTF-8 character. */
+START_TEST(slack_cuts_an_overlong_severity_on_a_character_boundary)
+{
+    struct fixture f;
+    struct request r = {0};
+    struct buf sev;
+    cJSON *p;
+
+    buf_init(&sev, 0);
+    buf_adds(&sev, "cr");
+    for (int i = 0; i < 40; i++)
+        buf_adds(&sev, "\xc3\xa9");
+    p = mk_payload("firing", buf_str(&sev), "ok", "1", svc_api, "s");
+    fx_setup(&f, "slack", slack_yaml);
+    ck_assert_int_eq(render(&f, "event", p, &r), 0);
+    ck_assert(util_utf8_valid(r.body, r.body_len));
+    ck_assert_ptr_nonnull(strstr(r.body, "CR\xc3\xa9"));
+    request_cleanup(&r);
+    cJSON_Delete(p);
+    buf_cleanup(&sev);
+    fx_teardown(&f);
+}
+END_TEST
+
 START_TEST(slack_200_labels_stay_within_limits)
 {
     struct fixture f;
@@ -1713,6 +1738,7 @@ Suite *notifiers_suite(void)
     tcase_add_test(t, slack_nodata_shows_no_data_value);
     tcase_add_test(t, slack_escapes_amp_lt_gt_in_user_strings_and_nothing_else);
     tcase_add_test(t, slack_truncates_10000_char_annotation_on_utf8_boundary);
+    tcase_add_test(t, slack_cuts_an_overlong_severity_on_a_character_boundary);
     tcase_add_test(t, slack_200_labels_stay_within_limits);
     tcase_add_test(t, slack_report_is_a_ranked_table_within_limits);
     tcase_add_test(t, slack_check_accepts_only_200_with_body_ok);
