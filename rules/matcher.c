@@ -57,15 +57,19 @@ static long stacked_quantifier(const char *re)
 
 #define MATCHER_MAX_REGEX 1024
 
-/* Offset of a Perl-style digit class (\d, \D) in re, or -1. POSIX ERE has
- * none, and glibc reads "\d" as a plain "d": "~5\d\d" would silently
- * match "5dd" and not "500", a rule that never fires. */
-static long perl_digit_class(const char *re)
+/* Offset of an escape POSIX ERE does not have in re, or -1: a Perl-style
+ * digit class (\d, \D), which glibc reads as a plain "d" ("~5\d\d" would
+ * silently match "5dd" and not "500", a rule that never fires), or a
+ * backreference (\1 to \9), a glibc extension that Prometheus' and
+ * Alertmanager's RE2 do not have, whose matching time grows as a power of
+ * the value's length, and whose numbers would count the group this file
+ * wraps every pattern in. */
+static long not_posix_escape(const char *re)
 {
     for (const char *p = re; *p; p++) {
         if (*p != '\\' || p[1] == '\0')
             continue;
-        if (p[1] == 'd' || p[1] == 'D')
+        if (p[1] == 'd' || p[1] == 'D' || (p[1] >= '1' && p[1] <= '9'))
             return (long)(p - re);
         p++; /* an escaped character, e.g. "\\" */
     }
@@ -97,12 +101,19 @@ static int matcher_init_op(struct matcher *m, const char *name,
                      value, at);
             return -1;
         }
-        if ((at = perl_digit_class(value)) >= 0) {
-            snprintf(why, whylen,
-                     "invalid regex \"%.200s\": \\%c at offset %ld is not "
-                     "POSIX ERE (write %s)",
-                     value, value[at + 1], at,
-                     value[at + 1] == 'd' ? "[0-9]" : "[^0-9]");
+        if ((at = not_posix_escape(value)) >= 0) {
+            char c = value[at + 1];
+
+            if (c == 'd' || c == 'D')
+                snprintf(why, whylen,
+                         "invalid regex \"%.200s\": \\%c at offset %ld is "
+                         "not POSIX ERE (write %s)",
+                         value, c, at, c == 'd' ? "[0-9]" : "[^0-9]");
+            else
+                snprintf(why, whylen,
+                         "invalid regex \"%.200s\": backreference \\%c at "
+                         "offset %ld is not supported (nor by Prometheus)",
+                         value, c, at);
             return -1;
         }
         /* Compile the regex alone first: "a)|(b" is invalid by itself but

@@ -145,6 +145,28 @@ START_TEST(perl_digit_class_is_refused_with_the_posix_spelling)
 }
 END_TEST
 
+/* Backreferences are a glibc extension (RE2 has none) whose matching time
+ * grows as a power of the value's length, and whose numbers would count
+ * the group every pattern is wrapped in. */
+START_TEST(backreferences_are_refused)
+{
+    struct matcher_set s = {0};
+    struct matcher m;
+    char why[256];
+
+    ck_assert_int_eq(
+        matcher_init(&m, "v", "~(.*)(.*)(.*)\\1\\2\\3x", why, sizeof(why)), -1);
+    ck_assert_msg(strstr(why, "backreference \\1 at offset 12") != NULL, "%s",
+                  why);
+    ck_assert_int_eq(
+        matcher_set_parse(&s, "a=b,host=~(a)\\1", why, sizeof(why)), -1);
+    ck_assert_msg(strstr(why, "backreference") != NULL, "%s", why);
+    ck_assert_int_eq(matcher_init(&m, "v", "~a\\\\1", why, sizeof(why)), 0);
+    ck_assert(matcher_match(&m, "a\\1"));
+    matcher_cleanup(&m);
+}
+END_TEST
+
 START_TEST(escaped_tilde_and_bang_are_literals)
 {
     struct matcher m;
@@ -229,6 +251,7 @@ Suite *matcher_suite(void)
     tcase_add_test(t, regex_that_would_escape_the_anchors_is_rejected);
     tcase_add_test(t, negated_regex_and_missing_label_as_empty);
     tcase_add_test(t, invalid_regex_reports_regcomp_message);
+    tcase_add_test(t, backreferences_are_refused);
     tcase_add_test(t, escaped_tilde_and_bang_are_literals);
     tcase_add_test(t, stacked_quantifiers_are_refused_before_regcomp);
     tcase_add_test(t, perl_digit_class_is_refused_with_the_posix_spelling);
