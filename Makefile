@@ -150,11 +150,24 @@ FUZZ_TARGETS = $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 FUZZ_LIB_SRC = $(filter-out daemon/%,$(LIB_SRC))
 
-build/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
+FUZZ_LIB_OBJ = $(FUZZ_LIB_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(shell pkg-config --cflags $(PKGS))
+
+# The library is instrumented and compiled once for every target.
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  CC      $< (fuzz)")
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+	  -MMD -MP -c -o $@ $<
+
+build/fuzz/libfuzz.a: $(FUZZ_LIB_OBJ)
+	rm -f $@; ar rcs $@ $^
+
+build/fuzz/%: fuzz/%.c build/fuzz/libfuzz.a
 	@mkdir -p build/fuzz
 	@$(if $(V),,echo "  FUZZ    $<")
-	$(Q)clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	  $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< build/fuzz/libfuzz.a $(LDLIBS)
 
 # A crash, leak, timeout or out-of-memory fails the target; the input that
 # caused it is kept in build/fuzz/ (artifact_prefix).
