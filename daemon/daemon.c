@@ -171,11 +171,12 @@ static const struct writer_ops pipeline_writer_ops = {
     .committed = w_committed,
 };
 
-static void on_event(void *ctx, const struct alert_event *ev, const char *json)
+/* Logged and counted once committed: the events of a batch the store
+ * rolled back are told again, once, when the client's retry commits. */
+static void on_committed(void *ctx, const struct pipeline_committed *ev)
 {
     struct daemon_ctx *d = ctx;
 
-    (void)json;
     if ((unsigned)ev->kind < 4)
         atomic_fetch_add(&d->metrics.events[ev->kind], 1);
     log_info("engine", "%s %s %s -> %s (%s)", ev->rule, ev->fingerprint,
@@ -400,7 +401,7 @@ int daemon_run(const char *config_path)
         log_error("tocsin", "cannot start the pipeline: %s", e.msg);
         goto fail;
     }
-    pipeline_on_event(d->pipeline, on_event, d);
+    pipeline_on_committed(d->pipeline, on_committed, d);
     d->dispatcher = dispatcher_new(cfg, d->dstore, &e);
     if (d->dispatcher == NULL || dispatcher_start(d->dispatcher, &e) < 0) {
         log_error("tocsin", "cannot start the dispatcher: %s", e.msg);

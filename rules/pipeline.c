@@ -30,6 +30,16 @@ struct pipeline {
     struct buf json;
     pipeline_event_fn on_event;
     void *on_event_ctx;
+    pipeline_committed_fn on_committed;
+    void *on_committed_ctx;
+    /* The open batch's events for on_committed: rule and fingerprint
+     * copied into pend_str (the config may be swapped before the commit). */
+    struct pend {
+        size_t rule, fp; /* offsets in pend_str */
+        unsigned char kind, sev, prev;
+    } * pend;
+    size_t npend, cappend;
+    struct buf pend_str;
     struct pipeline_stats st;
     struct names *changed; /* at start: rules redefined since the last run */
 };
@@ -74,6 +84,40 @@ static int ensure_txn(struct pipeline *p, struct err *e)
     return 0;
 }
 
+static void pend_add(struct pipeline *p, const struct alert_event *ev)
+{
+    struct pend *q;
+
+    if (p->npend == p->cappend) {
+        p->cappend = p->cappend ? p->cappend * 2 : 64;
+        p->pend = xrealloc(p->pend, p->cappend * sizeof(*p->pend));
+    }
+    q = &p->pend[p->npend++];
+    q->rule = p->pend_str.len;
+    buf_add(&p->pend_str, ev->rule, strlen(ev->rule) + 1);
+    q->fp = p->pend_str.len;
+    buf_add(&p->pend_str, ev->fingerprint, strlen(ev->fingerprint) + 1);
+    q->kind = (unsigned char)ev->kind;
+    q->sev = (unsigned char)ev->severity;
+    q->prev = (unsigned char)ev->previous;
+}
+
+/* The batch committed (tell) or was rolled back (forget its events). */
+static void pend_done(struct pipeline *p, bool tell)
+{
+    for (size_t i = 0; tell && !p->pend_str.failed && i < p->npend; i++) {
+        const struct pend *q = &p->pend[i];
+        struct pipeline_committed c = {
+            p->pend_str.data + q->rule, p->pend_str.data + q->fp,
+            (enum event_kind)q->kind, (enum severity)q->sev,
+            (enum severity)q->prev};
+
+        p->on_committed(p->on_committed_ctx, &c);
+    }
+    p->npend = 0;
+    buf_reset(&p->pend_str);
+}
+
 static int on_engine_event(void *ctx, const struct alert_event *ev)
 {
     struct pipeline *p = ctx;
@@ -99,6 +143,8 @@ static int on_engine_event(void *ctx, const struct alert_event *ev)
     p->st.notifications += (uint64_t)notified;
     if (p->on_event)
         p->on_event(p->on_event_ctx, ev, buf_str(&p->json));
+    if (p->on_committed)
+        pend_add(p, ev);
     return 0;
 }
 
@@ -254,6 +300,7 @@ struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
     p->router = router_new(cfg);
     router_set_replay(p->router, replay);
     buf_init(&p->json, 4 << 20);
+    buf_init(&p->pend_str, (size_t)256 << 20);
     if (!replay) {
         struct names changed = {0};
         struct gone_ctx g = {NULL, cfg, &changed, NULL, 0};
@@ -281,6 +328,13 @@ void pipeline_on_event(struct pipeline *p, pipeline_event_fn fn, void *ctx)
 {
     p->on_event = fn;
     p->on_event_ctx = ctx;
+}
+
+void pipeline_on_committed(struct pipeline *p, pipeline_committed_fn fn,
+                           void *ctx)
+{
+    p->on_committed = fn;
+    p->on_committed_ctx = ctx;
 }
 
 int pipeline_feed(struct pipeline *p, const struct sample *s, double arrival,
@@ -372,6 +426,7 @@ static int put_cb(void *ctx, const char *key, const char *rule,
  * as of the last commit, their windows as of the last checkpoint. */
 static void forget_batch(struct pipeline *p)
 {
+    pend_done(p, false);
     engine_free(p->engine);
     p->engine = engine_new(p->cfg);
     p->restored = false;
@@ -414,6 +469,7 @@ int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e)
         return -1;
     }
     p->st.commits++;
+    pend_done(p, true);
     if (events_committed)
         *events_committed = n;
     return 0;
@@ -454,6 +510,8 @@ int pipeline_close(struct pipeline *p, struct err *e)
     engine_free(p->engine);
     router_free(p->router);
     buf_cleanup(&p->json);
+    free(p->pend);
+    buf_cleanup(&p->pend_str);
     free(p);
     return rc;
 }

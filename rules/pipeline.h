@@ -38,6 +38,22 @@ int pipeline_close(struct pipeline *p, struct err *e);
 
 void pipeline_on_event(struct pipeline *p, pipeline_event_fn fn, void *ctx);
 
+/* An event of a batch that committed: what the daemon logs and counts. */
+struct pipeline_committed {
+    const char *rule;
+    const char *fingerprint;
+    enum event_kind kind;
+    enum severity severity, previous;
+};
+typedef void (*pipeline_committed_fn)(void *ctx,
+                                      const struct pipeline_committed *ev);
+
+/* Called, in order, with each event of a batch once the batch committed;
+ * the events of a batch that was rolled back are never told (a retry of
+ * it tells them once). */
+void pipeline_on_committed(struct pipeline *p, pipeline_committed_fn fn,
+                           void *ctx);
+
 /* Feed one sample into the open batch (a transaction is begun on the first
  * write). NAN ts is replaced by arrival. Returns 1 if late (dropped), 0, or
  * -1 on a store error. */

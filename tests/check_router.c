@@ -584,6 +584,63 @@ static int count_events_cb(void *ctx, const struct store_event *ev)
     return 0;
 }
 
+/* on_committed: "rule:kind" of each event told, in order. */
+static void told_cb(void *ctx, const struct pipeline_committed *ev)
+{
+    struct buf *b = ctx;
+
+    buf_printf(b, "%s%s:%s", b->len ? " " : "", ev->rule,
+               event_kind_name(ev->kind));
+}
+
+/* The events of a batch that was rolled back are not told (the daemon
+ * logs and counts what it is told): an event recorded before a later
+ * sample of the same batch hit a full store is told once, when the
+ * client's retry commits. */
+START_TEST(events_are_told_only_once_committed)
+{
+    struct fixture f;
+    struct err e = {0};
+    struct pipeline *p;
+    struct label lb[] = {{"host", "c"}};
+    struct sample smp = {"cpu", lb, 1, 95, T0};
+    static char big[60000];
+    struct buf told;
+
+    buf_init(&told, 0);
+    fx_open(&f, NOTIFIERS "defaults: {notify: [mail]}\n"
+                          "rules:\n"
+                          "  - name: cpu_high\n"
+                          "    metric: cpu\n"
+                          "    by: [host]\n"
+                          "    severity: {critical: {above: 90}}\n");
+    p = pipeline_new(f.cfg, f.s, false, &e);
+    ck_assert_msg(p != NULL, "pipeline_new: %s", e.msg);
+    pipeline_on_committed(p, told_cb, &told);
+    memset(big, 'b', sizeof(big) - 1);
+    /* One batch: host=c is recorded, then host=big cannot be. */
+    ck_assert_int_eq(pipeline_feed(p, &smp, T0, &e), 0);
+    ck_assert_int_eq(store_set_max_pages(f.s, 1), 0);
+    lb[0].value = big;
+    pipeline_feed(p, &smp, T0, &e);
+    err_clear(&e);
+    ck_assert_int_eq(pipeline_commit(p, NULL, &e), -1);
+    ck_assert_str_eq(buf_str(&told), "");
+    /* The retry of the whole batch. */
+    ck_assert_int_eq(store_set_max_pages(f.s, 1000000), 0);
+    err_clear(&e);
+    lb[0].value = "c";
+    ck_assert_int_eq(pipeline_feed(p, &smp, T0, &e), 0);
+    lb[0].value = big;
+    ck_assert_int_eq(pipeline_feed(p, &smp, T0, &e), 0);
+    ck_assert_msg(pipeline_commit(p, NULL, &e) == 0, "commit: %s", e.msg);
+    ck_assert_str_eq(buf_str(&told), "cpu_high:firing cpu_high:firing");
+    pipeline_close(p, NULL);
+    fx_close(&f);
+    buf_cleanup(&told);
+}
+END_TEST
+
 /* A batch the store could not commit (disk full) is forgotten by the
  * engine too: the same samples sent again fire again, and this time the
  * event and its notification are committed. */
@@ -965,6 +1022,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, reminders_respect_cooldown);
     tcase_add_test(tc, receiver_notified_at_time_zero_follows_the_alert);
     tcase_add_test(tc, rolled_back_batch_is_forgotten_by_the_engine);
+    tcase_add_test(tc, events_are_told_only_once_committed);
     tcase_add_test(tc, events_in_one_millisecond_each_get_a_notification);
     tcase_add_test(tc, reload_resolves_alerts_of_removed_and_changed_rules);
     tcase_add_test(tc, idempotency_keys_are_stable_and_dot_free);

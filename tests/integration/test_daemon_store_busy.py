@@ -2,7 +2,7 @@
 write lock past the busy timeout): the ingest is answered 503, /healthz
 says 503 too, and nothing of that batch is half-kept: once the lock is
 gone, the client's retry fires and records the alerts (204), and /healthz
-is 200 again."""
+is 200 again. The log and tocsin_events_total show each firing once."""
 import os
 import sqlite3
 import sys
@@ -34,4 +34,12 @@ firing = [e for e in d.history() if e["event"] == "firing"]
 check(len(firing) == 20, "one firing event each (%d)" % len(firing))
 st, text = d.request("GET", "/healthz")
 check(st == 200 and text.strip() == "ok", "/healthz is ok again")
+logged = [l for l in d.log().splitlines()
+          if " engine: cpu_high " in l and " firing -> critical" in l]
+check(len(logged) == 20, "each firing is logged once (%d)"
+      % len(logged))
+counted = [l for l in d.metrics().splitlines()
+           if l.startswith('tocsin_events_total{event="firing"}')]
+check(counted == ['tocsin_events_total{event="firing"} 20'],
+      "and counted once (%s)" % counted)
 check(d.stop() == 0, "SIGTERM exits 0")
