@@ -126,38 +126,34 @@ static void file_cb(void *ctx, const char *text, size_t len, size_t first_line)
  * whether the target answered: 1 for a page (its rejected lines are
  * counted and logged like any input's: a line this parser cannot read
  * does not page anyone as a target down), 0 for a failed scrape. */
-static void scrape_cb(void *ctx, const char *target, const char *body,
-                      size_t len, const struct kv *labels, size_t nlabels,
-                      struct scrape_seen *seen)
+static void scrape_cb(void *ctx, const struct scrape_page *pg)
 {
     struct daemon_ctx *d = ctx;
-    char instance[256];
-    struct kv dflt = {"instance", instance};
+    struct kv dflt = {"instance", (char *)pg->instance};
     struct sample up = {"up", NULL, 0, 0.0, NAN};
     struct batch b;
 
-    scrape_target_instance(target, instance, sizeof(instance));
     batch_init(&b, util_now());
-    b.extra = labels;
-    b.nextra = nlabels;
+    b.extra = pg->labels;
+    b.nextra = pg->nlabels;
     b.dflt = &dflt;
     b.ndflt = 1;
-    if (body != NULL) {
+    if (pg->body != NULL) {
         struct ingest_parser *p = ingest_parser_new(FMT_PROM);
 
         if (p == NULL)
             return;
-        parse_into(d, MIN_SCRAPE, p, body, len, 1, &b, target);
+        parse_into(d, MIN_SCRAPE, p, pg->body, pg->len, 1, &b, pg->target);
         ingest_parser_free(p);
         atomic_fetch_add(&d->metrics.skipped[MIN_SCRAPE],
-                         scrape_seen_filter(seen, &b));
+                         scrape_seen_filter(pg->seen, &b));
         up.value = 1.0;
     }
     /* A federated page's own `up` series keep their instance labels, so
      * they stay apart from this target's. */
     if (batch_add(&b, &up) < 0)
-        log_error("scrape", "%s: out of memory", target);
-    submit(d, MIN_SCRAPE, &b, target);
+        log_error("scrape", "%s: out of memory", pg->target);
+    submit(d, MIN_SCRAPE, &b, pg->target);
 }
 
 static void listener_free(struct listener *l)

@@ -7,21 +7,21 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../notifiers/transport.h"
 
 #define SCRAPE_MAX_BODY ((size_t)64 << 20)
 
 struct target {
     char *url;
-    char name[256]; /* url without userinfo and query */
+    char name[256];     /* url without userinfo and query */
+    char instance[256]; /* host:port, Prometheus' `instance` label */
     double interval, timeout;
     struct kv *labels;
     size_t nlabels;
@@ -61,32 +61,6 @@ void scrape_target_name(const char *url, char *out, size_t outlen)
              at ? at + 1 : p);
 }
 
-void scrape_target_instance(const char *url, char *out, size_t outlen)
-{
-    const char *p = strstr(url, "://"), *hp, *end, *at;
-    bool tls = strncasecmp(url, "https://", 8) == 0;
-    int has_port = 0;
-
-    hp = p ? p + 3 : url;
-    end = hp + strcspn(hp, "/?#");
-    at = memchr(hp, '@', (size_t)(end - hp));
-    if (at)
-        hp = at + 1;
-    /* A port after the host (after "]" for an IPv6 address). */
-    for (const char *c = end; c > hp; c--) {
-        if (c[-1] == ']')
-            break;
-        if (c[-1] == ':') {
-            has_port = 1;
-            break;
-        }
-    }
-    snprintf(out, outlen, "%.*s%s", (int)(end - hp), hp,
-             has_port ? ""
-             : tls    ? ":443"
-                      : ":80");
-}
-
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct target *t = ud;
@@ -123,6 +97,7 @@ static void start_transfer(struct scraper *s, struct target *t)
 static void finish_transfer(struct scraper *s, CURL *c, CURLcode code)
 {
     struct target *t = NULL;
+    struct scrape_page pg;
     long status = 0;
 
     curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&t);
@@ -132,18 +107,20 @@ static void finish_transfer(struct scraper *s, CURL *c, CURLcode code)
     if (t == NULL)
         return;
     t->easy = NULL;
+    pg = (struct scrape_page){t->name,   t->instance, NULL,   0,
+                              t->labels, t->nlabels,  t->seen};
     if (code == CURLE_OK && status == 200) {
         atomic_fetch_add(&t->ok, 1);
-        s->fn(s->ctx, t->name, buf_str(&t->body), t->body.len, t->labels,
-              t->nlabels, t->seen);
+        pg.body = buf_str(&t->body);
+        pg.len = t->body.len;
     } else {
         atomic_fetch_add(&t->failed, 1);
         if (code != CURLE_OK)
             log_warn("scrape", "%s: %s", t->name, curl_easy_strerror(code));
         else
             log_warn("scrape", "%s: HTTP %ld", t->name, status);
-        s->fn(s->ctx, t->name, NULL, 0, t->labels, t->nlabels, t->seen);
     }
+    s->fn(s->ctx, &pg);
     buf_cleanup(&t->body);
 }
 
@@ -206,6 +183,9 @@ struct scraper *scraper_start(const struct scrape_target_cfg *tc, size_t n,
         struct target *t = &s->t[i];
         t->url = xstrdup(tc[i].url);
         scrape_target_name(t->url, t->name, sizeof(t->name));
+        if (transport_url_hostport(t->url, t->instance, sizeof(t->instance)) <
+            0)
+            snprintf(t->instance, sizeof(t->instance), "%s", t->name);
         t->interval = tc[i].interval > 0 ? tc[i].interval : 15;
         t->timeout = tc[i].timeout > 0 ? tc[i].timeout : 10;
         if (t->timeout > t->interval)

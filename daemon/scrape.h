@@ -22,13 +22,21 @@ struct scrape_target_cfg {
     size_t nlabels;
 };
 
-/* body is the page, NULL when the scrape failed (logged and counted
- * already); labels are the target's (copies owned by the scraper, valid
- * during the call); seen is the target's memory of its last page, for
- * scrape_seen_filter. Called on the scraper thread. */
-typedef void (*scrape_fn)(void *ctx, const char *target, const char *body,
-                          size_t len, const struct kv *labels, size_t nlabels,
-                          struct scrape_seen *seen);
+/* One scrape's outcome, as the callback sees it. Everything is the
+ * scraper's and valid during the call. */
+struct scrape_page {
+    const char *target;   /* the URL without userinfo and query */
+    const char *instance; /* its host:port: Prometheus' `instance` label */
+    const char *body;     /* the page; NULL when the scrape failed (logged
+                             and counted already) */
+    size_t len;
+    const struct kv *labels; /* the target's */
+    size_t nlabels;
+    struct scrape_seen *seen; /* its last page, for scrape_seen_filter */
+};
+
+/* Called on the scraper thread after each scrape. */
+typedef void (*scrape_fn)(void *ctx, const struct scrape_page *pg);
 
 struct scraper;
 
@@ -44,8 +52,5 @@ void scraper_stop(struct scraper *s);
 
 /* The URL as a metrics/log label: userinfo and query removed. */
 void scrape_target_name(const char *url, char *out, size_t outlen);
-/* The URL's host:port, the port from the scheme when the URL has none:
- * Prometheus' `instance` label of the target. */
-void scrape_target_instance(const char *url, char *out, size_t outlen);
 
 #endif

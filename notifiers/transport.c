@@ -232,22 +232,25 @@ bool transport_retryable(CURLcode rc)
     }
 }
 
-/* host:port of the request's URL (no path, query or userinfo). */
-static void url_hostport(const char *url, char *out, size_t outlen)
+int transport_url_hostport(const char *url, char *out, size_t outlen)
 {
     CURLU *u = curl_url();
     char *host = NULL, *port = NULL;
+    int rc = -1;
 
-    snprintf(out, outlen, "the receiver");
     if (u == NULL)
-        return;
+        return -1;
     if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+            CURLUE_OK) {
         snprintf(out, outlen, "%s:%s", host, port);
+        rc = 0;
+    }
     curl_free(host);
     curl_free(port);
     curl_url_cleanup(u);
+    return rc;
 }
 
 void transport_describe_error(CURL *h, CURLcode rc, const struct request *rq,
@@ -257,7 +260,8 @@ void transport_describe_error(CURL *h, CURLcode rc, const struct request *rq,
     long oserr = 0;
     double total = 0;
 
-    url_hostport(rq->url ? rq->url : "", hp, sizeof(hp));
+    if (transport_url_hostport(rq->url ? rq->url : "", hp, sizeof(hp)) < 0)
+        snprintf(hp, sizeof(hp), "the receiver");
     curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
     switch (rc) {
     case CURLE_COULDNT_CONNECT:

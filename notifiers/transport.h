@@ -51,6 +51,11 @@ void transport_io_cleanup(struct transport_io *io);
  * handshake, empty reply, send/receive (6, 7, 28, 35, 52, 55, 56). */
 bool transport_retryable(CURLcode rc);
 
+/* host:port of url (no path, query or userinfo; the port from the scheme
+ * when the URL has none), as libcurl reads it. 0, or -1 for a URL it
+ * refuses (out untouched). */
+int transport_url_hostport(const char *url, char *out, size_t outlen);
+
 /* A human account of a failed transfer without secrets, e.g. "could not
  * connect to 127.0.0.1:9 (Connection refused)" or "no answer within 10.0 s
  * (timeout)". */

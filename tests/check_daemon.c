@@ -18,10 +18,10 @@
 #include "../daemon/batch.h"
 #include "../daemon/filein.h"
 #include "../daemon/metrics.h"
-#include "../daemon/scrape.h"
 #include "../daemon/scrape_seen.h"
 #include "../daemon/statsd.h"
 #include "../daemon/writer.h"
+#include "../notifiers/transport.h"
 
 /* --- batch --- */
 
@@ -100,19 +100,29 @@ START_TEST(batch_default_labels_fill_in_only_what_is_missing)
 }
 END_TEST
 
+/* A scrape target's `instance` label. */
 START_TEST(scrape_instance_is_host_and_port_of_the_url)
 {
     char out[128];
 
-    scrape_target_instance("http://127.0.0.1:9100/metrics", out, sizeof(out));
+    ck_assert_int_eq(transport_url_hostport("http://127.0.0.1:9100/metrics",
+                                            out, sizeof(out)),
+                     0);
     ck_assert_str_eq(out, "127.0.0.1:9100");
-    scrape_target_instance("http://node-a/metrics?x=1", out, sizeof(out));
+    ck_assert_int_eq(
+        transport_url_hostport("http://node-a/metrics?x=1", out, sizeof(out)),
+        0);
     ck_assert_str_eq(out, "node-a:80");
-    scrape_target_instance("HTTPS://user:pw@node-b/m", out, sizeof(out));
+    ck_assert_int_eq(
+        transport_url_hostport("HTTPS://user:pw@node-b/m", out, sizeof(out)),
+        0);
     ck_assert_str_eq(out, "node-b:443");
-    scrape_target_instance("http://[::1]:9090/federate", out, sizeof(out));
+    ck_assert_int_eq(
+        transport_url_hostport("http://[::1]:9090/federate", out, sizeof(out)),
+        0);
     ck_assert_str_eq(out, "[::1]:9090");
-    scrape_target_instance("http://[::1]/metrics", out, sizeof(out));
+    ck_assert_int_eq(
+        transport_url_hostport("http://[::1]/metrics", out, sizeof(out)), 0);
     ck_assert_str_eq(out, "[::1]:80");
 }
 END_TEST
