@@ -1,10 +1,12 @@
-/* labels.c - label lookup and the persistent alert fingerprint. */
+/* labels.c - label lookup, the canonical series key and the persistent
+ * alert fingerprint. */
 #include "labels.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -74,4 +76,30 @@ void labels_fingerprint(const char *rule, const struct label *v, size_t n,
     out[16] = '\0';
     if (p != stackp)
         free(p);
+}
+
+int labels_series_key(struct buf *out, const char *metric,
+                      const struct label *v, size_t n)
+{
+    size_t local[64];
+    size_t *idx = n <= 64 ? local : xcalloc(n, sizeof(*idx));
+
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        while (j > 0 && strcmp(v[idx[j - 1]].name, v[i].name) > 0) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = i;
+    }
+    buf_reset(out);
+    buf_add(out, metric, strlen(metric) + 1);
+    for (size_t i = 0; i < n; i++) {
+        const struct label *l = &v[idx[i]];
+        buf_add(out, l->name, strlen(l->name) + 1);
+        buf_add(out, l->value, strlen(l->value) + 1);
+    }
+    if (idx != local)
+        free(idx);
+    return out->failed ? -1 : 0;
 }

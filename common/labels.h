@@ -20,6 +20,15 @@ struct label *labels_from_json(const struct cJSON *obj, size_t *n);
  * Returns the borrowed value or NULL. */
 const char *labels_get(const struct label *v, size_t n, const char *name);
 
+struct buf;
+
+/* The canonical key of a series into out (reset first): metric, then each
+ * label's name and value in name order, every string followed by its NUL.
+ * Label sets that differ only in order give the same key. 0, or -1 when
+ * out could not hold it. */
+int labels_series_key(struct buf *out, const char *metric,
+                      const struct label *v, size_t n);
+
 /* The stable alert fingerprint: 16 lowercase hex characters (plus NUL) of
  * SHA-256 over the rule name and the labels sorted by name, each string
  * followed by a 0xff separator byte. The order of v does not matter; a label

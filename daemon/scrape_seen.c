@@ -9,6 +9,7 @@
 
 #include "../common/buf.h"
 #include "../common/htab.h"
+#include "../common/labels.h"
 #include "../common/util.h"
 
 struct seen {
@@ -53,36 +54,6 @@ void scrape_seen_free(struct scrape_seen *ss)
     free(ss);
 }
 
-/* The series key of s into ss->key: labels in name order, so a target
- * that prints them in another order names the same series. */
-static int series_key(struct scrape_seen *ss, const struct sample *s)
-{
-    const struct label *l = s->labels;
-    size_t n = s->nlabels, done;
-    const char *prev = NULL;
-
-    buf_reset(&ss->key);
-    if (buf_add(&ss->key, s->metric, strlen(s->metric) + 1) < 0)
-        return -1;
-    /* Selection by name: pages hold a handful of labels per series, and
-     * names are unique within a sample. */
-    for (done = 0; done < n; done++) {
-        const struct label *next = NULL;
-
-        for (size_t i = 0; i < n; i++)
-            if ((prev == NULL || strcmp(l[i].name, prev) > 0) &&
-                (next == NULL || strcmp(l[i].name, next->name) < 0))
-                next = &l[i];
-        if (next == NULL)
-            break;
-        if (buf_add(&ss->key, next->name, strlen(next->name) + 1) < 0 ||
-            buf_add(&ss->key, next->value, strlen(next->value) + 1) < 0)
-            return -1;
-        prev = next->name;
-    }
-    return 0;
-}
-
 static struct seen *lookup(const struct htab *t, uint64_t h, const char *key,
                            size_t len)
 {
@@ -107,7 +78,9 @@ size_t scrape_seen_filter(struct scrape_seen *ss, struct batch *b)
         struct seen *e;
         uint64_t h;
 
-        if (isnan(s->ts) || series_key(ss, s) < 0) {
+        /* Labels in another order name the same series. */
+        if (isnan(s->ts) ||
+            labels_series_key(&ss->key, s->metric, s->labels, s->nlabels) < 0) {
             b->v[kept++] = *s;
             continue;
         }

@@ -584,33 +584,6 @@ static const char *sample_get(void *ctx, const char *name)
     return labels_get(s->labels, s->nlabels, name);
 }
 
-/* The canonical source key: metric \0 then labels sorted by name. */
-static void source_key(struct engine *e, const struct sample *s)
-{
-    size_t local[64];
-    size_t n = s->nlabels;
-    size_t *idx = n <= 64 ? local : xcalloc(n, sizeof(*idx));
-
-    for (size_t i = 0; i < n; i++) {
-        size_t j = i;
-        while (j > 0 &&
-               strcmp(s->labels[idx[j - 1]].name, s->labels[i].name) > 0) {
-            idx[j] = idx[j - 1];
-            j--;
-        }
-        idx[j] = i;
-    }
-    buf_reset(&e->keybuf);
-    buf_add(&e->keybuf, s->metric, strlen(s->metric) + 1);
-    for (size_t i = 0; i < n; i++) {
-        const struct label *l = &s->labels[idx[i]];
-        buf_add(&e->keybuf, l->name, strlen(l->name) + 1);
-        buf_add(&e->keybuf, l->value, strlen(l->value) + 1);
-    }
-    if (idx != local)
-        free(idx);
-}
-
 struct source *engine_source_get(struct engine *e, uint64_t h)
 {
     const char *key = buf_str(&e->keybuf);
@@ -742,7 +715,7 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
         e->st.samples++;
         return advance(e, e->clock, true, cb, ctx);
     }
-    source_key(e, s);
+    labels_series_key(&e->keybuf, s->metric, s->labels, s->nlabels);
     h = util_hash64(buf_str(&e->keybuf), e->keybuf.len, 1);
     src = engine_source_get(e, h);
     if (s->ts < src->newest) {
