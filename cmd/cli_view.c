@@ -1,6 +1,7 @@
 /* cli_view.c - the shared options, store opening, aligned text tables and
  * label formatting for `tocsin alerts`, `tocsin history` and `tocsin
  * silence`. */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +98,7 @@ static char *cell_dup(const char *s)
 
     if (s == NULL)
         return xstrdup("");
-    for (p = s; *p && (unsigned char)*p >= 0x20 && *p != 0x7f; p++)
+    for (p = s; *p && !iscntrl((unsigned char)*p); p++)
         ;
     if (*p == '\0')
         return xstrdup(s);
@@ -111,7 +112,7 @@ static char *cell_dup(const char *s)
             buf_adds(&b, "\\t");
         else if (c == '\r')
             buf_adds(&b, "\\r");
-        else if (c < 0x20 || c == 0x7f)
+        else if (iscntrl(c))
             buf_printf(&b, "\\x%02x", c);
         else
             buf_addc(&b, (char)c);

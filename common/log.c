@@ -2,6 +2,7 @@
  */
 #include "log.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,8 +78,7 @@ void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
      * other control characters (a receiver's answer, a label value) are
      * folded to spaces. */
     for (int i = 0; i < n; i++)
-        if (((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
-            line[i] == 0x7f)
+        if (iscntrl((unsigned char)line[i]) && line[i] != '\t')
             line[i] = ' ';
     line[n++] = '\n';
     if (write(STDERR_FILENO, line, (size_t)n) < 0)
