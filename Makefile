@@ -163,7 +163,7 @@ build/fuzz/obj/%.o: %.c
 build/fuzz/libfuzz.a: $(FUZZ_LIB_OBJ)
 	rm -f $@; ar rcs $@ $^
 
-build/fuzz/%: fuzz/%.c build/fuzz/libfuzz.a
+build/fuzz/%: fuzz/%.c fuzz/fuzz.h build/fuzz/libfuzz.a
 	@mkdir -p build/fuzz
 	@$(if $(V),,echo "  FUZZ    $<")
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
@@ -196,7 +196,7 @@ bench: tocsin $(BENCH_BIN)
 	sh bench/run.sh
 
 FORMAT_SRC = $(LIB_SRC) $(CMD_SRC) $(TEST_SRC) tests/runner.c \
-             $(wildcard fuzz/*.c bench/*.c) \
+             $(wildcard fuzz/*.c fuzz/*.h bench/*.c) \
              $(wildcard common/*.h rules/*.h ingest/*.h store/*.h \
                notifiers/*.h daemon/*.h report/*.h cmd/*.h)
 

@@ -17,6 +17,7 @@
 #include "../rules/config.h"
 #include "../rules/engine.h"
 #include "../rules/engine_int.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,20 +43,12 @@ static const char cfg_text[] =
     "  - {name: r_last, metric: m, by: [k, s],\n"
     "     severity: {critical: {above: 5}}}\n";
 
-static struct config *cfg;
-
-static struct config *config_once(void)
+static const struct config *config_once(void)
 {
-    struct cfg_diag d;
+    const struct config *cfg = fuzz_config_once(cfg_text, sizeof(cfg_text) - 1);
 
-    if (cfg != NULL)
-        return cfg;
-    cfg_diag_init(&d, "fuzz.yaml");
-    cfg = config_load_buf(cfg_text, sizeof(cfg_text) - 1, "fuzz.yaml", "/tmp",
-                          &d);
-    cfg_diag_cleanup(&d);
-    if (cfg == NULL || cfg->nrules == 0)
-        abort(); /* the target's own config must load */
+    if (cfg->nrules == 0)
+        abort(); /* not the config the target was written for */
     return cfg;
 }
 
