@@ -21,14 +21,15 @@
 static long stacked_quantifier(const char *re)
 {
     bool in_bracket = false, after_quant = false;
+    size_t first = 0; /* in a bracket: where its first member is */
 
     for (size_t i = 0; re[i]; i++) {
         char c = re[i];
 
         if (in_bracket) {
-            /* "[]...]" and "[^]...]": a leading ] is literal. */
-            if (c == ']' && !(re[i - 1] == '[' ||
-                              (re[i - 1] == '^' && i >= 2 && re[i - 2] == '[')))
+            /* "[]...]" and "[^]...]": a ] first in the bracket is a
+             * member; any other ends it ("[b[]+" is a set, then "+"). */
+            if (c == ']' && i != first)
                 in_bracket = false;
             continue;
         }
@@ -38,6 +39,7 @@ static long stacked_quantifier(const char *re)
             after_quant = false;
         } else if (c == '[') {
             in_bracket = true;
+            first = re[i + 1] == '^' ? i + 2 : i + 1;
             after_quant = false;
         } else if (c == '*' || c == '+' || c == '?' || c == '{') {
             if (after_quant)
@@ -56,6 +58,101 @@ static long stacked_quantifier(const char *re)
 }
 
 #define MATCHER_MAX_REGEX 1024
+/* glibc's regcomp copies what a count repeats once per repetition, and its
+ * memory grows faster still: "a{1,10000}" takes 790 MB, a hundred
+ * "a{1,1000}" 820 MB, "((a{1,255}){1,255}){1,50}" 7.7 GB and 16 s. A count
+ * is at most 1000 (RE2's limit too), and the atoms once every count is
+ * expanded at most MATCHER_MAX_EXPANDED (about 40 MB of regcomp). */
+#define MATCHER_MAX_COUNT 1000
+#define MATCHER_MAX_EXPANDED 5000L
+
+/* a + b, held at MATCHER_MAX_EXPANDED + 1: past that the size is only
+ * "too big" (and a long cannot overflow). Both are at most that. */
+static long size_add(long a, long b)
+{
+    return a + b > MATCHER_MAX_EXPANDED ? MATCHER_MAX_EXPANDED + 1 : a + b;
+}
+
+/* How many atoms re comes to once its counts and + are expanded (an upper
+ * bound, held at MATCHER_MAX_EXPANDED + 1), or -1 with *at at a count over
+ * MATCHER_MAX_COUNT. */
+static long expanded_size(const char *re, long *at)
+{
+    long sum[MATCHER_MAX_REGEX + 2], last = 0;
+    size_t d = 0;
+
+    sum[0] = 0;
+    for (size_t i = 0; re[i]; i++) {
+        long factor = 1;
+
+        switch (re[i]) {
+        case '(':
+            if (d + 1 < sizeof(sum) / sizeof(sum[0]))
+                sum[++d] = 0;
+            last = 0;
+            continue;
+        case ')':
+            last = sum[d];
+            if (d == 0)
+                continue; /* unbalanced: regcomp refuses it */
+            d--;
+            sum[d] = size_add(sum[d], last);
+            continue;
+        case '|':
+            last = 0;
+            continue;
+        case '*':
+        case '?':
+            continue;
+        case '+':
+            factor = 2; /* "a+" is "aa*" */
+            break;
+        case '{': {
+            char *end;
+            long lo = strtol(re + i + 1, &end, 10), hi = lo;
+
+            if (*end == ',')
+                hi = isdigit((unsigned char)end[1]) ? strtol(end + 1, &end, 10)
+                                                    : lo + 1;
+            if (lo > MATCHER_MAX_COUNT || hi > MATCHER_MAX_COUNT) {
+                *at = (long)i;
+                return -1;
+            }
+            factor = hi > 1 ? hi : 1;
+            while (re[i + 1] && re[i] != '}')
+                i++;
+            break;
+        }
+        case '[': {
+            size_t first = re[i + 1] == '^' ? i + 2 : i + 1;
+
+            for (i = first; re[i] && (re[i] != ']' || i == first); i++)
+                ;
+            if (re[i] == '\0')
+                i--;
+            last = 1;
+            sum[d] = size_add(sum[d], 1);
+            continue;
+        }
+        case '\\':
+            if (re[i + 1])
+                i++;
+            /* fall through */
+        default:
+            last = 1;
+            sum[d] = size_add(sum[d], 1);
+            continue;
+        }
+        /* A count or +: the last atom or group comes factor times. */
+        sum[d] = size_add(sum[d], size_add(0, last * (factor - 1)));
+        last = size_add(0, last * factor);
+    }
+    while (d > 0) {
+        sum[d - 1] = size_add(sum[d - 1], sum[d]);
+        d--;
+    }
+    return sum[0];
+}
 
 /* Offset of an escape POSIX ERE does not have in re, or -1: a Perl-style
  * digit class (\d, \D), which glibc reads as a plain "d" ("~5\d\d" would
@@ -87,7 +184,7 @@ static int matcher_init_op(struct matcher *m, const char *name,
         regex_t probe;
         int rc;
 
-        long at;
+        long at, size;
 
         if (strlen(value) > MATCHER_MAX_REGEX) {
             snprintf(why, whylen, "regex longer than %d characters",
@@ -99,6 +196,20 @@ static int matcher_init_op(struct matcher *m, const char *name,
                      "invalid regex \"%.200s\": repeated quantifier at "
                      "offset %ld",
                      value, at);
+            return -1;
+        }
+        if ((size = expanded_size(value, &at)) < 0) {
+            snprintf(why, whylen,
+                     "invalid regex \"%.200s\": the count at offset %ld is "
+                     "over %d",
+                     value, at, MATCHER_MAX_COUNT);
+            return -1;
+        }
+        if (size > MATCHER_MAX_EXPANDED) {
+            snprintf(why, whylen,
+                     "invalid regex \"%.200s\": its counts repeat it to more "
+                     "than %ld characters",
+                     value, MATCHER_MAX_EXPANDED);
             return -1;
         }
         if ((at = not_posix_escape(value)) >= 0) {

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <string.h>
 
+#include "../common/buf.h"
 #include "../common/labels.h"
 #include "../rules/matcher.h"
 
@@ -104,10 +105,19 @@ END_TEST
 START_TEST(stacked_quantifiers_are_refused_before_regcomp)
 {
     /* glibc's regcomp needs exponential memory for "s+++...": refused. */
-    static const char *bad[] = {"~dev|tes++++++++++++++++++++++++++++t", "~a**",
-                                "~a+?", "~x{1,9}{1,9}", "~a?*"};
-    static const char *good[] = {"~5..",  "~a+b*c?", "~[+*?]+", "~x{2}y?",
-                                 "~\\++", "~(a+)+",  "~[]+]*"};
+    /* A [ inside a bracket is a member, and the ] after it ends the
+     * bracket (found by fuzz_matchers: "b[]" was taken for "[]" and the
+     * quantifiers after it for bracket members). */
+    static const char *bad[] = {"~dev|tes++++++++++++++++++++++++++++t",
+                                "~a**",
+                                "~a+?",
+                                "~x{1,9}{1,9}",
+                                "~a?*",
+                                "~d[b[]+++++++++++++++++++++++++",
+                                "~[^x[]**"};
+    static const char *good[] = {"~5..",    "~a+b*c?", "~[+*?]+",
+                                 "~x{2}y?", "~\\++",   "~(a+)+",
+                                 "~[]+]*",  "~[^]a]+", "~[b[]+"};
     struct matcher m;
     char why[256];
 
@@ -116,6 +126,46 @@ START_TEST(stacked_quantifiers_are_refused_before_regcomp)
                       "%s accepted", bad[i]);
         ck_assert_ptr_nonnull(strstr(why, "repeated quantifier"));
     }
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ck_assert_msg(matcher_init(&m, "l", good[i], why, sizeof(why)) == 0,
+                      "%s refused: %s", good[i], why);
+        matcher_cleanup(&m);
+    }
+}
+END_TEST
+
+/* Counts that would make glibc's regcomp take gigabytes are refused: one
+ * over 1000, or counts that multiply or add up past 5000 atoms. */
+START_TEST(counts_that_expand_too_far_are_refused)
+{
+    static const char *over[] = {"~a{1,1001}", "~a{1001}", "~x{2000,}"};
+    static const char *big[] = {"~((a{1,255}){1,255}){1,50}",
+                                "~(a{1,100}){1,100}", "~(x{1,10}y+){1,500}"};
+    static const char *good[] = {"~a{1,1000}", "~[0-9]{1,3}(\\.[0-9]{1,3}){3}",
+                                 "~(ab){1000}", "~(a{1,50}){1,50}",
+                                 "~[{]{1,9}"};
+    struct buf many;
+    struct matcher m;
+    char why[256];
+
+    for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
+        ck_assert_msg(matcher_init(&m, "l", over[i], why, sizeof(why)) == -1,
+                      "%s accepted", over[i]);
+        ck_assert_msg(strstr(why, "is over 1000") != NULL, "%s", why);
+    }
+    for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+        ck_assert_msg(matcher_init(&m, "l", big[i], why, sizeof(why)) == -1,
+                      "%s accepted", big[i]);
+        ck_assert_msg(strstr(why, "more than 5000") != NULL, "%s", why);
+    }
+    buf_init(&many, 0);
+    buf_adds(&many, "~");
+    for (int i = 0; i < 10; i++)
+        buf_adds(&many, "a{1,1000}");
+    ck_assert_int_eq(matcher_init(&m, "l", buf_str(&many), why, sizeof(why)),
+                     -1);
+    ck_assert_msg(strstr(why, "more than 5000") != NULL, "%s", why);
+    buf_cleanup(&many);
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         ck_assert_msg(matcher_init(&m, "l", good[i], why, sizeof(why)) == 0,
                       "%s refused: %s", good[i], why);
@@ -251,6 +301,7 @@ Suite *matcher_suite(void)
     tcase_add_test(t, regex_that_would_escape_the_anchors_is_rejected);
     tcase_add_test(t, negated_regex_and_missing_label_as_empty);
     tcase_add_test(t, invalid_regex_reports_regcomp_message);
+    tcase_add_test(t, counts_that_expand_too_far_are_refused);
     tcase_add_test(t, backreferences_are_refused);
     tcase_add_test(t, escaped_tilde_and_bang_are_literals);
     tcase_add_test(t, stacked_quantifiers_are_refused_before_regcomp);
