@@ -64,6 +64,10 @@ void cfg_error_at(struct cfg_diag *d, const struct cfg_node *n, const char *fmt,
 {
     va_list ap;
 
+    /* A value whose expansion failed is "" only as a stand-in: what is
+     * wrong with it was said once, at its own position. */
+    if (n && n->unset)
+        return;
     va_start(ap, fmt);
     diag_vadd(d, n ? n->line : 0, n ? n->col : 0, fmt, ap);
     va_end(ap);
@@ -374,6 +378,7 @@ static struct cfg_node *node_copy(const struct cfg_node *s,
     n = node_new(s->type, s->line, s->col);
     n->quoted = s->quoted;
     n->from_env = s->from_env;
+    n->unset = s->unset;
     if (s->scalar)
         n->scalar = xstrdup(s->scalar);
     for (size_t i = 0; i < s->n; i++) {
@@ -854,8 +859,10 @@ static void on_scalar(struct builder *b, const yaml_event_t *ev)
         n->scalar = xstrdup(raw);
     } else {
         n->scalar = env_expand(raw, line, col, &n->from_env, b->d);
-        if (n->scalar == NULL)
+        if (n->scalar == NULL) {
             n->scalar = xstrdup("");
+            n->unset = true;
+        }
     }
     if (ev->data.scalar.anchor)
         anchor_add(b, (const char *)ev->data.scalar.anchor, n);

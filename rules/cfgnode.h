@@ -17,6 +17,8 @@ struct cfg_node {
     bool quoted;             /* CFG_SCALAR: single- or double-quoted in YAML */
     bool from_env;           /* CFG_SCALAR: a ${VAR} was expanded into it, so
                                 error messages must not quote it */
+    bool unset;              /* CFG_SCALAR: its ${VAR} expansion failed and was
+                                reported; errors about the value are not */
     size_t n;                /* CFG_MAP/CFG_SEQ: number of entries */
     struct cfg_node **items; /* values (map) or elements (seq) */
     char **keys;             /* CFG_MAP: keys, parallel to items */

@@ -351,6 +351,27 @@ START_TEST(unset_env_var_names_the_variable_never_a_value)
 }
 END_TEST
 
+/* An unset variable is one error at its position: the empty stand-in
+ * value is not also reported as a bad URL or an empty secret. */
+START_TEST(unset_env_var_is_reported_once)
+{
+    unsetenv("TOCSIN_T_UNSET");
+    ck_load_error("notifiers:\n"
+                  "  s: {type: slack, url: \"${TOCSIN_T_UNSET}\"}\n"
+                  "  w:\n"
+                  "    type: webhook\n"
+                  "    url: http://h/\n"
+                  "    secret: ${TOCSIN_T_UNSET}\n",
+                  "f.yaml:2:25: environment variable TOCSIN_T_UNSET is "
+                  "not set");
+    if (diag.nmsgs != 2)
+        dump();
+    ck_assert_uint_eq(diag.nmsgs, 2);
+    ck_assert(has_msg("f.yaml:6:13: environment variable TOCSIN_T_UNSET is "
+                      "not set"));
+}
+END_TEST
+
 START_TEST(secret_from_env_is_not_quoted_in_type_errors)
 {
     setenv("TOCSIN_T_SECRET", "hunter2", 1);
@@ -1144,6 +1165,7 @@ Suite *config_suite(void)
     tcase_add_test(e, env_default_used_when_unset_or_empty);
     tcase_add_test(e, double_dollar_is_a_literal_dollar);
     tcase_add_test(e, unset_env_var_names_the_variable_never_a_value);
+    tcase_add_test(e, unset_env_var_is_reported_once);
     tcase_add_test(e, secret_from_env_is_not_quoted_in_type_errors);
     tcase_add_test(e, env_vars_are_not_expanded_in_keys);
     tcase_add_test(t, unknown_top_level_key_is_an_error);
