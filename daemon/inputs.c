@@ -64,12 +64,14 @@ static char *input_key(const struct input *in)
     return buf_steal(&b);
 }
 
-/* Parse text into b, counting and logging what was rejected. */
-static void parse_into(struct daemon_ctx *d, enum metrics_input which,
-                       struct ingest_parser *p, const char *text, size_t len,
-                       size_t first_line, struct batch *b, const char *who)
+/* Parse text into b, counting and logging what was rejected; returns how
+ * many lines were. */
+static size_t parse_into(struct daemon_ctx *d, enum metrics_input which,
+                         struct ingest_parser *p, const char *text, size_t len,
+                         size_t first_line, struct batch *b, const char *who)
 {
     struct batch_rejects *rj = xcalloc(1, sizeof(*rj));
+    size_t n;
 
     batch_parse_text(b, p, text, len, first_line, rj);
     atomic_fetch_add(&d->metrics.rejected[which], rj->count);
@@ -78,7 +80,9 @@ static void parse_into(struct daemon_ctx *d, enum metrics_input which,
         log_warn(metrics_input_name(which),
                  "%s: %zu line(s) rejected, first line %zu: %s", who, rj->count,
                  rj->v[0].line, rj->v[0].reason);
+    n = rj->count;
     free(rj);
+    return n;
 }
 
 /* Queue b and free it; blocks until committed (back-pressure). */
@@ -123,9 +127,11 @@ static void file_cb(void *ctx, const char *text, size_t len, size_t first_line)
 /* A scraped page as Prometheus takes it: every sample gets the target's
  * labels and, unless it has one, the target's `instance` (host:port); the
  * repeats of stamped samples are dropped (scrape_seen.h); and `up` says
- * whether the target answered: 1 for a page (its rejected lines are
- * counted and logged like any input's: a line this parser cannot read
- * does not page anyone as a target down), 0 for a failed scrape. */
+ * whether the target answered: 1 for a page with a sample or without a
+ * rejected line (a line this parser cannot read, among lines it can, does
+ * not page anyone as a target down), 0 for a failed scrape and for a page
+ * of which no line could be read (a proxy's or a login's HTML answered
+ * with 200 is not a target up). */
 static void scrape_cb(void *ctx, const struct scrape_page *pg)
 {
     struct daemon_ctx *d = ctx;
@@ -140,14 +146,20 @@ static void scrape_cb(void *ctx, const struct scrape_page *pg)
     b.ndflt = 1;
     if (pg->body != NULL) {
         struct ingest_parser *p = ingest_parser_new(FMT_PROM);
+        size_t rejected;
 
         if (p == NULL)
             return;
-        parse_into(d, MIN_SCRAPE, p, pg->body, pg->len, 1, &b, pg->target);
+        rejected =
+            parse_into(d, MIN_SCRAPE, p, pg->body, pg->len, 1, &b, pg->target);
         ingest_parser_free(p);
+        if (b.n == 0 && rejected > 0)
+            log_warn("scrape", "%s: no line of the page could be read: up 0",
+                     pg->target);
+        else
+            up.value = 1.0;
         atomic_fetch_add(&d->metrics.skipped[MIN_SCRAPE],
                          scrape_seen_filter(pg->seen, &b));
-        up.value = 1.0;
     }
     /* A federated page's own `up` series keep their instance labels, so
      * they stay apart from this target's. */

@@ -1,17 +1,40 @@
 """The daemon scrapes a real exporter (Debian's prometheus-node-exporter,
 started on a free loopback port): the target's labels and its `instance`
 (host:port) are added to every sample, a rule on node_time_seconds fires,
-`up` is 1 for the exporter and 0 for a dead target (a target-down rule
-fires for that one only), and a failing target is counted in /metrics
-without stopping the daemon."""
+`up` is 1 for the exporter and 0 for a dead target and for one that answers
+200 with an HTML page of which no line is a sample (a target-down rule fires
+for those two only), and a failing target is counted in /metrics without
+stopping the daemon."""
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import Daemon, check, config, wait_until  # noqa: E402
 from receiver import free_port  # noqa: E402
+
+
+class LoginPage(BaseHTTPRequestHandler):
+    """What a proxy in front of a moved exporter answers: 200 and HTML."""
+
+    def do_GET(self):
+        body = b"<html>\n<body>Please log in</body>\n</html>\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+html = ThreadingHTTPServer(("127.0.0.1", 0), LoginPage)
+threading.Thread(target=html.serve_forever, daemon=True).start()
+html_port = html.server_address[1]
 
 exe = shutil.which("prometheus-node-exporter")
 check(exe is not None, "prometheus-node-exporter is installed")
@@ -55,7 +78,9 @@ try:
               "  - scrape: {url: \"http://127.0.0.1:%d/metrics\", "
               "interval: 1s, timeout: 1s, labels: {job: node}}\n"
               "  - scrape: {url: \"http://127.0.0.1:%d/metrics\", "
-              "interval: 1s, timeout: 1s}\n" % (port, dead))
+              "interval: 1s, timeout: 1s}\n"
+              "  - scrape: {url: \"http://127.0.0.1:%d/metrics\", "
+              "interval: 1s, timeout: 1s}\n" % (port, dead, html_port))
     d = Daemon(".", config(rules, inputs=inputs)).start()
 
     def fired():
@@ -74,11 +99,15 @@ try:
     def rule_alerts(rule):
         return [x for x in (d.alerts() or []) if x["rule"] == rule]
 
-    down = wait_until(lambda: rule_alerts("target_down"), 30)
-    check([a["labels"].get("instance") for a in down or []]
-          == ["127.0.0.1:%d" % dead],
-          "up is 0 for the dead target only: target_down fires for it (%s)"
-          % down)
+    want_down = sorted(["127.0.0.1:%d" % dead, "127.0.0.1:%d" % html_port])
+    down = wait_until(lambda: [a for a in [rule_alerts("target_down")]
+                               if len(a) >= 2], 30)
+    down = down[0] if down else rule_alerts("target_down")
+    check(sorted(a["labels"].get("instance") for a in down) == want_down,
+          "up is 0 for the dead target and the HTML page only: target_down "
+          "fires for them (%s)" % down)
+    check("no line of the page could be read" in d.log(),
+          "the HTML page's up 0 is explained in the log")
     live = wait_until(lambda: rule_alerts("target_up"), 30)
     check([(a["labels"].get("instance"), a["labels"].get("job"))
            for a in live or []] == [("127.0.0.1:%d" % port, "node")],
@@ -106,5 +135,6 @@ try:
     check(d.healthy(), "the daemon keeps running with a dead target")
     check(d.stop() == 0, "SIGTERM exits 0 while scraping")
 finally:
+    html.shutdown()
     exporter.terminate()
     exporter.wait(10)
