@@ -1,6 +1,8 @@
 /* template.c - "{{ path }}" templates: compiled once at config load (so an
  * unknown path is a `tocsin check` error), rendered per event into a capped
- * buffer. Used by rule annotations (engine) and webhook bodies (notifiers). */
+ * buffer. `value` may be piped through humanize, humanizePercentage or
+ * humanizeDuration, as in Prometheus' alert templates. Used by rule annotations
+ * (engine) and webhook bodies (notifiers). */
 #include "template.h"
 
 #include <math.h>
@@ -24,8 +26,18 @@ enum tmpl_var {
     TV_ANNOTATION,
 };
 
+/* How `value` is written: as is, or through one of Prometheus' template
+ * functions of the same name ("{{ value | humanize }}"). */
+enum tmpl_fn {
+    TF_NONE,
+    TF_HUMANIZE,
+    TF_PERCENTAGE,
+    TF_DURATION,
+};
+
 struct tmpl_part {
     enum tmpl_var var;
+    enum tmpl_fn fn;
     char *text; /* TV_LITERAL: the text; TV_LABEL/TV_ANNOTATION: the name */
     size_t len;
 };
@@ -50,11 +62,21 @@ static const struct {
     {"ts", TV_TS},
 };
 
+static const struct {
+    const char *name;
+    enum tmpl_fn fn;
+} functions[] = {
+    {"humanize", TF_HUMANIZE},
+    {"humanizePercentage", TF_PERCENTAGE},
+    {"humanizeDuration", TF_DURATION},
+};
+
 static void add_part(struct tmpl *t, enum tmpl_var var, const char *s,
                      size_t len)
 {
     t->parts = xrealloc(t->parts, (t->n + 1) * sizeof(*t->parts));
     t->parts[t->n].var = var;
+    t->parts[t->n].fn = TF_NONE;
     t->parts[t->n].len = len;
     t->parts[t->n].text = NULL;
     if (s) {
@@ -103,6 +125,43 @@ static int add_path(struct tmpl *t, const char *s, size_t len)
     return -1;
 }
 
+/* The function after the '|' of "{{ a .. | fn }}" (b: the end of the
+ * trimmed path and function). Only `value` is a number to write. */
+static int fn_parse(const char *a, const char *pipe, const char *b,
+                    enum tmpl_fn *fn, const char **at, char *why, size_t whylen)
+{
+    const char *f = pipe + 1, *pe = pipe;
+    size_t flen;
+
+    while (f < b && is_space(*f))
+        f++;
+    flen = (size_t)(b - f);
+    *at = f;
+    for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
+        if (strlen(functions[i].name) == flen &&
+            memcmp(functions[i].name, f, flen) == 0) {
+            *fn = functions[i].fn;
+            break;
+        }
+    }
+    if (*fn == TF_NONE) {
+        snprintf(why, whylen,
+                 "unknown template function \"%.*s\" (expected humanize, "
+                 "humanizePercentage or humanizeDuration)",
+                 (int)(flen > 100 ? 100 : flen), f);
+        return -1;
+    }
+    while (pe > a && is_space(pe[-1]))
+        pe--;
+    if ((size_t)(pe - a) != 5 || memcmp(a, "value", 5) != 0) {
+        snprintf(why, whylen, "template function %.*s applies to value only",
+                 (int)flen, f);
+        *at = a;
+        return -1;
+    }
+    return 0;
+}
+
 struct tmpl *tmpl_compile(const char *src, char *why, size_t whylen,
                           size_t *col_off)
 {
@@ -111,7 +170,8 @@ struct tmpl *tmpl_compile(const char *src, char *why, size_t whylen,
 
     for (;;) {
         const char *open = strstr(p, "{{");
-        const char *a, *b, *close;
+        const char *a, *b, *close, *pipe, *fn_at = NULL;
+        enum tmpl_fn fn = TF_NONE;
 
         if (open == NULL) {
             if (*p)
@@ -141,6 +201,19 @@ struct tmpl *tmpl_compile(const char *src, char *why, size_t whylen,
             tmpl_free(t);
             return NULL;
         }
+        pipe = memchr(a, '|', (size_t)(b - a));
+        if (pipe != NULL &&
+            fn_parse(a, pipe, b, &fn, &fn_at, why, whylen) < 0) {
+            if (col_off)
+                *col_off = (size_t)(fn_at - src);
+            tmpl_free(t);
+            return NULL;
+        }
+        if (pipe != NULL) {
+            b = pipe;
+            while (b > a && is_space(b[-1]))
+                b--;
+        }
         if (add_path(t, a, (size_t)(b - a)) < 0) {
             snprintf(why, whylen,
                      "unknown template path \"%.*s\" (expected rule, event, "
@@ -152,6 +225,8 @@ struct tmpl *tmpl_compile(const char *src, char *why, size_t whylen,
             tmpl_free(t);
             return NULL;
         }
+        if (pipe != NULL)
+            t->parts[t->n - 1].fn = fn;
         t->has_vars = true;
         p = close + 2;
     }
@@ -177,6 +252,92 @@ static const char *lookup(const struct label *v, size_t n, const char *name)
 {
     const char *s = v ? labels_get(v, n, name) : NULL;
     return s ? s : "";
+}
+
+/* Prometheus' humanize: %.4g with an SI prefix (1.174k, 126.7m). */
+static void fmt_humanize(double v, char *out, size_t len)
+{
+    static const char big[] = "kMGTPEZY", small[] = "munpfazy";
+    char prefix = '\0';
+
+    if (v != 0 && isfinite(v) && fabs(v) >= 1) {
+        for (const char *p = big; *p && fabs(v) >= 1000; p++) {
+            prefix = *p;
+            v /= 1000;
+        }
+    } else if (v != 0 && isfinite(v)) {
+        for (const char *p = small; *p && fabs(v) < 1; p++) {
+            prefix = *p;
+            v *= 1000;
+        }
+    }
+    if (!isfinite(v))
+        util_format_double(v, out, len);
+    else
+        snprintf(out, len, "%.4g%.1s", v, prefix ? &prefix : "");
+}
+
+/* Prometheus' humanizeDuration: seconds as "1d 2h 3m 4s", "3m 4s",
+ * "12.5s", under a second with an SI prefix ("250ms"). */
+static void fmt_duration(double v, char *out, size_t len)
+{
+    const char *sign = v < 0 ? "-" : "";
+    double a = fabs(v);
+    long long d, h, m, sec;
+
+    if (!isfinite(v) || a >= 9e18) {
+        util_format_double(v, out, len);
+        return;
+    }
+    if (a == 0) {
+        snprintf(out, len, "0s");
+        return;
+    }
+    if (a < 1) {
+        static const char small[] = "munpfazy";
+        char prefix = 'm';
+
+        for (const char *p = small; *p && a < 1; p++) {
+            prefix = *p;
+            a *= 1000;
+        }
+        snprintf(out, len, "%s%.4g%cs", sign, a, prefix);
+        return;
+    }
+    sec = (long long)a;
+    d = sec / 86400;
+    h = sec / 3600 % 24;
+    m = sec / 60 % 60;
+    sec %= 60;
+    if (d != 0)
+        snprintf(out, len, "%s%lldd %lldh %lldm %llds", sign, d, h, m, sec);
+    else if (h != 0)
+        snprintf(out, len, "%s%lldh %lldm %llds", sign, h, m, sec);
+    else if (m != 0)
+        snprintf(out, len, "%s%lldm %llds", sign, m, sec);
+    else
+        snprintf(out, len, "%s%.4gs", sign, a);
+}
+
+static void fmt_value(enum tmpl_fn fn, double v, char *out, size_t len)
+{
+    switch (fn) {
+    case TF_NONE:
+        util_format_double(v, out, len);
+        break;
+    case TF_HUMANIZE:
+        fmt_humanize(v, out, len);
+        break;
+    case TF_PERCENTAGE:
+        if (isfinite(v))
+            snprintf(out, len, "%.4g%%", v * 100);
+        else
+            util_format_double(v, out, len);
+        break;
+    case TF_DURATION:
+        fmt_duration(v, out, len);
+        break;
+    }
 }
 
 int tmpl_render(const struct tmpl *t, const struct tmpl_ctx *c, struct buf *out)
@@ -212,7 +373,7 @@ int tmpl_render(const struct tmpl *t, const struct tmpl_ctx *c, struct buf *out)
         case TV_VALUE:
             num[0] = '\0';
             if (c->has_value)
-                util_format_double(c->value, num, sizeof(num));
+                fmt_value(p->fn, c->value, num, sizeof(num));
             s = num;
             break;
         case TV_TS:

@@ -1,7 +1,9 @@
 /* template.h - "{{ path }}" templates in annotations and webhook bodies.
  * Paths: rule, event, severity, previous, value, reason, fingerprint, ts,
- * labels.NAME, annotations.NAME. An unknown path is a compile error, so
- * `tocsin check` finds it. */
+ * labels.NAME, annotations.NAME; "{{ value | humanize }}" (also
+ * humanizePercentage, humanizeDuration) writes the value as Prometheus'
+ * functions of those names do. An unknown path or function is a compile
+ * error, so `tocsin check` finds it. */
 #ifndef TOCSIN_TEMPLATE_H
 #define TOCSIN_TEMPLATE_H
 

@@ -151,6 +151,62 @@ START_TEST(value_renders_shortest_round_trip)
 }
 END_TEST
 
+/* Expected strings are what Prometheus 2.42 (Debian 12) writes for
+ * {{ $value | humanize }} and friends in an alert template. */
+START_TEST(value_functions_write_as_prometheus_does)
+{
+    static const struct {
+        double v;
+        const char *want;
+    } cases[] = {
+        {1173.8066999999999, "1.174k|1.174e+05%|19m 33s"},
+        {0.12666666666666668, "126.7m|12.67%|126.7ms"},
+        {0.0005, "500u|0.05%|500us"},
+        {93784.5, "93.78k|9.378e+06%|1d 2h 3m 4s"},
+        {1e-10, "100p|1e-08%|100ps"},
+        {2500000, "2.5M|2.5e+08%|28d 22h 26m 40s"},
+        {59.5, "59.5|5950%|59.5s"},
+        {-90061, "-90.06k|-9.006e+06%|-1d 1h 1m 1s"},
+        {0, "0|0%|0s"},
+    };
+    struct tmpl_ctx c = ctx();
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        c.value = cases[i].v;
+        ck_assert_str_eq(render("{{ value | humanize }}|{{value|"
+                                "humanizePercentage}}|{{ value |  "
+                                "humanizeDuration }}",
+                                &c),
+                         cases[i].want);
+    }
+    c.has_value = false; /* nodata: still nothing */
+    ck_assert_str_eq(render("[{{ value | humanize }}]", &c), "[]");
+}
+END_TEST
+
+START_TEST(value_function_errors_name_the_function)
+{
+    char why[256];
+    size_t off = 99;
+
+    ck_assert_ptr_null(
+        tmpl_compile("x {{ value | humanise }}", why, sizeof(why), &off));
+    ck_assert_msg(strncmp(why, "unknown template function \"humanise\"", 36) ==
+                      0,
+                  "%s", why);
+    ck_assert_uint_eq(off, 13);
+    ck_assert_ptr_null(
+        tmpl_compile("{{ labels.a | humanize }}", why, sizeof(why), &off));
+    ck_assert_str_eq(why, "template function humanize applies to value only");
+    ck_assert_uint_eq(off, 3);
+    ck_assert_ptr_null(tmpl_compile("{{ value | }}", why, sizeof(why), &off));
+    ck_assert_ptr_null(tmpl_compile("{{ value | humanize | humanize }}", why,
+                                    sizeof(why), &off));
+    ck_assert_ptr_null(
+        tmpl_compile("{{ | humanize }}", why, sizeof(why), &off));
+}
+END_TEST
+
 Suite *template_suite(void)
 {
     Suite *s = suite_create("template");
@@ -162,6 +218,8 @@ Suite *template_suite(void)
     tcase_add_test(t, unclosed_braces_are_a_compile_error);
     tcase_add_test(t, render_stops_at_the_buffer_cap);
     tcase_add_test(t, value_renders_shortest_round_trip);
+    tcase_add_test(t, value_functions_write_as_prometheus_does);
+    tcase_add_test(t, value_function_errors_name_the_function);
     suite_add_tcase(s, t);
     return s;
 }
