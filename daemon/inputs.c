@@ -295,7 +295,8 @@ struct inputs *inputs_start(struct daemon_ctx *d, const struct config *cfg,
         prev->scraper = NULL;
     } else if (ntc > 0) {
         struct err e = {0};
-        in->scraper = scraper_start(tc, ntc, scrape_cb, d, &e);
+        in->scraper = scraper_start(tc, ntc, scrape_cb, d,
+                                    prev ? prev->scraper : NULL, &e);
         if (in->scraper == NULL)
             log_error("scrape", "%s", e.msg);
     }

@@ -167,13 +167,44 @@ static void *scrape_main(void *arg)
     return NULL;
 }
 
+/* Stop s's thread; its targets stay, for adopt and scraper_stop. */
+static void halt(struct scraper *s)
+{
+    if (s == NULL || s->multi == NULL)
+        return;
+    atomic_store(&s->stop, 1);
+    curl_multi_wakeup(s->multi);
+    pthread_join(s->th, NULL);
+    curl_multi_cleanup(s->multi);
+    s->multi = NULL;
+}
+
+/* t takes what prev's target of the same URL knew (halted prev only). */
+static void adopt(struct target *t, struct scraper *prev)
+{
+    for (size_t i = 0; prev != NULL && i < prev->n; i++) {
+        struct target *o = &prev->t[i];
+        struct scrape_seen *keep = t->seen;
+
+        if (strcmp(o->url, t->url) != 0)
+            continue;
+        t->seen = o->seen;
+        o->seen = keep;
+        atomic_store(&t->ok, atomic_load(&o->ok));
+        atomic_store(&t->failed, atomic_load(&o->failed));
+        return;
+    }
+}
+
 struct scraper *scraper_start(const struct scrape_target_cfg *tc, size_t n,
-                              scrape_fn fn, void *ctx, struct err *e)
+                              scrape_fn fn, void *ctx, struct scraper *prev,
+                              struct err *e)
 {
     struct scraper *s = xcalloc(1, sizeof(*s));
     double now = util_mono();
     size_t i, k;
 
+    halt(prev);
     s->t = xcalloc(n ? n : 1, sizeof(*s->t));
     s->n = n;
     s->fn = fn;
@@ -203,6 +234,7 @@ struct scraper *scraper_start(const struct scrape_target_cfg *tc, size_t n,
             NULL, "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1");
         atomic_init(&t->ok, 0);
         atomic_init(&t->failed, 0);
+        adopt(t, prev);
     }
     s->multi = curl_multi_init();
     if (s->multi == NULL || pthread_create(&s->th, NULL, scrape_main, s) != 0) {
@@ -238,12 +270,7 @@ void scraper_stop(struct scraper *s)
 
     if (s == NULL)
         return;
-    if (s->multi != NULL) {
-        atomic_store(&s->stop, 1);
-        curl_multi_wakeup(s->multi);
-        pthread_join(s->th, NULL);
-        curl_multi_cleanup(s->multi);
-    }
+    halt(s);
     for (i = 0; i < s->n; i++) {
         free(s->t[i].url);
         for (k = 0; k < s->t[i].nlabels; k++) {

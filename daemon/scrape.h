@@ -41,9 +41,13 @@ typedef void (*scrape_fn)(void *ctx, const struct scrape_page *pg);
 struct scraper;
 
 /* Copy the n targets and start the thread (the first scrape of each target
- * happens at once). NULL with e on failure. */
+ * happens at once). prev, the scraper this one replaces (a reload), or
+ * NULL: its thread is stopped first, and a target with one of its URLs
+ * keeps that target's memory of the last page and its counters; prev is
+ * still the caller's to scraper_stop. NULL with e on failure. */
 struct scraper *scraper_start(const struct scrape_target_cfg *t, size_t n,
-                              scrape_fn fn, void *ctx, struct err *e);
+                              scrape_fn fn, void *ctx, struct scraper *prev,
+                              struct err *e);
 /* Fill up to max per-target counters (target names borrowed from s).
  * Returns the number of targets. Thread-safe. */
 size_t scraper_counters(struct scraper *s, struct metrics_scrape *out,

@@ -1,9 +1,12 @@
 """A scrape target that stamps its samples (Prometheus' /federate does)
 shows the same sample on every scrape until the reading changes: the daemon
 counts it once, as Prometheus does, and a new stamp counts again. A page
-without stamps is counted on every scrape (arrival time), as before. The
-target is a real HTTP server on 127.0.0.1 whose page the test changes."""
+without stamps is counted on every scrape (arrival time), as before. A
+reload that adds a target keeps what the kept target's last page showed, so
+its stamped sample is not counted again. The target is a real HTTP server on
+127.0.0.1 whose page the test changes."""
 import os
+import signal
 import sys
 import time
 
@@ -56,6 +59,39 @@ try:
                if l.startswith('tocsin_samples_skipped_total{input="scrape"}')]
     check(skipped and int(skipped[0].split()[-1]) >= 2,
           "the repeats are counted as skipped (%s)" % skipped)
+
+    # A reload that adds a target starts a new scraper; the kept target's
+    # memory of its last page goes with it.
+    other = target.url("/other")
+    target.script["/other"] = [{"status": 200, "body": "other_up 1\n"}]
+    d.write_config(config(rules, inputs=inputs + (
+        "  - scrape: {url: \"%s\", interval: 1s, timeout: 1s}\n" % other)))
+    def scrapes_ok():
+        for line in d.metrics().splitlines():
+            if (line.startswith("tocsin_scrapes_total{")
+                    and target.url("/metrics") in line
+                    and 'result="ok"' in line):
+                return int(line.split()[-1])
+        return -1
+
+    ok_before = scrapes_ok()
+    off = len(d.log())
+    d.signal(signal.SIGHUP)
+    check(d.wait_log(r"config reloaded", 20, off) is not None,
+          "the config with a second target is reloaded")
+    before = len(target.wait_for(1, 5, path="/metrics"))
+    after = len(target.wait_for(before + 2, 30, path="/metrics"))
+    check(after >= before + 2, "the kept target is scraped twice more after "
+          "the reload (%d, %d)" % (before, after))
+    check(bool(target.wait_for(1, 30, path="/other")),
+          "the added target is scraped")
+    ok_after = scrapes_ok()
+    check(ok_before >= 3 and ok_after >= ok_before + 2,
+          "the kept target's scrape counter goes on across the reload "
+          "(%d, then %d)" % (ok_before, ok_after))
+    check(d.alerts() is not None and not firing("stamped_count"),
+          "the stamped sample still counts once across the reload (%s)"
+          % firing("stamped_count"))
 
     # A new reading of the stamped series: counted, the window holds two.
     target.script["/metrics"] = [{"status": 200,
