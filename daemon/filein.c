@@ -2,7 +2,9 @@
  * one stat(2) per interval is cheap and behaves the same on every
  * filesystem (NFS, overlay). Rotation is detected by the path's inode
  * changing or the path vanishing; truncation by the size falling below our
- * offset. */
+ * offset, or (truncated and written past our offset again between two
+ * looks, as copytruncate with a busy writer can) by the bytes just before
+ * our offset no longer being the ones read there. */
 #include "filein.h"
 
 #include <errno.h>
@@ -36,6 +38,8 @@ struct filein {
     dev_t dev;
     ino_t ino;
     off_t off;
+    char tail[64]; /* the file's bytes just before off */
+    size_t ntail;
     struct buf partial;
     size_t line; /* number of the next line to deliver */
 };
@@ -94,6 +98,40 @@ static void close_file(struct filein *f, bool tail_is_line)
     }
 }
 
+/* Remember the bytes just before the offset. */
+static void tail_load(struct filein *f)
+{
+    size_t k =
+        f->off < (off_t)sizeof(f->tail) ? (size_t)f->off : sizeof(f->tail);
+    ssize_t n = k > 0 ? pread(f->fd, f->tail, k, f->off - (off_t)k) : 0;
+
+    f->ntail = n == (ssize_t)k ? k : 0;
+}
+
+/* Are the bytes before the offset still the ones read there? */
+static bool tail_same(struct filein *f)
+{
+    char now[sizeof(f->tail)];
+
+    if (f->ntail == 0)
+        return true;
+    return pread(f->fd, now, f->ntail, f->off - (off_t)f->ntail) ==
+               (ssize_t)f->ntail &&
+           memcmp(now, f->tail, f->ntail) == 0;
+}
+
+/* The file was truncated (and maybe written again): read it from its
+ * start. */
+static void restart(struct filein *f)
+{
+    log_info("file", "%s was truncated; reading from its start", f->path);
+    lseek(f->fd, 0, SEEK_SET);
+    f->off = 0;
+    f->ntail = 0;
+    f->line = 1;
+    buf_reset(&f->partial);
+}
+
 static int open_file(struct filein *f, bool at_end)
 {
     struct stat st;
@@ -111,6 +149,7 @@ static int open_file(struct filein *f, bool at_end)
     f->off = at_end ? lseek(f->fd, 0, SEEK_END) : 0;
     if (f->off < 0)
         f->off = 0;
+    tail_load(f);
     f->line = 1;
     buf_reset(&f->partial);
     log_info("file", "reading %s%s", f->path, at_end ? " from its end" : "");
@@ -135,6 +174,8 @@ static size_t read_some(struct filein *f)
         if (total > (64u << 20))
             break; /* let the stop flag and rotation checks run */
     }
+    if (total > 0)
+        tail_load(f);
     return total;
 }
 
@@ -150,13 +191,8 @@ static void check_path(struct filein *f)
         close_file(f, false);
         return;
     }
-    if (st.st_size < f->off) {
-        log_info("file", "%s was truncated; reading from its start", f->path);
-        lseek(f->fd, 0, SEEK_SET);
-        f->off = 0;
-        f->line = 1;
-        buf_reset(&f->partial);
-    }
+    if (st.st_size < f->off)
+        restart(f);
 }
 
 static bool wait_stop(struct filein *f, double secs)
@@ -204,6 +240,8 @@ static void *filein_main(void *arg)
             }
         }
         if (f->fd >= 0) {
+            if (f->follow && !tail_same(f))
+                restart(f);
             read_some(f);
             if (!f->follow) {
                 close_file(f, true);

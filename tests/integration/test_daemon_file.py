@@ -1,6 +1,7 @@
 """The daemon's file input with follow: true behaves like tail -F: lines
 written before and after a rotation (rename + new file) and after a
-truncation all arrive."""
+truncation all arrive, also when the truncated file is written past the
+follower's offset before it looks again (copytruncate with a busy writer)."""
 import os
 import sys
 import time
@@ -57,4 +58,16 @@ with open(path, "w") as f:
     f.write(line("t"))
 got = wait_until(lambda: "t" in hosts() and hosts(), 20)
 check(bool(got), "a line written after truncation arrives")
+
+# Truncated and at once written past the follower's offset: the size alone
+# does not show the truncation; the bytes before the offset do.
+refill = "".join(line("r%d" % i) for i in range(6))
+with open(path, "w") as f:
+    f.write(refill)
+want = {"r%d" % i for i in range(6)}
+got = wait_until(lambda: want <= hosts() and hosts(), 20)
+check(bool(got), "every line of a file truncated and refilled past the "
+      "offset arrives (%s)" % sorted(hosts()))
+check(d.log().count("was truncated") == 2,
+      "both truncations are logged")
 check(d.stop() == 0, "SIGTERM exits 0")
