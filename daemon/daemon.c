@@ -179,7 +179,8 @@ static void on_committed(void *ctx, const struct pipeline_committed *ev)
 
     if ((unsigned)ev->kind < 4)
         atomic_fetch_add(&d->metrics.events[ev->kind], 1);
-    log_info("engine", "%s %s %s -> %s (%s)", ev->rule, ev->fingerprint,
+    log_info("engine", "%s%s%s %s %s -> %s (%s)", ev->rule,
+             ev->labels[0] ? " " : "", ev->labels, ev->fingerprint,
              event_kind_name(ev->kind), severity_name(ev->severity),
              severity_name(ev->previous));
 }

@@ -35,7 +35,7 @@ struct pipeline {
     /* The open batch's events for on_committed: rule and fingerprint
      * copied into pend_str (the config may be swapped before the commit). */
     struct pend {
-        size_t rule, fp; /* offsets in pend_str */
+        size_t rule, labels, fp; /* offsets in pend_str */
         unsigned char kind, sev, prev;
     } * pend;
     size_t npend, cappend;
@@ -95,6 +95,17 @@ static void pend_add(struct pipeline *p, const struct alert_event *ev)
     q = &p->pend[p->npend++];
     q->rule = p->pend_str.len;
     buf_add(&p->pend_str, ev->rule, strlen(ev->rule) + 1);
+    q->labels = p->pend_str.len;
+    for (size_t i = 0, n = 0; i < ev->nlabels; i++) {
+        if (strcmp(ev->labels[i].name, "alertname") == 0)
+            continue;
+        if (n++ > 0)
+            buf_addc(&p->pend_str, ',');
+        buf_adds(&p->pend_str, ev->labels[i].name);
+        buf_addc(&p->pend_str, '=');
+        buf_adds(&p->pend_str, ev->labels[i].value);
+    }
+    buf_addc(&p->pend_str, '\0');
     q->fp = p->pend_str.len;
     buf_add(&p->pend_str, ev->fingerprint, strlen(ev->fingerprint) + 1);
     q->kind = (unsigned char)ev->kind;
@@ -108,9 +119,9 @@ static void pend_done(struct pipeline *p, bool tell)
     for (size_t i = 0; tell && !p->pend_str.failed && i < p->npend; i++) {
         const struct pend *q = &p->pend[i];
         struct pipeline_committed c = {
-            p->pend_str.data + q->rule, p->pend_str.data + q->fp,
-            (enum event_kind)q->kind, (enum severity)q->sev,
-            (enum severity)q->prev};
+            p->pend_str.data + q->rule, p->pend_str.data + q->labels,
+            p->pend_str.data + q->fp,   (enum event_kind)q->kind,
+            (enum severity)q->sev,      (enum severity)q->prev};
 
         p->on_committed(p->on_committed_ctx, &c);
     }

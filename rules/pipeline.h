@@ -41,6 +41,7 @@ void pipeline_on_event(struct pipeline *p, pipeline_event_fn fn, void *ctx);
 /* An event of a batch that committed: what the daemon logs and counts. */
 struct pipeline_committed {
     const char *rule;
+    const char *labels; /* "service=api,team=web": alertname left out */
     const char *fingerprint;
     enum event_kind kind;
     enum severity severity, previous;

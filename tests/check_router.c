@@ -584,12 +584,13 @@ static int count_events_cb(void *ctx, const struct store_event *ev)
     return 0;
 }
 
-/* on_committed: "rule:kind" of each event told, in order. */
+/* on_committed: "rule[labels]:kind" of each event told, in order (the
+ * labels' first 8 characters). */
 static void told_cb(void *ctx, const struct pipeline_committed *ev)
 {
     struct buf *b = ctx;
 
-    buf_printf(b, "%s%s:%s", b->len ? " " : "", ev->rule,
+    buf_printf(b, "%s%s[%.8s]:%s", b->len ? " " : "", ev->rule, ev->labels,
                event_kind_name(ev->kind));
 }
 
@@ -634,7 +635,8 @@ START_TEST(events_are_told_only_once_committed)
     lb[0].value = big;
     ck_assert_int_eq(pipeline_feed(p, &smp, T0, &e), 0);
     ck_assert_msg(pipeline_commit(p, NULL, &e) == 0, "commit: %s", e.msg);
-    ck_assert_str_eq(buf_str(&told), "cpu_high:firing cpu_high:firing");
+    ck_assert_str_eq(buf_str(&told),
+                     "cpu_high[host=c]:firing cpu_high[host=bbb]:firing");
     pipeline_close(p, NULL);
     fx_close(&f);
     buf_cleanup(&told);

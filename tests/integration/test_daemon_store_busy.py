@@ -38,6 +38,9 @@ logged = [l for l in d.log().splitlines()
           if " engine: cpu_high " in l and " firing -> critical" in l]
 check(len(logged) == 20, "each firing is logged once (%d)"
       % len(logged))
+named = {l.split(" engine: cpu_high ")[1].split()[0] for l in logged}
+check(named == {"host=busy%d" % i for i in range(20)},
+      "each log line names its alert's labels (%s)" % sorted(named)[:3])
 counted = [l for l in d.metrics().splitlines()
            if l.startswith('tocsin_events_total{event="firing"}')]
 check(counted == ['tocsin_events_total{event="firing"} 20'],
