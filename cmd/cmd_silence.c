@@ -26,6 +26,8 @@ static const char silence_usage[] =
     "  --store PATH     the store (overrides the config's store)\n"
     "  --match M        label matchers: 'alertname=x,service=~api|web,"
     "env!=dev'\n"
+    "                   (also in braces, as Prometheus writes them:\n"
+    "                   '{alertname=\"x\",env!=\"dev\"}')\n"
     "  --for DURATION   how long the silence lasts (default 1h)\n"
     "  --start TIME     when it starts: RFC 3339 or Unix seconds (default\n"
     "                   now); eval checks silences at each event's own\n"

@@ -330,8 +330,39 @@ static const char *skip_space(const char *p)
     return p;
 }
 
+static int set_parse(struct matcher_set *s, const char *text, char *why,
+                     size_t whylen);
+
+/* "name=value,...", also wrapped in braces as Prometheus and amtool write
+ * a label set ({service="api",env=~"prod.*"}). */
 int matcher_set_parse(struct matcher_set *s, const char *text, char *why,
                       size_t whylen)
+{
+    const char *p = skip_space(text), *end;
+    char *inner;
+    int rc;
+
+    if (*p != '{')
+        return set_parse(s, text, why, whylen);
+    end = p + strlen(p);
+    while (end > p + 1 && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    if (end[-1] != '}' || end == p + 1) {
+        s->v = NULL;
+        s->n = 0;
+        snprintf(why, whylen, "expected \"}\" at the end of \"%.40s\"", p);
+        return -1;
+    }
+    inner = xmalloc((size_t)(end - p - 1));
+    memcpy(inner, p + 1, (size_t)(end - p - 2));
+    inner[end - p - 2] = '\0';
+    rc = set_parse(s, inner, why, whylen);
+    free(inner);
+    return rc;
+}
+
+static int set_parse(struct matcher_set *s, const char *text, char *why,
+                     size_t whylen)
 {
     const char *p = text;
     struct buf name, val;
@@ -425,7 +456,9 @@ int matcher_set_parse(struct matcher_set *s, const char *text, char *why,
         s->n++;
         if (*p == '\0')
             break;
-        p++; /* the comma */
+        p = skip_space(p + 1); /* the comma, which may end the list */
+        if (*p == '\0')
+            break;
     }
     rc = 0;
 out:

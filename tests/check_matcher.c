@@ -269,6 +269,38 @@ START_TEST(set_parse_quoted_values_may_hold_commas)
 }
 END_TEST
 
+/* Prometheus' and amtool's way of writing a label set: in braces, a
+ * trailing comma allowed. */
+START_TEST(set_parse_takes_a_label_set_in_braces)
+{
+    struct matcher_set s;
+    char why[256];
+    struct label yes[] = {{"service", "a,b"}, {"env", "prod-1"}, {NULL, NULL}};
+    ck_assert_int_eq(
+        matcher_set_parse(&s,
+                          " { service = \"a,b\" , env=~\"prod.*\", "
+                          "} ",
+                          why, sizeof(why)),
+        0);
+    ck_assert_uint_eq(s.n, 2);
+    ck_assert_str_eq(s.v[0].value, "a,b");
+    ck_assert_int_eq(s.v[1].op, MATCH_RE);
+    ck_assert(matcher_set_match(&s, get_label, yes));
+    matcher_set_cleanup(&s);
+    ck_assert_int_eq(matcher_set_parse(&s, "a=b,", why, sizeof(why)), 0);
+    ck_assert_uint_eq(s.n, 1);
+    matcher_set_cleanup(&s);
+    ck_assert_int_eq(
+        matcher_set_parse(&s, "{service=\"api\"", why, sizeof(why)), -1);
+    ck_assert_str_eq(why, "expected \"}\" at the end of \"{service=\"api\"\"");
+    ck_assert_int_eq(matcher_set_parse(&s, "{}", why, sizeof(why)), -1);
+    ck_assert_int_eq(matcher_set_parse(&s, "{", why, sizeof(why)), -1);
+    ck_assert_int_eq(matcher_set_parse(&s, "{{a=b}}", why, sizeof(why)), -1);
+    ck_assert_int_eq(matcher_set_parse(&s, "a=b,,", why, sizeof(why)), -1);
+    ck_assert_ptr_null(s.v);
+}
+END_TEST
+
 START_TEST(set_parse_rejects_malformed_text)
 {
     struct matcher_set s;
@@ -308,6 +340,7 @@ Suite *matcher_suite(void)
     tcase_add_test(t, perl_digit_class_is_refused_with_the_posix_spelling);
     tcase_add_test(t, set_parse_reads_all_four_operators);
     tcase_add_test(t, set_parse_quoted_values_may_hold_commas);
+    tcase_add_test(t, set_parse_takes_a_label_set_in_braces);
     tcase_add_test(t, set_parse_rejects_malformed_text);
     tcase_add_test(t, empty_set_matches_everything);
     suite_add_tcase(s, t);
