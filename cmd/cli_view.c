@@ -82,6 +82,9 @@ void cli_table_init(struct cli_table *t, size_t ncols,
     t->nrows = 0;
     t->cap = 0;
     t->cells = NULL;
+    t->width = NULL;
+    t->out = NULL;
+    t->streamed = false;
     cli_table_add(t, headers);
     t->nrows = 0;
 }
@@ -121,9 +124,75 @@ static char *cell_dup(const char *s)
     return out ? out : xstrdup("");
 }
 
+static size_t utf8_width(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xc0) != 0x80)
+            n++;
+    return n;
+}
+
+/* One row: cells padded to w, two spaces apart (at least). */
+static void print_row(FILE *f, char *const *cells, size_t ncols,
+                      const size_t *w)
+{
+    for (size_t c = 0; c < ncols; c++) {
+        size_t n = utf8_width(cells[c]);
+
+        fputs(cells[c], f);
+        if (c + 1 < ncols)
+            fprintf(f, "%*s", (int)((w[c] > n ? w[c] - n : 0) + 2), "");
+    }
+    fputc('\n', f);
+}
+
+/* Widen t->width to the row's cells. */
+static void measure(struct cli_table *t, char *const *cells)
+{
+    for (size_t c = 0; c < t->ncols; c++) {
+        size_t n = utf8_width(cells[c]);
+
+        if (n > t->width[c])
+            t->width[c] = n;
+    }
+}
+
+void cli_table_init_streamed(struct cli_table *t, size_t ncols,
+                             const char *const *headers)
+{
+    cli_table_init(t, ncols, headers);
+    t->streamed = true;
+    t->width = xcalloc(ncols, sizeof(*t->width));
+    measure(t, t->cells);
+}
+
+void cli_table_stream(struct cli_table *t, FILE *f)
+{
+    t->out = f;
+    print_row(f, t->cells, t->ncols, t->width);
+}
+
 void cli_table_add(struct cli_table *t, const char *const *cells)
 {
     size_t used = t->cells ? (t->nrows + 1) * t->ncols : 0;
+
+    if (t->streamed) {
+        char **row = xcalloc(t->ncols, sizeof(*row));
+
+        for (size_t i = 0; i < t->ncols; i++)
+            row[i] = cell_dup(cells[i]);
+        if (t->out)
+            print_row(t->out, row, t->ncols, t->width);
+        else
+            measure(t, row);
+        for (size_t i = 0; i < t->ncols; i++)
+            free(row[i]);
+        free(row);
+        t->nrows++;
+        return;
+    }
 
     if (used + t->ncols > t->cap) {
         t->cap = t->cap ? t->cap * 2 : t->ncols * 16;
@@ -133,16 +202,6 @@ void cli_table_add(struct cli_table *t, const char *const *cells)
         t->cells[used + i] = cell_dup(cells[i]);
     if (used > 0)
         t->nrows++;
-}
-
-static size_t utf8_width(const char *s)
-{
-    size_t n = 0;
-
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            n++;
-    return n;
 }
 
 void cli_table_print(const struct cli_table *t, FILE *f)
@@ -155,27 +214,22 @@ void cli_table_print(const struct cli_table *t, FILE *f)
             if (n > w[c])
                 w[c] = n;
         }
-    for (size_t r = 0; r <= t->nrows; r++) {
-        for (size_t c = 0; c < t->ncols; c++) {
-            const char *cell = t->cells[r * t->ncols + c];
-
-            fputs(cell, f);
-            if (c + 1 < t->ncols)
-                fprintf(f, "%*s", (int)(w[c] - utf8_width(cell) + 2), "");
-        }
-        fputc('\n', f);
-    }
+    for (size_t r = 0; r <= t->nrows; r++)
+        print_row(f, t->cells + r * t->ncols, t->ncols, w);
     free(w);
 }
 
 void cli_table_cleanup(struct cli_table *t)
 {
-    size_t used = t->cells ? (t->nrows + 1) * t->ncols : 0;
+    size_t rows = t->streamed ? 1 : t->nrows + 1; /* streamed: the header */
+    size_t used = t->cells ? rows * t->ncols : 0;
 
     for (size_t i = 0; i < used; i++)
         free(t->cells[i]);
     free(t->cells);
+    free(t->width);
     t->cells = NULL;
+    t->width = NULL;
     t->nrows = t->cap = 0;
 }
 

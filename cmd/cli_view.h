@@ -4,6 +4,7 @@
 #ifndef TOCSIN_CLI_VIEW_H
 #define TOCSIN_CLI_VIEW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -47,11 +48,22 @@ struct cli_table {
     size_t nrows; /* rows added, the header not counted */
     size_t cap;
     char **cells; /* (nrows + 1) * ncols copies; row 0 is the header */
+    /* Streamed tables (cli_table_init_streamed) keep no rows: */
+    size_t *width; /* widest cell of each column so far */
+    FILE *out;     /* printing: rows go here as they are added */
+    bool streamed;
 };
 
 /* Start a table with ncols columns named by headers[0..ncols). */
 void cli_table_init(struct cli_table *t, size_t ncols,
                     const char *const *headers);
+/* A table for rows too many to hold: a first pass of cli_table_add over
+ * the rows only measures the columns; cli_table_stream prints the header,
+ * and a second pass over the same rows prints each as it is added. A row
+ * wider than the first pass measured is printed unaligned, not cut. */
+void cli_table_init_streamed(struct cli_table *t, size_t ncols,
+                             const char *const *headers);
+void cli_table_stream(struct cli_table *t, FILE *f);
 /* Append one row: cells[0..ncols) are copied (NULL prints as ""). */
 void cli_table_add(struct cli_table *t, const char *const *cells);
 /* Print the header and rows with columns padded to their widest cell

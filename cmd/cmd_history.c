@@ -117,7 +117,9 @@ int cmd_history(int argc, char **argv)
     } else {
         struct cli_table t;
 
-        cli_table_init(&t, 7, headers);
+        /* Two passes, measuring then printing, so that a long history
+         * is never held in memory. */
+        cli_table_init_streamed(&t, 7, headers);
         rc = store_events_foreach(s, since, rule, history_table_row, &t, &e);
         if (rc == 0 && t.nrows == 0) {
             char when[40];
@@ -125,7 +127,9 @@ int cmd_history(int argc, char **argv)
             util_format_rfc3339(since, when, sizeof(when));
             printf("no events since %s\n", when);
         } else if (rc == 0) {
-            cli_table_print(&t, stdout);
+            cli_table_stream(&t, stdout);
+            rc =
+                store_events_foreach(s, since, rule, history_table_row, &t, &e);
         }
         cli_table_cleanup(&t);
     }
