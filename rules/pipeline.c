@@ -84,6 +84,9 @@ static int ensure_txn(struct pipeline *p, struct err *e)
     return 0;
 }
 
+/* The labels told with an event (for its log line) are cut past this. */
+#define PEND_LABELS_MAX 1024
+
 static void pend_add(struct pipeline *p, const struct alert_event *ev)
 {
     struct pend *q;
@@ -104,6 +107,16 @@ static void pend_add(struct pipeline *p, const struct alert_event *ev)
         buf_adds(&p->pend_str, ev->labels[i].name);
         buf_addc(&p->pend_str, '=');
         buf_adds(&p->pend_str, ev->labels[i].value);
+    }
+    if (!p->pend_str.failed && p->pend_str.len - q->labels > PEND_LABELS_MAX) {
+        /* A log line, not a record: cut on a UTF-8 boundary. */
+        size_t cut = q->labels + PEND_LABELS_MAX;
+
+        while (cut > q->labels &&
+               ((unsigned char)p->pend_str.data[cut] & 0xc0) == 0x80)
+            cut--;
+        p->pend_str.len = cut;
+        buf_adds(&p->pend_str, "...");
     }
     buf_addc(&p->pend_str, '\0');
     q->fp = p->pend_str.len;

@@ -586,9 +586,14 @@ static int count_events_cb(void *ctx, const struct store_event *ev)
 
 /* on_committed: "rule[labels]:kind" of each event told, in order (the
  * labels' first 8 characters). */
+static size_t told_labels_max; /* the longest labels text told */
+
 static void told_cb(void *ctx, const struct pipeline_committed *ev)
 {
     struct buf *b = ctx;
+
+    if (strlen(ev->labels) > told_labels_max)
+        told_labels_max = strlen(ev->labels);
 
     buf_printf(b, "%s%s[%.8s]:%s", b->len ? " " : "", ev->rule, ev->labels,
                event_kind_name(ev->kind));
@@ -637,6 +642,8 @@ START_TEST(events_are_told_only_once_committed)
     ck_assert_msg(pipeline_commit(p, NULL, &e) == 0, "commit: %s", e.msg);
     ck_assert_str_eq(buf_str(&told),
                      "cpu_high[host=c]:firing cpu_high[host=bbb]:firing");
+    /* The 60,000-byte label is cut for the log line. */
+    ck_assert_uint_eq(told_labels_max, 1024 + 3);
     pipeline_close(p, NULL);
     fx_close(&f);
     buf_cleanup(&told);
