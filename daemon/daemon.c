@@ -239,6 +239,7 @@ static void reload(struct daemon_ctx *d, const char *path,
         if (diag.count > diag.nmsgs)
             log_error("reload", "%zu errors in all", diag.count);
         log_error("reload", "config rejected; the running one stays");
+        atomic_store(&d->metrics.reload_ok, 0);
         cfg_diag_cleanup(&diag);
         return;
     }
@@ -292,6 +293,8 @@ static void reload(struct daemon_ctx *d, const char *path,
         http_stop(*http);
         *http = nhttp;
     }
+    atomic_store(&d->metrics.reload_ok, 1);
+    atomic_store(&d->metrics.loaded_at, (uint64_t)util_now());
     log_info("reload",
              "config reloaded: %zu rules, %zu notifiers, %zu "
              "inputs",
@@ -308,6 +311,7 @@ reject:
             log_error("reload", "%s", oe.msg);
     }
     config_free(nc);
+    atomic_store(&d->metrics.reload_ok, 0);
     log_error("reload", "config rejected; the running one stays");
 }
 
@@ -386,6 +390,7 @@ int daemon_run(const char *config_path)
 
     d = xcalloc(1, sizeof(*d));
     metrics_init(&d->metrics);
+    atomic_store(&d->metrics.loaded_at, (uint64_t)util_now());
     pthread_mutex_init(&d->cfg_mu, NULL);
     pthread_mutex_init(&d->ro_mu, NULL);
     pthread_mutex_init(&d->inputs_mu, NULL);

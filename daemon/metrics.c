@@ -34,6 +34,8 @@ void metrics_init(struct metrics *m)
         atomic_init(&m->skipped[i], 0);
     }
     atomic_init(&m->late, 0);
+    atomic_init(&m->reload_ok, 1);
+    atomic_init(&m->loaded_at, 0);
     for (i = 0; i < 4; i++) {
         atomic_init(&m->events[i], 0);
         atomic_init(&m->firing[i], 0);
@@ -215,6 +217,15 @@ int metrics_render(struct metrics *m, const struct metrics_extra *x,
                  x ? (uint64_t)x->outbox_pending : 0);
     render_histogram(out, m);
     render_scrapes(out, x);
+    family(out, "tocsin_config_last_reload_successful", "gauge",
+           "1 when the last config loaded (at start or on SIGHUP) was "
+           "taken, 0 when it was rejected and the one before runs on.");
+    u64_line(out, "tocsin_config_last_reload_successful", NULL, NULL,
+             atomic_load(&m->reload_ok));
+    family(out, "tocsin_config_last_reload_success_timestamp_seconds", "gauge",
+           "When the running config was loaded, Unix seconds.");
+    u64_line(out, "tocsin_config_last_reload_success_timestamp_seconds", NULL,
+             NULL, atomic_load(&m->loaded_at));
     family(out, "tocsin_build_info", "gauge",
            "Always 1; the version is a label.");
     u64_line(out, "tocsin_build_info", "version",

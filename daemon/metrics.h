@@ -25,6 +25,8 @@ struct metrics {
     atomic_uint_fast64_t events[4];  /* index enum event_kind */
     atomic_uint_fast64_t series;     /* gauge, set by the writer */
     atomic_uint_fast64_t firing[4];  /* gauge by enum severity (1..3 used) */
+    atomic_uint_fast64_t reload_ok;  /* the last SIGHUP's config was taken */
+    atomic_uint_fast64_t loaded_at;  /* Unix seconds of the last config taken */
     pthread_mutex_t hist_mu;         /* evaluation duration histogram */
     uint64_t hist[METRICS_NBUCKETS]; /* non-cumulative counts */
     uint64_t hist_count;

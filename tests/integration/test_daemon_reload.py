@@ -36,6 +36,20 @@ rules = {a["rule"] for a in d.alerts()}
 check(rules == {"cpu_high", "mem_high"},
       "the new rule takes effect after SIGHUP (%s)" % sorted(rules))
 
+
+def gauge(name):
+    for line in d.metrics().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return None
+
+
+check(gauge("tocsin_config_last_reload_successful") == 1,
+      "/metrics: the last reload was successful")
+loaded = gauge("tocsin_config_last_reload_success_timestamp_seconds")
+check(loaded is not None and abs(loaded - time.time()) < 3600,
+      "/metrics: when the running config was loaded (%s)" % loaded)
+
 # Bad config: an unknown severity on line 9.
 bad = good.replace("critical: {above: 90}", "crit: {above: 90}")
 d.write_config(bad)
@@ -46,6 +60,10 @@ check(m is not None, "the bad config is rejected (logged)")
 log = d.log()[off:]
 check(re.search(re.escape(d.cfg) + r":\d+:\d+: \S", log) is not None,
       "the error is logged as FILE:LINE:COL")
+check(gauge("tocsin_config_last_reload_successful") == 0,
+      "/metrics: the last reload failed")
+check(gauge("tocsin_config_last_reload_success_timestamp_seconds") == loaded,
+      "/metrics: the running config is still the one loaded before")
 st, _ = d.ingest('{"metric":"mem","labels":{"host":"b"},"value":99}\n'
                  '{"metric":"cpu","labels":{"host":"b"},"value":99}\n',
                  fmt="json")
