@@ -525,7 +525,7 @@ static int tally_cb(void *ctx, const struct outbox_row *row)
 void api_metrics(struct daemon_ctx *d, struct api_reply *r)
 {
     const struct config *cfg = daemon_config(d);
-    const struct dispatch_counter *dc = NULL;
+    struct dispatch_counter *dc = NULL;
     struct metrics_notifier *mn;
     struct metrics_scrape sc[256];
     struct metrics_extra x;
@@ -537,7 +537,9 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
     x.version = TOCSIN_VERSION;
     if (d->dispatcher != NULL)
         dc = dispatcher_counters(d->dispatcher, &ndc);
-    mn = xcalloc(cfg->nnotifiers ? cfg->nnotifiers : 1, sizeof(*mn));
+    /* The configured notifiers, then receivers the config no longer has
+     * whose notifications the dispatcher still counted (failed ones). */
+    mn = xcalloc(cfg->nnotifiers + ndc + 1, sizeof(*mn));
     pthread_mutex_lock(&d->ro_mu);
     /* Silenced rows are tallied incrementally: rows newer than the last
      * seen id, created since (a minute before) the newest seen. */
@@ -562,9 +564,22 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
             if (strcmp(d->silenced[k].receiver, mn[i].name) == 0)
                 mn[i].silenced = d->silenced[k].n;
     }
+    x.nnotifiers = cfg->nnotifiers;
+    for (k = 0; k < ndc; k++) {
+        bool known = dc[k].receiver == NULL;
+
+        for (i = 0; i < x.nnotifiers && !known; i++)
+            known = strcmp(dc[k].receiver, mn[i].name) == 0;
+        if (known)
+            continue;
+        mn[x.nnotifiers].name = dc[k].receiver;
+        mn[x.nnotifiers].sent = dc[k].sent;
+        mn[x.nnotifiers].failed = dc[k].failed;
+        mn[x.nnotifiers].retried = dc[k].retried;
+        x.nnotifiers++;
+    }
     pthread_mutex_unlock(&d->ro_mu);
     x.notifiers = mn;
-    x.nnotifiers = cfg->nnotifiers;
     x.outbox_pending = pending;
     pthread_mutex_lock(&d->inputs_mu);
     x.nscrapes =
@@ -580,6 +595,7 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
     }
     pthread_mutex_unlock(&d->inputs_mu);
     free(mn);
+    free(dc);
 }
 
 void api_cleanup(struct daemon_ctx *d)

@@ -76,7 +76,7 @@ struct rstate {
     size_t inflight;     /* transfers handed to the senders */
     unsigned next_snd;   /* its transfers go to the senders in turn */
     uint32_t closed_gen; /* the schedule() scan that found it closed */
-    bool primed, gone_logged;
+    bool primed, gone_logged, missing_logged;
 };
 
 /* One outcome waiting to be written to the outbox. */
@@ -103,8 +103,6 @@ struct dispatcher {
     const struct config *new_cfg; /* reload handed to the thread */
     struct rstate *rs;
     size_t nrs;
-    struct dispatch_counter *snap;
-    size_t nsnap;
 
     /* owned by the delivering thread */
     struct drow **rows;
@@ -368,6 +366,7 @@ static void finish(struct dispatcher *d, struct drow *r,
     double next = now, delay = 0;
     int attempts = r->attempts + 1;
     struct rstate *rs;
+    bool quiet = false; /* a line like it was logged for the receiver */
 
     mod[0] = '\0';
     if (res != DELIVERY_OK || log_on(LOG_DEBUG))
@@ -412,6 +411,12 @@ static void finish(struct dispatcher *d, struct drow *r,
             rs->gone_logged = true;
             log_error(mod, "endpoint gone (410); check the URL");
         }
+        /* A notifier removed from the config fails its whole backlog at
+         * once: one line says so, not one per notification. */
+        if (n == NULL) {
+            quiet = rs->missing_logged;
+            rs->missing_logged = true;
+        }
     }
     pthread_mutex_unlock(&d->mu);
 
@@ -419,6 +424,13 @@ static void finish(struct dispatcher *d, struct drow *r,
         log_debug(mod, "%s delivered (%s)", r->key, what ? what : "ok");
     else if (st == OUTBOX_PENDING)
         log_warn(mod, "%s, retry in %.1fs", what, delay);
+    else if (n == NULL && !quiet)
+        log_error(mod,
+                  "%s: its pending notifications fail without being sent, "
+                  "the first %s (each is counted and kept in the outbox)",
+                  what, r->key);
+    else if (n == NULL)
+        log_debug(mod, "%s; %s failed", what, r->key);
     else
         log_error(mod, "%s; giving up on %s after %d attempt%s", what, r->key,
                   attempts, attempts == 1 ? "" : "s");
@@ -825,7 +837,6 @@ void dispatcher_free(struct dispatcher *d)
     for (size_t i = 0; i < d->nrs; i++)
         free(d->rs[i].name);
     free(d->rs);
-    free(d->snap);
     free(d->seen);
     free(d->seen_gen);
     for (size_t i = 0; i < DISPATCH_SENDERS; i++)
@@ -1022,24 +1033,22 @@ int dispatcher_drain(struct dispatcher *d, double timeout, struct err *e)
     return 1;
 }
 
-const struct dispatch_counter *dispatcher_counters(struct dispatcher *d,
-                                                   size_t *n)
+struct dispatch_counter *dispatcher_counters(struct dispatcher *d, size_t *n)
 {
+    struct dispatch_counter *snap;
+
     pthread_mutex_lock(&d->mu);
-    if (d->nsnap < d->nrs) {
-        /* Names are never freed before d, so the snapshot may borrow them. */
-        d->snap = xrealloc(d->snap, d->nrs * sizeof(*d->snap));
-        d->nsnap = d->nrs;
-    }
+    /* Names are never freed before d, so the snapshot may borrow them. */
+    snap = xcalloc(d->nrs + 1, sizeof(*snap));
     for (size_t i = 0; i < d->nrs; i++) {
-        d->snap[i].receiver = d->rs[i].name;
-        d->snap[i].sent = d->rs[i].sent;
-        d->snap[i].failed = d->rs[i].failed;
-        d->snap[i].retried = d->rs[i].retried;
+        snap[i].receiver = d->rs[i].name;
+        snap[i].sent = d->rs[i].sent;
+        snap[i].failed = d->rs[i].failed;
+        snap[i].retried = d->rs[i].retried;
     }
     *n = d->nrs;
     pthread_mutex_unlock(&d->mu);
-    return d->snap;
+    return snap;
 }
 
 /* --- notify-test: one synchronous attempt --- */

@@ -41,10 +41,9 @@ struct dispatch_counter {
     const char *receiver;
     uint64_t sent, failed, retried;
 };
-/* Snapshot of per-receiver outcome counters; *n entries in a static-lifetime
- * array owned by d (valid until the next call). Thread-safe. */
-const struct dispatch_counter *dispatcher_counters(struct dispatcher *d,
-                                                   size_t *n);
+/* Snapshot of per-receiver outcome counters: *n entries in an array the
+ * caller frees (the names are d's, valid while d lives). Thread-safe. */
+struct dispatch_counter *dispatcher_counters(struct dispatcher *d, size_t *n);
 
 /* One attempt at a notification outside the outbox (notify-test): render,
  * send, wait for the answer; fills a human-readable account of what the

@@ -937,7 +937,7 @@ START_TEST(dispatcher_thread_delivers_committed_rows_and_stops)
     struct fixture f;
     struct err e = {0};
     struct dispatcher *d;
-    const struct dispatch_counter *cs;
+    struct dispatch_counter *cs;
     char path[] = "/tmp/tocsin-check-router-XXXXXX";
     char yaml[512];
     int fd = mkstemp(path);
@@ -972,6 +972,7 @@ START_TEST(dispatcher_thread_delivers_committed_rows_and_stops)
     ck_assert_str_eq(cs[0].receiver, "audit");
     ck_assert_uint_eq(cs[0].sent, 2);
     ck_assert_uint_eq(cs[0].failed, 0);
+    free(cs);
     dispatcher_free(d);
     ck_assert_int_eq(store_outbox_count(f.s, OUTBOX_SENT, &sent, &e), 0);
     ck_assert_int_eq(store_outbox_count(f.s, OUTBOX_PENDING, &pending, &e), 0);

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import (CPU_RULE, Daemon, HttpReceiver, check, config,  # noqa: E402
@@ -46,5 +47,26 @@ for want in ['tocsin_samples_ingested_total{input="http"} 2',
 mm = re.search(r"tocsin_evaluation_duration_seconds_count (\d+)", m)
 check(mm and int(mm.group(1)) >= 1, "the ingest batch was observed in the "
       "evaluation histogram")
+
+# Scrapes from several clients at once (each request has its own thread):
+# every page is whole. Under the sanitizers this also checks that the
+# per-receiver counters are read without a race.
+pages = []
+
+
+def scraper():
+    for _ in range(25):
+        pages.append(d.metrics())
+
+
+threads = [threading.Thread(target=scraper) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join(120)
+check(len(pages) == 100 and all('notifier="hook",outcome="sent"} 1' in x
+                                for x in pages),
+      "100 concurrent /metrics pages, each with the receiver's counters "
+      "(%d)" % len(pages))
 check(d.stop() == 0, "SIGTERM exits 0")
 rcv.stop()
