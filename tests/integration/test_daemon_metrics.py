@@ -1,6 +1,7 @@
 """GET /metrics is valid Prometheus text (promtool check metrics) and counts
 what happened: samples ingested, events, firing alerts, notifications,
 evaluation histogram, build info."""
+import json
 import os
 import re
 import shutil
@@ -68,5 +69,44 @@ check(len(pages) == 100 and all('notifier="hook",outcome="sent"} 1' in x
                                 for x in pages),
       "100 concurrent /metrics pages, each with the receiver's counters "
       "(%d)" % len(pages))
+
+# Every endpoint at once: ingest, alerts, silences added, listed and
+# expired, metrics. Each answer is the one a lone request gets.
+answers = []
+
+
+def client(k):
+    for i in range(10):
+        st, _ = d.request("POST", "/api/v1/ingest?format=json",
+                          '{"metric":"cpu","labels":{"host":"c%d-%d"},'
+                          '"value":95}\n' % (k, i))
+        answers.append(("ingest", st == 204))
+        st, body = d.request("POST", "/api/v1/silences", json.dumps(
+            {"matchers": "host=c%d-%d" % (k, i), "for": "1h"}))
+        answers.append(("silence", st == 201))
+        if st == 201:
+            st, _ = d.request("DELETE", "/api/v1/silences/%d"
+                              % json.loads(body)["id"])
+            answers.append(("expire", st in (200, 204)))
+        st, body = d.request("GET", "/api/v1/alerts")
+        answers.append(("alerts", st == 200 and isinstance(json.loads(body),
+                                                           list)))
+        st, body = d.request("GET", "/api/v1/silences")
+        answers.append(("silences", st == 200))
+        answers.append(("metrics", "tocsin_series " in d.metrics()))
+
+
+threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join(120)
+bad = [a for a in answers if not a[1]]
+check(len(answers) == 240 and not bad,
+      "240 concurrent requests to every endpoint answered right (%d, %s)"
+      % (len(answers), bad[:3]))
+hosts = {a["labels"]["host"] for a in d.alerts()}
+check({"c%d-%d" % (k, i) for k in range(4) for i in range(10)} <= hosts,
+      "the 40 concurrent ingests' alerts are firing")
 check(d.stop() == 0, "SIGTERM exits 0")
 rcv.stop()
