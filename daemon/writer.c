@@ -130,6 +130,7 @@ static void process(struct writer *w, struct job *list)
     struct group *g = calloc(1, sizeof(*g));
     double now = util_mono();
     struct job *j;
+    bool tick, ckpt;
 
     if (g == NULL)
         abort(); /* a few KiB; nothing sensible to do without it */
@@ -143,21 +144,31 @@ static void process(struct writer *w, struct job *list)
         }
     }
     now = util_mono();
-    if (w->ops->tick != NULL && w->next_tick > 0 && now >= w->next_tick) {
+    /* The timers are w->mu's: a reload sets them from another thread. */
+    pthread_mutex_lock(&w->mu);
+    tick = w->ops->tick != NULL && w->next_tick > 0 && now >= w->next_tick;
+    if (tick)
+        w->next_tick = now + w->tick_iv;
+    ckpt =
+        w->ops->checkpoint != NULL && w->next_ckpt > 0 && now >= w->next_ckpt;
+    pthread_mutex_unlock(&w->mu);
+    if (tick) {
         struct err e = {0};
         if (!g->open && g->njobs == 0)
             g->t0 = now;
         if (w->ops->tick(w->ctx, util_now(), &e) < 0)
             log_error("writer", "evaluation tick failed: %s", e.msg);
         g->open = 1;
-        w->next_tick = now + w->tick_iv;
     }
     group_flush(w, g);
-    if (w->ops->checkpoint != NULL && w->next_ckpt > 0 && now >= w->next_ckpt) {
+    if (ckpt) {
         struct err e = {0};
         if (w->ops->checkpoint(w->ctx, &e) < 0)
             log_error("writer", "checkpoint failed: %s", e.msg);
-        w->next_ckpt = util_mono() + w->ckpt_iv;
+        pthread_mutex_lock(&w->mu);
+        if (w->next_ckpt > 0)
+            w->next_ckpt = util_mono() + w->ckpt_iv;
+        pthread_mutex_unlock(&w->mu);
     }
     free(g);
 }
