@@ -91,7 +91,8 @@ int cmd_eval(int argc, char **argv)
     struct eval_ctx c;
     struct stream_stats ss;
     struct pipeline_stats ps;
-    int opt, rc = 0, sr;
+    int opt, rc = 0, sr, hold;
+    struct err herr = {0};
     static char outbuf[1 << 16];
 
     optind = 1;
@@ -124,8 +125,15 @@ int cmd_eval(int argc, char **argv)
     cfg = cli_load_config(cfgpath);
     if (cfg == NULL)
         return EXIT_WORK;
+    hold = store_hold(storepath, &herr);
+    if (hold == -1) {
+        fprintf(stderr, "tocsin eval: %s\n", herr.msg);
+        config_free(cfg);
+        return EXIT_WORK;
+    }
     st = cli_open_store(cfg, storepath ? storepath : ":memory:", STORE_RW);
     if (st == NULL) {
+        store_unhold(hold);
         config_free(cfg);
         return EXIT_WORK;
     }
@@ -134,6 +142,7 @@ int cmd_eval(int argc, char **argv)
     if (c.p == NULL) {
         fprintf(stderr, "tocsin eval: %s\n", c.err.msg);
         store_close(st);
+        store_unhold(hold);
         config_free(cfg);
         return EXIT_WORK;
     }
@@ -191,6 +200,7 @@ int cmd_eval(int argc, char **argv)
     if (sr >= 0)
         stream_print_summary("eval", &ss);
     store_close(st);
+    store_unhold(hold);
     config_free(cfg);
     return rc;
 }

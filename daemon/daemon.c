@@ -321,6 +321,9 @@ static int open_stores(struct daemon_ctx *d, const struct config *cfg)
 {
     struct err e = {0};
 
+    d->hold = store_hold(cfg->store, &e);
+    if (d->hold == -1)
+        goto fail;
     d->wstore = store_open(cfg->store, STORE_RW, &e);
     if (d->wstore == NULL)
         goto fail;
@@ -342,6 +345,7 @@ static void close_all(struct daemon_ctx *d)
     store_close(d->ro);
     store_close(d->dstore);
     store_close(d->wstore);
+    store_unhold(d->hold);
     api_cleanup(d);
     metrics_cleanup(&d->metrics);
     pthread_mutex_destroy(&d->cfg_mu);
@@ -389,6 +393,7 @@ int daemon_run(const char *config_path)
     kept.v[kept.n++] = cfg;
 
     d = xcalloc(1, sizeof(*d));
+    d->hold = STORE_HOLD_NONE;
     metrics_init(&d->metrics);
     atomic_store(&d->metrics.loaded_at, (uint64_t)util_now());
     pthread_mutex_init(&d->cfg_mu, NULL);

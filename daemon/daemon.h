@@ -42,6 +42,7 @@ struct daemon_ctx {
     struct ingest_gauges *gauges; /* StatsD gauges of every input */
     atomic_int accepting;         /* 0 once shutdown began */
     atomic_int store_failing;     /* the last commit failed (disk full) */
+    int hold;                     /* store_hold: this process's store */
 };
 
 /* Run the daemon with the config at path until SIGTERM/SIGINT. Returns the

@@ -196,6 +196,17 @@ int store_meta_get(struct store *s, const char *key, char **out /* free() */,
 int store_meta_put(struct store *s, const char *key, const char *value,
                    struct err *e);
 
+/* --- one evaluating process per store --- */
+/* `tocsin run` and `tocsin eval --store` hold their store for their whole
+ * run: two of them on one file would both evaluate (repeating firings)
+ * and both deliver its outbox. Returns a hold to pass to store_unhold, or
+ * -1 with "store PATH is in use by another tocsin (pid N)..." when another
+ * process holds it. ":memory:" and NULL need none: STORE_HOLD_NONE. The
+ * views (alerts, history, report, silence) take no hold. */
+#define STORE_HOLD_NONE (-2)
+int store_hold(const char *path, struct err *e);
+void store_unhold(int hold);
+
 /* --- testing --- */
 /* Cap the database at pages pages (PRAGMA max_page_count) so tests can
  * provoke SQLITE_FULL: a write or commit past it fails with "store PATH:
