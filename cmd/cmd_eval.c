@@ -125,7 +125,7 @@ int cmd_eval(int argc, char **argv)
     cfg = cli_load_config(cfgpath);
     if (cfg == NULL)
         return EXIT_WORK;
-    hold = store_hold(storepath, &herr);
+    hold = store_hold(storepath, STORE_HOLD_WAIT, &herr);
     if (hold == -1) {
         fprintf(stderr, "tocsin eval: %s\n", herr.msg);
         config_free(cfg);

@@ -321,7 +321,7 @@ static int open_stores(struct daemon_ctx *d, const struct config *cfg)
 {
     struct err e = {0};
 
-    d->hold = store_hold(cfg->store, &e);
+    d->hold = store_hold(cfg->store, STORE_HOLD_WAIT, &e);
     if (d->hold == -1)
         goto fail;
     d->wstore = store_open(cfg->store, STORE_RW, &e);

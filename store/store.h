@@ -199,12 +199,15 @@ int store_meta_put(struct store *s, const char *key, const char *value,
 /* --- one evaluating process per store --- */
 /* `tocsin run` and `tocsin eval --store` hold their store for their whole
  * run: two of them on one file would both evaluate (repeating firings)
- * and both deliver its outbox. Returns a hold to pass to store_unhold, or
- * -1 with "store PATH is in use by another tocsin (pid N)..." when another
- * process holds it. ":memory:" and NULL need none: STORE_HOLD_NONE. The
- * views (alerts, history, report, silence) take no hold. */
+ * and both deliver its outbox. Waits up to wait seconds for another holder
+ * to let go (one stopping, or just killed). Returns a hold to pass to
+ * store_unhold, or -1 with "store PATH is in use by another tocsin (pid
+ * N...)". ":memory:" and NULL need none: STORE_HOLD_NONE. The views
+ * (alerts, history, report, silence) take no hold. */
 #define STORE_HOLD_NONE (-2)
-int store_hold(const char *path, struct err *e);
+/* Seconds to wait: more than a stopping holder takes. */
+#define STORE_HOLD_WAIT 15.0
+int store_hold(const char *path, double wait, struct err *e);
 void store_unhold(int hold);
 
 /* --- testing --- */

@@ -10,15 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store.h"
 
-int store_hold(const char *path, struct err *e)
+int store_hold(const char *path, double wait, struct err *e)
 {
     char lock[4096], pid[32] = "";
     ssize_t n;
-    int fd;
+    int fd, rc;
+    /* A holder that is stopping (SIGTERM gives deliveries a few seconds)
+     * or was just killed releases it soon: look again every 50 ms. */
+    long tries = wait > 0 ? (long)(wait * 20) : 0;
 
     if (path == NULL || strcmp(path, ":memory:") == 0)
         return STORE_HOLD_NONE;
@@ -32,7 +36,13 @@ int store_hold(const char *path, struct err *e)
                 strerror(errno));
         return -1;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    while ((rc = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK &&
+           tries-- > 0) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+
+        nanosleep(&ts, NULL);
+    }
+    if (rc < 0) {
         int busy = errno == EWOULDBLOCK;
 
         n = busy ? pread(fd, pid, sizeof(pid) - 1, 0) : -1;
@@ -40,9 +50,10 @@ int store_hold(const char *path, struct err *e)
         pid[strcspn(pid, "\n")] = '\0';
         if (busy)
             err_set(e,
-                    "store %s is in use by another tocsin (pid %s): one "
-                    "`tocsin run` or `tocsin eval --store` at a time per store",
-                    path, pid[0] ? pid : "unknown");
+                    "store %s is in use by another tocsin (pid %s, waited "
+                    "%gs): one `tocsin run` or `tocsin eval --store` at a "
+                    "time per store",
+                    path, pid[0] ? pid : "unknown", wait > 0 ? wait : 0);
         else
             err_set(e, "store %s: cannot lock %s: %s", path, lock,
                     strerror(errno));

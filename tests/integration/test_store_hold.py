@@ -1,10 +1,13 @@
 """One evaluating process per store: while `tocsin run` holds a store, a
 second `tocsin run` and a `tocsin eval --store` on it exit 1 with a message
 naming the holder's pid (two would both evaluate, repeating firings, and
-both deliver the outbox); the views and silences keep working beside it.
-After a clean stop, and after kill -9, the store is free again at once."""
+both deliver the outbox); they wait 15 s first, so a restart that does not
+wait for the old process to exit still works. The views and silences keep
+working beside the holder. After a clean stop, and after kill -9, the store
+is free again at once."""
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -23,17 +26,20 @@ def run(args, stdin=""):
                           text=True, timeout=60)
 
 
-want = re.compile(r"store \S+ is in use by another tocsin \(pid %d\)"
-                  % d.proc.pid)
-r = run(["run", "-c", d.cfg])
-check(r.returncode == 1 and want.search(r.stderr),
-      "a second `tocsin run` on the store exits 1 naming the pid (%d, %s)"
-      % (r.returncode, r.stderr.strip()[-200:]))
+want = re.compile(r"store \S+ is in use by another tocsin \(pid %d, "
+                  r"waited 15s\)" % d.proc.pid)
+# Both wait for the store (15 s) before they give up: run them together.
+second = subprocess.Popen([TOCSIN, "run", "-c", d.cfg], text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 r = run(["eval", "-c", d.cfg, "--store", d.store],
         '{"metric":"cpu","labels":{"host":"b"},"value":95}\n')
 check(r.returncode == 1 and want.search(r.stderr) and r.stdout == "",
-      "`tocsin eval --store` on it exits 1 and evaluates nothing (%d, %s)"
-      % (r.returncode, r.stderr.strip()[-200:]))
+      "`tocsin eval --store` on it exits 1 naming the pid and evaluates "
+      "nothing (%d, %s)" % (r.returncode, r.stderr.strip()[-200:]))
+out, err = second.communicate(timeout=60)
+check(second.returncode == 1 and want.search(err),
+      "a second `tocsin run` on the store exits 1 naming the pid (%d, %s)"
+      % (second.returncode, err.strip()[-200:]))
 r = run(["eval", "-c", d.cfg],
         '{"metric":"cpu","labels":{"host":"b"},"value":95}\n')
 check(r.returncode == 0 and '"host":"b"' in r.stdout,
@@ -55,4 +61,13 @@ d.start()
 d.kill9()
 d.start()
 check(d.healthy(), "after kill -9 a new `tocsin run` takes the store at once")
+
+# A restart that does not wait for the old process to exit: the new one
+# waits for the store instead of failing.
+old = d.proc
+old.send_signal(signal.SIGTERM)
+d.start()
+check(old.wait(30) == 0 and d.healthy(),
+      "a `tocsin run` started while the old one stops takes the store once "
+      "it is free")
 check(d.stop() == 0, "and stops with 0")
