@@ -5,6 +5,7 @@
  * oversized clients from exhausting the daemon. */
 #include "http.h"
 
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -12,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../common/buf.h"
 #include "../common/log.h"
@@ -239,6 +242,35 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
     log_debug("http", "%s", line);
+}
+
+bool http_address_taken(const char *listen)
+{
+    char host[256], portstr[16];
+    int port, fd, one = 1;
+    struct addrinfo hints, *ai = NULL;
+    bool taken = false;
+
+    if (listen == NULL ||
+        daemon_split_hostport(listen, host, sizeof(host), &port) < 0 ||
+        port == 0)
+        return false;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    if (getaddrinfo(host[0] ? host : NULL, portstr, &hints, &ai) != 0)
+        return false;
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        /* As libmicrohttpd binds: only a listening socket is in the way. */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        taken =
+            bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno == EADDRINUSE;
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    return taken;
 }
 
 struct http_server *http_start(struct daemon_ctx *d, const char *listen,

@@ -4,6 +4,8 @@
 #ifndef TOCSIN_DAEMON_HTTP_H
 #define TOCSIN_DAEMON_HTTP_H
 
+#include <stdbool.h>
+
 #include "../common/err.h"
 #include "daemon.h"
 
@@ -14,6 +16,9 @@ struct http_server;
  * or in use. */
 struct http_server *http_start(struct daemon_ctx *d, const char *listen,
                                struct err *e);
+/* True when listen ("host:port", port not 0) is a valid address that
+ * another socket listens on now: a second daemon with the same config. */
+bool http_address_taken(const char *listen);
 /* Stop accepting connections (in-flight requests finish) and free. */
 void http_stop(struct http_server *h);
 /* The "host:port" it was started with. */

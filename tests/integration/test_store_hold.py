@@ -40,6 +40,18 @@ out, err = second.communicate(timeout=60)
 check(second.returncode == 1 and want.search(err),
       "a second `tocsin run` on the store exits 1 naming the pid (%d, %s)"
       % (second.returncode, err.strip()[-200:]))
+# The same config twice (same address too): the address is what is in
+# the way, said at once, without waiting for the store.
+with open(d.cfg) as f:
+    same = f.read().replace("listen: 127.0.0.1:0", "listen: 127.0.0.1:%d"
+                            % d.port)
+with open("same.yaml", "w") as f:
+    f.write(same)
+r = run(["run", "-c", "same.yaml"])
+check(r.returncode == 1 and "cannot listen on 127.0.0.1:%d" % d.port
+      in r.stderr and "in use by another tocsin" not in r.stderr,
+      "a second daemon with the same address is told the address is taken "
+      "(%d, %s)" % (r.returncode, r.stderr.strip()[-200:]))
 r = run(["eval", "-c", d.cfg],
         '{"metric":"cpu","labels":{"host":"b"},"value":95}\n')
 check(r.returncode == 0 and '"host":"b"' in r.stdout,
