@@ -124,22 +124,12 @@ static char *cell_dup(const char *s)
     return out ? out : xstrdup("");
 }
 
-static size_t utf8_width(const char *s)
-{
-    size_t n = 0;
-
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            n++;
-    return n;
-}
-
 /* One row: cells padded to w, two spaces apart (at least). */
 static void print_row(FILE *f, char *const *cells, size_t ncols,
                       const size_t *w)
 {
     for (size_t c = 0; c < ncols; c++) {
-        size_t n = utf8_width(cells[c]);
+        size_t n = util_utf8_len(cells[c]);
 
         fputs(cells[c], f);
         if (c + 1 < ncols)
@@ -152,7 +142,7 @@ static void print_row(FILE *f, char *const *cells, size_t ncols,
 static void measure(struct cli_table *t, char *const *cells)
 {
     for (size_t c = 0; c < t->ncols; c++) {
-        size_t n = utf8_width(cells[c]);
+        size_t n = util_utf8_len(cells[c]);
 
         if (n > t->width[c])
             t->width[c] = n;
@@ -210,7 +200,7 @@ void cli_table_print(const struct cli_table *t, FILE *f)
 
     for (size_t r = 0; r <= t->nrows; r++)
         for (size_t c = 0; c < t->ncols; c++) {
-            size_t n = utf8_width(t->cells[r * t->ncols + c]);
+            size_t n = util_utf8_len(t->cells[r * t->ncols + c]);
             if (n > w[c])
                 w[c] = n;
         }

@@ -370,6 +370,16 @@ size_t util_utf8_cut(const char *s, size_t at)
     return at;
 }
 
+size_t util_utf8_len(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
 int util_utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;

@@ -50,6 +50,9 @@ int util_utf8_valid(const char *s, size_t n);
 /* The largest cut <= at that does not fall inside a UTF-8 character of s
  * (s holds more than at bytes): s[0..cut) is whole characters. */
 size_t util_utf8_cut(const char *s, size_t at);
+/* The number of characters (code points) of the UTF-8 string s: what a
+ * terminal column or Slack's limits count. */
+size_t util_utf8_len(const char *s);
 /* strdup that never returns NULL for a non-NULL input (aborts on OOM). */
 char *xstrdup(const char *s);
 void *xmalloc(size_t n);

@@ -38,17 +38,6 @@ static int pad(struct buf *out, size_t n)
     return 0;
 }
 
-/* Display width of a UTF-8 string: one column per code point (good enough
- * for rule names, which are identifiers). */
-static size_t width(const char *s)
-{
-    size_t w = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            w++;
-    return w;
-}
-
 int report_format_text(const struct report *r, struct buf *out)
 {
     char title[128], shortd[32];
@@ -65,7 +54,7 @@ int report_format_text(const struct report *r, struct buf *out)
     for (size_t c = 0; c < REPORT_NCOLS; c++)
         w[c] = strlen(report_col_names[c]);
     for (size_t i = 0; i < r->nrules; i++) {
-        size_t rw = width(r->rules[i].rule);
+        size_t rw = util_utf8_len(r->rules[i].rule);
         if (rw > w[0])
             w[0] = rw;
         report_cells(&r->rules[i], cells);
@@ -85,7 +74,7 @@ int report_format_text(const struct report *r, struct buf *out)
         const struct report_rule *rr = &r->rules[i];
         report_cells(rr, cells);
         buf_adds(out, rr->rule);
-        pad(out, w[0] - width(rr->rule));
+        pad(out, w[0] - util_utf8_len(rr->rule));
         for (size_t c = 1; c < REPORT_NCOLS; c++) {
             pad(out, 2 + w[c] - strlen(cells[c]));
             buf_adds(out, cells[c]);

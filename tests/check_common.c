@@ -211,6 +211,15 @@ START_TEST(utf8_validation_rejects_overlong_and_truncated)
 }
 END_TEST
 
+START_TEST(utf8_len_counts_characters_and_cut_keeps_them_whole)
+{
+    ck_assert_uint_eq(util_utf8_len(""), 0);
+    ck_assert_uint_eq(util_utf8_len("h\xc3\xa9llo \xf0\x9f\x94\xa5"), 7);
+    ck_assert_uint_eq(util_utf8_cut("h\xc3\xa9llo", 2), 1);
+    ck_assert_uint_eq(util_utf8_cut("h\xc3\xa9llo", 3), 3);
+}
+END_TEST
+
 START_TEST(buf_stops_at_its_maximum)
 {
     struct buf b;
@@ -284,6 +293,7 @@ Suite *common_suite(void)
     tcase_add_test(t, ts_formats_milliseconds_with_a_fraction);
     tcase_add_test(t, rfc3339_parses_zones_and_fractions);
     tcase_add_test(t, utf8_validation_rejects_overlong_and_truncated);
+    tcase_add_test(t, utf8_len_counts_characters_and_cut_keeps_them_whole);
     tcase_add_test(t, buf_stops_at_its_maximum);
     tcase_add_test(t, buf_json_escapes_controls);
     tcase_add_test(t, fingerprint_is_order_independent_and_stable);

@@ -193,15 +193,6 @@ static const cJSON *jget(const cJSON *o, const char *path)
 
 /* ---- slack ---- */
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 static void check_strings_utf8(const cJSON *o)
 {
     const cJSON *it;
@@ -217,7 +208,7 @@ static void check_slack_limits(const cJSON *msg)
     const cJSON *blocks_sets[2], *b;
 
     ck_assert_ptr_nonnull(jstr(msg, "text"));
-    ck_assert_uint_le(utf8_chars(jstr(msg, "text")), 40000 / 4);
+    ck_assert_uint_le(util_utf8_len(jstr(msg, "text")), 40000 / 4);
     check_strings_utf8(msg);
     blocks_sets[0] = jget(msg, "blocks");
     blocks_sets[1] = jget(msg, "attachments.0.blocks");
@@ -231,14 +222,14 @@ static void check_slack_limits(const cJSON *msg)
             const cJSON *fields = jget(b, "fields"), *fl;
             if (strcmp(type, "header") == 0) {
                 ck_assert_str_eq(jstr(b, "text.type"), "plain_text");
-                ck_assert_uint_le(utf8_chars(jstr(b, "text.text")), 150);
+                ck_assert_uint_le(util_utf8_len(jstr(b, "text.text")), 150);
             }
             if (strcmp(type, "section") == 0 && jstr(b, "text.text"))
-                ck_assert_uint_le(utf8_chars(jstr(b, "text.text")), 3000);
+                ck_assert_uint_le(util_utf8_len(jstr(b, "text.text")), 3000);
             if (fields) {
                 ck_assert_int_le(cJSON_GetArraySize(fields), 10);
                 cJSON_ArrayForEach(fl, fields)
-                    ck_assert_uint_le(utf8_chars(jstr(fl, "text")), 2000);
+                    ck_assert_uint_le(util_utf8_len(jstr(fl, "text")), 2000);
             }
         }
     }
