@@ -110,12 +110,9 @@ static void pend_add(struct pipeline *p, const struct alert_event *ev)
     }
     if (!p->pend_str.failed && p->pend_str.len - q->labels > PEND_LABELS_MAX) {
         /* A log line, not a record: cut on a UTF-8 boundary. */
-        size_t cut = q->labels + PEND_LABELS_MAX;
-
-        while (cut > q->labels &&
-               ((unsigned char)p->pend_str.data[cut] & 0xc0) == 0x80)
-            cut--;
-        p->pend_str.len = cut;
+        p->pend_str.len =
+            q->labels +
+            util_utf8_cut(p->pend_str.data + q->labels, PEND_LABELS_MAX);
         buf_adds(&p->pend_str, "...");
     }
     buf_addc(&p->pend_str, '\0');
