@@ -253,6 +253,29 @@ cJSON *am_payload_build(const struct am_event *ev, const char *receiver)
     return o;
 }
 
+void am_severity_word(const struct am_event *ev, char *dst, size_t n)
+{
+    const char *s = ev->resolved ? "resolved" : ev->shown;
+    size_t i = 0;
+
+    for (; s[i] && i + 1 < n; i++)
+        dst[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 32) : s[i];
+    if (s[i]) /* cut short: whole characters only */
+        i = util_utf8_cut(s, i);
+    dst[i] = '\0';
+}
+
+const char *am_severity_color(const struct am_event *ev)
+{
+    if (ev->resolved)
+        return "#2e7d32";
+    if (strcmp(ev->shown, "critical") == 0)
+        return "#d50000";
+    if (strcmp(ev->shown, "warning") == 0)
+        return "#ffab00";
+    return "#2196f3";
+}
+
 int am_title(const struct am_event *ev, struct buf *out)
 {
     const cJSON *it;

@@ -52,4 +52,11 @@ cJSON *am_payload_build(const struct am_event *ev, const char *receiver);
  * else every label but alertname, in label order. Returns 0 or -1. */
 int am_title(const struct am_event *ev, struct buf *out);
 
+/* The word in front of a title, "[CRITICAL] ...": the shown severity, or
+ * "resolved", upper-cased into dst (n bytes), cut short on a character
+ * boundary. */
+void am_severity_word(const struct am_event *ev, char *dst, size_t n);
+/* Its colour: green resolved, red critical, amber warning, blue info. */
+const char *am_severity_color(const struct am_event *ev);
+
 #endif

@@ -233,26 +233,6 @@ static void msgid_key(struct buf *b, const struct email_priv *p,
     buf_addc(b, '>');
 }
 
-static void upper(char *dst, size_t n, const char *s)
-{
-    size_t i = 0;
-
-    for (; s[i] && i + 1 < n; i++)
-        dst[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 32) : s[i];
-    dst[i] = '\0';
-}
-
-static const char *sev_color(const struct am_event *ev)
-{
-    if (ev->resolved)
-        return "#2e7d32";
-    if (strcmp(ev->shown, "critical") == 0)
-        return "#d50000";
-    if (strcmp(ev->shown, "warning") == 0)
-        return "#ffab00";
-    return "#2196f3";
-}
-
 #define EMAIL_TITLE_MAX 300
 
 static void email_subject(struct buf *b, const struct notification *nt,
@@ -262,7 +242,7 @@ static void email_subject(struct buf *b, const struct notification *nt,
 
     struct buf title;
 
-    upper(sev, sizeof(sev), ev->resolved ? "resolved" : ev->shown);
+    am_severity_word(ev, sev, sizeof(sev));
     buf_printf(b, "[%s] ", sev);
     /* Rule and labels, cut on a character boundary past 300 bytes: mail
      * clients show a line of it, and servers cap header sizes. */
@@ -330,7 +310,7 @@ static void email_event_bodies(const struct am_event *ev, const char *subject,
     buf_adds(
         html,
         "<!DOCTYPE html>\n<html><body style=\"font-family:sans-serif\">\n");
-    buf_printf(html, "<h2 style=\"color:%s\">", sev_color(ev));
+    buf_printf(html, "<h2 style=\"color:%s\">", am_severity_color(ev));
     mime_html_escape(html, subject);
     buf_adds(html, "</h2>\n");
     if (summary) {

@@ -149,28 +149,6 @@ static void add_field(cJSON *fields, struct buf *b, const char *title,
     cJSON_AddItemToArray(fields, slack_text("mrkdwn", b, SLACK_FIELD_MAX));
 }
 
-static const char *slack_color(const struct am_event *ev)
-{
-    if (ev->resolved)
-        return "#2e7d32";
-    if (strcmp(ev->shown, "critical") == 0)
-        return "#d50000";
-    if (strcmp(ev->shown, "warning") == 0)
-        return "#ffab00";
-    return "#2196f3";
-}
-
-static void upper(char *dst, size_t n, const char *s)
-{
-    size_t i = 0;
-
-    for (; s[i] && i + 1 < n; i++)
-        dst[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 32) : s[i];
-    if (s[i]) /* cut short: whole characters only */
-        i = util_utf8_cut(s, i);
-    dst[i] = '\0';
-}
-
 /* The marker after the event word: repeat, test, nodata. */
 static void add_markers(struct buf *b, const struct notification *nt,
                         const struct am_event *ev)
@@ -196,7 +174,7 @@ static cJSON *slack_event_message(const struct notification *nt,
 
     buf_init(&b, 0);
     buf_init(&title, 0);
-    upper(sev, sizeof(sev), ev->resolved ? "resolved" : ev->shown);
+    am_severity_word(ev, sev, sizeof(sev));
     am_title(ev, &title);
 
     /* Fallback text: also what the phone notification shows. */
@@ -214,7 +192,7 @@ static cJSON *slack_event_message(const struct notification *nt,
     atts = cJSON_AddArrayToObject(root, "attachments");
     att = cJSON_CreateObject();
     cJSON_AddItemToArray(atts, att);
-    cJSON_AddStringToObject(att, "color", slack_color(ev));
+    cJSON_AddStringToObject(att, "color", am_severity_color(ev));
     cJSON_AddStringToObject(att, "fallback", buf_str(&b));
     buf_reset(&b);
     blocks = cJSON_AddArrayToObject(att, "blocks");

@@ -450,6 +450,36 @@ START_TEST(slack_cuts_an_overlong_severity_on_a_character_boundary)
 }
 END_TEST
 
+/* The word Slack and email titles start with ("[CRITICAL] ..."), shared by
+ * both: upper-cased, cut short on a character boundary. */
+START_TEST(severity_word_is_cut_on_a_character_boundary)
+{
+    struct am_event ev = {0};
+    char word[32];
+    struct buf sev;
+
+    buf_init(&sev, 0);
+    buf_adds(&sev, "cr");
+    for (int i = 0; i < 40; i++)
+        buf_adds(&sev, "\xc3\xa9");
+    ev.shown = buf_str(&sev);
+    am_severity_word(&ev, word, sizeof(word));
+    ck_assert_uint_eq(strlen(word), 30); /* "CR" and 14 whole e-acutes */
+    ck_assert(util_utf8_valid(word, strlen(word)));
+    ck_assert_int_eq(strncmp(word, "CR\xc3\xa9", 4), 0);
+    ev.resolved = true;
+    am_severity_word(&ev, word, sizeof(word));
+    ck_assert_str_eq(word, "RESOLVED");
+    ck_assert_str_eq(am_severity_color(&ev), "#2e7d32");
+    ev.resolved = false;
+    ev.shown = "warning";
+    am_severity_word(&ev, word, sizeof(word));
+    ck_assert_str_eq(word, "WARNING");
+    ck_assert_str_eq(am_severity_color(&ev), "#ffab00");
+    buf_cleanup(&sev);
+}
+END_TEST
+
 START_TEST(slack_200_labels_stay_within_limits)
 {
     struct fixture f;
@@ -1730,6 +1760,7 @@ Suite *notifiers_suite(void)
     tcase_add_test(t, slack_escapes_amp_lt_gt_in_user_strings_and_nothing_else);
     tcase_add_test(t, slack_truncates_10000_char_annotation_on_utf8_boundary);
     tcase_add_test(t, slack_cuts_an_overlong_severity_on_a_character_boundary);
+    tcase_add_test(t, severity_word_is_cut_on_a_character_boundary);
     tcase_add_test(t, slack_200_labels_stay_within_limits);
     tcase_add_test(t, slack_report_is_a_ranked_table_within_limits);
     tcase_add_test(t, slack_check_accepts_only_200_with_body_ok);
