@@ -324,14 +324,10 @@ static int open_stores(struct daemon_ctx *d, const struct config *cfg)
     /* A second daemon with the same config is told that its address is
      * taken, at once; one that shares only the store waits for it. */
     d->hold = store_hold(cfg->store, 0, &e);
-    if (d->hold == -1 && http_address_taken(cfg->listen)) {
-        err_clear(&e);
-        err_set(&e, "cannot listen on %s (address in use or not local?)",
-                cfg->listen);
-        goto fail;
-    }
     if (d->hold == -1) {
         err_clear(&e);
+        if (http_address_taken(cfg->listen, &e))
+            goto fail;
         d->hold = store_hold(cfg->store, STORE_HOLD_WAIT, &e);
     }
     if (d->hold == -1)

@@ -244,24 +244,50 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_debug("http", "%s", line);
 }
 
-bool http_address_taken(const char *listen)
+/* listen ("host:port") as the address to bind: host into host, the port
+ * into *port, the address into *ai (freeaddrinfo). -1 with e when it is
+ * not one. */
+static int resolve_listen(const char *listen, char *host, size_t hostlen,
+                          int *port, struct addrinfo **ai, struct err *e)
 {
-    char host[256], portstr[16];
-    int port, fd, one = 1;
-    struct addrinfo hints, *ai = NULL;
-    bool taken = false;
+    char portstr[16];
+    struct addrinfo hints;
+    int rc;
 
-    if (listen == NULL ||
-        daemon_split_hostport(listen, host, sizeof(host), &port) < 0 ||
-        port == 0)
-        return false;
+    if (daemon_split_hostport(listen, host, hostlen, port) < 0) {
+        err_set(e, "listen: invalid address \"%s\" (expected host:port)",
+                listen);
+        return -1;
+    }
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    if (getaddrinfo(host[0] ? host : NULL, portstr, &hints, &ai) != 0)
-        return false;
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    snprintf(portstr, sizeof(portstr), "%d", *port);
+    rc = getaddrinfo(host[0] ? host : NULL, portstr, &hints, ai);
+    if (rc != 0) {
+        err_set(e, "listen %s: %s", listen, gai_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static void cannot_listen(struct err *e, const char *listen)
+{
+    err_set(e, "cannot listen on %s (address in use or not local?)", listen);
+}
+
+bool http_address_taken(const char *listen, struct err *e)
+{
+    char host[256];
+    int port, fd, one = 1;
+    struct addrinfo *ai = NULL;
+    struct err ignored = {0};
+    bool taken = false;
+
+    if (listen == NULL ||
+        resolve_listen(listen, host, sizeof(host), &port, &ai, &ignored) < 0)
+        return false; /* http_start says what is wrong with it */
+    fd = port != 0 ? socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
     if (fd >= 0) {
         /* As libmicrohttpd binds: only a listening socket is in the way. */
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -270,32 +296,22 @@ bool http_address_taken(const char *listen)
         close(fd);
     }
     freeaddrinfo(ai);
+    if (taken)
+        cannot_listen(e, listen);
     return taken;
 }
 
 struct http_server *http_start(struct daemon_ctx *d, const char *listen,
                                struct err *e)
 {
-    char host[256], portstr[16];
-    int port, rc;
-    struct addrinfo hints, *ai = NULL;
+    char host[256];
+    int port;
+    struct addrinfo *ai = NULL;
     struct http_server *h;
     const union MHD_DaemonInfo *info;
 
-    if (daemon_split_hostport(listen, host, sizeof(host), &port) < 0) {
-        err_set(e, "listen: invalid address \"%s\" (expected host:port)",
-                listen);
+    if (resolve_listen(listen, host, sizeof(host), &port, &ai, e) < 0)
         return NULL;
-    }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    rc = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &ai);
-    if (rc != 0) {
-        err_set(e, "listen %s: %s", listen, gai_strerror(rc));
-        return NULL;
-    }
     h = xcalloc(1, sizeof(*h));
     h->d = d;
     pthread_mutex_init(&h->mu, NULL);
@@ -311,8 +327,7 @@ struct http_server *http_start(struct daemon_ctx *d, const char *listen,
         (unsigned)256, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (h->mhd == NULL) {
-        err_set(e, "cannot listen on %s (address in use or not local?)",
-                listen);
+        cannot_listen(e, listen);
         pthread_mutex_destroy(&h->mu);
         pthread_cond_destroy(&h->idle);
         free(h);

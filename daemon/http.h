@@ -16,9 +16,10 @@ struct http_server;
  * or in use. */
 struct http_server *http_start(struct daemon_ctx *d, const char *listen,
                                struct err *e);
-/* True when listen ("host:port", port not 0) is a valid address that
- * another socket listens on now: a second daemon with the same config. */
-bool http_address_taken(const char *listen);
+/* True, with http_start's message for it in e, when listen ("host:port",
+ * port not 0) is a valid address that another socket listens on now: a
+ * second daemon with the same config. */
+bool http_address_taken(const char *listen, struct err *e);
 /* Stop accepting connections (in-flight requests finish) and free. */
 void http_stop(struct http_server *h);
 /* The "host:port" it was started with. */
