@@ -599,6 +599,24 @@ static void told_cb(void *ctx, const struct pipeline_committed *ev)
                event_kind_name(ev->kind));
 }
 
+/* A daemon pipeline over a new fixture: cpu_high (above 90, by host)
+ * notifies mail. */
+static struct pipeline *cpu_high_pipeline(struct fixture *f)
+{
+    struct err e = {0};
+    struct pipeline *p;
+
+    fx_open(f, NOTIFIERS "defaults: {notify: [mail]}\n"
+                         "rules:\n"
+                         "  - name: cpu_high\n"
+                         "    metric: cpu\n"
+                         "    by: [host]\n"
+                         "    severity: {critical: {above: 90}}\n");
+    p = pipeline_new(f->cfg, f->s, false, &e);
+    ck_assert_msg(p != NULL, "pipeline_new: %s", e.msg);
+    return p;
+}
+
 /* The events of a batch that was rolled back are not told (the daemon
  * logs and counts what it is told): an event recorded before a later
  * sample of the same batch hit a full store is told once, when the
@@ -614,14 +632,7 @@ START_TEST(events_are_told_only_once_committed)
     struct buf told;
 
     buf_init(&told, 0);
-    fx_open(&f, NOTIFIERS "defaults: {notify: [mail]}\n"
-                          "rules:\n"
-                          "  - name: cpu_high\n"
-                          "    metric: cpu\n"
-                          "    by: [host]\n"
-                          "    severity: {critical: {above: 90}}\n");
-    p = pipeline_new(f.cfg, f.s, false, &e);
-    ck_assert_msg(p != NULL, "pipeline_new: %s", e.msg);
+    p = cpu_high_pipeline(&f);
     pipeline_on_committed(p, told_cb, &told);
     memset(big, 'b', sizeof(big) - 1);
     /* One batch: host=c is recorded, then host=big cannot be. */
@@ -663,14 +674,7 @@ START_TEST(rolled_back_batch_is_forgotten_by_the_engine)
     struct rows r;
     int n = 0;
 
-    fx_open(&f, NOTIFIERS "defaults: {notify: [mail]}\n"
-                          "rules:\n"
-                          "  - name: cpu_high\n"
-                          "    metric: cpu\n"
-                          "    by: [host]\n"
-                          "    severity: {critical: {above: 90}}\n");
-    p = pipeline_new(f.cfg, f.s, false, &e);
-    ck_assert_msg(p != NULL, "pipeline_new: %s", e.msg);
+    p = cpu_high_pipeline(&f);
     ck_assert_int_eq(pipeline_feed(p, &smp, T0, &e), 0);
     ck_assert_int_eq(pipeline_commit(p, NULL, &e), 0);
     /* A second alert, whose batch cannot be written (its long label needs
