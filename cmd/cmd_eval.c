@@ -1,15 +1,20 @@
 /* cmd_eval.c - `tocsin eval [FILE...]`: replay a metric stream through the
  * rules and print every alert event as a JSON line on stdout. With --store
  * the state carries over between runs; with --notify the routes deliver and
- * the command waits for the outbox to drain. */
+ * the command waits for the outbox to drain. An event line is printed once
+ * its batch is committed, so stdout shows what the store recorded; a live
+ * pipe (`tail -f app.log | tocsin eval`) is committed and shown whenever it
+ * falls quiet, and SIGINT/SIGTERM end it like the end of the input. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../ingest/parse.h"
@@ -21,21 +26,60 @@
 /* Samples per transaction: a replay has no client waiting for its commit,
  * so batches are large (the WAL is rewritten less often). */
 #define COMMIT_EVERY 65536
+/* Bytes of event lines an open batch may hold before it is committed. */
+#define HELD_MAX ((size_t)4 << 20)
 
 struct eval_ctx {
     struct pipeline *p;
     struct err err;
     int failed;
-    unsigned long pending;
+    unsigned long pending; /* samples since the last commit */
+    struct buf held;       /* the open batch's event lines */
+    uint64_t nheld, printed;
 };
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
 
 static void print_event(void *ctx, const struct alert_event *ev,
                         const char *json)
 {
-    (void)ctx;
+    struct eval_ctx *c = ctx;
+
     (void)ev;
-    fputs(json, stdout);
-    fputc('\n', stdout);
+    buf_adds(&c->held, json);
+    buf_addc(&c->held, '\n');
+    c->nheld++;
+}
+
+/* The open batch was committed: out go its events. */
+static void print_held(struct eval_ctx *c)
+{
+    if (c->held.len > 0)
+        fwrite(c->held.data, 1, c->held.len, stdout);
+    c->printed += c->nheld;
+    c->nheld = 0;
+    buf_reset(&c->held);
+}
+
+static int commit(struct eval_ctx *c)
+{
+    c->pending = 0;
+    if (c->held.failed) {
+        err_set(&c->err, "out of memory holding the batch's events");
+        c->failed = 1;
+        return -1;
+    }
+    if (pipeline_commit(c->p, NULL, &c->err) < 0) {
+        c->failed = 1;
+        return -1;
+    }
+    print_held(c);
+    return 0;
 }
 
 static int feed_sample(void *ctx, const struct sample *s)
@@ -48,14 +92,47 @@ static int feed_sample(void *ctx, const struct sample *s)
         c->failed = 1;
         return -1;
     }
-    if (++c->pending >= COMMIT_EVERY) {
-        c->pending = 0;
-        if (pipeline_commit(c->p, NULL, &c->err) < 0) {
-            c->failed = 1;
-            return -1;
-        }
-    }
+    if (++c->pending >= COMMIT_EVERY || c->held.len >= HELD_MAX)
+        return commit(c) < 0 ? -1 : stop_signal != 0;
+    /* A sample read is a sample fed: a stop takes effect after it. */
+    return stop_signal != 0;
+}
+
+/* The input pipe fell quiet: commit what it brought and show its events. */
+static int eval_idle(void *ctx)
+{
+    struct eval_ctx *c = ctx;
+
+    if (stop_signal || (c->pending > 0 && commit(c) < 0))
+        return 1;
+    fflush(stdout);
     return 0;
+}
+
+/* SIGINT/SIGTERM end the input; a second one ends the process. */
+static void catch_stop(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* A store failure: what the open batch held is not recorded, so it is not
+ * printed either. */
+static void report_failure(struct eval_ctx *c)
+{
+    fprintf(stderr, "tocsin eval: store: %s\n", c->err.msg);
+    if (c->nheld > 0)
+        fprintf(stderr,
+                "tocsin eval: %llu event%s since the last commit %s not "
+                "recorded and not printed\n",
+                (unsigned long long)c->nheld, c->nheld == 1 ? "" : "s",
+                c->nheld == 1 ? "was" : "were");
 }
 
 static void usage(FILE *f)
@@ -65,8 +142,10 @@ static void usage(FILE *f)
         "usage: tocsin eval [-c FILE] [--format F] [--store PATH] [--notify]\n"
         "                   [--strict] [FILE...]\n"
         "Replay a metric stream (files, or stdin) through the rules and print\n"
-        "each alert event as a JSON line. Formats: influx, prom, json,\n"
-        "graphite, statsd (default: guessed per line).\n"
+        "each alert event as a JSON line, once it is committed. Formats:\n"
+        "influx, prom, json, graphite, statsd (default: guessed per line).\n"
+        "On a pipe, events show whenever the input falls quiet; SIGINT or\n"
+        "SIGTERM ends the input as its end would.\n"
         "  --store PATH  keep state in this SQLite store (default: in memory)\n"
         "  --notify      deliver through the routes and wait for the outbox\n"
         "  --strict      exit 1 on the first malformed line\n");
@@ -147,28 +226,42 @@ int cmd_eval(int argc, char **argv)
         return EXIT_WORK;
     }
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-    pipeline_on_event(c.p, print_event, NULL);
+    buf_init(&c.held, 0);
+    pipeline_on_event(c.p, print_event, &c);
 
     memset(&ss, 0, sizeof(ss));
-    sr = stream_run(argc - optind, argv + optind, fmt, strict, feed_sample, &c,
-                    &ss);
+    catch_stop();
+    sr = stream_run(argc - optind, argv + optind, fmt, strict, feed_sample,
+                    eval_idle, &c, &ss);
+    if (stop_signal && !c.failed) {
+        fprintf(stderr, "tocsin eval: stopped by %s; what was read is kept\n",
+                stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        sr = 0;
+    }
     rc = sr == 0 ? 0 : EXIT_WORK;
     pipeline_stats(c.p, &ps);
     ss.late = ps.late;
-    ss.events = ps.events;
-    /* What was read before a malformed line (--strict) or an unreadable
-     * file is kept like a clean end: its events are on stdout already, so
-     * they are committed, windows saved and notifications delivered; only
-     * a store failure rolls back. */
+    /* What was read before a malformed line (--strict), an unreadable file
+     * or a stop signal is kept like a clean end: committed, windows saved,
+     * events printed and notifications delivered; only a store failure
+     * rolls back. */
+    if (!c.failed && c.held.failed) {
+        err_set(&c.err, "out of memory holding the batch's events");
+        c.failed = 1;
+    }
     if (c.failed) {
-        fprintf(stderr, "tocsin eval: store: %s\n", c.err.msg);
+        report_failure(&c);
         pipeline_close(c.p, NULL);
         rc = EXIT_WORK;
     } else if (pipeline_close(c.p, &c.err) < 0) {
-        fprintf(stderr, "tocsin eval: store: %s\n", c.err.msg);
+        report_failure(&c);
         rc = EXIT_WORK;
         c.failed = 1;
+    } else {
+        print_held(&c);
     }
+    buf_cleanup(&c.held);
+    ss.events = c.printed;
     fflush(stdout);
     if (!c.failed && notify) {
         struct err e = {0};

@@ -65,6 +65,14 @@ static int print_sample(void *ctx, const struct sample *s)
     return fwrite(b->data, 1, b->len, stdout) == b->len ? 0 : 1;
 }
 
+/* A pipe fell quiet (`tail -f app.log | tocsin parse`): show what was
+ * read so far. Nonzero ends the run when stdout went away. */
+static int flush_idle(void *ctx)
+{
+    (void)ctx;
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int cmd_parse(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -115,7 +123,7 @@ int cmd_parse(int argc, char **argv)
     memset(&st, 0, sizeof(st));
     buf_init(&line, 0);
     rc = stream_run(argc - optind, argv + optind, fmt, strict, print_sample,
-                    &line, &st);
+                    flush_idle, &line, &st);
     buf_cleanup(&line);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         /* A closed pipe (`tocsin parse | head`) is not worth a message. */

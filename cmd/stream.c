@@ -12,6 +12,7 @@
 
 struct counting {
     sample_fn fn;
+    int (*idle)(void *ctx);
     void *ctx;
     struct stream_stats *st;
     int stop;
@@ -46,6 +47,8 @@ static int run_one(FILE *f, const char *name, enum ingest_format fmt,
         return -1;
     }
     ingest_parser_share_gauges(p, c->gauges);
+    if (c->idle != NULL)
+        ingest_reader_on_idle(rd, c->idle, c->ctx);
     while ((r = ingest_reader_next(rd, &ln)) > 0) {
         st->lines++;
         why[0] = '\0';
@@ -117,9 +120,10 @@ static int run_all(int nfiles, char **files, enum ingest_format fmt,
 }
 
 int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
-               sample_fn fn, void *ctx, struct stream_stats *st)
+               sample_fn fn, int (*idle)(void *ctx), void *ctx,
+               struct stream_stats *st)
 {
-    struct counting c = {fn, ctx, st, 0, ingest_gauges_new()};
+    struct counting c = {fn, idle, ctx, st, 0, ingest_gauges_new()};
     int rc;
 
     st->ninputs = nfiles > 0 ? nfiles : 0;

@@ -5,6 +5,7 @@
 #include "reader.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +21,8 @@ struct ingest_reader {
     size_t cap;        /* usable bytes; buf has cap + 1 for a final NUL */
     size_t start, end; /* unconsumed data */
     unsigned long lineno;
+    int (*idle)(void *);
+    void *idle_ctx;
 };
 
 static struct ingest_reader *reader_alloc(void)
@@ -68,6 +71,33 @@ struct ingest_reader *ingest_reader_new_fd(int fd)
     return r;
 }
 
+void ingest_reader_on_idle(struct ingest_reader *r, int (*idle)(void *ctx),
+                           void *ctx)
+{
+    r->idle = idle;
+    r->idle_ctx = ctx;
+}
+
+/* Wait until fd has input, calling r->idle while it has none: 1 ready,
+ * 0 the idle callback ended the input. */
+static int reader_wait(struct ingest_reader *r)
+{
+    int ms = INGEST_IDLE_MS;
+
+    for (;;) {
+        struct pollfd pfd = {r->fd, POLLIN, 0};
+        int n = poll(&pfd, 1, ms);
+
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return 1; /* let read(2) say what is wrong */
+        if (r->idle(r->idle_ctx) != 0)
+            return 0;
+        ms = 1000;
+    }
+}
+
 void ingest_reader_free(struct ingest_reader *r)
 {
     if (r == NULL)
@@ -81,7 +111,11 @@ static long reader_fill(struct ingest_reader *r, char *p, size_t n)
 {
     if (r->use_fd) {
         for (;;) {
-            ssize_t k = read(r->fd, p, n);
+            ssize_t k;
+
+            if (r->idle != NULL && reader_wait(r) == 0)
+                return 0;
+            k = read(r->fd, p, n);
             if (k < 0 && errno == EINTR)
                 continue;
             return (long)k;
