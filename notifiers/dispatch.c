@@ -43,6 +43,9 @@
  * turn. */
 #define DISPATCH_FLUSH_MAX_ROWS 8192
 #define DISPATCH_FLUSH_MAX_AGE 1.0
+/* Outcomes the store refused (a full disk) are kept and tried again this
+ * often. */
+#define DISPATCH_FLUSH_RETRY 1.0
 /* Payloads read with their rows are kept up to this many bytes; beyond it
  * a row's payload is read when it is sent, so a long outage does not hold
  * every queued payload in memory. */
@@ -119,7 +122,9 @@ struct dispatcher {
     struct upd *upd;                      /* outcomes not yet written */
     size_t nupd, capupd;
     double upd_since; /* monotonic time of the oldest unwritten outcome */
-    bool progressed;  /* a row finished during this step */
+    unsigned flush_failures; /* writes refused in a row (0: writing fine) */
+    double flush_retry_at;   /* monotonic time of the next try after one */
+    bool progressed;         /* a row finished during this step */
     uint64_t *seen;
     uint32_t *seen_gen;
     size_t seen_cap;
@@ -290,14 +295,15 @@ static void upd_add(struct dispatcher *d, const struct drow *r,
     u->what = st == OUTBOX_SENT || what == NULL ? NULL : xstrdup(what);
 }
 
-/* Write every waiting outcome in one transaction. A failed write is
- * logged; the rows stay pending in the store, so a restart sends them
- * again (at least once, never lost). Without wait, returns 1 (nothing
- * written) when another connection holds the write lock. */
+/* Write every waiting outcome in one transaction. Returns 0 when written
+ * (or none waited), 1 when another connection holds the write lock (only
+ * without wait), 2 when the store refused the write (a full disk): the
+ * outcomes are kept for a later try. Until they are written their rows
+ * stay pending in the store, so a restart in between sends them again (at
+ * least once, never lost). */
 static int flush_try(struct dispatcher *d, bool wait)
 {
     struct err e = {0};
-    bool tx;
     int rc;
 
     if (d->nupd == 0)
@@ -305,48 +311,76 @@ static int flush_try(struct dispatcher *d, bool wait)
     rc = wait ? store_begin(d->s, &e) : store_begin_nowait(d->s, &e);
     if (rc == 1)
         return 1;
-    tx = rc == 0;
-    if (!tx)
-        log_error("dispatch", "outbox update: %s", e.msg);
-    for (size_t i = 0; i < d->nupd; i++) {
+    for (size_t i = 0; rc == 0 && i < d->nupd; i++) {
         struct upd *u = &d->upd[i];
 
-        memset(&e, 0, sizeof(e));
-        if (tx &&
-            store_outbox_update(d->s, u->id, u->st, u->attempts, u->next_at,
-                                u->what, u->code, u->at, &e) < 0)
-            log_error("dispatch", "outbox row %lld: %s", (long long)u->id,
-                      e.msg);
-        free(u->what);
+        if (store_outbox_update(d->s, u->id, u->st, u->attempts, u->next_at,
+                                u->what, u->code, u->at, &e) < 0) {
+            store_rollback(d->s);
+            rc = -1;
+        }
     }
-    d->nupd = 0;
-    memset(&e, 0, sizeof(e));
-    if (tx && store_commit(d->s, &e) < 0)
-        log_error("dispatch", "outbox update not saved: %s", e.msg);
-    return 0;
+    if (rc == 0 && store_commit(d->s, &e) == 0) {
+        for (size_t i = 0; i < d->nupd; i++)
+            free(d->upd[i].what);
+        d->nupd = 0;
+        if (d->flush_failures > 0)
+            log_info("dispatch",
+                     "outbox updates saved again, after %u "
+                     "refused tries",
+                     d->flush_failures);
+        d->flush_failures = 0;
+        return 0;
+    }
+    if (d->flush_failures++ == 0)
+        log_error("dispatch",
+                  "outbox update not saved (kept, trying again "
+                  "every %gs): %s",
+                  DISPATCH_FLUSH_RETRY, e.msg);
+    d->flush_retry_at = util_mono() + DISPATCH_FLUSH_RETRY;
+    return 2;
 }
 
+/* The last write before the dispatcher stops or returns: outcomes it
+ * cannot write are dropped (their rows stay pending, sent again after a
+ * restart). */
 static void flush(struct dispatcher *d)
 {
-    flush_try(d, true);
+    if (flush_try(d, true) != 2)
+        return;
+    log_error("dispatch",
+              "%zu outbox updates not saved; those notifications "
+              "stay pending and are sent again by the next run",
+              d->nupd);
+    for (size_t i = 0; i < d->nupd; i++)
+        free(d->upd[i].what);
+    d->nupd = 0;
+    d->flush_failures = 0;
 }
 
 /* Flush when enough outcomes wait or the oldest is old enough; returns the
  * milliseconds until the next flush is due (INT_MAX when none waits). */
 static int flush_due(struct dispatcher *d, bool idle)
 {
-    double age;
+    double now = util_mono(), age;
 
     if (d->nupd == 0)
         return INT_MAX;
-    age = util_mono() - d->upd_since;
+    if (d->flush_failures > 0 && now < d->flush_retry_at)
+        return (int)ceil((d->flush_retry_at - now) * 1000.0);
+    age = now - d->upd_since;
     if (idle || d->nupd >= DISPATCH_FLUSH_ROWS || age >= DISPATCH_FLUSH_AFTER) {
         bool wait =
             d->nupd >= DISPATCH_FLUSH_MAX_ROWS || age >= DISPATCH_FLUSH_MAX_AGE;
 
-        if (flush_try(d, wait) == 1)
+        switch (flush_try(d, wait)) {
+        case 1:
             return 1; /* the write lock is taken: try again shortly */
-        return INT_MAX;
+        case 2:
+            return (int)ceil(DISPATCH_FLUSH_RETRY * 1000.0);
+        default:
+            return INT_MAX;
+        }
     }
     return (int)ceil((DISPATCH_FLUSH_AFTER - age) * 1000.0);
 }
