@@ -61,5 +61,15 @@ int cli_parse_since(const char *s, double now, double *out)
         *out = d;
         return 0;
     }
+    /* A date alone ("2026-11-23") is its midnight UTC. */
+    if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
+        char full[32];
+
+        snprintf(full, sizeof(full), "%sT00:00:00Z", s);
+        if (util_parse_rfc3339(full, strlen(full), &d) == 0) {
+            *out = d;
+            return 0;
+        }
+    }
     return util_parse_double(s, out);
 }

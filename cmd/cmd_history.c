@@ -19,8 +19,8 @@ static const char history_usage[] =
     "\n"
     "  -c FILE        config file (default tocsin.yaml); gives the store\n"
     "  --store PATH   the store to read (overrides the config's store)\n"
-    "  --since WHEN   a duration back from now (24h, 7d) or an RFC 3339\n"
-    "                 time (default 24h)\n"
+    "  --since WHEN   a duration back from now (24h, 7d), an RFC 3339\n"
+    "                 time or a date (UTC midnight; default 24h)\n"
     "  --rule NAME    only this rule's events\n"
     "  --json         each event's JSON line, as recorded\n"
     "  --help         this text\n";
@@ -106,8 +106,8 @@ int cmd_history(int argc, char **argv)
         return rc;
     if (cli_parse_since(since_arg, util_now(), &since) < 0)
         return cli_usage_error("history",
-                               "bad --since \"%s\" (a duration such as 24h "
-                               "or an RFC 3339 time)",
+                               "bad --since \"%s\" (a duration such as 24h, "
+                               "an RFC 3339 time or a date)",
                                since_arg);
     s = cli_view_open_store(vo.cfg_path, vo.store_path, STORE_RO);
     if (s == NULL)

@@ -14,29 +14,29 @@
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f, "usage: tocsin report [--since 7d] [--until T] [--short 5m]\n"
-           "                     [--format text|markdown|json|csv|html]\n"
-           "                     [-o FILE] [--post NOTIFIER] [-c FILE]\n"
-           "                     [--store PATH]\n"
-           "\n"
-           "Rank the rules by noise over a period of the alert history:\n"
-           "firings, escalations, resolutions, notifications, time firing,\n"
-           "short-lived and flapping firings, fires per day, noise score.\n"
-           "\n"
-           "  --since T       start: a duration back from now (7d, 24h) or an\n"
-           "                  RFC 3339 time (default 7d)\n"
-           "  --until T       end, same forms (default now)\n"
-           "  --short D       a firing resolved within D is short-lived; one\n"
-           "                  starting within D of the previous resolve is\n"
-           "                  flapping (default 5m)\n"
-           "  --format F      text (default), markdown, json, csv or html\n"
-           "  -o FILE         write the report to FILE instead of stdout\n"
-           "  --post NAME     send the report through the notifier NAME and\n"
-           "                  print what it answered (exit 1 if it failed)\n"
-           "  -c FILE         config file (default tocsin.yaml)\n"
-           "  --store PATH    store file (default: the config's store)\n"
-           "  --help          this text\n");
+    fprintf(f,
+            "usage: tocsin report [--since 7d] [--until T] [--short 5m]\n"
+            "                     [--format text|markdown|json|csv|html]\n"
+            "                     [-o FILE] [--post NOTIFIER] [-c FILE]\n"
+            "                     [--store PATH]\n"
+            "\n"
+            "Rank the rules by noise over a period of the alert history:\n"
+            "firings, escalations, resolutions, notifications, time firing,\n"
+            "short-lived and flapping firings, fires per day, noise score.\n"
+            "\n"
+            "  --since T       start: a duration back from now (7d, 24h), an\n"
+            "                  RFC 3339 time or a date (UTC; default 7d)\n"
+            "  --until T       end, same forms (default now)\n"
+            "  --short D       a firing resolved within D is short-lived; one\n"
+            "                  starting within D of the previous resolve is\n"
+            "                  flapping (default 5m)\n"
+            "  --format F      text (default), markdown, json, csv or html\n"
+            "  -o FILE         write the report to FILE instead of stdout\n"
+            "  --post NAME     send the report through the notifier NAME and\n"
+            "                  print what it answered (exit 1 if it failed)\n"
+            "  -c FILE         config file (default tocsin.yaml)\n"
+            "  --store PATH    store file (default: the config's store)\n"
+            "  --help          this text\n");
 }
 
 static int write_out(const char *path, const char *data, size_t len)

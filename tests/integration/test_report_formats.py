@@ -100,6 +100,15 @@ def main():
     expect(abs(st["noise_score"] - 1.0) < 1e-3, "steady noise_score 1")
     expect(st["noisy"] is False, "steady is not noisy")
 
+    # A date alone is its midnight UTC, for --since and --until alike.
+    out = run("report", "-c", "tocsin.yaml", "--since", "2026-01-01",
+              "--until", "2026-01-03", "--format", "json").stdout
+    expect(json.loads(out) == rep, "dates alone give the same report")
+    out = run("history", "-c", "tocsin.yaml", "--since", "2026-01-02",
+              "--json").stdout
+    expect([json.loads(x)["ts"] for x in out.splitlines()] == [T0 + 86500],
+           "history --since a date starts at its midnight UTC")
+
     # CSV: header + one row per rule, same figures.
     out = run("report", "-c", "tocsin.yaml", "--since", SINCE, "--until",
               UNTIL, "--format", "csv").stdout
