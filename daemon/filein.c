@@ -4,7 +4,9 @@
  * changing or the path vanishing; truncation by the size falling below our
  * offset, or (truncated and written past our offset again between two
  * looks, as copytruncate with a busy writer can) by the bytes just before
- * our offset no longer being the ones read there. */
+ * our offset no longer being the ones read there. A pipe, named FIFO or
+ * terminal (`path: /dev/stdin`) is a stream: read without blocking as data
+ * comes, with no end to start from and nothing to rotate or truncate. */
 #include "filein.h"
 
 #include <errno.h>
@@ -35,6 +37,8 @@ struct filein {
     atomic_bool finished;
     /* reader state (thread only) */
     int fd;
+    bool stream; /* not a regular file: a pipe, FIFO or terminal */
+    bool eof;    /* the last read found the end (a stream's writers gone) */
     dev_t dev;
     ino_t ino;
     off_t off;
@@ -136,23 +140,34 @@ static int open_file(struct filein *f, bool at_end)
 {
     struct stat st;
 
-    f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO does not wait for a writer, and reading
+     * a stream never blocks the thread (it must see the stop flag). */
+    f->fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (f->fd < 0)
         return -1;
     if (fstat(f->fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+        int why = S_ISDIR(st.st_mode) ? EISDIR : errno;
+
         close(f->fd);
         f->fd = -1;
+        errno = why;
         return -1;
     }
+    f->stream = !S_ISREG(st.st_mode);
+    f->eof = false;
     f->dev = st.st_dev;
     f->ino = st.st_ino;
-    f->off = at_end ? lseek(f->fd, 0, SEEK_END) : 0;
+    f->off = at_end && !f->stream ? lseek(f->fd, 0, SEEK_END) : 0;
     if (f->off < 0)
         f->off = 0;
-    tail_load(f);
+    if (!f->stream)
+        tail_load(f);
     f->line = 1;
     buf_reset(&f->partial);
-    log_info("file", "reading %s%s", f->path, at_end ? " from its end" : "");
+    log_info("file", "reading %s%s", f->path,
+             f->stream ? " (a stream: lines as they come)"
+             : at_end  ? " from its end"
+                       : "");
     return 0;
 }
 
@@ -174,7 +189,10 @@ static size_t read_some(struct filein *f)
         if (total > (64u << 20))
             break; /* let the stop flag and rotation checks run */
     }
-    if (total > 0)
+    f->eof = n == 0;
+    if (f->stream && f->eof)
+        deliver(f, true); /* its writers are gone: the last line is whole */
+    else if (total > 0 && !f->stream)
         tail_load(f);
     return total;
 }
@@ -239,7 +257,15 @@ static void *filein_main(void *arg)
                 warned = false;
             }
         }
-        if (f->fd >= 0) {
+        if (f->fd >= 0 && f->stream) {
+            /* Followed, a FIFO's next writer is waited for; read once, a
+             * stream ends when its writers are gone. */
+            read_some(f);
+            if (!f->follow && f->eof) {
+                close_file(f, true);
+                break;
+            }
+        } else if (f->fd >= 0) {
             if (f->follow && !tail_same(f))
                 restart(f);
             read_some(f);

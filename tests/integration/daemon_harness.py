@@ -57,11 +57,11 @@ class Daemon:
         rx = re.compile(pattern)
         return wait_until(lambda: rx.search(self.log()[start:]), timeout)
 
-    def start(self, timeout=20.0):
+    def start(self, timeout=20.0, stdin=None):
         offset = len(self.log())
         self.logf = open(self.logpath, "a")
         self.proc = subprocess.Popen(
-            [os.environ["TOCSIN"], "run", "-c", self.cfg],
+            [os.environ["TOCSIN"], "run", "-c", self.cfg], stdin=stdin,
             stdout=self.logf, stderr=self.logf, cwd=self.dir)
         m = self.wait_log(r"tocsin: listening on 127\.0\.0\.1:(\d+)",
                           timeout, offset)
