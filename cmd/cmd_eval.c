@@ -263,6 +263,10 @@ int cmd_eval(int argc, char **argv)
     buf_cleanup(&c.held);
     ss.events = c.printed;
     fflush(stdout);
+    /* The input is over: a signal during the deliveries below ends the
+     * process at once (with --store the outbox keeps what is left). */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     if (!c.failed && notify) {
         struct err e = {0};
         struct dispatcher *d = dispatcher_new(cfg, st, &e);

@@ -4,7 +4,8 @@ eval`): an event line shows up while the pipe is still open, and with
 SIGINT or SIGTERM ends the input like its end: exit 0, the summary, the
 series saved, so a later run over the same store continues the stream
 without repeating a firing. Stdout lines are exactly what the store
-recorded."""
+recorded. A signal during --notify's deliveries ends eval at once, the
+notification left pending in the outbox."""
 import json
 import os
 import select
@@ -14,7 +15,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from receiver import check, run_tocsin, write  # noqa: E402
+from receiver import (HttpReceiver, check, outbox_rows, run_tocsin,  # noqa: E402
+                      write)
 
 TOCSIN = os.environ["TOCSIN"]
 write("cfg.yaml", """rules:
@@ -129,3 +131,29 @@ check(got is not None and json.loads(got)["metric"] == "cpu",
 out, err = p.communicate(timeout=30)  # closes stdin: EOF
 check(p.returncode == 0 and b"1 samples" in err,
       "parse ends at EOF with its summary (%s)" % err.decode().strip())
+
+# --- a signal during --notify's deliveries ends eval at once; the outbox
+# keeps the notification for the next run ---
+rcv = HttpReceiver(script={"/hook": [{"status": 503}]}).start()
+write("notify.yaml", open("cfg.yaml").read() + """notifiers:
+  hook: {type: webhook, url: %s, retry_backoff: 100ms}
+defaults: {notify: [hook]}
+""" % rcv.url())
+write("one.jsonl", line("n", 300, 1000))
+p = subprocess.Popen([TOCSIN, "eval", "--notify", "-c", "notify.yaml",
+                      "--store", "notify.db", "one.jsonl"],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+check(len(rcv.wait_for(1)) >= 1, "the delivery is under way (503, retried)")
+p.send_signal(signal.SIGTERM)
+try:
+    p.wait(timeout=30)
+except subprocess.TimeoutExpired:
+    p.kill()
+    p.wait()
+check(p.returncode == -signal.SIGTERM,
+      "SIGTERM during the deliveries ends eval at once (%s)" % p.returncode)
+rows, _ = outbox_rows("notify.db")
+check([r["status"] for r in rows] == ["pending"],
+      "the notification stays pending in the outbox (%s)"
+      % [r["status"] for r in rows])
+rcv.stop()
