@@ -4,7 +4,8 @@
  * the command waits for the outbox to drain. An event line is printed once
  * its batch is committed, so stdout shows what the store recorded; a live
  * pipe (`tail -f app.log | tocsin eval`) is committed and shown whenever it
- * falls quiet, and SIGINT/SIGTERM end it like the end of the input. */
+ * falls quiet or its batch is a second old, and SIGINT/SIGTERM end it like
+ * the end of the input. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -28,12 +29,16 @@
 #define COMMIT_EVERY 65536
 /* Bytes of event lines an open batch may hold before it is committed. */
 #define HELD_MAX ((size_t)4 << 20)
+/* Seconds a batch stays open at most: a live pipe that never falls quiet
+ * (a busy `tail -f`) still shows its events within about this long. */
+#define COMMIT_AGE 1.0
 
 struct eval_ctx {
     struct pipeline *p;
     struct err err;
     int failed;
     unsigned long pending; /* samples since the last commit */
+    double opened;         /* util_mono() at the batch's first sample */
     struct buf held;       /* the open batch's event lines */
     uint64_t nheld, printed;
 };
@@ -79,6 +84,7 @@ static int commit(struct eval_ctx *c)
         return -1;
     }
     print_held(c);
+    fflush(stdout);
     return 0;
 }
 
@@ -92,7 +98,10 @@ static int feed_sample(void *ctx, const struct sample *s)
         c->failed = 1;
         return -1;
     }
-    if (++c->pending >= COMMIT_EVERY || c->held.len >= HELD_MAX)
+    if (c->pending++ == 0)
+        c->opened = util_mono();
+    if (c->pending >= COMMIT_EVERY || c->held.len >= HELD_MAX ||
+        util_mono() - c->opened >= COMMIT_AGE)
         return commit(c) < 0 ? -1 : stop_signal != 0;
     /* A sample read is a sample fed: a stop takes effect after it. */
     return stop_signal != 0;
@@ -103,10 +112,7 @@ static int eval_idle(void *ctx)
 {
     struct eval_ctx *c = ctx;
 
-    if (stop_signal || (c->pending > 0 && commit(c) < 0))
-        return 1;
-    fflush(stdout);
-    return 0;
+    return stop_signal || (c->pending > 0 && commit(c) < 0);
 }
 
 /* SIGINT/SIGTERM end the input; a second one ends the process. */

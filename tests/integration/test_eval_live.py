@@ -1,7 +1,8 @@
 """`tocsin eval` and `tocsin parse` on a live pipe (`tail -f app.log | tocsin
 eval`): an event line shows up while the pipe is still open, and with
 --store it is committed by then (another process reads it from the store).
-SIGINT or SIGTERM ends the input like its end: exit 0, the summary, the
+A pipe that never falls quiet shows its events too (a batch is committed
+once it is a second old). SIGINT or SIGTERM ends the input like its end: exit 0, the summary, the
 series saved, so a later run over the same store continues the stream
 without repeating a firing. Stdout lines are exactly what the store
 recorded. A signal during --notify's deliveries ends eval at once, the
@@ -12,6 +13,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -119,6 +121,37 @@ check(events[0]["ts"] == 1060.0,
 check([(e["labels"]["host"], e["event"]) for e in history("live.db")] ==
       [("a", "firing"), ("b", "firing"), ("a", "resolved")],
       "the store holds each event once")
+
+# --- a pipe that never falls quiet (a line every 10 ms) still shows its
+# events: a batch is committed once it is a second old ---
+p = subprocess.Popen([TOCSIN, "eval", "-c", "cfg.yaml"],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE)
+done = threading.Event()
+
+
+def trickle():
+    ts = 2000
+    p.stdin.write(line("busy", 300, ts).encode())
+    while not done.is_set() and ts < 4000:  # bounded: 20 s of lines
+        ts += 1
+        try:
+            p.stdin.write(line("busy", 300, ts).encode())
+            p.stdin.flush()
+        except BrokenPipeError:
+            return
+        time.sleep(0.01)  # pacing the writer, not waiting for tocsin
+
+
+t = threading.Thread(target=trickle)
+t.start()
+got = read_line(p)
+done.set()
+t.join()
+check(got is not None and json.loads(got)["labels"]["host"] == "busy",
+      "a busy pipe's firing is printed while lines keep coming (%r)" % got)
+p.stdin.close()
+p.wait(timeout=30)
 
 # --- parse: each sample line shows up while the pipe is open ---
 p = subprocess.Popen([TOCSIN, "parse"], stdin=subprocess.PIPE,
