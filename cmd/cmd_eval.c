@@ -37,6 +37,8 @@ struct eval_ctx {
     struct pipeline *p;
     struct err err;
     int failed;
+    struct dispatcher *d;  /* --notify: delivers between batches */
+    struct err derr;       /* why d could not be made */
     unsigned long pending; /* samples since the last commit */
     double opened;         /* util_mono() at the batch's first sample */
     struct buf held;       /* the open batch's event lines */
@@ -85,6 +87,10 @@ static int commit(struct eval_ctx *c)
     }
     print_held(c);
     fflush(stdout);
+    /* --notify: the batch's notifications start now, not at the end of
+     * the input (a live pipe may not end for a long time). */
+    if (c->d != NULL && dispatcher_pump(c->d, &c->derr) < 0)
+        fprintf(stderr, "tocsin eval: delivery: %s\n", c->derr.msg);
     return 0;
 }
 
@@ -233,6 +239,8 @@ int cmd_eval(int argc, char **argv)
     }
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
     buf_init(&c.held, 0);
+    if (notify)
+        c.d = dispatcher_new(cfg, st, &c.derr);
     pipeline_on_event(c.p, print_event, &c);
 
     memset(&ss, 0, sizeof(ss));
@@ -275,9 +283,9 @@ int cmd_eval(int argc, char **argv)
     signal(SIGTERM, SIG_DFL);
     if (!c.failed && notify) {
         struct err e = {0};
-        struct dispatcher *d = dispatcher_new(cfg, st, &e);
+        struct dispatcher *d = c.d;
         if (d == NULL) {
-            fprintf(stderr, "tocsin eval: %s\n", e.msg);
+            fprintf(stderr, "tocsin eval: %s\n", c.derr.msg);
             rc = EXIT_WORK;
         } else {
             int dr = dispatcher_drain(d, 600, &e);
@@ -296,9 +304,9 @@ int cmd_eval(int argc, char **argv)
                         "%lld silenced\n",
                         (long long)n[OUTBOX_SENT], (long long)n[OUTBOX_FAILED],
                         (long long)n[OUTBOX_SILENCED]);
-            dispatcher_free(d);
         }
     }
+    dispatcher_free(c.d);
     /* An unreadable input is its one-line error, nothing more. */
     if (sr >= 0)
         stream_print_summary("eval", &ss);

@@ -1032,6 +1032,29 @@ void dispatcher_reload(struct dispatcher *d, const struct config *cfg)
     pthread_mutex_unlock(&d->mu);
 }
 
+/* Turns per pump: each reads up to DISPATCH_LOAD_BATCH new rows. */
+#define DISPATCH_PUMP_TURNS 64
+
+int dispatcher_pump(struct dispatcher *d, struct err *e)
+{
+    if (d->started) {
+        err_set(e, "dispatch: pump while the delivery thread runs");
+        return -1;
+    }
+    d->need_load = true;
+    for (int i = 0; i < DISPATCH_PUMP_TURNS; i++) {
+        int rc;
+
+        take_signals(d, NULL, NULL);
+        step(d, true, e, &rc);
+        if (rc < 0)
+            return -1;
+        if (!d->need_load)
+            break;
+    }
+    return 0;
+}
+
 int dispatcher_drain(struct dispatcher *d, double timeout, struct err *e)
 {
     double deadline = util_mono() + timeout;

@@ -32,6 +32,12 @@ void dispatcher_stop(struct dispatcher *d, double grace);
 /* Swap the config after a reload (notifier instances by name). */
 void dispatcher_reload(struct dispatcher *d, const struct config *cfg);
 
+/* Without a thread, between batches (eval --notify on a live stream):
+ * read the rows committed since the last call, hand what is due to the
+ * transfer threads, record what they finished, and return without
+ * waiting; transfers in flight go on in the background and are taken by
+ * the next pump or drain. 0, or -1 with e when the outbox cannot be read. */
+int dispatcher_pump(struct dispatcher *d, struct err *e);
 /* Without a thread: deliver until no row is pending (every one sent or
  * failed for good) or timeout seconds pass. Returns 0 when drained, 1 on
  * timeout. */

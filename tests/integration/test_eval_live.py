@@ -5,8 +5,9 @@ A pipe that never falls quiet shows its events too (a batch is committed
 once it is a second old). SIGINT or SIGTERM ends the input like its end: exit 0, the summary, the
 series saved, so a later run over the same store continues the stream
 without repeating a firing. Stdout lines are exactly what the store
-recorded. A signal during --notify's deliveries ends eval at once, the
-notification left pending in the outbox."""
+recorded. --notify delivers as the pipe goes; a signal during the
+deliveries after its end ends eval at once, the notification left pending
+in the outbox."""
 import json
 import os
 import select
@@ -164,6 +165,33 @@ check(got is not None and json.loads(got)["metric"] == "cpu",
 out, err = p.communicate(timeout=30)  # closes stdin: EOF
 check(p.returncode == 0 and b"1 samples" in err,
       "parse ends at EOF with its summary (%s)" % err.decode().strip())
+
+# --- --notify on a live pipe delivers as it goes, not at the end ---
+rcv = HttpReceiver().start()
+write("live-notify.yaml", open("cfg.yaml").read() + """notifiers:
+  hook: {type: webhook, url: %s}
+defaults: {notify: [hook]}
+""" % rcv.url())
+p = subprocess.Popen([TOCSIN, "eval", "--notify", "-c", "live-notify.yaml",
+                      "--store", "live-notify.db"], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+p.stdin.write(line("d", 300, 1000).encode())
+p.stdin.flush()
+got = rcv.wait_for(1)
+check(len(got) == 1 and json.loads(got[0]["body"])["status"] == "firing",
+      "the firing is delivered while the pipe is open (%d)" % len(got))
+p.stdin.write((line("d", 10, 1010) + line("d", 10, 1050)).encode())
+p.stdin.flush()  # recovered for clear_for: resolved at 1050
+got = rcv.wait_for(2)
+check([json.loads(r["body"])["status"] for r in got] == ["firing",
+                                                         "resolved"],
+      "and so is the resolve, in order (%d)" % len(got))
+out, err = p.communicate(timeout=60)
+check(p.returncode == 0 and b"2 sent" in err,
+      "at EOF the outbox is drained: %s" % err.decode().strip())
+check(len(rcv.requests) == 2, "nothing is sent twice (%d)"
+      % len(rcv.requests))
+rcv.stop()
 
 # --- a signal during --notify's deliveries ends eval at once; the outbox
 # keeps the notification for the next run ---
