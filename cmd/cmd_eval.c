@@ -73,6 +73,13 @@ static void print_held(struct eval_ctx *c)
     buf_reset(&c->held);
 }
 
+/* --notify between batches: start what is due, record what finished. */
+static void pump(struct eval_ctx *c)
+{
+    if (c->d != NULL && dispatcher_pump(c->d, &c->derr) < 0)
+        fprintf(stderr, "tocsin eval: delivery: %s\n", c->derr.msg);
+}
+
 static int commit(struct eval_ctx *c)
 {
     c->pending = 0;
@@ -87,10 +94,9 @@ static int commit(struct eval_ctx *c)
     }
     print_held(c);
     fflush(stdout);
-    /* --notify: the batch's notifications start now, not at the end of
-     * the input (a live pipe may not end for a long time). */
-    if (c->d != NULL && dispatcher_pump(c->d, &c->derr) < 0)
-        fprintf(stderr, "tocsin eval: delivery: %s\n", c->derr.msg);
+    /* The batch's notifications start now, not at the end of the input
+     * (a live pipe may not end for a long time). */
+    pump(c);
     return 0;
 }
 
@@ -113,12 +119,19 @@ static int feed_sample(void *ctx, const struct sample *s)
     return stop_signal != 0;
 }
 
-/* The input pipe fell quiet: commit what it brought and show its events. */
+/* The input pipe fell quiet: commit what it brought and show its events;
+ * while it stays quiet, deliveries still move (answers recorded, retries
+ * started). */
 static int eval_idle(void *ctx)
 {
     struct eval_ctx *c = ctx;
 
-    return stop_signal || (c->pending > 0 && commit(c) < 0);
+    if (stop_signal)
+        return 1;
+    if (c->pending > 0)
+        return commit(c) < 0;
+    pump(c);
+    return 0;
 }
 
 /* SIGINT/SIGTERM end the input; a second one ends the process. */

@@ -166,10 +166,12 @@ out, err = p.communicate(timeout=30)  # closes stdin: EOF
 check(p.returncode == 0 and b"1 samples" in err,
       "parse ends at EOF with its summary (%s)" % err.decode().strip())
 
-# --- --notify on a live pipe delivers as it goes, not at the end ---
-rcv = HttpReceiver().start()
+# --- --notify on a live pipe delivers as it goes, not at the end; a retry
+# goes out while the pipe stays open and quiet ---
+rcv = HttpReceiver(script={"/hook": [{"status": 503},
+                                     {"status": 200, "body": "ok"}]}).start()
 write("live-notify.yaml", open("cfg.yaml").read() + """notifiers:
-  hook: {type: webhook, url: %s}
+  hook: {type: webhook, url: %s, retry_backoff: 100ms}
 defaults: {notify: [hook]}
 """ % rcv.url())
 p = subprocess.Popen([TOCSIN, "eval", "--notify", "-c", "live-notify.yaml",
@@ -177,19 +179,19 @@ p = subprocess.Popen([TOCSIN, "eval", "--notify", "-c", "live-notify.yaml",
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 p.stdin.write(line("d", 300, 1000).encode())
 p.stdin.flush()
-got = rcv.wait_for(1)
-check(len(got) == 1 and json.loads(got[0]["body"])["status"] == "firing",
-      "the firing is delivered while the pipe is open (%d)" % len(got))
+got = rcv.wait_for(2)
+check([json.loads(r["body"])["status"] for r in got] == ["firing"] * 2,
+      "the firing is sent while the pipe is open, and retried after its "
+      "503 while the pipe stays quiet (%d)" % len(got))
 p.stdin.write((line("d", 10, 1010) + line("d", 10, 1050)).encode())
 p.stdin.flush()  # recovered for clear_for: resolved at 1050
-got = rcv.wait_for(2)
-check([json.loads(r["body"])["status"] for r in got] == ["firing",
-                                                         "resolved"],
-      "and so is the resolve, in order (%d)" % len(got))
+got = rcv.wait_for(3)
+check([json.loads(r["body"])["status"] for r in got[2:]] == ["resolved"],
+      "then the resolve, in order (%d)" % len(got))
 out, err = p.communicate(timeout=60)
 check(p.returncode == 0 and b"2 sent" in err,
       "at EOF the outbox is drained: %s" % err.decode().strip())
-check(len(rcv.requests) == 2, "nothing is sent twice (%d)"
+check(len(rcv.requests) == 3, "nothing more is sent (%d)"
       % len(rcv.requests))
 rcv.stop()
 
