@@ -31,6 +31,10 @@ int store_hold(const char *path, double wait, struct err *e)
         return -1;
     }
     fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ENOENT) {
+        err_set(e, "store %s: its folder does not exist", path);
+        return -1;
+    }
     if (fd < 0) {
         err_set(e, "store %s: cannot create %s: %s", path, lock,
                 strerror(errno));

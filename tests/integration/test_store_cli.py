@@ -209,6 +209,18 @@ p = run("alerts", "--store", "junk.db", expect=1)
 check("not a valid tocsin store" in p.stderr, "corrupt store: clear error")
 run("silence", "add", "--store", "junk.db", "--match", "a=b", expect=1)
 
+# --- a store whose folder does not exist: one clear line, nothing made ---
+with open("cpu.jsonl", "w") as f:
+    f.write('{"metric":"cpu","value":1}\n')
+with open("cpu.yaml", "w") as f:
+    f.write("rules:\n  - name: cpu\n    metric: cpu\n    severity:\n"
+            "      warning: {above: 0.5}\n")
+p = run("eval", "-c", "cpu.yaml", "--store", "no-such-dir/s.db", "cpu.jsonl",
+        expect=1)
+check("store no-such-dir/s.db: its folder does not exist" in p.stderr
+      and not os.path.exists("no-such-dir"),
+      "eval --store in a missing folder: " + p.stderr.strip())
+
 # --- read-only file system (root: permission bits do not stop writes) ---
 mnt = tempfile.mkdtemp(prefix="tocsin-ro.")
 mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs",
