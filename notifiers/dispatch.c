@@ -295,6 +295,15 @@ static void upd_add(struct dispatcher *d, const struct drow *r,
     u->what = st == OUTBOX_SENT || what == NULL ? NULL : xstrdup(what);
 }
 
+/* The waiting outcomes were written, or are given up: forget them. */
+static void upd_clear(struct dispatcher *d)
+{
+    for (size_t i = 0; i < d->nupd; i++)
+        free(d->upd[i].what);
+    d->nupd = 0;
+    d->flush_failures = 0;
+}
+
 /* Write every waiting outcome in one transaction. Returns 0 when written
  * (or none waited), 1 when another connection holds the write lock (only
  * without wait), 2 when the store refused the write (a full disk): the
@@ -321,15 +330,12 @@ static int flush_try(struct dispatcher *d, bool wait)
         }
     }
     if (rc == 0 && store_commit(d->s, &e) == 0) {
-        for (size_t i = 0; i < d->nupd; i++)
-            free(d->upd[i].what);
-        d->nupd = 0;
         if (d->flush_failures > 0)
             log_info("dispatch",
                      "outbox updates saved again, after %u "
                      "refused tries",
                      d->flush_failures);
-        d->flush_failures = 0;
+        upd_clear(d);
         return 0;
     }
     if (d->flush_failures++ == 0)
@@ -352,10 +358,7 @@ static void flush(struct dispatcher *d)
               "%zu outbox updates not saved; those notifications "
               "stay pending and are sent again by the next run",
               d->nupd);
-    for (size_t i = 0; i < d->nupd; i++)
-        free(d->upd[i].what);
-    d->nupd = 0;
-    d->flush_failures = 0;
+    upd_clear(d);
 }
 
 /* Flush when enough outcomes wait or the oldest is old enough; returns the
