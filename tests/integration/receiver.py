@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -253,6 +254,27 @@ def run_tocsin(args, timeout=120, env=None):
         e.update(env)
     return subprocess.run([tocsin()] + args, capture_output=True, text=True,
                           timeout=timeout, env=e)
+
+
+def read_lines(proc, n, timeout=30.0):
+    """The next n lines of proc's stdout, each with its newline, waiting at
+    most timeout seconds in all (the process may keep running); fewer if
+    its stdout ends or the time passes. Bytes after the n-th line are kept
+    for the next call."""
+    deadline = time.monotonic() + timeout
+    buf, fd = getattr(proc, "unread", b""), proc.stdout.fileno()
+    while buf.count(b"\n") < n:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        buf += chunk
+    parts = buf.split(b"\n")
+    k = min(n, len(parts) - 1)
+    proc.unread = b"\n".join(parts[k:])
+    return [x.decode() + "\n" for x in parts[:k]]
 
 
 def write(path, text):

@@ -23,12 +23,7 @@ def firing(d):
 
 
 def stops_cleanly(d, what):
-    d.signal(15)
-    try:
-        rc = d.proc.wait(30)
-    except subprocess.TimeoutExpired:
-        d.kill9()
-        rc = None
+    rc = d.stop()  # SIGTERM; killed after 30 s
     check(rc == 0, "SIGTERM stops the daemon (exit 0) while %s (%s)"
           % (what, rc))
     log = d.log()

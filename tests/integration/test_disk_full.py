@@ -18,7 +18,6 @@ import errno
 import json
 import os
 import re
-import select
 import sqlite3
 import subprocess
 import sys
@@ -27,7 +26,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import Daemon, wait_until  # noqa: E402
-from receiver import HttpReceiver, check, run_tocsin, write  # noqa: E402
+from receiver import (HttpReceiver, check, read_lines, run_tocsin,  # noqa: E402
+                      write)
 
 RULE = """rules:
   - name: lat_high
@@ -52,21 +52,6 @@ def grow(mnt):
 def lines(services, ts):
     return "".join('{"metric":"lat","labels":{"service":"s%05d"},'
                    '"value":600,"ts":%.3f}\n' % (i, ts) for i in services)
-
-
-def read_lines(proc, n, timeout=30.0):
-    """Up to n stdout lines of proc; fewer if it ends or timeout passes."""
-    deadline = time.monotonic() + timeout
-    buf, fd = b"", proc.stdout.fileno()
-    while buf.count(b"\n") < n:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            break
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            break
-        buf += chunk
-    return buf.decode().splitlines()
 
 
 def firings(store):
@@ -144,7 +129,7 @@ try:
         p.stdin.close()
     except BrokenPipeError:
         pass
-    rest = p.stdout.read().decode().splitlines()
+    rest = read_lines(p, sent.count("\n"))  # the rest, up to its end
     err = p.stderr.read().decode()
     p.wait(timeout=30)
     print(err)

@@ -10,7 +10,6 @@ deliveries after its end ends eval at once, the notification left pending
 in the outbox."""
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -18,8 +17,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from receiver import (HttpReceiver, check, outbox_rows, run_tocsin,  # noqa: E402
-                      write)
+from receiver import (HttpReceiver, check, outbox_rows, read_lines,  # noqa: E402
+                      run_tocsin, write)
 
 TOCSIN = os.environ["TOCSIN"]
 write("cfg.yaml", """rules:
@@ -36,24 +35,10 @@ def line(host, value, ts):
                        "value": value, "ts": ts}) + "\n"
 
 
-def read_line(proc, timeout=20.0):
-    """The next stdout line of proc, waiting at most timeout seconds while
-    its stdin stays open; None if none came."""
-    deadline = time.monotonic() + timeout
-    buf = b""
-    fd = proc.stdout.fileno()
-    while not buf.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            return None
-        chunk = os.read(fd, 1)
-        if not chunk:
-            return None
-        buf += chunk
-    return buf.decode()
+def read_line(proc):
+    """The next stdout line of proc within 20 s, or None."""
+    got = read_lines(proc, 1, 20.0)
+    return got[0] if got else None
 
 
 def history(store):
