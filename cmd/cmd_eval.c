@@ -4,8 +4,8 @@
  * the command waits for the outbox to drain. An event line is printed once
  * its batch is committed, so stdout shows what the store recorded; a live
  * pipe (`tail -f app.log | tocsin eval`) is committed and shown whenever it
- * falls quiet or its batch is a second old, and SIGINT/SIGTERM end it like
- * the end of the input. */
+ * falls quiet or its batch is a second old (checked between reads), and
+ * SIGINT/SIGTERM end it like the end of the input. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -112,25 +112,30 @@ static int feed_sample(void *ctx, const struct sample *s)
     }
     if (c->pending++ == 0)
         c->opened = util_mono();
-    if (c->pending >= COMMIT_EVERY || c->held.len >= HELD_MAX ||
-        util_mono() - c->opened >= COMMIT_AGE)
+    if (c->pending >= COMMIT_EVERY || c->held.len >= HELD_MAX)
         return commit(c) < 0 ? -1 : stop_signal != 0;
     /* A sample read is a sample fed: a stop takes effect after it. */
     return stop_signal != 0;
 }
 
-/* The input pipe fell quiet: commit what it brought and show its events;
- * while it stays quiet, deliveries still move (answers recorded, retries
- * started). */
-static int eval_idle(void *ctx)
+/* Between reads. When the input pipe fell quiet (quiet), commit what it
+ * brought and show its events; while it stays quiet, deliveries still move
+ * (answers recorded, retries started). While input keeps coming, a batch a
+ * second old is committed, and in between --notify's transfers are kept
+ * going: what finished is taken and what may go is started, so a stream
+ * that never pauses is not held to one round of transfers per commit. */
+static int eval_tick(void *ctx, bool quiet)
 {
     struct eval_ctx *c = ctx;
 
     if (stop_signal)
         return 1;
-    if (c->pending > 0)
+    if (c->pending > 0 && (quiet || util_mono() - c->opened >= COMMIT_AGE))
         return commit(c) < 0;
-    pump(c);
+    if (quiet)
+        pump(c);
+    else if (c->d != NULL)
+        dispatcher_poke(c->d);
     return 0;
 }
 
@@ -259,7 +264,7 @@ int cmd_eval(int argc, char **argv)
     memset(&ss, 0, sizeof(ss));
     catch_stop();
     sr = stream_run(argc - optind, argv + optind, fmt, strict, feed_sample,
-                    eval_idle, &c, &ss);
+                    eval_tick, &c, &ss);
     if (stop_signal && !c.failed) {
         fprintf(stderr, "tocsin eval: stopped by %s; what was read is kept\n",
                 stop_signal == SIGINT ? "SIGINT" : "SIGTERM");

@@ -65,11 +65,13 @@ static int print_sample(void *ctx, const struct sample *s)
     return fwrite(b->data, 1, b->len, stdout) == b->len ? 0 : 1;
 }
 
-/* A pipe fell quiet (`tail -f app.log | tocsin parse`): show what was
- * read so far. Nonzero ends the run when stdout went away. */
-static int flush_idle(void *ctx)
+/* Between reads (`tail -f app.log | tocsin parse`): show what was read
+ * so far, whether the pipe fell quiet or keeps going. Nonzero ends the run
+ * when stdout went away. */
+static int flush_tick(void *ctx, bool quiet)
 {
     (void)ctx;
+    (void)quiet;
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
@@ -123,7 +125,7 @@ int cmd_parse(int argc, char **argv)
     memset(&st, 0, sizeof(st));
     buf_init(&line, 0);
     rc = stream_run(argc - optind, argv + optind, fmt, strict, print_sample,
-                    flush_idle, &line, &st);
+                    flush_tick, &line, &st);
     buf_cleanup(&line);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         /* A closed pipe (`tocsin parse | head`) is not worth a message. */

@@ -12,7 +12,7 @@
 
 struct counting {
     sample_fn fn;
-    int (*idle)(void *ctx);
+    int (*tick)(void *ctx, bool quiet);
     void *ctx;
     struct stream_stats *st;
     int stop;
@@ -47,8 +47,8 @@ static int run_one(FILE *f, const char *name, enum ingest_format fmt,
         return -1;
     }
     ingest_parser_share_gauges(p, c->gauges);
-    if (c->idle != NULL)
-        ingest_reader_on_idle(rd, c->idle, c->ctx);
+    if (c->tick != NULL)
+        ingest_reader_on_tick(rd, c->tick, c->ctx);
     while ((r = ingest_reader_next(rd, &ln)) > 0) {
         st->lines++;
         why[0] = '\0';
@@ -120,10 +120,10 @@ static int run_all(int nfiles, char **files, enum ingest_format fmt,
 }
 
 int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
-               sample_fn fn, int (*idle)(void *ctx), void *ctx,
+               sample_fn fn, int (*tick)(void *ctx, bool quiet), void *ctx,
                struct stream_stats *st)
 {
-    struct counting c = {fn, idle, ctx, st, 0, ingest_gauges_new()};
+    struct counting c = {fn, tick, ctx, st, 0, ingest_gauges_new()};
     int rc;
 
     st->ninputs = nfiles > 0 ? nfiles : 0;

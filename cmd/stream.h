@@ -29,11 +29,12 @@ struct stream_stats {
  * of both sees them in line order); with strict the run stops there and
  * returns 1. fn returning nonzero stops the run (returns 1). A missing,
  * unreadable or directory file gets a one-line error and returns -1.
- * idle (may be NULL) is called with ctx while a pipe or terminal has
- * nothing to read (ingest_reader_on_idle); its nonzero return ends the
- * run as if the input had ended. */
+ * tick (may be NULL) is called with ctx between reads: quiet when a pipe
+ * or terminal has nothing to read, busy every INGEST_TICK_MS of input
+ * (ingest_reader_on_tick); its nonzero return ends the run as if the
+ * input had ended. */
 int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
-               sample_fn fn, int (*idle)(void *ctx), void *ctx,
+               sample_fn fn, int (*tick)(void *ctx, bool quiet), void *ctx,
                struct stream_stats *st);
 
 /* "eval: 1200 samples read, 2 lines rejected (lines 3, 9: reason), 0 late,

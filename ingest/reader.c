@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/util.h"
+
 #define READ_CHUNK 65536
 
 struct ingest_reader {
@@ -21,8 +23,9 @@ struct ingest_reader {
     size_t cap;        /* usable bytes; buf has cap + 1 for a final NUL */
     size_t start, end; /* unconsumed data */
     unsigned long lineno;
-    int (*idle)(void *);
-    void *idle_ctx;
+    int (*tick)(void *, bool);
+    void *tick_ctx;
+    double ticked; /* monotonic time of the last tick */
 };
 
 static struct ingest_reader *reader_alloc(void)
@@ -71,15 +74,30 @@ struct ingest_reader *ingest_reader_new_fd(int fd)
     return r;
 }
 
-void ingest_reader_on_idle(struct ingest_reader *r, int (*idle)(void *ctx),
-                           void *ctx)
+void ingest_reader_on_tick(struct ingest_reader *r,
+                           int (*tick)(void *ctx, bool quiet), void *ctx)
 {
-    r->idle = idle;
-    r->idle_ctx = ctx;
+    r->tick = tick;
+    r->tick_ctx = ctx;
+    r->ticked = util_mono();
 }
 
-/* Wait until fd has input, calling r->idle while it has none: 1 ready,
- * 0 the idle callback ended the input. */
+/* The busy tick, before a read: 1 when it ended the input. */
+static int reader_tick(struct ingest_reader *r)
+{
+    double now;
+
+    if (r->tick == NULL)
+        return 0;
+    now = util_mono();
+    if (now - r->ticked < INGEST_TICK_MS / 1000.0)
+        return 0;
+    r->ticked = now;
+    return r->tick(r->tick_ctx, false) != 0;
+}
+
+/* Wait until fd has input, calling r->tick while it has none: 1 ready,
+ * 0 the callback ended the input. */
 static int reader_wait(struct ingest_reader *r)
 {
     int ms = INGEST_IDLE_MS;
@@ -92,7 +110,8 @@ static int reader_wait(struct ingest_reader *r)
             return 1;
         if (n < 0 && errno != EINTR)
             return 1; /* let read(2) say what is wrong */
-        if (r->idle(r->idle_ctx) != 0)
+        r->ticked = util_mono();
+        if (r->tick(r->tick_ctx, true) != 0)
             return 0;
         ms = 1000;
     }
@@ -109,11 +128,13 @@ void ingest_reader_free(struct ingest_reader *r)
 /* Read up to n bytes into p: >0 bytes, 0 at end of input, -1 on error. */
 static long reader_fill(struct ingest_reader *r, char *p, size_t n)
 {
+    if (reader_tick(r))
+        return 0;
     if (r->use_fd) {
         for (;;) {
             ssize_t k;
 
-            if (r->idle != NULL && reader_wait(r) == 0)
+            if (r->tick != NULL && reader_wait(r) == 0)
                 return 0;
             k = read(r->fd, p, n);
             if (k < 0 && errno == EINTR)

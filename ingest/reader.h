@@ -5,6 +5,7 @@
 #ifndef TOCSIN_READER_H
 #define TOCSIN_READER_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "parse.h"
@@ -34,14 +35,19 @@ struct ingest_reader;
  * as it arrives; f must then not have been read through stdio before.
  * NULL only on out-of-memory. */
 struct ingest_reader *ingest_reader_new_file(FILE *f);
-/* For a reader on a pipe or terminal (ingest_reader_new_file): idle(ctx)
- * is called when nothing has arrived for INGEST_IDLE_MS, then every second
- * of silence and after a signal interrupted the wait, so the caller can
- * commit and flush what it holds while the writer is quiet, or notice a
- * stop request. A nonzero return ends the input there, as at EOF. */
+/* tick(ctx, quiet) lets the caller act between reads: with quiet true
+ * when a pipe or terminal (ingest_reader_new_file) has had nothing for
+ * INGEST_IDLE_MS, then every second of silence and after a signal
+ * interrupted the wait, so the caller can commit and flush what it holds
+ * while the writer is quiet, or notice a stop request; with quiet false
+ * before a read once INGEST_TICK_MS have passed since the last call, on
+ * any input, so that a stream that never pauses (even one of rejected
+ * lines) still gets its turns. A nonzero return ends the input there, as
+ * at EOF. */
 #define INGEST_IDLE_MS 50
-void ingest_reader_on_idle(struct ingest_reader *r, int (*idle)(void *ctx),
-                           void *ctx);
+#define INGEST_TICK_MS 10
+void ingest_reader_on_tick(struct ingest_reader *r,
+                           int (*tick)(void *ctx, bool quiet), void *ctx);
 /* A reader over fd (not closed by the reader). NULL only on out-of-memory. */
 struct ingest_reader *ingest_reader_new_fd(int fd);
 void ingest_reader_free(struct ingest_reader *r);

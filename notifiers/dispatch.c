@@ -906,6 +906,17 @@ static void take_signals(struct dispatcher *d, bool *stopping, double *grace)
     pthread_mutex_unlock(&d->mu);
 }
 
+/* Wake the senders whose empty queue got transfers this turn. */
+static void kick(struct dispatcher *d)
+{
+    for (size_t i = 0; i < DISPATCH_SENDERS; i++) {
+        if (d->submitted[i]) {
+            d->submitted[i] = false;
+            sender_kick(d->snd[i]);
+        }
+    }
+}
+
 /* One turn of the loop: transfers progress, completions are recorded, due
  * rows start. Returns milliseconds the caller may wait in poll. */
 static int step(struct dispatcher *d, bool take_new, struct err *e, int *rc)
@@ -924,12 +935,7 @@ static int step(struct dispatcher *d, bool take_new, struct err *e, int *rc)
     harvest(d);
     if (take_new)
         next = schedule(d);
-    for (size_t i = 0; i < DISPATCH_SENDERS; i++) {
-        if (d->submitted[i]) {
-            d->submitted[i] = false;
-            sender_kick(d->snd[i]);
-        }
-    }
+    kick(d);
     fl = flush_due(d, d->inflight == 0);
     compact(d);
     if (d->progressed || (take_new && d->need_load))
@@ -1056,6 +1062,15 @@ int dispatcher_pump(struct dispatcher *d, struct err *e)
             break;
     }
     return 0;
+}
+
+void dispatcher_poke(struct dispatcher *d)
+{
+    if (d->started || (d->inflight == 0 && !rows_open(d)))
+        return;
+    harvest(d);
+    schedule(d);
+    kick(d);
 }
 
 int dispatcher_drain(struct dispatcher *d, double timeout, struct err *e)

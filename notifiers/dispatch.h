@@ -38,6 +38,11 @@ void dispatcher_reload(struct dispatcher *d, const struct config *cfg);
  * waiting; transfers in flight go on in the background and are taken by
  * the next pump or drain. 0, or -1 with e when the outbox cannot be read. */
 int dispatcher_pump(struct dispatcher *d, struct err *e);
+/* Without a thread, while the caller's batch is still open (its
+ * transaction uncommitted): take what the transfer threads finished and
+ * start what may go now, reading the store but writing nothing. The
+ * outcomes are written by the next pump or drain. */
+void dispatcher_poke(struct dispatcher *d);
 /* Without a thread: deliver until no row is pending (every one sent or
  * failed for good) or timeout seconds pass. Returns 0 when drained, 1 on
  * timeout. */

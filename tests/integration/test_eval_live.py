@@ -2,7 +2,9 @@
 eval`): an event line shows up while the pipe is still open, and with
 --store it is committed by then (another process reads it from the store).
 A pipe that never falls quiet shows its events too (a batch is committed
-once it is a second old). SIGINT or SIGTERM ends the input like its end: exit 0, the summary, the
+once it is a second old), even one busy with rejected lines only, which
+SIGINT still stops; with --notify its deliveries keep going between
+commits, past one round of transfers. SIGINT or SIGTERM ends the input like its end: exit 0, the summary, the
 series saved, so a later run over the same store continues the stream
 without repeating a firing. Stdout lines are exactly what the store
 recorded. --notify delivers as the pipe goes; a signal during the
@@ -139,6 +141,97 @@ check(got is not None and json.loads(got)["labels"]["host"] == "busy",
 p.stdin.close()
 p.wait(timeout=30)
 
+class Junk:
+    """Writes a rejected line to p's stdin every 10 ms (at most 3,000: 30 s
+    of lines) until stopped: a pipe that never falls quiet and brings no
+    sample."""
+
+    def __init__(self, p):
+        self.p, self.done, self.sent = p, threading.Event(), 0
+        self.t = threading.Thread(target=self._run)
+        self.t.start()
+
+    def _run(self):
+        while not self.done.is_set() and self.sent < 3000:
+            try:
+                self.p.stdin.write(b"not a metric line\n")
+                self.p.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                return
+            self.sent += 1
+            time.sleep(0.01)  # pacing the writer, not waiting for tocsin
+
+    def going(self):
+        """Still writing (not stopped, not at its bound)."""
+        return self.t.is_alive() and self.sent < 3000
+
+    def stop(self):
+        """Stop writing; True when it was still writing."""
+        going = self.going()
+        self.done.set()
+        self.t.join()
+        return going
+
+
+# --- a pipe busy with rejected lines only: the batch is still committed
+# once a second old (its event shows), and SIGINT still ends the input ---
+p = subprocess.Popen([TOCSIN, "eval", "-c", "cfg.yaml"],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE)
+p.stdin.write(line("junk", 300, 3000).encode())
+p.stdin.flush()
+junk = Junk(p)
+got = read_line(p)
+check(got is not None and json.loads(got)["labels"]["host"] == "junk",
+      "the firing is printed while rejected lines keep coming (%r)" % got)
+check(junk.going(), "the rejected lines are still coming")
+p.send_signal(signal.SIGINT)
+try:
+    p.wait(timeout=20)
+except subprocess.TimeoutExpired:
+    pass
+junk.stop()
+check(p.returncode == 0,
+      "SIGINT ends eval while the rejected lines keep coming (%s)"
+      % p.returncode)
+if p.returncode is None:
+    p.kill()
+    p.wait()
+err = p.stderr.read().decode()
+check("stopped by SIGINT" in err and "1 samples read" in err,
+      "it says it was stopped: %s" % err.strip().splitlines()[-1:])
+
+# --- --notify on a pipe that never falls quiet: after the batch's commit
+# no further commit comes (only rejected lines), yet every one of its 600
+# notifications goes out, more than one round of transfers, and a 503 is
+# retried, all while the lines keep coming ---
+rcv = HttpReceiver(script={"/hook": [{"status": 503}] +
+                           [{"status": 200, "body": "ok"}] * 600}).start()
+write("busy-notify.yaml", open("cfg.yaml").read() + """notifiers:
+  hook: {type: webhook, url: %s, retry_backoff: 100ms}
+defaults: {notify: [hook]}
+""" % rcv.url())
+p = subprocess.Popen([TOCSIN, "eval", "--notify", "-c", "busy-notify.yaml",
+                      "--store", "busy-notify.db"], stdin=subprocess.PIPE,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+p.stdin.write("".join(line("h%03d" % i, 300, 5000)
+                      for i in range(600)).encode())
+p.stdin.flush()
+junk = Junk(p)
+got = rcv.wait_for(601, timeout=25)
+check(junk.stop() and len(got) == 601,
+      "all 600 notifications and the retry are sent while the pipe stays "
+      "busy (%d)" % len(got))
+check(len({r["headers"].get("webhook-id") for r in got}) == 600,
+      "one webhook-id per notification, the retry's repeated")
+out, err = p.communicate(timeout=60)  # closes stdin: EOF
+check(p.returncode == 0 and b"600 sent" in err,
+      "at EOF nothing is left to deliver: %s" % err.decode().strip())
+check(len(rcv.requests) == 601, "nothing is sent twice (%d)"
+      % len(rcv.requests))
+rcv.stop()
+
+
 # --- parse: each sample line shows up while the pipe is open ---
 p = subprocess.Popen([TOCSIN, "parse"], stdin=subprocess.PIPE,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -150,6 +243,19 @@ check(got is not None and json.loads(got)["metric"] == "cpu",
 out, err = p.communicate(timeout=30)  # closes stdin: EOF
 check(p.returncode == 0 and b"1 samples" in err,
       "parse ends at EOF with its summary (%s)" % err.decode().strip())
+
+# --- parse on a pipe busy with rejected lines still shows its sample
+# (past the first 100 rejections, which flush stdout before their message)
+p = subprocess.Popen([TOCSIN, "parse"], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+p.stdin.write(b"not a metric line\n" * 120 +
+              b"cpu,host=b value=0.5 1767225600000000000\n")
+p.stdin.flush()
+junk = Junk(p)
+got = read_line(p)
+check(junk.stop() and got is not None and json.loads(got)["metric"] == "cpu",
+      "parse prints a sample while rejected lines keep coming (%r)" % got)
+p.communicate(timeout=30)
 
 # --- --notify on a live pipe delivers as it goes, not at the end; a retry
 # goes out while the pipe stays open and quiet ---
