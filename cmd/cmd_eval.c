@@ -306,14 +306,13 @@ int cmd_eval(int argc, char **argv)
             fprintf(stderr, "tocsin eval: %s\n", c.derr.msg);
             rc = EXIT_WORK;
         } else {
-            int dr = dispatcher_drain(d, 600, &e);
+            /* No limit of its own: every row ends, sent or failed for
+             * good, within its notifier's max_retry_time (a rate limit
+             * only spaces them out), and a signal ends the wait. */
             int64_t n[OUTBOX_NSTATUS];
-            if (dr < 0) {
-                fprintf(stderr, "tocsin eval: delivery: %s\n", e.msg);
-                rc = EXIT_WORK;
-            } else if (dr == 1) {
-                fprintf(stderr,
-                        "tocsin eval: delivery: outbox not drained in time\n");
+            if (dispatcher_drain(d, INFINITY, &e) != 0) {
+                fprintf(stderr, "tocsin eval: delivery: %s\n",
+                        e.set ? e.msg : "outbox not drained");
                 rc = EXIT_WORK;
             }
             if (store_outbox_counts(st, n, &e) == 0)
