@@ -2,7 +2,8 @@
  *   path value [timestamp_s]        e.g. servers.a.cpu 0.93 1767225600
  *   path;tag=v;tag2=w value [ts]    tagged series: the tags become labels
  * The metric is the dotted path. A timestamp of -1 means "now" (carbon's
- * convention) and yields no timestamp. */
+ * convention) and yields no timestamp. A NaN or infinite value gives no
+ * sample and is counted in p->skipped. */
 #include <math.h>
 #include <string.h>
 
@@ -69,10 +70,10 @@ int ingest_parse_graphite(struct ingest_parser *p, const char *line, size_t len,
     while (i < len && !is_ws(line[i]))
         i++;
     rc = ingest_scan_double(line + v0, i - v0, &v);
-    if (rc == -2)
-        return ingest_reject(p, "NaN/Inf value \"%s\" rejected",
+    if (rc == -2 && !ingest_nonfinite_word(line + v0, i - v0))
+        return ingest_reject(p, "value \"%s\" out of range",
                              ingest_quote(line + v0, i - v0, q, sizeof(q)));
-    if (rc < 0)
+    if (rc < 0 && rc != -2)
         return ingest_reject(p, "invalid value \"%s\"",
                              ingest_quote(line + v0, i - v0, q, sizeof(q)));
     while (i < len && is_ws(line[i]))
@@ -90,6 +91,13 @@ int ingest_parse_graphite(struct ingest_parser *p, const char *line, size_t len,
             return ingest_reject(p, "unexpected text after the timestamp");
         if (ts == -1)
             ts = NAN;
+    }
+    if (rc == -2) {
+        /* carbon drops a NaN value (collectd sends "nan" for a reading it
+         * does not have): a valid line that gives no sample, counted as
+         * skipped, as Prometheus text's NaN/Inf. */
+        p->skipped++;
+        return 0;
     }
     ingest_emit(p, p->metric, v, ts, emit, ctx);
     return 1;

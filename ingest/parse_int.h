@@ -7,6 +7,7 @@
 #define TOCSIN_PARSE_INT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,6 +100,10 @@ int ingest_emit(struct ingest_parser *p, const char *metric, double value,
  * -2 when it is NaN/Inf (spelled "NaN", "+Inf", "Infinity" ... or out of
  * range). */
 int ingest_scan_double(const char *s, size_t n, double *out);
+/* "NaN", "Inf", "+Inf", "-Inf" (any case, also "Infinity"): a non-finite
+ * value as Prometheus and carbon spell it, as opposed to a number out of
+ * range ("1e999"), which ingest_scan_double also answers with -2. */
+bool ingest_nonfinite_word(const char *s, size_t n);
 /* Scan an optional sign and digits as int64. 0, or -1 (syntax/overflow). */
 int ingest_scan_int64(const char *s, size_t n, int64_t *out);
 /* Quote s[0..n) for a reason: at most 32 bytes, non-printables as '?'. */

@@ -8,7 +8,6 @@
 #include <math.h>
 #include <stdbool.h>
 #include <string.h>
-#include <strings.h>
 
 #include "parse_int.h"
 
@@ -183,19 +182,6 @@ static int prom_labels(struct ingest_parser *p, const char *s, size_t n,
     return 0;
 }
 
-/* "NaN", "Inf", "+Inf", "-Inf" (any case, also "Infinity"): the exposition
- * format's non-finite values, as opposed to a number out of range. */
-static bool nonfinite_word(const char *s, size_t n)
-{
-    if (n > 0 && (s[0] == '+' || s[0] == '-')) {
-        s++;
-        n--;
-    }
-    return (n == 3 &&
-            (strncasecmp(s, "nan", 3) == 0 || strncasecmp(s, "inf", 3) == 0)) ||
-           (n == 8 && strncasecmp(s, "infinity", 8) == 0);
-}
-
 /* A bound as the exposition format's own parser reads one: a number, or
  * NaN/Inf in any of its spellings ("+Inf", "Inf", "inf"). */
 static bool bound_ok(const char *s)
@@ -203,7 +189,7 @@ static bool bound_ok(const char *s)
     double d;
     size_t n = strlen(s);
 
-    return ingest_scan_double(s, n, &d) == 0 || nonfinite_word(s, n);
+    return ingest_scan_double(s, n, &d) == 0 || ingest_nonfinite_word(s, n);
 }
 
 /* A histogram's _bucket series must say which bucket it is, and a summary's
@@ -265,7 +251,7 @@ int ingest_parse_prom(struct ingest_parser *p, const char *line, size_t len,
     while (i < len && !is_ws(line[i]))
         i++;
     rc = ingest_scan_double(line + v0, i - v0, &v);
-    if (rc == -2 && !nonfinite_word(line + v0, i - v0))
+    if (rc == -2 && !ingest_nonfinite_word(line + v0, i - v0))
         return ingest_reject(p, "value \"%s\" out of range",
                              ingest_quote(line + v0, i - v0, q, sizeof(q)));
     if (rc < 0 && rc != -2)

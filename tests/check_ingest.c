@@ -444,8 +444,8 @@ START_TEST(prom_skips_nan_inf_values_but_checks_the_line)
     ck_assert_ptr_nonnull(strstr(why, "out of range"));
     ck_assert_int_eq(parsep(p, "m NaNa", &g), -1);
     ck_assert_uint_eq(ingest_parser_skipped(p), 6);
-    /* Other formats still reject non-finite values. */
-    ck_assert_int_eq(parse1(FMT_GRAPHITE, "a.b nan 1", &g), -1);
+    /* Influx and JSON have no NaN/Inf: they still reject it. */
+    ck_assert_int_eq(parse1(FMT_INFLUX, "cpu usage=NaN", &g), -1);
     ingest_parser_free(p);
 }
 END_TEST
@@ -497,10 +497,32 @@ START_TEST(graphite_tagged_series_tags_become_labels)
 }
 END_TEST
 
+START_TEST(graphite_skips_nan_inf_values_as_carbon_drops_nan)
+{
+    struct ingest_parser *p = ingest_parser_new(FMT_GRAPHITE);
+    const char *valid[] = {"servers.a.cpu nan 1767225600", "a.b NaN",
+                           "a.b -inf -1", "a.b;dc=eu +Infinity 1"};
+    struct got g;
+
+    for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+        ck_assert_msg(parsep(p, valid[i], &g) == 0, "not skipped: %s",
+                      valid[i]);
+        ck_assert_int_eq(g.n, 0);
+        ck_assert_str_eq(why, "");
+        ck_assert_uint_eq(ingest_parser_skipped(p), i + 1);
+    }
+    ck_assert_int_eq(parsep(p, "a.b 2 1", &g), 1);
+    ck_assert_uint_eq(ingest_parser_skipped(p), 4);
+    ingest_parser_free(p);
+}
+END_TEST
+
 START_TEST(graphite_rejects_bad_lines)
 {
     expect_reject(FMT_GRAPHITE, "a.b", "missing value");
-    expect_reject(FMT_GRAPHITE, "a.b nan 1", "NaN/Inf");
+    expect_reject(FMT_GRAPHITE, "a.b 1e999 1", "out of range");
+    expect_reject(FMT_GRAPHITE, "a.b nan later", "invalid timestamp");
+    expect_reject(FMT_GRAPHITE, "a.b nana 1", "invalid value");
     expect_reject(FMT_GRAPHITE, "a.b x", "invalid value");
     expect_reject(FMT_GRAPHITE, "a.b 1 later", "invalid timestamp");
     expect_reject(FMT_GRAPHITE, "a.b 1 2 3", "after the timestamp");
@@ -1009,6 +1031,7 @@ Suite *ingest_suite(void)
     tcase_add_test(t, graphite_path_value_and_seconds_timestamp);
     tcase_add_test(t, graphite_tagged_series_tags_become_labels);
     tcase_add_test(t, graphite_rejects_bad_lines);
+    tcase_add_test(t, graphite_skips_nan_inf_values_as_carbon_drops_nan);
     tcase_add_test(t, statsd_counter_is_divided_by_sample_rate);
     tcase_add_test(t, statsd_timer_histogram_distribution_keep_value_and_tags);
     tcase_add_test(t, statsd_gauge_deltas_apply_to_the_last_value);

@@ -78,6 +78,18 @@ check(last.startswith("parse: 7 samples, 1 lines rejected (line 7: "),
 check(last.endswith(", 1 NaN/Inf value skipped"),
       "the NaN sample is counted as skipped: " + last)
 
+# Graphite: carbon drops a NaN value (collectd sends "nan"); so does tocsin,
+# counting it, while a value out of range is still a rejected line.
+rc, out, err = run(["--format", "graphite"],
+                   b"collectd.a.load nan 1767225600\n"
+                   b"collectd.a.load 0.5 1767225600\n"
+                   b"collectd.a.load 1e999 1767225600\n")
+last = err.strip().splitlines()[-1]
+check([s["value"] for s in samples(out)] == [0.5] and
+      last.startswith("parse: 1 samples, 1 lines rejected (line 3: ") and
+      last.endswith(", 1 NaN/Inf value skipped"),
+      "graphite nan skipped and counted, 1e999 rejected: " + last)
+
 # 2. Files, "-" for stdin, options after the files, -c ignored.
 with open("a.prom", "w") as f:
     f.write("up 1\nup{job=\"x\"} 0 1767225600000\n")
