@@ -82,6 +82,10 @@ static void pump(struct eval_ctx *c)
 
 static int commit(struct eval_ctx *c)
 {
+    /* After a refused batch, whose events c->held still has, nothing more
+     * is committed (or printed): eval ends there. */
+    if (c->failed)
+        return -1;
     c->pending = 0;
     if (c->held.failed) {
         err_set(&c->err, "out of memory holding the batch's events");

@@ -26,6 +26,7 @@ struct ingest_reader {
     int (*tick)(void *, bool);
     void *tick_ctx;
     double ticked; /* monotonic time of the last tick */
+    bool ended;    /* the tick ended the input: EOF from here on */
 };
 
 static struct ingest_reader *reader_alloc(void)
@@ -93,7 +94,9 @@ static int reader_tick(struct ingest_reader *r)
     if (now - r->ticked < INGEST_TICK_MS / 1000.0)
         return 0;
     r->ticked = now;
-    return r->tick(r->tick_ctx, false) != 0;
+    if (r->tick(r->tick_ctx, false) != 0)
+        r->ended = true;
+    return r->ended;
 }
 
 /* Wait until fd has input, calling r->tick while it has none: 1 ready,
@@ -111,8 +114,10 @@ static int reader_wait(struct ingest_reader *r)
         if (n < 0 && errno != EINTR)
             return 1; /* let read(2) say what is wrong */
         r->ticked = util_mono();
-        if (r->tick(r->tick_ctx, true) != 0)
+        if (r->tick(r->tick_ctx, true) != 0) {
+            r->ended = true;
             return 0;
+        }
         ms = 1000;
     }
 }
@@ -128,7 +133,7 @@ void ingest_reader_free(struct ingest_reader *r)
 /* Read up to n bytes into p: >0 bytes, 0 at end of input, -1 on error. */
 static long reader_fill(struct ingest_reader *r, char *p, size_t n)
 {
-    if (reader_tick(r))
+    if (r->ended || reader_tick(r))
         return 0;
     if (r->use_fd) {
         for (;;) {
@@ -235,7 +240,8 @@ int ingest_reader_next(struct ingest_reader *r, struct ingest_line *out)
         if (k < 0)
             return INGEST_READ_ERROR;
         if (k == 0) {
-            if (avail == 0)
+            /* Input ended by the tick: a line begun is not a line. */
+            if (avail == 0 || r->ended)
                 return INGEST_READ_EOF;
             /* The last line has no newline. */
             char *t = r->buf;

@@ -42,8 +42,9 @@ struct ingest_reader *ingest_reader_new_file(FILE *f);
  * while the writer is quiet, or notice a stop request; with quiet false
  * before a read once INGEST_TICK_MS have passed since the last call, on
  * any input, so that a stream that never pauses (even one of rejected
- * lines) still gets its turns. A nonzero return ends the input there, as
- * at EOF. */
+ * lines) still gets its turns. A nonzero return ends the input there for
+ * good, as at EOF: later calls return EOF, and a line begun but not ended
+ * by a newline is dropped rather than taken as the last line. */
 #define INGEST_IDLE_MS 50
 #define INGEST_TICK_MS 10
 void ingest_reader_on_tick(struct ingest_reader *r,

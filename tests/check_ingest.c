@@ -3,6 +3,7 @@
  * reader. */
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -976,6 +977,49 @@ START_TEST(reader_reads_lines_from_a_pipe_fd)
 }
 END_TEST
 
+/* Counts the reader's ticks; ends the input at the first quiet one. */
+static int tick_quiet_calls, tick_busy_calls;
+static int end_when_quiet(void *ctx, bool quiet)
+{
+    (void)ctx;
+    if (quiet)
+        tick_quiet_calls++;
+    else
+        tick_busy_calls++;
+    return quiet;
+}
+
+START_TEST(reader_tick_ends_a_pipe_for_good_without_its_begun_line)
+{
+    int fds[2];
+    FILE *f;
+    struct ingest_reader *r;
+    struct ingest_line ln;
+    const char *data = "a 1\npartial";
+
+    ck_assert_int_eq(pipe(fds), 0);
+    f = fdopen(fds[0], "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(write(fds[1], data, strlen(data)), (ssize_t)strlen(data));
+    r = ingest_reader_new_file(f);
+    tick_quiet_calls = tick_busy_calls = 0;
+    ingest_reader_on_tick(r, end_when_quiet, NULL);
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_LINE);
+    ck_assert_str_eq(ln.text, "a 1");
+    /* The writer stays open and quiet: the quiet tick ends the input, and
+     * "partial" is not taken as a last line. */
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_EOF);
+    ck_assert_int_eq(tick_quiet_calls, 1);
+    /* For good: what the writer sends later is not read. */
+    ck_assert_int_eq(write(fds[1], "\nb 2\n", 5), 5);
+    ck_assert_int_eq(ingest_reader_next(r, &ln), INGEST_READ_EOF);
+    ck_assert_int_eq(tick_quiet_calls, 1);
+    ingest_reader_free(r);
+    fclose(f);
+    close(fds[1]);
+}
+END_TEST
+
 START_TEST(reader_handles_many_lines_across_buffer_refills)
 {
     FILE *f = tmpfile();
@@ -1060,6 +1104,7 @@ Suite *ingest_suite(void)
     tcase_add_test(t, reader_line_of_exactly_the_limit_is_a_line);
     tcase_add_test(t, reader_reads_lines_from_a_pipe_fd);
     tcase_add_test(t, reader_handles_many_lines_across_buffer_refills);
+    tcase_add_test(t, reader_tick_ends_a_pipe_for_good_without_its_begun_line);
     suite_add_tcase(s, t);
     return s;
 }

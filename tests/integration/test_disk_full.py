@@ -22,6 +22,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -151,6 +152,56 @@ try:
           sorted(printed + again) == ["s%05d" % i for i in range(nsent)],
           "with room again the rest fires, each alert once (%d + %d)"
           % (len(printed), len(again)))
+
+    # --- a pipe that never falls quiet and splits its lines across writes:
+    # the batch a second old is committed between reads, in the middle of a
+    # line; when the disk refuses it, eval ends there, the begun line is not
+    # taken for a whole (rejected) one, and nothing after it is read ---
+    mnt = mount("2m")
+    check(mnt is not None, "a tmpfs for the busy eval mounts")
+    mounts.append(mnt)
+    db = os.path.join(mnt, "busy.db")
+    p = subprocess.Popen([os.environ["TOCSIN"], "eval", "-c", "cfg.yaml",
+                          "--store", db], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = []
+    reader = threading.Thread(target=lambda: out.append(p.stdout.read()))
+    reader.start()
+    nsent = 0
+    try:
+        for k in range(60000):  # bounded: far more than 2 MiB holds
+            one = lines([k], 1767225600)
+            p.stdin.write(one[:30].encode())  # half a line, then the rest
+            p.stdin.flush()
+            p.stdin.write(one[30:].encode())
+            nsent += 1
+            if k % 2 == 0:
+                # Pacing the writer (about 1,000 lines/s, so that batches
+                # are committed by age, a few before the disk fills), not
+                # waiting for tocsin.
+                time.sleep(0.001)
+    except BrokenPipeError:
+        pass  # eval ended at the refused commit
+    try:
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    err = p.stderr.read().decode()
+    p.wait(timeout=60)
+    reader.join()
+    print(err)
+    check(p.returncode == 1 and "database or disk is full" in err,
+          "the busy eval stops with the store's error (%d)" % p.returncode)
+    check("rejected" not in err.splitlines()[-1] or
+          " 0 lines rejected" in err.splitlines()[-1],
+          "no line was cut in two by the stop: %s" % err.splitlines()[-1])
+    grow(mnt)
+    recorded = firings(db)
+    printed = [json.loads(x)["labels"]["service"]
+               for x in out[0].decode().splitlines()]
+    check(len(recorded) < nsent and sorted(printed) == sorted(recorded),
+          "it printed exactly the %d events the store recorded (%d of %d)"
+          % (len(recorded), len(printed), nsent))
 
     # --- the daemon on a full disk ---
     mnt = mount("1m")
