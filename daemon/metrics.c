@@ -189,8 +189,8 @@ int metrics_render(struct metrics *m, const struct metrics_extra *x,
                  atomic_load(&m->rejected[i]));
     family(out, "tocsin_samples_skipped_total", "counter",
            "Valid lines not evaluated, by input: a NaN or infinite value "
-           "(Prometheus text), or a scraped sample its target showed with "
-           "the same timestamp before.");
+           "(Prometheus text, Graphite), or a scraped sample its target "
+           "showed with the same timestamp before.");
     for (i = 0; i < MIN_N; i++)
         u64_line(out, "tocsin_samples_skipped_total", "input", input_names[i],
                  atomic_load(&m->skipped[i]));
