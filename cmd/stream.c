@@ -31,6 +31,17 @@ static int count_sample(void *ctx, const struct sample *s)
     return 0;
 }
 
+/* The caller's tick; its nonzero return ends this input and the run. */
+static int count_tick(void *ctx, bool quiet)
+{
+    struct counting *c = ctx;
+
+    if (c->tick(c->ctx, quiet) == 0)
+        return 0;
+    c->stop = 1;
+    return 1;
+}
+
 static int run_one(FILE *f, const char *name, enum ingest_format fmt,
                    bool strict, struct counting *c)
 {
@@ -48,7 +59,7 @@ static int run_one(FILE *f, const char *name, enum ingest_format fmt,
     }
     ingest_parser_share_gauges(p, c->gauges);
     if (c->tick != NULL)
-        ingest_reader_on_tick(rd, c->tick, c->ctx);
+        ingest_reader_on_tick(rd, count_tick, c);
     while ((r = ingest_reader_next(rd, &ln)) > 0) {
         st->lines++;
         why[0] = '\0';
@@ -78,6 +89,8 @@ static int run_one(FILE *f, const char *name, enum ingest_format fmt,
             break;
         }
     }
+    if (rc == 0 && c->stop)
+        rc = 1; /* the tick ended the input: the files after it are not read */
     if (rc == 0 && r == INGEST_READ_ERROR) {
         fprintf(stderr, "tocsin: %s: read error: %s\n", name, strerror(errno));
         rc = -1;

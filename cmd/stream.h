@@ -31,8 +31,8 @@ struct stream_stats {
  * unreadable or directory file gets a one-line error and returns -1.
  * tick (may be NULL) is called with ctx between reads: quiet when a pipe
  * or terminal has nothing to read, busy every INGEST_TICK_MS of input
- * (ingest_reader_on_tick); its nonzero return ends the run as if the
- * input had ended. */
+ * (ingest_reader_on_tick); its nonzero return ends the run there, the
+ * files after it unread, and stream_run returns 1. */
 int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
                sample_fn fn, int (*tick)(void *ctx, bool quiet), void *ctx,
                struct stream_stats *st);

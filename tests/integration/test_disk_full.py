@@ -161,8 +161,10 @@ try:
     check(mnt is not None, "a tmpfs for the busy eval mounts")
     mounts.append(mnt)
     db = os.path.join(mnt, "busy.db")
+    write("after.txt", "a line after the refused batch\n")
     p = subprocess.Popen([os.environ["TOCSIN"], "eval", "-c", "cfg.yaml",
-                          "--store", db], stdin=subprocess.PIPE,
+                          "--store", db, "-", "after.txt"],
+                         stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = []
     reader = threading.Thread(target=lambda: out.append(p.stdout.read()))
@@ -195,6 +197,7 @@ try:
     check("rejected" not in err.splitlines()[-1] or
           " 0 lines rejected" in err.splitlines()[-1],
           "no line was cut in two by the stop: %s" % err.splitlines()[-1])
+    check("after.txt" not in err, "and the next input is not read")
     grow(mnt)
     recorded = firings(db)
     printed = [json.loads(x)["labels"]["service"]
