@@ -462,17 +462,6 @@ static const double pow10_tab[] = {
     1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-bool ingest_nonfinite_word(const char *s, size_t n)
-{
-    if (n > 0 && (s[0] == '+' || s[0] == '-')) {
-        s++;
-        n--;
-    }
-    return (n == 3 &&
-            (strncasecmp(s, "nan", 3) == 0 || strncasecmp(s, "inf", 3) == 0)) ||
-           (n == 8 && strncasecmp(s, "infinity", 8) == 0);
-}
-
 int ingest_scan_double(const char *s, size_t n, double *out)
 {
     size_t i = 0, nd = 0, nfrac = 0, st;
@@ -545,7 +534,7 @@ int ingest_scan_double(const char *s, size_t n, double *out)
     if (tmp != local)
         free(tmp);
     if (!isfinite(v))
-        return -2;
+        return -3;
     *out = v;
     return 0;
 }

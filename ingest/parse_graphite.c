@@ -70,10 +70,10 @@ int ingest_parse_graphite(struct ingest_parser *p, const char *line, size_t len,
     while (i < len && !is_ws(line[i]))
         i++;
     rc = ingest_scan_double(line + v0, i - v0, &v);
-    if (rc == -2 && !ingest_nonfinite_word(line + v0, i - v0))
+    if (rc == -3)
         return ingest_reject(p, "value \"%s\" out of range",
                              ingest_quote(line + v0, i - v0, q, sizeof(q)));
-    if (rc < 0 && rc != -2)
+    if (rc == -1)
         return ingest_reject(p, "invalid value \"%s\"",
                              ingest_quote(line + v0, i - v0, q, sizeof(q)));
     while (i < len && is_ws(line[i]))

@@ -106,7 +106,7 @@ static int influx_value(struct ingest_parser *p, const char *s, size_t n,
         influx_bool(s, n, out) == 0)
         return 0;
     rc = ingest_scan_double(s, n, out);
-    if (rc == -2)
+    if (rc <= -2)
         return ingest_reject(p, "NaN/Inf value \"%s\" rejected",
                              ingest_quote(s, n, q, sizeof(q)));
     if (rc < 0)

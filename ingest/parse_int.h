@@ -7,7 +7,6 @@
 #define TOCSIN_PARSE_INT_H
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,13 +96,10 @@ int ingest_emit(struct ingest_parser *p, const char *metric, double value,
 
 /* Scan a decimal number s[0..n) ([+-]digits[.digits][e[+-]digits], also
  * ".5" and "5."). Returns 0 with *out finite, -1 when it is not a number,
- * -2 when it is NaN/Inf (spelled "NaN", "+Inf", "Infinity" ... or out of
- * range). */
+ * -2 when it spells NaN/Inf ("NaN", "+Inf", "-inf", "Infinity", any case:
+ * Prometheus and carbon accept them), -3 when it is a number out of the
+ * double range ("1e999"). */
 int ingest_scan_double(const char *s, size_t n, double *out);
-/* "NaN", "Inf", "+Inf", "-Inf" (any case, also "Infinity"): a non-finite
- * value as Prometheus and carbon spell it, as opposed to a number out of
- * range ("1e999"), which ingest_scan_double also answers with -2. */
-bool ingest_nonfinite_word(const char *s, size_t n);
 /* Scan an optional sign and digits as int64. 0, or -1 (syntax/overflow). */
 int ingest_scan_int64(const char *s, size_t n, int64_t *out);
 /* Quote s[0..n) for a reason: at most 32 bytes, non-printables as '?'. */

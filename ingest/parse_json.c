@@ -160,7 +160,7 @@ static int jnum(const char *s, size_t n, size_t *i, double *out)
             return J_UNSUP;
     }
     rc = ingest_scan_double(s + st, j - st, out);
-    if (rc == -2)
+    if (rc <= -2)
         *out = INFINITY; /* out of range: the caller rejects it */
     else if (rc < 0)
         return J_UNSUP;

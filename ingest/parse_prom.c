@@ -187,9 +187,9 @@ static int prom_labels(struct ingest_parser *p, const char *s, size_t n,
 static bool bound_ok(const char *s)
 {
     double d;
-    size_t n = strlen(s);
+    int rc = ingest_scan_double(s, strlen(s), &d);
 
-    return ingest_scan_double(s, n, &d) == 0 || ingest_nonfinite_word(s, n);
+    return rc == 0 || rc == -2;
 }
 
 /* A histogram's _bucket series must say which bucket it is, and a summary's
@@ -251,10 +251,10 @@ int ingest_parse_prom(struct ingest_parser *p, const char *line, size_t len,
     while (i < len && !is_ws(line[i]))
         i++;
     rc = ingest_scan_double(line + v0, i - v0, &v);
-    if (rc == -2 && !ingest_nonfinite_word(line + v0, i - v0))
+    if (rc == -3)
         return ingest_reject(p, "value \"%s\" out of range",
                              ingest_quote(line + v0, i - v0, q, sizeof(q)));
-    if (rc < 0 && rc != -2)
+    if (rc == -1)
         return ingest_reject(p, "invalid value \"%s\"",
                              ingest_quote(line + v0, i - v0, q, sizeof(q)));
     i = skip_ws(line, len, i);

@@ -192,7 +192,7 @@ int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
             continue;
         }
         rc = ingest_scan_double(line + v0, i - v0, &vals[nv]);
-        if (rc == -2)
+        if (rc <= -2)
             return ingest_reject(p, "NaN/Inf value \"%s\" rejected",
                                  ingest_quote(line + v0, i - v0, q, sizeof(q)));
         if (rc < 0)
