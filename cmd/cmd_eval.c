@@ -80,6 +80,17 @@ static void pump(struct eval_ctx *c)
         fprintf(stderr, "tocsin eval: delivery: %s\n", c->derr.msg);
 }
 
+/* The batch's event lines could not all be held (out of memory): the
+ * batch must not be committed, as they could not be printed. */
+static int held_check(struct eval_ctx *c)
+{
+    if (!c->held.failed)
+        return 0;
+    err_set(&c->err, "out of memory holding the batch's events");
+    c->failed = 1;
+    return -1;
+}
+
 static int commit(struct eval_ctx *c)
 {
     /* After a refused batch, whose events c->held still has, nothing more
@@ -87,11 +98,8 @@ static int commit(struct eval_ctx *c)
     if (c->failed)
         return -1;
     c->pending = 0;
-    if (c->held.failed) {
-        err_set(&c->err, "out of memory holding the batch's events");
-        c->failed = 1;
+    if (held_check(c) < 0)
         return -1;
-    }
     if (pipeline_commit(c->p, NULL, &c->err) < 0) {
         c->failed = 1;
         return -1;
@@ -281,10 +289,8 @@ int cmd_eval(int argc, char **argv)
      * or a stop signal is kept like a clean end: committed, windows saved,
      * events printed and notifications delivered; only a store failure
      * rolls back. */
-    if (!c.failed && c.held.failed) {
-        err_set(&c.err, "out of memory holding the batch's events");
-        c.failed = 1;
-    }
+    if (!c.failed)
+        held_check(&c);
     if (c.failed) {
         report_failure(&c);
         pipeline_close(c.p, NULL);
