@@ -72,6 +72,22 @@ static int parsep(struct ingest_parser *p, const char *line, struct got *g)
                              sizeof(why));
 }
 
+/* Each of lines, through p (whose skip count starts at 0), is valid but
+ * gives no sample: not rejected, counted as skipped. */
+static void expect_skipped(struct ingest_parser *p, const char *const *lines,
+                           size_t n)
+{
+    struct got g;
+
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(parsep(p, lines[i], &g) == 0, "not skipped: %s",
+                      lines[i]);
+        ck_assert_int_eq(g.n, 0);
+        ck_assert_str_eq(why, "");
+        ck_assert_uint_eq(ingest_parser_skipped(p), i + 1);
+    }
+}
+
 static void expect_reject(enum ingest_format f, const char *line,
                           const char *reason_part)
 {
@@ -429,13 +445,7 @@ START_TEST(prom_skips_nan_inf_values_but_checks_the_line)
     struct got g;
 
     /* Valid exposition: no sample, no rejection, counted as skipped. */
-    for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
-        ck_assert_msg(parsep(p, valid[i], &g) == 0, "not skipped: %s",
-                      valid[i]);
-        ck_assert_int_eq(g.n, 0);
-        ck_assert_str_eq(why, "");
-        ck_assert_uint_eq(ingest_parser_skipped(p), i + 1);
-    }
+    expect_skipped(p, valid, sizeof(valid) / sizeof(valid[0]));
     /* The rest of the line is still checked; a number out of range is not
      * a NaN/Inf spelling and stays an error. */
     ck_assert_int_eq(parsep(p, "m NaN x", &g), -1);
@@ -505,13 +515,7 @@ START_TEST(graphite_skips_nan_inf_values_as_carbon_drops_nan)
                            "a.b -inf -1", "a.b;dc=eu +Infinity 1"};
     struct got g;
 
-    for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
-        ck_assert_msg(parsep(p, valid[i], &g) == 0, "not skipped: %s",
-                      valid[i]);
-        ck_assert_int_eq(g.n, 0);
-        ck_assert_str_eq(why, "");
-        ck_assert_uint_eq(ingest_parser_skipped(p), i + 1);
-    }
+    expect_skipped(p, valid, sizeof(valid) / sizeof(valid[0]));
     ck_assert_int_eq(parsep(p, "a.b 2 1", &g), 1);
     ck_assert_uint_eq(ingest_parser_skipped(p), 4);
     ingest_parser_free(p);

@@ -37,6 +37,15 @@ def line(host, value, ts):
                        "value": value, "ts": ts}) + "\n"
 
 
+def notify_config(path, rcv):
+    """cfg.yaml plus a webhook to rcv (retries 100 ms apart) for every
+    event, written to path."""
+    write(path, open("cfg.yaml").read() + """notifiers:
+  hook: {type: webhook, url: %s, retry_backoff: 100ms}
+defaults: {notify: [hook]}
+""" % rcv.url())
+
+
 def read_line(proc):
     """The next stdout line of proc within 20 s, or None."""
     got = read_lines(proc, 1, 20.0)
@@ -207,10 +216,7 @@ check("stopped by SIGINT" in err and "1 samples read" in err,
 # retried, all while the lines keep coming ---
 rcv = HttpReceiver(script={"/hook": [{"status": 503}] +
                            [{"status": 200, "body": "ok"}] * 600}).start()
-write("busy-notify.yaml", open("cfg.yaml").read() + """notifiers:
-  hook: {type: webhook, url: %s, retry_backoff: 100ms}
-defaults: {notify: [hook]}
-""" % rcv.url())
+notify_config("busy-notify.yaml", rcv)
 p = subprocess.Popen([TOCSIN, "eval", "--notify", "-c", "busy-notify.yaml",
                       "--store", "busy-notify.db"], stdin=subprocess.PIPE,
                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -261,10 +267,7 @@ p.communicate(timeout=30)
 # goes out while the pipe stays open and quiet ---
 rcv = HttpReceiver(script={"/hook": [{"status": 503},
                                      {"status": 200, "body": "ok"}]}).start()
-write("live-notify.yaml", open("cfg.yaml").read() + """notifiers:
-  hook: {type: webhook, url: %s, retry_backoff: 100ms}
-defaults: {notify: [hook]}
-""" % rcv.url())
+notify_config("live-notify.yaml", rcv)
 p = subprocess.Popen([TOCSIN, "eval", "--notify", "-c", "live-notify.yaml",
                       "--store", "live-notify.db"], stdin=subprocess.PIPE,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -289,10 +292,7 @@ rcv.stop()
 # --- a signal during --notify's deliveries ends eval at once; the outbox
 # keeps the notification for the next run ---
 rcv = HttpReceiver(script={"/hook": [{"status": 503}]}).start()
-write("notify.yaml", open("cfg.yaml").read() + """notifiers:
-  hook: {type: webhook, url: %s, retry_backoff: 100ms}
-defaults: {notify: [hook]}
-""" % rcv.url())
+notify_config("notify.yaml", rcv)
 write("one.jsonl", line("n", 300, 1000))
 p = subprocess.Popen([TOCSIN, "eval", "--notify", "-c", "notify.yaml",
                       "--store", "notify.db", "one.jsonl"],
