@@ -37,6 +37,44 @@ def line(host, value, ts):
                        "value": value, "ts": ts}) + "\n"
 
 
+class Feeder:
+    """Writes make(k) to p's stdin every 10 ms, k = 0, 1, ... (at most
+    limit lines) until stopped: a pipe that never falls quiet."""
+
+    def __init__(self, p, make, limit):
+        self.p, self.make, self.limit = p, make, limit
+        self.done, self.sent = threading.Event(), 0
+        self.t = threading.Thread(target=self._run)
+        self.t.start()
+
+    def _run(self):
+        while not self.done.is_set() and self.sent < self.limit:
+            try:
+                self.p.stdin.write(self.make(self.sent))
+                self.p.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                return
+            self.sent += 1
+            time.sleep(0.01)  # pacing the writer, not waiting for tocsin
+
+    def going(self):
+        """Still writing (not stopped, not at its bound)."""
+        return self.t.is_alive() and self.sent < self.limit
+
+    def stop(self):
+        """Stop writing; True when it was still writing."""
+        going = self.going()
+        self.done.set()
+        self.t.join()
+        return going
+
+
+def junk_feeder(p):
+    """A rejected line every 10 ms (at most 3,000: 30 s of lines): a pipe
+    that never falls quiet and brings no sample."""
+    return Feeder(p, lambda k: b"not a metric line\n", 3000)
+
+
 def notify_config(path, rcv):
     """cfg.yaml plus a webhook to rcv (retries 100 ms apart) for every
     event, written to path."""
@@ -124,63 +162,14 @@ check([(e["labels"]["host"], e["event"]) for e in history("live.db")] ==
 p = subprocess.Popen([TOCSIN, "eval", "-c", "cfg.yaml"],
                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                      stderr=subprocess.PIPE)
-done = threading.Event()
-
-
-def trickle():
-    ts = 2000
-    p.stdin.write(line("busy", 300, ts).encode())
-    while not done.is_set() and ts < 4000:  # bounded: 20 s of lines
-        ts += 1
-        try:
-            p.stdin.write(line("busy", 300, ts).encode())
-            p.stdin.flush()
-        except BrokenPipeError:
-            return
-        time.sleep(0.01)  # pacing the writer, not waiting for tocsin
-
-
-t = threading.Thread(target=trickle)
-t.start()
+p.stdin.write(line("busy", 300, 2000).encode())
+busy = Feeder(p, lambda k: line("busy", 300, 2001 + k).encode(), 2000)
 got = read_line(p)
-done.set()
-t.join()
+busy.stop()
 check(got is not None and json.loads(got)["labels"]["host"] == "busy",
       "a busy pipe's firing is printed while lines keep coming (%r)" % got)
 p.stdin.close()
 p.wait(timeout=30)
-
-class Junk:
-    """Writes a rejected line to p's stdin every 10 ms (at most 3,000: 30 s
-    of lines) until stopped: a pipe that never falls quiet and brings no
-    sample."""
-
-    def __init__(self, p):
-        self.p, self.done, self.sent = p, threading.Event(), 0
-        self.t = threading.Thread(target=self._run)
-        self.t.start()
-
-    def _run(self):
-        while not self.done.is_set() and self.sent < 3000:
-            try:
-                self.p.stdin.write(b"not a metric line\n")
-                self.p.stdin.flush()
-            except (BrokenPipeError, ValueError):
-                return
-            self.sent += 1
-            time.sleep(0.01)  # pacing the writer, not waiting for tocsin
-
-    def going(self):
-        """Still writing (not stopped, not at its bound)."""
-        return self.t.is_alive() and self.sent < 3000
-
-    def stop(self):
-        """Stop writing; True when it was still writing."""
-        going = self.going()
-        self.done.set()
-        self.t.join()
-        return going
-
 
 # --- a pipe busy with rejected lines only: the batch is still committed
 # once a second old (its event shows), and SIGINT still ends the input ---
@@ -189,7 +178,7 @@ p = subprocess.Popen([TOCSIN, "eval", "-c", "cfg.yaml"],
                      stderr=subprocess.PIPE)
 p.stdin.write(line("junk", 300, 3000).encode())
 p.stdin.flush()
-junk = Junk(p)
+junk = junk_feeder(p)
 got = read_line(p)
 check(got is not None and json.loads(got)["labels"]["host"] == "junk",
       "the firing is printed while rejected lines keep coming (%r)" % got)
@@ -223,7 +212,7 @@ p = subprocess.Popen([TOCSIN, "eval", "--notify", "-c", "busy-notify.yaml",
 p.stdin.write("".join(line("h%03d" % i, 300, 5000)
                       for i in range(600)).encode())
 p.stdin.flush()
-junk = Junk(p)
+junk = junk_feeder(p)
 got = rcv.wait_for(601, timeout=25)
 check(junk.stop() and len(got) == 601,
       "all 600 notifications and the retry are sent while the pipe stays "
@@ -257,7 +246,7 @@ p = subprocess.Popen([TOCSIN, "parse"], stdin=subprocess.PIPE,
 p.stdin.write(b"not a metric line\n" * 120 +
               b"cpu,host=b value=0.5 1767225600000000000\n")
 p.stdin.flush()
-junk = Junk(p)
+junk = junk_feeder(p)
 got = read_line(p)
 check(junk.stop() and got is not None and json.loads(got)["metric"] == "cpu",
       "parse prints a sample while rejected lines keep coming (%r)" % got)
