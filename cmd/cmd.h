@@ -10,6 +10,7 @@
 
 #define EXIT_WORK 1
 #define EXIT_USAGE 2
+#define CLI_DEFAULT_CONFIG "tocsin.yaml" /* -c when not given */
 
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);

@@ -20,7 +20,7 @@ static const char *plural(size_t n, const char *one, const char *many)
 
 int cmd_check(int argc, char **argv)
 {
-    const char *path = "tocsin.yaml";
+    const char *path = CLI_DEFAULT_CONFIG;
     struct cfg_diag d;
     struct config *c;
 

@@ -204,7 +204,7 @@ int cmd_eval(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *cfgpath = "tocsin.yaml", *storepath = NULL;
+    const char *cfgpath = CLI_DEFAULT_CONFIG, *storepath = NULL;
     enum ingest_format fmt = FMT_AUTO;
     bool notify = false, strict = false;
     struct config *cfg;

@@ -65,7 +65,7 @@ static char *sample_payload(const char *receiver, double now)
 
 int cmd_notify_test(int argc, char **argv)
 {
-    const char *cfgpath = "tocsin.yaml", *name = NULL;
+    const char *cfgpath = CLI_DEFAULT_CONFIG, *name = NULL;
     struct config *cfg;
     struct err e = {0};
     char account[1024];

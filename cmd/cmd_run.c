@@ -22,7 +22,7 @@ static void run_help(FILE *f)
 
 int cmd_run(int argc, char **argv)
 {
-    const char *path = "tocsin.yaml";
+    const char *path = CLI_DEFAULT_CONFIG;
     int i;
 
     for (i = 1; i < argc; i++) {

@@ -255,7 +255,7 @@ int cmd_silence(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct silence_args a = {.cfg_path = "tocsin.yaml", .dur = "1h"};
+    struct silence_args a = {.cfg_path = CLI_DEFAULT_CONFIG, .dur = "1h"};
     int c, nadd = 0, nlist = 0;
     const char *sub;
 

@@ -540,8 +540,8 @@ static void run_file(const char *path, const char *cfg_override,
     }
     cpath = cfg_get(root, "config");
     tests = cfg_get(root, "tests");
-    if (cfg_override == NULL && (cpath == NULL || cpath->type != CFG_SCALAR)) {
-        node_err(tf, cpath ? cpath : root, "test file needs `config: PATH`");
+    if (cfg_override == NULL && cpath && cpath->type != CFG_SCALAR) {
+        node_err(tf, cpath, "`config` must be a path");
         goto out;
     }
     if (tests == NULL || tests->type != CFG_SEQ) {
@@ -550,6 +550,8 @@ static void run_file(const char *path, const char *cfg_override,
     }
     if (cfg_override) {
         cfgfile = xstrdup(cfg_override);
+    } else if (cpath == NULL) {
+        cfgfile = xstrdup(CLI_DEFAULT_CONFIG);
     } else if (cpath->scalar[0] == '/') {
         cfgfile = xstrdup(cpath->scalar);
     } else {
@@ -593,7 +595,9 @@ int cmd_test(int argc, char **argv)
         case 'h':
             printf("usage: tocsin test [-c CONFIG] FILE...\n"
                    "Run rule unit tests (promtool-style series and expected\n"
-                   "firing sets). -c overrides each file's `config:`.\n");
+                   "firing sets). -c overrides each file's `config:`; a file\n"
+                   "without `config:` uses " CLI_DEFAULT_CONFIG "\n"
+                   "(in the current directory).\n");
             return 0;
         default:
             return EXIT_USAGE;

@@ -115,7 +115,7 @@ int aggregate_parse(const char *s, struct aggregate *out)
         }
     }
     if (s[0] == 'p' && parse_plain_decimal(s + 1, len - 1, &v) == 0) {
-        if (!(v > 0 && v <= 100))
+        if (!(v >= 0 && v <= 100))
             return -1;
         out->kind = AGG_QUANTILE;
         out->param = v / 100;

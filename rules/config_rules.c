@@ -39,8 +39,6 @@ static void load_tiers(struct config_loader *L, const struct cfg_node *sev,
                                        "for",   "clear_for", NULL};
     struct cfg_diag *d = L->d;
     const struct cfg_node *thr_node[SEV_NTIERS] = {0};
-    int first_dir = -1;
-    const char *first_name = NULL;
     char a[40], b[40];
 
     for (size_t i = 0; i < sev->n; i++) {
@@ -85,12 +83,11 @@ static void load_tiers(struct config_loader *L, const struct cfg_node *sev,
         }
         tc->above = above != NULL;
         thr_node[s - 1] = above ? above : below;
-        if (cfg_number(thr_node[s - 1], above ? "above" : "below",
-                       &tc->threshold, d) != 0)
-            continue;
-        tc->present = true;
+        /* A bad threshold still lets the tier's other keys be checked. */
+        tc->present = cfg_number(thr_node[s - 1], above ? "above" : "below",
+                                 &tc->threshold, d) == 0;
         clear = cfg_get(t, "clear");
-        if (cfg_number(clear, "clear", &tc->clear, d) == 0) {
+        if (cfg_number(clear, "clear", &tc->clear, d) == 0 && tc->present) {
             tc->has_clear = true;
             if (tc->above && tc->clear > tc->threshold)
                 cfg_error_at(d, clear,
@@ -106,24 +103,11 @@ static void load_tiers(struct config_loader *L, const struct cfg_node *sev,
         cfg_duration(cfg_get(t, "for"), "for", &tc->for_s, d);
         cfg_duration(cfg_get(t, "clear_for"), "clear_for", &tc->clear_for_s, d);
     }
-    /* Same direction for all tiers, and thresholds ordered so that a higher
-     * tier is never easier to breach than a lower one. */
-    for (int i = 0; i < SEV_NTIERS; i++) {
-        const struct tier_cfg *tc = &r->tiers[i];
-        if (!tc->present)
-            continue;
-        if (first_dir < 0) {
-            first_dir = tc->above;
-            first_name = severity_name((enum severity)(i + 1));
-        } else if (first_dir != (int)tc->above) {
-            cfg_error_at(d, thr_node[i],
-                         "tier %s uses %s but tier %s uses %s (all tiers of "
-                         "a rule must use the same direction)",
-                         severity_name((enum severity)(i + 1)),
-                         tc->above ? "above" : "below", first_name,
-                         first_dir ? "above" : "below");
-        }
-    }
+    /* Tiers of one direction are ordered, so that a higher tier is never
+     * easier to breach than a lower one (a typo, such as a critical above
+     * 150 under a warning above 200, would otherwise never escalate).
+     * Tiers of different directions are independent: "info below 1,
+     * critical above 1000" watches both ends of a range. */
     for (int i = 0; i < SEV_NTIERS; i++) {
         const struct tier_cfg *hi = &r->tiers[i];
         if (!hi->present)

@@ -776,14 +776,37 @@ START_TEST(tiers_must_be_ordered)
 }
 END_TEST
 
-START_TEST(tiers_must_share_direction)
+START_TEST(tiers_of_both_directions_are_independent)
 {
+    struct config *c = load(RULE_HEAD "    severity:\n"
+                                      "      info: {below: 1}\n"
+                                      "      warning: {above: 200}\n"
+                                      "      critical: {above: 500}\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert(!c->rules[0].tiers[0].above);
+    ck_assert(c->rules[0].tiers[2].above);
+    config_free(c);
+    /* Ordering applies within a direction, across a tier of the other. */
     ck_load_error(RULE_HEAD "    severity:\n"
-                            "      warning: {above: 200}\n"
-                            "      critical: {below: 150}\n",
-                  "f.yaml:6:25: tier critical uses below but tier "
-                  "warning uses above (all tiers of a rule must use the same "
-                  "direction)");
+                            "      info: {above: 200}\n"
+                            "      warning: {below: 5}\n"
+                            "      critical: {above: 150}\n",
+                  "f.yaml:7:25: above (150) for tier critical must be "
+                  ">= above (200) for tier info");
+}
+END_TEST
+
+START_TEST(bad_threshold_still_checks_the_tier)
+{
+    struct config *c = load(RULE_HEAD "    severity:\n"
+                                      "      warning: {above: abc, clear: x, "
+                                      "for: zz}\n");
+    ck_assert_ptr_null(c);
+    ck_assert(has_msg("f.yaml:5:24: above must be a number, not \"abc\""));
+    ck_assert(has_msg("f.yaml:5:36: clear must be a number, not \"x\""));
+    ck_assert(has_msg("f.yaml:5:44: invalid duration \"zz\" for for "
+                      "(expected e.g. 250ms, 30s, 5m, 2h, 1d, 1w or sums "
+                      "like 1h30m)"));
 }
 END_TEST
 
@@ -1041,7 +1064,10 @@ START_TEST(aggregate_parse_accepts_every_form)
     ck_assert_double_eq(a.param, 0.5);
     ck_assert_int_eq(aggregate_parse("p100", &a), 0);
     ck_assert_double_eq(a.param, 1);
-    ck_assert_int_eq(aggregate_parse("p0", &a), -1);
+    ck_assert_int_eq(aggregate_parse("p0", &a), 0);
+    ck_assert(a.kind == AGG_QUANTILE && a.param == 0);
+    ck_assert_int_eq(aggregate_parse("p-1", &a), -1);
+    ck_assert_int_eq(aggregate_parse("p100.5", &a), -1);
     ck_assert_int_eq(aggregate_parse("p", &a), -1);
     ck_assert_int_eq(aggregate_parse("p1e1", &a), -1);
     ck_assert_int_eq(aggregate_parse("apdex(0.5)", &a), 0);
@@ -1193,7 +1219,8 @@ Suite *config_suite(void)
     tcase_add_test(r, unknown_severity_tier);
     tcase_add_test(r, clear_above_threshold_is_rejected);
     tcase_add_test(r, tiers_must_be_ordered);
-    tcase_add_test(r, tiers_must_share_direction);
+    tcase_add_test(r, tiers_of_both_directions_are_independent);
+    tcase_add_test(r, bad_threshold_still_checks_the_tier);
     tcase_add_test(r, tier_needs_exactly_one_of_above_below);
     tcase_add_test(r, tier_unknown_key_and_bad_number);
     tcase_add_test(r, duplicate_rule_names_are_rejected);

@@ -135,5 +135,19 @@ r = run("ms.yaml")
 check(r.returncode == 0 and "PASS ms" in r.stdout,
       "expectations out of order and 100ms steps (%s)" % r.stdout.strip())
 
+# Without `config:` (and without -c) a test file uses tocsin.yaml in the
+# current directory, the default of every subcommand's -c.
+os.makedirs("sub", exist_ok=True)
+with open("sub/noconf.yaml", "w") as f:
+    f.write(open("ms.yaml").read().replace("config: ms_rules.yaml\n", ""))
+r = run("sub/noconf.yaml")
+check(r.returncode == 1 and "tocsin.yaml" in r.stderr,
+      "no config: and no tocsin.yaml here names the missing default (%s)" % r.stderr.strip())
+with open("tocsin.yaml", "w") as f:
+    f.write(open("ms_rules.yaml").read())
+r = run("sub/noconf.yaml")
+check(r.returncode == 0 and "PASS ms" in r.stdout,
+      "no config: uses ./tocsin.yaml (%s%s)" % (r.stdout.strip(), r.stderr.strip()))
+
 print("%d failed" % failures)
 sys.exit(1 if failures else 0)
