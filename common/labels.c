@@ -45,6 +45,14 @@ static int label_cmp(const void *a, const void *b)
 void labels_fingerprint(const char *rule, const struct label *v, size_t n,
                         char out[17])
 {
+    labels_fingerprint_shadowed(rule, v, n, NULL, 0, out);
+}
+
+void labels_fingerprint_shadowed(const char *rule, const struct label *v,
+                                 size_t n, const struct label *shadow,
+                                 size_t nshadow, char out[17])
+{
+    static const unsigned char shadow_sep = 0xfe;
     static const char hex[] = "0123456789abcdef";
     static const unsigned char sep = 0xff;
     const struct label *stackp[32];
@@ -66,6 +74,14 @@ void labels_fingerprint(const char *rule, const struct label *v, size_t n,
         EVP_DigestUpdate(ctx, p[i]->name, strlen(p[i]->name));
         EVP_DigestUpdate(ctx, &sep, 1);
         EVP_DigestUpdate(ctx, p[i]->value, strlen(p[i]->value));
+        EVP_DigestUpdate(ctx, &sep, 1);
+    }
+    if (nshadow > 0)
+        EVP_DigestUpdate(ctx, &shadow_sep, 1);
+    for (size_t i = 0; i < nshadow; i++) {
+        EVP_DigestUpdate(ctx, shadow[i].name, strlen(shadow[i].name));
+        EVP_DigestUpdate(ctx, &sep, 1);
+        EVP_DigestUpdate(ctx, shadow[i].value, strlen(shadow[i].value));
         EVP_DigestUpdate(ctx, &sep, 1);
     }
     sha256_end(ctx, md);

@@ -37,4 +37,13 @@ int labels_series_key(struct buf *out, const char *metric,
 void labels_fingerprint(const char *rule, const struct label *v, size_t n,
                         char out[17]);
 
+/* labels_fingerprint, told apart by the `by` values a rule label replaced
+ * (shadow, in by order): the series {team=x} and {team=y} of a rule with
+ * `labels: {team: web}` both carry team=web, yet are two alerts. Each
+ * shadowed label's name and value follow the labels after a 0xfe byte.
+ * With nshadow 0 it is labels_fingerprint. */
+void labels_fingerprint_shadowed(const char *rule, const struct label *v,
+                                 size_t n, const struct label *shadow,
+                                 size_t nshadow, char out[17]);
+
 #endif

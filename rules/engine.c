@@ -350,6 +350,8 @@ struct series *engine_series_new(struct engine *e, size_t rule_idx,
     const struct rule *r = &e->cfg->rules[rule_idx];
     size_t max = r->nby + r->nlabels + 1, n = 0, bytes = keylen + 1;
     const char *names[80], *vals[80];
+    struct label shadow[80];
+    size_t nshadow = 0;
     struct series *s;
     char *p;
 
@@ -370,6 +372,10 @@ struct series *engine_series_new(struct engine *e, size_t rule_idx,
                 break;
         if (j == n && n >= max - 1)
             break;
+        if (j < n) { /* a by label the rule's label replaces */
+            shadow[nshadow].name = names[j];
+            shadow[nshadow++].value = vals[j];
+        }
         names[j] = r->labels[i].key;
         vals[j] = r->labels[i].value;
         if (j == n)
@@ -396,7 +402,8 @@ struct series *engine_series_new(struct engine *e, size_t rule_idx,
     }
     {
         char hex[17];
-        labels_fingerprint(r->name, SLABELS(s), s->nlabels, hex);
+        labels_fingerprint_shadowed(r->name, SLABELS(s), s->nlabels, shadow,
+                                    nshadow, hex);
         s->fp = strtoull(hex, NULL, 16);
     }
     s->rule = r;

@@ -255,6 +255,24 @@ START_TEST(fingerprint_is_order_independent_and_stable)
     ck_assert_int_eq(strlen(fa), 16);
     labels_fingerprint("y", a, 2, fb);
     ck_assert_str_ne(fa, fb);
+    /* Pinned: stored alerts keep their fingerprint across versions. */
+    ck_assert_str_eq(fa, "14d398d8311e468d");
+}
+END_TEST
+
+START_TEST(fingerprint_tells_shadowed_by_values_apart)
+{
+    struct label l[] = {{"team", "web"}, {"alertname", "r"}};
+    struct label sx[] = {{"team", "x"}}, sy[] = {{"team", "y"}};
+    char f0[17], fx[17], fy[17];
+    labels_fingerprint_shadowed("r", l, 2, NULL, 0, f0);
+    labels_fingerprint("r", l, 2, fx);
+    ck_assert_str_eq(f0, fx);
+    labels_fingerprint_shadowed("r", l, 2, sx, 1, fx);
+    labels_fingerprint_shadowed("r", l, 2, sy, 1, fy);
+    ck_assert_str_ne(fx, fy);
+    ck_assert_str_ne(fx, f0);
+    ck_assert_str_eq(fx, "36fd47defde168f8");
 }
 END_TEST
 
@@ -297,6 +315,7 @@ Suite *common_suite(void)
     tcase_add_test(t, buf_stops_at_its_maximum);
     tcase_add_test(t, buf_json_escapes_controls);
     tcase_add_test(t, fingerprint_is_order_independent_and_stable);
+    tcase_add_test(t, fingerprint_tells_shadowed_by_values_apart);
     tcase_add_test(t, log_line_folds_control_characters);
     suite_add_tcase(s, t);
     return s;

@@ -126,4 +126,16 @@ for labels, n in [(dict(a="x", b="xx", c="q", d="w"), 1), (dict(a="xx", b="x"), 
         check(ev[0]["ts"] == 100.123, "event ts has millisecond precision")
         check(ev[0]["labels"] == {"b": labels["b"], "zz": "", "alertname": "r"},
               "missing by label groups as empty string: %s" % ev[0]["labels"])
+# A rule label that replaces a by label (it wins on a clash) leaves two
+# series with the same labels; they are still two alerts, each with its own
+# fingerprint, so one resolving does not end the other.
+CFG5 = ("rules:\n  - name: r\n    metric: m\n    by: [team]\n    aggregate: last\n"
+        "    severity: {warning: {above: 50}}\n    labels: {team: web}\n")
+rc, ev, err = events(CFG5, [J("m", 100, 100, team="x"), J("m", 100, 101, team="y"),
+                            J("m", 1, 102, team="y")])
+check([(e["event"], e["labels"]) for e in ev] ==
+      [(k, {"team": "web", "alertname": "r"}) for k in ("firing", "firing", "resolved")],
+      "the rule's label wins over the by label: %s" % [(e["event"], e["labels"]) for e in ev])
+check(len(ev) == 3 and ev[0]["fingerprint"] != ev[1]["fingerprint"] == ev[2]["fingerprint"],
+      "series told apart only by a replaced by label have their own fingerprints")
 finish()
