@@ -91,6 +91,8 @@ int ingest_parse_graphite(struct ingest_parser *p, const char *line, size_t len,
             return ingest_reject(p, "unexpected text after the timestamp");
         if (ts == -1)
             ts = NAN;
+        else if (ingest_check_ts(p, ts, "seconds") < 0)
+            return -1;
     }
     if (rc == -2) {
         /* carbon drops a NaN value (collectd sends "nan" for a reading it

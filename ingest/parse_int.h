@@ -89,6 +89,13 @@ const char *sc_copy(struct ingest_parser *p, const char *s, size_t n);
 int ingest_add_label(struct ingest_parser *p, const char *name,
                      const char *value);
 
+/* A timestamp's range: a time after the year 9999 (or before the year 1) is
+ * rejected, as it is mostly a time in a finer unit than the format's (JSON
+ * `ts` in milliseconds): taken as seconds it would put the source in the
+ * far future, and every later sample of it would be late. unit names what
+ * the format wants ("seconds"). Returns 0, or -1 with the reason set. */
+int ingest_check_ts(struct ingest_parser *p, double ts, const char *unit);
+
 /* Emit one sample with the parser's metric and labels. Returns 0 to go on,
  * 1 when the callback asked to stop. */
 int ingest_emit(struct ingest_parser *p, const char *metric, double value,

@@ -54,6 +54,8 @@ static int set_ts_number(struct ingest_parser *p, struct jline *jl, double v)
 {
     if (!isfinite(v))
         return ingest_reject(p, "invalid timestamp");
+    if (ingest_check_ts(p, v, "seconds") < 0)
+        return -1;
     jl->ts = v;
     return 0;
 }

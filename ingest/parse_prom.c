@@ -273,6 +273,8 @@ int ingest_parse_prom(struct ingest_parser *p, const char *line, size_t len,
         if (skip_ws(line, len, i) != len)
             return ingest_reject(p, "unexpected text after the timestamp");
         ts = (double)(ms / 1000) + (double)(ms % 1000) / 1000.0;
+        if (ingest_check_ts(p, ts, "milliseconds") < 0)
+            return -1;
     }
     if (check_bounds(p, p->metric, nn) < 0)
         return -1;

@@ -167,6 +167,8 @@ int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
                 return ingest_reject(
                     p, "invalid timestamp \"%s\"",
                     ingest_quote(line + s0, i - s0, q, sizeof(q)));
+            if (ingest_check_ts(p, ts, "seconds") < 0)
+                return -1;
         } else if (i - s0 >= 2 && line[s0 + 1] == ':' &&
                    (line[s0] == 'c' || line[s0] == 'e')) {
             /* DogStatsD container id / external data: not ours. */

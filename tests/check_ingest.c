@@ -191,6 +191,32 @@ START_TEST(json_unknown_keys_are_ignored_scalar_or_nested)
 }
 END_TEST
 
+START_TEST(timestamps_past_year_9999_are_rejected_in_every_format)
+{
+    struct got g;
+    /* Milliseconds in JSON's seconds field: year 57,970. */
+    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1,"
+                            "\"ts\":1767225600123}",
+                  "timestamp after the year 9999 (Unix seconds expected)");
+    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1,\"ts\":-1e300}",
+                  "timestamp before the year 1");
+    expect_reject(FMT_GRAPHITE, "a.b 1 1767225600123", "after the year 9999");
+    expect_reject(FMT_STATSD, "a:1|g|T1767225600123", "after the year 9999");
+    /* Nanoseconds where Prometheus text wants milliseconds. */
+    expect_reject(FMT_PROM, "m 1 1767225600123000000",
+                  "after the year 9999 (Unix milliseconds expected)");
+    /* The edges are kept. */
+    ck_assert_int_eq(parse1(FMT_JSON,
+                            "{\"metric\":\"m\",\"value\":1,"
+                            "\"ts\":253402300799}",
+                            &g),
+                     1);
+    ck_assert_double_eq(g.ts[0], 253402300799.0);
+    ck_assert_int_eq(parse1(FMT_GRAPHITE, "a.b 1 -1", &g), 1);
+    ck_assert(isnan(g.ts[0]));
+}
+END_TEST
+
 START_TEST(json_rejects_bad_values_and_shapes)
 {
     expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1e999}", "NaN/Inf");
@@ -1062,6 +1088,7 @@ Suite *ingest_suite(void)
     tcase_add_test(t, json_number_and_bool_label_values_become_their_text);
     tcase_add_test(t, json_unknown_keys_are_ignored_scalar_or_nested);
     tcase_add_test(t, json_rejects_bad_values_and_shapes);
+    tcase_add_test(t, timestamps_past_year_9999_are_rejected_in_every_format);
     tcase_add_test(t, json_duplicate_label_rejected_on_both_paths);
     tcase_add_test(t, influx_one_sample_per_field_named_measurement_field);
     tcase_add_test(t, influx_field_named_value_keeps_the_measurement_name);
