@@ -112,7 +112,8 @@ int cmd_report(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *cfgpath = CLI_DEFAULT_CONFIG, *storepath = NULL, *outpath = NULL;
+    const char *cfgpath = CLI_DEFAULT_CONFIG, *storepath = NULL,
+               *outpath = NULL;
     const char *since_s = "7d", *until_s = NULL, *post_to = NULL;
     bool cfg_given = false;
     double now = util_now(), since, until = now, short_s = REPORT_DEFAULT_SHORT;

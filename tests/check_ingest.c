@@ -195,8 +195,9 @@ START_TEST(timestamps_past_year_9999_are_rejected_in_every_format)
 {
     struct got g;
     /* Milliseconds in JSON's seconds field: year 57,970. */
-    expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1,"
-                            "\"ts\":1767225600123}",
+    expect_reject(FMT_JSON,
+                  "{\"metric\":\"m\",\"value\":1,"
+                  "\"ts\":1767225600123}",
                   "timestamp after the year 9999 (Unix seconds expected)");
     expect_reject(FMT_JSON, "{\"metric\":\"m\",\"value\":1,\"ts\":-1e300}",
                   "timestamp before the year 1");
