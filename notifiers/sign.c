@@ -52,15 +52,33 @@ int sign_base64_decode(const char *s, size_t n, unsigned char *out,
     return got - (int)pad;
 }
 
+/* The key of a whsec_ secret: the base64 after the prefix, its padding
+ * optional (generators differ in whether they keep it). */
+static int whsec_key(const char *rest, unsigned char *out, size_t outlen)
+{
+    char padded[700];
+    size_t n = strlen(rest);
+
+    while (n > 0 && rest[n - 1] == '=')
+        n--;
+    if (n == 0 || n % 4 == 1 || n + 3 >= sizeof(padded))
+        return -1;
+    memcpy(padded, rest, n);
+    while (n % 4 != 0)
+        padded[n++] = '=';
+    return sign_base64_decode(padded, n, out, outlen);
+}
+
 int sign_secret_key(const char *secret, unsigned char *out, size_t outlen)
 {
-    const char *rest = secret;
     size_t len = strlen(secret);
     int k;
 
-    if (strncmp(secret, "whsec_", 6) == 0)
-        rest = secret + 6;
-    k = sign_base64_decode(rest, strlen(rest), out, outlen);
+    if (strncmp(secret, "whsec_", 6) == 0) {
+        k = whsec_key(secret + 6, out, outlen);
+        return k > 0 ? k : -1;
+    }
+    k = sign_base64_decode(secret, len, out, outlen);
     if (k > 0)
         return k;
     /* Not base64: use the secret as typed, so a plain shared password

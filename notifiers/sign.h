@@ -18,9 +18,10 @@ int sign_base64_decode(const char *s, size_t n, unsigned char *out,
                        size_t outlen);
 
 /* The HMAC key of a Standard Webhooks secret, as the official libraries
- * derive it: strip a "whsec_" prefix and base64-decode the rest. When the
- * rest is not valid base64, the raw secret bytes (prefix included) are the
- * key. Returns the key length, or -1 if it does not fit outlen. */
+ * derive it: strip a "whsec_" prefix and base64-decode the rest (padding
+ * optional); -1 when that rest is not base64. A secret without the prefix
+ * is base64-decoded too, or, when it is not base64, its raw bytes are the
+ * key. Returns the key length, or -1 (also when it does not fit outlen). */
 int sign_secret_key(const char *secret, unsigned char *out, size_t outlen);
 
 /* Write "v1,<base64(HMAC-SHA256(key, id "." ts "." body))>" into out, key

@@ -273,8 +273,15 @@ static int webhook_configure(struct notifier *n, const struct cfg_node *node,
                          cfg_shown(cfg_get(node, "method"), method));
     }
     if (cfg_str(cfg_get(node, "secret"), "secret", &secret, d) == 0) {
+        unsigned char key[512];
         if (*secret == '\0')
             cfg_error_at(d, cfg_get(node, "secret"), "secret is empty");
+        else if (sign_secret_key(secret, key, sizeof(key)) < 0)
+            cfg_error_at(d, cfg_get(node, "secret"),
+                         strncmp(secret, "whsec_", 6) == 0
+                             ? "secret: what follows whsec_ is not base64 "
+                               "(Standard Webhooks libraries decode it)"
+                             : "secret is longer than 512 bytes");
         else
             p->secret = xstrdup(secret);
     }

@@ -385,6 +385,24 @@ START_TEST(secret_from_env_is_not_quoted_in_type_errors)
 }
 END_TEST
 
+START_TEST(whsec_secret_must_be_base64_and_is_not_shown)
+{
+    ck_load_error("notifiers:\n"
+                  "  w:\n"
+                  "    type: webhook\n"
+                  "    url: http://h/\n"
+                  "    secret: whsec_hunter2!\n",
+                  "f.yaml:5:13: secret: what follows whsec_ is not base64 "
+                  "(Standard Webhooks libraries decode it)");
+    ck_assert_ptr_null(strstr(diag.msgs[0], "hunter2"));
+    struct config *c = load("notifiers:\n"
+                            "  w: {type: webhook, url: \"http://h/\", "
+                            "secret: whsec_dGVzdA}\n");
+    ck_assert_ptr_nonnull(c);
+    config_free(c);
+}
+END_TEST
+
 START_TEST(env_vars_are_not_expanded_in_keys)
 {
     setenv("TOCSIN_T_KEY", "store", 1);
@@ -1193,6 +1211,7 @@ Suite *config_suite(void)
     tcase_add_test(e, unset_env_var_names_the_variable_never_a_value);
     tcase_add_test(e, unset_env_var_is_reported_once);
     tcase_add_test(e, secret_from_env_is_not_quoted_in_type_errors);
+    tcase_add_test(e, whsec_secret_must_be_base64_and_is_not_shown);
     tcase_add_test(e, env_vars_are_not_expanded_in_keys);
     tcase_add_test(t, unknown_top_level_key_is_an_error);
     tcase_add_test(t, store_memory_and_absolute_paths_are_kept);

@@ -786,6 +786,18 @@ START_TEST(sign_base64_round_trips_and_rejects_garbage)
         unsigned char k[32];
         ck_assert_int_eq(sign_secret_key("hunter2!", k, sizeof(k)), 8);
         ck_assert_mem_eq(k, "hunter2!", 8);
+        /* whsec_: the base64 after the prefix, with or without padding,
+         * never the raw string. */
+        ck_assert_int_eq(sign_secret_key("whsec_dGVzdA", k, sizeof(k)), 4);
+        ck_assert_mem_eq(k, "test", 4);
+        ck_assert_int_eq(sign_secret_key("whsec_dGVzdA=", k, sizeof(k)), 4);
+        ck_assert_int_eq(sign_secret_key("whsec_dGVzdA==", k, sizeof(k)), 4);
+        ck_assert_mem_eq(k, "test", 4);
+        ck_assert_int_eq(sign_secret_key("whsec_dGVzdA===", k, sizeof(k)), 4);
+        ck_assert_int_eq(sign_secret_key("whsec_not base64!", k, sizeof(k)),
+                         -1);
+        ck_assert_int_eq(sign_secret_key("whsec_abcde", k, sizeof(k)), -1);
+        ck_assert_int_eq(sign_secret_key("whsec_", k, sizeof(k)), -1);
     }
 }
 END_TEST
