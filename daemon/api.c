@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -460,6 +461,35 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
 out:
     buf_cleanup(&mtext);
     cJSON_Delete(o);
+}
+
+void api_silence_expire_query(struct daemon_ctx *d, const char *query_id,
+                              const char *body, size_t len, struct api_reply *r)
+{
+    char idbuf[32];
+    cJSON *o, *id;
+
+    if (query_id != NULL) {
+        api_silence_expire(d, query_id, r);
+        return;
+    }
+    o = len > 0 ? cJSON_ParseWithLength(body, len) : NULL;
+    id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    idbuf[0] = '\0';
+    if (cJSON_IsString(id))
+        snprintf(idbuf, sizeof(idbuf), "%s", id->valuestring);
+    else if (cJSON_IsNumber(id) && id->valuedouble >= 1 &&
+             id->valuedouble < 1e15 &&
+             id->valuedouble == (long long)id->valuedouble)
+        snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id->valuedouble);
+    cJSON_Delete(o);
+    if (idbuf[0] == '\0') {
+        api_reply_error(r, 400,
+                        "which silence? DELETE /api/v1/silences/ID, "
+                        "?id=ID or a body {\"id\": ID}");
+        return;
+    }
+    api_silence_expire(d, idbuf, r);
 }
 
 void api_silence_expire(struct daemon_ctx *d, const char *id_text,

@@ -35,6 +35,11 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
 /* DELETE /api/v1/silences/ID (id_text is ID): 204 or 404. */
 void api_silence_expire(struct daemon_ctx *d, const char *id_text,
                         struct api_reply *r);
+/* DELETE /api/v1/silences?id=ID (query_id), or with a body {"id": ID}:
+ * as api_silence_expire; 400 when neither names a silence. */
+void api_silence_expire_query(struct daemon_ctx *d, const char *query_id,
+                              const char *body, size_t len,
+                              struct api_reply *r);
 /* GET /metrics. */
 void api_metrics(struct daemon_ctx *d, struct api_reply *r);
 

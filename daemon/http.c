@@ -1,8 +1,8 @@
 /* http.c - libmicrohttpd server and request routing (see http.h).
  * One thread per connection (MHD_USE_THREAD_PER_CONNECTION) so an ingest
  * request waiting for its group commit never holds up other clients; a
- * connection limit, an idle timeout and the body limit keep slow or
- * oversized clients from exhausting the daemon. */
+ * connection limit, an idle timeout, a deadline on request headers and the
+ * body limit keep slow or oversized clients from exhausting the daemon. */
 #include "http.h"
 
 #include <errno.h>
@@ -26,6 +26,19 @@
 #define HTTP_CONN_LIMIT 512
 #define HTTP_CONN_TIMEOUT 30 /* seconds of inactivity */
 #define HTTP_STOP_GRACE 5    /* seconds for requests begun to finish */
+/* Seconds a request has for its request line and headers, counted from
+ * the connection's start or, on a kept-alive connection, from the end of
+ * its previous request plus the idle timeout. libmicrohttpd 0.9.75 only
+ * times out idleness, which a client sending a header line every few
+ * seconds never shows: 512 such clients (slowloris) held every slot. */
+#define HTTP_HEADER_DEADLINE 10
+
+/* A connection between accept and close (libmicrohttpd's socket context). */
+struct conn {
+    struct conn *prev, *next;
+    int fd;
+    double deadline; /* util_mono() by which headers are due; 0 when in */
+};
 
 struct http_server {
     struct MHD_Daemon *mhd;
@@ -37,6 +50,12 @@ struct http_server {
     pthread_mutex_t mu;
     pthread_cond_t idle;
     unsigned answering;
+    /* Open connections, under mu; the reaper thread shuts down those
+     * past their header deadline. */
+    struct conn *conns;
+    pthread_t reaper;
+    pthread_cond_t reaper_wake;
+    int reaper_stop;
 };
 
 struct req {
@@ -80,8 +99,9 @@ static enum MHD_Result send_413(struct MHD_Connection *c)
 }
 
 void http_route(struct daemon_ctx *d, const char *method, const char *path,
-                const char *format, const char *ctype, const char *body,
-                size_t len, struct api_reply *r, const char **allow)
+                const char *format, const char *id, const char *ctype,
+                const char *body, size_t len, struct api_reply *r,
+                const char **allow)
 {
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     int post = strcmp(method, "POST") == 0;
@@ -103,8 +123,10 @@ void http_route(struct daemon_ctx *d, const char *method, const char *path,
             api_silences_list(d, r);
         else if (post)
             api_silence_add(d, body, len, r);
+        else if (strcmp(method, "DELETE") == 0)
+            api_silence_expire_query(d, id, body, len, r);
         else
-            *allow = "GET, HEAD, POST";
+            *allow = "GET, HEAD, POST, DELETE";
     } else if (strncmp(path, silences_prefix, sizeof(silences_prefix) - 1) ==
                    0 &&
                path[sizeof(silences_prefix) - 1] != '\0') {
@@ -138,6 +160,95 @@ void http_route(struct daemon_ctx *d, const char *method, const char *path,
         api_reply_error(r, 405, "method not allowed");
 }
 
+/* The connection's header deadline: 0 (headers in) or the time by which
+ * the next request's headers are due. */
+static void conn_set_deadline(struct http_server *h, struct MHD_Connection *c,
+                              double deadline)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn *k = ci ? ci->socket_context : NULL;
+
+    if (k == NULL)
+        return;
+    pthread_mutex_lock(&h->mu);
+    k->deadline = deadline;
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *h = cls;
+    struct conn *k;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        k = xcalloc(1, sizeof(*k));
+        k->fd = ci ? ci->connect_fd : -1;
+        k->deadline = util_mono() + HTTP_HEADER_DEADLINE;
+        pthread_mutex_lock(&h->mu);
+        k->next = h->conns;
+        if (h->conns)
+            h->conns->prev = k;
+        h->conns = k;
+        pthread_mutex_unlock(&h->mu);
+        *socket_context = k;
+        return;
+    }
+    /* Closed: libmicrohttpd closes the socket after this returns, so the
+     * reaper, which shuts sockets down under mu, never sees a reused fd. */
+    k = *socket_context;
+    if (k == NULL)
+        return;
+    pthread_mutex_lock(&h->mu);
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        h->conns = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    pthread_mutex_unlock(&h->mu);
+    free(k);
+    *socket_context = NULL;
+}
+
+/* Once a second, shut down the connections past their header deadline:
+ * their thread in libmicrohttpd then reads the end of the stream and
+ * closes them. */
+static void *reaper_main(void *arg)
+{
+    struct http_server *h = arg;
+    struct timespec until;
+
+    util_thread_name("tocsin-httpdl");
+    pthread_mutex_lock(&h->mu);
+    while (!h->reaper_stop) {
+        double now = util_mono();
+        unsigned n = 0;
+
+        for (struct conn *k = h->conns; k; k = k->next) {
+            if (k->deadline > 0 && now > k->deadline && k->fd >= 0) {
+                shutdown(k->fd, SHUT_RDWR);
+                k->deadline = 0;
+                n++;
+            }
+        }
+        if (n > 0)
+            log_warn("http",
+                     "closed %u connection%s that did not send a request's "
+                     "headers within %d s",
+                     n, n == 1 ? "" : "s", HTTP_HEADER_DEADLINE);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&h->reaper_wake, &h->mu, &until);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload_data,
@@ -146,13 +257,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     struct http_server *h = cls;
     struct req *rq = *con_cls;
     struct api_reply r;
-    const char *allow = NULL, *format, *ctype;
+    const char *allow = NULL, *format, *id, *ctype;
     enum MHD_Result rc;
 
     (void)version;
     if (rq == NULL) {
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        conn_set_deadline(h, c, 0);
         rq = xcalloc(1, sizeof(*rq));
         buf_init(&rq->body, DAEMON_BODY_LIMIT);
         *con_cls = rq;
@@ -201,9 +313,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return send_413(c);
 
     format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+    id = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "id");
     ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
     api_reply_init(&r);
-    http_route(h->d, method, url, format, ctype, buf_str(&rq->body),
+    http_route(h->d, method, url, format, id, ctype, buf_str(&rq->body),
                rq->body.len, &r, &allow);
     rc = send_reply(c, r.status, r.ctype, buf_str(&r.body), r.body.len, allow);
     api_reply_cleanup(&r);
@@ -216,8 +329,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct http_server *h = cls;
     struct req *rq = *con_cls;
 
-    (void)c;
     (void)toe;
+    /* A kept-alive connection may idle (up to the idle timeout) before
+     * its next request begins. */
+    conn_set_deadline(h, c,
+                      util_mono() + HTTP_CONN_TIMEOUT + HTTP_HEADER_DEADLINE);
     if (rq == NULL)
         return;
     if (rq->counted) {
@@ -316,6 +432,7 @@ struct http_server *http_start(struct daemon_ctx *d, const char *listen,
     h->d = d;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->idle, NULL);
+    pthread_cond_init(&h->reaper_wake, NULL);
     h->mhd = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
             MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
@@ -323,6 +440,7 @@ struct http_server *http_start(struct daemon_ctx *d, const char *listen,
         ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned)256, MHD_OPTION_END);
     freeaddrinfo(ai);
@@ -330,8 +448,13 @@ struct http_server *http_start(struct daemon_ctx *d, const char *listen,
         cannot_listen(e, listen);
         pthread_mutex_destroy(&h->mu);
         pthread_cond_destroy(&h->idle);
+        pthread_cond_destroy(&h->reaper_wake);
         free(h);
         return NULL;
+    }
+    if (pthread_create(&h->reaper, NULL, reaper_main, h) != 0) {
+        log_error("http", "cannot start a thread: header deadline off");
+        h->reaper_stop = -1;
     }
     info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
     if (info != NULL && info->port != 0)
@@ -356,10 +479,18 @@ void http_stop(struct http_server *h)
     while (h->answering > 0 &&
            pthread_cond_timedwait(&h->idle, &h->mu, &until) == 0)
         ;
-    pthread_mutex_unlock(&h->mu);
+    if (h->reaper_stop == 0) {
+        h->reaper_stop = 1;
+        pthread_cond_signal(&h->reaper_wake);
+        pthread_mutex_unlock(&h->mu);
+        pthread_join(h->reaper, NULL);
+    } else {
+        pthread_mutex_unlock(&h->mu);
+    }
     MHD_stop_daemon(h->mhd);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->idle);
+    pthread_cond_destroy(&h->reaper_wake);
     free(h);
 }
 

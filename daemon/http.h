@@ -25,11 +25,13 @@ void http_stop(struct http_server *h);
 /* The "host:port" it was started with. */
 const char *http_listen_addr(const struct http_server *h);
 
-/* Route one complete request (method, path without query) to the API.
- * Exposed for tests; sets r->status 404/405 for unknown paths/methods. */
+/* Route one complete request (method, path without query; format and id
+ * are the query's ?format= and ?id=, or NULL) to the API. Exposed for
+ * tests; sets r->status 404/405 for unknown paths/methods. */
 struct api_reply;
 void http_route(struct daemon_ctx *d, const char *method, const char *path,
-                const char *format, const char *ctype, const char *body,
-                size_t len, struct api_reply *r, const char **allow);
+                const char *format, const char *id, const char *ctype,
+                const char *body, size_t len, struct api_reply *r,
+                const char **allow);
 
 #endif

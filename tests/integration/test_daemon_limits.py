@@ -1,7 +1,9 @@
 """The daemon's HTTP server against hostile clients: a 64 MiB body gets 413
 (answered from Content-Length, without reading it all) while another
 client's ingest still succeeds; 50 slow-header clients (one byte a second)
-do not stop ingest."""
+do not stop ingest; 600 clients that trickle header lines (more than the
+512 connection slots) are closed at the header deadline, after which the
+server answers others again."""
 import os
 import socket
 import sys
@@ -118,4 +120,60 @@ stop.set()
 dt.join(10)
 for c in socks:
     c.close()
+
+# --- slowloris: more trickling clients than connection slots ---
+# Each sends a header line a second, which resets an idle timeout; only
+# the deadline on the whole header section frees the slots.
+log_at = len(d.log())
+stop = threading.Event()
+socks = []
+for i in range(600):
+    try:
+        c = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        socks.append(c)
+    except OSError:
+        pass  # over the limit: refused or reset
+check(len(socks) >= 512, "600 slow clients connect (%d)" % len(socks))
+
+def drip_lines():
+    for _ in range(60):
+        if stop.wait(1.0):
+            return
+        for c in socks:
+            try:
+                c.sendall(b"X-a: b\r\n")
+            except OSError:
+                pass
+
+
+dt = threading.Thread(target=drip_lines)
+dt.start()
+m = d.wait_log(r"closed (\d+) connections? that did not send a request's "
+               r"headers within 10 s", timeout=40, start=log_at)
+check(m is not None, "the server closes the clients past the header deadline")
+
+
+def closed_by_server(c):
+    c.settimeout(10)
+    try:
+        while True:
+            data = c.recv(4096)
+            if not data:
+                return True
+            if data.startswith(b"HTTP/1.1 2"):
+                return False  # answered: the headers were never finished
+    except OSError:
+        return True  # reset: closed too
+
+
+held = [c for c in socks[:50] if not closed_by_server(c)]
+check(not held, "every trickling client is closed (%d answered)" % len(held))
+st, body = d.request("GET", "/healthz", timeout=20)
+check(st == 200, "a new client is answered once the slots are free (%s)" % st)
+stop.set()
+dt.join(10)
+for c in socks:
+    c.close()
+
 check(d.stop() == 0, "SIGTERM exits 0 with slow clients just gone")

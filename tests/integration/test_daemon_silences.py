@@ -54,5 +54,22 @@ for bad in ['{"for":"2h"}', '{"matchers":"a=b"}', 'not json',
     check(st == 400, "a bad silence request is 400: %s" % bad)
 check(d.request("DELETE", "/api/v1/silences/abc")[0] == 404,
       "DELETE with a non-numeric id is 404")
+# DELETE on the collection names the silence in ?id= or in the body.
+for how, path, body in [("?id=", "/api/v1/silences?id=%d", None),
+                        ("a body", "/api/v1/silences", '{"id": %d}'),
+                        ("a string id", "/api/v1/silences", '{"id": "%d"}')]:
+    st, b = d.request("POST", "/api/v1/silences",
+                      '{"matchers":"host=x","for":"1h"}')
+    sid = json.loads(b)["id"]
+    st, _ = d.request("DELETE", path % sid if "%" in path else path,
+                      body % sid if body else None)
+    check(st == 204, "DELETE /api/v1/silences with the id in %s is 204 (%d)" % (how, st))
+    check(json.loads(d.request("GET", "/api/v1/silences")[1]) == [],
+          "and the silence is expired")
+st, b = d.request("DELETE", "/api/v1/silences")
+check(st == 400 and "silences/ID" in b,
+      "DELETE /api/v1/silences without an id is 400 and says how (%d %r)" % (st, b))
+check(d.request("DELETE", "/api/v1/silences?id=999")[0] == 404,
+      "DELETE of an unknown id is 404")
 check(d.stop() == 0, "SIGTERM exits 0")
 rcv.stop()
