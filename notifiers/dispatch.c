@@ -63,8 +63,8 @@ struct drow {
     const char *key, *receiver, *fingerprint, *rule, *kind;
     char *strs, *payload;
     int attempts;
-    double created, next_at;
-    double first_try; /* wall time of this dispatcher's first attempt, 0 */
+    double next_at;
+    double first_try; /* wall time of this process's first attempt, or 0 */
     uint64_t pair;    /* hash of (fingerprint, receiver): the ordering unit */
     uint64_t lane;    /* hash of the receiver: the sender's slot unit */
     size_t held;      /* payload bytes counted in d->payload_bytes */
@@ -225,7 +225,6 @@ static int load_cb(void *ctx, const struct outbox_row *o)
         d->payload_bytes += r->held;
     }
     r->attempts = o->attempts;
-    r->created = o->created;
     r->next_at = o->next_at;
     r->pair = pair_hash(r->fingerprint, r->receiver);
     r->lane = util_hash64(r->receiver, strlen(r->receiver), 0x6c616e65);
@@ -423,10 +422,12 @@ static void finish(struct dispatcher *d, struct drow *r,
         if (retry_after > delay)
             delay = retry_after;
         next = now + delay;
-        /* The budget runs from the row's creation, or from our first
-         * attempt when we made it: a replay (eval) stamps rows with event
-         * times, which may be long past. */
-        double since = r->first_try > 0 ? r->first_try : r->created;
+        /* The time budget runs from this process's first attempt: a
+         * replay (eval) stamps rows with event times, which may be long
+         * past, and a row resumed after a restart (or by a later `eval
+         * --notify --store`) gets its time again. Attempts count across
+         * restarts, so a row is never retried without end. */
+        double since = r->first_try > 0 ? r->first_try : now;
 
         if (attempts >= DISPATCH_MAX_ATTEMPTS || next > since + budget)
             res = DELIVERY_FAIL;
@@ -608,7 +609,7 @@ static void start(struct dispatcher *d, struct drow *r, double now,
     cJSON *payload;
     char what[600];
 
-    if (r->attempts == 0 && r->first_try == 0)
+    if (r->first_try == 0)
         r->first_try = now;
     if (n == NULL || n->ops == NULL || n->ops->render == NULL) {
         finish(d, r, NULL, DELIVERY_FAIL, 0, 0,
