@@ -43,6 +43,7 @@ struct eval_ctx {
     double opened;         /* util_mono() at the batch's first sample */
     struct buf held;       /* the open batch's event lines */
     uint64_t nheld, printed;
+    int64_t before[OUTBOX_NSTATUS]; /* --notify: outbox counts at start */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -269,8 +270,14 @@ int cmd_eval(int argc, char **argv)
     }
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
     buf_init(&c.held, 0);
-    if (notify)
+    if (notify) {
+        struct err ce = {0};
+        /* The summary counts this run's outcomes: the store's totals
+         * now, taken off those at the end. */
+        if (store_outbox_counts(st, c.before, &ce) != 0)
+            memset(c.before, 0, sizeof(c.before));
         c.d = dispatcher_new(cfg, st, &c.derr);
+    }
     pipeline_on_event(c.p, print_event, &c);
 
     memset(&ss, 0, sizeof(ss));
@@ -329,8 +336,10 @@ int cmd_eval(int argc, char **argv)
                 fprintf(stderr,
                         "eval: notifications: %lld sent, %lld failed, "
                         "%lld silenced\n",
-                        (long long)n[OUTBOX_SENT], (long long)n[OUTBOX_FAILED],
-                        (long long)n[OUTBOX_SILENCED]);
+                        (long long)(n[OUTBOX_SENT] - c.before[OUTBOX_SENT]),
+                        (long long)(n[OUTBOX_FAILED] - c.before[OUTBOX_FAILED]),
+                        (long long)(n[OUTBOX_SILENCED] -
+                                    c.before[OUTBOX_SILENCED]));
         }
     }
     dispatcher_free(c.d);

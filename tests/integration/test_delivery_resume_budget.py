@@ -3,7 +3,8 @@ interrupted `tocsin eval --notify --store` is retried by the next run over
 the same store, not failed at its first attempt there: the retry budget
 runs from the process's own first attempt, not from the event's time (a
 replay's rows carry event times, here months past), while the attempts
-keep counting across runs and the webhook-id stays the same."""
+keep counting across runs and the webhook-id stays the same. Each run's
+summary counts its own outcomes."""
 import os
 import signal
 import subprocess
@@ -65,5 +66,14 @@ check(rows and rows[0]["attempts"] == attempts1 + 2,
 reqs = rcv.on("/hook")
 check(len({r["headers"]["webhook-id"] for r in reqs}) == 1,
       "one webhook-id over both runs (%d requests)" % len(reqs))
+check("notifications: 1 sent, 0 failed, 0 silenced" in p.stderr,
+      "run 2's summary counts the row it sent")
+# Run 3 has nothing to do: its summary counts this run, not the store.
+p = subprocess.run([TOCSIN, "eval", "--notify", "-c", "cfg.yaml",
+                    "--store", "store.db", "empty.jsonl"],
+                   capture_output=True, text=True, timeout=120)
+check(p.returncode == 0 and
+      "notifications: 0 sent, 0 failed, 0 silenced" in p.stderr,
+      "a run that sent nothing says so (%s)" % p.stderr.strip())
 rcv.stop()
 print("resumed retry budget: all checks passed")
