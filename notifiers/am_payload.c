@@ -128,7 +128,10 @@ static void format_go_time(double ts, char *out, size_t outlen)
 /* The alert's label pairs (sorted, deduplicated; *n of them): its labels
  * with alertname added when absent and severity replaced. Alertmanager
  * receivers route on a severity label; ours is a field, so show the
- * severity the alert has (the old one when resolved). */
+ * severity the alert has (the old one when resolved). A label with an
+ * empty value (a missing `by` label) is left out: to Prometheus and
+ * Alertmanager it is a label the alert does not have, and they never
+ * send one. */
 static struct kv *alert_label_pairs(const struct am_event *ev, size_t *n)
 {
     size_t m, j = 0;
@@ -136,7 +139,7 @@ static struct kv *alert_label_pairs(const struct am_event *ev, size_t *n)
     bool named = false;
 
     for (size_t i = 0; i < m; i++) {
-        if (strcmp(kv[i].k, "severity") == 0)
+        if (strcmp(kv[i].k, "severity") == 0 || kv[i].v[0] == '\0')
             continue;
         if (strcmp(kv[i].k, "alertname") == 0)
             named = true;

@@ -1729,6 +1729,24 @@ START_TEST(am_payload_sorts_label_keys_and_writes_go_rfc3339nano_times)
 }
 END_TEST
 
+START_TEST(am_payload_leaves_out_empty_labels)
+{
+    static const char *const lbl[] = {"env", "", "service", "api", NULL};
+    cJSON *p = mk_payload("firing", "warning", "ok", "250", lbl, "s"), *m;
+    struct am_event ev;
+    struct err e = {0};
+
+    ck_assert_int_eq(am_event_parse(p, &ev, &e), 0);
+    m = am_payload_build(&ev, "r");
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(jstr(m, "alerts.0.labels.service"), "api");
+    ck_assert_ptr_null(jget(m, "alerts.0.labels.env"));
+    ck_assert_ptr_null(jget(m, "commonLabels.env"));
+    cJSON_Delete(m);
+    cJSON_Delete(p);
+}
+END_TEST
+
 START_TEST(config_load_runs_kind_configure_with_common_keys_allowed)
 {
     static const char yaml[] =
@@ -1812,6 +1830,7 @@ Suite *notifiers_suite(void)
     tcase_add_test(t, am_payload_rejects_payload_without_event);
     tcase_add_test(t,
                    am_payload_sorts_label_keys_and_writes_go_rfc3339nano_times);
+    tcase_add_test(t, am_payload_leaves_out_empty_labels);
     tcase_add_test(
         t, am_payload_print_writes_exactly_what_the_built_object_prints);
     tcase_add_test(t, config_load_runs_kind_configure_with_common_keys_allowed);
