@@ -73,7 +73,7 @@ static int silence_add(const struct silence_args *a)
 
     if (a->match == NULL)
         return cli_usage_error("silence", "add needs --match");
-    if (matcher_set_parse(&ms, a->match, why, sizeof(why)) < 0)
+    if (matcher_set_parse_silence(&ms, a->match, why, sizeof(why)) < 0)
         return cli_usage_error("silence", "bad --match \"%s\": %s", a->match,
                                why);
     matcher_set_cleanup(&ms);

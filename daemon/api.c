@@ -415,7 +415,7 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
                         "\"alertname=api_p90_latency,service=api\"");
         goto out;
     }
-    if (matcher_set_parse(&ms, matchers, why, sizeof(why)) < 0) {
+    if (matcher_set_parse_silence(&ms, matchers, why, sizeof(why)) < 0) {
         api_reply_error(r, 400, why);
         goto out;
     }

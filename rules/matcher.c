@@ -361,6 +361,21 @@ int matcher_set_parse(struct matcher_set *s, const char *text, char *why,
     return rc;
 }
 
+int matcher_set_parse_silence(struct matcher_set *s, const char *text,
+                              char *why, size_t whylen)
+{
+    if (matcher_set_parse(s, text, why, whylen) < 0)
+        return -1;
+    for (size_t i = 0; i < s->n; i++)
+        if (!matcher_match(&s->v[i], ""))
+            return 0;
+    snprintf(why, whylen,
+             "these matchers match every alert (each matches an empty "
+             "value); at least one must not, such as alertname=NAME");
+    matcher_set_cleanup(s);
+    return -1;
+}
+
 static int set_parse(struct matcher_set *s, const char *text, char *why,
                      size_t whylen)
 {

@@ -43,5 +43,10 @@ bool matcher_set_match(const struct matcher_set *s, matcher_get_fn get,
  * Returns 0 or -1 with why. */
 int matcher_set_parse(struct matcher_set *s, const char *text, char *why,
                       size_t whylen);
+/* matcher_set_parse for a new silence, which must also not match every
+ * alert: at least one matcher must refuse the empty value (as amtool and
+ * Alertmanager require; "service=" or "x=~.*" alone would silence all). */
+int matcher_set_parse_silence(struct matcher_set *s, const char *text,
+                              char *why, size_t whylen);
 
 #endif

@@ -254,6 +254,36 @@ START_TEST(set_parse_reads_all_four_operators)
 }
 END_TEST
 
+START_TEST(silence_matchers_must_not_all_match_the_empty_value)
+{
+    struct matcher_set s;
+    char why[256];
+
+    ck_assert_int_eq(
+        matcher_set_parse_silence(&s, "service=", why, sizeof(why)), -1);
+    ck_assert_ptr_nonnull(strstr(why, "match every alert"));
+    ck_assert_int_eq(
+        matcher_set_parse_silence(&s, "x=~.*,y!=a,z!~b", why, sizeof(why)), -1);
+    ck_assert_int_eq(matcher_set_parse_silence(&s, "a=~.*", why, sizeof(why)),
+                     -1);
+    /* One matcher that refuses "" is enough. */
+    ck_assert_int_eq(
+        matcher_set_parse_silence(&s, "x=~.*,service=api", why, sizeof(why)),
+        0);
+    ck_assert_uint_eq(s.n, 2);
+    matcher_set_cleanup(&s);
+    ck_assert_int_eq(matcher_set_parse_silence(&s, "a=~.+", why, sizeof(why)),
+                     0);
+    matcher_set_cleanup(&s);
+    ck_assert_int_eq(matcher_set_parse_silence(&s, "a!=", why, sizeof(why)), 0);
+    matcher_set_cleanup(&s);
+    /* A parse error is still the parse error. */
+    ck_assert_int_eq(matcher_set_parse_silence(&s, "a=~(", why, sizeof(why)),
+                     -1);
+    ck_assert_ptr_null(strstr(why, "match every alert"));
+}
+END_TEST
+
 START_TEST(set_parse_quoted_values_may_hold_commas)
 {
     struct matcher_set s;
@@ -339,6 +369,7 @@ Suite *matcher_suite(void)
     tcase_add_test(t, stacked_quantifiers_are_refused_before_regcomp);
     tcase_add_test(t, perl_digit_class_is_refused_with_the_posix_spelling);
     tcase_add_test(t, set_parse_reads_all_four_operators);
+    tcase_add_test(t, silence_matchers_must_not_all_match_the_empty_value);
     tcase_add_test(t, set_parse_quoted_values_may_hold_commas);
     tcase_add_test(t, set_parse_takes_a_label_set_in_braces);
     tcase_add_test(t, set_parse_rejects_malformed_text);

@@ -49,7 +49,9 @@ check(st == 404, "DELETE of an expired silence is 404")
 check(json.loads(d.request("GET", "/api/v1/silences")[1]) == [],
       "no active silences after the expiry")
 for bad in ['{"for":"2h"}', '{"matchers":"a=b"}', 'not json',
-            '{"matchers":"a=~(","for":"1h"}', '{"matchers":"a=b","for":"x"}']:
+            '{"matchers":"a=~(","for":"1h"}', '{"matchers":"a=b","for":"x"}',
+            '{"matchers":"service=","for":"1h"}',  # would silence everything
+            '{"matchers":"a=~.*,b!=x","for":"1h"}']:
     st, _ = d.request("POST", "/api/v1/silences", bad)
     check(st == 400, "a bad silence request is 400: %s" % bad)
 check(d.request("DELETE", "/api/v1/silences/abc")[0] == 404,

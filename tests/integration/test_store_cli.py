@@ -178,6 +178,9 @@ check([s["id"] for s in arr] == [1, 2] and arr[0]["active"] is False and
       "list --all includes the expired one")
 p = run("silence", "add", "--store", db, "--match", "service", expect=2)
 check("bad --match" in p.stderr, "invalid matcher is a usage error")
+p = run("silence", "add", "--store", db, "--match", "alertname=~.*", expect=2)
+check("match every alert" in p.stderr,
+      "a silence whose matchers all match an empty value is refused")
 run("silence", "add", "--store", db, "--match", "a=b", "--for", "-1h",
     expect=2)
 run("silence", "add", "--store", db, expect=2)
