@@ -218,6 +218,14 @@ static long listen_port(const char *listen)
     return c ? strtol(c + 1, NULL, 10) : 0;
 }
 
+/* Each error of a config that did not load, as an error log line. */
+static void log_config_errors(const char *mod, const struct cfg_diag *diag)
+{
+    for (size_t i = 0; i < diag->nmsgs; i++)
+        log_error(mod, "%s", diag->msgs[i]);
+    if (diag->count > diag->nmsgs)
+        log_error(mod, "%zu errors in all", diag->count);
+}
 static void reload(struct daemon_ctx *d, const char *path,
                    struct kept_configs *kept, struct http_server **http)
 {
@@ -228,16 +236,13 @@ static void reload(struct daemon_ctx *d, const char *path,
     bool old_freed = false; /* the running server stopped to free its port */
     struct inputs *nin;
     struct err e = {0};
-    size_t i, failed = 0;
+    size_t failed = 0;
 
     log_info("reload", "SIGHUP: reloading %s", path);
     cfg_diag_init(&diag, path);
     nc = config_load(path, &diag);
     if (nc == NULL) {
-        for (i = 0; i < diag.nmsgs; i++)
-            log_error("reload", "%s", diag.msgs[i]);
-        if (diag.count > diag.nmsgs)
-            log_error("reload", "%zu errors in all", diag.count);
+        log_config_errors("reload", &diag);
         log_error("reload", "config rejected; the running one stays");
         atomic_store(&d->metrics.reload_ok, 0);
         cfg_diag_cleanup(&diag);
@@ -391,7 +396,9 @@ int daemon_run(const char *config_path)
     cfg_diag_init(&diag, config_path);
     cfg = config_load(config_path, &diag);
     if (cfg == NULL) {
-        cfg_diag_print(&diag, stderr);
+        /* Log lines like every other line of the daemon, each still
+         * FILE:LINE:COL: message. */
+        log_config_errors("config", &diag);
         cfg_diag_cleanup(&diag);
         close(sfd);
         return 1;

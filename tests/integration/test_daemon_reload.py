@@ -108,3 +108,20 @@ st, _ = d.ingest('{"metric":"cpu","labels":{"host":"a"},"value":99}\n',
 check(st == 204 and [a["rule"] for a in d.alerts()] == ["cpu_high"],
       "a new sample fires the new definition")
 check(d.stop() == 0, "SIGTERM exits 0 after the restart")
+
+# A bad config at start: exit 1, each error a log line with its level and
+# FILE:LINE:COL, like the reload's.
+import subprocess  # noqa: E402
+with open("bad-start.yaml", "w") as f:
+    f.write("rules:\n  - name: a\n    metrc: m\n")
+p = subprocess.run([os.environ["TOCSIN"], "run", "-c", "bad-start.yaml"],
+                   capture_output=True, text=True, timeout=30)
+lines = p.stderr.splitlines()
+check(p.returncode == 1, "a bad config at start exits 1 (%d)" % p.returncode)
+check(lines and all(re.match(r"^\d{4}-\d\d-\d\dT\S+Z error config: "
+                             r"bad-start\.yaml:\d+:\d+: ", ln)
+                    for ln in lines),
+      "every start error is a log line with a level and FILE:LINE:COL (%s)"
+      % lines)
+check(any('unknown key "metrc"' in ln for ln in lines),
+      "the unknown key is among them")
