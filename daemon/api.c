@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,7 @@ void api_ingest(struct daemon_ctx *d, const char *format, const char *ctype,
 struct alerts_ctx {
     struct buf *b;
     size_t n;
+    double now; /* silences: what has ended by now is left out */
 };
 
 static int alert_cb(void *ctx, const struct store_alert *a)
@@ -180,7 +182,7 @@ static int alert_cb(void *ctx, const struct store_alert *a)
 
 void api_alerts(struct daemon_ctx *d, struct api_reply *r)
 {
-    struct alerts_ctx ac = {&r->body, 0};
+    struct alerts_ctx ac = {&r->body, 0, 0};
     struct err e = {0};
     int rc;
 
@@ -205,6 +207,8 @@ static int silence_cb(void *ctx, const struct store_silence *si)
     struct alerts_ctx *ac = ctx;
     struct buf *b = ac->b;
 
+    if (si->ends <= ac->now)
+        return 0;
     buf_adds(b, ac->n++ ? ",\n" : "\n");
     buf_printf(b, "{\"id\":%lld,\"matchers\":", (long long)si->id);
     json_str(b, si->matchers);
@@ -216,21 +220,22 @@ static int silence_cb(void *ctx, const struct store_silence *si)
     json_str(b, si->comment ? si->comment : "");
     buf_adds(b, ",\"created_by\":");
     json_str(b, si->created_by ? si->created_by : "");
-    /* Only active silences are listed; the key matches `silence list
-     * --json`. */
-    buf_adds(b, ",\"active\":true}");
+    /* Active ones and those set to start later, as `silence list`; the
+     * key matches its --json. */
+    buf_adds(b, si->starts <= ac->now ? ",\"active\":true}"
+                                      : ",\"active\":false}");
     return b->failed ? -1 : 0;
 }
 
 void api_silences_list(struct daemon_ctx *d, struct api_reply *r)
 {
-    struct alerts_ctx ac = {&r->body, 0};
+    struct alerts_ctx ac = {&r->body, 0, util_now()};
     struct err e = {0};
     int rc;
 
     buf_addc(&r->body, '[');
     pthread_mutex_lock(&d->ro_mu);
-    rc = store_silences_foreach(d->ro, util_now(), silence_cb, &ac, &e);
+    rc = store_silences_foreach(d->ro, -1, silence_cb, &ac, &e);
     pthread_mutex_unlock(&d->ro_mu);
     if (rc < 0 || r->body.failed) {
         log_error("http", "silences: %s", e.set ? e.msg : "too large");
@@ -371,12 +376,34 @@ static int silence_matchers_text(const cJSON *m, struct buf *out)
     return -1;
 }
 
+/* A time field under either spelling (ours, Alertmanager's): Unix seconds
+ * or RFC 3339. 0 absent, 1 read into *t, -1 not a time. */
+static int json_time_alias(const cJSON *o, const char *a, const char *b,
+                           double *t)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, a);
+
+    if (it == NULL)
+        it = cJSON_GetObjectItemCaseSensitive(o, b);
+    if (it == NULL)
+        return 0;
+    if (cJSON_IsNumber(it) && isfinite(it->valuedouble)) {
+        *t = it->valuedouble;
+        return 1;
+    }
+    if (cJSON_IsString(it) &&
+        util_parse_rfc3339(it->valuestring, strlen(it->valuestring), t) == 0)
+        return 1;
+    return -1;
+}
+
 void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
                      struct api_reply *r)
 {
     cJSON *o = cJSON_ParseWithLengthOpts(body ? body : "", len, NULL, 0);
     const char *matchers, *dur, *comment, *by;
-    const cJSON *ends_at, *mjson;
+    const cJSON *mjson;
+    int has_start, has_end;
     struct buf mtext;
     struct matcher_set ms = {0};
     struct silence_job j;
@@ -406,9 +433,17 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
     dur = json_string_alias(o, "for", "duration");
     comment = json_string_field(o, "comment");
     by = json_string_alias(o, "created_by", "createdBy");
-    ends_at = cJSON_GetObjectItemCaseSensitive(o, "ends_at");
-    if (ends_at == NULL)
-        ends_at = cJSON_GetObjectItemCaseSensitive(o, "endsAt");
+    j.si.starts = j.now;
+    has_start = json_time_alias(o, "starts_at", "startsAt", &j.si.starts);
+    has_end = json_time_alias(o, "ends_at", "endsAt", &j.si.ends);
+    if (has_start < 0 || has_end < 0) {
+        api_reply_error(r, 400,
+                        "\"starts_at\" and \"ends_at\" must be RFC 3339 or "
+                        "Unix seconds");
+        goto out;
+    }
+    if (has_start && j.si.starts < j.now)
+        j.si.starts = j.now; /* Alertmanager's clients send "now" */
     if (matchers == NULL || *matchers == '\0') {
         api_reply_error(r, 400,
                         "\"matchers\" is required, e.g. "
@@ -425,18 +460,8 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
             api_reply_error(r, 400, "\"for\" must be a duration like 2h");
             goto out;
         }
-        j.si.ends = j.now + secs;
-    } else if (cJSON_IsNumber(ends_at)) {
-        j.si.ends = ends_at->valuedouble;
-    } else if (cJSON_IsString(ends_at)) {
-        if (util_parse_rfc3339(ends_at->valuestring,
-                               strlen(ends_at->valuestring), &j.si.ends) < 0) {
-            api_reply_error(r, 400,
-                            "\"ends_at\" must be RFC 3339 or Unix "
-                            "seconds");
-            goto out;
-        }
-    } else {
+        j.si.ends = j.si.starts + secs;
+    } else if (!has_end) {
         api_reply_error(r, 400, "give \"for\" (e.g. \"2h\") or \"ends_at\"");
         goto out;
     }
@@ -444,8 +469,11 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
         api_reply_error(r, 400, "the silence would end in the past");
         goto out;
     }
+    if (!(j.si.ends > j.si.starts)) {
+        api_reply_error(r, 400, "the silence would end before it starts");
+        goto out;
+    }
     j.si.matchers = matchers;
-    j.si.starts = j.now;
     j.si.comment = comment ? comment : "";
     j.si.created_by = by ? by : "api";
     if (writer_call(d->writer, silence_add_on_writer, &j) < 0) {

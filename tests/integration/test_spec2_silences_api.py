@@ -43,9 +43,23 @@ for name, body in forms:
     st, out = d.request("POST", "/api/v1/silences", json.dumps(body))
     ok(st == 201 and "id" in json.loads(out),
        "POST /api/v1/silences accepts the %s form (%d %s)" % (name, st, out))
+# A silence set to start later (Alertmanager's startsAt) is kept and
+# listed, but silences nothing yet: host=c is still delivered below.
+st, out = d.request("POST", "/api/v1/silences", json.dumps(
+    {"matchers": "host=c", "startsAt": "2099-01-01T00:00:00Z",
+     "endsAt": "2099-01-02T00:00:00Z"}))
+ok(st == 201, "a silence starting in 2099 is accepted (%d %s)" % (st, out))
+for bad in [{"matchers": "host=c", "startsAt": "2099-01-02T00:00:00Z",
+             "endsAt": "2099-01-01T00:00:00Z"},
+            {"matchers": "host=c", "startsAt": "soon", "for": "1h"}]:
+    st, out = d.request("POST", "/api/v1/silences", json.dumps(bad))
+    ok(st == 400, "a start after the end, or not a time, is 400 (%s)" % out)
 st, out = d.request("GET", "/api/v1/silences")
 lst = json.loads(out) if st == 200 else []
-ok(len(lst) == 6, "GET /api/v1/silences lists the 6 active silences")
+ok(len(lst) == 7, "GET /api/v1/silences lists the 6 active silences and the "
+   "later one")
+ok(sorted(s["active"] for s in lst) == [False] + [True] * 6,
+   "the later one is not active")
 ok(any(s["matchers"] == "host=~d|e" for s in lst),
    "an object value \"~re\" becomes a regex matcher")
 st, _ = d.request("POST", "/api/v1/silences",
