@@ -256,14 +256,46 @@ struct tfile {
     int failures;
     int passed;
     int errors;
+    char last[600]; /* the last error, for the FAIL line of its test */
 };
+
+static void err_at(struct tfile *tf, int line, int col, const char *msg)
+{
+    snprintf(tf->last, sizeof(tf->last), "%s:%d:%d: %s", tf->path, line, col,
+             msg);
+    fprintf(stderr, "%s\n", tf->last);
+    tf->errors++;
+}
 
 static void node_err(struct tfile *tf, const struct cfg_node *n,
                      const char *msg)
 {
-    fprintf(stderr, "%s:%d:%d: %s\n", tf->path, n ? n->line : 0, n ? n->col : 0,
-            msg);
-    tf->errors++;
+    err_at(tf, n ? n->line : 0, n ? n->col : 0, msg);
+}
+
+/* Each key of map not in allowed is an error (a typo such as `intervall`
+ * must not quietly test with the default): how many there were. */
+static int check_keys(struct tfile *tf, const struct cfg_node *map,
+                      const char *const *allowed, const char *what)
+{
+    int bad = 0;
+
+    if (map == NULL || map->type != CFG_MAP)
+        return 0;
+    for (size_t i = 0; i < map->n; i++) {
+        size_t j = 0;
+        char msg[400];
+
+        while (allowed[j] && strcmp(allowed[j], map->keys[i]) != 0)
+            j++;
+        if (allowed[j])
+            continue;
+        snprintf(msg, sizeof(msg), "unknown key \"%s\" in %s", map->keys[i],
+                 what);
+        err_at(tf, map->key_line[i], map->key_col[i], msg);
+        bad++;
+    }
+    return bad;
 }
 
 static int read_expect(struct tfile *tf, const struct cfg_node *item,
@@ -272,8 +304,12 @@ static int read_expect(struct tfile *tf, const struct cfg_node *item,
     const struct cfg_node *at = cfg_get(item, "at");
     const struct cfg_node *firing = cfg_get(item, "firing");
 
+    static const char *const keys[] = {"at", "firing", NULL};
+
     memset(x, 0, sizeof(*x));
     x->line = item->line;
+    if (check_keys(tf, item, keys, "an expect entry") > 0)
+        return -1;
     if (item->type != CFG_MAP || at == NULL || at->type != CFG_SCALAR ||
         util_parse_duration(at->scalar, &x->at) < 0) {
         node_err(tf, at ? at : item, "expect needs `at: DURATION`");
@@ -322,15 +358,37 @@ static int read_expect(struct tfile *tf, const struct cfg_node *item,
     return 0;
 }
 
-static int run_test(struct tfile *tf, const struct config *cfg,
-                    const struct cfg_node *t)
+static int run_test_body(struct tfile *tf, const struct config *cfg,
+                         const struct cfg_node *t, const char *tname);
+
+/* One test: PASS or FAIL on stdout; a test the file cannot give (a bad
+ * key, series or expectation) is a FAIL too, with its first error, which
+ * stderr shows in full. */
+static void run_test(struct tfile *tf, const struct config *cfg,
+                     const struct cfg_node *t)
 {
+    static const char *const keys[] = {"name", "interval", "series", "expect",
+                                       NULL};
     const struct cfg_node *name = cfg_get(t, "name");
+    const char *tname =
+        name && name->type == CFG_SCALAR ? name->scalar : "(unnamed)";
+    int errors = tf->errors;
+
+    if (check_keys(tf, t, keys, "a test") == 0)
+        run_test_body(tf, cfg, t, tname);
+    if (tf->errors > errors) {
+        printf("FAIL %s: invalid test: %s\n", tname, tf->last);
+        tf->errors = errors; /* one failed test, however many errors */
+        tf->failures++;
+    }
+}
+
+static int run_test_body(struct tfile *tf, const struct config *cfg,
+                         const struct cfg_node *t, const char *tname)
+{
     const struct cfg_node *interval = cfg_get(t, "interval");
     const struct cfg_node *series = cfg_get(t, "series");
     const struct cfg_node *expect = cfg_get(t, "expect");
-    const char *tname =
-        name && name->type == CFG_SCALAR ? name->scalar : "(unnamed)";
     double step = 60;
     struct tseries *ts = NULL;
     struct texpect *xs = NULL;
@@ -361,9 +419,14 @@ static int run_test(struct tfile *tf, const struct config *cfg,
     }
     ts = xcalloc(series->n ? series->n : 1, sizeof(*ts));
     for (size_t i = 0; i < series->n; i++) {
+        static const char *const skeys[] = {"metric", "values", NULL};
         const struct cfg_node *s = series->items[i];
         const struct cfg_node *m = cfg_get(s, "metric");
         const struct cfg_node *v = cfg_get(s, "values");
+        if (check_keys(tf, s, skeys, "a series") > 0) {
+            ok = false;
+            break;
+        }
         if (m == NULL || m->type != CFG_SCALAR || v == NULL ||
             v->type != CFG_SCALAR) {
             node_err(tf, s, "series needs `metric` and `values`");

@@ -149,5 +149,36 @@ r = run("sub/noconf.yaml")
 check(r.returncode == 0 and "PASS ms" in r.stdout,
       "no config: uses ./tocsin.yaml (%s%s)" % (r.stdout.strip(), r.stderr.strip()))
 
+# A typo in a test file's keys is an error, not a test run with defaults;
+# an invalid test is a FAIL line on stdout too, with its first error.
+with open("typo.yaml", "w") as f:
+    f.write("""config: ms_rules.yaml
+tests:
+  - name: typo
+    intervall: 100ms
+    series:
+      - {metric: 'm', values: '0x2 1x3 0x5'}
+    expect:
+      - {at: 400ms, firing: [{alertname: r, severity: warning}]}
+  - name: series typo
+    interval: 100ms
+    series:
+      - {metric: 'm', value: '0x2 1x3 0x5'}
+    expect: []
+  - name: fine
+    interval: 100ms
+    series:
+      - {metric: 'm', values: '0x2 1x3 0x5'}
+    expect:
+      - {at: 400ms, firing: [{alertname: r, severity: warning}]}
+""")
+r = run("typo.yaml")
+check(r.returncode == 1 and 'typo.yaml:4:5: unknown key "intervall"' in r.stderr,
+      "an unknown key in a test is an error at its position (%s)" % r.stderr.strip())
+check("FAIL typo: invalid test: typo.yaml:4:5:" in r.stdout
+      and "FAIL series typo: invalid test:" in r.stdout and "PASS fine" in r.stdout
+      and "1 passed, 2 failed" in r.stdout,
+      "invalid tests are FAIL lines on stdout, counted once each (%s)" % r.stdout.strip())
+
 print("%d failed" % failures)
 sys.exit(1 if failures else 0)
