@@ -741,7 +741,7 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         enum event_kind ek;
         char key[29];
         double rep;
-        int idx, added;
+        int idx, added, pend;
 
         if (now - h->last_notified < min_rep)
             continue;
@@ -775,6 +775,14 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
             !(n->events_mask & (1u << ek)))
             continue;
         if (silenced_by_any(r, rep_view(a)))
+            continue;
+        /* While an earlier notification of the alert still waits for
+         * the receiver (it is down), a reminder would only queue behind
+         * it: an outage of a day would end in a burst of reminders. */
+        pend = store_outbox_pending_for(s, h->fingerprint, n->name, e);
+        if (pend < 0)
+            goto out;
+        if (pend > 0)
             continue;
         memset(&row, 0, sizeof(row));
         row.fingerprint = h->fingerprint;

@@ -125,7 +125,22 @@ static int fx_event(struct fixture *f, double ts, enum event_kind kind,
     return n;
 }
 
-static int fx_repeats(struct fixture *f, double now)
+struct pending_ids {
+    int64_t v[64];
+    size_t n;
+};
+
+static int collect_pending(void *ctx, const struct outbox_row *o)
+{
+    struct pending_ids *p = ctx;
+
+    ck_assert_uint_lt(p->n, 64);
+    p->v[p->n++] = o->id;
+    return 0;
+}
+
+/* Reminders due at now, the outbox left as it is. */
+static int fx_repeats_pending(struct fixture *f, double now)
 {
     struct err e = {0};
     int n = -1;
@@ -135,6 +150,24 @@ static int fx_repeats(struct fixture *f, double now)
                   "router_repeats: %s", e.msg);
     ck_assert_int_eq(store_commit(f->s, &e), 0);
     return n;
+}
+
+/* Reminders due at now, with every notification queued so far delivered
+ * first, as a running dispatcher would have (a reminder does not queue
+ * behind an undelivered notification). */
+static int fx_repeats(struct fixture *f, double now)
+{
+    struct pending_ids p = {.n = 0};
+    struct err e = {0};
+
+    ck_assert_int_eq(store_outbox_pending(f->s, 0, collect_pending, &p, &e), 0);
+    ck_assert_int_eq(store_begin(f->s, &e), 0);
+    for (size_t i = 0; i < p.n; i++)
+        ck_assert_int_eq(store_outbox_update(f->s, p.v[i], OUTBOX_SENT, 1, 0,
+                                             NULL, 200, now, &e),
+                         0);
+    ck_assert_int_eq(store_commit(f->s, &e), 0);
+    return fx_repeats_pending(f, now);
 }
 
 /* The outbox as "receiver:status:kind" lines, in id order. */
@@ -455,13 +488,40 @@ START_TEST(firing_alert_is_repeated_after_repeat_interval)
     ck_assert_int_eq(fx_repeats(&f, T0 + 600), 1); /* mail, 10m */
     ck_assert_int_eq(fx_repeats(&f, T0 + 900), 0);
     ck_assert_int_eq(fx_repeats(&f, T0 + 3600), 2); /* chat 1h, mail again */
-    ck_assert_str_eq(fx_rows(&f, &r), "mail:pending:event chat:pending:event "
-                                      "mail:pending:repeat chat:pending:repeat "
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:sent:event chat:sent:event "
+                                      "mail:sent:repeat chat:pending:repeat "
                                       "mail:pending:repeat");
     /* Resolved alerts are not repeated. */
     ck_assert_int_eq(
         fx_event(&f, T0 + 3700, EV_RESOLVED, SEV_OK, SEV_CRITICAL, T0), 2);
     ck_assert_int_eq(fx_repeats(&f, T0 + 9000), 0);
+    fx_close(&f);
+}
+END_TEST
+
+/* A receiver that is down: while the alert's notification to it waits,
+ * no reminder queues behind it (an outage would end in a burst of them);
+ * the other receiver, which got its notification, is reminded. */
+START_TEST(no_reminder_queues_behind_an_undelivered_notification)
+{
+    struct fixture f;
+    struct rows r;
+    struct err e = {0};
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [mail, chat]\n"
+                          "    repeat_interval: 10m\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 2);
+    /* chat's row (the second) is delivered, mail's still pending. */
+    ck_assert_int_eq(store_begin(f.s, &e), 0);
+    ck_assert_int_eq(
+        store_outbox_update(f.s, 2, OUTBOX_SENT, 1, 0, NULL, 200, T0, &e), 0);
+    ck_assert_int_eq(store_commit(f.s, &e), 0);
+    for (int k = 1; k <= 5; k++)
+        ck_assert_int_eq(fx_repeats_pending(&f, T0 + 600.0 * k), k == 1);
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:pending:event chat:sent:event "
+                                      "chat:pending:repeat");
     fx_close(&f);
 }
 END_TEST
@@ -570,7 +630,7 @@ START_TEST(reminders_respect_cooldown)
         fx_event(&f, T0 + 3800, EV_FIRING, SEV_WARNING, SEV_OK, T0 + 3800), 0);
     ck_assert_int_eq(fx_repeats(&f, T0 + 4500), 0);
     ck_assert_int_eq(fx_repeats(&f, T0 + 7200), 1);
-    ck_assert_str_eq(fx_rows(&f, &r), "mail:pending:event mail:pending:repeat "
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:sent:event mail:sent:repeat "
                                       "mail:skipped:event mail:skipped:event "
                                       "mail:pending:repeat");
     fx_close(&f);
@@ -1031,6 +1091,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, silenced_alert_is_recorded_but_not_sent);
     tcase_add_test(tc, silence_on_severity_matches_the_new_severity);
     tcase_add_test(tc, firing_alert_is_repeated_after_repeat_interval);
+    tcase_add_test(tc, no_reminder_queues_behind_an_undelivered_notification);
     tcase_add_test(tc, repeat_interval_follows_the_running_config);
     tcase_add_test(tc, silenced_receiver_does_not_follow_the_alert);
     tcase_add_test(tc, reminders_respect_cooldown);
