@@ -166,8 +166,7 @@ static struct wb_node *wb_compile(const struct cfg_node *c, struct cfg_diag *d)
         if (w->t == NULL && c->from_env)
             cfg_error_at(d, c, "invalid template (value from the environment)");
         else if (w->t == NULL)
-            cfg_error(d, c->line, c->col + (int)off + (c->quoted ? 1 : 0), "%s",
-                      why);
+            cfg_error_in_scalar(d, c, off, "%s", why);
     }
     return w;
 }

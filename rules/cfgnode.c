@@ -73,6 +73,80 @@ void cfg_error_at(struct cfg_diag *d, const struct cfg_node *n, const char *fmt,
     va_end(ap);
 }
 
+/* Byte offset in src of 1-based (line, col), col in characters as libyaml
+ * counts them; len when past the end. */
+static size_t src_offset(const char *src, size_t len, int line, int col)
+{
+    size_t i = 0;
+
+    for (int l = 1; l < line && i < len; i++)
+        if (src[i] == '\n')
+            l++;
+    for (int c = 1; c < col && i < len && src[i] != '\n'; c++) {
+        i++;
+        while (i < len && ((unsigned char)src[i] & 0xc0) == 0x80)
+            i++; /* a UTF-8 continuation byte: same character */
+    }
+    return i;
+}
+
+/* The k-th (1-based) "{{" at or after from in s[0..len), or len. */
+static size_t nth_open(const char *s, size_t len, size_t from, size_t k)
+{
+    for (size_t i = from; i + 1 < len; i++) {
+        if (s[i] == '{' && s[i + 1] == '{' && --k == 0)
+            return i;
+        if (s[i] == '{' && s[i + 1] == '{')
+            i++;
+    }
+    return len;
+}
+
+void cfg_error_in_scalar(struct cfg_diag *d, const struct cfg_node *n,
+                         size_t off, const char *fmt, ...)
+{
+    int line = n ? n->line : 0, col = n ? n->col : 0;
+    va_list ap;
+
+    if (n && n->unset)
+        return;
+    if (n && !n->from_env && n->scalar && d->src && off <= strlen(n->scalar)) {
+        const char *v = n->scalar;
+        size_t vlen = strlen(v), k = 0, open = vlen, start, raw;
+
+        /* Which "{{" of the value holds off, and how far into it. */
+        for (size_t i = nth_open(v, vlen, 0, 1); i < vlen && i <= off;
+             i = nth_open(v, vlen, i + 2, 1)) {
+            open = i;
+            k++;
+        }
+        start = src_offset(d->src, d->srclen, n->line, n->col);
+        raw = k ? nth_open(d->src, d->srclen, start, k) : d->srclen;
+        if (raw < d->srclen) {
+            /* The text from "{{" to off as written, unless an escape or
+             * a line break in the file makes it differ. */
+            size_t delta = off - open;
+            if (raw + delta < d->srclen &&
+                memchr(d->src + raw, '\n', delta) == NULL &&
+                memchr(d->src + raw, '\\', delta) == NULL)
+                raw += delta;
+            line = 1;
+            col = 1;
+            for (size_t i = 0; i < raw; i++) {
+                if (d->src[i] == '\n') {
+                    line++;
+                    col = 1;
+                } else if (((unsigned char)d->src[i] & 0xc0) != 0x80) {
+                    col++;
+                }
+            }
+        }
+    }
+    va_start(ap, fmt);
+    diag_vadd(d, line, col, fmt, ap);
+    va_end(ap);
+}
+
 void cfg_diag_print(const struct cfg_diag *d, void *FILE_stream)
 {
     FILE *f = FILE_stream;

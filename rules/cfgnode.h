@@ -31,6 +31,10 @@ struct cfg_node {
 #define CFG_MAX_ERRORS 1000
 struct cfg_diag {
     const char *file; /* borrowed; the name printed in messages */
+    /* The file's text while it is loaded (borrowed, or NULL): lets an error
+     * point inside a scalar (cfg_error_in_scalar). */
+    const char *src;
+    size_t srclen;
     char *msgs[CFG_MAX_ERRORS];
     size_t nmsgs; /* messages kept */
     size_t count; /* errors seen (may exceed nmsgs) */
@@ -44,6 +48,15 @@ void cfg_error(struct cfg_diag *d, int line, int col, const char *fmt, ...)
 /* The same at a node's position. */
 void cfg_error_at(struct cfg_diag *d, const struct cfg_node *n, const char *fmt,
                   ...) __attribute__((format(printf, 3, 4)));
+/* The same at byte off of the template in scalar n's value: the position in
+ * the file of that point of its k-th "{{ ... }}", found in the file's text,
+ * so that it is right in quoted strings with escapes and in block scalars
+ * (| and >), whose values do not map 1:1 onto the lines. The scalar's own
+ * position when the file's text is not at hand or the value came from the
+ * environment. */
+void cfg_error_in_scalar(struct cfg_diag *d, const struct cfg_node *n,
+                         size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* v, the text of node n, as an error message may show it: never a value
  * expanded from the environment, which may be a secret. */
 const char *cfg_shown(const struct cfg_node *n, const char *v);

@@ -472,6 +472,8 @@ struct config *config_load_buf(const char *text, size_t len, const char *file,
     root = cfg_parse(text, len, d);
     if (root == NULL)
         return NULL;
+    d->src = text;
+    d->srclen = len;
     c = xcalloc(1, sizeof(*c));
     c->path = xstrdup(file ? file : "<config>");
     c->dir = xstrdup(dir ? dir : ".");
@@ -513,6 +515,8 @@ struct config *config_load_buf(const char *text, size_t len, const char *file,
     config_load_routes(&L, root);
     config_load_rules(&L, root);
     cfg_node_free(root);
+    d->src = NULL;
+    d->srclen = 0;
     diag_sort(d, kept_before);
     if (d->count > errors_before) {
         config_free(c);

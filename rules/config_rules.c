@@ -250,6 +250,12 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
                      "sum, count, stddev, pNN such as p90 or p99.9, apdex(T), "
                      "rate, increase)",
                      cfg_shown(n, s));
+    else if ((r->agg.kind == AGG_RATE || r->agg.kind == AGG_INCREASE) &&
+             !(r->window > 0) && cfg_get(item, "window") == NULL)
+        /* Over the newest sample alone rate has no value and increase is
+         * 0: the rule could never fire. */
+        cfg_error_at(d, n, "aggregate %s needs a window in %s",
+                     r->agg.kind == AGG_RATE ? "rate" : "increase", ctx);
 
     n = config_get_map(item, "ratio", "ratio", d);
     if (n) {
@@ -332,16 +338,11 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
                 continue;
             t = tmpl_compile(s, why, sizeof(why), &off);
             if (t == NULL) {
-                /* Point into the scalar when its text maps 1:1 onto the
-                 * line (single-line, not from the environment). */
-                int col = v->col;
-                if (!v->from_env && strchr(s, '\n') == NULL && off < 100000)
-                    col += (int)off + (v->quoted ? 1 : 0);
-                cfg_error(d, v->line, col, "%s in annotation \"%s\" of %s",
-                          v->from_env ? "invalid template (value from the "
-                                        "environment)"
-                                      : why,
-                          ann->keys[i], ctx);
+                cfg_error_in_scalar(d, v, off, "%s in annotation \"%s\" of %s",
+                                    v->from_env ? "invalid template (value "
+                                                  "from the environment)"
+                                                : why,
+                                    ann->keys[i], ctx);
                 continue;
             }
             r->annotations[r->nannotations].name = xstrdup(ann->keys[i]);

@@ -947,6 +947,65 @@ START_TEST(unknown_template_path_points_into_the_annotation)
 }
 END_TEST
 
+/* The position is found in the file's text: right after multi-byte
+ * characters and escapes, and on the line of a block scalar that holds the
+ * template, not at its | or >. */
+START_TEST(template_errors_point_at_the_template_in_the_file)
+{
+    static const char tail[] = " (expected rule, event, severity, previous, "
+                               "value, reason, fingerprint, ts, labels.NAME "
+                               "or annotations.NAME) in annotation ";
+    char want[512];
+    struct config *c =
+        load(RULE_HEAD "    severity: {warning: {above: 1}}\n"
+                       "    annotations:\n"
+                       "      s: \"\xc3\xa9\xc3\xa9 {{ nope }}\"\n"
+                       "      t: \"\\u00e9 {{ nope2 }}\"\n"
+                       "      u: |\n"
+                       "        first {{ value }}\n"
+                       "        then {{ nope3 }}\n"
+                       "      w: >\n"
+                       "        a {{ value }}\n"
+                       "        b {{ nope4 }}\n");
+    ck_assert_ptr_null(c);
+    snprintf(want, sizeof(want),
+             "f.yaml:6:17: unknown template path \"nope\"%s\"s\" of rule "
+             "\"r1\"",
+             tail);
+    ck_assert_msg(has_msg(want), "missing: %s", want);
+    snprintf(want, sizeof(want),
+             "f.yaml:7:21: unknown template path \"nope2\"%s\"t\" of rule "
+             "\"r1\"",
+             tail);
+    ck_assert_msg(has_msg(want), "missing: %s", want);
+    snprintf(want, sizeof(want),
+             "f.yaml:10:17: unknown template path \"nope3\"%s\"u\" of rule "
+             "\"r1\"",
+             tail);
+    ck_assert_msg(has_msg(want), "missing: %s", want);
+    snprintf(want, sizeof(want),
+             "f.yaml:13:14: unknown template path \"nope4\"%s\"w\" of rule "
+             "\"r1\"",
+             tail);
+    ck_assert_msg(has_msg(want), "missing: %s", want);
+    if (diag.nmsgs != 4)
+        dump();
+    ck_assert_uint_eq(diag.nmsgs, 4);
+}
+END_TEST
+
+START_TEST(rate_and_increase_need_a_window)
+{
+    ck_load_error(RULE_HEAD "    aggregate: rate\n"
+                            "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:4:16: aggregate rate needs a window in rule \"r1\"");
+    ck_load_error(RULE_HEAD "    aggregate: increase\n"
+                            "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:4:16: aggregate increase needs a window in rule "
+                  "\"r1\"");
+}
+END_TEST
+
 START_TEST(reserved_rule_labels_are_rejected)
 {
     ck_load_error(RULE_HEAD "    severity: {warning: {above: 1}}\n"
@@ -1249,6 +1308,8 @@ Suite *config_suite(void)
     tcase_add_test(r, unknown_aggregate_and_ratio_misuse);
     tcase_add_test(r, by_duplicates_are_rejected);
     tcase_add_test(r, unknown_template_path_points_into_the_annotation);
+    tcase_add_test(r, rate_and_increase_need_a_window);
+    tcase_add_test(r, template_errors_point_at_the_template_in_the_file);
     tcase_add_test(r, reserved_rule_labels_are_rejected);
     tcase_add_test(r, nodata_parses_and_validates);
     tcase_add_test(r, rule_fields_land_in_the_struct);
