@@ -3,6 +3,7 @@ integration tests (tests/integration/test_daemon_*.py): a temp config and
 store, listen on 127.0.0.1:0 (the port is read from the daemon's own
 "listening on" log line), bounded waits for /healthz and log lines, HTTP
 helpers, and clean or brutal stops."""
+import atexit
 import http.client
 import json
 import os
@@ -25,6 +26,19 @@ def wait_until(fn, timeout=20.0, interval=0.05):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(interval)
+
+
+_started = []
+
+
+@atexit.register
+def _kill_leftovers():
+    """A test that ends early (a failed check exits, an exception) must not
+    leave its daemon running."""
+    for p in _started:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 class Daemon:
@@ -63,6 +77,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [os.environ["TOCSIN"], "run", "-c", self.cfg], stdin=stdin,
             stdout=self.logf, stderr=self.logf, cwd=self.dir)
+        _started.append(self.proc)
         m = self.wait_log(r"tocsin: listening on 127\.0\.0\.1:(\d+)",
                           timeout, offset)
         if not m:
