@@ -139,7 +139,7 @@ static void scrape_cb(void *ctx, const struct scrape_page *pg)
     struct sample up = {"up", NULL, 0, 0.0, NAN};
     struct batch b;
 
-    batch_init(&b, util_now());
+    batch_init(&b, pg->started > 0 ? pg->started : util_now());
     b.extra = pg->labels;
     b.nextra = pg->nlabels;
     b.dflt = &dflt;

@@ -7,9 +7,11 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../common/buf.h"
 #include "../common/log.h"
@@ -28,7 +30,8 @@ struct target {
     double next_due; /* monotonic */
     CURL *easy;      /* non-NULL while in flight */
     struct buf body;
-    struct curl_slist *hdrs; /* Accept: the text format */
+    struct curl_slist *hdrs; /* Accept: the text format; the timeout */
+    double started;          /* wall time the transfer began */
     struct scrape_seen *seen;
     atomic_uint_fast64_t ok, failed;
 };
@@ -43,10 +46,27 @@ struct scraper {
     atomic_int stop;
 };
 
+/* Whether a query parameter's value may be a credential: its name holds
+ * one of these (any case). */
+static bool secret_param(const char *name, size_t n)
+{
+    static const char *const words[] = {"token", "key",     "secret",
+                                        "pass",  "auth",    "sig",
+                                        "cred",  "session", NULL};
+
+    for (size_t i = 0; words[i]; i++) {
+        size_t w = strlen(words[i]);
+        for (size_t j = 0; j + w <= n; j++)
+            if (strncasecmp(name + j, words[i], w) == 0)
+                return true;
+    }
+    return false;
+}
+
 void scrape_target_name(const char *url, char *out, size_t outlen)
 {
-    const char *p = strstr(url, "://"), *at, *slash, *q;
-    size_t n;
+    const char *p = strstr(url, "://"), *at, *slash, *q, *end;
+    struct buf b;
 
     if (p == NULL) {
         snprintf(out, outlen, "%s", url);
@@ -55,10 +75,33 @@ void scrape_target_name(const char *url, char *out, size_t outlen)
     p += 3;
     slash = p + strcspn(p, "/?#");
     at = memchr(p, '@', (size_t)(slash - p));
-    n = (size_t)(p - url);
     q = url + strcspn(url, "?#");
-    snprintf(out, outlen, "%.*s%.*s", (int)n, url, (int)(q - (at ? at + 1 : p)),
-             at ? at + 1 : p);
+    buf_init(&b, 4096);
+    buf_add(&b, url, (size_t)(p - url));
+    buf_add(&b, at ? at + 1 : p, (size_t)(q - (at ? at + 1 : p)));
+    /* The query tells targets of one exporter apart (blackbox's
+     * ?target=); a value that may be a credential is not shown. */
+    end = q + strcspn(q, "#");
+    if (*q == '?') {
+        const char *s = q + 1;
+        buf_addc(&b, '?');
+        while (s < end) {
+            const char *amp = memchr(s, '&', (size_t)(end - s));
+            const char *e = amp ? amp : end;
+            const char *eq = memchr(s, '=', (size_t)(e - s));
+            if (eq && secret_param(s, (size_t)(eq - s))) {
+                buf_add(&b, s, (size_t)(eq - s));
+                buf_adds(&b, "=REDACTED");
+            } else {
+                buf_add(&b, s, (size_t)(e - s));
+            }
+            if (amp)
+                buf_addc(&b, '&');
+            s = amp ? amp + 1 : end;
+        }
+    }
+    snprintf(out, outlen, "%s", b.failed ? "" : buf_str(&b));
+    buf_cleanup(&b);
 }
 
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -79,6 +122,7 @@ static void start_transfer(struct scraper *s, struct target *t)
         return;
     }
     buf_init(&t->body, SCRAPE_MAX_BODY);
+    t->started = util_now(); /* the samples' time, as Prometheus stamps */
     curl_easy_setopt(c, CURLOPT_URL, t->url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t->timeout * 1000));
@@ -89,6 +133,11 @@ static void start_transfer(struct scraper *s, struct target *t)
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(c, CURLOPT_USERAGENT, "tocsin-scraper");
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* As Prometheus (follow_redirects: true, at most 10); credentials of
+     * the URL are not sent on to another host (libcurl's default). */
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->hdrs);
     t->easy = c;
     curl_multi_add_handle(s->multi, c);
@@ -107,15 +156,18 @@ static void finish_transfer(struct scraper *s, CURL *c, CURLcode code)
     if (t == NULL)
         return;
     t->easy = NULL;
-    pg = (struct scrape_page){t->name,   t->instance, NULL,   0,
-                              t->labels, t->nlabels,  t->seen};
+    pg = (struct scrape_page){t->name,   t->instance, NULL,    0,
+                              t->labels, t->nlabels,  t->seen, t->started};
     if (code == CURLE_OK && status == 200) {
         atomic_fetch_add(&t->ok, 1);
         pg.body = buf_str(&t->body);
         pg.len = t->body.len;
     } else {
         atomic_fetch_add(&t->failed, 1);
-        if (code != CURLE_OK)
+        if (code == CURLE_WRITE_ERROR && t->body.failed)
+            log_warn("scrape", "%s: page larger than %zu MiB", t->name,
+                     SCRAPE_MAX_BODY >> 20);
+        else if (code != CURLE_OK)
             log_warn("scrape", "%s: %s", t->name, curl_easy_strerror(code));
         else
             log_warn("scrape", "%s: HTTP %ld", t->name, status);
@@ -232,6 +284,13 @@ struct scraper *scraper_start(const struct scrape_target_cfg *tc, size_t n,
         t->seen = scrape_seen_new();
         t->hdrs = curl_slist_append(
             NULL, "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1");
+        {
+            /* blackbox_exporter and others size their work by it */
+            char h[80];
+            snprintf(h, sizeof(h), "X-Prometheus-Scrape-Timeout-Seconds: %g",
+                     t->timeout);
+            t->hdrs = curl_slist_append(t->hdrs, h);
+        }
         atomic_init(&t->ok, 0);
         atomic_init(&t->failed, 0);
         adopt(t, prev);

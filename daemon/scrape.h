@@ -25,7 +25,7 @@ struct scrape_target_cfg {
 /* One scrape's outcome, as the callback sees it. Everything is the
  * scraper's and valid during the call. */
 struct scrape_page {
-    const char *target;   /* the URL without userinfo and query */
+    const char *target;   /* the URL as scrape_target_name shows it */
     const char *instance; /* its host:port: Prometheus' `instance` label */
     const char *body;     /* the page; NULL when the scrape failed (logged
                              and counted already) */
@@ -33,6 +33,8 @@ struct scrape_page {
     const struct kv *labels; /* the target's */
     size_t nlabels;
     struct scrape_seen *seen; /* its last page, for scrape_seen_filter */
+    double started;           /* wall time the scrape began: the time of
+                                 samples without their own */
 };
 
 /* Called on the scraper thread after each scrape. */
@@ -54,7 +56,8 @@ size_t scraper_counters(struct scraper *s, struct metrics_scrape *out,
                         size_t max);
 void scraper_stop(struct scraper *s);
 
-/* The URL as a metrics/log label: userinfo and query removed. */
+/* The URL as a metrics/log label: userinfo removed, and the values of
+ * query parameters whose names suggest a credential (token, key, ...). */
 void scrape_target_name(const char *url, char *out, size_t outlen);
 
 #endif

@@ -335,8 +335,20 @@ static void load_input(struct config_loader *L, const struct cfg_node *item,
         }
         config_positive_duration(cfg_get(m, "interval"), "interval",
                                  &in->interval, d);
-        config_positive_duration(cfg_get(m, "timeout"), "timeout", &in->timeout,
-                                 d);
+        double timeout = -1;
+        config_positive_duration(cfg_get(m, "timeout"), "timeout", &timeout, d);
+        if (timeout > 0)
+            in->timeout = timeout;
+        if (timeout > in->interval) {
+            char a[32], b[32];
+            util_format_duration(in->timeout, a, sizeof(a));
+            util_format_duration(in->interval, b, sizeof(b));
+            /* As Prometheus: a scrape may not outlast its interval. */
+            cfg_error_at(d, cfg_get(m, "timeout"),
+                         "scrape timeout (%s) is longer than its interval "
+                         "(%s)",
+                         a, b);
+        }
         config_read_kv(config_get_map(m, "labels", "labels", d), "label value",
                        &in->labels, &in->nlabels, d);
     } else if (strcmp(kind, "statsd") == 0) {

@@ -742,6 +742,15 @@ START_TEST(input_errors_have_positions)
     ck_assert(has_msg("f.yaml:4:5: scrape input needs a url"));
     ck_assert(has_msg("f.yaml:5:19: scrape url must start with "
                       "http:// or https://"));
+    /* As Prometheus: a scrape may not outlast its interval; without a
+     * timeout the default (10s) is cut to the interval. */
+    c = load("inputs:\n"
+             "  - scrape: {url: \"http://h/m\", interval: 15s, timeout: 30s}\n"
+             "  - scrape: {url: \"http://h/m\", interval: 5s}\n");
+    ck_assert_ptr_null(c);
+    ck_assert(has_msg("f.yaml:2:57: scrape timeout (30s) is longer than its "
+                      "interval (15s)"));
+    ck_assert_uint_eq(diag.nmsgs, 1);
 }
 END_TEST
 

@@ -18,6 +18,7 @@
 #include "../daemon/batch.h"
 #include "../daemon/filein.h"
 #include "../daemon/metrics.h"
+#include "../daemon/scrape.h"
 #include "../daemon/scrape_seen.h"
 #include "../daemon/statsd.h"
 #include "../daemon/writer.h"
@@ -124,6 +125,27 @@ START_TEST(scrape_instance_is_host_and_port_of_the_url)
     ck_assert_int_eq(
         transport_url_hostport("http://[::1]/metrics", out, sizeof(out)), 0);
     ck_assert_str_eq(out, "[::1]:80");
+}
+END_TEST
+
+/* The target label of /metrics and of log lines: no userinfo; the query
+ * kept (it tells blackbox's ?target= probes apart) but for values that may
+ * be credentials. */
+START_TEST(scrape_target_name_keeps_the_query_but_not_secrets)
+{
+    char out[256];
+
+    scrape_target_name("http://u:pw@h:9115/probe?target=a&module=http_2xx", out,
+                       sizeof(out));
+    ck_assert_str_eq(out, "http://h:9115/probe?target=a&module=http_2xx");
+    scrape_target_name("https://h/m?api_key=s3cr3t&x=1&Token=t&sig=q#frag", out,
+                       sizeof(out));
+    ck_assert_str_eq(out, "https://h/m?api_key=REDACTED&x=1&Token=REDACTED&"
+                          "sig=REDACTED");
+    scrape_target_name("http://h:1/metrics", out, sizeof(out));
+    ck_assert_str_eq(out, "http://h:1/metrics");
+    scrape_target_name("http://h:1/metrics?flag", out, sizeof(out));
+    ck_assert_str_eq(out, "http://h:1/metrics?flag");
 }
 END_TEST
 
@@ -662,6 +684,7 @@ Suite *daemon_suite(void)
     tcase_add_test(tc, batch_extra_labels_replace_same_named_sample_labels);
     tcase_add_test(tc, batch_default_labels_fill_in_only_what_is_missing);
     tcase_add_test(tc, scrape_instance_is_host_and_port_of_the_url);
+    tcase_add_test(tc, scrape_target_name_keeps_the_query_but_not_secrets);
     tcase_add_test(tc, batch_rejects_keep_a_bounded_list_but_count_all);
     tcase_add_test(tc, scrape_seen_drops_a_stamped_sample_shown_again);
     tcase_add_test(tc, metrics_page_has_help_type_and_escaped_labels);
