@@ -212,6 +212,8 @@ enum ingest_format ingest_guess(const char *line, size_t len)
     len -= i;
     if (len == 0)
         return FMT_AUTO;
+    if (statsd_is_event_or_check(line, len))
+        return FMT_STATSD;
     if (line[0] == '{')
         return FMT_JSON;
     if (line[0] == '#')

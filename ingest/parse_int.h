@@ -7,6 +7,7 @@
 #define TOCSIN_PARSE_INT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -129,6 +130,9 @@ int ingest_parse_prom(struct ingest_parser *p, const char *line, size_t len,
                       sample_fn emit, void *ctx);
 int ingest_parse_graphite(struct ingest_parser *p, const char *line, size_t len,
                           sample_fn emit, void *ctx);
+/* A DogStatsD event ("_e{...") or service check ("_sc|..."): no sample,
+ * not a malformed line either. */
+bool statsd_is_event_or_check(const char *line, size_t len);
 int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
                         sample_fn emit, void *ctx);
 

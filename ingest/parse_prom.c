@@ -96,7 +96,7 @@ static int prom_comment(struct ingest_parser *p, const char *s, size_t n)
 }
 
 /* Decode a quoted label value at s[*i] (just after the opening quote) into
- * scratch; \\ \" \n are the only escapes. */
+ * scratch: \\ \" \n, and any other escape kept as written. */
 static const char *prom_label_value(struct ingest_parser *p, const char *s,
                                     size_t n, size_t *i)
 {
@@ -118,9 +118,11 @@ static const char *prom_label_value(struct ingest_parser *p, const char *s,
                 d[k++] = '\n';
                 break;
             default:
-                ingest_reject(p, "invalid escape \"\\%c\" in label value",
-                              s[j + 1]);
-                return NULL;
+                /* As Prometheus' scraper reads it: an unknown escape is
+                 * kept as written ("C:\temp" stays C:\temp). */
+                d[k++] = '\\';
+                d[k++] = s[j + 1];
+                break;
             }
             j += 2;
             continue;

@@ -116,6 +116,12 @@ static int gauge_set(struct ingest_parser *p, bool delta, double *v)
     return rc;
 }
 
+bool statsd_is_event_or_check(const char *line, size_t len)
+{
+    return (len >= 3 && memcmp(line, "_e{", 3) == 0) ||
+           (len >= 4 && memcmp(line, "_sc|", 4) == 0);
+}
+
 int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
                         sample_fn emit, void *ctx)
 {
@@ -126,6 +132,10 @@ int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
     int n = 0;
     char q[48];
 
+    /* DogStatsD events and service checks share the socket with metrics
+     * (Datadog clients send them); they carry no sample. */
+    if (statsd_is_event_or_check(line, len))
+        return 0;
     while (i < len && line[i] != ':')
         i++;
     if (i == 0)

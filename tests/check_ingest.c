@@ -394,7 +394,12 @@ START_TEST(prom_label_value_escapes_are_decoded)
                             &g),
                      1);
     ck_assert_str_eq(g.labels[0], "path=C:\\x,q=say \"hi\",nl=a\nb,s=a,b}c");
-    expect_reject(FMT_PROM, "m{a=\"\\t\"} 1", "invalid escape");
+    /* An unknown escape is kept as written, as Prometheus' scraper does. */
+    {
+        struct got lit;
+        ck_assert_int_eq(parse1(FMT_PROM, "m{a=\"C:\\temp\"} 1", &lit), 1);
+        ck_assert_str_eq(lit.labels[0], "a=C:\\temp");
+    }
     expect_reject(FMT_PROM, "m{a=\"open} 1", "unterminated");
     expect_reject(FMT_PROM, "m 3 # {trace_id=\"abc\"} 0.5", "OpenMetrics");
 }
@@ -563,6 +568,22 @@ START_TEST(graphite_rejects_bad_lines)
 END_TEST
 
 /* ---- statsd ------------------------------------------------------------ */
+
+/* Datadog clients send events and service checks on the metrics socket:
+ * no sample, and not a malformed line; guessing knows them too. */
+START_TEST(statsd_events_and_service_checks_are_ignored)
+{
+    struct got g;
+
+    ck_assert_int_eq(parse1(FMT_STATSD, "_e{5,4}:title|text|#a:b", &g), 0);
+    ck_assert_int_eq(parse1(FMT_STATSD, "_sc|db.up|0|#env:prod", &g), 0);
+    ck_assert_int_eq(parse1(FMT_AUTO, "_sc|db.up|2", &g), 0);
+    ck_assert_int_eq(parse1(FMT_AUTO, "_e{1,1}:a|b", &g), 0);
+    ck_assert_int_eq(ingest_guess("_sc|x|0", 7), FMT_STATSD);
+    /* A metric named like one is still a metric. */
+    ck_assert_int_eq(parse1(FMT_STATSD, "_e:1|c", &g), 1);
+}
+END_TEST
 
 START_TEST(statsd_counter_is_divided_by_sample_rate)
 {
@@ -1108,6 +1129,7 @@ Suite *ingest_suite(void)
     tcase_add_test(t, graphite_tagged_series_tags_become_labels);
     tcase_add_test(t, graphite_rejects_bad_lines);
     tcase_add_test(t, graphite_skips_nan_inf_values_as_carbon_drops_nan);
+    tcase_add_test(t, statsd_events_and_service_checks_are_ignored);
     tcase_add_test(t, statsd_counter_is_divided_by_sample_rate);
     tcase_add_test(t, statsd_timer_histogram_distribution_keep_value_and_tags);
     tcase_add_test(t, statsd_gauge_deltas_apply_to_the_last_value);
