@@ -264,6 +264,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (rq == NULL) {
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        const char *enc =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
         conn_set_deadline(h, c, 0);
         rq = xcalloc(1, sizeof(*rq));
         buf_init(&rq->body, DAEMON_BODY_LIMIT);
@@ -272,6 +274,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         h->answering++;
         rq->counted = 1;
         pthread_mutex_unlock(&h->mu);
+        if (enc != NULL && strcasecmp(enc, "identity") != 0) {
+            /* A gzip body (Telegraf's content_encoding, InfluxDB clients)
+             * would read as binary junk, line by line. */
+            static const char msg[] =
+                "{\"error\":\"Content-Encoding is not supported: send the "
+                "body uncompressed\"}\n";
+            rq->answered = 1;
+            return send_reply(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                              "application/json", msg, sizeof(msg) - 1, NULL);
+        }
         if (cl != NULL) {
             char *end;
             unsigned long long n = strtoull(cl, &end, 10);

@@ -87,6 +87,15 @@ check(d.request("GET", "/nope")[0] == 404, "unknown path: 404")
 check(d.request("GET", "/api/v1/ingest")[0] == 405, "GET on ingest: 405")
 check(d.request("PUT", "/api/v1/alerts", "x")[0] == 405,
       "PUT on alerts: 405")
+# A compressed body is refused as such (415), not read as junk lines.
+import gzip  # noqa: E402
+st, text = d.request("POST", "/api/v1/ingest?format=prom",
+                     gzip.compress(b'cpu{host="gz"} 99\n'),
+                     {"Content-Encoding": "gzip"})
+check(st == 415 and "Content-Encoding" in text,
+      "a gzip body is answered 415 (got %d %s)" % (st, text))
+check("gz" not in {a["labels"].get("host") for a in d.alerts()},
+      "and nothing of it is ingested")
 st, text = d.request("GET", "/healthz")
 check(st == 200 and text.strip() == "ok", "/healthz answers 200 ok")
 rc = d.stop()
