@@ -24,18 +24,8 @@
 #include "../common/util.h"
 #include "../ingest/parse.h"
 
-struct filein {
-    char *path;
-    bool follow;
-    double poll;
-    filein_fn fn;
-    void *ctx;
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;
-    atomic_bool finished;
-    /* reader state (thread only) */
+/* One open file and what was read of it. */
+struct fview {
     int fd;
     bool stream; /* not a regular file: a pipe, FIFO or terminal */
     bool eof;    /* the last read found the end (a stream's writers gone) */
@@ -48,12 +38,34 @@ struct filein {
     size_t line; /* number of the next line to deliver */
 };
 
+/* Seconds a rotated-away file is still read after its last new byte: its
+ * writer keeps appending to it until it reopens the path (logrotate's
+ * postrotate signal), as Fluent Bit's Rotate_Wait (5 s) allows for. */
+#define FILEIN_ROTATE_WAIT 5.0
+
+struct filein {
+    char *path;
+    bool follow;
+    double poll;
+    filein_fn fn;
+    void *ctx;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+    atomic_bool finished;
+    /* reader state (thread only) */
+    struct fview cur; /* the file at the path */
+    struct fview old; /* the one rotated away, read until old_until */
+    double old_until; /* util_mono() */
+};
+
 /* Hand every complete line in partial to the callback; keep the rest. With
  * all, the unterminated tail goes too (EOF of a finished file, rotation). */
-static void deliver(struct filein *f, bool all)
+static void deliver(struct filein *f, struct fview *v, bool all)
 {
-    const char *d = buf_str(&f->partial);
-    size_t len = f->partial.len, end = len, i, nlines = 0;
+    const char *d = buf_str(&v->partial);
+    size_t len = v->partial.len, end = len, i, nlines = 0;
 
     if (len == 0)
         return;
@@ -72,15 +84,15 @@ static void deliver(struct filein *f, bool all)
             nlines++;
     if (end > 0 && d[end - 1] != '\n')
         nlines++;
-    f->fn(f->ctx, d, end, f->line);
-    f->line += nlines;
+    f->fn(f->ctx, d, end, v->line);
+    v->line += nlines;
     if (end == len) {
-        buf_reset(&f->partial);
+        buf_reset(&v->partial);
     } else {
         char *rest = xmalloc(len - end);
         memcpy(rest, d + end, len - end);
-        buf_reset(&f->partial);
-        buf_add(&f->partial, rest, len - end);
+        buf_reset(&v->partial);
+        buf_add(&v->partial, rest, len - end);
         free(rest);
     }
 }
@@ -88,129 +100,154 @@ static void deliver(struct filein *f, bool all)
 /* Close the file. tail_is_line: an unterminated last line is whole (a file
  * read once, to its end); otherwise (rotated away) its writer may still be
  * completing it in the old file, so it is dropped, not half read. */
-static void close_file(struct filein *f, bool tail_is_line)
+static void close_file(struct filein *f, struct fview *v, bool tail_is_line)
 {
-    if (f->fd >= 0)
-        close(f->fd);
-    f->fd = -1;
-    deliver(f, tail_is_line);
-    if (f->partial.len > 0) {
+    if (v->fd >= 0)
+        close(v->fd);
+    v->fd = -1;
+    deliver(f, v, tail_is_line);
+    if (v->partial.len > 0) {
         log_warn("file",
                  "%s: dropped %zu bytes of an unterminated line at rotation",
-                 f->path, f->partial.len);
-        buf_reset(&f->partial);
+                 f->path, v->partial.len);
+        buf_reset(&v->partial);
     }
 }
 
 /* Remember the bytes just before the offset. */
-static void tail_load(struct filein *f)
+static void tail_load(struct fview *v)
 {
     size_t k =
-        f->off < (off_t)sizeof(f->tail) ? (size_t)f->off : sizeof(f->tail);
-    ssize_t n = k > 0 ? pread(f->fd, f->tail, k, f->off - (off_t)k) : 0;
+        v->off < (off_t)sizeof(v->tail) ? (size_t)v->off : sizeof(v->tail);
+    ssize_t n = k > 0 ? pread(v->fd, v->tail, k, v->off - (off_t)k) : 0;
 
-    f->ntail = n == (ssize_t)k ? k : 0;
+    v->ntail = n == (ssize_t)k ? k : 0;
 }
 
 /* Are the bytes before the offset still the ones read there? */
-static bool tail_same(struct filein *f)
+static bool tail_same(struct fview *v)
 {
-    char now[sizeof(f->tail)];
+    char now[sizeof(v->tail)];
 
-    if (f->ntail == 0)
+    if (v->ntail == 0)
         return true;
-    return pread(f->fd, now, f->ntail, f->off - (off_t)f->ntail) ==
-               (ssize_t)f->ntail &&
-           memcmp(now, f->tail, f->ntail) == 0;
+    return pread(v->fd, now, v->ntail, v->off - (off_t)v->ntail) ==
+               (ssize_t)v->ntail &&
+           memcmp(now, v->tail, v->ntail) == 0;
 }
 
 /* The file was truncated (and maybe written again): read it from its
  * start. */
 static void restart(struct filein *f)
 {
+    struct fview *v = &f->cur;
+
     log_info("file", "%s was truncated; reading from its start", f->path);
-    lseek(f->fd, 0, SEEK_SET);
-    f->off = 0;
-    f->ntail = 0;
-    f->line = 1;
-    buf_reset(&f->partial);
+    lseek(v->fd, 0, SEEK_SET);
+    v->off = 0;
+    v->ntail = 0;
+    v->line = 1;
+    buf_reset(&v->partial);
 }
 
 static int open_file(struct filein *f, bool at_end)
 {
+    struct fview *v = &f->cur;
     struct stat st;
 
     /* O_NONBLOCK: opening a FIFO does not wait for a writer, and reading
      * a stream never blocks the thread (it must see the stop flag). */
-    f->fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (f->fd < 0)
+    v->fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (v->fd < 0)
         return -1;
-    if (fstat(f->fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+    if (fstat(v->fd, &st) < 0 || S_ISDIR(st.st_mode)) {
         int why = S_ISDIR(st.st_mode) ? EISDIR : errno;
 
-        close(f->fd);
-        f->fd = -1;
+        close(v->fd);
+        v->fd = -1;
         errno = why;
         return -1;
     }
-    f->stream = !S_ISREG(st.st_mode);
-    f->eof = false;
-    f->dev = st.st_dev;
-    f->ino = st.st_ino;
-    f->off = at_end && !f->stream ? lseek(f->fd, 0, SEEK_END) : 0;
-    if (f->off < 0)
-        f->off = 0;
-    if (!f->stream)
-        tail_load(f);
-    f->line = 1;
-    buf_reset(&f->partial);
+    v->stream = !S_ISREG(st.st_mode);
+    v->eof = false;
+    v->dev = st.st_dev;
+    v->ino = st.st_ino;
+    v->off = at_end && !v->stream ? lseek(v->fd, 0, SEEK_END) : 0;
+    if (v->off < 0)
+        v->off = 0;
+    if (!v->stream)
+        tail_load(v);
+    v->line = 1;
+    buf_reset(&v->partial);
     log_info("file", "reading %s%s", f->path,
-             f->stream ? " (a stream: lines as they come)"
+             v->stream ? " (a stream: lines as they come)"
              : at_end  ? " from its end"
                        : "");
     return 0;
 }
 
-/* Read everything available now. Returns bytes read. */
-static size_t read_some(struct filein *f)
+/* Read everything available now of v. Returns bytes read. */
+static size_t read_some(struct filein *f, struct fview *v)
 {
     char chunk[65536];
     size_t total = 0;
     ssize_t n;
 
-    while ((n = read(f->fd, chunk, sizeof(chunk))) > 0) {
-        if (buf_add(&f->partial, chunk, (size_t)n) < 0) {
-            buf_init(&f->partial, 0);
+    while ((n = read(v->fd, chunk, sizeof(chunk))) > 0) {
+        if (buf_add(&v->partial, chunk, (size_t)n) < 0) {
+            buf_init(&v->partial, 0);
             log_warn("file", "%s: dropped an over-long line", f->path);
         }
-        f->off += n;
+        v->off += n;
         total += (size_t)n;
-        deliver(f, false);
+        deliver(f, v, false);
         if (total > (64u << 20))
             break; /* let the stop flag and rotation checks run */
     }
-    f->eof = n == 0;
-    if (f->stream && f->eof)
-        deliver(f, true); /* its writers are gone: the last line is whole */
-    else if (total > 0 && !f->stream)
-        tail_load(f);
+    v->eof = n == 0;
+    if (v->stream && v->eof)
+        deliver(f, v, true); /* its writers are gone: the last line is whole */
+    else if (total > 0 && !v->stream)
+        tail_load(v);
     return total;
 }
 
 /* Rotation or truncation since the last look? Acts on it. */
 static void check_path(struct filein *f)
 {
+    struct fview *v = &f->cur;
     struct stat st;
 
-    if (stat(f->path, &st) < 0 || st.st_dev != f->dev || st.st_ino != f->ino) {
-        /* Renamed away (or deleted): finish the old file, then reopen. */
-        read_some(f);
+    if (stat(f->path, &st) < 0 || st.st_dev != v->dev || st.st_ino != v->ino) {
+        /* Renamed away (or deleted): the new file is opened at once, and
+         * the old one still read for a while, as its writer may append
+         * to it until it reopens the path. */
+        read_some(f, v);
+        if (f->old.fd >= 0)
+            close_file(f, &f->old, false);
+        buf_cleanup(&f->old.partial);
+        f->old = *v;
+        f->old_until = util_mono() + FILEIN_ROTATE_WAIT;
+        memset(v, 0, sizeof(*v));
+        v->fd = -1;
+        buf_init(&v->partial, 0);
         log_info("file", "%s was rotated; reopening", f->path);
-        close_file(f, false);
         return;
     }
-    if (st.st_size < f->off)
+    if (st.st_size < v->off)
         restart(f);
+}
+
+/* Read what the writer still appends to the rotated-away file; close it
+ * once FILEIN_ROTATE_WAIT has passed without a new byte. */
+static void read_old(struct filein *f)
+{
+    if (f->old.fd < 0)
+        return;
+    if (read_some(f, &f->old) > 0)
+        f->old_until = util_mono() + FILEIN_ROTATE_WAIT;
+    else if (util_mono() >= f->old_until)
+        close_file(f, &f->old, false);
 }
 
 static bool wait_stop(struct filein *f, double secs)
@@ -240,7 +277,8 @@ static void *filein_main(void *arg)
 
     util_thread_name("tocsin-file");
     for (;;) {
-        if (f->fd < 0) {
+        read_old(f);
+        if (f->cur.fd < 0) {
             /* Only the file present at start (opened by filein_start) is
              * read from its end; any later one from its start. */
             if (open_file(f, false) < 0) {
@@ -257,24 +295,24 @@ static void *filein_main(void *arg)
                 warned = false;
             }
         }
-        if (f->fd >= 0 && f->stream) {
+        if (f->cur.fd >= 0 && f->cur.stream) {
             /* Followed, a FIFO's next writer is waited for; read once, a
              * stream ends when its writers are gone. */
-            read_some(f);
-            if (!f->follow && f->eof) {
-                close_file(f, true);
+            read_some(f, &f->cur);
+            if (!f->follow && f->cur.eof) {
+                close_file(f, &f->cur, true);
                 break;
             }
-        } else if (f->fd >= 0) {
-            if (f->follow && !tail_same(f))
+        } else if (f->cur.fd >= 0) {
+            if (f->follow && !tail_same(&f->cur))
                 restart(f);
-            read_some(f);
+            read_some(f, &f->cur);
             if (!f->follow) {
-                close_file(f, true);
+                close_file(f, &f->cur, true);
                 break;
             }
             check_path(f);
-            if (f->fd < 0)
+            if (f->cur.fd < 0)
                 continue; /* rotated: open the new file at once */
         }
         if (wait_stop(f, f->poll))
@@ -295,10 +333,12 @@ struct filein *filein_start(const struct filein_cfg *cfg, filein_fn fn,
     f->poll = cfg->poll_interval > 0 ? cfg->poll_interval : 0.25;
     f->fn = fn;
     f->ctx = ctx;
-    f->fd = -1;
-    f->line = 1;
+    f->cur.fd = -1;
+    f->cur.line = 1;
+    f->old.fd = -1;
     atomic_init(&f->finished, false);
-    buf_init(&f->partial, 0);
+    buf_init(&f->cur.partial, 0);
+    buf_init(&f->old.partial, 0);
     pthread_mutex_init(&f->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -306,12 +346,13 @@ struct filein *filein_start(const struct filein_cfg *cfg, filein_fn fn,
     pthread_condattr_destroy(&ca);
     /* Open now, so "from its end" means the end at start-up. */
     if (open_file(f, f->follow) < 0)
-        f->fd = -1;
+        f->cur.fd = -1;
     if (pthread_create(&f->th, NULL, filein_main, f) != 0) {
         err_set(e, "file %s: cannot start a thread", cfg->path);
-        if (f->fd >= 0)
-            close(f->fd);
-        buf_cleanup(&f->partial);
+        if (f->cur.fd >= 0)
+            close(f->cur.fd);
+        buf_cleanup(&f->cur.partial);
+        buf_cleanup(&f->old.partial);
         pthread_cond_destroy(&f->cv);
         pthread_mutex_destroy(&f->mu);
         free(f->path);
@@ -335,9 +376,12 @@ void filein_stop(struct filein *f)
     pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
     pthread_join(f->th, NULL);
-    if (f->fd >= 0)
-        close(f->fd);
-    buf_cleanup(&f->partial);
+    if (f->cur.fd >= 0)
+        close(f->cur.fd);
+    if (f->old.fd >= 0)
+        close(f->old.fd);
+    buf_cleanup(&f->cur.partial);
+    buf_cleanup(&f->old.partial);
     pthread_cond_destroy(&f->cv);
     pthread_mutex_destroy(&f->mu);
     free(f->path);

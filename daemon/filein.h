@@ -1,7 +1,8 @@
 /* filein.h - the file input: read a metrics file once, or follow it like
- * `tail -F` (survives rotation by rename + new file, and truncation) by
- * polling. Complete lines are handed to a callback in chunks; the daemon
- * parses them and queues the samples (daemon/inputs.c). */
+ * `tail -F` (survives rotation by rename + new file, reading the old file
+ * for a few seconds more while its writer may still append to it, and
+ * truncation) by polling. Complete lines are handed to a callback in chunks;
+ * the daemon parses them and queues the samples (daemon/inputs.c). */
 #ifndef TOCSIN_DAEMON_FILEIN_H
 #define TOCSIN_DAEMON_FILEIN_H
 

@@ -565,15 +565,18 @@ START_TEST(filein_follows_across_rotation_and_truncation)
     ck_assert(lines_have(&l, "one\n"));
     append(path, "a", "o\n");
     ck_assert(lines_have(&l, "two\n"));
-    /* The old file ends in half a line when it is renamed away: its
-     * writer may finish it there, so it is dropped, not read as "half 45". */
+    /* The old file ends in half a line when it is renamed away, and its
+     * writer, which has not reopened the path yet, finishes that line and
+     * writes another there while the new file fills: both are read, the
+     * half line not as a line of its own. */
     append(path, "a", "three-before-rename\nhalf 45");
     ck_assert(lines_have(&l, "three-before-rename\n"));
     ck_assert_int_eq(rename(path, rotated), 0);
     append(path, "w", "four-new-file\n");
     ck_assert(lines_have(&l, "four-new-file\n"));
-    append(rotated, "a", "6\n"); /* too late: the old file is closed */
-    ck_assert_ptr_null(strstr(buf_str(&l.got), "half"));
+    append(rotated, "a", "6\nlate-in-old\n");
+    ck_assert(lines_have(&l, "half 456\nlate-in-old\n"));
+    ck_assert_ptr_null(strstr(buf_str(&l.got), "half 45\n"));
     append(path, "w", "5\n"); /* truncated to shorter than our offset */
     ck_assert(lines_have(&l, "5\n"));
     filein_stop(f);
