@@ -44,6 +44,12 @@ struct eval_ctx {
     struct buf held;       /* the open batch's event lines */
     uint64_t nheld, printed;
     int64_t before[OUTBOX_NSTATUS]; /* --notify: outbox counts at start */
+    /* --store: each commit saves the sources' newest times with the
+     * events, so that after a crash or a refused batch the same stream fed
+     * again repeats none of them; windows are saved every
+     * checkpoint_interval (and at the end), as the daemon saves them. */
+    bool durable;
+    double checkpointed, checkpoint_interval; /* util_mono() seconds */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -101,7 +107,17 @@ static int commit(struct eval_ctx *c)
     c->pending = 0;
     if (held_check(c) < 0)
         return -1;
-    if (pipeline_commit(c->p, NULL, &c->err) < 0) {
+    if (c->durable) {
+        /* Windows every checkpoint_interval, as the daemon saves them. */
+        double now = util_mono();
+        bool windows = now - c->checkpointed >= c->checkpoint_interval;
+        if (pipeline_commit_durable(c->p, windows, NULL, &c->err) < 0) {
+            c->failed = 1;
+            return -1;
+        }
+        if (windows)
+            c->checkpointed = now;
+    } else if (pipeline_commit(c->p, NULL, &c->err) < 0) {
         c->failed = 1;
         return -1;
     }
@@ -260,6 +276,9 @@ int cmd_eval(int argc, char **argv)
         return EXIT_WORK;
     }
     memset(&c, 0, sizeof(c));
+    c.durable = storepath != NULL;
+    c.checkpointed = util_mono();
+    c.checkpoint_interval = cfg->checkpoint_interval;
     c.p = pipeline_new(cfg, st, true, &c.err);
     if (c.p == NULL) {
         fprintf(stderr, "tocsin eval: %s\n", c.err.msg);

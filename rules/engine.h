@@ -77,6 +77,9 @@ typedef int (*engine_put_fn)(void *ctx, const char *key, const char *rule,
                              size_t len);
 int engine_save(struct engine *e, bool with_windows, bool all,
                 engine_put_fn put, void *ctx);
+/* Only the sources' newest times and the stream clock (what engine_save
+ * with windows adds): what makes input fed again late. 0 or -1. */
+int engine_save_sources(struct engine *e, engine_put_fn put, void *ctx);
 /* Restore one series saved by engine_save. Blobs of rules that no longer
  * exist, or that changed incompatibly, are skipped (returns 1). 0 restored,
  * -1 corrupt (err set). */

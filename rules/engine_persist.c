@@ -233,6 +233,11 @@ int engine_save(struct engine *e, bool with_windows, bool all,
     return rc;
 }
 
+int engine_save_sources(struct engine *e, engine_put_fn put, void *ctx)
+{
+    return save_sources(e, put, ctx);
+}
+
 static int restore_sources(struct engine *e, struct rd *r, struct err *err)
 {
     uint32_t n;

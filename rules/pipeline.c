@@ -456,7 +456,16 @@ static void forget_batch(struct pipeline *p)
                          "store");
 }
 
-int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e)
+/* What a commit saves besides the batch and the changed tier states. */
+enum commit_save {
+    SAVE_STATE,   /* nothing more */
+    SAVE_SOURCES, /* the sources' newest times */
+    SAVE_WINDOWS, /* those and the windows fed since their last save */
+};
+
+/* Commit the batch with what save says, in the same transaction. */
+static int commit_batch(struct pipeline *p, enum commit_save save,
+                        int *events_committed, struct err *e)
 {
     int n = p->batch_events;
 
@@ -472,7 +481,13 @@ int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e)
         return -1;
     }
     p->err = e;
-    if (engine_save(p->engine, false, false, put_cb, p) < 0) {
+    /* Never restored (no sample came): the store's state is the whole
+     * truth, and saving the empty engine would overwrite part of it. */
+    if (!p->restored)
+        save = SAVE_STATE;
+    if (engine_save(p->engine, save == SAVE_WINDOWS, false, put_cb, p) < 0 ||
+        (save == SAVE_SOURCES &&
+         engine_save_sources(p->engine, put_cb, p) < 0)) {
         p->err = NULL;
         if (p->in_txn)
             store_rollback(p->store);
@@ -494,6 +509,18 @@ int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e)
     if (events_committed)
         *events_committed = n;
     return 0;
+}
+
+int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e)
+{
+    return commit_batch(p, SAVE_STATE, events_committed, e);
+}
+
+int pipeline_commit_durable(struct pipeline *p, bool windows,
+                            int *events_committed, struct err *e)
+{
+    return commit_batch(p, windows ? SAVE_WINDOWS : SAVE_SOURCES,
+                        events_committed, e);
 }
 
 int pipeline_checkpoint(struct pipeline *p, bool with_windows, struct err *e)

@@ -69,6 +69,12 @@ int pipeline_tick(struct pipeline *p, double now, struct err *e);
  * the engine state is not saved (-1, e). *events_committed receives the
  * number of events in the batch (may be NULL). */
 int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e);
+/* pipeline_commit with every source's newest time in the same
+ * transaction, so that the same input fed again after a crash or a
+ * refused batch is late up to there and repeats no event (eval --store);
+ * windows: also a checkpoint of the windows fed since their last save. */
+int pipeline_commit_durable(struct pipeline *p, bool windows,
+                            int *events_committed, struct err *e);
 /* Save changed series state (with windows: a checkpoint). Own transaction. */
 int pipeline_checkpoint(struct pipeline *p, bool with_windows, struct err *e);
 /* Swap the config (SIGHUP). Alerts of rules it removed or redefined are
