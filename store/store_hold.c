@@ -1,9 +1,9 @@
 /* store_hold.c - one evaluating process per store (see store.h): an
- * exclusive flock(2) on PATH.lock, a file beside the database that names
- * the holder's pid. The kernel drops the lock when the process ends, kill
- * -9 included, so a stale file never blocks a restart. SQLite's own locks
- * (fcntl on the database and its -shm file) are left alone: readers and
- * the short writes of `silence` keep working beside the holder. */
+ * exclusive flock(2) on PATH.lock, a file beside the database (symlinks
+ * resolved) that names the holder's pid. The kernel drops the lock when the
+ * process ends, kill -9 included, so a stale file never blocks a restart.
+ * SQLite's own locks (fcntl on the database and its -shm file) are left alone:
+ * readers and the short writes of `silence` keep working beside the holder. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 
 int store_hold(const char *path, double wait, struct err *e)
 {
-    char lock[4096], pid[32] = "";
+    char lock[4096], pid[32] = "", *real;
     ssize_t n;
     int fd, rc;
     /* A holder that is stopping (SIGTERM gives deliveries a few seconds)
@@ -26,7 +26,12 @@ int store_hold(const char *path, double wait, struct err *e)
 
     if (path == NULL || strcmp(path, ":memory:") == 0)
         return STORE_HOLD_NONE;
-    if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >= sizeof(lock)) {
+    /* The lock beside the real file: a store reached through a symlink
+     * is the same store. */
+    real = realpath(path, NULL);
+    rc = snprintf(lock, sizeof(lock), "%s.lock", real ? real : path);
+    free(real);
+    if (rc < 0 || (size_t)rc >= sizeof(lock)) {
         err_set(e, "store %s: path too long", path);
         return -1;
     }

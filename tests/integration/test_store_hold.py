@@ -31,11 +31,21 @@ want = re.compile(r"store \S+ is in use by another tocsin \(pid %d, "
 # Both wait for the store (15 s) before they give up: run them together.
 second = subprocess.Popen([TOCSIN, "run", "-c", d.cfg], text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+# The same store reached through a symlink is the same store.
+os.symlink(d.store, "link.db")
+linked = subprocess.Popen([TOCSIN, "eval", "-c", d.cfg, "--store", "link.db"],
+                          text=True, stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 r = run(["eval", "-c", d.cfg, "--store", d.store],
         '{"metric":"cpu","labels":{"host":"b"},"value":95}\n')
 check(r.returncode == 1 and want.search(r.stderr) and r.stdout == "",
       "`tocsin eval --store` on it exits 1 naming the pid and evaluates "
       "nothing (%d, %s)" % (r.returncode, r.stderr.strip()[-200:]))
+lout, lerr = linked.communicate(
+    '{"metric":"cpu","labels":{"host":"c"},"value":95}\n', timeout=60)
+check(linked.returncode == 1 and "in use by another tocsin" in lerr
+      and lout == "", "`tocsin eval --store` through a symlink to it exits 1 "
+      "too (%d, %s)" % (linked.returncode, lerr.strip()[-200:]))
 out, err = second.communicate(timeout=60)
 check(second.returncode == 1 and want.search(err),
       "a second `tocsin run` on the store exits 1 naming the pid (%d, %s)"
