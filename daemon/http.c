@@ -274,7 +274,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         h->answering++;
         rq->counted = 1;
         pthread_mutex_unlock(&h->mu);
-        if (enc != NULL && strcasecmp(enc, "identity") != 0) {
+        if (enc != NULL && enc[0] != '\0' && strcasecmp(enc, "identity") != 0) {
             /* A gzip body (Telegraf's content_encoding, InfluxDB clients)
              * would read as binary junk, line by line. */
             static const char msg[] =

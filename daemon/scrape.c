@@ -22,7 +22,7 @@
 
 struct target {
     char *url;
-    char name[256];     /* url without userinfo and query */
+    char name[1024];    /* scrape_target_name of url */
     char instance[256]; /* host:port, Prometheus' `instance` label */
     double interval, timeout;
     struct kv *labels;
@@ -268,7 +268,7 @@ struct scraper *scraper_start(const struct scrape_target_cfg *tc, size_t n,
         scrape_target_name(t->url, t->name, sizeof(t->name));
         if (transport_url_hostport(t->url, t->instance, sizeof(t->instance)) <
             0)
-            snprintf(t->instance, sizeof(t->instance), "%s", t->name);
+            snprintf(t->instance, sizeof(t->instance), "%.255s", t->name);
         t->interval = tc[i].interval > 0 ? tc[i].interval : 15;
         t->timeout = tc[i].timeout > 0 ? tc[i].timeout : 10;
         if (t->timeout > t->interval)

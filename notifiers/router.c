@@ -587,7 +587,54 @@ struct rep_ctx {
     const char *want_fp; /* newest-event search */
     char *json;
     char *event;
+    /* "fingerprint\x1freceiver" of every notification still pending,
+     * sorted; read once per call, when a reminder is first due. */
+    char **pend;
+    size_t npend;
+    bool pend_loaded;
 };
+
+static int pend_cb(void *ctx, const char *fp, const char *receiver)
+{
+    struct rep_ctx *c = ctx;
+    struct buf b;
+
+    buf_init(&b, 0);
+    buf_printf(&b, "%s\x1f%s", fp, receiver);
+    c->pend = xrealloc(c->pend, (c->npend + 1) * sizeof(*c->pend));
+    c->pend[c->npend++] = buf_steal(&b);
+    return 0;
+}
+
+static int pend_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* 1 when a notification of alert fp to receiver is still pending, 0 when
+ * none is, -1 on a store error. */
+static int rep_pending(struct rep_ctx *c, struct store *s, const char *fp,
+                       const char *receiver, struct err *e)
+{
+    struct buf b;
+    char *k;
+    bool found;
+
+    if (!c->pend_loaded) {
+        if (store_outbox_pending_pairs(s, pend_cb, c, e) < 0)
+            return -1;
+        if (c->npend > 1)
+            qsort(c->pend, c->npend, sizeof(*c->pend), pend_cmp);
+        c->pend_loaded = true;
+    }
+    buf_init(&b, 0);
+    buf_printf(&b, "%s\x1f%s", fp, receiver);
+    k = buf_steal(&b);
+    found = k != NULL && c->npend > 0 &&
+            bsearch(&k, c->pend, c->npend, sizeof(*c->pend), pend_cmp);
+    free(k);
+    return found;
+}
 
 static int rep_alert_cb(void *ctx, const struct store_alert *a)
 {
@@ -705,6 +752,9 @@ static void rep_ctx_free(struct rep_ctx *c)
         free(c->h[i].fingerprint);
         free(c->h[i].receiver);
     }
+    for (size_t i = 0; i < c->npend; i++)
+        free(c->pend[i]);
+    free(c->pend);
     free(c->a);
     free(c->h);
     free(c->json);
@@ -761,6 +811,24 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
                 n->cooldown)
                 continue;
         }
+        /* While an earlier notification of the alert still waits for
+         * the receiver (it is down), a reminder would only queue behind
+         * it: an outage of a day would end in a burst of reminders. The
+         * interval starts again instead, so the next reminder comes one
+         * interval after this point, not at once when it is back. */
+        pend = rep_pending(&c, s, h->fingerprint, n->name, e);
+        if (pend < 0)
+            goto out;
+        if (pend > 0) {
+            memset(&hp, 0, sizeof(hp));
+            hp.fingerprint = h->fingerprint;
+            hp.receiver = h->receiver;
+            hp.last_notified = now;
+            hp.repeat_interval = rep;
+            if (store_heard_put(s, &hp, e) < 0)
+                goto out;
+            continue;
+        }
         /* The newest history event of this alert is what the reminder
          * shows; the row's kind says it is a reminder. */
         c.want_fp = h->fingerprint;
@@ -775,14 +843,6 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
             !(n->events_mask & (1u << ek)))
             continue;
         if (silenced_by_any(r, rep_view(a)))
-            continue;
-        /* While an earlier notification of the alert still waits for
-         * the receiver (it is down), a reminder would only queue behind
-         * it: an outage of a day would end in a burst of reminders. */
-        pend = store_outbox_pending_for(s, h->fingerprint, n->name, e);
-        if (pend < 0)
-            goto out;
-        if (pend > 0)
             continue;
         memset(&row, 0, sizeof(row));
         row.fingerprint = h->fingerprint;

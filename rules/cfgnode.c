@@ -121,6 +121,15 @@ void cfg_error_in_scalar(struct cfg_diag *d, const struct cfg_node *n,
             k++;
         }
         start = src_offset(d->src, d->srclen, n->line, n->col);
+        if (start < d->srclen && d->src[start] == '*')
+            k = 0; /* an alias: its text is elsewhere; its own position */
+        if (start < d->srclen &&
+            (d->src[start] == '|' || d->src[start] == '>')) {
+            /* A block scalar starts on the line after its indicator (and
+             * the comment that may follow it). */
+            const char *nl = memchr(d->src + start, '\n', d->srclen - start);
+            start = nl ? (size_t)(nl - d->src) + 1 : d->srclen;
+        }
         raw = k ? nth_open(d->src, d->srclen, start, k) : d->srclen;
         if (raw < d->srclen) {
             /* The text from "{{" to off as written, unless an escape or

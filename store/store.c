@@ -91,9 +91,9 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_OUTBOX_COUNT] = "SELECT status, count(*) FROM outbox GROUP BY status",
     [Q_OUTBOX_COUNT_PENDING] = "SELECT count(*) FROM outbox WHERE status = 0",
     /* The pending rows only (the partial index), never the whole outbox. */
-    [Q_OUTBOX_PENDING_FOR] = "SELECT 1 FROM outbox INDEXED BY outbox_pending "
-                             "WHERE status = 0 AND fingerprint = ?1 AND "
-                             "receiver = ?2 LIMIT 1",
+    [Q_OUTBOX_PENDING_PAIRS] = "SELECT DISTINCT fingerprint, receiver FROM "
+                               "outbox INDEXED BY outbox_pending WHERE "
+                               "status = 0",
     /* Left to itself the planner scans the whole outbox in id order (no
      * statistics); the created index reads only the recent rows, which
      * are then sorted: /metrics asks for the last minute on every scrape. */

@@ -140,10 +140,12 @@ int store_outbox_payload(struct store *s, int64_t id, char **out,
 int store_outbox_update(struct store *s, int64_t id, enum outbox_status status,
                         int attempts, double next_at, const char *last_error,
                         int last_code, double now, struct err *e);
-/* 1 when a notification of alert fingerprint to receiver is still
- * pending, 0 when none is, -1 on a store error. */
-int store_outbox_pending_for(struct store *s, const char *fingerprint,
-                             const char *receiver, struct err *e);
+/* Each (alert fingerprint, receiver) with a notification still pending,
+ * once; cb returns nonzero to stop. 0, or -1 on a store error. */
+typedef int (*store_pair_fn)(void *ctx, const char *fingerprint,
+                             const char *receiver);
+int store_outbox_pending_pairs(struct store *s, store_pair_fn cb, void *ctx,
+                               struct err *e);
 /* Count rows by status (for /metrics and eval --notify). */
 int store_outbox_count(struct store *s, enum outbox_status st, int64_t *n,
                        struct err *e);

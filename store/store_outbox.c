@@ -284,24 +284,29 @@ int store_outbox_count(struct store *s, enum outbox_status st, int64_t *n,
     return 0;
 }
 
-int store_outbox_pending_for(struct store *s, const char *fingerprint,
-                             const char *receiver, struct err *e)
+int store_outbox_pending_pairs(struct store *s, store_pair_fn cb, void *ctx,
+                               struct err *e)
 {
     struct q q;
     int rc;
 
-    if (store_q_get(s, Q_OUTBOX_PENDING_FOR, &q, "outbox read", e) < 0)
+    if (store_q_get(s, Q_OUTBOX_PENDING_PAIRS, &q, "outbox read", e) < 0)
         return -1;
-    store_bind_text(q.st, 1, fingerprint);
-    store_bind_text(q.st, 2, receiver);
-    rc = sqlite3_step(q.st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    while ((rc = sqlite3_step(q.st)) == SQLITE_ROW) {
+        const char *fp = (const char *)sqlite3_column_text(q.st, 0);
+        const char *rcv = (const char *)sqlite3_column_text(q.st, 1);
+        if (cb(ctx, fp ? fp : "", rcv ? rcv : "") != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE) {
         store_fail_st(s, rc, "outbox read", e, q.st);
         store_q_done(&q);
         return -1;
     }
     store_q_done(&q);
-    return rc == SQLITE_ROW;
+    return 0;
 }
 
 int store_outbox_foreach(struct store *s, double since, store_outbox_fn cb,

@@ -970,12 +970,15 @@ START_TEST(template_errors_point_at_the_template_in_the_file)
                        "    annotations:\n"
                        "      s: \"\xc3\xa9\xc3\xa9 {{ nope }}\"\n"
                        "      t: \"\\u00e9 {{ nope2 }}\"\n"
-                       "      u: |\n"
+                       "      u: |  # see {{ docs }}\n"
                        "        first {{ value }}\n"
                        "        then {{ nope3 }}\n"
                        "      w: >\n"
                        "        a {{ value }}\n"
-                       "        b {{ nope4 }}\n");
+                       "        b {{ nope4 }}\n"
+                       "      y: &bad \"z {{ nope5 }}\"\n"
+                       "      z: *bad\n"
+                       "      zz: \"fine {{ value }}\"\n");
     ck_assert_ptr_null(c);
     snprintf(want, sizeof(want),
              "f.yaml:6:17: unknown template path \"nope\"%s\"s\" of rule "
@@ -997,9 +1000,20 @@ START_TEST(template_errors_point_at_the_template_in_the_file)
              "\"r1\"",
              tail);
     ck_assert_msg(has_msg(want), "missing: %s", want);
-    if (diag.nmsgs != 4)
+    /* An alias is reported where it stands, not at the next template. */
+    snprintf(want, sizeof(want),
+             "f.yaml:14:21: unknown template path \"nope5\"%s\"y\" of rule "
+             "\"r1\"",
+             tail);
+    ck_assert_msg(has_msg(want), "missing: %s", want);
+    snprintf(want, sizeof(want),
+             "f.yaml:15:10: unknown template path \"nope5\"%s\"z\" of rule "
+             "\"r1\"",
+             tail);
+    ck_assert_msg(has_msg(want), "missing: %s", want);
+    if (diag.nmsgs != 6)
         dump();
-    ck_assert_uint_eq(diag.nmsgs, 4);
+    ck_assert_uint_eq(diag.nmsgs, 6);
 }
 END_TEST
 

@@ -522,6 +522,17 @@ START_TEST(no_reminder_queues_behind_an_undelivered_notification)
         ck_assert_int_eq(fx_repeats_pending(&f, T0 + 600.0 * k), k == 1);
     ck_assert_str_eq(fx_rows(&f, &r), "mail:pending:event chat:sent:event "
                                       "chat:pending:repeat");
+    /* mail comes back: its interval restarted at the last held-back
+     * reminder (+50m), so the next one is not at once but at +60m. */
+    ck_assert_int_eq(store_begin(f.s, &e), 0);
+    ck_assert_int_eq(
+        store_outbox_update(f.s, 1, OUTBOX_SENT, 9, 0, NULL, 200, T0, &e), 0);
+    ck_assert_int_eq(store_commit(f.s, &e), 0);
+    ck_assert_int_eq(fx_repeats_pending(&f, T0 + 3000 + 1), 0);
+    ck_assert_int_eq(fx_repeats_pending(&f, T0 + 3600), 1);
+    ck_assert_str_eq(fx_rows(&f, &r),
+                     "mail:sent:event chat:sent:event "
+                     "chat:pending:repeat mail:pending:repeat");
     fx_close(&f);
 }
 END_TEST
