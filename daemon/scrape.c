@@ -89,7 +89,11 @@ void scrape_target_name(const char *url, char *out, size_t outlen)
             const char *amp = memchr(s, '&', (size_t)(end - s));
             const char *e = amp ? amp : end;
             const char *eq = memchr(s, '=', (size_t)(e - s));
-            if (eq && secret_param(s, (size_t)(eq - s))) {
+            const char *vat = eq ? memchr(eq, '@', (size_t)(e - eq)) : NULL;
+            if (eq && (secret_param(s, (size_t)(eq - s)) ||
+                       (vat && memmem(eq, (size_t)(vat - eq), "://", 3)))) {
+                /* A credential by its name, or a URL with userinfo in
+                 * the value (blackbox's ?target=https://user:pw@host). */
                 buf_add(&b, s, (size_t)(eq - s));
                 buf_adds(&b, "=REDACTED");
             } else {

@@ -146,6 +146,12 @@ START_TEST(scrape_target_name_keeps_the_query_but_not_secrets)
     ck_assert_str_eq(out, "http://h:1/metrics");
     scrape_target_name("http://h:1/metrics?flag", out, sizeof(out));
     ck_assert_str_eq(out, "http://h:1/metrics?flag");
+    scrape_target_name("http://bb:9115/probe?target=https://u:pw@site/x&m=a",
+                       out, sizeof(out));
+    ck_assert_str_eq(out, "http://bb:9115/probe?target=REDACTED&m=a");
+    scrape_target_name("http://bb:9115/probe?target=https://site/x@y", out,
+                       sizeof(out));
+    ck_assert_str_eq(out, "http://bb:9115/probe?target=REDACTED");
 }
 END_TEST
 
