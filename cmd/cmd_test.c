@@ -278,24 +278,19 @@ static void node_err(struct tfile *tf, const struct cfg_node *n,
 static int check_keys(struct tfile *tf, const struct cfg_node *map,
                       const char *const *allowed, const char *what)
 {
-    int bad = 0;
+    struct cfg_diag d;
+    size_t bad;
 
-    if (map == NULL || map->type != CFG_MAP)
-        return 0;
-    for (size_t i = 0; i < map->n; i++) {
-        size_t j = 0;
-        char msg[400];
-
-        while (allowed[j] && strcmp(allowed[j], map->keys[i]) != 0)
-            j++;
-        if (allowed[j])
-            continue;
-        snprintf(msg, sizeof(msg), "unknown key \"%s\" in %s", map->keys[i],
-                 what);
-        err_at(tf, map->key_line[i], map->key_col[i], msg);
-        bad++;
+    cfg_diag_init(&d, tf->path);
+    config_check_keys(map, allowed, what, &d);
+    for (size_t i = 0; i < d.nmsgs; i++) {
+        snprintf(tf->last, sizeof(tf->last), "%s", d.msgs[i]);
+        fprintf(stderr, "%s\n", tf->last);
     }
-    return bad;
+    bad = d.count;
+    tf->errors += (int)bad;
+    cfg_diag_cleanup(&d);
+    return (int)bad;
 }
 
 static int read_expect(struct tfile *tf, const struct cfg_node *item,

@@ -193,4 +193,9 @@ int config_notifier_index(const struct config *c, const char *name);
 /* The rule called name, or NULL. */
 const struct rule *config_rule(const struct config *c, const char *name);
 
+/* Like cfg_check_keys, with " in <ctx>" after each message (ctx NULL: no
+ * suffix). Does nothing when map is NULL or not a map. */
+void config_check_keys(const struct cfg_node *map, const char *const *allowed,
+                       const char *ctx, struct cfg_diag *d);
+
 #endif

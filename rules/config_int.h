@@ -17,11 +17,6 @@ struct config_loader {
     struct cfg_diag *d;
 };
 
-/* Like cfg_check_keys, with " in <ctx>" after each message (ctx NULL: no
- * suffix). Does nothing when map is NULL or not a map. */
-void config_check_keys(const struct cfg_node *map, const char *const *allowed,
-                       const char *ctx, struct cfg_diag *d);
-
 /* The map (config_get_map) or list (config_get_seq) under key of parent:
  * NULL when absent or null, and NULL with an error ("<what> must be a
  * map/list") when of another type. */
