@@ -761,6 +761,21 @@ static void rep_ctx_free(struct rep_ctx *c)
     free(c->event);
 }
 
+/* The reminder interval of h starts again at now (a reminder queued, or
+ * held back behind a pending notification). */
+static int heard_restart(struct store *s, const struct rep_heard *h, double now,
+                         double rep, struct err *e)
+{
+    struct store_heard hp;
+
+    memset(&hp, 0, sizeof(hp));
+    hp.fingerprint = h->fingerprint;
+    hp.receiver = h->receiver;
+    hp.last_notified = now;
+    hp.repeat_interval = rep;
+    return store_heard_put(s, &hp, e);
+}
+
 int router_repeats(struct router *r, struct store *s, double now, int *notified,
                    struct err *e)
 {
@@ -787,7 +802,6 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         struct rep_alert *a;
         const struct notifier *n;
         struct outbox_row row;
-        struct store_heard hp;
         enum event_kind ek;
         char key[29];
         double rep;
@@ -820,12 +834,7 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         if (pend < 0)
             goto out;
         if (pend > 0) {
-            memset(&hp, 0, sizeof(hp));
-            hp.fingerprint = h->fingerprint;
-            hp.receiver = h->receiver;
-            hp.last_notified = now;
-            hp.repeat_interval = rep;
-            if (store_heard_put(s, &hp, e) < 0)
+            if (heard_restart(s, h, now, rep, e) < 0)
                 goto out;
             continue;
         }
@@ -862,12 +871,7 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         if (n->cooldown > 0 &&
             cooldown_mark(s, h->fingerprint, n->name, now, e) < 0)
             goto out;
-        memset(&hp, 0, sizeof(hp));
-        hp.fingerprint = h->fingerprint;
-        hp.receiver = h->receiver;
-        hp.last_notified = now;
-        hp.repeat_interval = rep;
-        if (store_heard_put(s, &hp, e) < 0)
+        if (heard_restart(s, h, now, rep, e) < 0)
             goto out;
     }
     if (notified)
