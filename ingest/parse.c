@@ -628,34 +628,81 @@ struct smap_ent *smap_get(struct smap *m, const char *k, size_t n)
     return e->key ? e : NULL;
 }
 
+static int seq_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Rebuild m with room for its entries: into ncap slots, keeping only those
+ * set at or after keep_from. -1 when out of memory (m unchanged). */
+static int smap_rebuild(struct smap *m, size_t ncap, uint64_t keep_from)
+{
+    struct smap_ent *nv = calloc(ncap, sizeof(*nv));
+    size_t n = 0;
+
+    if (nv == NULL)
+        return -1;
+    for (size_t i = 0; i < m->cap; i++) {
+        struct smap_ent *o = &m->v[i];
+        if (o->key == NULL)
+            continue;
+        if (o->seq < keep_from) {
+            free(o->key);
+            continue;
+        }
+        *smap_slot(nv, ncap, o->key, o->klen, o->hash) = *o;
+        n++;
+    }
+    free(m->v);
+    m->v = nv;
+    m->cap = ncap;
+    m->n = n;
+    return 0;
+}
+
+/* Forget the least recently set half of a full map. */
+static int smap_forget_half(struct smap *m)
+{
+    uint64_t *seqs = malloc(m->n * sizeof(*seqs)), median;
+    size_t k = 0;
+    int rc;
+
+    if (seqs == NULL)
+        return -1;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->v[i].key)
+            seqs[k++] = m->v[i].seq;
+    qsort(seqs, k, sizeof(*seqs), seq_cmp);
+    median = seqs[k / 2];
+    free(seqs);
+    rc = smap_rebuild(m, m->cap, median);
+    return rc;
+}
+
 int smap_put(struct smap *m, const char *k, size_t n, double val)
 {
     uint64_t h = util_hash64(k, n, 0);
     struct smap_ent *e;
+    int forgot = 0;
 
     if (m->cap != 0) {
         e = smap_slot(m->v, m->cap, k, n, h);
         if (e->key) {
             e->val = val;
+            e->seq = ++m->clock;
             return 0;
         }
     }
-    if (m->n >= INGEST_STATE_MAX)
-        return -1;
-    if ((m->n + 1) * 2 > m->cap) {
-        size_t ncap = m->cap ? m->cap * 2 : 64;
-        struct smap_ent *nv = calloc(ncap, sizeof(*nv));
-        if (nv == NULL)
+    if (m->n >= INGEST_STATE_MAX) {
+        if (smap_forget_half(m) < 0)
             return -1;
-        for (size_t i = 0; i < m->cap; i++) {
-            struct smap_ent *o = &m->v[i];
-            if (o->key)
-                *smap_slot(nv, ncap, o->key, o->klen, o->hash) = *o;
-        }
-        free(m->v);
-        m->v = nv;
-        m->cap = ncap;
+        forgot = 1;
     }
+    if ((m->n + 1) * 2 > m->cap &&
+        smap_rebuild(m, m->cap ? m->cap * 2 : 64, 0) < 0)
+        return -1;
     e = smap_slot(m->v, m->cap, k, n, h);
     e->key = malloc(n + 1);
     if (e->key == NULL)
@@ -665,8 +712,9 @@ int smap_put(struct smap *m, const char *k, size_t n, double val)
     e->klen = n;
     e->hash = h;
     e->val = val;
+    e->seq = ++m->clock;
     m->n++;
-    return 0;
+    return forgot;
 }
 
 void smap_free(struct smap *m)

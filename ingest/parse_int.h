@@ -15,13 +15,15 @@
 
 /* Labels one line may carry; more is a rejection. */
 #define INGEST_MAX_LABELS 256
-/* Entries kept in a state map (TYPE lines, gauges) before it stops growing. */
+/* Entries kept in a state map (TYPE lines, gauges): a new key beyond this
+ * first forgets the least recently set half. */
 #define INGEST_STATE_MAX 100000
 
 struct smap_ent {
     char *key; /* NULL for an empty slot */
     size_t klen;
     uint64_t hash;
+    uint64_t seq; /* when it was last set (smap.clock) */
     double val;
 };
 
@@ -30,6 +32,7 @@ struct smap {
     struct smap_ent *v;
     size_t cap; /* power of two, or 0 */
     size_t n;
+    uint64_t clock; /* counts smap_put calls */
 };
 
 struct ingest_gauges {
@@ -114,7 +117,8 @@ int ingest_scan_int64(const char *s, size_t n, int64_t *out);
 const char *ingest_quote(const char *s, size_t n, char *out, size_t outlen);
 
 /* String map. smap_get returns the entry or NULL; smap_put inserts or
- * updates and returns 0, or -1 when the map is full (INGEST_STATE_MAX). */
+ * updates and returns 0, 1 when it first had to forget the least recently
+ * set half of a full map (INGEST_STATE_MAX), or -1 when out of memory. */
 struct smap_ent *smap_get(struct smap *m, const char *k, size_t n);
 int smap_put(struct smap *m, const char *k, size_t n, double val);
 void smap_free(struct smap *m);

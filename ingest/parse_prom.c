@@ -169,8 +169,13 @@ static int prom_labels(struct ingest_parser *p, const char *s, size_t n,
         value = prom_label_value(p, s, n, &i);
         if (value == NULL)
             return -1;
+        if (name != NULL && strcmp(name, "__name__") == 0)
+            return ingest_reject(p, "label name \"__name__\" is reserved");
         if (ingest_add_label(p, name, value) < 0)
             return -1;
+        /* As in Prometheus, an empty value is no label at all. */
+        if (value[0] == '\0')
+            p->nlabels--;
         i = skip_ws(s, n, i);
         if (i < n && s[i] == ',') {
             i++;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "../common/log.h"
 #include "parse_int.h"
 
 #define STATSD_MAX_VALUES 64
@@ -107,10 +108,15 @@ static int gauge_set(struct ingest_parser *p, bool delta, double *v)
         *v += e ? e->val : 0;
     if (!isfinite(*v))
         rc = -1;
-    else if (e)
+    else if (e) {
         e->val = *v;
-    else if (kn)
-        (void)smap_put(m, key, kn, *v);
+        e->seq = ++m->clock;
+    } else if (kn && smap_put(m, key, kn, *v) == 1) {
+        log_warn("statsd",
+                 "%d gauges remembered: forgot the least recently set half "
+                 "(a +/- delta on one of them starts again from 0)",
+                 INGEST_STATE_MAX);
+    }
     if (p->shared)
         pthread_mutex_unlock(&p->shared->mu);
     return rc;
@@ -179,9 +185,11 @@ int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
                     ingest_quote(line + s0, i - s0, q, sizeof(q)));
             if (ingest_check_ts(p, ts, "seconds") < 0)
                 return -1;
-        } else if (i - s0 >= 2 && line[s0 + 1] == ':' &&
-                   (line[s0] == 'c' || line[s0] == 'e')) {
-            /* DogStatsD container id / external data: not ours. */
+        } else if ((i - s0 >= 2 && line[s0 + 1] == ':' &&
+                    (line[s0] == 'c' || line[s0] == 'e')) ||
+                   (i - s0 >= 5 && memcmp(line + s0, "card:", 5) == 0)) {
+            /* DogStatsD container id, external data, tag cardinality:
+             * not ours. */
         } else {
             return ingest_reject(p, "unknown section \"%s\"",
                                  ingest_quote(line + s0, i - s0, q, sizeof(q)));

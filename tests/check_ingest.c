@@ -506,6 +506,22 @@ START_TEST(prom_rejects_bad_syntax)
     expect_reject(FMT_PROM, "m{a=\"b\" c=\"d\"} 1", "expected");
     expect_reject(FMT_PROM, "9m 1", "invalid metric name");
     expect_reject(FMT_PROM, "m-x 1", "invalid character");
+    /* Prometheus fails such a scrape: the name is not a label. */
+    expect_reject(FMT_PROM, "a{__name__=\"b\"} 1", "\"__name__\" is reserved");
+}
+END_TEST
+
+START_TEST(prom_empty_label_value_is_no_label)
+{
+    struct got g;
+
+    /* As in Prometheus: m{a=""} and m are one series. */
+    ck_assert_int_eq(parse1(FMT_PROM, "b{x=\"\",y=\"2\"} 2", &g), 1);
+    ck_assert_str_eq(g.labels[0], "y=2");
+    ck_assert_int_eq(parse1(FMT_PROM, "b{x=\"\"} 2", &g), 1);
+    ck_assert_str_eq(g.labels[0], "");
+    ck_assert_int_eq(parse1(FMT_PROM, "b{y=\"2\",x=\"\",z=\"3\"} 2", &g), 1);
+    ck_assert_str_eq(g.labels[0], "y=2,z=3");
 }
 END_TEST
 
@@ -679,6 +695,34 @@ START_TEST(statsd_gauges_shared_between_parsers)
 }
 END_TEST
 
+/* Beyond INGEST_STATE_MAX gauges, the least recently set half is forgotten:
+ * the gauges in use keep their deltas. */
+START_TEST(statsd_gauges_beyond_the_bound_forget_the_least_recently_set)
+{
+    struct ingest_parser *p = ingest_parser_new(FMT_STATSD);
+    struct got g;
+    char line[64];
+
+    ck_assert_int_eq(parsep(p, "old:7|g", &g), 1);
+    ck_assert_int_eq(parsep(p, "target:100|g", &g), 1);
+    for (int i = 0; i < INGEST_STATE_MAX; i++) {
+        snprintf(line, sizeof(line), "fill%d:1|g", i);
+        ck_assert_int_eq(parsep(p, line, &g), 1);
+        if (i == INGEST_STATE_MAX - 10) /* set again late: kept */
+            ck_assert_int_eq(parsep(p, "target:+1|g", &g), 1);
+    }
+    ck_assert_int_eq(parsep(p, "target:+1|g", &g), 1);
+    ck_assert_double_eq(g.value[0], 102);
+    /* The newest fill gauges are kept too; "old" was forgotten. */
+    snprintf(line, sizeof(line), "fill%d:+1|g", INGEST_STATE_MAX - 1);
+    ck_assert_int_eq(parsep(p, line, &g), 1);
+    ck_assert_double_eq(g.value[0], 2);
+    ck_assert_int_eq(parsep(p, "old:+1|g", &g), 1);
+    ck_assert_double_eq(g.value[0], 1);
+    ingest_parser_free(p);
+}
+END_TEST
+
 START_TEST(statsd_multi_value_sets_and_timestamps)
 {
     struct got g;
@@ -692,6 +736,9 @@ START_TEST(statsd_multi_value_sets_and_timestamps)
     ck_assert_double_eq(g.ts[0], 1767225600);
     ck_assert_str_eq(g.labels[0], "x=y");
     ck_assert_int_eq(parse1(FMT_STATSD, "a:1|c|c:abc123", &g), 1);
+    /* DogStatsD 1.6 tag cardinality: not ours, skipped. */
+    ck_assert_int_eq(parse1(FMT_STATSD, "x:1|c|#host:a|card:low", &g), 1);
+    ck_assert_str_eq(g.labels[0], "host=a");
 }
 END_TEST
 
@@ -1125,6 +1172,7 @@ Suite *ingest_suite(void)
     tcase_add_test(t, prom_histogram_series_keep_their_own_names);
     tcase_add_test(t, prom_skips_nan_inf_values_but_checks_the_line);
     tcase_add_test(t, prom_rejects_bad_syntax);
+    tcase_add_test(t, prom_empty_label_value_is_no_label);
     tcase_add_test(t, graphite_path_value_and_seconds_timestamp);
     tcase_add_test(t, graphite_tagged_series_tags_become_labels);
     tcase_add_test(t, graphite_rejects_bad_lines);
@@ -1134,6 +1182,8 @@ Suite *ingest_suite(void)
     tcase_add_test(t, statsd_timer_histogram_distribution_keep_value_and_tags);
     tcase_add_test(t, statsd_gauge_deltas_apply_to_the_last_value);
     tcase_add_test(t, statsd_gauges_shared_between_parsers);
+    tcase_add_test(
+        t, statsd_gauges_beyond_the_bound_forget_the_least_recently_set);
     tcase_add_test(t, statsd_multi_value_sets_and_timestamps);
     tcase_add_test(t, statsd_rejects_malformed_lines);
     tcase_add_test(t, invalid_utf8_is_rejected_in_every_format);
