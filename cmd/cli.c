@@ -37,6 +37,14 @@ struct store *cli_open_store(const struct config *cfg,
     return s;
 }
 
+int cli_store_opt(const char *cmd, const char *arg, const char **out)
+{
+    if (arg[0] == '\0')
+        return cli_usage_error(cmd, "--store needs a path");
+    *out = arg;
+    return -1;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

@@ -22,9 +22,10 @@ struct store *cli_view_open_store(const char *cfg_path, const char *store_path,
     struct store *s;
 
     /* With --store the config has nothing to add: a broken tocsin.yaml in
-     * the current folder does not stop a read. */
-    if (store_path == NULL) {
-        cfg = cli_load_config(cfg_path);
+     * the current folder does not stop a read. A config named with -c is
+     * read all the same: a typo in its name must not go unnoticed. */
+    if (store_path == NULL || cfg_path != NULL) {
+        cfg = cli_load_config(cfg_path ? cfg_path : CLI_DEFAULT_CONFIG);
         if (cfg == NULL)
             return NULL;
     }
@@ -41,8 +42,7 @@ int cli_view_opt(const char *cmd, int c, char **argv, const char *usage,
         o->cfg_path = optarg;
         return -1;
     case 's':
-        o->store_path = optarg;
-        return -1;
+        return cli_store_opt(cmd, optarg, &o->store_path);
     case 'j':
         o->json = 1;
         return -1;

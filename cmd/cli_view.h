@@ -13,7 +13,7 @@
 
 /* The options the read-only views (alerts, history) share. */
 struct cli_view_opts {
-    const char *cfg_path;   /* -c/--config: "tocsin.yaml" unless given */
+    const char *cfg_path;   /* -c/--config: NULL unless given */
     const char *store_path; /* --store: NULL unless given */
     int json;               /* --json */
 };
@@ -38,8 +38,9 @@ int cli_view_finish(const char *cmd, struct store *s, int rc,
                     const struct err *e);
 
 /* Open the store for a command given -c cfg_path and --store store_path
- * (NULL when absent). With --store the config is optional: it is loaded
- * only when cfg_path exists. Errors are printed; NULL on failure. */
+ * (each NULL when not given). The config (cfg_path, else tocsin.yaml) is
+ * loaded, and an error in it fails the command, unless --store was given
+ * without -c. Errors are printed; NULL on failure. */
 struct store *cli_view_open_store(const char *cfg_path, const char *store_path,
                                   enum store_mode mode);
 

@@ -34,6 +34,9 @@ struct store *cli_open_store(const struct config *cfg,
 /* Print "tocsin NAME: msg" usage error and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Take --store's value into *out: -1 to go on, or EXIT_USAGE after a usage
+ * error for an empty one. */
+int cli_store_opt(const char *cmd, const char *arg, const char **out);
 /* Parse "24h", "7d" (duration back from now) or an RFC 3339 time into Unix
  * seconds. 0 or -1. */
 int cli_parse_since(const char *s, double now, double *out);

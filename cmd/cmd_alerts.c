@@ -84,7 +84,7 @@ int cmd_alerts(int argc, char **argv)
     };
     static const char *const headers[] = {"SEVERITY", "ALERT", "LABELS",
                                           "SINCE",    "VALUE", "FINGERPRINT"};
-    struct cli_view_opts vo = {CLI_DEFAULT_CONFIG, NULL, 0};
+    struct cli_view_opts vo = {NULL, NULL, 0};
     struct err e = {0};
     struct store *s;
     int c, rc = 0;

@@ -244,7 +244,8 @@ int cmd_eval(int argc, char **argv)
                 return cli_usage_error("eval", "unknown format \"%s\"", optarg);
             break;
         case 's':
-            storepath = optarg;
+            if (cli_store_opt("eval", optarg, &storepath) >= 0)
+                return EXIT_USAGE;
             break;
         case 'n':
             notify = true;
@@ -362,9 +363,9 @@ int cmd_eval(int argc, char **argv)
         }
     }
     dispatcher_free(c.d);
-    /* An unreadable input is its one-line error, nothing more. */
-    if (sr >= 0)
-        stream_print_summary("eval", &ss);
+    /* Also after an unreadable input (its error came first): what was
+     * read before it counts. */
+    stream_print_summary("eval", &ss);
     store_close(st);
     store_unhold(hold);
     config_free(cfg);

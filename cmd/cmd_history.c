@@ -81,7 +81,7 @@ int cmd_history(int argc, char **argv)
     };
     static const char *const headers[] = {
         "TIME", "RULE", "EVENT", "SEVERITY", "VALUE", "LABELS", "SILENCED"};
-    struct cli_view_opts vo = {CLI_DEFAULT_CONFIG, NULL, 0};
+    struct cli_view_opts vo = {NULL, NULL, 0};
     const char *since_arg = "24h", *rule = NULL;
     struct err e = {0};
     struct store *s;

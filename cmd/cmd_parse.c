@@ -134,8 +134,7 @@ int cmd_parse(int argc, char **argv)
                     strerror(errno));
         return EXIT_WORK;
     }
-    if (rc < 0)
-        return EXIT_WORK; /* an unreadable input: its one-line error */
+    /* Also after an unreadable input (its error came first). */
     fprintf(stderr, "parse: %" PRIu64 " samples, %" PRIu64 " lines rejected",
             st.samples, st.rejected);
     stream_print_rejects(&st);

@@ -137,7 +137,8 @@ int cmd_report(int argc, char **argv)
             cfg_given = true;
             break;
         case 's':
-            storepath = optarg;
+            if (cli_store_opt("report", optarg, &storepath) >= 0)
+                return EXIT_USAGE;
             break;
         case 'S':
             since_s = optarg;

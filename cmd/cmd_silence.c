@@ -255,7 +255,7 @@ int cmd_silence(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct silence_args a = {.cfg_path = CLI_DEFAULT_CONFIG, .dur = "1h"};
+    struct silence_args a = {.cfg_path = NULL, .dur = "1h"};
     int c, nadd = 0, nlist = 0;
     const char *sub;
 
@@ -267,7 +267,8 @@ int cmd_silence(int argc, char **argv)
             a.cfg_path = optarg;
             break;
         case 's':
-            a.store_path = optarg;
+            if (cli_store_opt("silence", optarg, &a.store_path) >= 0)
+                return EXIT_USAGE;
             break;
         case 'm':
             a.match = optarg;

@@ -149,18 +149,35 @@ int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
 
 void stream_print_rejects(const struct stream_stats *st)
 {
+    int i = 0;
+
     if (st->nfirst == 0)
         return;
-    fprintf(stderr, " (line%s ", st->nfirst > 1 ? "s" : "");
-    for (int i = 0; i < st->nfirst; i++) {
-        fprintf(stderr, "%s", i ? ", " : "");
-        if (st->ninputs > 1)
-            fprintf(stderr, "%s:", st->first[i].file);
-        fprintf(stderr, "%" PRIu64, st->first[i].line);
+    fputs(" (", stderr);
+    /* Consecutive lines rejected for the same reason share it. */
+    while (i < st->nfirst) {
+        int j = i + 1;
+
+        while (j < st->nfirst &&
+               strcmp(st->first[j].why, st->first[i].why) == 0)
+            j++;
+        fprintf(stderr, "%sline%s ", i ? "; " : "", j - i > 1 ? "s" : "");
+        for (int k = i; k < j; k++) {
+            fprintf(stderr, "%s", k > i ? ", " : "");
+            if (st->ninputs > 1)
+                fprintf(stderr, "%s:", st->first[k].file);
+            fprintf(stderr, "%" PRIu64, st->first[k].line);
+        }
+        /* One reason for all: "lines 1, 2, ...: why", as before. */
+        if (i == 0 && j == st->nfirst && st->rejected > (uint64_t)st->nfirst)
+            fprintf(stderr, ", ...");
+        fprintf(stderr, ": %s", st->first[i].why);
+        i = j;
     }
-    if (st->rejected > (uint64_t)st->nfirst)
-        fprintf(stderr, ", ...");
-    fprintf(stderr, ": %s)", st->first[0].why);
+    if (st->rejected > (uint64_t)st->nfirst &&
+        strcmp(st->first[0].why, st->first[st->nfirst - 1].why) != 0)
+        fprintf(stderr, "; ...");
+    fputc(')', stderr);
 }
 
 void stream_print_summary(const char *cmd, const struct stream_stats *st)

@@ -45,7 +45,8 @@ void stream_print_summary(const char *cmd, const struct stream_stats *st);
 void stream_print_skipped(const struct stream_stats *st);
 /* The " (lines 3, 9: reason)" part alone (nothing without rejections):
  * up to STREAM_KEEP_REJECTS line numbers, FILE:LINE when several inputs
- * were read, "..." when there were more. */
+ * were read, each run of lines with its reason ("line 3: r1; lines 5, 9:
+ * r2"), "..." when there were more. */
 void stream_print_rejects(const struct stream_stats *st);
 
 #endif

@@ -122,15 +122,25 @@ check(rc == 0 and [s["metric"] for s in samples(out)] == ["a.b", "c.d"],
 check("long.txt:2: line too long" in err, "over-long line reported as line 2")
 check("long.txt:3: " in err, "line after it is still line 3")
 
-# 5. Missing file and directory: exit 1 with a one-line error.
+# 5. Missing file and directory: exit 1 with a line naming it, then the
+# summary of what was read before it.
 rc, out, err = run(["does-not-exist.txt"])
 check(rc == 1, "missing file: exit 1")
-check(len(err.strip().splitlines()) == 1 and "does-not-exist.txt" in err,
-      "missing file: one line naming it")
+lines = err.strip().splitlines()
+check(len(lines) == 2 and "does-not-exist.txt" in lines[0]
+      and lines[1] == "parse: 0 samples, 0 lines rejected",
+      "missing file: one line naming it, then the summary")
 os.mkdir("adir")
 rc, out, err = run(["adir"])
-check(rc == 1 and "adir" in err and len(err.strip().splitlines()) == 1,
-      "directory: exit 1 with one line")
+check(rc == 1 and "adir" in err and len(err.strip().splitlines()) == 2,
+      "directory: exit 1 with one line and the summary")
+with open("ok.prom", "w") as f:
+    f.write("up 1\nup{x=\"1\"} 2\nnot a line\n")
+rc, out, err = run(["ok.prom", "does-not-exist.txt"])
+check(rc == 1 and len(samples(out)) == 2
+      and err.strip().splitlines()[-1].startswith(
+          "parse: 2 samples, 1 lines rejected (line ok.prom:3: "),
+      "a file before the missing one is counted in the summary: " + err)
 
 # 6. --strict stops at the first malformed line with exit 1.
 rc, out, err = run(["--strict"], b"up 1\nnope\nup 2\n")

@@ -102,4 +102,22 @@ for c in (["report", "--since", "100000d"], ["silence", "list"]):
 check(not os.path.exists("cwd/state.db"), "--store overrides the config's store")
 p = run(["alerts", "--store", "/nonexistent-dir/x.db"], cwd="cwd")
 check(p.returncode == 1, "alerts with an unreachable store exits 1")
+# With --store the config is not needed, but one named with -c is read: a
+# missing or invalid one fails every store-reading command alike.
+for c in (["alerts"], ["history"], ["silence", "list"],
+          ["report", "--since", "1d"]):
+    p = run(c + ["--store", "other.db"], cwd="cwd")
+    check(p.returncode == 0, "%s --store without -c ignores the config" % c[0])
+    p = run(c + ["-c", "typo.yaml", "--store", "other.db"], cwd="cwd")
+    check(p.returncode == 1 and "typo.yaml" in p.stderr,
+          "%s -c MISSING --store exits 1 naming it: %r" % (c[0], p.stderr))
+    p = run(c + ["-c", "bad.yaml", "--store", "other.db"], cwd="cwd")
+    check(p.returncode == 1 and p.stderr.startswith("bad.yaml:"),
+          "%s -c INVALID --store exits 1 with its errors" % c[0])
+# An empty --store= is a usage error.
+for c in (["alerts"], ["history"], ["silence", "list"], ["report"],
+          ["eval", "/dev/null"]):
+    p = run(c + ["--store="], cwd="cwd")
+    check(p.returncode == 2 and "--store" in p.stderr,
+          "%s --store= is a usage error (2), got %d" % (c[0], p.returncode))
 finish()
