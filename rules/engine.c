@@ -649,7 +649,7 @@ static struct series *series_for(struct engine *e, size_t ri,
 }
 
 static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
-                     uint32_t src_id, struct series **slot, engine_event_fn cb,
+                     uint64_t src_id, struct series **slot, engine_event_fn cb,
                      void *ctx)
 {
     const struct rule *r = &e->cfg->rules[ri];
@@ -732,7 +732,7 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
     src->newest = s->ts;
     e->st.samples++;
     for (size_t i = 0; i < m->nrules; i++)
-        if ((rc = feed_rule(e, m->rules[i], s, (uint32_t)(h ^ (h >> 32)),
+        if ((rc = feed_rule(e, m->rules[i], s, h & WINDOW_SRC_MASK,
                             source_slot(src, m->nrules, i), cb, ctx)) != 0)
             return rc;
     return e->nheap ? advance(e, e->clock, true, cb, ctx) : 0;

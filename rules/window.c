@@ -16,8 +16,8 @@
 struct wsample {
     double ts;
     double v;
-    uint32_t src;
-    uint8_t num;
+    uint64_t src : 63; /* WINDOW_SRC_MASK: room for num in 8 bytes */
+    uint64_t num : 1;
 };
 
 /* A time-ordered counter sample of one source (rate, increase). */
@@ -45,7 +45,7 @@ struct ksum {
 
 /* One source series of a rate/increase window. */
 struct wsrc {
-    uint32_t id;
+    uint64_t id;
     uint8_t num;      /* its newest sample's num flag */
     uint32_t evicted; /* pops since incr was recomputed */
     struct dq pts;    /* struct tv, time order */
@@ -226,7 +226,7 @@ void window_free(struct window *w)
 
 /* ---- per-source counters (rate, increase) ---- */
 
-static uint32_t src_find(const struct wstate *st, uint32_t id, bool *found)
+static uint32_t src_find(const struct wstate *st, uint64_t id, bool *found)
 {
     uint32_t lo = 0, hi = st->nsrc;
     while (lo < hi) {
@@ -251,7 +251,7 @@ static void src_recompute(struct wsrc *s)
 
 /* Room for one more sample of source id, without changing any state.
  * Returns 0 or -1 (out of memory). */
-static int src_reserve(struct wstate *st, uint32_t id, bool *found)
+static int src_reserve(struct wstate *st, uint64_t id, bool *found)
 {
     uint32_t i = src_find(st, id, found);
     if (*found)
@@ -305,7 +305,7 @@ static void src_add(struct wstate *st, const struct wsample *s, void *fresh)
 }
 
 /* The oldest sample of source id leaves the window. */
-static void src_pop(struct wstate *st, uint32_t id)
+static void src_pop(struct wstate *st, uint64_t id)
 {
     bool found;
     uint32_t i = src_find(st, id, &found);
@@ -430,20 +430,21 @@ static void sums_recompute(struct wstate *st)
 
 /* ---- add ---- */
 
-static void single_add(struct window *w, double ts, double v, uint32_t src,
+static void single_add(struct window *w, double ts, double v, uint64_t src,
                        bool num)
 {
     /* Width 0 keeps the newest sample; a tie goes to the later one. */
     if (w->has_one && ts < w->one.ts)
         return;
-    w->one = (struct wsample){ts, v, src, num ? 1 : 0};
+    w->one = (struct wsample){ts, v, src & WINDOW_SRC_MASK, num ? 1 : 0};
     w->has_one = true;
 }
 
-void window_add(struct window *w, double ts, double v, uint32_t src, bool num)
+void window_add(struct window *w, double ts, double v, uint64_t src, bool num)
 {
     if (!w || isnan(ts))
         return;
+    src &= WINDOW_SRC_MASK;
     if (w->width == 0) {
         single_add(w, ts, v, src, num);
         return;
@@ -673,6 +674,10 @@ static int src_eval(const struct window *w, double *out)
             continue;
         double dt = DQ_AT(&s->pts, struct tv, s->pts.len - 1).ts -
                     DQ_AT(&s->pts, struct tv, 0).ts;
+        /* Unix times as doubles are 0.24 us apart: 100 ms between two
+         * samples comes out as 0.10000014 s. On the microsecond grid it is
+         * the 0.1 the samples were stamped with. */
+        dt = nearbyint(dt * 1e6) / 1e6;
         if (!(dt > 0))
             continue; /* equal timestamps: no duration to divide by */
         nrated++;
@@ -819,17 +824,25 @@ size_t window_memory(const struct window *w)
 }
 
 /* ---- save / load ----
- * Format v1, little-endian:
- *   "TW" u8 version=1 u8 reserved=0, u32 count,
- *   count x { f64 ts, f64 v, u32 src, u8 num (0/1) },
+ * Format v2, little-endian:
+ *   "TW" u8 version=2 u8 reserved=0, u32 count,
+ *   count x { f64 ts, f64 v, u64 src, u8 num (0/1) },
  *   u32 FNV-1a of every byte before it.
+ * v1 (read, never written) had u32 src ids, folded from the source's hash;
+ * they name no source of today, so such samples count as sources of their
+ * own until they leave the window.
  * Samples are all the window needs: a source's increase is rebuilt from its
  * consecutive samples, and the engine keeps src ids stable across restarts. */
 
 #define WSAVE_HDR 8u
-#define WSAVE_REC 21u
 #define WSAVE_SUM 4u
-#define WSAVE_VERSION 1u
+#define WSAVE_VERSION 2u
+
+/* Record size of format version v (1 or 2). */
+static size_t wsave_rec(unsigned v)
+{
+    return v == 1 ? 21u : 25u;
+}
 
 static void put_u32(unsigned char *p, uint32_t x)
 {
@@ -843,6 +856,20 @@ static void put_f64(unsigned char *p, double d)
     memcpy(&x, &d, sizeof(x));
     for (int i = 0; i < 8; i++)
         p[i] = (unsigned char)(x >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t x)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(x >> (8 * i));
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x |= (uint64_t)p[i] << (8 * i);
+    return x;
 }
 
 static uint32_t get_u32(const unsigned char *p)
@@ -877,10 +904,10 @@ int window_save(const struct window *w, struct buf *out)
 {
     if (!w || !out)
         return -1;
-    size_t n = window_count(w);
-    if (n > (UINT32_MAX - WSAVE_HDR - WSAVE_SUM) / WSAVE_REC)
+    size_t n = window_count(w), rec = wsave_rec(WSAVE_VERSION);
+    if (n > (UINT32_MAX - WSAVE_HDR - WSAVE_SUM) / rec)
         return -1;
-    size_t total = WSAVE_HDR + n * WSAVE_REC + WSAVE_SUM;
+    size_t total = WSAVE_HDR + n * rec + WSAVE_SUM;
     unsigned char *p = malloc(total);
     if (!p)
         return -1;
@@ -893,11 +920,11 @@ int window_save(const struct window *w, struct buf *out)
         const struct wsample *s =
             w->width == 0 ? &w->one
                           : &DQ_AT(&w->st->ring, struct wsample, (uint32_t)i);
-        unsigned char *r = p + WSAVE_HDR + i * WSAVE_REC;
+        unsigned char *r = p + WSAVE_HDR + i * rec;
         put_f64(r, s->ts);
         put_f64(r + 8, s->v);
-        put_u32(r + 16, s->src);
-        r[20] = s->num;
+        put_u64(r + 16, s->src);
+        r[24] = s->num;
     }
     put_u32(p + total - WSAVE_SUM, fnv1a(p, total - WSAVE_SUM));
     int rc = buf_add(out, p, total);
@@ -911,20 +938,21 @@ struct window *window_load(const struct aggregate *agg, double width,
     const unsigned char *p = data;
     if (!agg || !p || len < WSAVE_HDR + WSAVE_SUM)
         return NULL;
-    if (p[0] != 'T' || p[1] != 'W' || p[2] != WSAVE_VERSION || p[3] != 0)
+    if (p[0] != 'T' || p[1] != 'W' || (p[2] != 1 && p[2] != 2) || p[3] != 0)
         return NULL;
+    size_t rec = wsave_rec(p[2]), nf = rec - 1; /* the num flag's offset */
     uint32_t n = get_u32(p + 4);
-    if ((len - WSAVE_HDR - WSAVE_SUM) / WSAVE_REC != n ||
-        (len - WSAVE_HDR - WSAVE_SUM) % WSAVE_REC != 0)
+    if ((len - WSAVE_HDR - WSAVE_SUM) / rec != n ||
+        (len - WSAVE_HDR - WSAVE_SUM) % rec != 0)
         return NULL;
     if (get_u32(p + len - WSAVE_SUM) != fnv1a(p, len - WSAVE_SUM))
         return NULL;
     double prev = -INFINITY;
     for (uint32_t i = 0; i < n; i++) {
-        const unsigned char *r = p + WSAVE_HDR + (size_t)i * WSAVE_REC;
+        const unsigned char *r = p + WSAVE_HDR + (size_t)i * rec;
         double ts = get_f64(r);
         /* Saved in time order; anything else is not ours. */
-        if (isnan(ts) || ts < prev || r[20] > 1)
+        if (isnan(ts) || ts < prev || r[nf] > 1)
             return NULL;
         prev = ts;
     }
@@ -932,8 +960,9 @@ struct window *window_load(const struct aggregate *agg, double width,
     if (!w)
         return NULL;
     for (uint32_t i = 0; i < n; i++) {
-        const unsigned char *r = p + WSAVE_HDR + (size_t)i * WSAVE_REC;
-        window_add(w, get_f64(r), get_f64(r + 8), get_u32(r + 16), r[20]);
+        const unsigned char *r = p + WSAVE_HDR + (size_t)i * rec;
+        uint64_t src = rec == 21u ? get_u32(r + 16) : get_u64(r + 16);
+        window_add(w, get_f64(r), get_f64(r + 8), src, r[nf]);
     }
     if (window_count(w) != (w->width == 0 ? (n > 0) : n)) {
         window_free(w); /* out of memory part way */

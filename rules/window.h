@@ -21,11 +21,16 @@ struct window *window_new(const struct aggregate *agg, double width,
                           bool ratio);
 void window_free(struct window *w);
 
+/* Bits of a source id a window keeps (63: the 64th holds the num flag). */
+#define WINDOW_SRC_MASK ((UINT64_C(1) << 63) - 1)
+
 /* Add one sample. src identifies the source series (metric + labels) the
- * sample came from: rate and increase work per source, then sum. Samples of
- * one source arrive in time order; samples of different sources may be
- * older than the window's newest and are inserted in time order. */
-void window_add(struct window *w, double ts, double v, uint32_t src, bool num);
+ * sample came from (a hash of them: ids that differ in WINDOW_SRC_MASK's
+ * bits are different sources): rate and increase work per source, then
+ * sum. Samples of one source arrive in time order; samples of different
+ * sources may be older than the window's newest and are inserted in time
+ * order. */
+void window_add(struct window *w, double ts, double v, uint64_t src, bool num);
 
 /* Drop samples with ts <= t - width (for width 0: all but the newest), then
  * compute the aggregate over what remains. Returns 0 with *out set, or 1 when

@@ -429,6 +429,33 @@ START_TEST(late_sample_of_same_source_is_dropped_and_counted)
 }
 END_TEST
 
+/* Two counters of one series whose source hashes once folded to the same
+ * 32-bit id: each keeps its own rises (increase 2 + 1, no alert). */
+START_TEST(increase_keeps_sources_apart_whose_ids_once_collided)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: reqs\n"
+                            "    metric: c\n"
+                            "    window: 5m\n"
+                            "    aggregate: increase\n"
+                            "    severity:\n"
+                            "      warning: {above: 2.5}\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+
+    ck_assert_int_eq(feed1(e, "c", "inst", "i19369", 1000, 1000, &l), 0);
+    ck_assert_int_eq(feed1(e, "c", "inst", "i70799", 10, 1001, &l), 0);
+    ck_assert_int_eq(feed1(e, "c", "inst", "i19369", 1001, 1010, &l), 0);
+    ck_assert_int_eq(feed1(e, "c", "inst", "i70799", 11, 1011, &l), 0);
+    ck_assert_int_eq(l.n, 0);
+    /* The third rise makes 3: above 2.5, so the counting is right. */
+    ck_assert_int_eq(feed1(e, "c", "inst", "i19369", 1002, 1020, &l), 0);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_double_eq(l.value[0], 3);
+    close_engine(e, c, &l);
+}
+END_TEST
+
 START_TEST(nodata_fires_at_deadline_and_next_sample_ends_it)
 {
     struct config *c = load("rules:\n"
@@ -938,6 +965,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, many_by_labels_and_many_sample_labels);
     tcase_add_test(t, where_matchers_select_samples);
     tcase_add_test(t, late_sample_of_same_source_is_dropped_and_counted);
+    tcase_add_test(t, increase_keeps_sources_apart_whose_ids_once_collided);
     tcase_add_test(t, nodata_fires_at_deadline_and_next_sample_ends_it);
     tcase_add_test(t, nodata_with_same_severity_is_silent);
     tcase_add_test(t, nodata_ends_on_a_sample_without_a_value);

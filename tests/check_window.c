@@ -293,7 +293,7 @@ START_TEST(increase_and_rate_sum_over_two_sources)
      * 20 s: increase 10 + 30 = 40, 2/s. */
     struct {
         double ts, v;
-        uint32_t src;
+        uint64_t src;
     } s[] = {{0, 0, 1}, {5, 50, 2}, {10, 100, 1}, {15, 10, 2}, {25, 40, 2}};
     for (int i = 0; i < 5; i++) {
         window_add(wi, s[i].ts, s[i].v, s[i].src, false);
@@ -303,6 +303,40 @@ START_TEST(increase_and_rate_sum_over_two_sources)
     ck_assert_double_eq_tol(ev(wr, 25), 12, 1e-12);
     window_free(wi);
     window_free(wr);
+}
+END_TEST
+
+/* Source ids are 63 bits wide: ids that differ only above bit 31 are two
+ * sources, not one counter that keeps resetting. */
+START_TEST(source_ids_differing_in_high_bits_are_two_sources)
+{
+    struct aggregate ai = ag(AGG_INCREASE, 0);
+    struct window *w = window_new(&ai, 300, false);
+    uint64_t a = 7, b = 7 | (UINT64_C(1) << 40);
+
+    window_add(w, 0, 1000, a, false);
+    window_add(w, 1, 10, b, false);
+    window_add(w, 10, 1001, a, false);
+    window_add(w, 11, 11, b, false);
+    window_add(w, 20, 1002, a, false);
+    ck_assert_double_eq(ev(w, 20), 3);
+    window_free(w);
+}
+END_TEST
+
+/* The seconds between two samples are the stamped ones, not the rounding
+ * error of two Unix times (1 / 0.10000014 s would fall below 10/s). */
+START_TEST(rate_over_sub_second_gaps_of_unix_times_is_exact)
+{
+    struct aggregate ar = ag(AGG_RATE, 0);
+    struct window *w = window_new(&ar, 60, false);
+
+    window_add(w, 1767225600.1, 0, 1, false);
+    window_add(w, 1767225600.2, 1, 1, false);
+    ck_assert_double_eq(ev(w, 1767225600.2), 10);
+    window_add(w, 1767225600.25, 2, 1, false);
+    ck_assert_double_eq(ev(w, 1767225600.25), 2 / 0.15);
+    window_free(w);
 }
 END_TEST
 
@@ -797,6 +831,50 @@ START_TEST(load_rejects_truncated_and_corrupt_blobs)
 }
 END_TEST
 
+static void le32(unsigned char *p, uint32_t x)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(x >> (8 * i));
+}
+
+/* A window saved by an older tocsin (format 1: 32-bit source ids) still
+ * loads; its sources stay apart. */
+START_TEST(load_reads_format_1_with_32_bit_sources)
+{
+    struct aggregate a = ag(AGG_INCREASE, 0);
+    const double ts[] = {0, 1, 10, 11}, v[] = {100, 5, 110, 9};
+    const uint32_t src[] = {1, 2, 1, 2};
+    unsigned char blob[8 + 4 * 21 + 4];
+    uint32_t h = 2166136261u;
+
+    memcpy(blob, "TW\1\0", 4);
+    le32(blob + 4, 4);
+    for (int i = 0; i < 4; i++) {
+        unsigned char *r = blob + 8 + i * 21;
+        uint64_t x;
+        memcpy(&x, &ts[i], 8);
+        le32(r, (uint32_t)x);
+        le32(r + 4, (uint32_t)(x >> 32));
+        memcpy(&x, &v[i], 8);
+        le32(r + 8, (uint32_t)x);
+        le32(r + 12, (uint32_t)(x >> 32));
+        le32(r + 16, src[i]);
+        r[20] = 0;
+    }
+    for (size_t i = 0; i < sizeof(blob) - 4; i++) {
+        h ^= blob[i];
+        h *= 16777619u;
+    }
+    le32(blob + sizeof(blob) - 4, h);
+    struct window *w = window_load(&a, 60, false, blob, sizeof(blob));
+    ck_assert_ptr_nonnull(w);
+    ck_assert_double_eq(ev(w, 11), 10 + 4);
+    window_free(w);
+    blob[2] = 3; /* a version this code does not know */
+    ck_assert_ptr_null(window_load(&a, 60, false, blob, sizeof(blob)));
+}
+END_TEST
+
 /* Millisecond times and widths: the sample exactly at t - width is out
  * whatever the rounding of the subtraction, the one a millisecond later in. */
 START_TEST(window_edge_in_milliseconds_is_exact)
@@ -870,6 +948,8 @@ Suite *window_suite(void)
     tcase_add_test(tc, apdex_counts_satisfied_and_half_of_tolerating);
     tcase_add_test(tc, increase_counts_counter_reset_as_rise_of_new_value);
     tcase_add_test(tc, increase_and_rate_sum_over_two_sources);
+    tcase_add_test(tc, source_ids_differing_in_high_bits_are_two_sources);
+    tcase_add_test(tc, rate_over_sub_second_gaps_of_unix_times_is_exact);
     tcase_add_test(tc, rate_without_two_samples_of_any_source_has_no_value);
     tcase_add_test(tc, ratio_count_with_empty_numerator_is_zero);
     tcase_add_test(tc, ratio_with_empty_or_zero_denominator_has_no_value);
@@ -883,6 +963,7 @@ Suite *window_suite(void)
     tcase_add_test(
         tc, save_load_round_trip_gives_identical_results_after_more_samples);
     tcase_add_test(tc, load_rejects_truncated_and_corrupt_blobs);
+    tcase_add_test(tc, load_reads_format_1_with_32_bit_sources);
     tcase_add_test(tc, hot_window_evicts_and_stays_exact);
     tcase_add_test(tc, window_edge_in_milliseconds_is_exact);
     suite_add_tcase(s, tc);
