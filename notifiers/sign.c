@@ -52,8 +52,9 @@ int sign_base64_decode(const char *s, size_t n, unsigned char *out,
     return got - (int)pad;
 }
 
-/* The key of a whsec_ secret: the base64 after the prefix, its padding
- * optional (generators differ in whether they keep it). */
+/* The key of a secret: the base64 after the whsec_ prefix (or the whole
+ * secret without it), its padding optional (generators differ in whether
+ * they keep it). */
 static int whsec_key(const char *rest, unsigned char *out, size_t outlen)
 {
     char padded[700];
@@ -78,7 +79,9 @@ int sign_secret_key(const char *secret, unsigned char *out, size_t outlen)
         k = whsec_key(secret + 6, out, outlen);
         return k > 0 ? k : -1;
     }
-    k = sign_base64_decode(secret, len, out, outlen);
+    /* Decoded as the libraries decode it (the JavaScript one takes it
+     * without padding too). */
+    k = whsec_key(secret, out, outlen);
     if (k > 0)
         return k;
     /* Not base64: use the secret as typed, so a plain shared password

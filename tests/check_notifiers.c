@@ -798,6 +798,12 @@ START_TEST(sign_base64_round_trips_and_rejects_garbage)
                          -1);
         ck_assert_int_eq(sign_secret_key("whsec_abcde", k, sizeof(k)), -1);
         ck_assert_int_eq(sign_secret_key("whsec_", k, sizeof(k)), -1);
+        /* Without the prefix: base64 with or without padding, as the
+         * official JavaScript library decodes it. */
+        ck_assert_int_eq(sign_secret_key("YWJjZA", k, sizeof(k)), 4);
+        ck_assert_mem_eq(k, "abcd", 4);
+        ck_assert_int_eq(sign_secret_key("YWJjZA==", k, sizeof(k)), 4);
+        ck_assert_mem_eq(k, "abcd", 4);
     }
 }
 END_TEST
