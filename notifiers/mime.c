@@ -4,6 +4,7 @@
  * nothing, reference section 3). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -231,6 +232,22 @@ static int add_mailbox(struct buf *out, const char *mb)
             buf_addc(out, *c);
         }
         buf_addc(out, '"');
+    } else if (quoted) {
+        /* Inside encoded-words a backslash is itself (RFC 2047 5): the
+         * quoted string's \" and \\ are unescaped first. */
+        char *plain = xmalloc((size_t)(name_end - name) + 1);
+        size_t k = 0;
+        int rc;
+
+        for (const char *c = name; c < name_end; c++) {
+            if (*c == '\\' && c + 1 < name_end)
+                c++;
+            plain[k++] = *c;
+        }
+        rc = mime_encode_words(out, plain, k);
+        free(plain);
+        if (rc < 0)
+            return -1;
     } else if (mime_encode_words(out, name, (size_t)(name_end - name)) < 0) {
         return -1;
     }

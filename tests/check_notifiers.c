@@ -1629,6 +1629,19 @@ START_TEST(mime_headers_keep_lookalike_words_and_special_names)
     ck_assert_msg(strstr(b.data, "\"Say \\\"hi\\\"\" <hi@example.com>") != NULL,
                   "%s", b.data);
     check_lines(b.data);
+    /* A quoted non-ASCII name: its quoted-pairs are unescaped before it is
+     * encoded (a backslash inside an encoded-word is shown as one). */
+    buf_reset(&b);
+    {
+        const char *from[] = {
+            "\"\xc3\x96ps \\\"prod\\\" Team\" <a@example.com>"};
+        ck_assert_int_eq(mime_add_address_header(&b, "From", from, 1), 0);
+        ck_assert_msg(
+            strstr(b.data,
+                   "=?UTF-8?B?w5ZwcyAicHJvZCIgVGVhbQ==?= <a@example.com>") !=
+                NULL,
+            "%s", b.data);
+    }
     buf_cleanup(&b);
 }
 END_TEST
