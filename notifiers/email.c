@@ -3,8 +3,8 @@
  * text part then an HTML part, plus the SMTP envelope for libcurl.
  * Registered in registry.c; dispatch.c sends it (reference section 3).
  * Threading needs no state: every mail of one alert episode refers to the
- * Message-ID of its first mail, which is derived from the fingerprint and the
- * episode's start time. */
+ * Message-ID of its first mail, which is derived from the fingerprint, the
+ * episode's start time and the notifier's name. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,12 +213,16 @@ static void add_msgid_part(struct buf *b, const char *s)
     }
 }
 
+/* The first mail of an episode to notifier name: two notifiers mailing one
+ * alert send two messages, which need two ids (RFC 5322 3.6.4). */
 static void msgid_root(struct buf *b, const struct email_priv *p,
-                       const struct am_event *ev)
+                       const char *name, const struct am_event *ev)
 {
     buf_adds(b, "<tocsin.");
     add_msgid_part(b, ev->fingerprint);
-    buf_printf(b, ".%lld@", (long long)llround(ev->starts_at * 1000));
+    buf_printf(b, ".%lld.", (long long)llround(ev->starts_at * 1000));
+    add_msgid_part(b, name);
+    buf_addc(b, '@');
     add_msgid_part(b, p->host);
     buf_addc(b, '>');
 }
@@ -418,7 +422,7 @@ static int email_render(const struct notifier *n, const struct notification *nt,
                 (strcmp(nt->kind, "event") == 0 &&
                  (mark != NULL ? cJSON_IsTrue(mark)
                                : strcmp(ev.kind, "firing") == 0));
-        msgid_root(&root, p, &ev);
+        msgid_root(&root, p, n->name, &ev);
         if (first)
             buf_add(&id, root.data, root.len);
         else

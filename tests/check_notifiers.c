@@ -1187,7 +1187,8 @@ START_TEST(email_message_has_headers_and_text_then_html_parts)
     ck_assert(mail_header(&m, "Subject", v, sizeof(v)));
     ck_assert_str_eq(v, "[CRITICAL] api_p90_latency service=api firing");
     ck_assert(mail_header(&m, "Message-ID", v, sizeof(v)));
-    ck_assert_str_eq(v, "<tocsin.3f0c9a0011223344.1767225600000@example.com>");
+    ck_assert_str_eq(
+        v, "<tocsin.3f0c9a0011223344.1767225600000.recv@example.com>");
     ck_assert(!mail_header(&m, "In-Reply-To", v, sizeof(v)));
     ck_assert(mail_header(&m, "MIME-Version", v, sizeof(v)));
     ck_assert_str_eq(v, "1.0");
@@ -1451,6 +1452,22 @@ START_TEST(email_resolved_mail_threads_to_firing_message_id)
     ck_assert_ptr_nonnull(strstr(v, "(still firing)"));
     free(m.headers);
     request_cleanup(&r);
+
+    /* Another notifier's first mail of the same episode is another message
+     * with its own id, and its thread refers to that id. */
+    f.n.name = (char *)"managers";
+    render_mail(&f, "event", fp, &r, &m);
+    ck_assert(mail_header(&m, "Message-ID", v, sizeof(v)));
+    ck_assert_str_ne(v, first);
+    ck_assert_ptr_nonnull(strstr(v, ".managers@example.com>"));
+    snprintf(first, sizeof(first), "%s", v);
+    free(m.headers);
+    request_cleanup(&r);
+    render_mail(&f, "event", rp, &r, &m);
+    ck_assert(mail_header(&m, "In-Reply-To", v, sizeof(v)));
+    ck_assert_str_eq(v, first);
+    free(m.headers);
+    request_cleanup(&r);
     cJSON_Delete(fp);
     cJSON_Delete(rp);
     cJSON_Delete(ep);
@@ -1516,7 +1533,8 @@ START_TEST(email_starttls_modes_map_to_curl_use_ssl)
         ck_assert_str_eq(r.url, cases[i].url);
         ck_assert_ptr_null(r.username);
         ck_assert_ptr_nonnull(strstr(
-            r.body, "Message-ID: <tocsin.3f0c9a0011223344.1767225600000@b.c>"));
+            r.body,
+            "Message-ID: <tocsin.3f0c9a0011223344.1767225600000.recv@b.c>"));
         request_cleanup(&r);
         cJSON_Delete(p);
         fx_teardown(&f);
