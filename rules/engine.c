@@ -349,15 +349,20 @@ struct series *engine_series_new(struct engine *e, size_t rule_idx,
 {
     const struct rule *r = &e->cfg->rules[rule_idx];
     size_t max = r->nby + r->nlabels + 1, n = 0, bytes = keylen + 1;
-    const char *names[80], *vals[80];
-    struct label shadow[80];
+    const char *lnames[80], *lvals[80], **names = lnames, **vals = lvals;
+    struct label lshadow[80], *shadow = lshadow;
     size_t nshadow = 0;
     struct series *s;
     char *p;
 
-    if (max > 80)
-        max = 80;
-    for (size_t i = 0; i < r->nby && n < max - 1; i++) {
+    /* Every label, however many: a cut would drop the rule's own labels
+     * (routing) and give series that differ past it one fingerprint. */
+    if (max > 80) {
+        names = xcalloc(max, sizeof(*names));
+        vals = xcalloc(max, sizeof(*vals));
+        shadow = xcalloc(max, sizeof(*shadow));
+    }
+    for (size_t i = 0; i < r->nby; i++) {
         if (strcmp(r->by[i], "alertname") == 0)
             continue;
         names[n] = r->by[i];
@@ -370,8 +375,6 @@ struct series *engine_series_new(struct engine *e, size_t rule_idx,
         for (j = 0; j < n; j++)
             if (strcmp(names[j], r->labels[i].key) == 0)
                 break;
-        if (j == n && n >= max - 1)
-            break;
         if (j < n) { /* a by label the rule's label replaces */
             shadow[nshadow].name = names[j];
             shadow[nshadow++].value = vals[j];
@@ -405,6 +408,11 @@ struct series *engine_series_new(struct engine *e, size_t rule_idx,
         labels_fingerprint_shadowed(r->name, SLABELS(s), s->nlabels, shadow,
                                     nshadow, hex);
         s->fp = strtoull(hex, NULL, 16);
+    }
+    if (names != lnames) {
+        free(names);
+        free(vals);
+        free(shadow);
     }
     s->rule = r;
     s->node.hash = h;

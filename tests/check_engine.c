@@ -391,6 +391,47 @@ START_TEST(many_by_labels_and_many_sample_labels)
 }
 END_TEST
 
+/* No cut in an alert's labels: 100 `by` labels and the rule's own label
+ * are all in the event, and series that differ only in the last by label
+ * have different fingerprints. */
+START_TEST(alert_keeps_every_label_of_a_hundred_by_labels)
+{
+    struct buf y;
+    struct config *c;
+    struct evlog l;
+    struct engine *e;
+    struct label lb[100];
+    char names[100][8];
+    struct sample s = {"m", lb, 100, 5, 100};
+    const char *all, *fp1, *fp2;
+
+    buf_init(&y, 0);
+    buf_adds(&y, "rules:\n  - name: r\n    metric: m\n    by: [");
+    for (int i = 0; i < 100; i++)
+        buf_printf(&y, "%sl%02d", i ? ", " : "", i);
+    buf_adds(&y, "]\n    labels: {team: web}\n"
+                 "    severity: {warning: {above: 1}}\n");
+    c = load(buf_str(&y));
+    buf_cleanup(&y);
+    e = open_engine(c, &l);
+    many_labels(lb, names, 100, "x");
+    snprintf(names[99], sizeof(names[99]), "l99");
+    ck_assert_int_eq(engine_feed(e, &s, collect, &l), 0);
+    lb[99].value = "y";
+    ck_assert_int_eq(engine_feed(e, &s, collect, &l), 0);
+    ck_assert_int_eq(l.n, 2);
+    all = buf_str(&l.all);
+    ck_assert_ptr_nonnull(strstr(all, "\"l99\":\"x\",\"team\":\"web\""));
+    ck_assert_ptr_nonnull(strstr(all, "\"l99\":\"y\",\"team\":\"web\""));
+    fp1 = strstr(all, "\"fingerprint\":\"");
+    ck_assert_ptr_nonnull(fp1);
+    fp2 = strstr(fp1 + 1, "\"fingerprint\":\"");
+    ck_assert_ptr_nonnull(fp2);
+    ck_assert(strncmp(fp1, fp2, 31) != 0);
+    close_engine(e, c, &l);
+}
+END_TEST
+
 START_TEST(where_matchers_select_samples)
 {
     struct config *c = load("rules:\n"
@@ -963,6 +1004,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, missing_by_label_groups_as_empty_string);
     tcase_add_test(t, annotations_see_the_ones_before_them);
     tcase_add_test(t, many_by_labels_and_many_sample_labels);
+    tcase_add_test(t, alert_keeps_every_label_of_a_hundred_by_labels);
     tcase_add_test(t, where_matchers_select_samples);
     tcase_add_test(t, late_sample_of_same_source_is_dropped_and_counted);
     tcase_add_test(t, increase_keeps_sources_apart_whose_ids_once_collided);
