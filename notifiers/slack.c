@@ -265,15 +265,17 @@ static cJSON *slack_event_message(const struct notification *nt,
                   slack_text("mrkdwn", &b, SLACK_SECTION_MAX));
     buf_reset(&b);
 
-    if (summary || desc) {
-        if (summary) {
-            buf_adds(&b, "*Summary*\n");
-            slack_escape(&b, summary);
-        }
-        if (desc) {
-            buf_adds(&b, summary ? "\n*Description*\n" : "*Description*\n");
-            slack_escape(&b, desc);
-        }
+    /* Each its own section: a long summary cut to the section's limit
+     * does not take the description with it. */
+    if (summary) {
+        buf_adds(&b, "*Summary*\n");
+        slack_escape(&b, summary);
+        add_block(blocks, "section", "text",
+                  slack_text("mrkdwn", &b, SLACK_SECTION_MAX));
+    }
+    if (desc) {
+        buf_adds(&b, "*Description*\n");
+        slack_escape(&b, desc);
         add_block(blocks, "section", "text",
                   slack_text("mrkdwn", &b, SLACK_SECTION_MAX));
     }

@@ -419,6 +419,16 @@ START_TEST(slack_truncates_10000_char_annotation_on_utf8_boundary)
         ck_assert_ptr_nonnull(strchr(amp, ';'));
     }
     cJSON_Delete(m);
+    /* A description after the long summary has its own section: the cut
+     * of the summary does not take it away. */
+    cJSON_AddStringToObject(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(p, "event"), "annotations"),
+        "description", "see the runbook");
+    m = render_slack(&f, "event", p);
+    ck_assert_str_eq(jstr(m, "attachments.0.blocks.4.text.text"),
+                     "*Description*\nsee the runbook");
+    ck_assert_str_eq(jstr(m, "attachments.0.blocks.5.type"), "context");
+    cJSON_Delete(m);
     cJSON_Delete(p);
     buf_cleanup(&b);
     fx_teardown(&f);
