@@ -20,6 +20,8 @@
 /* Silences are re-read at most this often (seconds of `now`), or after
  * router_silences_changed. */
 #define ROUTER_SILENCE_REFRESH 5.0
+/* Keys tried for one transition of one alert in one millisecond. */
+#define ROUTER_MAX_OCCURRENCE 1000u
 
 struct router_silence {
     int64_t id;
@@ -265,7 +267,7 @@ static void keytext_add(struct keytext *k, const char *p, size_t len)
 
 static void make_key(const char *fingerprint, double ts, const char *event,
                      const char *receiver, const char *kind, const char *extra,
-                     char out[29])
+                     unsigned occurrence, char out[29])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[SHA256_LEN];
@@ -291,6 +293,12 @@ static void make_key(const char *fingerprint, double ts, const char *event,
     if (extra != NULL) {
         keytext_add(&k, "|", 1);
         keytext_add(&k, extra, strlen(extra));
+    }
+    /* The same transition again in the same millisecond (firing, resolved,
+     * firing): "#2", "#3", ... */
+    if (occurrence > 1) {
+        keytext_add(&k, "#", 1);
+        keytext_add(&k, dec, util_format_ll(occurrence, dec));
     }
     sha256(k.s, k.n, md);
     memcpy(out, "msg_", 4);
@@ -352,7 +360,8 @@ static int build_row(const struct config *cfg, struct outbox_row *row,
                      double starts_at, bool first, double now, char key[29],
                      struct buf *b, struct err *e)
 {
-    make_key(row->fingerprint, ts, event, receiver, row->kind, transition, key);
+    make_key(row->fingerprint, ts, event, receiver, row->kind, transition, 1,
+             key);
     if (make_payload(b, event_json, starts_at, receiver, first,
                      config_rule(cfg, row->rule)) < 0) {
         err_set(e, "router: payload for %s too large", receiver);
@@ -530,6 +539,15 @@ int router_record(struct router *r, struct store *s,
                       e) < 0)
             goto out;
         added = store_outbox_add(s, &row, NULL, e);
+        /* A key taken is an earlier event of the same transition in the
+         * same millisecond (firing, resolved, firing): this one is another
+         * notification, with the next occurrence's key. */
+        for (unsigned occ = 2; added == 1 && occ <= ROUTER_MAX_OCCURRENCE;
+             occ++) {
+            make_key(ev->fingerprint, ev->ts, kindname, n->name, row.kind,
+                     transition, occ, key);
+            added = store_outbox_add(s, &row, NULL, e);
+        }
         if (added < 0)
             goto out;
         if (added == 0) {

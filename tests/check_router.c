@@ -918,10 +918,17 @@ START_TEST(idempotency_keys_are_stable_and_dot_free)
      * of fingerprint|ms|event|receiver|kind|previous>severity. (A queued
      * notification keeps the key stored with it across an upgrade.) */
     ck_assert_str_eq(r1.keys[0], "msg_19b76daa8004c98de6d67de7");
-    /* A replay of the same event adds no second notification. */
-    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 0);
+    /* The same transition again in the same millisecond (firing, resolved,
+     * firing) is another event: it is notified too, under its own keys. */
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 2);
     fx_rows(&f, &r1);
-    ck_assert_uint_eq(r1.n, 2);
+    ck_assert_uint_eq(r1.n, 4);
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_str_ne(r1.keys[2 + i], r1.keys[0]);
+        ck_assert_str_ne(r1.keys[2 + i], r1.keys[1]);
+        ck_assert_int_eq(strncmp(r1.keys[2 + i], r1.keys[0], 15), 0);
+    }
+    ck_assert_str_ne(r1.keys[2], r1.keys[3]);
     fx_close(&f);
     fx_close(&g);
 }

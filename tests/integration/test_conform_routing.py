@@ -142,4 +142,20 @@ t = run_tocsin(["history", "--since", "100000d", "-c", "cfg3.yaml",
 web = [ln for ln in t.stdout.splitlines() if "service=web" in ln]
 check(len(web) == 2 and all(ln.rstrip().endswith("silenced") for ln in web),
       "history table shows silenced on web's rows:\n" + t.stdout)
+
+# --- 4. the same transition twice in one millisecond ----------------------
+# firing, resolved, firing of one alert at one time (samples without a
+# timestamp share their arrival time): three events, three notifications,
+# so the receiver's last word is "firing", as the alert is.
+write("cfg4.yaml", "notifiers:\n  a: {type: log, path: same_ms.jsonl}\n"
+      "defaults:\n  notify: [a]\n" + RULE_YAML)
+stream([("api", 900, T0), ("api", 10, T0), ("api", 900, T0)], "s4.jsonl")
+p = eval_notify("cfg4.yaml", "s4.db", ["s4.jsonl"])
+evs = [json.loads(ln)["event"] for ln in p.stdout.splitlines()]
+check(evs == ["firing", "resolved", "firing"], "three events: %s" % evs)
+sent = [json.loads(ln)["event"]["event"] for ln in open("same_ms.jsonl")]
+check(sent == ["firing", "resolved", "firing"],
+      "each of the three is notified, in order: %s" % sent)
+rows, _ = outbox_rows("s4.db")
+check(len({r["key"] for r in rows}) == 3, "three distinct webhook-ids")
 print("routing conformance: all checks passed")
