@@ -281,9 +281,14 @@ static void reload(struct daemon_ctx *d, const char *path,
                  "store path changed to %s: takes effect at the "
                  "next restart (still using %s)",
                  nc->store, old->store);
-    /* The pipeline swaps between batches on the writer thread. */
-    writer_call(d->writer, reload_on_writer, nc);
+    /* The dispatcher first: once the writer has the new config, the rows
+     * it queues may name notifiers only the new config has. Then the
+     * pipeline swaps between batches on the writer thread, and the
+     * alerts the reload resolved are delivered now, not at the
+     * dispatcher's next periodic read of the outbox. */
     dispatcher_reload(d->dispatcher, nc);
+    writer_call(d->writer, reload_on_writer, nc);
+    dispatcher_wake(d->dispatcher);
     writer_set_intervals(d->writer, nc->evaluation_interval,
                          nc->checkpoint_interval);
     pthread_mutex_lock(&d->cfg_mu);
