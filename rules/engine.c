@@ -543,7 +543,7 @@ static int series_eval(struct engine *e, struct series *s, double t,
         if (!s->has_value)
             return 0;
         v = s->value;
-    } else if (window_eval(s->win, t, &v) != 0) {
+    } else if (window_eval_at(s->win, t, s->newest, &v) != 0) {
         /* No value: the tiers hold their state. After nodata (which reset
          * them) that state is ok: the severity they say may differ from
          * the nodata one, an event without a value. */
@@ -678,8 +678,14 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
         se->value = s->value;
         se->has_value = true;
     }
-    if (!se->has_samples || s->ts > se->newest)
+    if (!se->has_samples || s->ts > se->newest) {
         se->newest = s->ts;
+        se->lag = 0;
+        if (e->wall_clock) {
+            double behind = util_now() - s->ts;
+            se->lag = behind > 0 ? behind : 0;
+        }
+    }
     se->has_samples = true;
     engine_mark_dirty(e, se, false);
     engine_heap_update(e, se);
@@ -768,6 +774,11 @@ struct series **engine_series_list(struct engine *e, size_t *n)
     return tc.list;
 }
 
+void engine_set_wall_clock(struct engine *e, bool on)
+{
+    e->wall_clock = on;
+}
+
 int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
 {
     size_t n;
@@ -779,7 +790,11 @@ int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
     list = engine_series_list(e, &n);
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct series *s = list[i];
-        double t = now > s->newest ? now : s->newest;
+        /* The series' own time: its data that comes late (an agent that
+         * batches, a file read behind its writer) is judged at now minus
+         * that lag, the time its next sample will have, so the timer and
+         * the samples agree on what the window holds. */
+        double t = now - s->lag > s->newest ? now - s->lag : s->newest;
         if (!s->has_samples || s->nodata)
             continue;
         rc = series_eval(e, s, t, cb, ctx);

@@ -61,6 +61,8 @@ struct series {
     bool listed;      /* in engine.dirty */
     bool saved;       /* a row exists in the store */
     double newest;    /* newest sample time */
+    double lag;       /* daemon: how far newest was behind the wall clock
+                         when that sample came (0: unknown, or on time) */
     double starts_at; /* when severity last left ok */
     double value;     /* the last aggregate */
 };
@@ -89,7 +91,8 @@ struct engine {
     struct buf annone; /* scratch: the annotation being rendered */
     struct label *ann; /* scratch: annotation pairs */
     size_t cap_ann;
-    double clock; /* newest sample time seen (stream clock) */
+    double clock;    /* newest sample time seen (stream clock) */
+    bool wall_clock; /* the daemon: samples arrive in wall-clock time */
 };
 
 /* Collecting series or sources into an array (engine_collect_cb). */

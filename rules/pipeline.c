@@ -318,6 +318,7 @@ struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
     p->store = s;
     p->replay = replay;
     p->engine = engine_new(cfg);
+    engine_set_wall_clock(p->engine, !replay);
     p->router = router_new(cfg);
     router_set_replay(p->router, replay);
     buf_init(&p->json, 4 << 20);

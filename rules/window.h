@@ -38,6 +38,13 @@ void window_add(struct window *w, double ts, double v, uint64_t src, bool num);
  * fewer than two samples of every source). */
 int window_eval(struct window *w, double t, double *out);
 
+/* The aggregate at t (the daemon's timer, at wall-clock time) of a window
+ * whose newest sample is at newest: as window_eval(w, t), but the samples
+ * in (newest - width, t - width] stay, left out of this value only, since
+ * a later sample stamped before t (data that arrives late) is evaluated
+ * over a window that holds them. */
+int window_eval_at(struct window *w, double t, double newest, double *out);
+
 /* Number of samples held. */
 size_t window_count(const struct window *w);
 /* Approximate heap bytes used, for the memory benchmark. */

@@ -617,6 +617,62 @@ START_TEST(tick_completes_for_at_wall_clock)
 }
 END_TEST
 
+/* The timer evaluates at wall-clock time, but a sample that arrives late
+ * (stamped before the tick) is evaluated over its whole window: the tick
+ * did not throw away the samples that window holds. */
+START_TEST(tick_keeps_the_window_a_late_sample_sees)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: r\n"
+                            "    metric: m\n"
+                            "    window: 60s\n"
+                            "    aggregate: count\n"
+                            "    severity: {warning: {below: 2}}\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+
+    feed1(e, "m", NULL, NULL, 1, 1000000, &l); /* count 1: firing */
+    feed1(e, "m", NULL, NULL, 1, 1000001, &l); /* count 2: resolved */
+    feed1(e, "m", NULL, NULL, 1, 1000002, &l);
+    ck_assert_int_eq(l.n, 2);
+    /* A tick long after, at wall-clock time: nothing in (t - 60s, t]. */
+    engine_tick(e, 1000065, collect, &l);
+    ck_assert_int_eq(l.n, 2);
+    /* A late sample at 1000003: its window (1000003 - 60s, 1000003] holds
+     * four samples, no breach (the tick had left it one: a false firing). */
+    feed1(e, "m", NULL, NULL, 1, 1000003, &l);
+    ck_assert_int_eq(l.n, 2);
+    close_engine(e, c, &l);
+}
+END_TEST
+
+/* Samples that come 5 s late, steadily (the daemon, wall clock on): the
+ * timer judges the series at now less that lag, over the window its next
+ * sample will see, instead of resolving what that sample fires again. */
+START_TEST(tick_judges_late_data_at_its_own_time)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: r\n"
+                            "    metric: m\n"
+                            "    window: 10s\n"
+                            "    aggregate: count\n"
+                            "    severity: {warning: {above: 30}}\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+    double now = util_now();
+
+    engine_set_wall_clock(e, true);
+    for (int i = 0; i < 40; i++)
+        feed1(e, "m", NULL, NULL, 1, now - 15 + i * 0.25, &l);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_str_eq(l.kinds[0], "firing");
+    /* At wall-clock time the window would hold 19 samples: resolved. */
+    engine_tick(e, now, collect, &l);
+    ck_assert_int_eq(l.n, 1);
+    close_engine(e, c, &l);
+}
+END_TEST
+
 /* ---- persistence: split streams ---- */
 
 struct saved {
@@ -1014,6 +1070,8 @@ Suite *engine_suite(void)
     tcase_add_test(
         t, nodata_deadline_reached_exactly_fires_unless_own_sample_arrives);
     tcase_add_test(t, tick_completes_for_at_wall_clock);
+    tcase_add_test(t, tick_keeps_the_window_a_late_sample_sees);
+    tcase_add_test(t, tick_judges_late_data_at_its_own_time);
     tcase_add_test(t, split_stream_gives_the_events_of_one_run);
     tcase_add_test(t, restore_skips_a_rule_whose_definition_changed);
     tcase_add_test(t, restore_keeps_a_series_of_many_by_labels);

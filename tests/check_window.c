@@ -507,6 +507,39 @@ START_TEST(idle_last_window_without_width_is_tiny)
 }
 END_TEST
 
+/* At a time past the newest sample (the daemon's timer), the value leaves
+ * out what is older than the window, but the samples a late sample would
+ * see stay. */
+START_TEST(eval_at_a_later_time_keeps_samples_for_late_data)
+{
+    struct aggregate a = ag(AGG_COUNT, 0), q = ag(AGG_QUANTILE, 0.5);
+    struct window *w = window_new(&a, 60, false);
+    struct window *p = window_new(&q, 60, false);
+    double v = NAN;
+
+    for (int i = 0; i < 3; i++) {
+        window_add(w, 1000 + i, 1, 1, false);
+        window_add(p, 1000 + i, 10 * i, 1, false);
+    }
+    /* (1011, 1071]: nothing. */
+    ck_assert_int_eq(window_eval_at(w, 1071, 1002, &v), 1);
+    /* (1001.5, 1061.5]: the newest sample only. */
+    ck_assert_int_eq(window_eval_at(p, 1061.5, 1002, &v), 0);
+    ck_assert_double_eq(v, 20);
+    window_add(w, 1003, 1, 1, false);
+    window_add(p, 1003, 30, 1, false);
+    ck_assert_double_eq(ev(w, 1003), 4);
+    ck_assert_double_eq(ev(p, 1003), 15);
+    /* However late: a backfill's next sample still sees its window. */
+    ck_assert_int_eq(window_eval_at(w, 1e9, 1003, &v), 1);
+    ck_assert_uint_eq(window_count(w), 4);
+    window_add(w, 1004, 1, 1, false);
+    ck_assert_double_eq(ev(w, 1004), 5);
+    window_free(w);
+    window_free(p);
+}
+END_TEST
+
 /* ---- naive reference ---- */
 
 struct rs {
@@ -964,6 +997,7 @@ Suite *window_suite(void)
         tc, save_load_round_trip_gives_identical_results_after_more_samples);
     tcase_add_test(tc, load_rejects_truncated_and_corrupt_blobs);
     tcase_add_test(tc, load_reads_format_1_with_32_bit_sources);
+    tcase_add_test(tc, eval_at_a_later_time_keeps_samples_for_late_data);
     tcase_add_test(tc, hot_window_evicts_and_stays_exact);
     tcase_add_test(tc, window_edge_in_milliseconds_is_exact);
     suite_add_tcase(s, tc);
