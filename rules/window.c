@@ -794,6 +794,9 @@ int window_eval(struct window *w, double t, double *out)
     return 1;
 }
 
+/* Samples window_eval_at copies at most to keep the ones before them. */
+#define WINDOW_EVAL_AT_COPY_MAX 4096u
+
 int window_eval_at(struct window *w, double t, double newest, double *out)
 {
     struct wstate *st;
@@ -812,10 +815,14 @@ int window_eval_at(struct window *w, double t, double newest, double *out)
     cutoff = t - w->width + UTIL_TIME_EPS;
     while (j < st->ring.len && DQ_AT(&st->ring, struct wsample, j).ts <= cutoff)
         j++;
-    if (j == 0)
-        return window_eval(w, t, out); /* drops nothing */
+    /* Nothing to keep; or a window too busy to copy at every tick, where
+     * what is kept would be the few samples a sample stamped between its
+     * newest and t still sees (the engine's t for a series is the time its
+     * next sample should have): let them go. */
+    if (j == 0 || st->ring.len - j > WINDOW_EVAL_AT_COPY_MAX)
+        return window_eval(w, t, out);
     /* The rest, through a window of its own: every aggregate computed by
-     * the same code. Rare and small: a series whose samples lag. */
+     * the same code. */
     tw = window_new(&w->agg, w->width, w->ratio);
     if (!tw)
         return window_eval(w, t, out);

@@ -42,7 +42,9 @@ int window_eval(struct window *w, double t, double *out);
  * whose newest sample is at newest: as window_eval(w, t), but the samples
  * in (newest - width, t - width] stay, left out of this value only, since
  * a later sample stamped before t (data that arrives late) is evaluated
- * over a window that holds them. */
+ * over a window that holds them. (Past 4096 samples in (t - width, t]
+ * they go, as in window_eval: copying such a window at every tick would
+ * cost more than its samples did.) */
 int window_eval_at(struct window *w, double t, double newest, double *out);
 
 /* Number of samples held. */
