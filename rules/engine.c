@@ -258,6 +258,7 @@ struct engine *engine_new(const struct config *cfg)
     buf_init(&e->annbuf, 1 << 20);
     buf_init(&e->annone, 1 << 20);
     e->clock = -INFINITY;
+    e->arrival = NAN;
     engine_build_index(e);
     return e;
 }
@@ -681,10 +682,8 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     if (!se->has_samples || s->ts > se->newest) {
         se->newest = s->ts;
         se->lag = 0;
-        if (e->wall_clock) {
-            double behind = util_now() - s->ts;
-            se->lag = behind > 0 ? behind : 0;
-        }
+        if (!isnan(e->arrival) && e->arrival > s->ts)
+            se->lag = e->arrival - s->ts;
     }
     se->has_samples = true;
     engine_mark_dirty(e, se, false);
@@ -774,9 +773,9 @@ struct series **engine_series_list(struct engine *e, size_t *n)
     return tc.list;
 }
 
-void engine_set_wall_clock(struct engine *e, bool on)
+void engine_set_arrival(struct engine *e, double arrival)
 {
-    e->wall_clock = on;
+    e->arrival = arrival;
 }
 
 int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)

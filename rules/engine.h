@@ -50,14 +50,14 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
 int engine_advance(struct engine *e, double t, engine_event_fn cb, void *ctx);
 
 /* The daemon timer: evaluate every series at wall-clock time now (completes
- * for/clear_for and nodata when no sample arrives); a series whose samples
- * came late (with the wall clock on, their time behind it when they came)
- * at now minus that lag. */
+ * for/clear_for and nodata when no sample arrives); a series whose newest
+ * sample came late (engine_set_arrival) at now minus that lag. */
 int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx);
 
-/* Samples arrive in wall-clock time (the daemon), so how late each series'
- * newest came is worth knowing (engine_tick). Off for replays. */
-void engine_set_wall_clock(struct engine *e, bool on);
+/* The wall-clock time the samples fed next arrived (the daemon: a batch's
+ * arrival), so that engine_tick knows how late each series' newest sample
+ * came. NAN (the default, replays): not known. */
+void engine_set_arrival(struct engine *e, double arrival);
 
 void engine_stats(const struct engine *e, struct engine_stats *out);
 

@@ -318,7 +318,6 @@ struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
     p->store = s;
     p->replay = replay;
     p->engine = engine_new(cfg);
-    engine_set_wall_clock(p->engine, !replay);
     p->router = router_new(cfg);
     router_set_replay(p->router, replay);
     buf_init(&p->json, 4 << 20);
@@ -378,6 +377,8 @@ int pipeline_feed(struct pipeline *p, const struct sample *s, double arrival,
         copy.ts = arrival;
         s = &copy;
     }
+    if (!p->replay)
+        engine_set_arrival(p->engine, arrival);
     p->err = e;
     rc = engine_feed(p->engine, s, on_engine_event, p);
     p->err = NULL;

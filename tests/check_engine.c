@@ -661,7 +661,7 @@ START_TEST(tick_judges_late_data_at_its_own_time)
     struct engine *e = open_engine(c, &l);
     double now = util_now();
 
-    engine_set_wall_clock(e, true);
+    engine_set_arrival(e, now);
     for (int i = 0; i < 40; i++)
         feed1(e, "m", NULL, NULL, 1, now - 15 + i * 0.25, &l);
     ck_assert_int_eq(l.n, 1);
