@@ -145,12 +145,27 @@ static struct wb_node *wb_compile(const struct cfg_node *c, struct cfg_diag *d)
         w->raw = xstrdup("null");
         return w;
     }
-    if (!c->quoted && c->scalar &&
-        (strcmp(c->scalar, "true") == 0 || strcmp(c->scalar, "false") == 0 ||
-         strcmp(c->scalar, "null") == 0 ||
-         (json_number(c->scalar) && finite_number(c->scalar)))) {
+    if (!c->quoted && c->scalar && cfg_core_is(c->scalar, "bool")) {
+        /* YAML 1.2 core: true, True, TRUE (and the same for false) */
+        w->type = WB_RAW;
+        w->raw = xstrdup(c->scalar[0] == 't' || c->scalar[0] == 'T' ? "true"
+                                                                    : "false");
+        return w;
+    }
+    if (!c->quoted && c->scalar && json_number(c->scalar) &&
+        finite_number(c->scalar)) {
         w->type = WB_RAW;
         w->raw = xstrdup(c->scalar);
+        return w;
+    }
+    if (!c->quoted && c->scalar &&
+        (strncmp(c->scalar, "0x", 2) == 0 ||
+         strncmp(c->scalar, "0o", 2) == 0) &&
+        cfg_core_is(c->scalar, "int")) {
+        /* YAML 1.2 core hexadecimal and octal ints */
+        w->type = WB_NUM;
+        w->num =
+            (double)strtoull(c->scalar + 2, NULL, c->scalar[1] == 'x' ? 16 : 8);
         return w;
     }
     if (!c->quoted && c->scalar && yaml_number(c->scalar, &w->num)) {

@@ -169,6 +169,56 @@ void cfg_diag_print(const struct cfg_diag *d, void *FILE_stream)
 
 /* ---- node access and typed readers ---- */
 
+/* Digits of base (8, 10 or 16) only, at least one. */
+static bool all_digits(const char *s, int base)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s; s++) {
+        int c = (unsigned char)*s;
+        if (!(base == 16 ? isxdigit(c) : c >= '0' && c < '0' + base))
+            return false;
+    }
+    return true;
+}
+
+bool cfg_core_is(const char *s, const char *type)
+{
+    static const char *const bools[] = {"true",  "True",  "TRUE", "false",
+                                        "False", "FALSE", NULL};
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
+    static const char *const specials[] = {
+        ".inf",  ".Inf",  ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+        "-.Inf", "-.INF", ".nan", ".NaN",  ".NAN",  NULL};
+    const char *const *set = strcmp(type, "bool") == 0   ? bools
+                             : strcmp(type, "null") == 0 ? nulls
+                                                         : NULL;
+    const char *d = s + (*s == '-' || *s == '+');
+    double v;
+
+    if (set != NULL) {
+        for (size_t i = 0; set[i]; i++)
+            if (strcmp(s, set[i]) == 0)
+                return true;
+        return false;
+    }
+    if (strncmp(s, "0x", 2) == 0 && all_digits(s + 2, 16))
+        return true;
+    if (strncmp(s, "0o", 2) == 0 && all_digits(s + 2, 8))
+        return true;
+    if (all_digits(d, 10))
+        return true; /* an int, and a float too */
+    if (strcmp(type, "float") != 0)
+        return false;
+    for (size_t i = 0; specials[i]; i++)
+        if (strcmp(s, specials[i]) == 0)
+            return true;
+    for (const char *q = d; *q; q++)
+        if (!isdigit((unsigned char)*q) && !strchr(".eE+-", *q))
+            return false;
+    return util_parse_double(s, &v) == 0;
+}
+
 bool cfg_is_null(const struct cfg_node *n)
 {
     return n && n->type == CFG_SCALAR && !n->quoted &&
@@ -272,12 +322,8 @@ int cfg_bool(const struct cfg_node *n, const char *what, bool *out,
     if (need_scalar(n, what, "true or false", d) < 0)
         return -1;
     /* "${FLAG}" is quoted only to hold the reference: its value counts. */
-    if ((!n->quoted || n->from_env) && strcmp(n->scalar, "true") == 0) {
-        *out = true;
-        return 0;
-    }
-    if ((!n->quoted || n->from_env) && strcmp(n->scalar, "false") == 0) {
-        *out = false;
+    if ((!n->quoted || n->from_env) && cfg_core_is(n->scalar, "bool")) {
+        *out = n->scalar[0] == 't' || n->scalar[0] == 'T';
         return 0;
     }
     quote_value(n, q, sizeof(q));
@@ -929,6 +975,51 @@ static void yaml_error(struct builder *b, yaml_parser_t *p, const char *text,
         cfg_error(b->d, line, col, "%s", problem);
 }
 
+#define YAML_CORE_TAG "tag:yaml.org,2002:"
+
+/* An explicit tag on node n (NULL: none). "!" and !!str make a string of
+ * any scalar; !!null, !!bool, !!int and !!float make a plain scalar of a
+ * quoted one, whose text must then be of that type; !!map and !!seq are
+ * what a map and a list are anyway. Anything else is an error. */
+static void apply_tag(struct builder *b, struct cfg_node *n, const char *tag)
+{
+    size_t pre = strlen(YAML_CORE_TAG);
+    const char *t = tag ? tag + pre : NULL;
+
+    if (tag == NULL)
+        return;
+    if (n->type == CFG_SCALAR && strcmp(tag, "!") == 0) {
+        n->quoted = true;
+        return;
+    }
+    if (strncmp(tag, YAML_CORE_TAG, pre) != 0) {
+        cfg_error(b->d, n->line, n->col,
+                  "unsupported YAML tag \"%.64s\" (tocsin reads !!str, "
+                  "!!int, !!float, !!bool and !!null)",
+                  tag);
+        return;
+    }
+    if (n->type == CFG_MAP   ? strcmp(t, "map") == 0
+        : n->type == CFG_SEQ ? strcmp(t, "seq") == 0
+                             : strcmp(t, "str") == 0) {
+        if (n->type == CFG_SCALAR)
+            n->quoted = true;
+        return;
+    }
+    if (n->type == CFG_SCALAR &&
+        (strcmp(t, "null") == 0 || strcmp(t, "bool") == 0 ||
+         strcmp(t, "int") == 0 || strcmp(t, "float") == 0)) {
+        n->quoted = false;
+        if (!n->unset && !cfg_core_is(n->scalar, t))
+            cfg_error(b->d, n->line, n->col, "the value is not a !!%s", t);
+        return;
+    }
+    cfg_error(b->d, n->line, n->col, "YAML tag !!%.32s does not fit a %s", t,
+              n->type == CFG_MAP   ? "map"
+              : n->type == CFG_SEQ ? "list"
+                                   : "scalar");
+}
+
 static void on_scalar(struct builder *b, const yaml_event_t *ev)
 {
     int line = (int)ev->start_mark.line + 1;
@@ -947,6 +1038,7 @@ static void on_scalar(struct builder *b, const yaml_event_t *ev)
             n->unset = true;
         }
     }
+    apply_tag(b, n, (const char *)ev->data.scalar.tag);
     if (ev->data.scalar.anchor)
         anchor_add(b, (const char *)ev->data.scalar.anchor, n);
     attach(b, n);
@@ -1003,6 +1095,9 @@ static void on_start(struct builder *b, const yaml_event_t *ev, bool map)
     f = &b->stack[b->depth++];
     memset(f, 0, sizeof(*f));
     f->node = node_new(map ? CFG_MAP : CFG_SEQ, line, col);
+    apply_tag(b, f->node,
+              (const char *)(map ? ev->data.mapping_start.tag
+                                 : ev->data.sequence_start.tag));
     if (anchor)
         f->anchor = xstrdup((const char *)anchor);
 }

@@ -107,5 +107,9 @@ void cfg_node_free(struct cfg_node *n);
 struct cfg_node *cfg_parse(const char *text, size_t len, struct cfg_diag *d);
 /* True for a YAML null: an unquoted "", "~" or "null". */
 bool cfg_is_null(const struct cfg_node *n);
+/* Whether plain text s reads as type ("null", "bool", "int" or "float")
+ * in the YAML 1.2 core schema ("0x1f" and "0o17" are ints, ".inf" is a
+ * float, "True" a bool). */
+bool cfg_core_is(const char *s, const char *type);
 
 #endif

@@ -109,6 +109,32 @@ START_TEST(top_level_must_be_a_map)
 }
 END_TEST
 
+/* Explicit tags: !!str makes a string, !!bool/!!int/... a typed plain
+ * scalar whose text must fit; other tags are errors at the node. */
+START_TEST(yaml_tags_are_honoured_or_refused)
+{
+    struct config *c = load("defaults:\n"
+                            "  send_resolved: !!bool \"false\"\n"
+                            "  repeat_interval: !!str 1h\n"
+                            "notifiers:\n"
+                            "  a: {type: log, send_resolved: True}\n");
+    if (c == NULL)
+        dump();
+    ck_assert_ptr_nonnull(c);
+    ck_assert(!c->send_resolved);
+    ck_assert_double_eq(c->repeat_interval, 3600);
+    ck_assert(c->notifiers[0].send_resolved);
+    config_free(c);
+    ck_load_error("store: !custom x\n",
+                  "f.yaml:1:8: unsupported YAML tag \"!custom\" (tocsin reads "
+                  "!!str, !!int, !!float, !!bool and !!null)");
+    ck_load_error("evaluation_interval: !!int \"abc\"\n",
+                  "f.yaml:1:22: the value is not a !!int");
+    ck_load_error("rules: !!map []\n",
+                  "f.yaml:1:8: YAML tag !!map does not fit a list");
+}
+END_TEST
+
 START_TEST(multiple_documents_are_an_error)
 {
     ck_load_error("store: a\n---\nstore: b\n",
@@ -1258,6 +1284,7 @@ Suite *config_suite(void)
     tcase_add_test(y, empty_file_is_an_empty_valid_config);
     tcase_add_test(y, yaml_syntax_error_reports_line_col_problem_and_context);
     tcase_add_test(y, yaml_tab_indent_error_has_position);
+    tcase_add_test(y, yaml_tags_are_honoured_or_refused);
     tcase_add_test(y, top_level_must_be_a_map);
     tcase_add_test(y, multiple_documents_are_an_error);
     tcase_add_test(y, duplicate_key_is_an_error_at_the_second_key);

@@ -700,6 +700,49 @@ START_TEST(webhook_body_template_renders_typed_scalars)
 }
 END_TEST
 
+/* Explicit YAML tags decide a body leaf's type, and plain scalars follow
+ * the YAML 1.2 core schema (True, 0x10). */
+START_TEST(webhook_body_honours_yaml_tags_and_core_schema)
+{
+    struct fixture f;
+    struct request r = {0};
+    cJSON *p = firing_payload(), *m;
+
+    fx_setup(&f, "webhook",
+             "type: webhook\nurl: https://x.example/h\n"
+             "body:\n"
+             "  tstr: !!str 5\n"
+             "  version: !!str 1.10\n"
+             "  tint: !!int \"7\"\n"
+             "  tfloat: !!float \"2.5\"\n"
+             "  tbool: !!bool \"true\"\n"
+             "  tnull: !!null \"\"\n"
+             "  bang: ! 12\n"
+             "  cap: True\n"
+             "  upper: FALSE\n"
+             "  hex: 0x10\n"
+             "  oct: 0o17\n");
+    ck_assert_int_eq(f.rc, 0);
+    m = render_webhook(&f, "event", p, &r);
+    ck_assert_str_eq(jstr(m, "tstr"), "5");
+    ck_assert_str_eq(jstr(m, "version"), "1.10");
+    ck_assert(cJSON_IsNumber(jget(m, "tint")));
+    ck_assert_double_eq(jget(m, "tint")->valuedouble, 7);
+    ck_assert_double_eq(jget(m, "tfloat")->valuedouble, 2.5);
+    ck_assert(cJSON_IsTrue(jget(m, "tbool")));
+    ck_assert(cJSON_IsNull(jget(m, "tnull")));
+    ck_assert_str_eq(jstr(m, "bang"), "12");
+    ck_assert(cJSON_IsTrue(jget(m, "cap")));
+    ck_assert(cJSON_IsFalse(jget(m, "upper")));
+    ck_assert_double_eq(jget(m, "hex")->valuedouble, 16);
+    ck_assert_double_eq(jget(m, "oct")->valuedouble, 15);
+    request_cleanup(&r);
+    cJSON_Delete(m);
+    cJSON_Delete(p);
+    fx_teardown(&f);
+}
+END_TEST
+
 START_TEST(webhook_body_json_escapes_label_with_quotes_and_newlines)
 {
     struct fixture f;
@@ -1847,6 +1890,7 @@ Suite *notifiers_suite(void)
     tcase_add_test(
         t, webhook_resolved_payload_ends_at_event_time_with_previous_severity);
     tcase_add_test(t, webhook_body_template_renders_typed_scalars);
+    tcase_add_test(t, webhook_body_honours_yaml_tags_and_core_schema);
     tcase_add_test(t, webhook_body_json_escapes_label_with_quotes_and_newlines);
     tcase_add_test(t, webhook_body_unknown_template_path_is_error_at_node);
     tcase_add_test(
