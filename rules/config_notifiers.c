@@ -330,7 +330,7 @@ static void load_input(struct config_loader *L, const struct cfg_node *item,
                 cfg_error_at(d, u,
                              "scrape url must start with http:// or "
                              "https://");
-            else
+            else if (notifier_check_url(u, s, d) == 0)
                 in->url = xstrdup(s);
         }
         config_positive_duration(cfg_get(m, "interval"), "interval",

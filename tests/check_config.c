@@ -768,6 +768,14 @@ START_TEST(input_errors_have_positions)
     ck_assert(has_msg("f.yaml:4:5: scrape input needs a url"));
     ck_assert(has_msg("f.yaml:5:19: scrape url must start with "
                       "http:// or https://"));
+    /* A URL libcurl refuses is found by check, not by every scrape. */
+    ck_load_error("inputs:\n"
+                  "  - scrape: {url: \"http://127.0.0.1:99999/m\"}\n",
+                  "f.yaml:2:19: url is not a valid URL (Port number was not "
+                  "a decimal number between 0 and 65535)");
+    ck_load_error("inputs:\n"
+                  "  - scrape: {url: \"http://exa mple.com/m\"}\n",
+                  "f.yaml:2:19: url is not a valid URL (Bad hostname)");
     /* As Prometheus: a scrape may not outlast its interval; without a
      * timeout the default (10s) is cut to the interval. */
     c = load("inputs:\n"
