@@ -122,6 +122,19 @@ static bool yaml_number(const char *s, double *out)
     return digit && util_parse_double(s, out) == 0;
 }
 
+/* Where a template error of a body leaf is reported. */
+struct body_err {
+    struct cfg_diag *d;
+    const struct cfg_node *c;
+};
+
+static void body_error(void *ctx, size_t off, const char *why)
+{
+    const struct body_err *b = ctx;
+
+    cfg_error_in_scalar(b->d, b->c, off, "%s", why);
+}
+
 static struct wb_node *wb_compile(const struct cfg_node *c, struct cfg_diag *d)
 {
     struct wb_node *w = xcalloc(1, sizeof(*w));
@@ -178,10 +191,12 @@ static struct wb_node *wb_compile(const struct cfg_node *c, struct cfg_diag *d)
 
         w->type = WB_STR;
         w->t = tmpl_compile(c->scalar ? c->scalar : "", why, sizeof(why), &off);
-        if (w->t == NULL && c->from_env)
+        if (w->t == NULL && c->from_env) {
             cfg_error_at(d, c, "invalid template (value from the environment)");
-        else if (w->t == NULL)
-            cfg_error_in_scalar(d, c, off, "%s", why);
+        } else if (w->t == NULL) {
+            struct body_err be = {d, c};
+            tmpl_foreach_error(c->scalar, body_error, &be);
+        }
     }
     return w;
 }

@@ -137,6 +137,21 @@ static void load_tiers(struct config_loader *L, const struct cfg_node *sev,
     }
 }
 
+/* Where a template error of an annotation is reported. */
+struct ann_err {
+    struct cfg_diag *d;
+    const struct cfg_node *v;
+    const char *name, *ctx;
+};
+
+static void ann_error(void *ctx, size_t off, const char *why)
+{
+    const struct ann_err *a = ctx;
+
+    cfg_error_in_scalar(a->d, a->v, off, "%s in annotation \"%s\" of %s", why,
+                        a->name, a->ctx);
+}
+
 static void load_rule(struct config_loader *L, const struct cfg_node *item,
                       struct rule *r, size_t idx)
 {
@@ -337,12 +352,16 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
             if (cfg_str(v, "annotation", &s, d) != 0)
                 continue;
             t = tmpl_compile(s, why, sizeof(why), &off);
-            if (t == NULL) {
-                cfg_error_in_scalar(d, v, off, "%s in annotation \"%s\" of %s",
-                                    v->from_env ? "invalid template (value "
-                                                  "from the environment)"
-                                                : why,
+            if (t == NULL && v->from_env) {
+                cfg_error_in_scalar(d, v, off,
+                                    "invalid template (value from the "
+                                    "environment) in annotation \"%s\" of %s",
                                     ann->keys[i], ctx);
+                continue;
+            }
+            if (t == NULL) {
+                struct ann_err ae = {d, v, ann->keys[i], ctx};
+                tmpl_foreach_error(s, ann_error, &ae);
                 continue;
             }
             r->annotations[r->nannotations].name = xstrdup(ann->keys[i]);

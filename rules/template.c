@@ -162,6 +162,32 @@ static int fn_parse(const char *a, const char *pipe, const char *b,
     return 0;
 }
 
+int tmpl_foreach_error(const char *src, tmpl_error_fn fn, void *ctx)
+{
+    size_t base = 0;
+    int n = 0;
+
+    /* Compile, report, and go on after the "}}" of the failed one. */
+    while (n < 100) {
+        char why[512];
+        size_t off = 0;
+        struct tmpl *t = tmpl_compile(src + base, why, sizeof(why), &off);
+        const char *close;
+
+        if (t != NULL) {
+            tmpl_free(t);
+            break;
+        }
+        fn(ctx, base + off, why);
+        n++;
+        close = strstr(src + base + off, "}}");
+        if (close == NULL)
+            break;
+        base = (size_t)(close + 2 - src);
+    }
+    return n;
+}
+
 struct tmpl *tmpl_compile(const char *src, char *why, size_t whylen,
                           size_t *col_off)
 {

@@ -33,6 +33,11 @@ struct tmpl_ctx {
 struct tmpl *tmpl_compile(const char *src, char *why, size_t whylen,
                           size_t *col_off);
 void tmpl_free(struct tmpl *t);
+/* Every error of src, each as tmpl_compile reports the first: fn gets its
+ * byte offset in src and reason, in order (an unclosed "{{" ends the
+ * list). Returns how many (0: src compiles). */
+typedef void (*tmpl_error_fn)(void *ctx, size_t off, const char *why);
+int tmpl_foreach_error(const char *src, tmpl_error_fn fn, void *ctx);
 /* True when src contains no "{{" (a literal). */
 bool tmpl_is_literal(const struct tmpl *t);
 /* Append the rendering to out. Returns 0, or -1 when out hit its maximum. */

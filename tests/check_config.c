@@ -135,6 +135,29 @@ START_TEST(yaml_tags_are_honoured_or_refused)
 }
 END_TEST
 
+/* Every template error of one string is listed, each at its column. */
+START_TEST(every_template_error_of_an_annotation_is_listed)
+{
+    struct config *c = load(RULE_HEAD "    severity: {warning: {above: 1}}\n"
+                                      "    annotations: {s: \"{{ b1 }} "
+                                      "{{ value }} {{ b2 }}\"}\n");
+    const char *tail = " (expected rule, event, severity, previous, value, "
+                       "reason, fingerprint, ts, labels.NAME or "
+                       "annotations.NAME) in annotation \"s\" of rule \"r1\"";
+    char want[512];
+
+    if (c != NULL)
+        config_free(c);
+    ck_assert_ptr_null(c);
+    snprintf(want, sizeof(want), "f.yaml:5:26: unknown template path \"b1\"%s",
+             tail);
+    ck_assert_msg(has_msg(want), "missing: %s", want);
+    snprintf(want, sizeof(want), "f.yaml:5:47: unknown template path \"b2\"%s",
+             tail);
+    ck_assert_msg(has_msg(want), "missing: %s", want);
+}
+END_TEST
+
 START_TEST(multiple_documents_are_an_error)
 {
     ck_load_error("store: a\n---\nstore: b\n",
@@ -1293,6 +1316,7 @@ Suite *config_suite(void)
     tcase_add_test(y, yaml_syntax_error_reports_line_col_problem_and_context);
     tcase_add_test(y, yaml_tab_indent_error_has_position);
     tcase_add_test(y, yaml_tags_are_honoured_or_refused);
+    tcase_add_test(y, every_template_error_of_an_annotation_is_listed);
     tcase_add_test(y, top_level_must_be_a_map);
     tcase_add_test(y, multiple_documents_are_an_error);
     tcase_add_test(y, duplicate_key_is_an_error_at_the_second_key);

@@ -109,6 +109,45 @@ START_TEST(unknown_path_is_a_compile_error_with_offset)
 }
 END_TEST
 
+struct errs {
+    size_t off[8];
+    char why[8][128];
+    int n;
+};
+
+static void collect_err(void *ctx, size_t off, const char *why)
+{
+    struct errs *e = ctx;
+
+    ck_assert_int_lt(e->n, 8);
+    e->off[e->n] = off;
+    snprintf(e->why[e->n], sizeof(e->why[0]), "%s", why);
+    e->n++;
+}
+
+/* Every error of a string, not only its first, in order. */
+START_TEST(every_error_of_a_template_is_listed)
+{
+    struct errs e = {0};
+
+    ck_assert_int_eq(tmpl_foreach_error("{{ one }} ok {{ value }} {{ two }} "
+                                        "{{ value | nope }} {{ three",
+                                        collect_err, &e),
+                     4);
+    ck_assert_uint_eq(e.off[0], 3);
+    ck_assert_ptr_nonnull(strstr(e.why[0], "\"one\""));
+    ck_assert_uint_eq(e.off[1], 28);
+    ck_assert_ptr_nonnull(strstr(e.why[1], "\"two\""));
+    ck_assert_ptr_nonnull(strstr(e.why[2], "nope"));
+    ck_assert_str_eq(e.why[3], "unclosed \"{{\" in template");
+    ck_assert_uint_eq(e.off[3], 54);
+    e.n = 0;
+    ck_assert_int_eq(tmpl_foreach_error("fine {{ value }}", collect_err, &e),
+                     0);
+    ck_assert_int_eq(e.n, 0);
+}
+END_TEST
+
 START_TEST(unclosed_braces_are_a_compile_error)
 {
     char why[256];
@@ -212,6 +251,7 @@ Suite *template_suite(void)
     Suite *s = suite_create("template");
     TCase *t = tcase_create("template");
     tcase_add_test(t, every_path_renders);
+    tcase_add_test(t, every_error_of_a_template_is_listed);
     tcase_add_test(t, missing_values_render_empty);
     tcase_add_test(t, literal_text_and_single_braces_pass_through);
     tcase_add_test(t, unknown_path_is_a_compile_error_with_offset);
