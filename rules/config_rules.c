@@ -32,6 +32,14 @@ static bool valid_rule_name(const char *s)
     return true;
 }
 
+/* A Prometheus label name, [a-zA-Z_][a-zA-Z0-9_]*: the rule's own labels
+ * and annotations go to Alertmanager-format receivers, which refuse
+ * others (and "" cannot be named in a template). */
+static bool valid_label_name(const char *s)
+{
+    return valid_rule_name(s) && strchr(s, ':') == NULL;
+}
+
 static void load_tiers(struct config_loader *L, const struct cfg_node *sev,
                        struct rule *r, const char *rctx)
 {
@@ -150,6 +158,46 @@ static void ann_error(void *ctx, size_t off, const char *why)
 
     cfg_error_in_scalar(a->d, a->v, off, "%s in annotation \"%s\" of %s", why,
                         a->name, a->ctx);
+}
+
+/* A rule annotation's labels.NAME and annotations.NAME must name what its
+ * alerts have: a by label, a label of the rule or alertname; an
+ * annotation before it. Anything else always renders empty. */
+struct ann_refs {
+    struct cfg_diag *d;
+    const struct cfg_node *v;
+    const struct rule *r;
+    const char *name, *ctx;
+};
+
+static void ann_ref(void *ctx, bool annotation, const char *name, size_t off)
+{
+    const struct ann_refs *a = ctx;
+    const struct rule *r = a->r;
+
+    if (annotation) {
+        for (size_t i = 0; i < r->nannotations; i++)
+            if (strcmp(r->annotations[i].name, name) == 0)
+                return;
+        cfg_error_in_scalar(a->d, a->v, off,
+                            "annotations.%.64s is not an annotation before "
+                            "\"%s\" in %s (it would always be empty)",
+                            name, a->name, a->ctx);
+        return;
+    }
+    if (strcmp(name, "alertname") == 0)
+        return;
+    for (size_t i = 0; i < r->nby; i++)
+        if (strcmp(r->by[i], name) == 0)
+            return;
+    for (size_t i = 0; i < r->nlabels; i++)
+        if (strcmp(r->labels[i].key, name) == 0)
+            return;
+    cfg_error_in_scalar(a->d, a->v, off,
+                        "labels.%.64s is not a label of the alerts of %s "
+                        "(their labels: the by labels, the rule's labels, "
+                        "alertname), in annotation \"%s\"",
+                        name, a->ctx, a->name);
 }
 
 static void load_rule(struct config_loader *L, const struct cfg_node *item,
@@ -336,6 +384,11 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
                 cfg_error(d, lab->key_line[i], lab->key_col[i],
                           "label \"%s\" is reserved (set by tocsin) in %s",
                           lab->keys[i], ctx);
+            else if (!valid_label_name(lab->keys[i]))
+                cfg_error(d, lab->key_line[i], lab->key_col[i],
+                          "label name \"%.64s\" is not a valid label name "
+                          "([a-zA-Z_][a-zA-Z0-9_]*) in %s",
+                          lab->keys[i], ctx);
         }
         config_read_kv(lab, "label value", &r->labels, &r->nlabels, d);
     }
@@ -349,6 +402,13 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
             size_t off = 0;
             struct tmpl *t;
 
+            if (!valid_label_name(ann->keys[i])) {
+                cfg_error(d, ann->key_line[i], ann->key_col[i],
+                          "annotation name \"%.64s\" is not a valid name "
+                          "([a-zA-Z_][a-zA-Z0-9_]*) in %s",
+                          ann->keys[i], ctx);
+                continue;
+            }
             if (cfg_str(v, "annotation", &s, d) != 0)
                 continue;
             t = tmpl_compile(s, why, sizeof(why), &off);
@@ -363,6 +423,10 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
                 struct ann_err ae = {d, v, ann->keys[i], ctx};
                 tmpl_foreach_error(s, ann_error, &ae);
                 continue;
+            }
+            if (!v->from_env) {
+                struct ann_refs ar = {d, v, r, ann->keys[i], ctx};
+                tmpl_foreach_ref(t, ann_ref, &ar);
             }
             r->annotations[r->nannotations].name = xstrdup(ann->keys[i]);
             r->annotations[r->nannotations].tmpl = t;

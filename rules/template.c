@@ -40,6 +40,7 @@ struct tmpl_part {
     enum tmpl_fn fn;
     char *text; /* TV_LITERAL: the text; TV_LABEL/TV_ANNOTATION: the name */
     size_t len;
+    size_t off; /* TV_LABEL/TV_ANNOTATION: the path's offset in the source */
 };
 
 struct tmpl {
@@ -253,10 +254,19 @@ struct tmpl *tmpl_compile(const char *src, char *why, size_t whylen,
         }
         if (pipe != NULL)
             t->parts[t->n - 1].fn = fn;
+        t->parts[t->n - 1].off = (size_t)(a - src);
         t->has_vars = true;
         p = close + 2;
     }
     return t;
+}
+
+void tmpl_foreach_ref(const struct tmpl *t, tmpl_ref_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->parts[i].var == TV_LABEL || t->parts[i].var == TV_ANNOTATION)
+            fn(ctx, t->parts[i].var == TV_ANNOTATION, t->parts[i].text,
+               t->parts[i].off);
 }
 
 void tmpl_free(struct tmpl *t)

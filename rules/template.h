@@ -38,6 +38,11 @@ void tmpl_free(struct tmpl *t);
  * list). Returns how many (0: src compiles). */
 typedef void (*tmpl_error_fn)(void *ctx, size_t off, const char *why);
 int tmpl_foreach_error(const char *src, tmpl_error_fn fn, void *ctx);
+/* Each labels.NAME (annotation false) and annotations.NAME (true) t reads,
+ * with the byte offset of its path in the source. */
+typedef void (*tmpl_ref_fn)(void *ctx, bool annotation, const char *name,
+                            size_t off);
+void tmpl_foreach_ref(const struct tmpl *t, tmpl_ref_fn fn, void *ctx);
 /* True when src contains no "{{" (a literal). */
 bool tmpl_is_literal(const struct tmpl *t);
 /* Append the rendering to out. Returns 0, or -1 when out hit its maximum. */

@@ -158,6 +158,48 @@ START_TEST(every_template_error_of_an_annotation_is_listed)
 }
 END_TEST
 
+/* A rule's labels and annotations are named as Prometheus names labels,
+ * and its annotations read only what its alerts have: a by label, a label
+ * of the rule, alertname, an annotation before them. */
+START_TEST(rule_label_annotation_names_and_references_are_checked)
+{
+    struct config *c =
+        load(RULE_HEAD "    by: [service]\n"
+                       "    severity: {warning: {above: 1}}\n"
+                       "    labels: {\"\": z, \"bad label\": y, team: web}\n"
+                       "    annotations:\n"
+                       "      \"run-book\": x\n"
+                       "      a: \"{{ labels.service }} {{ labels.team }} "
+                       "{{ labels.alertname }} {{ labels.servce }}\"\n"
+                       "      b: \"{{ annotations.a }} {{ annotations.b }} "
+                       "{{ annotations.z }}\"\n"
+                       "      z: Z\n");
+
+    if (c != NULL)
+        config_free(c);
+    ck_assert_ptr_null(c);
+    if (!has_msg("f.yaml:6:14: label name \"\" is not a valid label name "
+                 "([a-zA-Z_][a-zA-Z0-9_]*) in rule \"r1\""))
+        dump();
+    ck_assert(has_msg("f.yaml:6:14: label name \"\" is not a valid label name "
+                      "([a-zA-Z_][a-zA-Z0-9_]*) in rule \"r1\""));
+    ck_assert(has_msg("f.yaml:6:21: label name \"bad label\" is not a valid "
+                      "label name ([a-zA-Z_][a-zA-Z0-9_]*) in rule \"r1\""));
+    ck_assert(has_msg("f.yaml:8:7: annotation name \"run-book\" is not a "
+                      "valid name ([a-zA-Z_][a-zA-Z0-9_]*) in rule \"r1\""));
+    ck_assert(has_msg("f.yaml:9:76: labels.servce is not a label of the "
+                      "alerts of rule \"r1\" (their labels: the by labels, "
+                      "the rule's labels, alertname), in annotation \"a\""));
+    ck_assert(has_msg("f.yaml:10:34: annotations.b is not an annotation "
+                      "before \"b\" in rule \"r1\" (it would always be "
+                      "empty)"));
+    ck_assert(has_msg("f.yaml:10:54: annotations.z is not an annotation "
+                      "before \"b\" in rule \"r1\" (it would always be "
+                      "empty)"));
+    ck_assert_uint_eq(diag.count, 6);
+}
+END_TEST
+
 START_TEST(multiple_documents_are_an_error)
 {
     ck_load_error("store: a\n---\nstore: b\n",
@@ -1317,6 +1359,7 @@ Suite *config_suite(void)
     tcase_add_test(y, yaml_tab_indent_error_has_position);
     tcase_add_test(y, yaml_tags_are_honoured_or_refused);
     tcase_add_test(y, every_template_error_of_an_annotation_is_listed);
+    tcase_add_test(y, rule_label_annotation_names_and_references_are_checked);
     tcase_add_test(y, top_level_must_be_a_map);
     tcase_add_test(y, multiple_documents_are_an_error);
     tcase_add_test(y, duplicate_key_is_an_error_at_the_second_key);
