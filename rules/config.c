@@ -230,9 +230,19 @@ static bool valid_hostport(const char *s)
     port = strtol(colon + 1, &end, 10);
     if (errno || *end || port > 65535)
         return false;
-    if (s[0] == '[')
-        return colon > s + 1 && colon[-1] == ']';
-    return memchr(s, ':', (size_t)(colon - s)) == NULL;
+    if (s[0] == '[') {
+        if (!(colon > s + 1 && colon[-1] == ']'))
+            return false;
+        for (p = s + 1; p < colon - 1; p++)
+            if (!isalnum((unsigned char)*p) && !strchr(":.%", *p))
+                return false;
+        return true;
+    }
+    /* A host name or an IPv4 address (or nothing: every address). */
+    for (p = s; p < colon; p++)
+        if (!isalnum((unsigned char)*p) && !strchr(".-_", *p))
+            return false;
+    return true;
 }
 
 void config_read_hostport(const struct cfg_node *n, const char *what,

@@ -833,6 +833,16 @@ START_TEST(input_errors_have_positions)
     ck_assert(has_msg("f.yaml:4:5: scrape input needs a url"));
     ck_assert(has_msg("f.yaml:5:19: scrape url must start with "
                       "http:// or https://"));
+    /* Addresses `run` could not bind are found by check. */
+    ck_load_error("listen: \"not a host:80\"\n",
+                  "f.yaml:1:9: listen must be \"host:port\", not \"not a "
+                  "host:80\"");
+    ck_load_error("inputs:\n"
+                  "  - statsd: {listen: \"127.0.0.1:18126\"}\n"
+                  "  - statsd: {listen: \"[::1]:18126\"}\n"
+                  "  - statsd: {listen: \"127.0.0.1:18126\"}\n",
+                  "f.yaml:4:22: statsd listen 127.0.0.1:18126 is already the "
+                  "input's at line 2");
     /* A URL libcurl refuses is found by check, not by every scrape. */
     ck_load_error("inputs:\n"
                   "  - scrape: {url: \"http://127.0.0.1:99999/m\"}\n",
