@@ -76,6 +76,7 @@ struct rstate {
     char *name;
     uint64_t sent, failed, retried;
     double tokens, refilled;
+    double hold_until;   /* util_mono(): a 429's Retry-After holds it all */
     size_t inflight;     /* transfers handed to the senders */
     unsigned next_snd;   /* its transfers go to the senders in turn */
     uint32_t closed_gen; /* the schedule() scan that found it closed */
@@ -396,10 +397,10 @@ static void finish(struct dispatcher *d, struct drow *r,
                    const struct notifier *n, enum delivery_result res,
                    long code, double retry_after, const char *what)
 {
-    char mod[200];
+    char mod[200], past[700];
     double now = util_now();
     enum outbox_status st = OUTBOX_SENT;
-    double next = now, delay = 0;
+    double next = now, delay = 0, asked = retry_after;
     int attempts = r->attempts + 1;
     struct rstate *rs;
     bool quiet = false; /* a line like it was logged for the receiver */
@@ -429,16 +430,34 @@ static void finish(struct dispatcher *d, struct drow *r,
          * restarts, so a row is never retried without end. */
         double since = r->first_try > 0 ? r->first_try : now;
 
-        if (attempts >= DISPATCH_MAX_ATTEMPTS || next > since + budget)
+        if (attempts >= DISPATCH_MAX_ATTEMPTS || next > since + budget) {
             res = DELIVERY_FAIL;
-        else
+            /* Say why a retryable answer ended it. */
+            if (asked > 0 && now + asked > since + budget) {
+                snprintf(past, sizeof(past),
+                         "%s (its Retry-After of %.0f s is past the retry "
+                         "budget, max_retry_time)",
+                         what ? what : "", asked);
+                what = past;
+            }
+        } else {
             st = OUTBOX_PENDING;
+        }
     }
     if (res == DELIVERY_FAIL)
         st = OUTBOX_FAILED;
 
     pthread_mutex_lock(&d->mu);
     rs = rstate_get(d, r->receiver);
+    /* A 429 says "slow down" for the endpoint, not for this message: no
+     * delivery to the receiver starts before its Retry-After has passed. */
+    if (code == 429 && retry_after > 0) {
+        double hold = util_mono() + (retry_after > DISPATCH_RETRY_AFTER_CAP
+                                         ? DISPATCH_RETRY_AFTER_CAP
+                                         : retry_after);
+        if (hold > rs->hold_until)
+            rs->hold_until = hold;
+    }
     if (st == OUTBOX_SENT) {
         rs->sent++;
     } else if (st == OUTBOX_PENDING) {
@@ -528,8 +547,8 @@ static void complete(struct dispatcher *d, struct sender_xfer *x)
             finish(d, row, n, res, code, 0, "ok");
             return;
         }
-        transport_snippet(x->io.resp.data, x->io.resp.len, 200, x->req.url,
-                          snip, sizeof(snip));
+        transport_snippet(x->io.resp.data, x->io.resp.len, 200, &x->req, snip,
+                          sizeof(snip));
         if (x->req.kind == REQ_SMTP)
             snprintf(what, sizeof(what), "%s %s: SMTP %ld", verb(&x->req),
                      res == DELIVERY_OK ? "ok" : "failed", code);
@@ -688,6 +707,9 @@ static bool may_start(struct dispatcher *d, const struct notifier *n,
     pthread_mutex_lock(&d->mu);
     rs = rstate_get(d, n->name);
     if (rs->inflight >= DISPATCH_MAX_PER_RECEIVER) {
+        ok = false;
+    } else if (rs->hold_until > mono) {
+        *wait = rs->hold_until - mono;
         ok = false;
     } else if (n->rate_per_s > 0) {
         burst = n->burst >= 1 ? n->burst : 1;
@@ -1208,8 +1230,7 @@ int dispatcher_send_once(const struct notifier *n, const char *payload_json,
     t0 = util_mono();
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    transport_snippet(io.resp.data, io.resp.len, 200, req.url, snip,
-                      sizeof(snip));
+    transport_snippet(io.resp.data, io.resp.len, 200, &req, snip, sizeof(snip));
     if (rc == CURLE_OK || (req.kind == REQ_SMTP && code >= 400)) {
         enum delivery_result res =
             (n->ops->check && rc == CURLE_OK)

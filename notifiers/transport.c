@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "../common/version.h"
+#include "sign.h"
 #include "transport.h"
 
 /* libcurl 7.69-8.1 spell the option with three L's (same number, 290). */
@@ -158,6 +159,12 @@ int transport_setup(CURL *h, struct request *rq, CURLU *uh, double timeout,
     SETOPT(h, CURLOPT_NOSIGNAL, 1L);
     SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     SETOPT(h, CURLOPT_TIMEOUT_MS, total_ms);
+    /* An SMTP reply is awaited this long, also the QUIT's when libcurl
+     * closes a pooled connection at exit (its default: 120 s, so a mail
+     * server that stopped answering held the process that long). The
+     * handle that closes them takes it from the last transfer added,
+     * which may be an HTTP one: set on every transfer. */
+    SETOPT(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, (long)((total_ms + 999) / 1000));
     SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
     SETOPT(h, CURLOPT_WRITEFUNCTION, on_write);
     SETOPT(h, CURLOPT_USERAGENT, "tocsin/" TOCSIN_VERSION);
@@ -223,6 +230,7 @@ bool transport_retryable(CURLcode rc)
     case CURLE_COULDNT_CONNECT:      /* 7 */
     case CURLE_OPERATION_TIMEDOUT:   /* 28 */
     case CURLE_SSL_CONNECT_ERROR:    /* 35 */
+    case CURLE_PARTIAL_FILE:         /* 18: the answer broke off */
     case CURLE_GOT_NOTHING:          /* 52 */
     case CURLE_SEND_ERROR:           /* 55 */
     case CURLE_RECV_ERROR:           /* 56 */
@@ -333,8 +341,65 @@ static void scrub_url(char *out, const char *url)
     }
 }
 
+/* Scrub the secrets a receiver may echo besides those of the URL's path:
+ * the URL's password (and the Basic credentials made of it), the SMTP
+ * password, and the values of the request's headers other than tocsin's
+ * own (Authorization, API keys). */
+static void scrub_request(char *out, const struct request *rq)
+{
+    static const char *const own[] = {"Content-Type",
+                                      "Expect",
+                                      "User-Agent",
+                                      "webhook-id",
+                                      "webhook-timestamp",
+                                      "webhook-signature",
+                                      NULL};
+    CURLU *u = rq->url ? curl_url() : NULL;
+    char *user = NULL, *pass = NULL;
+
+    if (u != NULL && curl_url_set(u, CURLUPART_URL, rq->url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE) ==
+            CURLUE_OK) {
+        char pair[512], b64[700];
+        (void)curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE);
+        snprintf(pair, sizeof(pair), "%s:%s", user ? user : "", pass);
+        if (sign_base64_encode((const unsigned char *)pair, strlen(pair), b64,
+                               sizeof(b64)) > 0)
+            scrub_token(out, b64, strlen(b64));
+        if (strlen(pass) >= 4)
+            scrub_token(out, pass, strlen(pass));
+    }
+    curl_free(user);
+    curl_free(pass);
+    curl_url_cleanup(u);
+    if (rq->password != NULL && strlen(rq->password) >= 4)
+        scrub_token(out, rq->password, strlen(rq->password));
+    for (const struct curl_slist *h = rq->headers; h; h = h->next) {
+        const char *c = strchr(h->data, ':'), *v, *w;
+        size_t i, n;
+
+        if (c == NULL)
+            continue;
+        for (i = 0; own[i]; i++)
+            if (strlen(own[i]) == (size_t)(c - h->data) &&
+                strncasecmp(h->data, own[i], strlen(own[i])) == 0)
+                break;
+        if (own[i] != NULL)
+            continue;
+        for (v = c + 1; *v == ' '; v++)
+            ;
+        n = strlen(v);
+        if (n >= 6)
+            scrub_token(out, v, n);
+        /* "Bearer TOKEN": the token alone too */
+        w = strrchr(v, ' ');
+        if (w != NULL && strlen(w + 1) >= 6)
+            scrub_token(out, w + 1, strlen(w + 1));
+    }
+}
+
 void transport_snippet(const char *body, size_t len, size_t max,
-                       const char *url, char *out, size_t outlen)
+                       const struct request *rq, char *out, size_t outlen)
 {
     size_t n = 0;
 
@@ -351,5 +416,6 @@ void transport_snippet(const char *body, size_t len, size_t max,
     while (n > 0 && out[n - 1] == ' ')
         n--;
     out[n] = '\0';
-    scrub_url(out, url);
+    scrub_url(out, rq->url);
+    scrub_request(out, rq);
 }

@@ -63,10 +63,12 @@ void transport_describe_error(CURL *h, CURLcode rc, const struct request *rq,
                               char *out, size_t outlen);
 
 /* Copy at most max bytes of body into out as printable text (control bytes
- * become spaces), for log lines and accounts; the path segments and query
- * values of url (the request's, which may hold a token) that the receiver
- * echoed become "...". */
+ * become spaces), for log lines and accounts; what the receiver echoed of
+ * rq's secrets becomes "...": its URL's path segments and query values
+ * (which may hold a token), its URL's password (also as Basic
+ * credentials), its SMTP password, the values of its headers (but tocsin's
+ * own: Content-Type, webhook-id, ...). */
 void transport_snippet(const char *body, size_t len, size_t max,
-                       const char *url, char *out, size_t outlen);
+                       const struct request *rq, char *out, size_t outlen);
 
 #endif

@@ -15,6 +15,7 @@
 #include "../notifiers/mime.h"
 #include "../notifiers/notifier.h"
 #include "../notifiers/sign.h"
+#include "../notifiers/transport.h"
 #include "../rules/cfgnode.h"
 #include "../rules/config.h"
 
@@ -1717,6 +1718,49 @@ START_TEST(mime_headers_keep_lookalike_words_and_special_names)
 }
 END_TEST
 
+/* An answer that broke off is a connection error, retried. */
+START_TEST(transport_retries_connection_errors_only)
+{
+    ck_assert(transport_retryable(CURLE_PARTIAL_FILE));
+    ck_assert(transport_retryable(CURLE_GOT_NOTHING));
+    ck_assert(transport_retryable(CURLE_COULDNT_CONNECT));
+    ck_assert(!transport_retryable(CURLE_URL_MALFORMAT));
+    ck_assert(!transport_retryable(CURLE_LOGIN_DENIED));
+}
+END_TEST
+
+/* What a receiver echoes of the request's secrets is cut out of the logged
+ * answer: URL tokens, the URL's password (and its Basic form), header
+ * values; tocsin's own headers and short words stay. */
+START_TEST(transport_snippet_cuts_echoed_secrets)
+{
+    struct request rq = {0};
+    char out[512];
+    const char *body = "bad credentials user:URLPASSWD (Basic "
+                       "dXNlcjpVUkxQQVNTV0Q=) key MAKEAPIKEY123 bearer "
+                       "HEADERBEARER at /hook2/PATHTOKEN9 type "
+                       "application/json";
+
+    rq.kind = REQ_HTTP;
+    rq.url = (char *)"http://user:URLPASSWD@127.0.0.1:1/hook2/PATHTOKEN9";
+    rq.headers = curl_slist_append(NULL, "x-make-apikey: MAKEAPIKEY123");
+    rq.headers = curl_slist_append(rq.headers, "Authorization: Bearer "
+                                               "HEADERBEARER");
+    rq.headers =
+        curl_slist_append(rq.headers, "Content-Type: application/json");
+    transport_snippet(body, strlen(body), 400, &rq, out, sizeof(out));
+    ck_assert_msg(strstr(out, "URLPASSWD") == NULL &&
+                      strstr(out, "dXNlcjpVUkxQQVNTV0Q") == NULL &&
+                      strstr(out, "MAKEAPIKEY123") == NULL &&
+                      strstr(out, "HEADERBEARER") == NULL &&
+                      strstr(out, "PATHTOKEN9") == NULL,
+                  "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "bad credentials user:... (Basic ...)"));
+    ck_assert_ptr_nonnull(strstr(out, "type application/json"));
+    curl_slist_free_all(rq.headers);
+}
+END_TEST
+
 START_TEST(default_check_classifies_http_and_smtp_codes)
 {
     ck_assert_int_eq(notifier_default_check(REQ_HTTP, 204), DELIVERY_OK);
@@ -1918,6 +1962,8 @@ Suite *notifiers_suite(void)
     tcase_add_test(t, email_subject_is_cut_past_300_bytes);
     tcase_add_test(t, mime_headers_keep_lookalike_words_and_special_names);
     tcase_add_test(t, default_check_classifies_http_and_smtp_codes);
+    tcase_add_test(t, transport_retries_connection_errors_only);
+    tcase_add_test(t, transport_snippet_cuts_echoed_secrets);
     tcase_add_test(t, am_payload_rejects_payload_without_event);
     tcase_add_test(t,
                    am_payload_sorts_label_keys_and_writes_go_rfc3339nano_times);

@@ -3,7 +3,7 @@
 HttpReceiver: a ThreadingHTTPServer on 127.0.0.1:0 that records every request
 (method, path, headers, body, arrival time) in memory and to a JSON-lines file,
 and answers from a per-path script of responses (status, body, headers,
-delay). SmtpReceiver: an aiosmtpd server on 127.0.0.1 recording each message
+delay, cut: hang up mid-body). SmtpReceiver: an aiosmtpd server on 127.0.0.1 recording each message
 (envelope and raw bytes), with optional AUTH checking. Used by
 tests/integration/test_delivery_*.py; also runnable alone:
 
@@ -58,9 +58,14 @@ class _Handler(BaseHTTPRequestHandler):
             for k, v in resp.get("headers", {}).items():
                 self.send_header(k, str(v))
             self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(out)))
+            # "cut": promise more than is sent, then hang up mid-body
+            self.send_header("Content-Length",
+                             str(len(out) + (100 if resp.get("cut") else 0)))
             self.end_headers()
             self.wfile.write(out)
+            if resp.get("cut"):
+                self.wfile.flush()
+                self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
             pass
 
@@ -70,6 +75,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a burst of new connections
+    # past it has its SYNs dropped and retried by the kernel a second later,
+    # which looks like a delivery held back.
+    request_queue_size = 128
+
     def handle_error(self, request, client_address):
         # A client that went away mid-request (a killed tocsin) is part of
         # what the tests do, not an error worth a traceback in their log.
@@ -165,14 +175,16 @@ class SmtpReceiver:
     "rcpt_tos", "data" (bytes)}. With username/password, AUTH PLAIN/LOGIN is
     required and checked (without TLS, for tests). tls=(certfile, keyfile):
     the server offers STARTTLS and requires it before MAIL. refuse:
-    {address: "550 reply"} refuses those recipients."""
+    {address: "550 reply"} refuses those recipients. stall: seconds the
+    first DATA waits before it is answered (a server that stopped)."""
 
     def __init__(self, username=None, password=None, out_dir=None, tls=None,
-                 refuse=None):
+                 refuse=None, stall=0):
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
         self.messages = []
+        self.stall = stall
         self.auth_attempts = []
         self.out_dir = out_dir
         self._cv = threading.Condition()
@@ -188,6 +200,11 @@ class SmtpReceiver:
                 return "250 OK"
 
             async def handle_DATA(self, server, session, envelope):
+                if outer.stall > 0:
+                    import asyncio
+                    wait, outer.stall = outer.stall, 0
+                    await asyncio.sleep(wait)
+                    return "451 4.3.0 too late"
                 msg = {"mail_from": envelope.mail_from,
                        "rcpt_tos": list(envelope.rcpt_tos),
                        "data": envelope.original_content or envelope.content}

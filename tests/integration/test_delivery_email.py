@@ -7,6 +7,7 @@ notify-test's SMTP account."""
 import email
 import email.policy
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -160,6 +161,37 @@ print("notify-test team:", t.returncode, t.stdout.strip())
 check(t.returncode == 0 and "to 1 of 3 recipients; refused: "
       "temp@example.com" in t.stdout, "notify-test says who was refused")
 picky.stop()
+
+# A server that stops answering DATA: the send times out and is retried on
+# a new connection, and eval exits once the mail is in. The timed-out
+# connection, left to libcurl, was closed at exit with a QUIT whose answer
+# libcurl awaited 120 s.
+slow = SmtpReceiver(stall=100).start()
+write("slow.yaml", """
+notifiers:
+  team:
+    type: email
+    smtp: %s
+    starttls: "off"
+    from: alerts@example.com
+    to: [ops@example.com]
+    timeout: 1s
+    retry_backoff: 100ms
+routes:
+  - match: {}
+    notify: [team]
+""" % slow.url() + RULE_YAML)
+stream([("api", 600, T0)], path="slow.jsonl")
+try:
+    p = eval_notify(cfg="slow.yaml", store="slow.db",
+                    streams=("slow.jsonl",), timeout=60)
+    check(p.returncode == 0 and "1 sent" in p.stderr,
+          "the mail is sent on a retry and eval exits")
+except subprocess.TimeoutExpired:
+    check(False, "eval --notify did not exit within 60 s after a timed-out "
+          "SMTP send")
+check(len(slow.wait_for(1)) == 1, "the server got the mail once")
+slow.stop()
 srv.stop()
 plain.stop()
 print("email: all checks passed")

@@ -19,10 +19,19 @@ rcv = HttpReceiver({
     "/r410": [{"status": 410, "body": "gone"}],
     "/rslow": [{"status": 200, "body": "late", "delay": 3},
                {"status": 200, "body": "ok"}],
+    # a 429 holds the whole endpoint, not only the message it answered
+    "/rhold": [{"status": 429, "headers": {"Retry-After": "2"},
+                "body": "rate_limited"}, {"status": 200, "body": "ok"}],
+    # an answer cut off mid-body is a connection error: retried
+    "/rcut": [{"status": 503, "body": "busy", "cut": True},
+              {"status": 200, "body": "ok"}],
+    # a Retry-After past the retry budget: failed, and it says why
+    "/rlong": [{"status": 429, "headers": {"Retry-After": "7200"},
+                "body": "rate_limited"}],
 }).start()
 closed = free_port()  # nothing listens here: connection refused
 
-scen = ["r5xx", "r429", "r400", "r410", "rslow", "refused"]
+scen = ["r5xx", "r429", "r400", "r410", "rslow", "refused", "rcut", "rlong"]
 notifiers = ""
 routes = ""
 for s in scen:
@@ -38,16 +47,30 @@ for s in scen:
     routes += """  - match: {service: %s}
     notify: [%s]
 """ % (s, s)
+# Three alerts to one receiver, one request a second: the first answer
+# (429, Retry-After: 2) comes before the second request would start.
+notifiers += """  rhold:
+    type: webhook
+    url: %s
+    rate_limit: 1/s
+    burst: 1
+    retry_backoff: 50ms
+""" % rcv.url("/rhold")
+routes += """  - match: {service: "~rhold.*"}
+    notify: [rhold]
+"""
 write("cfg.yaml", "notifiers:\n" + notifiers + "routes:\n" + routes +
       RULE_YAML)
-stream([(s, 600, T0 + i) for i, s in enumerate(scen)])
+stream([(s, 600, T0 + i) for i, s in
+        enumerate(scen + ["rhold1", "rhold2", "rhold3"])])
 p = eval_notify()
 check(p.returncode in (0, 1), "eval --notify finished (exit %d)" %
       p.returncode)
 
 rows, _ = outbox_rows("store.db")
 by = {r["receiver"]: r for r in rows}
-check(len(rows) == len(scen), "one outbox row per scenario: %d" % len(rows))
+check(len(rows) == len(scen) + 3, "one outbox row per scenario: %d" %
+      len(rows))
 
 r5 = rcv.on("/r5xx")
 check(len(r5) == 3, "500, 502, 200: three requests (got %d)" % len(r5))
@@ -85,6 +108,29 @@ check(by["refused"]["attempts"] > 1, "refused connection retried (%d "
       "attempts) before giving up" % by["refused"]["attempts"])
 check("could not connect" in (by["refused"]["last_error"] or ""),
       "refused row says it could not connect")
+
+rh = rcv.on("/rhold")
+check(len(rh) == 4, "429 then three 200s to the held endpoint (got %d)" %
+      len(rh))
+if len(rh) == 4:
+    late = [r["t"] - rh[0]["t"] for r in rh[1:]]
+    check(min(late) >= 1.95, "no request to the endpoint within its "
+          "Retry-After: 2 of the 429 (%s s after it)" %
+          ", ".join("%.2f" % x for x in late))
+check(sorted(r["status"] for r in rows if r["receiver"] == "rhold") ==
+      ["sent"] * 3, "the three held rows are sent in the end")
+
+rc = rcv.on("/rcut")
+check(len(rc) == 2, "a 503 cut off mid-body is retried (got %d requests)" %
+      len(rc))
+check(by["rcut"]["status"] == "sent", "the cut-off row is sent on a retry")
+
+check(len(rcv.on("/rlong")) == 1 and by["rlong"]["status"] == "failed",
+      "a Retry-After past the budget fails the row at once")
+check("Retry-After of 7200 s is past the retry budget" in
+      (by["rlong"]["last_error"] or "") and
+      "Retry-After of 7200 s is past the retry budget" in p.stderr,
+      "its last_error and log line say why")
 
 check("/r5xx" not in p.stderr and "/hook" not in p.stderr,
       "logs never show the URL path")
