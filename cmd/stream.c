@@ -150,6 +150,7 @@ int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
 void stream_print_rejects(const struct stream_stats *st)
 {
     int i = 0;
+    bool single = false; /* one reason for every line listed */
 
     if (st->nfirst == 0)
         return;
@@ -169,13 +170,13 @@ void stream_print_rejects(const struct stream_stats *st)
             fprintf(stderr, "%" PRIu64, st->first[k].line);
         }
         /* One reason for all: "lines 1, 2, ...: why", as before. */
-        if (i == 0 && j == st->nfirst && st->rejected > (uint64_t)st->nfirst)
+        single = i == 0 && j == st->nfirst;
+        if (single && st->rejected > (uint64_t)st->nfirst)
             fprintf(stderr, ", ...");
         fprintf(stderr, ": %s", st->first[i].why);
         i = j;
     }
-    if (st->rejected > (uint64_t)st->nfirst &&
-        strcmp(st->first[0].why, st->first[st->nfirst - 1].why) != 0)
+    if (st->rejected > (uint64_t)st->nfirst && !single)
         fprintf(stderr, "; ...");
     fputc(')', stderr);
 }

@@ -141,7 +141,7 @@ static const char *prom_label_value(struct ingest_parser *p, const char *s,
 static int prom_labels(struct ingest_parser *p, const char *s, size_t n,
                        size_t *pi)
 {
-    size_t i = *pi + 1;
+    size_t i = *pi + 1, first = p->nlabels, k;
 
     for (;;) {
         size_t k0;
@@ -173,9 +173,6 @@ static int prom_labels(struct ingest_parser *p, const char *s, size_t n,
             return ingest_reject(p, "label name \"__name__\" is reserved");
         if (ingest_add_label(p, name, value) < 0)
             return -1;
-        /* As in Prometheus, an empty value is no label at all. */
-        if (value[0] == '\0')
-            p->nlabels--;
         i = skip_ws(s, n, i);
         if (i < n && s[i] == ',') {
             i++;
@@ -185,6 +182,13 @@ static int prom_labels(struct ingest_parser *p, const char *s, size_t n,
             break;
         return ingest_reject(p, "expected \",\" or \"}\" after a label");
     }
+    /* As in Prometheus, an empty value is no label at all (dropped only
+     * now: a name given twice is a duplicate, empty or not). */
+    k = first;
+    for (size_t r = first; r < p->nlabels; r++)
+        if (p->labels[r].value[0] != '\0')
+            p->labels[k++] = p->labels[r];
+    p->nlabels = k;
     *pi = i + 1;
     return 0;
 }

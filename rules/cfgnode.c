@@ -984,12 +984,13 @@ static void yaml_error(struct builder *b, yaml_parser_t *p, const char *text,
 static void apply_tag(struct builder *b, struct cfg_node *n, const char *tag)
 {
     size_t pre = strlen(YAML_CORE_TAG);
-    const char *t = tag ? tag + pre : NULL;
+    const char *t;
 
     if (tag == NULL)
         return;
-    if (n->type == CFG_SCALAR && strcmp(tag, "!") == 0) {
-        n->quoted = true;
+    if (strcmp(tag, "!") == 0) {
+        if (n->type == CFG_SCALAR)
+            n->quoted = true;
         return;
     }
     if (strncmp(tag, YAML_CORE_TAG, pre) != 0) {
@@ -999,6 +1000,7 @@ static void apply_tag(struct builder *b, struct cfg_node *n, const char *tag)
                   tag);
         return;
     }
+    t = tag + pre;
     if (n->type == CFG_MAP   ? strcmp(t, "map") == 0
         : n->type == CFG_SEQ ? strcmp(t, "seq") == 0
                              : strcmp(t, "str") == 0) {

@@ -113,7 +113,7 @@ END_TEST
  * scalar whose text must fit; other tags are errors at the node. */
 START_TEST(yaml_tags_are_honoured_or_refused)
 {
-    struct config *c = load("defaults:\n"
+    struct config *c = load("defaults: ! \n"
                             "  send_resolved: !!bool \"false\"\n"
                             "  repeat_interval: !!str 1h\n"
                             "notifiers:\n"

@@ -522,6 +522,9 @@ START_TEST(prom_empty_label_value_is_no_label)
     ck_assert_str_eq(g.labels[0], "");
     ck_assert_int_eq(parse1(FMT_PROM, "b{y=\"2\",x=\"\",z=\"3\"} 2", &g), 1);
     ck_assert_str_eq(g.labels[0], "y=2,z=3");
+    /* A name given twice is a duplicate, empty or not, either way round. */
+    expect_reject(FMT_PROM, "b{a=\"\",a=\"x\"} 1", "duplicate label \"a\"");
+    expect_reject(FMT_PROM, "b{a=\"x\",a=\"\"} 1", "duplicate label \"a\"");
 }
 END_TEST
 

@@ -141,6 +141,12 @@ check(rc == 1 and len(samples(out)) == 2
       and err.strip().splitlines()[-1].startswith(
           "parse: 2 samples, 1 lines rejected (line ok.prom:3: "),
       "a file before the missing one is counted in the summary: " + err)
+# Reasons A, B, A past the five lines kept: the summary still says more.
+rc, out, err = run(["--format", "prom"],
+                   b'm{a=1} 1\nm{__name__="x"} 1\n' + b"m{a=1} 1\n" * 5)
+last = err.strip().splitlines()[-1]
+check(last.startswith("parse: 0 samples, 7 lines rejected (line 1: ")
+      and last.endswith("; ...)"), "more rejections than listed: " + last)
 
 # 6. --strict stops at the first malformed line with exit 1.
 rc, out, err = run(["--strict"], b"up 1\nnope\nup 2\n")
