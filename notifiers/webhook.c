@@ -122,19 +122,6 @@ static bool yaml_number(const char *s, double *out)
     return digit && util_parse_double(s, out) == 0;
 }
 
-/* Where a template error of a body leaf is reported. */
-struct body_err {
-    struct cfg_diag *d;
-    const struct cfg_node *c;
-};
-
-static void body_error(void *ctx, size_t off, const char *why)
-{
-    const struct body_err *b = ctx;
-
-    cfg_error_in_scalar(b->d, b->c, off, "%s", why);
-}
-
 static struct wb_node *wb_compile(const struct cfg_node *c, struct cfg_diag *d)
 {
     struct wb_node *w = xcalloc(1, sizeof(*w));
@@ -187,16 +174,11 @@ static struct wb_node *wb_compile(const struct cfg_node *c, struct cfg_diag *d)
     }
     {
         char why[256];
-        size_t off = 0;
 
         w->type = WB_STR;
-        w->t = tmpl_compile(c->scalar ? c->scalar : "", why, sizeof(why), &off);
-        if (w->t == NULL && c->from_env) {
-            cfg_error_at(d, c, "invalid template (value from the environment)");
-        } else if (w->t == NULL) {
-            struct body_err be = {d, c};
-            tmpl_foreach_error(c->scalar, body_error, &be);
-        }
+        w->t = tmpl_compile(c->scalar ? c->scalar : "", why, sizeof(why), NULL);
+        if (w->t == NULL)
+            config_template_errors(c, "", d);
     }
     return w;
 }

@@ -153,6 +153,33 @@ void config_check_keys(const struct cfg_node *map, const char *const *allowed,
     }
 }
 
+/* Where config_template_errors reports. */
+struct tmpl_errs {
+    struct cfg_diag *d;
+    const struct cfg_node *n;
+    const char *suffix;
+};
+
+static void tmpl_error_at(void *ctx, size_t off, const char *why)
+{
+    const struct tmpl_errs *t = ctx;
+
+    cfg_error_in_scalar(t->d, t->n, off, "%s%s", why, t->suffix);
+}
+
+void config_template_errors(const struct cfg_node *n, const char *suffix,
+                            struct cfg_diag *d)
+{
+    struct tmpl_errs t = {d, n, suffix};
+
+    /* Its text is not in the file, and not to be shown. */
+    if (n->from_env)
+        cfg_error_at(d, n, "invalid template (value from the environment)%s",
+                     suffix);
+    else
+        tmpl_foreach_error(n->scalar ? n->scalar : "", tmpl_error_at, &t);
+}
+
 /* The map under key (NULL when absent or null; an error when not a map). */
 const struct cfg_node *config_get_map(const struct cfg_node *parent,
                                       const char *key, const char *what,

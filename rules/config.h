@@ -193,6 +193,13 @@ int config_notifier_index(const struct config *c, const char *name);
 /* The rule called name, or NULL. */
 const struct rule *config_rule(const struct config *c, const char *name);
 
+/* Report in d the template errors of scalar n's value, which did not
+ * compile: every one, each at its point in the file, or a single one at n
+ * when the value came from the environment. suffix follows each message
+ * ("" for none). */
+void config_template_errors(const struct cfg_node *n, const char *suffix,
+                            struct cfg_diag *d);
+
 /* Like cfg_check_keys, with " in <ctx>" after each message (ctx NULL: no
  * suffix). Does nothing when map is NULL or not a map. */
 void config_check_keys(const struct cfg_node *map, const char *const *allowed,

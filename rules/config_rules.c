@@ -145,21 +145,6 @@ static void load_tiers(struct config_loader *L, const struct cfg_node *sev,
     }
 }
 
-/* Where a template error of an annotation is reported. */
-struct ann_err {
-    struct cfg_diag *d;
-    const struct cfg_node *v;
-    const char *name, *ctx;
-};
-
-static void ann_error(void *ctx, size_t off, const char *why)
-{
-    const struct ann_err *a = ctx;
-
-    cfg_error_in_scalar(a->d, a->v, off, "%s in annotation \"%s\" of %s", why,
-                        a->name, a->ctx);
-}
-
 /* A rule annotation's labels.NAME and annotations.NAME must name what its
  * alerts have: a by label, a label of the rule or alertname; an
  * annotation before it. Anything else always renders empty. */
@@ -399,7 +384,6 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
         for (size_t i = 0; i < ann->n; i++) {
             const struct cfg_node *v = ann->items[i];
             char why[512];
-            size_t off = 0;
             struct tmpl *t;
 
             if (!valid_label_name(ann->keys[i])) {
@@ -411,17 +395,12 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
             }
             if (cfg_str(v, "annotation", &s, d) != 0)
                 continue;
-            t = tmpl_compile(s, why, sizeof(why), &off);
-            if (t == NULL && v->from_env) {
-                cfg_error_in_scalar(d, v, off,
-                                    "invalid template (value from the "
-                                    "environment) in annotation \"%s\" of %s",
-                                    ann->keys[i], ctx);
-                continue;
-            }
+            t = tmpl_compile(s, why, sizeof(why), NULL);
             if (t == NULL) {
-                struct ann_err ae = {d, v, ann->keys[i], ctx};
-                tmpl_foreach_error(s, ann_error, &ae);
+                char where[600];
+                snprintf(where, sizeof(where), " in annotation \"%s\" of %s",
+                         ann->keys[i], ctx);
+                config_template_errors(v, where, d);
                 continue;
             }
             if (!v->from_env) {
