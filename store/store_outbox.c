@@ -284,29 +284,27 @@ int store_outbox_count(struct store *s, enum outbox_status st, int64_t *n,
     return 0;
 }
 
+struct pair_walk {
+    store_pair_fn cb;
+    void *ctx;
+};
+
+static int pair_row(sqlite3_stmt *st, void *arg)
+{
+    const struct pair_walk *w = arg;
+
+    return w->cb(w->ctx, store_col_text(st, 0), store_col_text(st, 1)) != 0;
+}
+
 int store_outbox_pending_pairs(struct store *s, store_pair_fn cb, void *ctx,
                                struct err *e)
 {
+    struct pair_walk w = {cb, ctx};
     struct q q;
-    int rc;
 
     if (store_q_get(s, Q_OUTBOX_PENDING_PAIRS, &q, "outbox read", e) < 0)
         return -1;
-    while ((rc = sqlite3_step(q.st)) == SQLITE_ROW) {
-        const char *fp = (const char *)sqlite3_column_text(q.st, 0);
-        const char *rcv = (const char *)sqlite3_column_text(q.st, 1);
-        if (cb(ctx, fp ? fp : "", rcv ? rcv : "") != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    if (rc != SQLITE_DONE) {
-        store_fail_st(s, rc, "outbox read", e, q.st);
-        store_q_done(&q);
-        return -1;
-    }
-    store_q_done(&q);
-    return 0;
+    return store_q_rows(s, &q, pair_row, &w, "outbox read", e) < 0 ? -1 : 0;
 }
 
 int store_outbox_foreach(struct store *s, double since, store_outbox_fn cb,
