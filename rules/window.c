@@ -891,18 +891,17 @@ static void put_u32(unsigned char *p, uint32_t x)
         p[i] = (unsigned char)(x >> (8 * i));
 }
 
-static void put_f64(unsigned char *p, double d)
-{
-    uint64_t x;
-    memcpy(&x, &d, sizeof(x));
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(x >> (8 * i));
-}
-
 static void put_u64(unsigned char *p, uint64_t x)
 {
     for (int i = 0; i < 8; i++)
         p[i] = (unsigned char)(x >> (8 * i));
+}
+
+static void put_f64(unsigned char *p, double d)
+{
+    uint64_t x;
+    memcpy(&x, &d, sizeof(x));
+    put_u64(p, x);
 }
 
 static uint64_t get_u64(const unsigned char *p)
@@ -923,10 +922,8 @@ static uint32_t get_u32(const unsigned char *p)
 
 static double get_f64(const unsigned char *p)
 {
-    uint64_t x = 0;
+    uint64_t x = get_u64(p);
     double d;
-    for (int i = 0; i < 8; i++)
-        x |= (uint64_t)p[i] << (8 * i);
     memcpy(&d, &x, sizeof(d));
     return d;
 }
