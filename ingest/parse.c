@@ -667,7 +667,6 @@ static int smap_forget_half(struct smap *m)
 {
     uint64_t *seqs = malloc(m->n * sizeof(*seqs)), median;
     size_t k = 0;
-    int rc;
 
     if (seqs == NULL)
         return -1;
@@ -677,8 +676,13 @@ static int smap_forget_half(struct smap *m)
     qsort(seqs, k, sizeof(*seqs), seq_cmp);
     median = seqs[k / 2];
     free(seqs);
-    rc = smap_rebuild(m, m->cap, median);
-    return rc;
+    return smap_rebuild(m, m->cap, median);
+}
+
+void smap_set(struct smap *m, struct smap_ent *e, double val)
+{
+    e->val = val;
+    e->seq = ++m->clock;
 }
 
 int smap_put(struct smap *m, const char *k, size_t n, double val)
@@ -690,8 +694,7 @@ int smap_put(struct smap *m, const char *k, size_t n, double val)
     if (m->cap != 0) {
         e = smap_slot(m->v, m->cap, k, n, h);
         if (e->key) {
-            e->val = val;
-            e->seq = ++m->clock;
+            smap_set(m, e, val);
             return 0;
         }
     }
@@ -711,8 +714,7 @@ int smap_put(struct smap *m, const char *k, size_t n, double val)
     e->key[n] = '\0';
     e->klen = n;
     e->hash = h;
-    e->val = val;
-    e->seq = ++m->clock;
+    smap_set(m, e, val);
     m->n++;
     return forgot;
 }

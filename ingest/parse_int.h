@@ -121,6 +121,9 @@ const char *ingest_quote(const char *s, size_t n, char *out, size_t outlen);
  * set half of a full map (INGEST_STATE_MAX), or -1 when out of memory. */
 struct smap_ent *smap_get(struct smap *m, const char *k, size_t n);
 int smap_put(struct smap *m, const char *k, size_t n, double val);
+/* Set entry e (from smap_get on m) to val: it is now the most recently
+ * set. */
+void smap_set(struct smap *m, struct smap_ent *e, double val);
 void smap_free(struct smap *m);
 
 /* The per-format parsers: line[0..len) has no newline, no '\r', no NUL, is

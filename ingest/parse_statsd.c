@@ -108,15 +108,13 @@ static int gauge_set(struct ingest_parser *p, bool delta, double *v)
         *v += e ? e->val : 0;
     if (!isfinite(*v))
         rc = -1;
-    else if (e) {
-        e->val = *v;
-        e->seq = ++m->clock;
-    } else if (kn && smap_put(m, key, kn, *v) == 1) {
+    else if (e)
+        smap_set(m, e, *v);
+    else if (kn && smap_put(m, key, kn, *v) == 1)
         log_warn("statsd",
                  "%d gauges remembered: forgot the least recently set half "
                  "(a +/- delta on one of them starts again from 0)",
                  INGEST_STATE_MAX);
-    }
     if (p->shared)
         pthread_mutex_unlock(&p->shared->mu);
     return rc;
