@@ -405,6 +405,8 @@ static void finish(struct dispatcher *d, struct drow *r,
     struct rstate *rs;
     bool quiet = false; /* a line like it was logged for the receiver */
 
+    if (retry_after > DISPATCH_RETRY_AFTER_CAP)
+        retry_after = DISPATCH_RETRY_AFTER_CAP;
     mod[0] = '\0';
     if (res != DELIVERY_OK || log_on(LOG_DEBUG))
         log_module(n, r->receiver, mod, sizeof(mod));
@@ -418,8 +420,6 @@ static void finish(struct dispatcher *d, struct drow *r,
         if (cap > DISPATCH_BACKOFF_CAP)
             cap = DISPATCH_BACKOFF_CAP;
         delay = rand_unit(d) * cap;
-        if (retry_after > DISPATCH_RETRY_AFTER_CAP)
-            retry_after = DISPATCH_RETRY_AFTER_CAP;
         if (retry_after > delay)
             delay = retry_after;
         next = now + delay;
@@ -452,9 +452,7 @@ static void finish(struct dispatcher *d, struct drow *r,
     /* A 429 says "slow down" for the endpoint, not for this message: no
      * delivery to the receiver starts before its Retry-After has passed. */
     if (code == 429 && retry_after > 0) {
-        double hold = util_mono() + (retry_after > DISPATCH_RETRY_AFTER_CAP
-                                         ? DISPATCH_RETRY_AFTER_CAP
-                                         : retry_after);
+        double hold = util_mono() + retry_after;
         if (hold > rs->hold_until)
             rs->hold_until = hold;
     }
