@@ -388,15 +388,16 @@ void config_load_inputs(struct config_loader *L, const struct cfg_node *root)
     L->c->ninputs = s->n;
     for (size_t i = 0; i < s->n; i++) {
         struct input *in = &L->c->inputs[i];
+        const struct cfg_node *ln;
 
         load_input(L, s->items[i], in);
+        if (in->kind != INPUT_STATSD || in->listen == NULL)
+            continue;
         /* Two StatsD inputs cannot bind one address: `run` would stop. */
-        for (size_t j = 0; in->listen != NULL && j < i; j++) {
+        ln = cfg_get(s->items[i]->items[0], "listen");
+        for (size_t j = 0; j < i; j++) {
             const struct input *o = &L->c->inputs[j];
-            const struct cfg_node *ln =
-                cfg_get(s->items[i]->items[0], "listen");
             if (o->kind == INPUT_STATSD && o->listen != NULL &&
-                in->kind == INPUT_STATSD &&
                 strcmp(o->listen, in->listen) == 0) {
                 cfg_error_at(L->d, ln,
                              "statsd listen %s is already the input's at "
