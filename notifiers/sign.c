@@ -55,7 +55,7 @@ int sign_base64_decode(const char *s, size_t n, unsigned char *out,
 /* The key of a secret: the base64 after the whsec_ prefix (or the whole
  * secret without it), its padding optional (generators differ in whether
  * they keep it). */
-static int whsec_key(const char *rest, unsigned char *out, size_t outlen)
+static int b64_key(const char *rest, unsigned char *out, size_t outlen)
 {
     char padded[700];
     size_t n = strlen(rest);
@@ -76,12 +76,12 @@ int sign_secret_key(const char *secret, unsigned char *out, size_t outlen)
     int k;
 
     if (strncmp(secret, "whsec_", 6) == 0) {
-        k = whsec_key(secret + 6, out, outlen);
+        k = b64_key(secret + 6, out, outlen);
         return k > 0 ? k : -1;
     }
     /* Decoded as the libraries decode it (the JavaScript one takes it
      * without padding too). */
-    k = whsec_key(secret, out, outlen);
+    k = b64_key(secret, out, outlen);
     if (k > 0)
         return k;
     /* Not base64: use the secret as typed, so a plain shared password
