@@ -102,18 +102,28 @@ check(t.returncode == 1 and "failed" in t.stdout and "STARTTLS" in t.stdout,
 # A mailbox routed only critical first hears "escalated": that mail roots
 # the thread, and the resolved mail replies to it.
 crit = SmtpReceiver().start()
-write("crit.yaml", """
+
+
+def plain_mail_cfg(path, name, url, to, match="{}", extra=""):
+    """A config whose one route sends matching events to email notifier
+    name: SMTP without TLS at url, to the addresses to; extra: more keys
+    of the notifier, each line indented by four spaces."""
+    write(path, """
 notifiers:
-  pager:
+  %s:
     type: email
     smtp: %s
     starttls: "off"
     from: alerts@example.com
-    to: [pager@example.com]
-routes:
-  - match: {severity: critical}
-    notify: [pager]
-""" % crit.url() + RULE_YAML)
+    to: [%s]
+%sroutes:
+  - match: %s
+    notify: [%s]
+""" % (name, url, ", ".join(to), extra, match, name) + RULE_YAML)
+
+
+plain_mail_cfg("crit.yaml", "pager", crit.url(), ["pager@example.com"],
+               match="{severity: critical}")
 stream([("api", 300, T0), ("api", 600, T0 + 60), ("api", 100, T0 + 120)],
        path="crit.jsonl")
 p = eval_notify(cfg="crit.yaml", store="crit.db", streams=("crit.jsonl",))
@@ -135,18 +145,8 @@ crit.stop()
 picky = SmtpReceiver(refuse={"temp@example.com": "450 4.2.1 try later",
                              "gone@example.com": "550 5.1.1 no such user"})
 picky.start()
-write("picky.yaml", """
-notifiers:
-  team:
-    type: email
-    smtp: %s
-    starttls: "off"
-    from: alerts@example.com
-    to: [ok@example.com, temp@example.com, gone@example.com]
-routes:
-  - match: {}
-    notify: [team]
-""" % picky.url() + RULE_YAML)
+plain_mail_cfg("picky.yaml", "team", picky.url(),
+               ["ok@example.com", "temp@example.com", "gone@example.com"])
 stream([("api", 600, T0)], path="picky.jsonl")
 p = eval_notify(cfg="picky.yaml", store="picky.db", streams=("picky.jsonl",))
 got = picky.wait_for(1)
@@ -167,20 +167,8 @@ picky.stop()
 # connection, left to libcurl, was closed at exit with a QUIT whose answer
 # libcurl awaited 120 s.
 slow = SmtpReceiver(stall=100).start()
-write("slow.yaml", """
-notifiers:
-  team:
-    type: email
-    smtp: %s
-    starttls: "off"
-    from: alerts@example.com
-    to: [ops@example.com]
-    timeout: 1s
-    retry_backoff: 100ms
-routes:
-  - match: {}
-    notify: [team]
-""" % slow.url() + RULE_YAML)
+plain_mail_cfg("slow.yaml", "team", slow.url(), ["ops@example.com"],
+               extra="    timeout: 1s\n    retry_backoff: 100ms\n")
 stream([("api", 600, T0)], path="slow.jsonl")
 try:
     p = eval_notify(cfg="slow.yaml", store="slow.db",
