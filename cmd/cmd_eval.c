@@ -347,6 +347,8 @@ int cmd_eval(int argc, char **argv)
              * good, within its notifier's max_retry_time (a rate limit
              * only spaces them out), and a signal ends the wait. */
             int64_t n[OUTBOX_NSTATUS];
+            /* The stream is written: the deliveries need no large cache. */
+            store_cache_limit(st, STORE_CACHE_SMALL_KIB);
             if (dispatcher_drain(d, INFINITY, &e) != 0) {
                 fprintf(stderr, "tocsin eval: delivery: %s\n",
                         e.set ? e.msg : "outbox not drained");

@@ -351,6 +351,9 @@ static int open_stores(struct daemon_ctx *d, const struct config *cfg)
     d->ro = store_open(cfg->store, STORE_RO, &e);
     if (d->ro == NULL)
         goto fail;
+    /* Only the writer gains from a large page cache. */
+    store_cache_limit(d->dstore, STORE_CACHE_SMALL_KIB);
+    store_cache_limit(d->ro, STORE_CACHE_SMALL_KIB);
     return 0;
 fail:
     log_error("tocsin", "%s", e.msg);

@@ -605,6 +605,14 @@ void store_close(struct store *s)
     free(s);
 }
 
+int store_cache_limit(struct store *s, long kib)
+{
+    char sql[64];
+
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%ld", kib);
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
 int store_set_max_pages(struct store *s, long pages)
 {
     char sql[64];

@@ -216,6 +216,13 @@ int store_meta_put(struct store *s, const char *key, const char *value,
 int store_hold(const char *path, double wait, struct err *e);
 void store_unhold(int hold);
 
+/* Cap this connection's page cache at kib KiB (PRAGMA cache_size), freeing
+ * cached pages beyond it now. Read-and-update connections (the dispatcher's,
+ * the API reader's) walk the outbox once; keeping what they read cached
+ * costs memory and saves nothing. 0 or -1. */
+#define STORE_CACHE_SMALL_KIB 1024
+int store_cache_limit(struct store *s, long kib);
+
 /* --- testing --- */
 /* Cap the database at pages pages (PRAGMA max_page_count) so tests can
  * provoke SQLITE_FULL: a write or commit past it fails with "store PATH:

@@ -17,6 +17,7 @@
 
 #include "../common/util.h"
 #include "../store/store.h"
+#include "../store/store_int.h"
 
 /* --- helpers --- */
 
@@ -1243,6 +1244,60 @@ START_TEST(pending_count_follows_status_changes)
 }
 END_TEST
 
+static int count_cb(void *ctx, const struct outbox_row *r)
+{
+    (void)r;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Page cache bytes of the connection (SQLITE_DBSTATUS_CACHE_USED). */
+static int cache_used(struct store *s)
+{
+    int cur = 0, hi = 0;
+
+    ck_assert_int_eq(
+        sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_USED, &cur, &hi, 0),
+        SQLITE_OK);
+    return cur;
+}
+
+START_TEST(cache_limit_frees_pages_and_caps_a_long_read)
+{
+    struct err e = {0};
+    struct store *s = open_ok(dbpath, STORE_RW);
+    char payload[1024], key[32];
+    int n = 0;
+
+    memset(payload, 'p', sizeof(payload) - 1);
+    payload[sizeof(payload) - 1] = '\0';
+    ck_assert_int_eq(store_begin(s, &e), 0);
+    for (int i = 0; i < 4000; i++) {
+        struct outbox_row r = {
+            .key = key,
+            .receiver = "x",
+            .kind = "event",
+            .payload = payload,
+            .created = 1,
+        };
+        snprintf(key, sizeof(key), "k%d", i);
+        ck_assert_int_eq(store_outbox_add(s, &r, NULL, &e), 0);
+    }
+    ck_assert_int_eq(store_commit(s, &e), 0);
+    /* About 4 MiB of rows read through the default cache stay cached. */
+    ck_assert_int_eq(store_outbox_pending(s, 10000, count_cb, &n, &e), 0);
+    ck_assert_int_eq(n, 4000);
+    ck_assert_int_gt(cache_used(s), 3 << 20);
+    ck_assert_int_eq(store_cache_limit(s, 512), 0);
+    ck_assert_int_le(cache_used(s), 600 << 10);
+    n = 0;
+    ck_assert_int_eq(store_outbox_pending(s, 10000, count_cb, &n, &e), 0);
+    ck_assert_int_eq(n, 4000);
+    ck_assert_int_le(cache_used(s), 600 << 10);
+    store_close(s);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -1289,6 +1344,7 @@ Suite *store_suite(void)
                    payload_not_embedding_its_own_event_is_stored_as_given);
     tcase_add_test(file, payload_of_a_rolled_back_event_id_is_stored_whole);
     tcase_add_test(file, pending_count_follows_status_changes);
+    tcase_add_test(file, cache_limit_frees_pages_and_caps_a_long_read);
     tcase_add_test(
         file,
         begin_nowait_answers_busy_at_once_while_another_writer_holds_the_lock);
