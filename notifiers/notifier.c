@@ -11,8 +11,8 @@
 #include "../common/util.h"
 #include "notifier.h"
 
-int notifier_check_url(const struct cfg_node *n, const char *url,
-                       struct cfg_diag *d)
+int notifier_check_url(const struct cfg_node *n, const char *what,
+                       const char *url, struct cfg_diag *d)
 {
     CURLU *u = curl_url();
     CURLUcode rc;
@@ -24,7 +24,8 @@ int notifier_check_url(const struct cfg_node *n, const char *url,
     if (rc == CURLUE_OK)
         return 0;
     /* the URL is not shown: its path may hold a token */
-    cfg_error_at(d, n, "url is not a valid URL (%s)", curl_url_strerror(rc));
+    cfg_error_at(d, n, "%s is not a valid URL (%s)", what,
+                 curl_url_strerror(rc));
     return -1;
 }
 

@@ -75,13 +75,16 @@ struct notifier_ops {
 
 /* The registry: the kind called name, or NULL. */
 const struct notifier_ops *notifier_kind(const char *name);
+/* Whether some kind takes key (to report the other keys of a notifier
+ * whose type is missing or unknown). */
+bool notifier_key_of_some_kind(const char *key);
 /* Comma-separated list of known kinds, for error messages. */
 const char *notifier_kinds_list(void);
 
 /* Report in d, at n, a url libcurl would refuse (a space in its path, a
  * bad host); the URL itself is not shown. 0 or -1. */
-int notifier_check_url(const struct cfg_node *n, const char *url,
-                       struct cfg_diag *d);
+int notifier_check_url(const struct cfg_node *n, const char *what,
+                       const char *url, struct cfg_diag *d);
 
 /* The optional ca_file key of node (CA certificates that verify the
  * receiver's TLS certificate, instead of the system's): *out is the path,

@@ -44,7 +44,7 @@ static int slack_configure(struct notifier *n, const struct cfg_node *node,
         cfg_error_at(d, cfg_get(node, "url"),
                      "url must start with https:// or http://");
     else if (url)
-        notifier_check_url(cfg_get(node, "url"), url, d);
+        notifier_check_url(cfg_get(node, "url"), "url", url, d);
     notifier_ca_file(node, dir, &ca_file, d);
     if (d->count != before) {
         free(ca_file);

@@ -210,6 +210,19 @@ static bool token_char(char c)
     return isalnum((unsigned char)c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
+/* Headers that frame the request or name its target: set from a config,
+ * they break it (Content-Length beside a chunked body). */
+static bool reserved_header(const char *name)
+{
+    static const char *const names[] = {"Content-Length", "Transfer-Encoding",
+                                        "Host", "Connection", NULL};
+
+    for (size_t i = 0; names[i]; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
+
 static void configure_headers(struct webhook_priv *p, const struct cfg_node *h,
                               struct cfg_diag *d)
 {
@@ -238,6 +251,13 @@ static void configure_headers(struct webhook_priv *p, const struct cfg_node *h,
                       name);
             continue;
         }
+        if (reserved_header(name)) {
+            cfg_error(d, h->key_line[i], h->key_col[i],
+                      "header \"%s\" is set by the HTTP client (it frames "
+                      "the request)",
+                      name);
+            continue;
+        }
         if (cfg_str(h->items[i], "header value", &value, d) != 0)
             continue;
         if (strpbrk(value, "\r\n")) {
@@ -250,7 +270,11 @@ static void configure_headers(struct webhook_priv *p, const struct cfg_node *h,
         if (strcasecmp(name, "User-Agent") == 0)
             p->own_user_agent = true;
         buf_init(&b, 0);
-        buf_printf(&b, "%s: %s", name, value);
+        /* libcurl drops "Name:" (no value); "Name;" sends it empty. */
+        if (*value == '\0')
+            buf_printf(&b, "%s;", name);
+        else
+            buf_printf(&b, "%s: %s", name, value);
         p->headers = curl_slist_append(p->headers, buf_str(&b));
         buf_cleanup(&b);
     }
@@ -273,7 +297,7 @@ static int webhook_configure(struct notifier *n, const struct cfg_node *node,
              strncmp(url, "http://", 7) != 0)
         cfg_error_at(d, cfg_get(node, "url"),
                      "url must start with https:// or http://");
-    else if (rc == 0 && notifier_check_url(cfg_get(node, "url"), url, d) == 0)
+    else if (rc == 0 && notifier_check_url(cfg_get(node, "url"), "url", url, d) == 0)
         p->url = xstrdup(url);
     if (cfg_str(cfg_get(node, "method"), "method", &method, d) == 0) {
         if (strcasecmp(method, "PUT") == 0)

@@ -237,7 +237,7 @@ const struct cfg_node *cfg_get(const struct cfg_node *map, const char *key)
     return NULL;
 }
 
-static bool in_list(const char *const *list, const char *k)
+bool cfg_in_list(const char *const *list, const char *k)
 {
     for (size_t i = 0; list && list[i]; i++)
         if (strcmp(list[i], k) == 0)
@@ -253,7 +253,7 @@ int cfg_check_keys(const struct cfg_node *map, const char *const *allowed,
     if (map == NULL || map->type != CFG_MAP)
         return 0;
     for (size_t i = 0; i < map->n; i++) {
-        if (in_list(allowed, map->keys[i]) || in_list(also, map->keys[i]))
+        if (cfg_in_list(allowed, map->keys[i]) || cfg_in_list(also, map->keys[i]))
             continue;
         cfg_error(d, map->key_line[i], map->key_col[i], "unknown key \"%s\"",
                   map->keys[i]);
@@ -404,6 +404,10 @@ int cfg_strlist(const struct cfg_node *n, const char *what, const char ***out,
     for (size_t i = 0; i < n->n; i++) {
         if (n->items[i]->type != CFG_SCALAR) {
             cfg_error_at(d, n->items[i], "%s must be a list of strings", what);
+            bad = 1;
+        } else if (cfg_is_null(n->items[i]) && !n->items[i]->from_env) {
+            cfg_error_at(d, n->items[i], "%s: a list item needs a value",
+                         what);
             bad = 1;
         }
     }
@@ -1031,6 +1035,9 @@ static void on_scalar(struct builder *b, const yaml_event_t *ev)
 
     n->quoted = ev->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
                 ev->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+    /* An escaped NUL ("\0", "\x00") would cut the value short unseen. */
+    if (strlen(raw) != ev->data.scalar.length)
+        cfg_error(b->d, line, col, "a NUL character (\\0) is not allowed");
     if (in_key_position(b)) {
         n->scalar = xstrdup(raw);
     } else {

@@ -66,6 +66,8 @@ void cfg_diag_print(const struct cfg_diag *d, void *FILE_stream);
 
 /* Map access. Returns the value node for key or NULL. */
 const struct cfg_node *cfg_get(const struct cfg_node *map, const char *key);
+/* Whether k is in the NULL-terminated list (NULL: empty). */
+bool cfg_in_list(const char *const *list, const char *k);
 /* Report every key of map not in the NULL-terminated list allowed (and
  * not in the optional second list also, which may be NULL) as
  * `unknown key "k"` at the key's position. Returns the number reported. */

@@ -336,6 +336,13 @@ void config_read_matchers(const struct cfg_node *m, const char *ctx,
                          m->keys[i], ctx);
             continue;
         }
+        if (cfg_is_null(v) && !v->from_env) {
+            cfg_error_at(d, v,
+                         "matcher for label \"%s\" in %s needs a value (\"\" "
+                         "matches a missing label)",
+                         m->keys[i], ctx);
+            continue;
+        }
         if (matcher_init(&out->v[out->n], m->keys[i], v->scalar, why,
                          sizeof(why)) < 0) {
             if (v->from_env)

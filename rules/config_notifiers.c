@@ -40,6 +40,18 @@ static int parse_rate(const char *s, double *out)
     return 0;
 }
 
+/* A notifier without a usable type: its keys no kind takes (a misspelt
+ * `type` among them) are reported too, not after the type is fixed. */
+static void untyped_keys(const struct cfg_node *node, struct cfg_diag *d)
+{
+    for (size_t i = 0; i < node->n; i++)
+        if (strcmp(node->keys[i], "type") != 0 &&
+            !notifier_key_of_some_kind(node->keys[i]) &&
+            !cfg_in_list(config_common_notifier_keys, node->keys[i]))
+            cfg_error(d, node->key_line[i], node->key_col[i],
+                      "unknown key \"%s\"", node->keys[i]);
+}
+
 static void load_notifier(struct config_loader *L, struct notifier *n,
                           const char *name, int kline, int kcol,
                           const struct cfg_node *node)
@@ -67,15 +79,19 @@ static void load_notifier(struct config_loader *L, struct notifier *n,
     if (t == NULL) {
         cfg_error(d, kline, kcol, "notifier \"%s\" needs a type (one of: %s)",
                   name, notifier_kinds_list());
+        untyped_keys(node, d);
         return;
     }
-    if (cfg_str(t, "type", &type, d) != 0)
+    if (cfg_str(t, "type", &type, d) != 0) {
+        untyped_keys(node, d);
         return;
+    }
     n->ops = notifier_kind(type);
     if (n->ops == NULL) {
         cfg_error_at(d, t, "unknown notifier type \"%s\" (known: %s)",
                      t->from_env ? "(from the environment)" : type,
                      notifier_kinds_list());
+        untyped_keys(node, d);
         return;
     }
     if (strcmp(n->ops->kind, "slack") == 0) {
@@ -330,7 +346,7 @@ static void load_input(struct config_loader *L, const struct cfg_node *item,
                 cfg_error_at(d, u,
                              "scrape url must start with http:// or "
                              "https://");
-            else if (notifier_check_url(u, s, d) == 0)
+            else if (notifier_check_url(u, "url", s, d) == 0)
                 in->url = xstrdup(s);
         }
         config_positive_duration(cfg_get(m, "interval"), "interval",

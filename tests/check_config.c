@@ -1039,6 +1039,61 @@ START_TEST(unknown_aggregate_and_ratio_misuse)
 }
 END_TEST
 
+START_TEST(escaped_nul_in_a_scalar_is_an_error)
+{
+    ck_load_error(RULE_HEAD "    labels: {team: \"a\\0b\"}\n"
+                            "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:4:20: a NUL character (\\0) is not allowed");
+    ck_load_error("store: \"st\\x00ore.db\"\n",
+                  "f.yaml:1:8: a NUL character (\\0) is not allowed");
+}
+END_TEST
+
+START_TEST(null_matchers_and_by_items_are_errors)
+{
+    ck_load_error(RULE_HEAD "    where: {service: ~}\n"
+                            "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:4:22: matcher for label \"service\" in rule \"r1\" "
+                  "needs a value (\"\" matches a missing label)");
+    ck_load_error(RULE_HEAD "    where: {service: null}\n"
+                            "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:4:22: matcher for label \"service\" in rule \"r1\" "
+                  "needs a value (\"\" matches a missing label)");
+    ck_load_error(RULE_HEAD "    by: [service, ~]\n"
+                            "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:4:19: by: a list item needs a value");
+    ck_load_error("notifiers: {a: {type: log}}\n"
+                  "routes:\n  - match: {severity: }\n    notify: [a]\n",
+                  "f.yaml:3:23: matcher for label \"severity\" in route 1 "
+                  "needs a value (\"\" matches a missing label)");
+    /* "" is the explicit "label missing or empty" matcher. */
+    {
+        struct config *c = load(RULE_HEAD "    where: {service: \"\"}\n"
+                                          "    severity: {warning: {above: "
+                                          "1}}\n");
+        if (c == NULL)
+            dump();
+        ck_assert_ptr_nonnull(c);
+        config_free(c);
+    }
+}
+END_TEST
+
+START_TEST(untyped_notifier_still_reports_its_unknown_keys)
+{
+    ck_load_error("notifiers:\n  a:\n    typex: log\n    path: x.log\n"
+                  "    bogus: 1\n",
+                  "f.yaml:3:5: unknown key \"typex\"");
+    ck_assert(has_msg("f.yaml:5:5: unknown key \"bogus\""));
+    ck_assert(has_msg("f.yaml:2:3: notifier \"a\" needs a type (one of: "
+                      "slack, email, webhook, log)"));
+    /* path is a key of some kind (log): not reported */
+    ck_assert(!has_msg("f.yaml:4:5: unknown key \"path\""));
+    ck_load_error("notifiers:\n  b:\n    type: nosuch\n    urlx: 1\n",
+                  "f.yaml:4:5: unknown key \"urlx\"");
+}
+END_TEST
+
 START_TEST(by_duplicates_are_rejected)
 {
     ck_load_error(RULE_HEAD "    by: [service, host, service]\n"
@@ -1426,6 +1481,9 @@ Suite *config_suite(void)
     tcase_add_test(r, bad_regex_reports_regcomp_message);
     tcase_add_test(r, unknown_aggregate_and_ratio_misuse);
     tcase_add_test(r, by_duplicates_are_rejected);
+    tcase_add_test(r, escaped_nul_in_a_scalar_is_an_error);
+    tcase_add_test(r, null_matchers_and_by_items_are_errors);
+    tcase_add_test(r, untyped_notifier_still_reports_its_unknown_keys);
     tcase_add_test(r, unknown_template_path_points_into_the_annotation);
     tcase_add_test(r, rate_and_increase_need_a_window);
     tcase_add_test(r, template_errors_point_at_the_template_in_the_file);

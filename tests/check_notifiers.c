@@ -802,6 +802,18 @@ START_TEST(webhook_configure_rejects_bad_headers_method_and_missing_url)
     ck_assert(diag_has(&f.d, "t.yaml:2:6: url is not a valid URL"));
     ck_assert(!diag_has(&f.d, "TOKEN"));
     fx_teardown(&f);
+    /* Headers that frame the request are the HTTP client's. */
+    fx_setup(&f, "webhook",
+             "type: webhook\nurl: http://127.0.0.1:9/\nheaders:\n"
+             "  Content-Length: 5\n  transfer-encoding: chunked\n"
+             "  Host: h\n  X-Ok: v\n");
+    ck_assert_int_lt(f.rc, 0);
+    ck_assert(diag_has(&f.d, "t.yaml:4:3: header \"Content-Length\" is set "
+                             "by the HTTP client"));
+    ck_assert(diag_has(&f.d, "t.yaml:5:3: header \"transfer-encoding\""));
+    ck_assert(diag_has(&f.d, "t.yaml:6:3: header \"Host\""));
+    ck_assert(!diag_has(&f.d, "X-Ok"));
+    fx_teardown(&f);
     fx_setup(&f, "slack", "type: slack\nurl: \"https://u:p@[bad/x\"\n");
     ck_assert_int_lt(f.rc, 0);
     ck_assert(diag_has(&f.d, "url is not a valid URL"));
@@ -1611,6 +1623,17 @@ START_TEST(email_configure_errors_carry_file_line_col)
     ck_assert(diag_has(&f.d, "t.yaml:5:1: unknown key \"bogus\""));
     ck_assert(diag_has(&f.d, "needs \"to\""));
     ck_assert_ptr_null(f.n.priv);
+    fx_teardown(&f);
+    /* An smtp URL libcurl would refuse is found by check, not at send. */
+    fx_setup(&f, "email",
+             "type: email\nsmtp: \"smtp://h:5877x\"\nfrom: a@b.c\nto: d@e.f\n");
+    ck_assert_int_lt(f.rc, 0);
+    ck_assert(diag_has(&f.d, "t.yaml:2:7: smtp is not a valid URL (Port"));
+    fx_teardown(&f);
+    fx_setup(&f, "email",
+             "type: email\nsmtp: \"smtp://:25\"\nfrom: a@b.c\nto: d@e.f\n");
+    ck_assert_int_lt(f.rc, 0);
+    ck_assert(diag_has(&f.d, "t.yaml:2:7: smtp is not a valid URL"));
     fx_teardown(&f);
 }
 END_TEST

@@ -18,6 +18,7 @@ notifiers:
     type: webhook
     url: %s
     secret: %s
+    headers: {X-Team: web, X-Empty: ""}
 routes:
   - match: {alertname: api_p90_latency}
     notify: [hook]
@@ -57,6 +58,10 @@ for i, r in enumerate(reqs):
     for k in ("webhook-id", "webhook-timestamp", "webhook-signature"):
         check(k in h, "request %d has %s" % (i, k))
     check("." not in h["webhook-id"], "webhook-id has no '.'")
+    check(h.get("x-team") == "web", "request %d has the custom header" % i)
+    check(h.get("x-empty") == "",
+          "request %d has the custom header with an empty value: %r"
+          % (i, h.get("x-empty")))
     check(standard_webhooks_verify(SECRET, h, r["body"]),
           "request %d signature verifies (v1, HMAC-SHA256 id.ts.body)" % i)
     # A tampered body must not verify: the check above can fail.
