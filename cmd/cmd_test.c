@@ -578,7 +578,9 @@ static void run_file(const char *path, const char *cfg_override,
     cfg_diag_init(&d, path);
     root = cfg_parse(text, len, &d);
     free(text);
-    if (root == NULL || root->type != CFG_MAP) {
+    /* A parse error that still gave a tree (a duplicate key) fails the
+     * file too: the test would run without what was dropped. */
+    if (root == NULL || root->type != CFG_MAP || d.count > 0) {
         if (root && d.count == 0)
             cfg_error_at(&d, root,
                          "a test file is a map with `config` and `tests`");

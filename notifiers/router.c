@@ -17,8 +17,8 @@
 #include "notifier.h"
 #include "router.h"
 
-/* Silences are re-read at most this often (seconds of `now`), or after
- * router_silences_changed. */
+/* Silences are re-read at most this often (seconds of `now`), after
+ * router_silences_changed, and when one of them starts or ends. */
 #define ROUTER_SILENCE_REFRESH 5.0
 /* Keys tried for one transition of one alert in one millisecond. */
 #define ROUTER_MAX_OCCURRENCE 1000u
@@ -34,6 +34,8 @@ struct router {
     size_t nsil;
     bool sil_valid;
     double sil_loaded; /* `now` of the last load */
+    double sil_until;  /* the set holds for `now` before this */
+    bool sil_at_now;   /* loading the silences active at `now` */
     bool replay;       /* also honour silences active at wall-clock time */
     struct router_stats stats;
 };
@@ -100,6 +102,9 @@ static int silence_collect(void *ctx, const struct store_silence *si)
     struct router_silence *s;
     char why[256];
 
+    /* The set changes when one of these silences ends. */
+    if (r->sil_at_now && si->ends < r->sil_until)
+        r->sil_until = si->ends;
     r->sil = xrealloc(r->sil, (r->nsil + 1) * sizeof(*r->sil));
     s = &r->sil[r->nsil];
     memset(s, 0, sizeof(*s));
@@ -119,12 +124,22 @@ static int silence_collect(void *ctx, const struct store_silence *si)
 static int silences_load(struct router *r, struct store *s, double now,
                          struct err *e)
 {
-    if (r->sil_valid && now >= r->sil_loaded &&
-        now - r->sil_loaded < ROUTER_SILENCE_REFRESH)
+    double next;
+
+    if (r->sil_valid && now >= r->sil_loaded && now < r->sil_until)
         return 0;
     silences_clear(r);
+    /* Valid until the refresh, the next start of a silence or the first
+     * end of a loaded one, whichever comes first. */
+    if (store_silence_next_start(s, now, &next, e) < 0)
+        return -1;
+    r->sil_until = now + ROUTER_SILENCE_REFRESH;
+    if (next < r->sil_until)
+        r->sil_until = next;
+    r->sil_at_now = true;
     if (store_silences_foreach(s, now, silence_collect, r, e) < 0)
         return -1;
+    r->sil_at_now = false;
     /* A replay's events carry their own (past) times; a silence an operator
      * adds before replaying is active now, and applies too. */
     if (r->replay &&

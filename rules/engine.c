@@ -723,8 +723,9 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
 
     h = util_hash64(s->metric, strlen(s->metric), 0);
     m = metric_find(e, s->metric, h);
-    /* The stream clock reaches s->ts: deadlines before it pass first; those
-     * exactly at it pass after the sample, which may itself be the one that
+    /* The stream clock reaches s->ts: deadlines before it pass first. Those
+     * exactly at it wait until the clock moves on (or engine_advance): any
+     * sample at that time, this one or a later line's, may be the one that
      * keeps its series out of nodata. */
     if (s->ts > e->clock) {
         e->clock = s->ts;
@@ -733,7 +734,7 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
     }
     if (m == NULL) {
         e->st.samples++;
-        return advance(e, e->clock, true, cb, ctx);
+        return 0;
     }
     labels_series_key(&e->keybuf, s->metric, s->labels, s->nlabels);
     h = util_hash64(buf_str(&e->keybuf), e->keybuf.len, 1);
@@ -748,7 +749,12 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
         if ((rc = feed_rule(e, m->rules[i], s, h & WINDOW_SRC_MASK,
                             source_slot(src, m->nrules, i), cb, ctx)) != 0)
             return rc;
-    return e->nheap ? advance(e, e->clock, true, cb, ctx) : 0;
+    return 0;
+}
+
+double engine_clock(const struct engine *e)
+{
+    return e->clock;
 }
 
 int engine_advance(struct engine *e, double t, engine_event_fn cb, void *ctx)

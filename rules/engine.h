@@ -45,9 +45,13 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
 
 /* The stream clock: emit the nodata events whose deadline (newest sample +
  * nodata.after) is <= t, each stamped with its deadline, in deadline order.
- * engine_feed advances the clock to each sample's time by itself (deadlines
- * equal to the sample's time pass after the sample is fed). */
+ * engine_feed advances the clock to each sample's time by itself, passing
+ * only the deadlines before it: those equal to it wait for a later sample or
+ * this call, as another line of that time may keep its series out of
+ * nodata. */
 int engine_advance(struct engine *e, double t, engine_event_fn cb, void *ctx);
+/* The newest sample time fed (or restored), or 0. */
+double engine_clock(const struct engine *e);
 
 /* The daemon timer: evaluate every series at wall-clock time now (completes
  * for/clear_for and nodata when no sample arrives); a series whose newest

@@ -406,6 +406,11 @@ int pipeline_advance(struct pipeline *p, double t, struct err *e)
     return p->failed ? -1 : 0;
 }
 
+int pipeline_end_of_stream(struct pipeline *p, struct err *e)
+{
+    return pipeline_advance(p, engine_clock(p->engine), e);
+}
+
 int pipeline_tick(struct pipeline *p, double now, struct err *e)
 {
     int notified = 0;

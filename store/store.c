@@ -118,6 +118,8 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_SILENCES_ALL] = "SELECT " SILENCE_COLS " FROM silences ORDER BY id",
     [Q_SILENCES_ACTIVE] = "SELECT " SILENCE_COLS " FROM silences WHERE "
                           "starts <= ?1 AND ends > ?1 ORDER BY id",
+    [Q_SILENCE_NEXT_START] = "SELECT min(starts) FROM silences WHERE "
+                             "starts > ?1 AND ends > starts",
     [Q_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [Q_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
 };

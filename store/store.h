@@ -195,6 +195,9 @@ typedef int (*store_silence_fn)(void *ctx, const struct store_silence *si);
 /* active_at < 0: all silences; else only those with starts <= t < ends. */
 int store_silences_foreach(struct store *s, double active_at,
                            store_silence_fn cb, void *ctx, struct err *e);
+/* *t: the earliest start of a silence after `after` (INFINITY: none). */
+int store_silence_next_start(struct store *s, double after, double *t,
+                             struct err *e);
 
 /* --- metadata (schedules and the like) --- */
 int store_meta_get(struct store *s, const char *key, char **out /* free() */,

@@ -3,6 +3,7 @@
  * alert (repeat_interval), silences and the meta key/values. Called by the
  * pipeline (writes), the dispatcher and the read-only commands; statements
  * and error reporting come from store.c through store_int.h. */
+#include <math.h>
 #include <stdlib.h>
 
 #include <sqlite3.h>
@@ -324,6 +325,25 @@ int store_silences_foreach(struct store *s, double active_at,
     if (active_at >= 0)
         sqlite3_bind_double(q.st, 1, active_at);
     return store_q_rows(s, &q, silence_row, &w, "silences read", e);
+}
+
+int store_silence_next_start(struct store *s, double after, double *t,
+                             struct err *e)
+{
+    struct q q;
+    int rc;
+
+    *t = INFINITY;
+    if (store_q_get(s, Q_SILENCE_NEXT_START, &q, "silences read", e) < 0)
+        return -1;
+    sqlite3_bind_double(q.st, 1, after);
+    rc = store_q_step(s, &q, "silences read", e);
+    if (rc < 0)
+        return -1;
+    if (rc == SQLITE_ROW && sqlite3_column_type(q.st, 0) != SQLITE_NULL)
+        *t = sqlite3_column_double(q.st, 0);
+    store_q_done(&q);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */

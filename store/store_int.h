@@ -55,6 +55,7 @@ enum stmt_id {
     Q_SILENCE_EXPIRE,
     Q_SILENCES_ALL,
     Q_SILENCES_ACTIVE,
+    Q_SILENCE_NEXT_START,
     Q_META_GET,
     Q_META_PUT,
     Q_COUNT

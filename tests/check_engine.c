@@ -525,20 +525,48 @@ END_TEST
 
 START_TEST(nodata_deadline_reached_exactly_fires_unless_own_sample_arrives)
 {
-    struct config *c = load("rules:\n"
-                            "  - name: hb\n"
-                            "    metric: hb\n"
-                            "    by: [job]\n"
-                            "    severity: {critical: {below: 1}}\n"
-                            "    nodata: {after: 1m}\n");
+    static const char *yaml = "rules:\n"
+                              "  - name: hb\n"
+                              "    metric: hb\n"
+                              "    by: [job]\n"
+                              "    severity: {critical: {below: 1}}\n"
+                              "    nodata: {after: 1m}\n";
+    struct config *c = load(yaml);
     struct evlog l;
     struct engine *e = open_engine(c, &l);
 
     feed1(e, "hb", "job", "a", 1, 0, &l);
     feed1(e, "hb", "job", "b", 1, 0, &l);
-    /* a's own sample lands exactly on its deadline: no nodata for a;
-     * the clock reaching 60 is b's deadline: b goes nodata at 60. */
+    /* The clock reaches 60, a and b's deadline, with a's sample: b's own
+     * sample of that time may be the next line, so b is not nodata yet. */
     feed1(e, "hb", "job", "a", 1, 60, &l);
+    ck_assert_int_eq(l.n, 0);
+    feed1(e, "hb", "job", "b", 1, 60, &l);
+    feed1(e, "hb", "job", "a", 1, 61, &l);
+    ck_assert_int_eq(l.n, 0);
+    close_engine(e, c, &l);
+
+    /* Without b's sample at 60, the clock moving on passes its deadline,
+     * and the event is stamped with it. */
+    c = load(yaml);
+    e = open_engine(c, &l);
+    feed1(e, "hb", "job", "a", 1, 0, &l);
+    feed1(e, "hb", "job", "b", 1, 0, &l);
+    feed1(e, "hb", "job", "a", 1, 60, &l);
+    ck_assert_int_eq(l.n, 0);
+    feed1(e, "hb", "job", "a", 1, 61, &l);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_double_eq(l.ts[0], 60);
+    ck_assert_ptr_nonnull(strstr(buf_str(&l.all), "\"job\":\"b\""));
+    close_engine(e, c, &l);
+
+    /* So does the end of the input (engine_advance to the clock). */
+    c = load(yaml);
+    e = open_engine(c, &l);
+    feed1(e, "hb", "job", "a", 1, 0, &l);
+    feed1(e, "hb", "job", "b", 1, 0, &l);
+    feed1(e, "hb", "job", "a", 1, 60, &l);
+    ck_assert_int_eq(engine_advance(e, engine_clock(e), collect, &l), 0);
     ck_assert_int_eq(l.n, 1);
     ck_assert_double_eq(l.ts[0], 60);
     ck_assert_ptr_nonnull(strstr(buf_str(&l.all), "\"job\":\"b\""));

@@ -65,20 +65,27 @@ static void fx_reload(struct fixture *f, const char *yaml)
     f->r = router_new(f->cfg);
 }
 
-/* A silence from T0 - 10 s to T0 + 1 h. */
-static void fx_silence(struct fixture *f, const char *matchers,
-                       const char *comment)
+/* A silence from starts to ends. */
+static void fx_silence_at(struct fixture *f, const char *matchers,
+                          const char *comment, double starts, double ends)
 {
     struct err e = {0};
     struct store_silence si = {0};
 
     si.matchers = matchers;
-    si.starts = T0 - 10;
-    si.ends = T0 + 3600;
+    si.starts = starts;
+    si.ends = ends;
     si.comment = comment;
     si.created_by = "test";
     ck_assert_int_eq(store_silence_add(f->s, &si, NULL, &e), 0);
     router_silences_changed(f->r);
+}
+
+/* A silence from T0 - 10 s to T0 + 1 h. */
+static void fx_silence(struct fixture *f, const char *matchers,
+                       const char *comment)
+{
+    fx_silence_at(f, matchers, comment, T0 - 10, T0 + 3600);
 }
 
 static void fx_close(struct fixture *f)
@@ -449,6 +456,31 @@ START_TEST(silenced_alert_is_recorded_but_not_sent)
     /* After the silence ends, events are sent again. */
     ck_assert_int_eq(
         fx_event(&f, T0 + 4000, EV_RESOLVED, SEV_OK, SEV_CRITICAL, T0), 1);
+    fx_close(&f);
+}
+END_TEST
+
+/* A silence scheduled to start, and one that ends, between two events a
+ * few seconds apart: each event is judged by the silences of its time,
+ * not by a set read a moment before. */
+START_TEST(silence_starts_and_ends_at_its_own_times)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [mail]\n");
+    fx_silence_at(&f, "alertname=api", "later", T0 + 2, T0 + 3);
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 2.5, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0),
+        0);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 3.5, EV_DEESCALATED, SEV_WARNING, SEV_CRITICAL, T0),
+        1);
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:pending:event mail:silenced:event "
+                                      "mail:pending:event");
     fx_close(&f);
 }
 END_TEST
@@ -1108,6 +1140,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, cooldown_holds_across_a_resolve_and_refire);
     tcase_add_test(tc, silenced_alert_is_recorded_but_not_sent);
     tcase_add_test(tc, silence_on_severity_matches_the_new_severity);
+    tcase_add_test(tc, silence_starts_and_ends_at_its_own_times);
     tcase_add_test(tc, firing_alert_is_repeated_after_repeat_interval);
     tcase_add_test(tc, no_reminder_queues_behind_an_undelivered_notification);
     tcase_add_test(tc, repeat_interval_follows_the_running_config);

@@ -180,5 +180,61 @@ check("FAIL typo: invalid test: typo.yaml:4:5:" in r.stdout
       and "1 passed, 2 failed" in r.stdout,
       "invalid tests are FAIL lines on stdout, counted once each (%s)" % r.stdout.strip())
 
+# A duplicate key fails the file: the test would otherwise run without the
+# expectations the first (or second) `expect` held.
+with open("dup.yaml", "w") as f:
+    f.write("""config: rules.yaml
+tests:
+  - name: dup
+    interval: 1m
+    series:
+      - {metric: 'queue_depth{queue="a"}', values: '30x3'}
+    expect: [{at: 0s, firing: [{alertname: q_high, queue: a, severity: critical}]}]
+    expect: [{at: 2m, firing: []}]
+""")
+r = run("dup.yaml")
+check(r.returncode == 1 and 'dup.yaml:8:5: duplicate key "expect" (first at line 7)'
+      in r.stderr, "a duplicate key in a test file is an error, exit 1 (%d: %s)"
+      % (r.returncode, r.stderr.strip()))
+check("PASS" not in r.stdout, "no test of that file passes (%s)" % r.stdout.strip())
+
+# A series' own sample at its nodata deadline keeps it out of nodata
+# whatever the order of the series in the file (another series' sample of
+# the same time may come first).
+with open("nd.yaml", "w") as f:
+    f.write("""rules:
+  - name: b
+    metric: b
+    severity:
+      warning: {above: 5, for: 1m}
+    nodata: {after: 2m, severity: critical}
+""")
+with open("order.yaml", "w") as f:
+    f.write("""config: nd.yaml
+tests:
+  - name: other first
+    interval: 1m
+    series:
+      - {metric: a, values: '1x5'}
+      - {metric: b, values: '10 10 _ 10 10'}
+    expect: [{at: 3m, firing: [{alertname: b, severity: warning}]}]
+  - name: own first
+    interval: 1m
+    series:
+      - {metric: b, values: '10 10 _ 10 10'}
+      - {metric: a, values: '1x5'}
+    expect: [{at: 3m, firing: [{alertname: b, severity: warning}]}]
+  - name: deadline reached without a sample
+    interval: 1m
+    series:
+      - {metric: a, values: '1x5'}
+      - {metric: b, values: '10 10 _ _ 10'}
+    expect: [{at: 3m, firing: [{alertname: b, severity: critical}]}]
+""")
+r = run("order.yaml")
+check(r.returncode == 0 and "3 passed, 0 failed" in r.stdout,
+      "nodata at a deadline does not depend on the order of the series (%s%s)"
+      % (r.stdout.strip(), r.stderr.strip()))
+
 print("%d failed" % failures)
 sys.exit(1 if failures else 0)
