@@ -126,8 +126,8 @@ static int email_configure(struct notifier *n, const struct cfg_node *node,
             cfg_error_at(d, cfg_get(node, "smtp"),
                          "smtp must be an smtp:// or smtps:// URL");
             smtp = NULL;
-        } else if (notifier_check_url(cfg_get(node, "smtp"), "smtp", smtp,
-                                      d) != 0) {
+        } else if (notifier_check_url(cfg_get(node, "smtp"), "smtp", smtp, d) !=
+                   0) {
             smtp = NULL;
         }
     }

@@ -297,7 +297,8 @@ static int webhook_configure(struct notifier *n, const struct cfg_node *node,
              strncmp(url, "http://", 7) != 0)
         cfg_error_at(d, cfg_get(node, "url"),
                      "url must start with https:// or http://");
-    else if (rc == 0 && notifier_check_url(cfg_get(node, "url"), "url", url, d) == 0)
+    else if (rc == 0 &&
+             notifier_check_url(cfg_get(node, "url"), "url", url, d) == 0)
         p->url = xstrdup(url);
     if (cfg_str(cfg_get(node, "method"), "method", &method, d) == 0) {
         if (strcasecmp(method, "PUT") == 0)

@@ -253,7 +253,8 @@ int cfg_check_keys(const struct cfg_node *map, const char *const *allowed,
     if (map == NULL || map->type != CFG_MAP)
         return 0;
     for (size_t i = 0; i < map->n; i++) {
-        if (cfg_in_list(allowed, map->keys[i]) || cfg_in_list(also, map->keys[i]))
+        if (cfg_in_list(allowed, map->keys[i]) ||
+            cfg_in_list(also, map->keys[i]))
             continue;
         cfg_error(d, map->key_line[i], map->key_col[i], "unknown key \"%s\"",
                   map->keys[i]);
@@ -406,8 +407,7 @@ int cfg_strlist(const struct cfg_node *n, const char *what, const char ***out,
             cfg_error_at(d, n->items[i], "%s must be a list of strings", what);
             bad = 1;
         } else if (cfg_is_null(n->items[i]) && !n->items[i]->from_env) {
-            cfg_error_at(d, n->items[i], "%s: a list item needs a value",
-                         what);
+            cfg_error_at(d, n->items[i], "%s: a list item needs a value", what);
             bad = 1;
         }
     }

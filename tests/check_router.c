@@ -474,8 +474,7 @@ START_TEST(silence_starts_and_ends_at_its_own_times)
     fx_silence_at(&f, "alertname=api", "later", T0 + 2, T0 + 3);
     ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
     ck_assert_int_eq(
-        fx_event(&f, T0 + 2.5, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0),
-        0);
+        fx_event(&f, T0 + 2.5, EV_ESCALATED, SEV_CRITICAL, SEV_WARNING, T0), 0);
     ck_assert_int_eq(
         fx_event(&f, T0 + 3.5, EV_DEESCALATED, SEV_WARNING, SEV_CRITICAL, T0),
         1);
