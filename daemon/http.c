@@ -1,8 +1,9 @@
 /* http.c - libmicrohttpd server and request routing (see http.h).
  * One thread per connection (MHD_USE_THREAD_PER_CONNECTION) so an ingest
  * request waiting for its group commit never holds up other clients; a
- * connection limit, an idle timeout, a deadline on request headers and the
- * body limit keep slow or oversized clients from exhausting the daemon. */
+ * connection limit, an idle timeout, deadlines on request headers and
+ * bodies, the body limit and a bound on the bodies held at once keep slow or
+ * oversized clients from exhausting the daemon. */
 #include "http.h"
 
 #include <errno.h>
@@ -32,12 +33,20 @@
  * times out idleness, which a client sending a header line every few
  * seconds never shows: 512 such clients (slowloris) held every slot. */
 #define HTTP_HEADER_DEADLINE 10
+/* Seconds a request has for its body once its headers are in: a client
+ * trickling a few bytes every few seconds is never idle either. */
+#define HTTP_BODY_DEADLINE 30
+/* Request bodies held in memory at once, all connections together; past
+ * it, a body is read and dropped and answered 503 with Retry-After. */
+#define HTTP_BODY_MEMORY ((size_t)256 << 20)
 
 /* A connection between accept and close (libmicrohttpd's socket context). */
 struct conn {
     struct conn *prev, *next;
     int fd;
-    double deadline; /* util_mono() by which headers are due; 0 when in */
+    double deadline; /* util_mono() by which headers (or the body) are due;
+                        0 while the request is answered */
+    bool body;       /* the deadline is the body's */
 };
 
 struct http_server {
@@ -53,6 +62,7 @@ struct http_server {
     /* Open connections, under mu; the reaper thread shuts down those
      * past their header deadline. */
     struct conn *conns;
+    size_t body_bytes; /* request bodies held, under mu */
     pthread_t reaper;
     pthread_cond_t reaper_wake;
     int reaper_stop;
@@ -62,7 +72,9 @@ struct req {
     struct buf body;
     int counted; /* in answering */
     int too_big;
+    int busy; /* dropped: HTTP_BODY_MEMORY was reached */
     int answered;
+    size_t held; /* bytes counted in body_bytes */
 };
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, int status,
@@ -160,10 +172,11 @@ void http_route(struct daemon_ctx *d, const char *method, const char *path,
         api_reply_error(r, 405, "method not allowed");
 }
 
-/* The connection's header deadline: 0 (headers in) or the time by which
- * the next request's headers are due. */
+/* The connection's deadline: 0 (the request is being answered), the time
+ * by which the next request's headers are due or, with body, the time by
+ * which the current request's body is due. */
 static void conn_set_deadline(struct http_server *h, struct MHD_Connection *c,
-                              double deadline)
+                              double deadline, bool body)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -173,6 +186,7 @@ static void conn_set_deadline(struct http_server *h, struct MHD_Connection *c,
         return;
     pthread_mutex_lock(&h->mu);
     k->deadline = deadline;
+    k->body = body;
     pthread_mutex_unlock(&h->mu);
 }
 
@@ -215,7 +229,7 @@ static void on_connection(void *cls, struct MHD_Connection *c,
     *socket_context = NULL;
 }
 
-/* Once a second, shut down the connections past their header deadline:
+/* Once a second, shut down the connections past their deadline:
  * their thread in libmicrohttpd then reads the end of the stream and
  * closes them. */
 static void *reaper_main(void *arg)
@@ -227,26 +241,76 @@ static void *reaper_main(void *arg)
     pthread_mutex_lock(&h->mu);
     while (!h->reaper_stop) {
         double now = util_mono();
-        unsigned n = 0;
+        unsigned n[2] = {0, 0};
 
         for (struct conn *k = h->conns; k; k = k->next) {
             if (k->deadline > 0 && now > k->deadline && k->fd >= 0) {
                 shutdown(k->fd, SHUT_RDWR);
                 k->deadline = 0;
-                n++;
+                n[k->body]++;
             }
         }
-        if (n > 0)
+        if (n[0] > 0)
             log_warn("http",
                      "closed %u connection%s that did not send a request's "
                      "headers within %d s",
-                     n, n == 1 ? "" : "s", HTTP_HEADER_DEADLINE);
+                     n[0], n[0] == 1 ? "" : "s", HTTP_HEADER_DEADLINE);
+        if (n[1] > 0)
+            log_warn("http",
+                     "closed %u connection%s that did not send a request's "
+                     "body within %d s",
+                     n[1], n[1] == 1 ? "" : "s", HTTP_BODY_DEADLINE);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 1;
         pthread_cond_timedwait(&h->reaper_wake, &h->mu, &until);
     }
     pthread_mutex_unlock(&h->mu);
     return NULL;
+}
+
+/* Book n more body bytes of rq against HTTP_BODY_MEMORY (its declared
+ * Content-Length at once, a chunked body as it comes): false (nothing
+ * booked) when they would pass it. */
+static bool body_hold(struct http_server *h, struct req *rq, size_t n)
+{
+    bool ok;
+
+    pthread_mutex_lock(&h->mu);
+    ok = h->body_bytes + n <= HTTP_BODY_MEMORY;
+    if (ok) {
+        h->body_bytes += n;
+        rq->held += n;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return ok;
+}
+
+/* Free rq's body and give its bytes back. */
+static void body_drop(struct http_server *h, struct req *rq)
+{
+    buf_cleanup(&rq->body);
+    pthread_mutex_lock(&h->mu);
+    h->body_bytes -= rq->held;
+    rq->held = 0;
+    pthread_mutex_unlock(&h->mu);
+}
+
+static enum MHD_Result send_busy(struct MHD_Connection *c)
+{
+    static const char msg[] =
+        "{\"error\":\"too many request bodies in memory: retry later\"}\n";
+    struct MHD_Response *resp;
+    enum MHD_Result rc;
+
+    resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
+                                           MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Retry-After", "1");
+    rc = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+    MHD_destroy_response(resp);
+    return rc;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -266,7 +330,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         const char *enc =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
-        conn_set_deadline(h, c, 0);
+        conn_set_deadline(h, c, util_mono() + HTTP_BODY_DEADLINE, true);
         rq = xcalloc(1, sizeof(*rq));
         buf_init(&rq->body, DAEMON_BODY_LIMIT);
         *con_cls = rq;
@@ -303,17 +367,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                 }
                 rq->too_big = 1;
                 buf_cleanup(&rq->body);
+            } else if (end != cl && body_hold(h, rq, (size_t)n)) {
+                buf_reserve(&rq->body, (size_t)n);
+            } else if (end != cl) {
+                /* The declared body is booked at once: a client waiting
+                 * for "100 Continue" hears 503 before sending it. */
+                if (expect != NULL && strcasecmp(expect, "100-continue") == 0) {
+                    rq->answered = 1;
+                    return send_busy(c);
+                }
+                rq->busy = 1;
+                buf_cleanup(&rq->body);
             }
         }
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
-        if (!rq->too_big && !rq->answered &&
-            buf_add(&rq->body, upload_data, *upload_data_size) < 0) {
-            /* Chunked body past the limit: stop keeping it, drain the
-             * rest and answer 413 at its end. */
-            rq->too_big = 1;
-            buf_cleanup(&rq->body);
+        if (!rq->too_big && !rq->busy && !rq->answered) {
+            size_t need = rq->body.len + *upload_data_size;
+
+            if (need > rq->held && !body_hold(h, rq, need - rq->held)) {
+                rq->busy = 1;
+                body_drop(h, rq);
+            } else if (buf_add(&rq->body, upload_data, *upload_data_size) < 0) {
+                /* Chunked body past the limit: stop keeping it, drain the
+                 * rest and answer 413 at its end. */
+                rq->too_big = 1;
+                body_drop(h, rq);
+            }
         }
         *upload_data_size = 0;
         return MHD_YES;
@@ -321,8 +402,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (rq->answered)
         return MHD_YES;
     rq->answered = 1;
+    /* The request is in: its answer may wait (ingest's group commit). */
+    conn_set_deadline(h, c, 0, false);
     if (rq->too_big)
         return send_413(c);
+    if (rq->busy)
+        return send_busy(c);
 
     format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
     id = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "id");
@@ -344,10 +429,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     /* A kept-alive connection may idle (up to the idle timeout) before
      * its next request begins. */
-    conn_set_deadline(h, c,
-                      util_mono() + HTTP_CONN_TIMEOUT + HTTP_HEADER_DEADLINE);
+    conn_set_deadline(
+        h, c, util_mono() + HTTP_CONN_TIMEOUT + HTTP_HEADER_DEADLINE, false);
     if (rq == NULL)
         return;
+    body_drop(h, rq);
     if (rq->counted) {
         pthread_mutex_lock(&h->mu);
         if (--h->answering == 0)

@@ -3,7 +3,8 @@
 client's ingest still succeeds; 50 slow-header clients (one byte a second)
 do not stop ingest; 600 clients that trickle header lines (more than the
 512 connection slots) are closed at the header deadline, after which the
-server answers others again."""
+server answers others again; 600 clients that trickle a body are closed
+at the body deadline; bodies held past the memory bound get 503."""
 import os
 import socket
 import sys
@@ -174,6 +175,92 @@ check(st == 200, "a new client is answered once the slots are free (%s)" % st)
 stop.set()
 dt.join(10)
 for c in socks:
+    c.close()
+
+# --- slow bodies: headers sent at once, the body a few bytes at a time ---
+# Each write resets the idle timeout; only the deadline on the body frees
+# the slots.
+log_at = len(d.log())
+stop = threading.Event()
+socks = []
+for i in range(600):
+    try:
+        c = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+        c.sendall(b"POST /api/v1/ingest?format=prom HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: 1000000\r\n\r\nslow_m 1\n")
+        socks.append(c)
+    except OSError:
+        pass
+check(len(socks) >= 512, "600 slow-body clients connect (%d)" % len(socks))
+
+
+def drip_body():
+    for _ in range(60):
+        if stop.wait(1.0):
+            return
+        for c in socks:
+            try:
+                c.sendall(b"slow_m 1\n")
+            except OSError:
+                pass
+
+
+dt = threading.Thread(target=drip_body)
+dt.start()
+m = d.wait_log(r"closed (\d+) connections? that did not send a request's "
+               r"body within 30 s", timeout=60, start=log_at)
+check(m is not None, "the server closes the clients past the body deadline")
+held = [c for c in socks[:50] if not closed_by_server(c)]
+check(not held, "every trickling body is closed (%d answered)" % len(held))
+st, body = d.request("GET", "/healthz", timeout=20)
+check(st == 200, "a new client is answered once the slots are free (%s)" % st)
+stop.set()
+dt.join(10)
+for c in socks:
+    c.close()
+
+# --- bodies held at once: each declared Content-Length is booked against
+# 256 MiB as its headers arrive; 16 bodies of 16,000,000 bytes fit, the
+# 17th is answered 503 before it is sent (the client waits for "100
+# Continue", so each answer shows the booking done). ---
+def expect_body(n=16000000):
+    c = socket.create_connection(("127.0.0.1", d.port), timeout=30)
+    c.sendall(b"POST /api/v1/ingest?format=prom HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" % n)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        more = c.recv(4096)
+        if not more:
+            break
+        data += more
+    return c, data
+
+
+held_socks = []
+for i in range(16):
+    c, data = expect_body()
+    held_socks.append(c)
+    check(data.startswith(b"HTTP/1.1 100"), "body %d of 16,000,000 bytes is "
+          "let in (%r)" % (i + 1, data[:30]))
+c, data = expect_body()
+check(data.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in data,
+      "the 17th, past 256 MiB of bodies booked, gets 503 with Retry-After "
+      "(%r)" % data[:60])
+c.close()
+st, _ = d.ingest('{"metric":"cpu","labels":{"host":"small2"},"value":99}\n',
+                 fmt="json")
+check(st == 204, "a small body still fits (%s)" % st)
+held_socks.pop(0).close()
+data = b""
+for _ in range(50):  # the server gives the booking back once it sees the close
+    c, data = expect_body()
+    c.close()
+    if data.startswith(b"HTTP/1.1 100"):
+        break
+    time.sleep(0.2)
+check(data.startswith(b"HTTP/1.1 100"),
+      "a body is let in again once one of them is gone (%r)" % data[:30])
+for c in held_socks:
     c.close()
 
 check(d.stop() == 0, "SIGTERM exits 0 with slow clients just gone")
