@@ -386,7 +386,9 @@ static int build_row(const struct config *cfg, struct outbox_row *row,
     row->receiver = receiver;
     row->payload = buf_str(b);
     row->created = now;
-    row->next_at = now;
+    /* Due now at the latest: a sample stamped ahead of the wall clock (a
+     * skewed agent) must not hold its notification back until then. */
+    row->next_at = fmin(now, util_now());
     row->updated = now;
     return 0;
 }

@@ -484,6 +484,31 @@ START_TEST(silence_starts_and_ends_at_its_own_times)
 }
 END_TEST
 
+static int next_at_cb(void *ctx, const struct outbox_row *r)
+{
+    *(double *)ctx = r->next_at;
+    return 0;
+}
+
+/* An event stamped ahead of the wall clock (a skewed agent, a synthetic
+ * stream) is due at once, not when the clock reaches its time. */
+START_TEST(future_event_is_due_now)
+{
+    struct fixture f;
+    struct err e = {0};
+    double next = INFINITY, future = util_now() + 86400, before = util_now();
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [mail]\n");
+    ck_assert_int_eq(
+        fx_event(&f, future, EV_FIRING, SEV_WARNING, SEV_OK, future), 1);
+    ck_assert_int_eq(store_outbox_pending(f.s, 0, next_at_cb, &next, &e), 0);
+    ck_assert(next >= before - 1 && next <= util_now());
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(silence_on_severity_matches_the_new_severity)
 {
     struct fixture f;
@@ -1140,6 +1165,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, silenced_alert_is_recorded_but_not_sent);
     tcase_add_test(tc, silence_on_severity_matches_the_new_severity);
     tcase_add_test(tc, silence_starts_and_ends_at_its_own_times);
+    tcase_add_test(tc, future_event_is_due_now);
     tcase_add_test(tc, firing_alert_is_repeated_after_repeat_interval);
     tcase_add_test(tc, no_reminder_queues_behind_an_undelivered_notification);
     tcase_add_test(tc, repeat_interval_follows_the_running_config);
