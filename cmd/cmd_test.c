@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "../common/buf.h"
@@ -81,6 +82,12 @@ static int expand_values(const char *s, double **out, size_t *nout, char *why,
         }
         if (strcmp(tok, "_") == 0 || strcmp(tok, "stale") == 0) {
             missing = true;
+        } else if (strcasecmp(tok, "nan") == 0 || strcasecmp(tok, "inf") == 0 ||
+                   strcasecmp(tok, "+inf") == 0 ||
+                   strcasecmp(tok, "-inf") == 0) {
+            /* promtool's special values: values that every input skips
+             * (not finite), so samples that are not there, N+1 of them. */
+            a = NAN;
         } else {
             /* a, a+b, a-b: the operator is the last +/- not at the start
              * and not part of an exponent. */

@@ -236,5 +236,25 @@ check(r.returncode == 0 and "3 passed, 0 failed" in r.stdout,
       "nodata at a deadline does not depend on the order of the series (%s%s)"
       % (r.stdout.strip(), r.stderr.strip()))
 
+# promtool's special values NaN, Inf and -Inf are accepted and, as every
+# input skips values that are not finite, are samples that are not there
+# (N+1 of them with xN): b goes nodata at 2m and is evaluated again at 5m.
+with open("special.yaml", "w") as f:
+    f.write("""config: nd.yaml
+tests:
+  - name: special values
+    interval: 1m
+    series:
+      - {metric: b, values: '10 NaN Inf -Infx1 10 10'}
+    expect:
+      - {at: 4m, firing: [{alertname: b, severity: critical}]}
+      - {at: 5m, firing: []}
+      - {at: 6m, firing: [{alertname: b, severity: warning}]}
+""")
+r = run("special.yaml")
+check(r.returncode == 0 and "1 passed, 0 failed" in r.stdout,
+      "NaN, Inf and -Inf are accepted as skipped values (%s%s)"
+      % (r.stdout.strip(), r.stderr.strip()))
+
 print("%d failed" % failures)
 sys.exit(1 if failures else 0)
