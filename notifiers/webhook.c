@@ -43,7 +43,7 @@ struct webhook_priv {
     char *secret;
     char *ca_file;              /* NULL = the system's CA certificates */
     struct curl_slist *headers; /* "Name: value", configured */
-    bool own_content_type, own_user_agent;
+    bool own_content_type;
     struct wb_node *body;
 };
 
@@ -267,8 +267,6 @@ static void configure_headers(struct webhook_priv *p, const struct cfg_node *h,
         }
         if (strcasecmp(name, "Content-Type") == 0)
             p->own_content_type = true;
-        if (strcasecmp(name, "User-Agent") == 0)
-            p->own_user_agent = true;
         buf_init(&b, 0);
         /* libcurl drops "Name:" (no value); "Name;" sends it empty. */
         if (*value == '\0')
@@ -460,8 +458,6 @@ static int webhook_render(const struct notifier *n,
     }
     if (!p->own_content_type)
         h = curl_slist_append(h, "Content-Type: application/json");
-    if (!p->own_user_agent)
-        h = curl_slist_append(h, "User-Agent: tocsin/" TOCSIN_VERSION);
     for (it = p->headers; it; it = it->next)
         h = curl_slist_append(h, it->data);
     /* The idempotency key: the same on every retry of this notification. */

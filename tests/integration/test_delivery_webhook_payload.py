@@ -59,6 +59,8 @@ for i, r in enumerate(reqs):
         check(k in h, "request %d has %s" % (i, k))
     check("." not in h["webhook-id"], "webhook-id has no '.'")
     check(h.get("x-team") == "web", "request %d has the custom header" % i)
+    check(h.get("user-agent", "").startswith("tocsin/"),
+          "request %d has tocsin's User-Agent: %r" % (i, h.get("user-agent")))
     check(h.get("x-empty") == "",
           "request %d has the custom header with an empty value: %r"
           % (i, h.get("x-empty")))
