@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/json_arena.h"
 #include "cmd.h"
 
 static const struct {
@@ -55,6 +56,7 @@ int main(int argc, char **argv)
      * CURLOPT_NOSIGNAL leaves it to us. */
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_ALL);
+    json_arena_install();
     for (int i = 0; commands[i].name; i++) {
         if (strcmp(argv[1], commands[i].name) == 0) {
             rc = commands[i].fn(argc - 1, argv + 1);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/json_arena.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "dispatch.h"
@@ -640,7 +641,7 @@ static void start(struct dispatcher *d, struct drow *r, double now,
                  (long long)r->id, e.set ? e.msg : "no such row");
         return;
     }
-    payload = cJSON_Parse(r->payload);
+    payload = json_arena_parse(r->payload);
     free(r->payload);
     r->payload = NULL;
     d->payload_bytes -= r->held;
@@ -658,14 +659,14 @@ static void start(struct dispatcher *d, struct drow *r, double now,
     nt.payload = payload;
     nt.now = now;
     if (n->ops->render(n, &nt, &x->req, &e) < 0) {
-        cJSON_Delete(payload);
+        json_arena_free(payload);
         snprintf(what, sizeof(what), "could not render: %s", e.msg);
         finish(d, r, n, DELIVERY_FAIL, 0, 0, what);
         request_cleanup(&x->req);
         free(x);
         return;
     }
-    cJSON_Delete(payload);
+    json_arena_free(payload);
     if (x->req.kind == REQ_LOCAL) {
         int rc = n->ops->deliver_local ? n->ops->deliver_local(n, &x->req, &e)
                                        : (err_set(&e, "no local delivery"), -1);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../common/buf.h"
+#include "../common/json_arena.h"
 #include "../common/labels.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -300,11 +301,50 @@ START_TEST(log_line_folds_control_characters)
 }
 END_TEST
 
+/* Trees from the arena: two alive at once stay intact when one is freed,
+ * a tree may be changed (nodes from malloc) and printed, a tree larger
+ * than the arena spills to malloc, and a failed parse leaves nothing. */
+START_TEST(json_arena_trees_live_side_by_side)
+{
+    cJSON *a = json_arena_parse("{\"k\":\"alpha\",\"n\":[1,2,3]}");
+    cJSON *b = json_arena_parse("{\"k\":\"beta\"}");
+    char *out;
+    struct buf big;
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    cJSON_AddStringToObject(a, "added", "x");
+    json_arena_free(a);
+    /* b's nodes are still b's: the arena is reused only once all are
+     * freed. */
+    a = json_arena_parse("{\"k\":\"gamma-overwrites-if-reused\"}");
+    ck_assert_str_eq(cJSON_GetObjectItem(b, "k")->valuestring, "beta");
+    out = cJSON_PrintUnformatted(b);
+    ck_assert_str_eq(out, "{\"k\":\"beta\"}");
+    free(out);
+    json_arena_free(a);
+    json_arena_free(b);
+    ck_assert_ptr_null(json_arena_parse("{\"k\":"));
+    buf_init(&big, 0);
+    buf_adds(&big, "[");
+    for (int i = 0; i < 20000; i++)
+        buf_printf(&big, "%s\"s%d\"", i ? "," : "", i);
+    buf_adds(&big, "]");
+    a = json_arena_parse(buf_str(&big));
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(cJSON_GetArraySize(a), 20000);
+    ck_assert_str_eq(cJSON_GetArrayItem(a, 19999)->valuestring, "s19999");
+    json_arena_free(a);
+    buf_cleanup(&big);
+}
+END_TEST
+
 Suite *common_suite(void)
 {
     Suite *s = suite_create("common");
     TCase *t = tcase_create("core");
     tcase_add_test(t, duration_parses_units_and_sums);
+    tcase_add_test(t, json_arena_trees_live_side_by_side);
     tcase_add_test(t, duration_formats_shortest);
     tcase_add_test(t, double_formats_round_trip);
     tcase_add_test(t, ll_formats_as_printf_does);

@@ -3,6 +3,8 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "../common/json_arena.h"
+
 #define SUITE(fn) Suite *fn(void);
 #include "suites.h"
 #undef SUITE
@@ -12,6 +14,7 @@ int main(void)
     SRunner *sr = srunner_create(NULL);
     int failed;
 
+    json_arena_install(); /* as the tocsin binary does */
 #define SUITE(fn) srunner_add_suite(sr, fn());
 #include "suites.h"
 #undef SUITE
