@@ -865,10 +865,15 @@ size_t window_memory(const struct window *w)
 }
 
 /* ---- save / load ----
- * Format v2, little-endian:
- *   "TW" u8 version=2 u8 reserved=0, u32 count,
- *   count x { f64 ts, f64 v, u64 src, u8 num (0/1) },
- *   u32 FNV-1a of every byte before it.
+ * Format v3, little-endian:
+ *   "TW" u8 version=3 u8 flags (1: running sums follow the samples),
+ *   u32 count, count x { f64 ts, f64 v, u64 src, u8 num (0/1) },
+ *   [f64 shift, then sum, sum_num, s1, s2 as f64 pairs (s, c), u32 removed,
+ *   u32 dirty], u32 FNV-1a of every byte before it.
+ * The running sums carry the rounding of the samples that came and went
+ * before; sums rebuilt from the samples alone would differ in the last
+ * digit, and a stream replayed in pieces must give exactly the values of
+ * one run. v2 (read) is v3 without flags or sums.
  * v1 (read, never written) had u32 src ids, folded from the source's hash;
  * they name no source of today, so such samples count as sources of their
  * own until they leave the window.
@@ -877,9 +882,10 @@ size_t window_memory(const struct window *w)
 
 #define WSAVE_HDR 8u
 #define WSAVE_SUM 4u
-#define WSAVE_VERSION 2u
+#define WSAVE_VERSION 3u
+#define WSAVE_SUMS (9u * 8u + 2u * 4u)
 
-/* Record size of format version v (1 or 2). */
+/* Record size of format version v (1, 2 or 3). */
 static size_t wsave_rec(unsigned v)
 {
     return v == 1 ? 21u : 25u;
@@ -945,14 +951,15 @@ int window_save(const struct window *w, struct buf *out)
     size_t n = window_count(w), rec = wsave_rec(WSAVE_VERSION);
     if (n > (UINT32_MAX - WSAVE_HDR - WSAVE_SUM) / rec)
         return -1;
-    size_t total = WSAVE_HDR + n * rec + WSAVE_SUM;
+    const struct wstate *st = w->width == 0 ? NULL : w->st;
+    size_t total = WSAVE_HDR + n * rec + (st ? WSAVE_SUMS : 0) + WSAVE_SUM;
     unsigned char *p = malloc(total);
     if (!p)
         return -1;
     p[0] = 'T';
     p[1] = 'W';
     p[2] = WSAVE_VERSION;
-    p[3] = 0;
+    p[3] = st ? 1 : 0;
     put_u32(p + 4, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         const struct wsample *s =
@@ -963,6 +970,18 @@ int window_save(const struct window *w, struct buf *out)
         put_f64(r + 8, s->v);
         put_u64(r + 16, s->src);
         r[24] = s->num;
+    }
+    if (st) {
+        unsigned char *q = p + WSAVE_HDR + n * rec;
+        const struct ksum *k[4] = {&st->sum, &st->sum_num, &st->s1, &st->s2};
+
+        put_f64(q, st->shift);
+        for (int i = 0; i < 4; i++) {
+            put_f64(q + 8 + 16 * i, k[i]->s);
+            put_f64(q + 16 + 16 * i, k[i]->c);
+        }
+        put_u32(q + 72, st->removed);
+        put_u32(q + 76, (uint32_t)st->dirty);
     }
     put_u32(p + total - WSAVE_SUM, fnv1a(p, total - WSAVE_SUM));
     int rc = buf_add(out, p, total);
@@ -976,12 +995,15 @@ struct window *window_load(const struct aggregate *agg, double width,
     const unsigned char *p = data;
     if (!agg || !p || len < WSAVE_HDR + WSAVE_SUM)
         return NULL;
-    if (p[0] != 'T' || p[1] != 'W' || (p[2] != 1 && p[2] != 2) || p[3] != 0)
+    if (p[0] != 'T' || p[1] != 'W' || p[2] < 1 || p[2] > 3 ||
+        p[3] > (p[2] == 3 ? 1 : 0))
         return NULL;
     size_t rec = wsave_rec(p[2]), nf = rec - 1; /* the num flag's offset */
+    size_t sums = p[3] ? WSAVE_SUMS : 0;
     uint32_t n = get_u32(p + 4);
-    if ((len - WSAVE_HDR - WSAVE_SUM) / rec != n ||
-        (len - WSAVE_HDR - WSAVE_SUM) % rec != 0)
+    if (len < WSAVE_HDR + sums + WSAVE_SUM ||
+        (len - WSAVE_HDR - sums - WSAVE_SUM) / rec != n ||
+        (len - WSAVE_HDR - sums - WSAVE_SUM) % rec != 0)
         return NULL;
     if (get_u32(p + len - WSAVE_SUM) != fnv1a(p, len - WSAVE_SUM))
         return NULL;
@@ -1005,6 +1027,19 @@ struct window *window_load(const struct aggregate *agg, double width,
     if (window_count(w) != (w->width == 0 ? (n > 0) : n)) {
         window_free(w); /* out of memory part way */
         return NULL;
+    }
+    if (sums && w->st) {
+        const unsigned char *q = p + WSAVE_HDR + (size_t)n * rec;
+        struct ksum *k[4] = {&w->st->sum, &w->st->sum_num, &w->st->s1,
+                             &w->st->s2};
+
+        w->st->shift = get_f64(q);
+        for (int i = 0; i < 4; i++) {
+            k[i]->s = get_f64(q + 8 + 16 * i);
+            k[i]->c = get_f64(q + 16 + 16 * i);
+        }
+        w->st->removed = get_u32(q + 72);
+        w->st->dirty = get_u32(q + 76) != 0;
     }
     return w;
 }
