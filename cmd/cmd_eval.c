@@ -43,7 +43,6 @@ struct eval_ctx {
     double opened;         /* util_mono() at the batch's first sample */
     struct buf held;       /* the open batch's event lines */
     uint64_t nheld, printed;
-    int64_t before[OUTBOX_NSTATUS]; /* --notify: outbox counts at start */
     /* --store: each commit saves the sources' newest times with the
      * events, so that after a crash or a refused batch the same stream fed
      * again repeats none of them; windows are saved every
@@ -290,14 +289,8 @@ int cmd_eval(int argc, char **argv)
     }
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
     buf_init(&c.held, 0);
-    if (notify) {
-        struct err ce = {0};
-        /* The summary counts this run's outcomes: the store's totals
-         * now, taken off those at the end. */
-        if (store_outbox_counts(st, c.before, &ce) != 0)
-            memset(c.before, 0, sizeof(c.before));
+    if (notify)
         c.d = dispatcher_new(cfg, st, &c.derr);
-    }
     pipeline_on_event(c.p, print_event, &c);
 
     memset(&ss, 0, sizeof(ss));
@@ -350,7 +343,9 @@ int cmd_eval(int argc, char **argv)
             /* No limit of its own: every row ends, sent or failed for
              * good, within its notifier's max_retry_time (a rate limit
              * only spaces them out), and a signal ends the wait. */
-            int64_t n[OUTBOX_NSTATUS];
+            struct dispatch_counter *dc;
+            uint64_t sent = 0, failed = 0;
+            size_t ndc;
             /* The stream is written: the deliveries need no large cache. */
             store_cache_limit(st, STORE_CACHE_SMALL_KIB);
             if (dispatcher_drain(d, INFINITY, &e) != 0) {
@@ -358,14 +353,20 @@ int cmd_eval(int argc, char **argv)
                         e.set ? e.msg : "outbox not drained");
                 rc = EXIT_WORK;
             }
-            if (store_outbox_counts(st, n, &e) == 0)
-                fprintf(stderr,
-                        "eval: notifications: %lld sent, %lld failed, "
-                        "%lld silenced\n",
-                        (long long)(n[OUTBOX_SENT] - c.before[OUTBOX_SENT]),
-                        (long long)(n[OUTBOX_FAILED] - c.before[OUTBOX_FAILED]),
-                        (long long)(n[OUTBOX_SILENCED] -
-                                    c.before[OUTBOX_SILENCED]));
+            /* This run's outcomes: its deliveries (rows queued by earlier
+             * runs too) and its events' silenced notifications; counting
+             * the outbox instead would read all of it, twice. */
+            dc = dispatcher_counters(d, &ndc);
+            for (size_t i = 0; i < ndc; i++) {
+                sent += dc[i].sent;
+                failed += dc[i].failed;
+            }
+            free(dc);
+            fprintf(stderr,
+                    "eval: notifications: %llu sent, %llu failed, %llu "
+                    "silenced\n",
+                    (unsigned long long)sent, (unsigned long long)failed,
+                    (unsigned long long)ps.silenced);
         }
     }
     dispatcher_free(c.d);

@@ -36,6 +36,9 @@ stream = ('{"metric":"lat","labels":{"service":"api"},"value":600,"ts":176722560
 r = subprocess.run([TOCSIN, "eval", "-c", "c.yaml", "--store", "s.db", "--notify"],
                    input=stream, capture_output=True, text=True, timeout=60)
 check(r.returncode == 0, "eval --notify exits 0 (%s)" % r.stderr.strip())
+check("eval: notifications: 1 sent, 0 failed, 1 silenced" in r.stderr,
+      "the summary counts this run's sent and silenced notifications (%s)"
+      % r.stderr.strip())
 lines = [json.loads(x) for x in open("n.jsonl")] if os.path.exists("n.jsonl") else []
 services = [x["alerts"][0]["labels"]["service"] for x in lines]
 check(services == ["web"], "only the unsilenced alert is delivered (%s)" % services)
@@ -46,5 +49,11 @@ check(len(rows) == 2, "both events are in the history")
 check(any("service=api" in l and "silenced" in l for l in rows) and
       not any("service=web" in l and "silenced" in l for l in rows),
       "the silenced event is marked, the other is not")
+# A later run counts only its own outcomes.
+r = subprocess.run([TOCSIN, "eval", "-c", "c.yaml", "--store", "s.db", "--notify"],
+                   input="", capture_output=True, text=True, timeout=60)
+check(r.returncode == 0 and
+      "eval: notifications: 0 sent, 0 failed, 0 silenced" in r.stderr,
+      "a run with nothing to do reports nothing (%s)" % r.stderr.strip())
 print("%d failed" % fails)
 sys.exit(1 if fails else 0)
