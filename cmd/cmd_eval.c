@@ -297,9 +297,10 @@ int cmd_eval(int argc, char **argv)
     catch_stop();
     sr = stream_run(argc - optind, argv + optind, fmt, strict, feed_sample,
                     eval_tick, &c, &ss);
-    /* The whole input was read: nodata deadlines at its last time pass. */
-    if (sr == 0 && !stop_signal && !c.failed &&
-        pipeline_end_of_stream(c.p, &c.err) < 0)
+    /* The input is over (read whole, or ended by a malformed line under
+     * --strict, an unreadable file or a stop signal, each kept like an
+     * end): nodata deadlines at its last time pass. */
+    if (!c.failed && pipeline_end_of_stream(c.p, &c.err) < 0)
         c.failed = 1;
     if (stop_signal && !c.failed) {
         fprintf(stderr, "tocsin eval: stopped by %s; what was read is kept\n",

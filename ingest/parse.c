@@ -461,7 +461,16 @@ int ingest_emit(struct ingest_parser *p, const char *metric, double value,
                 double ts, sample_fn emit, void *ctx)
 {
     struct sample s;
+    size_t k = 0;
 
+    /* As in Prometheus, an empty value is no label at all, in every format
+     * (a label the sample lacks matches as ""): {"a":""} and no a are one
+     * source series. Dropped only now: a name given twice is a duplicate,
+     * empty or not. */
+    for (size_t r = 0; r < p->nlabels; r++)
+        if (p->labels[r].value[0] != '\0')
+            p->labels[k++] = p->labels[r];
+    p->nlabels = k;
     s.metric = metric;
     s.labels = p->labels;
     s.nlabels = p->nlabels;

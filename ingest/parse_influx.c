@@ -30,18 +30,19 @@ static int stops_at(char c, int stops)
 }
 
 /* Copy s[*i..] into dst up to an unescaped stop character, resolving the
- * escapes \, \= \space and \\ (any other backslash stays literal, as influx
- * does). Returns the decoded length; *i is left at the stop or at n. */
+ * escapes \, \space and \\, and \= unless in a measurement (any other
+ * backslash stays literal, as influx does). Returns the decoded length; *i
+ * is left at the stop or at n. */
 static size_t decode_until(const char *s, size_t n, size_t *i, int stops,
-                           char *dst)
+                           bool eq_escape, char *dst)
 {
     size_t k = 0, j = *i;
 
     while (j < n) {
         char c = s[j];
         if (c == '\\' && j + 1 < n &&
-            (s[j + 1] == ',' || s[j + 1] == '=' || s[j + 1] == ' ' ||
-             s[j + 1] == '\\')) {
+            (s[j + 1] == ',' || (eq_escape && s[j + 1] == '=') ||
+             s[j + 1] == ' ' || s[j + 1] == '\\')) {
             dst[k++] = s[j + 1];
             j += 2;
             continue;
@@ -127,7 +128,8 @@ int ingest_parse_influx(struct ingest_parser *p, const char *line, size_t len,
     if (line[0] == '#')
         return 0; /* comment */
     /* Measurement, decoded into the metric buffer: fields append to it. */
-    mlen = decode_until(line, len, &i, STOP_COMMA | STOP_SPACE, p->metric);
+    mlen =
+        decode_until(line, len, &i, STOP_COMMA | STOP_SPACE, false, p->metric);
     if (mlen == 0)
         return ingest_reject(p, "empty measurement name");
     while (i < len && line[i] == ',') {
@@ -136,7 +138,8 @@ int ingest_parse_influx(struct ingest_parser *p, const char *line, size_t len,
 
         i++;
         k = sc_reserve(p);
-        kn = decode_until(line, len, &i, STOP_COMMA | STOP_SPACE | STOP_EQ, k);
+        kn = decode_until(line, len, &i, STOP_COMMA | STOP_SPACE | STOP_EQ,
+                          true, k);
         if (i >= len || line[i] != '=')
             return ingest_reject(p, "tag \"%s\" without value",
                                  ingest_quote(k, kn, q, sizeof(q)));
@@ -145,7 +148,7 @@ int ingest_parse_influx(struct ingest_parser *p, const char *line, size_t len,
         sc_commit(p, kn);
         i++;
         v = sc_reserve(p);
-        vn = decode_until(line, len, &i, STOP_COMMA | STOP_SPACE, v);
+        vn = decode_until(line, len, &i, STOP_COMMA | STOP_SPACE, true, v);
         if (vn == 0)
             return ingest_reject(p, "empty value for tag \"%s\"",
                                  ingest_quote(k, kn, q, sizeof(q)));
@@ -164,7 +167,8 @@ int ingest_parse_influx(struct ingest_parser *p, const char *line, size_t len,
         size_t kn, vs;
 
         k = sc_reserve(p);
-        kn = decode_until(line, len, &i, STOP_COMMA | STOP_SPACE | STOP_EQ, k);
+        kn = decode_until(line, len, &i, STOP_COMMA | STOP_SPACE | STOP_EQ,
+                          true, k);
         if (i >= len || line[i] != '=')
             return ingest_reject(p, "field \"%s\" without value",
                                  ingest_quote(k, kn, q, sizeof(q)));

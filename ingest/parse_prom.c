@@ -141,7 +141,7 @@ static const char *prom_label_value(struct ingest_parser *p, const char *s,
 static int prom_labels(struct ingest_parser *p, const char *s, size_t n,
                        size_t *pi)
 {
-    size_t i = *pi + 1, first = p->nlabels, k;
+    size_t i = *pi + 1;
 
     for (;;) {
         size_t k0;
@@ -182,13 +182,7 @@ static int prom_labels(struct ingest_parser *p, const char *s, size_t n,
             break;
         return ingest_reject(p, "expected \",\" or \"}\" after a label");
     }
-    /* As in Prometheus, an empty value is no label at all (dropped only
-     * now: a name given twice is a duplicate, empty or not). */
-    k = first;
-    for (size_t r = first; r < p->nlabels; r++)
-        if (p->labels[r].value[0] != '\0')
-            p->labels[k++] = p->labels[r];
-    p->nlabels = k;
+    /* An empty value is no label at all: ingest_emit drops it. */
     *pi = i + 1;
     return 0;
 }

@@ -727,10 +727,19 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
      * exactly at it wait until the clock moves on (or engine_advance): any
      * sample at that time, this one or a later line's, may be the one that
      * keeps its series out of nodata. */
-    if (s->ts > e->clock) {
-        e->clock = s->ts;
-        if ((rc = advance(e, e->clock, false, cb, ctx)) != 0)
-            return rc;
+    /* The daemon's clock goes no further than the batch's arrival: a
+     * sample stamped ahead of it (an agent's clock) must not pass the
+     * deadlines of series that are still reporting. */
+    {
+        double to = s->ts;
+
+        if (!isnan(e->arrival) && to > e->arrival)
+            to = e->arrival;
+        if (to > e->clock) {
+            e->clock = to;
+            if ((rc = advance(e, e->clock, false, cb, ctx)) != 0)
+                return rc;
+        }
     }
     if (m == NULL) {
         e->st.samples++;
@@ -800,8 +809,18 @@ int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
          * that lag, the time its next sample will have, so the timer and
          * the samples agree on what the window holds. */
         double t = now - s->lag > s->newest ? now - s->lag : s->newest;
-        if (!s->has_samples || s->nodata)
+        if (!s->has_samples)
             continue;
+        if (s->nodata) {
+            /* A reload (or a restart on a new config) took the rule's
+             * nodata away or moved its deadline past now: the tiers, reset
+             * when nodata began, say the severity again. */
+            if (s->rule->has_nodata && deadline(s) <= now + UTIL_TIME_EPS)
+                continue;
+            s->nodata = false;
+            engine_mark_dirty(e, s, true);
+            engine_heap_update(e, s);
+        }
         rc = series_eval(e, s, t, cb, ctx);
     }
     free(list);

@@ -626,6 +626,82 @@ START_TEST(nodata_with_same_severity_is_silent)
 }
 END_TEST
 
+/* The daemon: a sample stamped ahead of the batch's arrival (an agent's
+ * clock) does not move the nodata clock past the wall clock, so series
+ * that are still reporting do not go nodata. */
+START_TEST(future_sample_does_not_pass_other_series_deadlines)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: nd\n"
+                            "    metric: m\n"
+                            "    by: [h]\n"
+                            "    severity: {warning: {above: 10}}\n"
+                            "    nodata: {after: 3s}\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+
+    engine_set_arrival(e, 1000);
+    feed1(e, "m", "h", "a", 1, 1000, &l);
+    engine_set_arrival(e, 1001);
+    feed1(e, "m", "h", "skew", 1, 1020, &l);
+    ck_assert_int_eq(l.n, 0);
+    engine_set_arrival(e, 1002);
+    feed1(e, "m", "h", "a", 1, 1002, &l);
+    engine_tick(e, 1003, collect, &l);
+    ck_assert_int_eq(l.n, 0);
+    /* a stops: its deadline (1005) passes on the timer. */
+    engine_tick(e, 1006, collect, &l);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_double_eq(l.ts[0], 1005);
+    ck_assert_ptr_nonnull(strstr(buf_str(&l.all), "\"h\":\"a\""));
+    close_engine(e, c, &l);
+}
+END_TEST
+
+/* A reload that takes nodata away from a rule, or moves its deadline past
+ * now, ends the nodata state of its series at the next tick: the tiers
+ * say the severity again (ok here), a resolved event. */
+START_TEST(reload_without_nodata_ends_the_nodata_alert)
+{
+    static const char *with = "rules:\n"
+                              "  - name: nd\n"
+                              "    metric: m\n"
+                              "    severity: {warning: {above: 10}}\n"
+                              "    nodata: {after: 2s}\n";
+    static const char *const next[] = {
+        "rules:\n"
+        "  - name: nd\n"
+        "    metric: m\n"
+        "    severity: {warning: {above: 10}}\n",
+        "rules:\n"
+        "  - name: nd\n"
+        "    metric: m\n"
+        "    severity: {warning: {above: 10}}\n"
+        "    nodata: {after: 1h}\n",
+    };
+    for (int k = 0; k < 2; k++) {
+        struct config *c = load(with), *c2;
+        struct evlog l;
+        struct engine *e = open_engine(c, &l);
+
+        engine_set_arrival(e, 1000);
+        feed1(e, "m", NULL, NULL, 1, 1000, &l);
+        engine_tick(e, 1003, collect, &l);
+        ck_assert_int_eq(l.n, 1);
+        ck_assert_str_eq(l.kinds[0], "firing");
+        c2 = load(next[k]);
+        engine_reload(e, c2);
+        config_free(c);
+        engine_tick(e, 1004, collect, &l);
+        ck_assert_int_eq(l.n, 2);
+        ck_assert_str_eq(l.kinds[1], "resolved");
+        engine_tick(e, 1005, collect, &l);
+        ck_assert_int_eq(l.n, 2);
+        close_engine(e, c2, &l);
+    }
+}
+END_TEST
+
 START_TEST(tick_completes_for_at_wall_clock)
 {
     struct config *c =
@@ -1096,6 +1172,8 @@ Suite *engine_suite(void)
     tcase_add_test(
         t, nodata_deadline_reached_exactly_fires_unless_own_sample_arrives);
     tcase_add_test(t, tick_completes_for_at_wall_clock);
+    tcase_add_test(t, future_sample_does_not_pass_other_series_deadlines);
+    tcase_add_test(t, reload_without_nodata_ends_the_nodata_alert);
     tcase_add_test(t, tick_keeps_the_window_a_late_sample_sees);
     tcase_add_test(t, tick_judges_late_data_at_its_own_time);
     tcase_add_test(t, split_stream_gives_the_events_of_one_run);

@@ -342,6 +342,9 @@ START_TEST(influx_escapes_in_measurement_tags_and_field_keys)
         1);
     ck_assert_str_eq(g.metric[0], "my meas,x_f k=1");
     ck_assert_str_eq(g.labels[0], "ta=g=v 1,2");
+    /* A measurement escapes commas and spaces only: "\\=" stays. */
+    ck_assert_int_eq(parse1(FMT_INFLUX, "m\\=x f=1", &g), 1);
+    ck_assert_str_eq(g.metric[0], "m\\=x_f");
 }
 END_TEST
 
@@ -525,6 +528,16 @@ START_TEST(prom_empty_label_value_is_no_label)
     /* A name given twice is a duplicate, empty or not, either way round. */
     expect_reject(FMT_PROM, "b{a=\"\",a=\"x\"} 1", "duplicate label \"a\"");
     expect_reject(FMT_PROM, "b{a=\"x\",a=\"\"} 1", "duplicate label \"a\"");
+    /* So in JSON and DogStatsD tags: every format agrees on the series. */
+    ck_assert_int_eq(
+        parse1(FMT_JSON,
+               "{\"metric\":\"b\",\"labels\":{\"x\":\"\",\"y\":\"2\"},"
+               "\"value\":2}",
+               &g),
+        1);
+    ck_assert_str_eq(g.labels[0], "y=2");
+    ck_assert_int_eq(parse1(FMT_STATSD, "b:2|g|#x:,y:2,z", &g), 1);
+    ck_assert_str_eq(g.labels[0], "y=2");
 }
 END_TEST
 
@@ -629,7 +642,9 @@ START_TEST(statsd_timer_histogram_distribution_keep_value_and_tags)
                      1);
     ck_assert_str_eq(g.metric[0], "api.latency");
     ck_assert_double_eq(g.value[0], 123);
-    ck_assert_str_eq(g.labels[0], "service=api,env=prod,canary=");
+    /* A tag without a value is a label with an empty one: no label (as
+     * statsd_exporter drops it). */
+    ck_assert_str_eq(g.labels[0], "service=api,env=prod");
     ck_assert_int_eq(parse1(FMT_STATSD, "x:1.5|h", &g), 1);
     ck_assert_double_eq(g.value[0], 1.5);
     ck_assert_int_eq(parse1(FMT_STATSD, "x:2|d|#url:http://a", &g), 1);

@@ -120,4 +120,20 @@ for c in (["alerts"], ["history"], ["silence", "list"], ["report"],
     p = run(c + ["--store="], cwd="cwd")
     check(p.returncode == 2 and "--store" in p.stderr,
           "%s --store= is a usage error (2), got %d" % (c[0], p.returncode))
+# A nodata deadline at the input's last time passes at its end, also when
+# the end is an unreadable file or a malformed line under --strict.
+write("nd.yaml", "rules:\n- {name: up, metric: up, by: [host], severity: "
+      "{warning: {below: 1}}, nodata: {after: 10s}}\n")
+write("nd.txt", "up,host=a value=1 1000000000000000000\n"
+      "up,host=b value=1 1000000010000000000\n")
+for args, stdin, what in ((["nd.txt"], "", "a whole file"),
+                          (["nd.txt", "missing.txt"], "", "an unreadable file"),
+                          (["--strict"], open("nd.txt").read() + "junk\n",
+                           "a malformed line under --strict")):
+    p = run(["eval", "-c", "nd.yaml"] + args, stdin=stdin)
+    ev = [json.loads(x) for x in p.stdout.splitlines() if x.strip()]
+    check([(e["labels"]["host"], e["reason"], e["ts"]) for e in ev] ==
+          [("a", "nodata", 1000000010.0)],
+          "the nodata deadline at the last time passes after %s: %r"
+          % (what, p.stdout))
 finish()
