@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "../common/version.h"
+#include "scrub.h"
 #include "sign.h"
 #include "transport.h"
 
@@ -124,14 +125,19 @@ static int on_smtp_debug(CURL *h, curl_infotype type, char *data, size_t size,
         io->rcpt_asked++;
         if (data[0] >= '4') {
             size_t len = strlen(io->refused), m = size;
+            char reply[1024];
+
             while (m > 0 && (data[m - 1] == '\r' || data[m - 1] == '\n'))
                 m--;
-            if (m > 120)
-                m = 120;
+            if (m >= sizeof(reply))
+                m = sizeof(reply) - 1;
+            memcpy(reply, data, m);
+            reply[m] = '\0';
+            /* The server's text may echo the login: scrubbed, then cut. */
+            scrub_secrets(reply, io->req);
             io->rcpt_refused++;
             snprintf(io->refused + len, sizeof(io->refused) - len,
-                     "%s%s (%.*s)", len ? ", " : "", io->rcpt_addr, (int)m,
-                     data);
+                     "%s%s (%.120s)", len ? ", " : "", io->rcpt_addr, reply);
         }
         io->rcpt_addr[0] = '\0';
     }
@@ -301,121 +307,37 @@ void transport_describe_error(CURL *h, CURLcode rc, const struct request *rq,
     }
 }
 
-/* Replace every occurrence of tok[0..n) in out with "...". */
-static void scrub_token(char *out, const char *tok, size_t n)
-{
-    char *p;
-
-    if (n == 0)
-        return;
-    while ((p = memmem(out, strlen(out), tok, n)) != NULL) {
-        memmove(p + 3, p + n, strlen(p + n) + 1);
-        memcpy(p, "...", 3);
-    }
-}
-
-/* Receivers echo the request in their errors ("Cannot POST /hooks/T0K3N"):
- * every path segment and query value of url long enough to be a token (6
- * characters) is cut out of out, as the URL itself is never logged. */
-static void scrub_url(char *out, const char *url)
-{
-    const char *p = url ? strstr(url, "://") : NULL;
-    const char *seg;
-
-    if (p == NULL || (p = strchr(p + 3, '/')) == NULL)
-        return;
-    while (*p) {
-        size_t n;
-
-        while (*p == '/' || *p == '?' || *p == '&' || *p == '=')
-            p++;
-        seg = p;
-        while (*p && *p != '/' && *p != '?' && *p != '&' && *p != '=' &&
-               *p != '#')
-            p++;
-        n = (size_t)(p - seg);
-        if (n >= 6)
-            scrub_token(out, seg, n);
-        if (*p == '#')
-            break;
-    }
-}
-
-/* Scrub the secrets a receiver may echo besides those of the URL's path:
- * the URL's password (and the Basic credentials made of it), the SMTP
- * password, and the values of the request's headers other than tocsin's
- * own (Authorization, API keys). */
-static void scrub_request(char *out, const struct request *rq)
-{
-    static const char *const own[] = {"Content-Type",
-                                      "Expect",
-                                      "User-Agent",
-                                      "webhook-id",
-                                      "webhook-timestamp",
-                                      "webhook-signature",
-                                      NULL};
-    CURLU *u = rq->url ? curl_url() : NULL;
-    char *user = NULL, *pass = NULL;
-
-    if (u != NULL && curl_url_set(u, CURLUPART_URL, rq->url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE) ==
-            CURLUE_OK) {
-        char pair[512], b64[700];
-        (void)curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE);
-        snprintf(pair, sizeof(pair), "%s:%s", user ? user : "", pass);
-        if (sign_base64_encode((const unsigned char *)pair, strlen(pair), b64,
-                               sizeof(b64)) > 0)
-            scrub_token(out, b64, strlen(b64));
-        if (strlen(pass) >= 4)
-            scrub_token(out, pass, strlen(pass));
-    }
-    curl_free(user);
-    curl_free(pass);
-    curl_url_cleanup(u);
-    if (rq->password != NULL && strlen(rq->password) >= 4)
-        scrub_token(out, rq->password, strlen(rq->password));
-    for (const struct curl_slist *h = rq->headers; h; h = h->next) {
-        const char *c = strchr(h->data, ':'), *v, *w;
-        size_t i, n;
-
-        if (c == NULL)
-            continue;
-        for (i = 0; own[i]; i++)
-            if (strlen(own[i]) == (size_t)(c - h->data) &&
-                strncasecmp(h->data, own[i], strlen(own[i])) == 0)
-                break;
-        if (own[i] != NULL)
-            continue;
-        for (v = c + 1; *v == ' '; v++)
-            ;
-        n = strlen(v);
-        if (n >= 6)
-            scrub_token(out, v, n);
-        /* "Bearer TOKEN": the token alone too */
-        w = strrchr(v, ' ');
-        if (w != NULL && strlen(w + 1) >= 6)
-            scrub_token(out, w + 1, strlen(w + 1));
-    }
-}
-
 void transport_snippet(const char *body, size_t len, size_t max,
                        const struct request *rq, char *out, size_t outlen)
 {
+    char *all;
     size_t n = 0;
 
     if (outlen == 0)
         return;
+    out[0] = '\0';
     if (body == NULL)
         len = 0;
+    /* The whole answer is scrubbed before it is cut short: a secret that
+     * straddles the cut would no longer be found, and its head would show. */
+    all = malloc(len + 1);
+    if (all == NULL)
+        return;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)body[i];
+        all[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+    all[len] = '\0';
+    scrub_secrets(all, rq);
+    len = strlen(all);
     if (len > max)
         len = max;
-    for (size_t i = 0; i < len && n + 1 < outlen; i++) {
-        unsigned char c = (unsigned char)body[i];
-        out[n++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    while (n < len && n + 1 < outlen) {
+        out[n] = all[n];
+        n++;
     }
     while (n > 0 && out[n - 1] == ' ')
         n--;
     out[n] = '\0';
-    scrub_url(out, rq->url);
-    scrub_request(out, rq);
+    free(all);
 }

@@ -1779,9 +1779,69 @@ START_TEST(transport_snippet_cuts_echoed_secrets)
                       strstr(out, "HEADERBEARER") == NULL &&
                       strstr(out, "PATHTOKEN9") == NULL,
                   "%s", out);
-    ck_assert_ptr_nonnull(strstr(out, "bad credentials user:... (Basic ...)"));
+    ck_assert_ptr_nonnull(strstr(out, "bad credentials ... (Basic ...)"));
     ck_assert_ptr_nonnull(strstr(out, "type application/json"));
     curl_slist_free_all(rq.headers);
+}
+END_TEST
+
+/* The same secrets in the forms receivers echo them: past the length
+ * shown (the answer is scrubbed whole, then cut), URL-decoded, as a token
+ * given as the URL's user, JSON-escaped, trimmed, as a decoded Basic
+ * login; an SMTP password in AUTH PLAIN's and LOGIN's base64. */
+START_TEST(transport_snippet_cuts_secrets_in_every_form)
+{
+    struct request rq = {0};
+    char out[512], body[2048];
+    static const char *const secrets[] = {
+        "SECRETTOKEN456LONG", "SECRET+PATH", "SECRET+Q789",  "SECRET SP",
+        "USERTOKEN1",         "SECRETKEY",   "SECRETHDRBAS", "SECRETPASS1",
+        "SECRET-ENC",         "AFNFQ1JF",    "U0VDUkVUUEFT",
+    };
+
+    rq.kind = REQ_HTTP;
+    rq.url = (char *)"http://127.0.0.1:1/lead/SECRETTOKEN456LONG/"
+                     "SECRET%2BPATH/SECRET%2DENC?token=SECRET%2BQ789&k="
+                     "SECRET%20SP";
+    rq.headers = curl_slist_append(NULL, "X-Api-Key:  SECRET/KEY ");
+    rq.headers = curl_slist_append(rq.headers, "Authorization: Basic "
+                                               "dXNlcjpTRUNSRVRIRFJCQVNJQw==");
+    snprintf(body, sizeof(body),
+             "%0190d /lead/SECRETTOKEN456LONG path=/lead/SECRET+PATH/"
+             "SECRET-ENC?token=SECRET+Q789&k=SECRET SP key=SECRET\\/KEY "
+             "basic=user:SECRETHDRBASIC",
+             0);
+    /* The token straddles the 200th byte: not even its head shows. */
+    transport_snippet(body, strlen(body), 200, &rq, out, sizeof(out));
+    ck_assert_msg(strstr(out, "SEC") == NULL, "%s", out);
+    transport_snippet(body, strlen(body), 1000, &rq, out, sizeof(out));
+    for (size_t i = 0; i < 9; i++)
+        ck_assert_msg(strstr(out, secrets[i]) == NULL, "%s in %s", secrets[i],
+                      out);
+    curl_slist_free_all(rq.headers);
+
+    memset(&rq, 0, sizeof(rq));
+    rq.kind = REQ_HTTP;
+    rq.url = (char *)"http://USERTOKEN1@127.0.0.1:1/x";
+    snprintf(body, sizeof(body), "basic=USERTOKEN1: (VVNFUlRPS0VOMTo=)");
+    transport_snippet(body, strlen(body), 200, &rq, out, sizeof(out));
+    ck_assert_msg(strstr(out, "USERTOKEN1") == NULL &&
+                      strstr(out, "VVNFUlRPS0VOMTo") == NULL,
+                  "%s", out);
+
+    memset(&rq, 0, sizeof(rq));
+    rq.kind = REQ_SMTP;
+    rq.url = (char *)"smtp://127.0.0.1:25";
+    rq.username = (char *)"SECRETUSER77";
+    rq.password = (char *)"SECRETPASS123";
+    /* AUTH PLAIN "\0SECRETUSER77\0SECRETPASS123" and LOGIN's password */
+    snprintf(body, sizeof(body),
+             "550 refused seen=AFNFQ1JFVFVTRVI3NwBTRUNSRVRQQVNTMTIz "
+             "login=U0VDUkVUUEFTUzEyMw== dec=|SECRETUSER77|SECRETPASS123");
+    transport_snippet(body, strlen(body), 200, &rq, out, sizeof(out));
+    for (size_t i = 7; i < 11; i++)
+        ck_assert_msg(strstr(out, secrets[i]) == NULL, "%s in %s", secrets[i],
+                      out);
 }
 END_TEST
 
@@ -1988,6 +2048,7 @@ Suite *notifiers_suite(void)
     tcase_add_test(t, default_check_classifies_http_and_smtp_codes);
     tcase_add_test(t, transport_retries_connection_errors_only);
     tcase_add_test(t, transport_snippet_cuts_echoed_secrets);
+    tcase_add_test(t, transport_snippet_cuts_secrets_in_every_form);
     tcase_add_test(t, am_payload_rejects_payload_without_event);
     tcase_add_test(t,
                    am_payload_sorts_label_keys_and_writes_go_rfc3339nano_times);

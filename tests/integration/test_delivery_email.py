@@ -162,6 +162,27 @@ check(t.returncode == 0 and "to 1 of 3 recipients; refused: "
       "temp@example.com" in t.stdout, "notify-test says who was refused")
 picky.stop()
 
+# A refusal that echoes the login (the password, AUTH PLAIN's base64) is
+# logged and shown without it.
+echo = SmtpReceiver(username="mailer", password="SMTPSECRET99",
+                    refuse={"gone@example.com":
+                            "550 5.1.1 no such user (login mailer/"
+                            "SMTPSECRET99 AG1haWxlcgBTTVRQU0VDUkVUOTk=)"})
+echo.start()
+plain_mail_cfg("echo.yaml", "team", echo.url(),
+               ["ok@example.com", "gone@example.com"],
+               extra="    username: mailer\n    password: SMTPSECRET99\n")
+stream([("api", 600, T0)], path="echo.jsonl")
+p = eval_notify(cfg="echo.yaml", store="echo.db", streams=("echo.jsonl",))
+got = echo.wait_for(1)
+check(len(got) == 1 and "gone@example.com (550 5.1.1 no such user" in
+      p.stderr, "the refusal is logged: %s" % p.stderr[-300:])
+t = run_tocsin(["notify-test", "team", "-c", "echo.yaml"])
+for out, what in ((p.stderr, "the log"), (t.stdout + t.stderr, "notify-test")):
+    check("SMTPSECRET99" not in out and "AG1haWxlcgBTTVRQU0VDUkVUOTk" not in out,
+          "%s shows the refusal without the password" % what)
+echo.stop()
+
 # A server that stops answering DATA: the send times out and is retried on
 # a new connection, and eval exits once the mail is in. The timed-out
 # connection, left to libcurl, was closed at exit with a QUIT whose answer
