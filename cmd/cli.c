@@ -61,6 +61,10 @@ int cli_parse_since(const char *s, double now, double *out)
 {
     double d;
 
+    /* A bare number is Unix seconds, 0 too ("--since 0": everything),
+     * not a duration of nothing. */
+    if (s[strspn(s, "0123456789.")] == '\0' && util_parse_double(s, out) == 0)
+        return 0;
     if (util_parse_duration(s, &d) == 0) {
         *out = now - d;
         return 0;

@@ -2,6 +2,7 @@
  * the store's alerts table (SPEC section 1), as an aligned table or one JSON
  * array. Called from main.c. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -19,7 +20,7 @@ static const char alerts_usage[] =
     "  -c FILE        config file (default tocsin.yaml); gives the store\n"
     "  --store PATH   the store to read (overrides the config's store)\n"
     "  --json         one JSON array of {fingerprint, rule, labels, severity,\n"
-    "                 since, value, reason}\n"
+    "                 value, reason, since, updated}\n"
     "  --help         this text\n";
 
 static int alerts_table_row(void *ctx, const struct store_alert *a)
@@ -67,8 +68,9 @@ static int alerts_json_row(void *ctx, const struct store_alert *a)
         cJSON_AddStringToObject(o, "reason", a->reason);
     else
         cJSON_AddNullToObject(o, "reason");
-    cJSON_AddNumberToObject(o, "since", a->since);
-    cJSON_AddNumberToObject(o, "updated", a->updated);
+    /* Milliseconds, as the events' ts: since is its firing event's ts. */
+    cJSON_AddNumberToObject(o, "since", round(a->since * 1000) / 1000);
+    cJSON_AddNumberToObject(o, "updated", round(a->updated * 1000) / 1000);
     cJSON_AddItemToArray(arr, o);
     return 0;
 }

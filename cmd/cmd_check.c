@@ -10,7 +10,10 @@ static void check_usage(FILE *f)
 {
     fprintf(f, "usage: tocsin check [-c FILE]\n\n"
                "Validate the config (default tocsin.yaml): every error is\n"
-               "printed as FILE:LINE:COL: message; exit 1 if any.\n");
+               "printed as FILE:LINE:COL: message; exit 1 if any.\n"
+               "\n"
+               "  -c FILE   the config to check (default tocsin.yaml)\n"
+               "  --help    this text\n");
 }
 
 static const char *plural(size_t n, const char *one, const char *many)

@@ -204,9 +204,13 @@ static void usage(FILE *f)
         "influx, prom, json, graphite, statsd (default: guessed per line).\n"
         "On a pipe, events show whenever the input falls quiet; SIGINT or\n"
         "SIGTERM ends the input as its end would.\n"
+        "  -c FILE       config file (default tocsin.yaml)\n"
+        "  --format F    read every line as F (turns guessing off)\n"
         "  --store PATH  keep state in this SQLite store (default: in memory)\n"
         "  --notify      deliver through the routes and wait for the outbox\n"
-        "  --strict      exit 1 on the first malformed line\n");
+        "  --strict      exit 1 on the first malformed line\n"
+        "  --help        this text\n"
+        "  FILE          a file to read, or - for stdin (default: stdin)\n");
 }
 
 int cmd_eval(int argc, char **argv)

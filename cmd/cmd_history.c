@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -22,13 +23,20 @@ static const char history_usage[] =
     "  --since WHEN   a duration back from now (24h, 7d), an RFC 3339\n"
     "                 time or a date (UTC midnight; default 24h)\n"
     "  --rule NAME    only this rule's events\n"
-    "  --json         each event's JSON line, as recorded\n"
+    "  --json         each event's JSON line, as recorded (a silenced one\n"
+    "                 ends with \"silenced\":true)\n"
     "  --help         this text\n";
 
 static int history_json_row(void *ctx, const struct store_event *ev)
 {
+    size_t n = strlen(ev->json);
+
     (void)ctx;
-    printf("%s\n", ev->json);
+    /* A silenced event (SPEC 6: recorded, marked silenced) says so. */
+    if (ev->silenced && n > 0 && ev->json[n - 1] == '}')
+        printf("%.*s,\"silenced\":true}\n", (int)(n - 1), ev->json);
+    else
+        printf("%s\n", ev->json);
     return 0;
 }
 

@@ -2,9 +2,11 @@
  * in the store (SPEC section 6). Silences use wall-clock time; the daemon
  * and eval read them through store_silences_foreach. Called from main.c. */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -29,12 +31,13 @@ static const char silence_usage[] =
     "                   (also in braces, as Prometheus writes them:\n"
     "                   '{alertname=\"x\",env!=\"dev\"}')\n"
     "  --for DURATION   how long the silence lasts (default 1h)\n"
-    "  --start TIME     when it starts: RFC 3339 or Unix seconds (default\n"
+    "  --start TIME     when it starts: RFC 3339, a date or Unix seconds "
+    "(default\n"
     "                   now); eval checks silences at each event's own\n"
     "                   time and at the wall clock, so a silence active\n"
     "                   now also applies to a replayed stream\n"
     "  --comment TEXT   why\n"
-    "  --by USER        who (default $USER)\n"
+    "  --by USER        who (default $USER, else the login name)\n"
     "  --all            list expired silences too\n"
     "  --json           list as one JSON array\n"
     "  --help           this text\n";
@@ -45,7 +48,8 @@ struct silence_args {
     int all, json;
 };
 
-/* --start: Unix seconds or an RFC 3339 time. Returns 0 or -1. */
+/* --start: Unix seconds, an RFC 3339 time or a date (its midnight UTC).
+ * Returns 0 or -1. */
 static int parse_start(const char *arg, double *out)
 {
     char *end = NULL;
@@ -58,7 +62,27 @@ static int parse_start(const char *arg, double *out)
         *out = v;
         return 0;
     }
-    return util_parse_rfc3339(arg, strlen(arg), out);
+    if (util_parse_rfc3339(arg, strlen(arg), out) == 0)
+        return 0;
+    if (strlen(arg) == 10 && arg[4] == '-' && arg[7] == '-') {
+        char full[32];
+
+        snprintf(full, sizeof(full), "%sT00:00:00Z", arg);
+        return util_parse_rfc3339(full, strlen(full), out);
+    }
+    return -1;
+}
+
+/* --by's default: $USER, else the login name of the process' user. */
+static const char *who(void)
+{
+    const char *u = getenv("USER");
+    const struct passwd *pw;
+
+    if (u != NULL && *u != '\0')
+        return u;
+    pw = getpwuid(getuid());
+    return pw != NULL && pw->pw_name != NULL ? pw->pw_name : "";
 }
 
 static int silence_add(const struct silence_args *a)
@@ -93,7 +117,7 @@ static int silence_add(const struct silence_args *a)
     si.starts = now;
     si.ends = now + dur;
     si.comment = a->comment ? a->comment : "";
-    si.created_by = a->by ? a->by : getenv("USER") ? getenv("USER") : "";
+    si.created_by = a->by ? a->by : who();
     if (store_silence_add(s, &si, &id, &e) < 0) {
         store_close(s);
         fprintf(stderr, "tocsin silence: %s\n", e.msg);

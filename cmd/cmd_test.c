@@ -653,8 +653,9 @@ int cmd_test(int argc, char **argv)
     const char *cfg_override = NULL;
     int opt, passed = 0, failed = 0, errors = 0;
 
+    opterr = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             cfg_override = optarg;
@@ -664,10 +665,17 @@ int cmd_test(int argc, char **argv)
                    "Run rule unit tests (promtool-style series and expected\n"
                    "firing sets). -c overrides each file's `config:`; a file\n"
                    "without `config:` uses " CLI_DEFAULT_CONFIG "\n"
-                   "(in the current directory).\n");
+                   "(in the current directory).\n"
+                   "\n"
+                   "  -c CONFIG   the config every file's tests run against\n"
+                   "  --help      this text\n");
             return 0;
+        case ':':
+            return cli_usage_error("test", "option \"%s\" needs a value",
+                                   argv[optind - 1]);
         default:
-            return EXIT_USAGE;
+            return cli_usage_error("test", "unknown option \"%s\"",
+                                   argv[optind - 1]);
         }
     }
     if (optind >= argc)

@@ -22,17 +22,25 @@ int cmd_version(int argc, char **argv)
     int opt;
 
     /* -c is accepted like every command's; version reads no config. */
+    opterr = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             break;
         case 'h':
             printf("usage: tocsin version [-c FILE]\nPrint tocsin's version "
-                   "and the versions of the libraries it runs with.\n");
+                   "and the versions of the libraries it runs with.\n"
+                   "\n"
+                   "  -c FILE   accepted like every command's; not read\n"
+                   "  --help    this text\n");
             return 0;
+        case ':':
+            return cli_usage_error("version", "option \"%s\" needs a value",
+                                   argv[optind - 1]);
         default:
-            return EXIT_USAGE;
+            return cli_usage_error("version", "unknown option \"%s\"",
+                                   argv[optind - 1]);
         }
     }
     if (optind < argc)

@@ -173,9 +173,9 @@ static int alert_cb(void *ctx, const struct store_alert *a)
     else
         buf_adds(b, "null");
     buf_adds(b, ",\"since\":");
-    json_num(b, a->since);
+    json_num(b, round(a->since * 1000) / 1000);
     buf_adds(b, ",\"updated\":");
-    json_num(b, a->updated);
+    json_num(b, round(a->updated * 1000) / 1000);
     buf_addc(b, '}');
     return b->failed ? -1 : 0;
 }

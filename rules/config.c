@@ -9,6 +9,7 @@
  * notifier kinds read their own keys in their configure op. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -266,9 +267,25 @@ static bool valid_hostport(const char *s)
         return true;
     }
     /* A host name or an IPv4 address (or nothing: every address). */
-    for (p = s; p < colon; p++)
+    bool numeric = true;
+    for (p = s; p < colon; p++) {
         if (!isalnum((unsigned char)*p) && !strchr(".-_", *p))
             return false;
+        if (!isdigit((unsigned char)*p) && *p != '.')
+            numeric = false;
+    }
+    /* Digits and dots only: an IPv4 address, which must be one
+     * (999.1.1.1 is no host name either). */
+    if (numeric && colon > s) {
+        char host[64];
+        struct in_addr a;
+
+        if ((size_t)(colon - s) >= sizeof(host))
+            return false;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        return inet_pton(AF_INET, host, &a) == 1;
+    }
     return true;
 }
 

@@ -114,7 +114,8 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_SILENCE_ADD] = "INSERT INTO silences(matchers, starts, ends, comment, "
                       "created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_SILENCE_EXPIRE] =
-        "UPDATE silences SET ends = ?2 WHERE id = ?1 AND ends > ?2",
+        "UPDATE silences SET ends = ?2, starts = min(starts, ?2) WHERE id = ?1 "
+        "AND ends > ?2",
     [Q_SILENCES_ALL] = "SELECT " SILENCE_COLS " FROM silences ORDER BY id",
     [Q_SILENCES_ACTIVE] = "SELECT " SILENCE_COLS " FROM silences WHERE "
                           "starts <= ?1 AND ends > ?1 ORDER BY id",

@@ -49,6 +49,42 @@ check(len(rows) == 2, "both events are in the history")
 check(any("service=api" in l and "silenced" in l for l in rows) and
       not any("service=web" in l and "silenced" in l for l in rows),
       "the silenced event is marked, the other is not")
+# history --json marks the silenced event; --since 0 is all of history.
+r = subprocess.run([TOCSIN, "history", "-c", "c.yaml", "--store", "s.db", "--since", "0",
+                    "--json"], capture_output=True, text=True, timeout=60)
+evs = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+check(len(evs) == 2, "--since 0 is all of history (%d events)" % len(evs))
+check([(e["labels"]["service"], e.get("silenced", False)) for e in evs] ==
+      [("api", True), ("web", False)],
+      "history --json marks the silenced event only: %s" % r.stdout)
+# alerts --json: since is the firing event's ts (milliseconds).
+r = subprocess.run([TOCSIN, "alerts", "-c", "c.yaml", "--store", "s.db", "--json"],
+                   capture_output=True, text=True, timeout=60)
+al = {a["labels"]["service"]: a for a in json.loads(r.stdout)}
+check(all(al[e["labels"]["service"]]["since"] == e["ts"] for e in evs),
+      "alerts --json since equals the firing event's ts: %s" % r.stdout)
+# A silence by a user without $USER is by the login name; one set to start
+# later (a date alone) and expired has both times at the expiry.
+env = dict(os.environ)
+env.pop("USER", None)
+r = subprocess.run([TOCSIN, "silence", "add", "-c", "c.yaml", "--store", "s.db",
+                    "--match", "alertname=x", "--start", "2030-01-01"],
+                   capture_output=True, text=True, timeout=60, env=env)
+check(r.returncode == 0, "--start takes a date (%s)" % r.stderr.strip())
+r = subprocess.run([TOCSIN, "silence", "list", "-c", "c.yaml", "--store", "s.db",
+                    "--json"], capture_output=True, text=True, timeout=60)
+later = [x for x in json.loads(r.stdout) if x["matchers"] == "alertname=x"]
+import pwd
+check(len(later) == 1 and later[0]["created_by"] == pwd.getpwuid(os.getuid()).pw_name
+      and later[0]["starts"] == 1893456000,
+      "by the login name, from 2030-01-01: %s" % later)
+r = subprocess.run([TOCSIN, "silence", "expire", "-c", "c.yaml", "--store", "s.db",
+                    str(later[0]["id"])], capture_output=True, text=True, timeout=60)
+r = subprocess.run([TOCSIN, "silence", "list", "-c", "c.yaml", "--store", "s.db",
+                    "--json", "--all"], capture_output=True, text=True, timeout=60)
+gone = [x for x in json.loads(r.stdout) if x["matchers"] == "alertname=x"]
+check(len(gone) == 1 and gone[0]["starts"] == gone[0]["ends"],
+      "a silence expired before it started has starts = ends: %s" % gone)
 # A later run counts only its own outcomes.
 r = subprocess.run([TOCSIN, "eval", "-c", "c.yaml", "--store", "s.db", "--notify"],
                    input="", capture_output=True, text=True, timeout=60)
