@@ -32,11 +32,14 @@ static int statsd_tags(struct ingest_parser *p, const char *s, size_t n)
             colon++;
         if (colon == t0)
             return ingest_reject(p, "empty tag name");
-        k = sc_copy(p, s + t0, colon - t0);
-        v = colon < i ? sc_copy(p, s + colon + 1, i - colon - 1)
-                      : sc_copy(p, "", 0);
-        if (ingest_add_label(p, k, v) < 0)
-            return -1;
+        /* A tag without a value is no label (ingest_emit would drop it;
+         * dropped here, the gauges' memory is keyed as the series is). */
+        if (colon + 1 < i) {
+            k = sc_copy(p, s + t0, colon - t0);
+            v = sc_copy(p, s + colon + 1, i - colon - 1);
+            if (ingest_add_label(p, k, v) < 0)
+                return -1;
+        }
         i++;
     }
     return 0;

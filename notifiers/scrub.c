@@ -19,16 +19,19 @@
 #define SCRUB_PASSWORD_MIN 4
 #define SCRUB_FORM_MAX 2048
 
-/* Replace every occurrence of tok[0..n) in text with "...". */
+/* Replace every occurrence of tok[0..n) in text with "...". Tokens under
+ * SCRUB_PASSWORD_MIN bytes are left: "..." must never make the text
+ * longer, and the search goes on after each "..." it wrote. */
 static void cut(char *text, const char *tok, size_t n)
 {
-    char *p;
+    char *p = text;
 
-    if (n == 0)
+    if (n < SCRUB_PASSWORD_MIN)
         return;
-    while ((p = memmem(text, strlen(text), tok, n)) != NULL) {
+    while ((p = memmem(p, strlen(p), tok, n)) != NULL) {
         memmove(p + 3, p + n, strlen(p + n) + 1);
         memcpy(p, "...", 3);
+        p += 3;
     }
 }
 
@@ -140,7 +143,11 @@ static void cut_url(char *text, const char *url)
                 cut_forms(text, pass, pn, true);
             if (un >= SCRUB_TOKEN_MIN && pn == 0)
                 cut_forms(text, user, un, true);
-            cut_url_part(text, host, (size_t)(at - host), false);
+            /* as written in the URL (percent-encoded) too */
+            if (colon != NULL && (size_t)(at - colon - 1) >= SCRUB_PASSWORD_MIN)
+                cut_forms(text, colon + 1, (size_t)(at - colon - 1), false);
+            if (colon == NULL && (size_t)(at - host) >= SCRUB_TOKEN_MIN)
+                cut_forms(text, host, (size_t)(at - host), false);
         }
     }
     p = slash;
@@ -148,10 +155,13 @@ static void cut_url(char *text, const char *url)
     while (*p && *p != '#') {
         const char *seg;
         size_t n;
+        bool value = false;
 
+        /* path segments and query values; a query's names are words */
         while (*p == '/' || *p == '?' || *p == '&' || *p == '=') {
             if (*p == '?')
                 query = true;
+            value = *p == '=';
             p++;
         }
         seg = p;
@@ -159,7 +169,7 @@ static void cut_url(char *text, const char *url)
                *p != '#')
             p++;
         n = (size_t)(p - seg);
-        if (n >= SCRUB_TOKEN_MIN)
+        if (n >= SCRUB_TOKEN_MIN && (!query || value))
             cut_url_part(text, seg, n, query);
     }
 }
@@ -188,7 +198,7 @@ static void cut_header(char *text, const char *v)
         int k = sign_base64_decode(v + 6, n - 6, dec, sizeof(dec) - 1);
         const char *colon;
 
-        if (k > 0) {
+        if (k >= SCRUB_PASSWORD_MIN) {
             dec[k] = '\0';
             cut_forms(text, (const char *)dec, (size_t)k, false);
             colon = strchr((const char *)dec, ':');

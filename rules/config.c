@@ -274,8 +274,9 @@ static bool valid_hostport(const char *s)
         if (!isdigit((unsigned char)*p) && *p != '.')
             numeric = false;
     }
-    /* Digits and dots only: an IPv4 address, which must be one
-     * (999.1.1.1 is no host name either). */
+    /* Digits and dots only: an IPv4 address as the resolver reads one
+     * ("0", "127.1" too), which must be one (999.1.1.1 is no host name
+     * either). */
     if (numeric && colon > s) {
         char host[64];
         struct in_addr a;
@@ -284,7 +285,7 @@ static bool valid_hostport(const char *s)
             return false;
         memcpy(host, s, (size_t)(colon - s));
         host[colon - s] = '\0';
-        return inet_pton(AF_INET, host, &a) == 1;
+        return inet_aton(host, &a) != 0;
     }
     return true;
 }

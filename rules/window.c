@@ -1030,16 +1030,43 @@ struct window *window_load(const struct aggregate *agg, double width,
     }
     if (sums && w->st) {
         const unsigned char *q = p + WSAVE_HDR + (size_t)n * rec;
-        struct ksum *k[4] = {&w->st->sum, &w->st->sum_num, &w->st->s1,
-                             &w->st->s2};
+        struct ksum got[4];
+        double shift = get_f64(q);
+        bool fits = isfinite(shift);
 
-        w->st->shift = get_f64(q);
         for (int i = 0; i < 4; i++) {
-            k[i]->s = get_f64(q + 8 + 16 * i);
-            k[i]->c = get_f64(q + 16 + 16 * i);
+            got[i].s = get_f64(q + 8 + 16 * i);
+            got[i].c = get_f64(q + 16 + 16 * i);
+            fits = fits && isfinite(got[i].s) && isfinite(got[i].c);
         }
-        w->st->removed = get_u32(q + 72);
-        w->st->dirty = get_u32(q + 76) != 0;
+        /* The sums the aggregate reads differ from the ones just rebuilt
+         * in their last digits only; others (a damaged blob) are not
+         * taken. */
+        if (fits && (agg_uses_sum(w->agg.kind) || w->ratio)) {
+            for (int i = 0; i < 2; i++) {
+                double want = ksum_val(i == 0 ? &w->st->sum : &w->st->sum_num);
+                if (isfinite(want) && fabs(ksum_val(&got[i]) - want) >
+                                          1e-9 * fmax(1.0, fabs(want)))
+                    fits = false;
+            }
+        }
+        if (fits && w->agg.kind == AGG_STDDEV && n > 0) {
+            double s1 = ksum_val(&got[2]), s2 = ksum_val(&got[3]);
+            double var = (s2 - s1 * s1 / n) / n, sd = stddev_exact(w->st);
+
+            if (isfinite(sd) && fabs(var - sd * sd) >
+                                    1e-6 * fmax(1.0, sd * sd) + 1e-9 * fabs(s2))
+                fits = false;
+        }
+        if (fits) {
+            w->st->shift = shift;
+            w->st->sum = got[0];
+            w->st->sum_num = got[1];
+            w->st->s1 = got[2];
+            w->st->s2 = got[3];
+            w->st->removed = get_u32(q + 72);
+            w->st->dirty = get_u32(q + 76) != 0;
+        }
     }
     return w;
 }

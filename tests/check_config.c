@@ -586,10 +586,17 @@ START_TEST(listen_must_be_host_port)
     ck_load_error("listen: \"h:99999\"\n",
                   "f.yaml:1:9: listen must be \"host:port\", not "
                   "\"h:99999\"");
-    /* Digits and dots are an IPv4 address, and must be one. */
+    /* Digits and dots are an IPv4 address, and must be one (in any form
+     * the resolver takes: "0", "127.1"). */
     ck_load_error("listen: \"999.1.1.1:80\"\n",
                   "f.yaml:1:9: listen must be \"host:port\", not "
                   "\"999.1.1.1:80\"");
+    for (int i = 0; i < 2; i++) {
+        struct config *c2 =
+            load(i ? "listen: \"127.1:8080\"\n" : "listen: \"0:8080\"\n");
+        ck_assert_ptr_nonnull(c2);
+        config_free(c2);
+    }
     struct config *c = load("listen: \"[::1]:9464\"\n");
     ck_assert_ptr_nonnull(c);
     ck_assert_str_eq(c->listen, "[::1]:9464");

@@ -538,6 +538,9 @@ START_TEST(prom_empty_label_value_is_no_label)
     ck_assert_str_eq(g.labels[0], "y=2");
     ck_assert_int_eq(parse1(FMT_STATSD, "b:2|g|#x:,y:2,z", &g), 1);
     ck_assert_str_eq(g.labels[0], "y=2");
+    /* and a gauge's memory is the series': "+1" after 5 is 6 */
+    ck_assert_int_eq(parse1(FMT_STATSD, "gz:5:+1|g|#canary", &g), 2);
+    ck_assert_double_eq(g.value[1], 6);
 }
 END_TEST
 
