@@ -1,5 +1,6 @@
 /* cli.c - helpers shared by the subcommands: config and store opening,
  * usage errors, --since parsing. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,6 +58,28 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+int cli_getopt_error(const char *cmd, int c, char **argv)
+{
+    if (c == ':')
+        return cli_usage_error(cmd, "option \"%s\" needs a value",
+                               argv[optind - 1]);
+    return cli_usage_error(cmd, "unknown option \"%s\"", argv[optind - 1]);
+}
+
+int cli_parse_time(const char *s, double *out)
+{
+    if (util_parse_rfc3339(s, strlen(s), out) == 0)
+        return 0;
+    /* A date alone ("2026-11-23") is its midnight UTC. */
+    if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
+        char full[32];
+
+        snprintf(full, sizeof(full), "%sT00:00:00Z", s);
+        return util_parse_rfc3339(full, strlen(full), out);
+    }
+    return -1;
+}
+
 int cli_parse_since(const char *s, double now, double *out)
 {
     double d;
@@ -69,19 +92,7 @@ int cli_parse_since(const char *s, double now, double *out)
         *out = now - d;
         return 0;
     }
-    if (util_parse_rfc3339(s, strlen(s), &d) == 0) {
-        *out = d;
+    if (cli_parse_time(s, out) == 0)
         return 0;
-    }
-    /* A date alone ("2026-11-23") is its midnight UTC. */
-    if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
-        char full[32];
-
-        snprintf(full, sizeof(full), "%sT00:00:00Z", s);
-        if (util_parse_rfc3339(full, strlen(full), &d) == 0) {
-            *out = d;
-            return 0;
-        }
-    }
     return util_parse_double(s, out);
 }

@@ -34,11 +34,17 @@ struct store *cli_open_store(const struct config *cfg,
 /* Print "tocsin NAME: msg" usage error and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The usage error of getopt_long's answer c (':' or '?', with ":" leading
+ * its option string and opterr 0) for the option argv[optind - 1]. */
+int cli_getopt_error(const char *cmd, int c, char **argv);
 /* Take --store's value into *out: -1 to go on, or EXIT_USAGE after a usage
  * error for an empty one. */
 int cli_store_opt(const char *cmd, const char *arg, const char **out);
-/* Parse "24h", "7d" (duration back from now) or an RFC 3339 time into Unix
- * seconds. 0 or -1. */
+/* Parse "24h", "7d" (duration back from now), a time (cli_parse_time) or
+ * bare Unix seconds into Unix seconds. 0 or -1. */
 int cli_parse_since(const char *s, double now, double *out);
+/* Parse an RFC 3339 time or a date alone ("2026-11-23", its midnight UTC)
+ * into Unix seconds. 0 or -1. */
+int cli_parse_time(const char *s, double *out);
 
 #endif

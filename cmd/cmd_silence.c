@@ -62,15 +62,7 @@ static int parse_start(const char *arg, double *out)
         *out = v;
         return 0;
     }
-    if (util_parse_rfc3339(arg, strlen(arg), out) == 0)
-        return 0;
-    if (strlen(arg) == 10 && arg[4] == '-' && arg[7] == '-') {
-        char full[32];
-
-        snprintf(full, sizeof(full), "%sT00:00:00Z", arg);
-        return util_parse_rfc3339(full, strlen(full), out);
-    }
-    return -1;
+    return cli_parse_time(arg, out);
 }
 
 /* --by's default: $USER, else the login name of the process' user. */

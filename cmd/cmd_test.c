@@ -670,12 +670,8 @@ int cmd_test(int argc, char **argv)
                    "  -c CONFIG   the config every file's tests run against\n"
                    "  --help      this text\n");
             return 0;
-        case ':':
-            return cli_usage_error("test", "option \"%s\" needs a value",
-                                   argv[optind - 1]);
         default:
-            return cli_usage_error("test", "unknown option \"%s\"",
-                                   argv[optind - 1]);
+            return cli_getopt_error("test", opt, argv);
         }
     }
     if (optind >= argc)

@@ -35,12 +35,8 @@ int cmd_version(int argc, char **argv)
                    "  -c FILE   accepted like every command's; not read\n"
                    "  --help    this text\n");
             return 0;
-        case ':':
-            return cli_usage_error("version", "option \"%s\" needs a value",
-                                   argv[optind - 1]);
         default:
-            return cli_usage_error("version", "unknown option \"%s\"",
-                                   argv[optind - 1]);
+            return cli_getopt_error("version", opt, argv);
         }
     }
     if (optind < argc)
