@@ -2,7 +2,6 @@
  * the store's alerts table (SPEC section 1), as an aligned table or one JSON
  * array. Called from main.c. */
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -69,8 +68,8 @@ static int alerts_json_row(void *ctx, const struct store_alert *a)
     else
         cJSON_AddNullToObject(o, "reason");
     /* Milliseconds, as the events' ts: since is its firing event's ts. */
-    cJSON_AddNumberToObject(o, "since", round(a->since * 1000) / 1000);
-    cJSON_AddNumberToObject(o, "updated", round(a->updated * 1000) / 1000);
+    cJSON_AddNumberToObject(o, "since", util_round_ms(a->since));
+    cJSON_AddNumberToObject(o, "updated", util_round_ms(a->updated));
     cJSON_AddItemToArray(arr, o);
     return 0;
 }

@@ -203,9 +203,14 @@ void util_format_double(double v, char *out, size_t outlen)
     }
 }
 
+double util_round_ms(double ts)
+{
+    return round(ts * 1000) / 1000;
+}
+
 void util_format_ts(double ts, char *out)
 {
-    double ms = round(ts * 1000) / 1000;
+    double ms = util_round_ms(ts);
     size_t n;
 
     /* Non-negative times below 1e11 s (the year 5138) are exact in whole

@@ -31,6 +31,8 @@ size_t util_format_ll(long long v, char *out);
  * window edges, for/clear_for and nodata deadlines compare with this slack. */
 #define UTIL_TIME_EPS 1e-6
 void util_format_ts(double ts, char *out);
+/* ts rounded to the millisecond, as events' ts are written. */
+double util_round_ms(double ts);
 /* Parse an RFC 3339 timestamp to Unix seconds. 0 or -1. */
 int util_parse_rfc3339(const char *s, size_t len, double *out);
 /* Format Unix seconds as RFC 3339 UTC with milliseconds:

@@ -173,9 +173,9 @@ static int alert_cb(void *ctx, const struct store_alert *a)
     else
         buf_adds(b, "null");
     buf_adds(b, ",\"since\":");
-    json_num(b, round(a->since * 1000) / 1000);
+    json_num(b, util_round_ms(a->since));
     buf_adds(b, ",\"updated\":");
-    json_num(b, round(a->updated * 1000) / 1000);
+    json_num(b, util_round_ms(a->updated));
     buf_addc(b, '}');
     return b->failed ? -1 : 0;
 }
