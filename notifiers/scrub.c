@@ -4,7 +4,8 @@
  * JSON-escaped; each secret is cut out in each of those forms. */
 #include "scrub.h"
 
-#include <ctype.h>
+#include <curl/curl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,33 +36,27 @@ static void cut(char *text, const char *tok, size_t n)
     }
 }
 
-static int hexval(int c)
+/* s[0..n) URL-decoded by libcurl ('+' read as a space first when plus)
+ * into *out, to be freed with curl_free. Its length, or 0 (and *out NULL)
+ * when out of memory. */
+static size_t url_decode(const char *s, size_t n, bool plus, char **out)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
+    char *spaced = NULL;
+    int len = 0;
 
-/* s[0..n) with %XX decoded (and '+' as a space when plus), into out. */
-static size_t url_decode(const char *s, size_t n, bool plus, char *out,
-                         size_t outlen)
-{
-    size_t k = 0;
-
-    for (size_t i = 0; i < n && k + 1 < outlen; i++) {
-        int hi, lo;
-
-        if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-            (lo = hexval(s[i + 2])) >= 0) {
-            out[k++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            out[k++] = plus && s[i] == '+' ? ' ' : s[i];
+    if (plus) {
+        spaced = malloc(n + 1);
+        if (spaced == NULL) {
+            *out = NULL;
+            return 0;
         }
+        for (size_t i = 0; i < n; i++)
+            spaced[i] = s[i] == '+' ? ' ' : s[i];
+        s = spaced;
     }
-    out[k] = '\0';
-    return k;
+    *out = n <= INT_MAX ? curl_easy_unescape(NULL, s, (int)n, &len) : NULL;
+    free(spaced);
+    return *out != NULL ? (size_t)len : 0;
 }
 
 /* tok as written, as a JSON string writes it ("/" as "\/"), and in base64
@@ -91,19 +86,21 @@ static void cut_forms(char *text, const char *tok, size_t n, bool b64)
  * query). */
 static void cut_url_part(char *text, const char *p, size_t n, bool query)
 {
-    char dec[SCRUB_FORM_MAX];
+    char *dec;
     size_t k;
 
-    if (n >= sizeof(dec))
+    if (n >= SCRUB_FORM_MAX)
         return;
     cut_forms(text, p, n, false);
-    k = url_decode(p, n, false, dec, sizeof(dec));
+    k = url_decode(p, n, false, &dec);
     if (k != n && k >= SCRUB_PASSWORD_MIN)
         cut_forms(text, dec, k, false);
+    curl_free(dec);
     if (query) {
-        k = url_decode(p, n, true, dec, sizeof(dec));
+        k = url_decode(p, n, true, &dec);
         if (k >= SCRUB_PASSWORD_MIN)
             cut_forms(text, dec, k, false);
+        curl_free(dec);
     }
 }
 
@@ -121,22 +118,20 @@ static void cut_url(char *text, const char *url)
     slash = host + strcspn(host, "/?#");
     at = memchr(host, '@', (size_t)(slash - host));
     if (at != NULL) {
-        char user[SCRUB_FORM_MAX / 2], pass[SCRUB_FORM_MAX / 2];
-        char pair[SCRUB_FORM_MAX];
+        char pair[SCRUB_FORM_MAX], *user, *pass = NULL;
         const char *colon = memchr(host, ':', (size_t)(at - host));
         size_t un = colon ? (size_t)(colon - host) : (size_t)(at - host);
         size_t pn = colon ? (size_t)(at - colon - 1) : 0;
 
-        if (un < sizeof(user) && pn < sizeof(pass)) {
-            un = url_decode(host, un, false, user, sizeof(user));
-            pn = colon ? url_decode(colon + 1, pn, false, pass, sizeof(pass))
-                       : 0;
-            pass[pn] = '\0';
+        if (un < sizeof(pair) / 2 && pn < sizeof(pair) / 2) {
+            un = url_decode(host, un, false, &user);
+            if (colon != NULL)
+                pn = url_decode(colon + 1, pn, false, &pass);
             /* "user:pass" and its base64 (a Basic header echoed or
              * decoded); a lone user is a token when it is long enough. */
-            memcpy(pair, user, un);
+            memcpy(pair, user ? user : "", un);
             pair[un] = ':';
-            memcpy(pair + un + 1, pass, pn + 1);
+            memcpy(pair + un + 1, pass ? pass : "", pn);
             if (pn > 0 || un >= SCRUB_TOKEN_MIN)
                 cut_forms(text, pair, un + 1 + pn, true);
             if (pn >= SCRUB_PASSWORD_MIN)
@@ -148,6 +143,8 @@ static void cut_url(char *text, const char *url)
                 cut_forms(text, colon + 1, (size_t)(at - colon - 1), false);
             if (colon == NULL && (size_t)(at - host) >= SCRUB_TOKEN_MIN)
                 cut_forms(text, host, (size_t)(at - host), false);
+            curl_free(user);
+            curl_free(pass);
         }
     }
     p = slash;

@@ -13,7 +13,6 @@
 
 #include "../common/version.h"
 #include "scrub.h"
-#include "sign.h"
 #include "transport.h"
 
 /* libcurl 7.69-8.1 spell the option with three L's (same number, 290). */
