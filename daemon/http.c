@@ -234,6 +234,12 @@ static void on_connection(void *cls, struct MHD_Connection *c,
  * closes them. */
 static void *reaper_main(void *arg)
 {
+    /* indexed by conn.body */
+    static const struct {
+        const char *part;
+        int secs;
+    } late[2] = {{"headers", HTTP_HEADER_DEADLINE},
+                 {"body", HTTP_BODY_DEADLINE}};
     struct http_server *h = arg;
     struct timespec until;
 
@@ -250,16 +256,13 @@ static void *reaper_main(void *arg)
                 n[k->body]++;
             }
         }
-        if (n[0] > 0)
-            log_warn("http",
-                     "closed %u connection%s that did not send a request's "
-                     "headers within %d s",
-                     n[0], n[0] == 1 ? "" : "s", HTTP_HEADER_DEADLINE);
-        if (n[1] > 0)
-            log_warn("http",
-                     "closed %u connection%s that did not send a request's "
-                     "body within %d s",
-                     n[1], n[1] == 1 ? "" : "s", HTTP_BODY_DEADLINE);
+        for (int i = 0; i < 2; i++)
+            if (n[i] > 0)
+                log_warn("http",
+                         "closed %u connection%s that did not send a "
+                         "request's %s within %d s",
+                         n[i], n[i] == 1 ? "" : "s", late[i].part,
+                         late[i].secs);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 1;
         pthread_cond_timedwait(&h->reaper_wake, &h->mu, &until);

@@ -588,6 +588,15 @@ static int series_nodata(struct engine *e, struct series *s, double t,
     return emit(e, s, prev, t, REASON_NODATA, cb, ctx);
 }
 
+/* End s's nodata state: the tiers (reset when nodata began) decide its
+ * severity again at its next evaluation, and its deadline is watched. */
+static void nodata_end(struct engine *e, struct series *s)
+{
+    s->nodata = false;
+    engine_mark_dirty(e, s, true);
+    engine_heap_update(e, s);
+}
+
 /* ---- feeding ---- */
 
 struct sample_ctx {
@@ -688,12 +697,9 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     se->has_samples = true;
     engine_mark_dirty(e, se, false);
     engine_heap_update(e, se);
-    if (se->nodata) {
-        /* The next sample ends the nodata state: the tiers (reset when
-         * nodata began) decide the severity again. */
-        se->nodata = false;
-        engine_mark_dirty(e, se, true);
-    }
+    /* The next sample ends the nodata state. */
+    if (se->nodata)
+        nodata_end(e, se);
     return series_eval(e, se, se->newest, cb, ctx);
 }
 
@@ -719,6 +725,7 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
     struct metric_ent *m;
     struct source *src;
     uint64_t h;
+    double to;
     int rc;
 
     h = util_hash64(s->metric, strlen(s->metric), 0);
@@ -726,20 +733,14 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
     /* The stream clock reaches s->ts: deadlines before it pass first. Those
      * exactly at it wait until the clock moves on (or engine_advance): any
      * sample at that time, this one or a later line's, may be the one that
-     * keeps its series out of nodata. */
-    /* The daemon's clock goes no further than the batch's arrival: a
-     * sample stamped ahead of it (an agent's clock) must not pass the
-     * deadlines of series that are still reporting. */
-    {
-        double to = s->ts;
-
-        if (!isnan(e->arrival) && to > e->arrival)
-            to = e->arrival;
-        if (to > e->clock) {
-            e->clock = to;
-            if ((rc = advance(e, e->clock, false, cb, ctx)) != 0)
-                return rc;
-        }
+     * keeps its series out of nodata. The daemon's clock goes no further
+     * than the batch's arrival: a sample stamped ahead of it (an agent's
+     * clock) must not pass the deadlines of series still reporting. */
+    to = !isnan(e->arrival) && s->ts > e->arrival ? e->arrival : s->ts;
+    if (to > e->clock) {
+        e->clock = to;
+        if ((rc = advance(e, e->clock, false, cb, ctx)) != 0)
+            return rc;
     }
     if (m == NULL) {
         e->st.samples++;
@@ -817,9 +818,7 @@ int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
              * when nodata began, say the severity again. */
             if (s->rule->has_nodata && deadline(s) <= now + UTIL_TIME_EPS)
                 continue;
-            s->nodata = false;
-            engine_mark_dirty(e, s, true);
-            engine_heap_update(e, s);
+            nodata_end(e, s);
         }
         rc = series_eval(e, s, t, cb, ctx);
     }

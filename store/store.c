@@ -608,20 +608,23 @@ void store_close(struct store *s)
     free(s);
 }
 
+/* PRAGMA name = v on s's connection. 0 or -1. */
+static int pragma_set(struct store *s, const char *name, long v)
+{
+    char sql[96];
+
+    snprintf(sql, sizeof(sql), "PRAGMA %s = %ld", name, v);
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
 int store_cache_limit(struct store *s, long kib)
 {
-    char sql[64];
-
-    snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%ld", kib);
-    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    return pragma_set(s, "cache_size", -kib); /* negative: KiB */
 }
 
 int store_set_max_pages(struct store *s, long pages)
 {
-    char sql[64];
-
-    snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %ld", pages);
-    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    return pragma_set(s, "max_page_count", pages);
 }
 
 /* ------------------------------------------------------------------ */
