@@ -523,23 +523,32 @@ START_TEST(nodata_fires_at_deadline_and_next_sample_ends_it)
 }
 END_TEST
 
+/* hb series a and b both at 0, then a at 60: their deadline. */
+static struct engine *hb_a_b_then_a_at_60(struct config **c, struct evlog *l)
+{
+    struct engine *e;
+
+    *c = load("rules:\n"
+              "  - name: hb\n"
+              "    metric: hb\n"
+              "    by: [job]\n"
+              "    severity: {critical: {below: 1}}\n"
+              "    nodata: {after: 1m}\n");
+    e = open_engine(*c, l);
+    feed1(e, "hb", "job", "a", 1, 0, l);
+    feed1(e, "hb", "job", "b", 1, 0, l);
+    feed1(e, "hb", "job", "a", 1, 60, l);
+    return e;
+}
+
 START_TEST(nodata_deadline_reached_exactly_fires_unless_own_sample_arrives)
 {
-    static const char *yaml = "rules:\n"
-                              "  - name: hb\n"
-                              "    metric: hb\n"
-                              "    by: [job]\n"
-                              "    severity: {critical: {below: 1}}\n"
-                              "    nodata: {after: 1m}\n";
-    struct config *c = load(yaml);
+    struct config *c;
     struct evlog l;
-    struct engine *e = open_engine(c, &l);
-
-    feed1(e, "hb", "job", "a", 1, 0, &l);
-    feed1(e, "hb", "job", "b", 1, 0, &l);
     /* The clock reaches 60, a and b's deadline, with a's sample: b's own
      * sample of that time may be the next line, so b is not nodata yet. */
-    feed1(e, "hb", "job", "a", 1, 60, &l);
+    struct engine *e = hb_a_b_then_a_at_60(&c, &l);
+
     ck_assert_int_eq(l.n, 0);
     feed1(e, "hb", "job", "b", 1, 60, &l);
     feed1(e, "hb", "job", "a", 1, 61, &l);
@@ -548,11 +557,7 @@ START_TEST(nodata_deadline_reached_exactly_fires_unless_own_sample_arrives)
 
     /* Without b's sample at 60, the clock moving on passes its deadline,
      * and the event is stamped with it. */
-    c = load(yaml);
-    e = open_engine(c, &l);
-    feed1(e, "hb", "job", "a", 1, 0, &l);
-    feed1(e, "hb", "job", "b", 1, 0, &l);
-    feed1(e, "hb", "job", "a", 1, 60, &l);
+    e = hb_a_b_then_a_at_60(&c, &l);
     ck_assert_int_eq(l.n, 0);
     feed1(e, "hb", "job", "a", 1, 61, &l);
     ck_assert_int_eq(l.n, 1);
@@ -561,11 +566,7 @@ START_TEST(nodata_deadline_reached_exactly_fires_unless_own_sample_arrives)
     close_engine(e, c, &l);
 
     /* So does the end of the input (engine_advance to the clock). */
-    c = load(yaml);
-    e = open_engine(c, &l);
-    feed1(e, "hb", "job", "a", 1, 0, &l);
-    feed1(e, "hb", "job", "b", 1, 0, &l);
-    feed1(e, "hb", "job", "a", 1, 60, &l);
+    e = hb_a_b_then_a_at_60(&c, &l);
     ck_assert_int_eq(engine_advance(e, engine_clock(e), collect, &l), 0);
     ck_assert_int_eq(l.n, 1);
     ck_assert_double_eq(l.ts[0], 60);

@@ -122,39 +122,6 @@ dt.join(10)
 for c in socks:
     c.close()
 
-# --- slowloris: more trickling clients than connection slots ---
-# Each sends a header line a second, which resets an idle timeout; only
-# the deadline on the whole header section frees the slots.
-log_at = len(d.log())
-stop = threading.Event()
-socks = []
-for i in range(600):
-    try:
-        c = socket.create_connection(("127.0.0.1", d.port), timeout=10)
-        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-        socks.append(c)
-    except OSError:
-        pass  # over the limit: refused or reset
-check(len(socks) >= 512, "600 slow clients connect (%d)" % len(socks))
-
-def drip_lines():
-    for _ in range(60):
-        if stop.wait(1.0):
-            return
-        for c in socks:
-            try:
-                c.sendall(b"X-a: b\r\n")
-            except OSError:
-                pass
-
-
-dt = threading.Thread(target=drip_lines)
-dt.start()
-m = d.wait_log(r"closed (\d+) connections? that did not send a request's "
-               r"headers within 10 s", timeout=40, start=log_at)
-check(m is not None, "the server closes the clients past the header deadline")
-
-
 def closed_by_server(c):
     c.settimeout(10)
     try:
@@ -163,61 +130,63 @@ def closed_by_server(c):
             if not data:
                 return True
             if data.startswith(b"HTTP/1.1 2"):
-                return False  # answered: the headers were never finished
+                return False  # answered: the request was never finished
     except OSError:
         return True  # reset: closed too
 
 
-held = [c for c in socks[:50] if not closed_by_server(c)]
-check(not held, "every trickling client is closed (%d answered)" % len(held))
-st, body = d.request("GET", "/healthz", timeout=20)
-check(st == 200, "a new client is answered once the slots are free (%s)" % st)
-stop.set()
-dt.join(10)
-for c in socks:
-    c.close()
+def trickle(head, drip, part, secs, who, closed):
+    """600 clients (more than the 512 slots) send head, then drip once a
+    second, which resets an idle timeout: only the deadline on the
+    request's part frees the slots, after which others are answered."""
+    log_at = len(d.log())
+    stop = threading.Event()
+    socks = []
+    for i in range(600):
+        try:
+            c = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            c.sendall(head)
+            socks.append(c)
+        except OSError:
+            pass  # over the limit: refused or reset
+    check(len(socks) >= 512, "600 %s connect (%d)" % (who, len(socks)))
 
+    def drip_all():
+        for _ in range(60):
+            if stop.wait(1.0):
+                return
+            for c in socks:
+                try:
+                    c.sendall(drip)
+                except OSError:
+                    pass
+
+    dt = threading.Thread(target=drip_all)
+    dt.start()
+    m = d.wait_log(r"closed (\d+) connections? that did not send a "
+                   r"request's %s within %d s" % (part, secs),
+                   timeout=secs + 30, start=log_at)
+    check(m is not None,
+          "the server closes the clients past the %s deadline" % part)
+    held = [c for c in socks[:50] if not closed_by_server(c)]
+    check(not held, "every trickling %s is closed (%d answered)"
+          % (closed, len(held)))
+    st, body = d.request("GET", "/healthz", timeout=20)
+    check(st == 200, "a new client is answered once the slots are free (%s)"
+          % st)
+    stop.set()
+    dt.join(10)
+    for c in socks:
+        c.close()
+
+
+# --- slowloris: a header line a second ---
+trickle(b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"X-a: b\r\n", "headers",
+        10, "slow clients", "client")
 # --- slow bodies: headers sent at once, the body a few bytes at a time ---
-# Each write resets the idle timeout; only the deadline on the body frees
-# the slots.
-log_at = len(d.log())
-stop = threading.Event()
-socks = []
-for i in range(600):
-    try:
-        c = socket.create_connection(("127.0.0.1", d.port), timeout=10)
-        c.sendall(b"POST /api/v1/ingest?format=prom HTTP/1.1\r\nHost: x\r\n"
-                  b"Content-Length: 1000000\r\n\r\nslow_m 1\n")
-        socks.append(c)
-    except OSError:
-        pass
-check(len(socks) >= 512, "600 slow-body clients connect (%d)" % len(socks))
-
-
-def drip_body():
-    for _ in range(60):
-        if stop.wait(1.0):
-            return
-        for c in socks:
-            try:
-                c.sendall(b"slow_m 1\n")
-            except OSError:
-                pass
-
-
-dt = threading.Thread(target=drip_body)
-dt.start()
-m = d.wait_log(r"closed (\d+) connections? that did not send a request's "
-               r"body within 30 s", timeout=60, start=log_at)
-check(m is not None, "the server closes the clients past the body deadline")
-held = [c for c in socks[:50] if not closed_by_server(c)]
-check(not held, "every trickling body is closed (%d answered)" % len(held))
-st, body = d.request("GET", "/healthz", timeout=20)
-check(st == 200, "a new client is answered once the slots are free (%s)" % st)
-stop.set()
-dt.join(10)
-for c in socks:
-    c.close()
+trickle(b"POST /api/v1/ingest?format=prom HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Length: 1000000\r\n\r\nslow_m 1\n", b"slow_m 1\n", "body",
+        30, "slow-body clients", "body")
 
 # --- bodies held at once: each declared Content-Length is booked against
 # 256 MiB as its headers arrive; 16 bodies of 16,000,000 bytes fit, the
