@@ -25,7 +25,8 @@ static void usage(FILE *f)
             "short-lived and flapping firings, fires per day, noise score.\n"
             "\n"
             "  --since T       start: a duration back from now (7d, 24h), an\n"
-            "                  RFC 3339 time or a date (UTC; default 7d)\n"
+            "                  RFC 3339 time or a date (UTC; default: 7\n"
+            "                  days before the end)\n"
             "  --until T       end, same forms (default now)\n"
             "  --short D       a firing resolved within D is short-lived; one\n"
             "                  starting within D of the previous resolve is\n"
@@ -84,8 +85,8 @@ static int post(const struct config *cfg, const char *name,
         fprintf(stderr, "tocsin report: %s\n", e.msg);
         return EXIT_WORK;
     }
-    rc = dispatcher_send_once(&cfg->notifiers[idx], payload, "report", account,
-                              sizeof(account), &e);
+    rc = dispatcher_send_retrying(&cfg->notifiers[idx], payload, "report",
+                                  account, sizeof(account), &e);
     free(payload);
     if (rc != 0) {
         fprintf(stderr, "tocsin report: %s: not delivered: %s\n", name,
@@ -114,7 +115,7 @@ int cmd_report(int argc, char **argv)
     };
     const char *cfgpath = CLI_DEFAULT_CONFIG, *storepath = NULL,
                *outpath = NULL;
-    const char *since_s = "7d", *until_s = NULL, *post_to = NULL;
+    const char *since_s = NULL, *until_s = NULL, *post_to = NULL;
     bool cfg_given = false;
     double now = util_now(), since, until = now, short_s = REPORT_DEFAULT_SHORT;
     enum report_format fmt = REPORT_TEXT;
@@ -176,10 +177,14 @@ int cmd_report(int argc, char **argv)
     if (optind < argc)
         return cli_usage_error("report", "unexpected argument \"%s\"",
                                argv[optind]);
-    if (cli_parse_since(since_s, now, &since) < 0)
-        return cli_usage_error("report", "bad --since \"%s\"", since_s);
     if (until_s != NULL && cli_parse_since(until_s, now, &until) < 0)
         return cli_usage_error("report", "bad --until \"%s\"", until_s);
+    /* Without --since, the week before the end: `--until 2026-01-04` alone
+     * is the week up to that day. */
+    if (since_s == NULL)
+        since = until - REPORT_DEFAULT_PERIOD;
+    else if (cli_parse_since(since_s, now, &since) < 0)
+        return cli_usage_error("report", "bad --since \"%s\"", since_s);
     if (since > until)
         return cli_usage_error("report", "--since is after --until");
 

@@ -1,5 +1,7 @@
 /* main.c - the tocsin binary: dispatches to one subcommand (SPEC section 1). */
 #include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +39,23 @@ static void usage(FILE *f)
         f, "\nEvery command takes -c FILE (default tocsin.yaml) and --help.\n");
 }
 
+/* What a command printed must have reached stdout: events lost to a full
+ * disk under `tocsin eval > events.jsonl` are a failure of the work (exit
+ * 1), said once here for every command. A reader that went away (`tocsin
+ * history | head`) is not worth a message. */
+static int output_done(const char *cmd, int rc)
+{
+    struct pollfd pf = {.fd = fileno(stdout), .events = 0};
+    int flushed = fflush(stdout), err = errno;
+
+    if (flushed == 0 && !ferror(stdout))
+        return rc;
+    if (!(poll(&pf, 1, 0) == 1 && (pf.revents & POLLERR)))
+        fprintf(stderr, "tocsin %s: cannot write the output%s%s\n", cmd,
+                flushed ? ": " : "", flushed ? strerror(err) : "");
+    return rc == 0 ? EXIT_WORK : rc;
+}
+
 int main(int argc, char **argv)
 {
     int rc;
@@ -51,7 +70,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0)
-        return cmd_version(1, argv + 1);
+        return output_done("version", cmd_version(1, argv + 1));
     /* libcurl: initialise once before any thread; SIGPIPE off because
      * CURLOPT_NOSIGNAL leaves it to us. */
     signal(SIGPIPE, SIG_IGN);
@@ -59,7 +78,7 @@ int main(int argc, char **argv)
     json_arena_install();
     for (int i = 0; commands[i].name; i++) {
         if (strcmp(argv[1], commands[i].name) == 0) {
-            rc = commands[i].fn(argc - 1, argv + 1);
+            rc = output_done(argv[1], commands[i].fn(argc - 1, argv + 1));
             curl_global_cleanup();
             return rc;
         }

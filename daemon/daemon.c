@@ -63,6 +63,16 @@ static int w_commit(void *ctx, int *events, struct err *e)
  * passed since the last send recorded in the store, queue one outbox row of
  * kind "report" per receiver and record the send in the same transaction,
  * so a restart neither repeats nor loses it. Runs on the writer thread. */
+/* A report section that names no receiver (no notify, no defaults.notify)
+ * is accepted, for the CLI's sake, but said once per config. */
+static void report_warn_unsent(const struct config *cfg)
+{
+    if (cfg->report.present && cfg->report.nnotify == 0)
+        log_warn("report",
+                 "report has no notify and there is no defaults.notify: no "
+                 "scheduled report is sent");
+}
+
 static void report_if_due(struct daemon_ctx *d, double now)
 {
     const struct config *cfg = daemon_config(d);
@@ -309,6 +319,7 @@ static void reload(struct daemon_ctx *d, const char *path,
              "config reloaded: %zu rules, %zu notifiers, %zu "
              "inputs",
              nc->nrules, nc->nnotifiers, nc->ninputs);
+    report_warn_unsent(nc);
     return;
 reject:
     http_stop(nhttp);
@@ -327,6 +338,8 @@ reject:
 
 /* --- startup and shutdown --- */
 
+/* 0; 1 when SIGTERM or SIGINT came while waiting for the store; -1 when
+ * they cannot be opened (logged). */
 static int open_stores(struct daemon_ctx *d, const struct config *cfg)
 {
     struct err e = {0};
@@ -338,7 +351,16 @@ static int open_stores(struct daemon_ctx *d, const struct config *cfg)
         err_clear(&e);
         if (http_address_taken(cfg->listen, &e))
             goto fail;
+        log_info("tocsin",
+                 "store %s is in use by another tocsin: waiting up to %gs",
+                 cfg->store, STORE_HOLD_WAIT);
         d->hold = store_hold(cfg->store, STORE_HOLD_WAIT, &e);
+    }
+    if (d->hold == STORE_HOLD_STOPPED) {
+        /* SIGTERM or SIGINT while waiting: a stop, not a failure. */
+        log_info("tocsin", "%s", e.msg);
+        d->hold = STORE_HOLD_NONE;
+        return 1;
     }
     if (d->hold == -1)
         goto fail;
@@ -385,7 +407,7 @@ int daemon_run(const char *config_path)
     struct writer_cfg wc;
     struct err e = {0};
     sigset_t set;
-    int sfd, status = 0, done = 0;
+    int sfd, status = 0, done = 0, stopped = 0;
     size_t i;
 
     /* Block the signals before any thread starts so that every thread
@@ -428,7 +450,7 @@ int daemon_run(const char *config_path)
     d->silenced_since = util_now();
     d->gauges = ingest_gauges_new();
 
-    if (d->gauges == NULL || open_stores(d, cfg) < 0)
+    if (d->gauges == NULL || (stopped = open_stores(d, cfg)) != 0)
         goto fail;
     d->pipeline = pipeline_new(cfg, d->wstore, false, &e);
     if (d->pipeline == NULL) {
@@ -471,6 +493,7 @@ int daemon_run(const char *config_path)
              "store %s",
              TOCSIN_VERSION, cfg->nrules, cfg->nnotifiers, cfg->ninputs,
              cfg->store);
+    report_warn_unsent(cfg);
 
     while (!done) {
         struct pollfd pfd = {.fd = sfd, .events = POLLIN};
@@ -533,5 +556,5 @@ fail:
         config_free(kept.v[i]);
     free(kept.v);
     close(sfd);
-    return 1;
+    return stopped > 0 ? 0 : 1;
 }

@@ -6,12 +6,14 @@
  * spent, and writes the outcomes in batched transactions. Runs on its own
  * thread (daemon) or on the caller's (eval --notify: dispatcher_drain);
  * notify-test uses dispatcher_send_once. */
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/json_arena.h"
@@ -1159,9 +1161,13 @@ static size_t count_rcpt(const struct curl_slist *l)
     return n;
 }
 
-int dispatcher_send_once(const struct notifier *n, const char *payload_json,
-                         const char *kind, char *account, size_t accountlen,
-                         struct err *e)
+/* One attempt of the notification key (see dispatcher_send_once); *retry:
+ * the failure is one to try again, after at least *retry_after seconds
+ * when the receiver asked for that. */
+static int send_attempt(const struct notifier *n, const char *payload_json,
+                        const char *kind, const char *key, char *account,
+                        size_t accountlen, bool *retry, double *retry_after,
+                        struct err *e)
 {
     struct notification nt;
     struct request req;
@@ -1170,11 +1176,14 @@ int dispatcher_send_once(const struct notifier *n, const char *payload_json,
     cJSON *payload;
     CURL *h;
     CURLcode rc;
-    char key[40], snip[256], why[400];
+    char snip[256], why[400];
     long code = 0;
+    curl_off_t ra = 0;
     double t0;
     int ret = -1;
 
+    *retry = false;
+    *retry_after = 0;
     snprintf(account, accountlen, "failed");
     payload = cJSON_Parse(payload_json);
     if (payload == NULL) {
@@ -1182,10 +1191,6 @@ int dispatcher_send_once(const struct notifier *n, const char *payload_json,
         err_set(e, "%s", account);
         return -1;
     }
-    snprintf(key, sizeof(key), "msg_test_%016llx",
-             (unsigned long long)util_hash64(payload_json, strlen(payload_json),
-                                             (uint64_t)(util_now() * 1e6) ^
-                                                 (uint64_t)getpid()));
     memset(&nt, 0, sizeof(nt));
     memset(&req, 0, sizeof(req));
     nt.key = key;
@@ -1229,6 +1234,8 @@ int dispatcher_send_once(const struct notifier *n, const char *payload_json,
     t0 = util_mono();
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra);
+    *retry_after = ra > 0 ? (double)ra : 0;
     transport_snippet(io.resp.data, io.resp.len, 200, &req, snip, sizeof(snip));
     if (rc == CURLE_OK || (req.kind == REQ_SMTP && code >= 400)) {
         enum delivery_result res =
@@ -1260,9 +1267,11 @@ int dispatcher_send_once(const struct notifier *n, const char *payload_json,
                      snip, res == DELIVERY_RETRY ? " (would be retried)" : "");
         }
         ret = res == DELIVERY_OK ? 0 : -1;
+        *retry = res == DELIVERY_RETRY;
     } else {
         transport_describe_error(h, rc, &req, why, sizeof(why));
         snprintf(account, accountlen, "failed: %s", why);
+        *retry = transport_retryable(rc);
     }
     if (ret < 0)
         err_set(e, "%s", account);
@@ -1270,4 +1279,63 @@ int dispatcher_send_once(const struct notifier *n, const char *payload_json,
     transport_io_cleanup(&io);
     request_cleanup(&req);
     return ret;
+}
+
+/* A key of its own for a notification outside the outbox. */
+static void once_key(const char *payload_json, char key[40])
+{
+    snprintf(key, 40, "msg_test_%016llx",
+             (unsigned long long)util_hash64(payload_json, strlen(payload_json),
+                                             (uint64_t)(util_now() * 1e6) ^
+                                                 (uint64_t)getpid()));
+}
+
+int dispatcher_send_once(const struct notifier *n, const char *payload_json,
+                         const char *kind, char *account, size_t accountlen,
+                         struct err *e)
+{
+    char key[40];
+    bool retry;
+    double ra;
+
+    once_key(payload_json, key);
+    return send_attempt(n, payload_json, kind, key, account, accountlen, &retry,
+                        &ra, e);
+}
+
+int dispatcher_send_retrying(const struct notifier *n, const char *payload_json,
+                             const char *kind, char *account, size_t accountlen,
+                             struct err *e)
+{
+    double base = n->retry_backoff > 0 ? n->retry_backoff : 1.0;
+    double budget = n->max_retry_time > 0 ? n->max_retry_time : 3600;
+    double t0 = util_mono();
+    unsigned rng = (unsigned)(util_now() * 1e6) ^ (unsigned)getpid();
+    char key[40], mod[200];
+
+    once_key(payload_json, key);
+    log_module(n, n->name, mod, sizeof(mod));
+    for (int attempt = 1;; attempt++) {
+        struct err ae = {0};
+        bool retry;
+        double ra, cap, delay;
+        struct timespec ts;
+
+        if (send_attempt(n, payload_json, kind, key, account, accountlen,
+                         &retry, &ra, &ae) == 0)
+            return 0;
+        cap = fmin(base * pow(2.0, attempt - 1), DISPATCH_BACKOFF_CAP);
+        delay = fmax((double)rand_r(&rng) / ((double)RAND_MAX + 1.0) * cap,
+                     fmin(ra, DISPATCH_RETRY_AFTER_CAP));
+        if (!retry || attempt >= DISPATCH_MAX_ATTEMPTS ||
+            util_mono() + delay > t0 + budget) {
+            err_set(e, "%s", ae.msg);
+            return -1;
+        }
+        log_warn(mod, "%s, retry in %.1fs", account, delay);
+        ts.tv_sec = (time_t)delay;
+        ts.tv_nsec = (long)((delay - (double)ts.tv_sec) * 1e9);
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
 }

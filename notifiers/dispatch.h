@@ -62,5 +62,12 @@ struct dispatch_counter *dispatcher_counters(struct dispatcher *d, size_t *n);
 int dispatcher_send_once(const struct notifier *n, const char *payload_json,
                          const char *kind, char *account, size_t accountlen,
                          struct err *e);
+/* The same, with the outbox's retries (SPEC section 7) for a delivery that
+ * is not a test (report --post): connection errors, 429 and 5xx are tried
+ * again after a full-jitter backoff honouring Retry-After, with one key,
+ * until the notifier's max_retry_time; each retry is logged. */
+int dispatcher_send_retrying(const struct notifier *n, const char *payload_json,
+                             const char *kind, char *account, size_t accountlen,
+                             struct err *e);
 
 #endif

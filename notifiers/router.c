@@ -37,6 +37,9 @@ struct router {
     double sil_until;  /* the set holds for `now` before this */
     bool sil_at_now;   /* loading the silences active at `now` */
     bool replay;       /* also honour silences active at wall-clock time */
+    /* router_repeats has given the receivers that this config's routes
+     * add to firing alerts their place among the alert's receivers */
+    bool routes_seen;
     struct router_stats stats;
 };
 
@@ -612,6 +615,7 @@ struct rep_alert {
 struct rep_heard {
     char *fingerprint, *receiver;
     double last_notified;
+    bool added; /* no heard row: a receiver the routes give the alert now */
 };
 
 struct rep_ctx {
@@ -700,7 +704,16 @@ static int rep_heard_cb(void *ctx, const struct store_heard *h)
     x->fingerprint = xstrdup(h->fingerprint);
     x->receiver = xstrdup(h->receiver);
     x->last_notified = h->last_notified;
+    x->added = false;
     return 0;
+}
+
+static int rep_heard_cmp(const void *a, const void *b)
+{
+    const struct rep_heard *x = a, *y = b;
+    int c = strcmp(x->fingerprint, y->fingerprint);
+
+    return c ? c : strcmp(x->receiver, y->receiver);
 }
 
 static int rep_event_cb(void *ctx, const struct store_event *ev)
@@ -796,19 +809,55 @@ static void rep_ctx_free(struct rep_ctx *c)
     free(c->event);
 }
 
-/* The reminder interval of h starts again at now (a reminder queued, or
- * held back behind a pending notification). */
-static int heard_restart(struct store *s, const struct rep_heard *h, double now,
-                         double rep, struct err *e)
+/* The reminder interval of h starts again at when (now: a reminder queued,
+ * or held back behind a pending notification; -inf: nothing sent yet). */
+static int heard_restart(struct store *s, const struct rep_heard *h,
+                         double when, double rep, struct err *e)
 {
     struct store_heard hp;
 
     memset(&hp, 0, sizeof(hp));
     hp.fingerprint = h->fingerprint;
     hp.receiver = h->receiver;
-    hp.last_notified = now;
+    hp.last_notified = when;
     hp.repeat_interval = rep;
     return store_heard_put(s, &hp, e);
+}
+
+/* The receivers that the config's routes give a firing alert but that have
+ * no heard row (a reload or restart added them to its routes) join c->h as
+ * never notified: SPEC section 6 re-notifies "the receivers of its
+ * matching routes", and a new one is due at once. Done once per config, as
+ * only a config change adds receivers to a firing alert's routes. */
+static void rep_add_routed(const struct config *cfg, struct rep_ctx *c)
+{
+    size_t nh = c->nh;
+
+    if (nh > 1)
+        qsort(c->h, nh, sizeof(*c->h), rep_heard_cmp);
+    for (size_t i = 0; i < c->na; i++) {
+        struct rep_alert *a = &c->a[i];
+
+        rep_interval(cfg, a, 0); /* routes a */
+        for (size_t j = 0; j < a->picks.n; j++) {
+            const struct pick *k = &a->picks.v[j];
+            struct rep_heard key, *x;
+
+            if (!k->routed || k->repeat <= 0)
+                continue;
+            key.fingerprint = a->fingerprint;
+            key.receiver = cfg->notifiers[k->idx].name;
+            if (nh > 0 &&
+                bsearch(&key, c->h, nh, sizeof(*c->h), rep_heard_cmp) != NULL)
+                continue;
+            c->h = xrealloc(c->h, (c->nh + 1) * sizeof(*c->h));
+            x = &c->h[c->nh++];
+            x->fingerprint = xstrdup(key.fingerprint);
+            x->receiver = xstrdup(key.receiver);
+            x->last_notified = -INFINITY;
+            x->added = true;
+        }
+    }
 }
 
 int router_repeats(struct router *r, struct store *s, double now, int *notified,
@@ -831,6 +880,8 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         goto out;
     if (c.na > 1)
         qsort(c.a, c.na, sizeof(*c.a), rep_alert_cmp);
+    if (!r->routes_seen)
+        rep_add_routed(cfg, &c);
     min_rep = rep_min_interval(cfg);
     for (size_t i = 0; i < c.nh; i++) {
         const struct rep_heard *h = &c.h[i];
@@ -857,8 +908,11 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
              * counting those of the alert's earlier episodes. */
             struct pick k = {.heard = true, .last_notified = h->last_notified};
             if (now - cooldown_last(s, h->fingerprint, n->name, &k) <
-                n->cooldown)
+                n->cooldown) {
+                if (h->added && heard_restart(s, h, -INFINITY, rep, e) < 0)
+                    goto out;
                 continue;
+            }
         }
         /* While an earlier notification of the alert still waits for
          * the receiver (it is down), a reminder would only queue behind
@@ -886,15 +940,24 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         if (event_kind_parse(c.event, &ek) == 0 &&
             !(n->events_mask & (1u << ek)))
             continue;
-        if (silenced_by_any(r, rep_view(a)))
+        if (silenced_by_any(r, rep_view(a))) {
+            /* An added receiver keeps its place for when the silence
+             * ends. */
+            if (h->added && heard_restart(s, h, -INFINITY, rep, e) < 0)
+                goto out;
             continue;
+        }
         memset(&row, 0, sizeof(row));
         row.fingerprint = h->fingerprint;
         row.rule = a->rule;
         row.kind = "repeat";
         row.status = OUTBOX_PENDING;
+        /* A receiver never sent anything of this episode (silenced until
+         * now, or added by a reload) gets its first mail: later ones thread
+         * to it. */
         if (build_row(r->cfg, &row, n->name, now, "repeat", NULL, c.json,
-                      a->since, false, now, key, &b, e) < 0)
+                      a->since, !isfinite(h->last_notified), now, key, &b,
+                      e) < 0)
             goto out;
         added = store_outbox_add(s, &row, NULL, e);
         if (added < 0)
@@ -911,6 +974,7 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
     }
     if (notified)
         *notified = pending;
+    r->routes_seen = true;
     rc = 0;
 out:
     rep_ctx_free(&c);

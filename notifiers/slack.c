@@ -307,6 +307,35 @@ static double num_or(const cJSON *o, const char *key, double dflt)
     return cJSON_IsNumber(it) ? it->valuedouble : dflt;
 }
 
+/* The report table's rule cell: name in NAME_COLS columns, padded; a longer
+ * one keeps its head and its tail around "…", as names that share a prefix
+ * (api_latency_eu, api_latency_us) differ at the end. */
+#define NAME_COLS 32
+#define NAME_TAIL 11
+static void name_cell(struct buf *out, const char *name)
+{
+    size_t cols = util_utf8_len(name), len = strlen(name);
+
+    if (cols > NAME_COLS) {
+        size_t head = util_utf8_cut(name, NAME_COLS - NAME_TAIL - 1);
+        size_t tail = len > NAME_TAIL ? len - NAME_TAIL : 0;
+        char *h = xstrdup(name);
+
+        while (tail < len && ((unsigned char)name[tail] & 0xC0) == 0x80)
+            tail++;
+        h[head] = '\0';
+        slack_escape(out, h);
+        buf_adds(out, "\xe2\x80\xa6");
+        slack_escape(out, name + tail);
+        cols = util_utf8_len(h) + 1 + util_utf8_len(name + tail);
+        free(h);
+    } else {
+        slack_escape(out, name);
+    }
+    for (; cols < NAME_COLS; cols++)
+        buf_addc(out, ' ');
+}
+
 /* The report: a ranked table of the noisiest rules in a code block, as
  * many rows as fit one section. */
 static cJSON *slack_report_message(const cJSON *report)
@@ -336,19 +365,14 @@ static cJSON *slack_report_message(const cJSON *report)
         cJSON_ArrayForEach(r, rules)
         {
             const char *name = am_json_str(r, "rule");
-            char nm[40];
-            struct buf esc;
 
-            buf_init(&esc, 0);
-            slack_escape(&esc, name ? name : "?");
-            slack_fit(&esc, 32);
-            snprintf(nm, sizeof(nm), "%s", buf_str(&esc));
-            buf_cleanup(&esc);
             buf_reset(&row);
-            buf_printf(&row, "%-3d %-32s %6.0f %6.0f %6.0f %6.0f %7.2f\n",
-                       shown + 1, nm, num_or(r, "fired", 0),
-                       num_or(r, "resolved", 0), num_or(r, "short_lived", 0),
-                       num_or(r, "flapping", 0), num_or(r, "noise_score", 0));
+            buf_printf(&row, "%-3d ", shown + 1);
+            name_cell(&row, name ? name : "?");
+            buf_printf(&row, " %6.0f %6.0f %6.0f %6.0f %7.2f\n",
+                       num_or(r, "fired", 0), num_or(r, "resolved", 0),
+                       num_or(r, "short_lived", 0), num_or(r, "flapping", 0),
+                       num_or(r, "noise_score", 0));
             /* Keep room for the closing fence and the "more" line. */
             if (b.len + row.len > SLACK_SECTION_MAX - 64)
                 break;

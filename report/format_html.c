@@ -17,7 +17,7 @@
 #define M_TOP 16
 #define M_BOTTOM 48
 #define LEGEND_ROW 20
-#define MAX_DAYS 400 /* longer periods chart only the days with data */
+#define MAX_DAYS 400 /* longer periods chart the newest days with data */
 
 static const char *const palette[] = {
     "#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd",
@@ -89,8 +89,8 @@ static void chart(const struct report *r, struct buf *out)
             }
         if (lo == INT64_MAX)
             lo = hi = d1;
-        d0 = lo;
-        d1 = hi - lo + 1 > MAX_DAYS ? lo + MAX_DAYS - 1 : hi;
+        d0 = hi - lo + 1 > MAX_DAYS ? hi - MAX_DAYS + 1 : lo;
+        d1 = hi;
     }
     ndays = d1 - d0 + 1;
     for (size_t i = 0; i < r->nrules; i++)

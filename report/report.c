@@ -392,8 +392,15 @@ void report_rule_score(struct report_rule *rr, double period_days)
         rr->short_ratio = 1;
     if (rr->flap_ratio > 1)
         rr->flap_ratio = 1;
+    /* The same figure as fires_per_day * (1 + 2 short_ratio + 3
+     * flap_ratio), from whole counts divided once: rules whose counts give
+     * equal scores get equal doubles, so the tie goes to `fired`. */
     rr->noise_score =
-        rr->fires_per_day * (1 + 2 * rr->short_ratio + 3 * rr->flap_ratio);
+        ((double)rr->fired +
+         2.0 * (double)(rr->short_lived < rr->fired ? rr->short_lived
+                                                    : rr->fired) +
+         3.0 * (double)(rr->flapping < rr->fired ? rr->flapping : rr->fired)) /
+        days;
     rr->noisy = false;
     rr->suggestion = NULL;
     if (rr->fired < REPORT_NOISY_MIN_FIRED)

@@ -21,7 +21,8 @@
 #define REPORT_NOISY_FLAP_RATIO 0.3
 #define REPORT_NOISY_SHORT_RATIO 0.5
 
-#define REPORT_DEFAULT_SHORT 300.0 /* --short default: 5m */
+#define REPORT_DEFAULT_SHORT 300.0          /* --short default: 5m */
+#define REPORT_DEFAULT_PERIOD (7 * 86400.0) /* without --since: a week */
 
 /* Firing events of one UTC day. */
 struct report_day {

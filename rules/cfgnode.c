@@ -160,8 +160,25 @@ void cfg_diag_print(const struct cfg_diag *d, void *FILE_stream)
 {
     FILE *f = FILE_stream;
 
-    for (size_t i = 0; i < d->nmsgs; i++)
-        fprintf(f, "%s\n", d->msgs[i]);
+    /* One line per error, whatever a quoted key or value holds: control
+     * characters are shown escaped, not obeyed. */
+    for (size_t i = 0; i < d->nmsgs; i++) {
+        for (const char *p = d->msgs[i]; *p; p++) {
+            unsigned char c = (unsigned char)*p;
+
+            if (c == '\n')
+                fputs("\\n", f);
+            else if (c == '\r')
+                fputs("\\r", f);
+            else if (c == '\t')
+                fputs("\\t", f);
+            else if (c < 0x20 || c == 0x7f)
+                fprintf(f, "\\x%02x", c);
+            else
+                fputc(c, f);
+        }
+        fputc('\n', f);
+    }
     if (d->count > d->nmsgs)
         fprintf(f, "%s: %zu errors (%zu not shown)\n", d->file, d->count,
                 d->count - d->nmsgs);

@@ -381,7 +381,7 @@ static void known_notifiers(const struct config *c, char *out, size_t len)
 
     out[0] = '\0';
     if (c->nnotifiers == 0) {
-        snprintf(out, len, "no notifiers are defined");
+        snprintf(out, len, "no valid notifier is defined");
         return;
     }
     o = (size_t)snprintf(out, len, "known: ");

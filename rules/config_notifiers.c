@@ -278,6 +278,20 @@ void config_load_report(struct config_loader *L, const struct cfg_node *root)
         r->since = r->every;
     config_read_notify(L, cfg_get(m, "notify"), "report notify", &r->notify,
                        &r->nnotify);
+    /* Without notify, the report goes where events go by default (with
+     * neither, the daemon says at start that it sends no report). */
+    if (cfg_get(m, "notify") == NULL && L->c->ndefault_notify > 0) {
+        r->nnotify = L->c->ndefault_notify;
+        r->notify = xmalloc(r->nnotify * sizeof(*r->notify));
+        memcpy(r->notify, L->c->default_notify,
+               r->nnotify * sizeof(*r->notify));
+    } else if (cfg_get(m, "notify") != NULL &&
+               cfg_get(m, "notify")->type == CFG_SEQ &&
+               cfg_get(m, "notify")->n == 0) {
+        cfg_error_at(L->d, cfg_get(m, "notify"),
+                     "report notify is empty: the scheduled report would go "
+                     "nowhere");
+    }
 }
 
 static bool parse_format(const char *s, enum ingest_format *out)

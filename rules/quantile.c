@@ -245,7 +245,9 @@ int qset_quantile(const struct qset *q, double phi, double *out)
         return 0;
     }
     double b = k + 1 < q->b[i].n ? q->b[i].v[k + 1] : q->b[i + 1].v[0];
-    *out = a + (b - a) * w;
+    /* Prometheus' own arithmetic (promql quantile()), so that a value at a
+     * threshold compares as quantile_over_time's does, to the last bit. */
+    *out = a * (1 - w) + b * w;
     return 0;
 }
 

@@ -214,6 +214,9 @@ int store_meta_put(struct store *s, const char *key, const char *value,
  * N...)". ":memory:" and NULL need none: STORE_HOLD_NONE. The views
  * (alerts, history, report, silence) take no hold. */
 #define STORE_HOLD_NONE (-2)
+/* Returned instead of waiting on when SIGTERM or SIGINT is pending (a
+ * caller that blocks them for a signalfd): stop, do not wait the rest. */
+#define STORE_HOLD_STOPPED (-3)
 /* Seconds to wait: more than a stopping holder takes. */
 #define STORE_HOLD_WAIT 15.0
 int store_hold(const char *path, double wait, struct err *e);

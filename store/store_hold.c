@@ -6,6 +6,7 @@
  * readers and the short writes of `silence` keep working beside the holder. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,17 @@ int store_hold(const char *path, double wait, struct err *e)
     while ((rc = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK &&
            tries-- > 0) {
         struct timespec ts = {0, 50 * 1000 * 1000};
+        sigset_t pend;
 
+        if (sigpending(&pend) == 0 && (sigismember(&pend, SIGTERM) == 1 ||
+                                       sigismember(&pend, SIGINT) == 1)) {
+            err_set(e,
+                    "store %s is in use by another tocsin: stopped "
+                    "waiting for it",
+                    path);
+            close(fd);
+            return STORE_HOLD_STOPPED;
+        }
         nanosleep(&ts, NULL);
     }
     if (rc < 0) {

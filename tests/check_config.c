@@ -635,6 +635,26 @@ START_TEST(report_bad_at_and_unknown_key)
 }
 END_TEST
 
+/* A report without notify goes to defaults.notify; an empty notify list
+ * sends it nowhere, which is an error. */
+START_TEST(report_without_notify_goes_to_defaults_notify)
+{
+    struct config *c = load("notifiers:\n  a: {type: log}\n  b: {type: log}\n"
+                            "defaults: {notify: [b, a]}\n"
+                            "report: {every: 1d}\n");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(c->report.nnotify, 2);
+    ck_assert_str_eq(c->notifiers[c->report.notify[0]].name, "b");
+    ck_assert_str_eq(c->notifiers[c->report.notify[1]].name, "a");
+    config_free(c);
+    c = load("notifiers:\n  a: {type: log}\ndefaults: {notify: [a]}\n"
+             "report: {every: 1d, notify: []}\n");
+    ck_assert_ptr_null(c);
+    ck_assert(has_msg("f.yaml:4:29: report notify is empty: the scheduled "
+                      "report would go nowhere"));
+}
+END_TEST
+
 /* ---- notifiers, defaults, routes ---- */
 
 #define NOTIFIERS                                                              \
@@ -1467,6 +1487,7 @@ Suite *config_suite(void)
     tcase_add_test(t, listen_must_be_host_port);
     tcase_add_test(t, report_at_parses_weekday_and_time);
     tcase_add_test(t, report_bad_at_and_unknown_key);
+    tcase_add_test(t, report_without_notify_goes_to_defaults_notify);
     tcase_add_test(n, unknown_notifier_in_route_lists_known_ones);
     tcase_add_test(n, unknown_notifier_in_defaults_and_report);
     tcase_add_test(n, defaults_apply_to_notifiers_whatever_the_key_order);

@@ -537,6 +537,70 @@ START_TEST(slack_report_is_a_ranked_table_within_limits)
 }
 END_TEST
 
+/* Columns of the report table in characters, &lt; &gt; &amp; counting one
+ * each, as Slack shows them. */
+static size_t shown_cols(const char *p, const char *end)
+{
+    size_t n = 0;
+
+    while (p < end) {
+        if (*p == '&') {
+            const char *semi = memchr(p, ';', (size_t)(end - p));
+            p = semi ? semi + 1 : p + 1;
+        } else {
+            p++;
+            while (p < end && ((unsigned char)*p & 0xC0) == 0x80)
+                p++;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* A cut rule name keeps its head and its tail ("…" in the middle), so
+ * names that differ at the end still differ, and every row of the table
+ * is as wide as its header: the numbers stay under their headings. */
+START_TEST(slack_report_table_lines_up_and_cut_names_keep_their_tail)
+{
+    static const char *const names[] = {
+        "api_latency_p90_for_the_checkout_service_eu",
+        "api_latency_p90_for_the_checkout_service_us",
+        "<&>_short",
+    };
+    struct fixture f;
+    cJSON *p = report_payload(3), *m;
+    cJSON *rules = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(p, "report"), "json"), "rules");
+    const char *t, *line, *end;
+    size_t width = 0, rows = 0;
+
+    for (int i = 0; i < 3; i++)
+        cJSON_ReplaceItemInObject(cJSON_GetArrayItem(rules, i), "rule",
+                                  cJSON_CreateString(names[i]));
+    fx_setup(&f, "slack", slack_yaml);
+    m = render_slack(&f, "report", p);
+    t = jstr(m, "blocks.1.text.text");
+    ck_assert_ptr_nonnull(
+        strstr(t, "api_latency_p90_for_\xe2\x80\xa6_service_eu "));
+    ck_assert_ptr_nonnull(
+        strstr(t, "api_latency_p90_for_\xe2\x80\xa6_service_us "));
+    ck_assert_ptr_nonnull(strstr(t, "&lt;&amp;&gt;_short "));
+    line = strchr(strstr(t, "```"), '\n') + 1;
+    while ((end = strchr(line, '\n')) != NULL) {
+        size_t w = shown_cols(line, end);
+        if (width == 0)
+            width = w;
+        ck_assert_uint_eq(w, width);
+        rows++;
+        line = end + 1;
+    }
+    ck_assert_uint_eq(rows, 4); /* the header and three rules */
+    cJSON_Delete(m);
+    cJSON_Delete(p);
+    fx_teardown(&f);
+}
+END_TEST
+
 START_TEST(slack_check_accepts_only_200_with_body_ok)
 {
     const struct notifier_ops *s = notifier_kind("slack");
@@ -2029,6 +2093,8 @@ Suite *notifiers_suite(void)
     tcase_add_test(t, severity_word_is_cut_on_a_character_boundary);
     tcase_add_test(t, slack_200_labels_stay_within_limits);
     tcase_add_test(t, slack_report_is_a_ranked_table_within_limits);
+    tcase_add_test(t,
+                   slack_report_table_lines_up_and_cut_names_keep_their_tail);
     tcase_add_test(t, slack_check_accepts_only_200_with_body_ok);
     tcase_add_test(
         t, slack_configure_reports_missing_url_and_unknown_key_with_position);

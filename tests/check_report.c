@@ -442,6 +442,37 @@ START_TEST(report_many_rules_sorted_by_score_then_fired_then_name)
 }
 END_TEST
 
+/* Equal scores from different counts, (6 + 2*1)/7 and (5 + 3*1)/7: the
+ * same double, so the tie goes to `fired` as documented, whatever the
+ * rounding of fires_per_day * (1 + 2 short_ratio + 3 flap_ratio). */
+START_TEST(report_equal_scores_tie_on_fired)
+{
+    struct store *s = mem_store();
+    cJSON *j;
+
+    for (int i = 0; i < 6; i++) {
+        add_ev(s, T0 + i * DAY, "a_six", "a", "firing", false);
+        add_ev(s, T0 + i * DAY + (i == 0 ? 60 : 3600), "a_six", "a", "resolved",
+               false);
+    }
+    add_ev(s, T0, "b_five", "b", "firing", false);
+    add_ev(s, T0 + 3600, "b_five", "b", "resolved", false);
+    add_ev(s, T0 + 3720, "b_five", "b", "firing", false); /* flapping */
+    add_ev(s, T0 + 7320, "b_five", "b", "resolved", false);
+    for (int i = 2; i < 5; i++) {
+        add_ev(s, T0 + i * DAY, "b_five", "b", "firing", false);
+        add_ev(s, T0 + i * DAY + 3600, "b_five", "b", "resolved", false);
+    }
+    j = report_json(s, T0, T0 + 7 * DAY, 300);
+    ck_assert_double_eq(num(rule_at(j, 0, "a_six"), "short_lived"), 1);
+    ck_assert_double_eq(num(rule_at(j, 1, "b_five"), "flapping"), 1);
+    ck_assert_double_eq(num(rule_at(j, 0, "a_six"), "noise_score"),
+                        num(rule_at(j, 1, "b_five"), "noise_score"));
+    cJSON_Delete(j);
+    store_close(s);
+}
+END_TEST
+
 START_TEST(report_flapping_short_rule_outranks_more_frequent_steady_rule)
 {
     struct store *s = mem_store();
@@ -634,6 +665,35 @@ START_TEST(report_html_escapes_names_and_draws_one_series_per_rule)
         n++;
     ck_assert_int_eq(n, 2);
     ck_assert_ptr_nonnull(strstr(t, "2026-01-03"));
+    buf_cleanup(&b);
+    report_free(r);
+    store_close(s);
+}
+END_TEST
+
+/* A period of over 400 days charts the newest 400 days with firings: the
+ * latest ones are what a reader looks for. */
+START_TEST(report_html_long_period_charts_the_newest_days)
+{
+    struct store *s = mem_store();
+    struct report *r = NULL;
+    struct err e = {0};
+    struct buf b;
+    const char *t, *p;
+    int n = 0;
+
+    add_ev(s, T0 - 700 * DAY + 10, "r", "f", "firing", false);
+    add_ev(s, T0 - 10 * DAY + 10, "r", "f", "firing", false);
+    add_ev(s, T0 - 2 * DAY + 10, "r", "f", "firing", false);
+    ck_assert_int_eq(report_compute(s, T0 - 800 * DAY, T0, 300, &r, &e), 0);
+    buf_init(&b, 0);
+    ck_assert_int_eq(report_format_html(r, &b), 0);
+    t = buf_str(&b);
+    for (p = t; (p = strstr(p, "<circle")) != NULL; p++)
+        n++;
+    ck_assert_int_eq(n, 2); /* the two newest days, not the oldest */
+    /* The newest firing is the polyline's last point, at the right edge. */
+    ck_assert_ptr_nonnull(strstr(t, "<circle"));
     buf_cleanup(&b);
     report_free(r);
     store_close(s);
@@ -863,6 +923,7 @@ Suite *report_suite(void)
     tcase_add_test(tc, report_many_rules_sorted_by_score_then_fired_then_name);
     tcase_add_test(
         tc, report_flapping_short_rule_outranks_more_frequent_steady_rule);
+    tcase_add_test(tc, report_equal_scores_tie_on_fired);
     tcase_add_test(tc, report_per_day_uses_utc_dates_across_midnight);
     tcase_add_test(tc, report_short_option_changes_short_lived_and_flapping);
     tcase_add_test(tc, report_since_after_until_is_an_error);
@@ -870,6 +931,7 @@ Suite *report_suite(void)
     tcase_add_test(tc, report_noisy_flag_needs_three_firings_and_a_threshold);
     tcase_add_test(tc, report_text_and_markdown_show_table_and_suggestions);
     tcase_add_test(tc, report_html_escapes_names_and_draws_one_series_per_rule);
+    tcase_add_test(tc, report_html_long_period_charts_the_newest_days);
     tcase_add_test(tc,
                    report_payload_holds_every_rendering_and_the_json_object);
     tcase_add_test(tc, report_format_names_parse);

@@ -626,6 +626,36 @@ START_TEST(repeat_interval_follows_the_running_config)
 }
 END_TEST
 
+/* SPEC section 6 re-notifies "the receivers of its matching routes": a
+ * receiver that a reload adds to a firing alert's route is due at once
+ * (after a silence, when it ends), and from then on follows the alert. */
+START_TEST(receiver_added_to_the_route_by_a_reload_is_reminded)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [mail]\n"
+                          "    repeat_interval: 10m\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 1);
+    fx_reload(&f, NOTIFIERS "routes:\n"
+                            "  - match: {alertname: api}\n"
+                            "    notify: [mail, chat]\n"
+                            "    repeat_interval: 10m\n");
+    fx_silence_at(&f, "alertname=api", "", T0 + 30, T0 + 120);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 60), 0);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 200), 1); /* chat, silence over */
+    ck_assert_str_eq(fx_rows(&f, &r), "mail:sent:event chat:pending:repeat");
+    ck_assert_int_eq(fx_repeats(&f, T0 + 600), 1);       /* mail */
+    ck_assert_int_eq(fx_repeats(&f, T0 + 200 + 599), 0); /* chat not yet */
+    ck_assert_int_eq(fx_repeats(&f, T0 + 200 + 600), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 900, EV_RESOLVED, SEV_OK, SEV_CRITICAL, T0), 2);
+    fx_close(&f);
+}
+END_TEST
+
 /* A receiver whose notifications of an alert were all silenced never
  * heard it: its later events reach it only through the routes, so a
  * silence on severity=warning holds back the resolved too, and an
@@ -1169,6 +1199,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, firing_alert_is_repeated_after_repeat_interval);
     tcase_add_test(tc, no_reminder_queues_behind_an_undelivered_notification);
     tcase_add_test(tc, repeat_interval_follows_the_running_config);
+    tcase_add_test(tc, receiver_added_to_the_route_by_a_reload_is_reminded);
     tcase_add_test(tc, silenced_receiver_does_not_follow_the_alert);
     tcase_add_test(tc, reminders_respect_cooldown);
     tcase_add_test(tc, receiver_notified_at_time_zero_follows_the_alert);

@@ -213,6 +213,13 @@ START_TEST(quantile_matches_prometheus_quantile_over_time)
     ck_assert_double_eq_tol(quantile_of(big, 1000, 0.999), 999.001, 1e-9);
     ck_assert_double_eq_tol(quantile_of(big, 1000, 0.5), 500.5, 1e-9);
     free(big);
+
+    /* To the last bit: promql's lower*(1-w) + upper*w, not lower +
+     * (upper-lower)*w. p50 of {0.3, 1.1} is 0.7000000000000001 there, which
+     * is above a threshold of 0.7 (the other form gives exactly 0.7). */
+    double pair[] = {1.1, 0.3};
+    ck_assert_double_eq(quantile_of(pair, 2, 0.5), 0.3 * 0.5 + 1.1 * 0.5);
+    ck_assert(quantile_of(pair, 2, 0.5) > 0.7);
 }
 END_TEST
 

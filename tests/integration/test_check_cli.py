@@ -143,6 +143,17 @@ expect("hunter2" not in err and "tok_abc" not in err,
 expect("env2.yaml:8:23: unknown severity \"(value from the "
        "environment)\"" in err, "the position is still given", err)
 
+# A quoted key or value holding a newline or an escape sequence is shown
+# escaped: each error stays one FILE:LINE:COL line, nothing for a terminal.
+with open("ctl.yaml", "w") as f:
+    f.write('"sto\\nre: x": 1\n"a\\e[31mb": 2\nrules: []\n')
+rc, out, err = run("-c", "ctl.yaml")
+lines = err.splitlines()
+expect(rc == 1 and len(lines) == 2 and
+       all(re.match(r"ctl\.yaml:\d+:\d+: ", x) for x in lines) and
+       "sto\\nre: x" in lines[0] and "a\\x1b[31mb" in lines[1] and
+       "\x1b" not in err, "control characters in errors are escaped", err)
+
 # The SPEC's example config passes with its variables set.
 spec = os.path.join(ROOT, "tests", "configs", "spec_example.yaml")
 rc, out, err = run("-c", spec, env={

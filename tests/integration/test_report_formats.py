@@ -104,6 +104,16 @@ def main():
     out = run("report", "-c", "tocsin.yaml", "--since", "2026-01-01",
               "--until", "2026-01-03", "--format", "json").stdout
     expect(json.loads(out) == rep, "dates alone give the same report")
+    # --until alone: the week before it, not a week before now.
+    p = run("report", "-c", "tocsin.yaml", "--until", "2026-01-03",
+            "--format", "json")
+    alone = json.loads(p.stdout) if p.returncode == 0 else {}
+    expect(alone.get("until") == T0 + 2 * 86400 and
+           alone.get("since") == T0 + 2 * 86400 - 7 * 86400 and
+           [r["rule"] for r in alone["rules"]] ==
+           [r["rule"] for r in rep["rules"]],
+           "--until alone reports the 7 days before it (%d %s)"
+           % (p.returncode, p.stderr.strip()))
     out = run("history", "-c", "tocsin.yaml", "--since", "2026-01-02",
               "--json").stdout
     expect([json.loads(x)["ts"] for x in out.splitlines()] == [T0 + 86500],

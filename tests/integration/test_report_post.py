@@ -2,8 +2,10 @@
 # Integration: `tocsin report --post NOTIFIER` delivers the report payload to
 # a real loopback HTTP receiver (a webhook notifier pointing at a tiny
 # http.server that records each body): the JSON report arrives, the account
-# is printed, a receiver answering 400 makes the command exit 1, and an
-# unknown notifier name exits 1.
+# is printed, a receiver answering 503 with Retry-After is tried again with
+# the same webhook-id (SPEC section 7 retries every delivery), one answering
+# 400 makes the command exit 1 after one attempt, and an unknown notifier
+# name exits 1.
 import http.server
 import json
 import os
@@ -15,7 +17,7 @@ TOCSIN = os.environ["TOCSIN"]
 T0 = 1767225600  # 2026-01-01T00:00:00Z
 
 bodies = []
-answer = {"code": 200}
+answer = {"code": 200, "first": None}  # first: the next request's answer
 lock = threading.Lock()
 
 
@@ -25,8 +27,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(n)
         with lock:
             bodies.append((self.path, dict(self.headers), body))
-            code = answer["code"]
+            code = answer["first"] or answer["code"]
+            answer["first"] = None
         self.send_response(code)
+        if code == 503:
+            self.send_header("Retry-After", "1")
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -57,7 +62,7 @@ notifiers:
   hook:
     type: webhook
     url: http://127.0.0.1:%d/hook
-    max_retry_time: 1s
+    max_retry_time: 5s
 rules:
   - name: flappy
     metric: temp
@@ -95,11 +100,28 @@ rules:
            "the figures arrived (fired 3, resolved 2, flapping 2)")
 
     with lock:
+        bodies.clear()
+        answer["first"] = 503
+    p = run("report", "-c", "tocsin.yaml", "--since", "2026-01-01T00:00:00Z",
+            "--until", "2026-01-02T00:00:00Z", "--post", "hook")
+    expect(p.returncode == 0, "a 503 with Retry-After is retried, then "
+           "delivered (%s %s)" % (p.stdout, p.stderr))
+    with lock:
+        got = list(bodies)
+    expect(len(got) == 2, "two requests: %d" % len(got))
+    ids = [h.get("webhook-id") for _, h, _ in got]
+    expect(ids[0] and ids[0] == ids[1], "the retry has the same webhook-id")
+    expect("retry in" in p.stderr, "the retry is logged: %r" % p.stderr)
+
+    with lock:
+        bodies.clear()
         answer["code"] = 400
     p = run("report", "-c", "tocsin.yaml", "--since", "2026-01-01T00:00:00Z",
             "--until", "2026-01-02T00:00:00Z", "--post", "hook")
     expect(p.returncode == 1, "a receiver answering 400 gives exit 1 (%s)"
            % p.stderr.strip())
+    with lock:
+        expect(len(bodies) == 1, "a 400 is not retried")
 
     p = run("report", "-c", "tocsin.yaml", "--post", "nobody")
     expect(p.returncode == 1 and "nobody" in p.stderr,

@@ -2,7 +2,7 @@
 # subcommand, --help, -c defaulting to tocsin.yaml, --store on the commands
 # that read the store, eval/parse options and the stderr summary.
 # Run by tests/integration/run.sh with $TOCSIN set.
-import json, os, sys
+import json, os, subprocess, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from spec_common import check, run, write, J, finish
 
@@ -136,4 +136,22 @@ for args, stdin, what in ((["nd.txt"], "", "a whole file"),
           [("a", "nodata", 1000000010.0)],
           "the nodata deadline at the last time passes after %s: %r"
           % (what, p.stdout))
+# Output that cannot be written (a full disk) is a failure of the work,
+# for every command that prints: exit 1 and say so, never a silent 0.
+p = run(["eval", "-c", "nd.yaml", "--store", "full.db", "nd.txt"])
+check(p.returncode == 0 and p.stdout.strip() != "", "full.db filled")
+for args in (["eval", "-c", "nd.yaml", "nd.txt"],
+             ["alerts", "--store", "full.db"],
+             ["alerts", "--store", "full.db", "--json"],
+             ["history", "--store", "full.db", "--since", "0"],
+             ["history", "--store", "full.db", "--since", "0", "--json"],
+             ["silence", "list", "--store", "full.db"],
+             ["check", "-c", "nd.yaml"],
+             ["version"]):
+    with open("/dev/full", "w") as full:
+        q = subprocess.run([os.environ["TOCSIN"]] + args, stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+    check(q.returncode == 1 and "cannot write the output" in q.stderr,
+          "%s > /dev/full exits 1 saying so (%d, %r)"
+          % (" ".join(args[:2]), q.returncode, q.stderr[-200:]))
 finish()

@@ -2,7 +2,8 @@
 second `tocsin run` and a `tocsin eval --store` on it exit 1 with a message
 naming the holder's pid (two would both evaluate, repeating firings, and
 both deliver the outbox); they wait 15 s first, so a restart that does not
-wait for the old process to exit still works. The views and silences keep
+wait for the old process to exit still works, and SIGTERM ends the wait
+with 0. The views and silences keep
 working beside the holder. After a clean stop, and after kill -9, the store
 is free again at once."""
 import os
@@ -73,6 +74,21 @@ r = run(["silence", "add", "--store", d.store, "--match", "host=c",
          "--for", "1h"])
 check(r.returncode == 0, "`tocsin silence add` writes to it (%s)"
       % r.stderr.strip())
+# SIGTERM while a second `tocsin run` waits for the store stops it at
+# once, with 0, as SIGTERM stops a running daemon (SPEC section 11).
+waiter = subprocess.Popen([TOCSIN, "run", "-c", d.cfg], text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+seen = []
+for line in waiter.stderr:  # ends at the latest when it gives up (15 s)
+    seen.append(line)
+    if "waiting up to 15s" in line:
+        waiter.send_signal(signal.SIGTERM)
+        break
+rest = waiter.communicate(timeout=60)[1]
+check(any("waiting up to 15s" in x for x in seen) and waiter.returncode == 0
+      and "stopped waiting" in rest,
+      "SIGTERM while waiting for the store exits 0 (%d, %s)"
+      % (waiter.returncode, ("".join(seen) + rest).strip()[-300:]))
 check(d.stop() == 0, "SIGTERM exits 0")
 
 r = run(["eval", "-c", d.cfg, "--store", d.store],
