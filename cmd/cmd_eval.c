@@ -268,7 +268,8 @@ int cmd_eval(int argc, char **argv)
     if (cfg == NULL)
         return EXIT_WORK;
     hold = store_hold(storepath, STORE_HOLD_WAIT, &herr);
-    if (hold == -1) {
+    /* STORE_HOLD_STOPPED too: a stop signal blocked since exec. */
+    if (hold == -1 || hold == STORE_HOLD_STOPPED) {
         fprintf(stderr, "tocsin eval: %s\n", herr.msg);
         config_free(cfg);
         return EXIT_WORK;

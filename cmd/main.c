@@ -48,12 +48,14 @@ static int output_done(const char *cmd, int rc)
     struct pollfd pf = {.fd = fileno(stdout), .events = 0};
     int flushed = fflush(stdout), err = errno;
 
-    if (flushed == 0 && !ferror(stdout))
+    /* A command that failed has said why (parse and report tell their
+     * own write errors). */
+    if (rc != 0 || (flushed == 0 && !ferror(stdout)))
         return rc;
     if (!(poll(&pf, 1, 0) == 1 && (pf.revents & POLLERR)))
         fprintf(stderr, "tocsin %s: cannot write the output%s%s\n", cmd,
                 flushed ? ": " : "", flushed ? strerror(err) : "");
-    return rc == 0 ? EXIT_WORK : rc;
+    return EXIT_WORK;
 }
 
 int main(int argc, char **argv)

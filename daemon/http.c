@@ -97,6 +97,33 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, int status,
     return rc;
 }
 
+/* The same for an answer built in b, which libmicrohttpd takes over
+ * without a copy (an alert list may be hundreds of MB); b is left empty. */
+static enum MHD_Result send_reply_buf(struct MHD_Connection *c, int status,
+                                      const char *ctype, struct buf *b,
+                                      const char *allow)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result rc;
+    size_t len = b->len;
+    char *body = b->failed ? NULL : buf_steal(b);
+
+    if (body == NULL)
+        return send_reply(c, status, ctype, "", 0, allow);
+    resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    if (ctype != NULL)
+        MHD_add_response_header(resp, "Content-Type", ctype);
+    if (allow != NULL)
+        MHD_add_response_header(resp, "Allow", allow);
+    rc = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
 /* Bodies over the limit but under this are read and dropped before the 413
  * (see on_request). */
 #define DAEMON_DRAIN_LIMIT ((unsigned long long)256 << 20)
@@ -418,7 +445,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     api_reply_init(&r);
     http_route(h->d, method, url, format, id, ctype, buf_str(&rq->body),
                rq->body.len, &r, &allow);
-    rc = send_reply(c, r.status, r.ctype, buf_str(&r.body), r.body.len, allow);
+    rc = send_reply_buf(c, r.status, r.ctype, &r.body, allow);
     api_reply_cleanup(&r);
     return rc;
 }

@@ -857,7 +857,7 @@ struct dispatcher *dispatcher_new(const struct config *cfg, struct store *s,
     d->cfg = cfg;
     d->s = s;
     d->need_load = true;
-    d->rng = (unsigned)(util_now() * 1000.0) ^ (unsigned)getpid();
+    d->rng = (unsigned)((uint64_t)(util_now() * 1000.0) ^ (uint64_t)getpid());
     d->multi = curl_multi_init();
     if (d->multi == NULL) {
         err_set(e, "dispatch: cannot create a curl multi handle");
@@ -1165,9 +1165,9 @@ static size_t count_rcpt(const struct curl_slist *l)
  * the failure is one to try again, after at least *retry_after seconds
  * when the receiver asked for that. */
 static int send_attempt(const struct notifier *n, const char *payload_json,
-                        const char *kind, const char *key, char *account,
-                        size_t accountlen, bool *retry, double *retry_after,
-                        struct err *e)
+                        const char *kind, const char *key, bool once,
+                        char *account, size_t accountlen, bool *retry,
+                        double *retry_after, struct err *e)
 {
     struct notification nt;
     struct request req;
@@ -1263,8 +1263,9 @@ static int send_attempt(const struct notifier *n, const char *payload_json,
             snprintf(account, accountlen,
                      "delivered: HTTP %ld \"%s\" in %ld ms", code, snip, ms);
         } else {
-            snprintf(account, accountlen, "failed: HTTP %ld \"%s\"%s", code,
-                     snip, res == DELIVERY_RETRY ? " (would be retried)" : "");
+            snprintf(
+                account, accountlen, "failed: HTTP %ld \"%s\"%s", code, snip,
+                once && res == DELIVERY_RETRY ? " (would be retried)" : "");
         }
         ret = res == DELIVERY_OK ? 0 : -1;
         *retry = res == DELIVERY_RETRY;
@@ -1299,8 +1300,8 @@ int dispatcher_send_once(const struct notifier *n, const char *payload_json,
     double ra;
 
     once_key(payload_json, key);
-    return send_attempt(n, payload_json, kind, key, account, accountlen, &retry,
-                        &ra, e);
+    return send_attempt(n, payload_json, kind, key, true, account, accountlen,
+                        &retry, &ra, e);
 }
 
 int dispatcher_send_retrying(const struct notifier *n, const char *payload_json,
@@ -1310,7 +1311,8 @@ int dispatcher_send_retrying(const struct notifier *n, const char *payload_json,
     double base = n->retry_backoff > 0 ? n->retry_backoff : 1.0;
     double budget = n->max_retry_time > 0 ? n->max_retry_time : 3600;
     double t0 = util_mono();
-    unsigned rng = (unsigned)(util_now() * 1e6) ^ (unsigned)getpid();
+    unsigned rng =
+        (unsigned)((uint64_t)(util_now() * 1e6) ^ (uint64_t)getpid());
     char key[40], mod[200];
 
     once_key(payload_json, key);
@@ -1321,15 +1323,30 @@ int dispatcher_send_retrying(const struct notifier *n, const char *payload_json,
         double ra, cap, delay;
         struct timespec ts;
 
-        if (send_attempt(n, payload_json, kind, key, account, accountlen,
+        if (send_attempt(n, payload_json, kind, key, false, account, accountlen,
                          &retry, &ra, &ae) == 0)
             return 0;
+        if (!retry) {
+            err_set(e, "%s", ae.msg);
+            return -1;
+        }
         cap = fmin(base * pow(2.0, attempt - 1), DISPATCH_BACKOFF_CAP);
         delay = fmax((double)rand_r(&rng) / ((double)RAND_MAX + 1.0) * cap,
                      fmin(ra, DISPATCH_RETRY_AFTER_CAP));
-        if (!retry || attempt >= DISPATCH_MAX_ATTEMPTS ||
+        if (attempt >= DISPATCH_MAX_ATTEMPTS ||
             util_mono() + delay > t0 + budget) {
-            err_set(e, "%s", ae.msg);
+            /* Say why a retryable answer ended it, as the outbox does. */
+            size_t len = strlen(account);
+
+            if (ra > 0 && util_mono() + ra > t0 + budget)
+                snprintf(account + len, accountlen - len,
+                         " (its Retry-After of %.0f s is past the retry "
+                         "budget, max_retry_time)",
+                         ra);
+            else
+                snprintf(account + len, accountlen - len,
+                         " (gave up after %d attempts)", attempt);
+            err_set(e, "%s", account);
             return -1;
         }
         log_warn(mod, "%s, retry in %.1fs", account, delay);

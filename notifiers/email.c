@@ -417,14 +417,16 @@ static int email_render(const struct notifier *n, const struct notification *nt,
         email_event_bodies(&ev, buf_str(&subj), &txt, &html);
         /* The root of the thread is the receiver's first mail of the
          * episode, which the router marks (a mailbox routed only
-         * critical first hears "escalated"); rows queued without the
-         * mark start at "firing". */
+         * critical first hears "escalated"; a reminder is the first for
+         * a receiver silenced until then or added by a reload); rows
+         * queued without the mark start at "firing". */
         const cJSON *mark =
             cJSON_GetObjectItemCaseSensitive(nt->payload, "first");
         first = strcmp(nt->kind, "test") == 0 ||
                 (strcmp(nt->kind, "event") == 0 &&
                  (mark != NULL ? cJSON_IsTrue(mark)
-                               : strcmp(ev.kind, "firing") == 0));
+                               : strcmp(ev.kind, "firing") == 0)) ||
+                (strcmp(nt->kind, "repeat") == 0 && cJSON_IsTrue(mark));
         msgid_root(&root, p, n->name, &ev);
         if (first)
             buf_add(&id, root.data, root.len);

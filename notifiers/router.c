@@ -89,6 +89,11 @@ void router_set_replay(struct router *r, bool replay)
     r->sil_valid = false;
 }
 
+void router_rolled_back(struct router *r)
+{
+    r->routes_seen = false;
+}
+
 void router_silences_changed(struct router *r)
 {
     r->sil_valid = false;

@@ -43,6 +43,11 @@ int router_record(struct router *r, struct store *s,
 int router_repeats(struct router *r, struct store *s, double now, int *notified,
                    struct err *e);
 
+/* The caller's transaction was rolled back: what router_repeats wrote for
+ * the receivers the config's routes added is gone, so its next call adds
+ * them again. */
+void router_rolled_back(struct router *r);
+
 /* Replay mode (eval): an event is silenced by the silences active at its
  * own time and by those active at wall-clock time. */
 void router_set_replay(struct router *r, bool replay);

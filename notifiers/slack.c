@@ -317,12 +317,19 @@ static void name_cell(struct buf *out, const char *name)
     size_t cols = util_utf8_len(name), len = strlen(name);
 
     if (cols > NAME_COLS) {
-        size_t head = util_utf8_cut(name, NAME_COLS - NAME_TAIL - 1);
-        size_t tail = len > NAME_TAIL ? len - NAME_TAIL : 0;
+        size_t head = 0, tail = len, k;
         char *h = xstrdup(name);
 
-        while (tail < len && ((unsigned char)name[tail] & 0xC0) == 0x80)
-            tail++;
+        /* Whole characters: the first NAME_COLS - NAME_TAIL - 1 and the
+         * last NAME_TAIL. */
+        for (k = 0; k < NAME_COLS - NAME_TAIL - 1; k++)
+            do
+                head++;
+            while (((unsigned char)name[head] & 0xC0) == 0x80);
+        for (k = 0; k < NAME_TAIL; k++)
+            do
+                tail--;
+            while (tail > 0 && ((unsigned char)name[tail] & 0xC0) == 0x80);
         h[head] = '\0';
         slack_escape(out, h);
         buf_adds(out, "\xe2\x80\xa6");

@@ -93,9 +93,11 @@ static void chart(const struct report *r, struct buf *out)
         d1 = hi;
     }
     ndays = d1 - d0 + 1;
+    /* The scale of the days drawn, not of days left out. */
     for (size_t i = 0; i < r->nrules; i++)
         for (size_t k = 0; k < r->rules[i].ndays; k++)
-            if (r->rules[i].days[k].n > ymax)
+            if (r->rules[i].days[k].day >= d0 &&
+                r->rules[i].days[k].day <= d1 && r->rules[i].days[k].n > ymax)
                 ymax = r->rules[i].days[k].n;
 
     buf_printf(out,

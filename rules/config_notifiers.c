@@ -280,15 +280,15 @@ void config_load_report(struct config_loader *L, const struct cfg_node *root)
                        &r->nnotify);
     /* Without notify, the report goes where events go by default (with
      * neither, the daemon says at start that it sends no report). */
-    if (cfg_get(m, "notify") == NULL && L->c->ndefault_notify > 0) {
+    const struct cfg_node *nn = cfg_get(m, "notify");
+
+    if ((nn == NULL || cfg_is_null(nn)) && L->c->ndefault_notify > 0) {
         r->nnotify = L->c->ndefault_notify;
         r->notify = xmalloc(r->nnotify * sizeof(*r->notify));
         memcpy(r->notify, L->c->default_notify,
                r->nnotify * sizeof(*r->notify));
-    } else if (cfg_get(m, "notify") != NULL &&
-               cfg_get(m, "notify")->type == CFG_SEQ &&
-               cfg_get(m, "notify")->n == 0) {
-        cfg_error_at(L->d, cfg_get(m, "notify"),
+    } else if (nn != NULL && nn->type == CFG_SEQ && nn->n == 0) {
+        cfg_error_at(L->d, nn,
                      "report notify is empty: the scheduled report would go "
                      "nowhere");
     }

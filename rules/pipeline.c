@@ -459,6 +459,7 @@ static int put_cb(void *ctx, const char *key, const char *rule,
 static void forget_batch(struct pipeline *p)
 {
     pend_done(p, false);
+    router_rolled_back(p->router);
     engine_free(p->engine);
     p->engine = engine_new(p->cfg);
     p->restored = false;

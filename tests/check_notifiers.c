@@ -1584,6 +1584,18 @@ START_TEST(email_resolved_mail_threads_to_firing_message_id)
     free(m.headers);
     request_cleanup(&r);
 
+    /* A reminder the router marks first (the mailbox was silenced until
+     * now, or a reload added it) is the thread's root: no reply headers,
+     * and the root's Message-ID, which later mails refer to. */
+    cJSON_AddTrueToObject(fp, "first");
+    render_mail(&f, "repeat", fp, &r, &m);
+    ck_assert(!mail_header(&m, "In-Reply-To", v, sizeof(v)));
+    ck_assert(mail_header(&m, "Message-ID", v, sizeof(v)));
+    ck_assert_str_eq(v, first);
+    free(m.headers);
+    request_cleanup(&r);
+    cJSON_DeleteItemFromObject(fp, "first");
+
     /* Another notifier's first mail of the same episode is another message
      * with its own id, and its thread refers to that id. */
     f.n.name = (char *)"managers";

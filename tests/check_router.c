@@ -626,6 +626,23 @@ START_TEST(repeat_interval_follows_the_running_config)
 }
 END_TEST
 
+static int first_cb(void *ctx, const struct outbox_row *o)
+{
+    if (o->payload && strstr(o->payload, "\"first\":true"))
+        (*(int *)ctx)++;
+    return 0;
+}
+
+/* Outbox rows marked as their receiver's first mail of the alert. */
+static int fx_first_marks(struct fixture *f)
+{
+    struct err e = {0};
+    int n = 0;
+
+    ck_assert_int_eq(store_outbox_foreach(f->s, 0, first_cb, &n, &e), 0);
+    return n;
+}
+
 /* SPEC section 6 re-notifies "the receivers of its matching routes": a
  * receiver that a reload adds to a firing alert's route is due at once
  * (after a silence, when it ends), and from then on follows the alert. */
@@ -647,11 +664,40 @@ START_TEST(receiver_added_to_the_route_by_a_reload_is_reminded)
     ck_assert_int_eq(fx_repeats(&f, T0 + 60), 0);
     ck_assert_int_eq(fx_repeats(&f, T0 + 200), 1); /* chat, silence over */
     ck_assert_str_eq(fx_rows(&f, &r), "mail:sent:event chat:pending:repeat");
+    /* chat's first mail of the alert: the thread's root. */
+    ck_assert_int_eq(fx_first_marks(&f), 2); /* mail's event, chat's repeat */
     ck_assert_int_eq(fx_repeats(&f, T0 + 600), 1);       /* mail */
+    ck_assert_int_eq(fx_first_marks(&f), 2);             /* not its first */
     ck_assert_int_eq(fx_repeats(&f, T0 + 200 + 599), 0); /* chat not yet */
     ck_assert_int_eq(fx_repeats(&f, T0 + 200 + 600), 1);
     ck_assert_int_eq(
         fx_event(&f, T0 + 900, EV_RESOLVED, SEV_OK, SEV_CRITICAL, T0), 2);
+    fx_close(&f);
+}
+END_TEST
+
+/* A rolled-back transaction loses the reminder of a receiver the reload
+ * added: once told, the router adds it again on its next turn. */
+START_TEST(added_receiver_comes_back_after_a_rollback)
+{
+    struct fixture f;
+    struct err e = {0};
+    int n = -1;
+
+    fx_open(&f, NOTIFIERS "routes:\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [mail]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_CRITICAL, SEV_OK, T0), 1);
+    fx_reload(&f, NOTIFIERS "routes:\n"
+                            "  - match: {alertname: api}\n"
+                            "    notify: [mail, chat]\n");
+    ck_assert_int_eq(store_begin(f.s, &e), 0);
+    ck_assert_int_eq(router_repeats(f.r, f.s, T0 + 60, &n, &e), 0);
+    ck_assert_int_eq(n, 1);
+    store_rollback(f.s);
+    router_rolled_back(f.r);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 61), 1);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 62), 0);
     fx_close(&f);
 }
 END_TEST
@@ -1200,6 +1246,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, no_reminder_queues_behind_an_undelivered_notification);
     tcase_add_test(tc, repeat_interval_follows_the_running_config);
     tcase_add_test(tc, receiver_added_to_the_route_by_a_reload_is_reminded);
+    tcase_add_test(tc, added_receiver_comes_back_after_a_rollback);
     tcase_add_test(tc, silenced_receiver_does_not_follow_the_alert);
     tcase_add_test(tc, reminders_respect_cooldown);
     tcase_add_test(tc, receiver_notified_at_time_zero_follows_the_alert);

@@ -31,7 +31,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             answer["first"] = None
         self.send_response(code)
         if code == 503:
-            self.send_header("Retry-After", "1")
+            self.send_header("Retry-After", answer.get("after", "1"))
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -112,6 +112,20 @@ rules:
     ids = [h.get("webhook-id") for _, h, _ in got]
     expect(ids[0] and ids[0] == ids[1], "the retry has the same webhook-id")
     expect("retry in" in p.stderr, "the retry is logged: %r" % p.stderr)
+
+    # A Retry-After past the notifier's max_retry_time (5s) ends it at
+    # once, saying so.
+    with lock:
+        bodies.clear()
+        answer["code"], answer["after"] = 503, "60"
+    p = run("report", "-c", "tocsin.yaml", "--since", "2026-01-01T00:00:00Z",
+            "--until", "2026-01-02T00:00:00Z", "--post", "hook")
+    with lock:
+        n = len(bodies)
+    expect(p.returncode == 1 and n == 1 and "past the retry budget" in
+           p.stderr and "would be retried" not in p.stderr,
+           "a Retry-After past the budget ends it at once, saying why (%d, "
+           "%d requests, %s)" % (p.returncode, n, p.stderr.strip()))
 
     with lock:
         bodies.clear()
