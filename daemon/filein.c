@@ -34,6 +34,7 @@ struct fview {
     off_t off;
     char tail[64]; /* the file's bytes just before off */
     size_t ntail;
+    bool mid_line; /* opened at its end inside a line: skip to the next */
     struct buf partial;
     size_t line; /* number of the next line to deliver */
 };
@@ -177,6 +178,10 @@ static int open_file(struct filein *f, bool at_end)
         v->off = 0;
     if (!v->stream)
         tail_load(v);
+    /* Opened at its end while a writer was half-way through a line: the
+     * rest of that line is no line of its own. */
+    v->mid_line = at_end && !v->stream && v->off > 0 && v->ntail > 0 &&
+                  v->tail[v->ntail - 1] != '\n';
     v->line = 1;
     buf_reset(&v->partial);
     log_info("file", "reading %s%s", f->path,
@@ -184,6 +189,27 @@ static int open_file(struct filein *f, bool at_end)
              : at_end  ? " from its end"
                        : "");
     return 0;
+}
+
+/* Drop the end of the line the file was opened in, up to its newline. */
+static void skip_mid_line(struct fview *v)
+{
+    const char *d = buf_str(&v->partial);
+    const char *nl = memchr(d, '\n', v->partial.len);
+    size_t keep;
+    char *rest;
+
+    if (nl == NULL) {
+        buf_reset(&v->partial);
+        return;
+    }
+    v->mid_line = false;
+    keep = v->partial.len - (size_t)(nl + 1 - d);
+    rest = xmalloc(keep + 1);
+    memcpy(rest, nl + 1, keep);
+    buf_reset(&v->partial);
+    buf_add(&v->partial, rest, keep);
+    free(rest);
 }
 
 /* Read everything available now of v. Returns bytes read. */
@@ -200,6 +226,8 @@ static size_t read_some(struct filein *f, struct fview *v)
         }
         v->off += n;
         total += (size_t)n;
+        if (v->mid_line)
+            skip_mid_line(v);
         deliver(f, v, false);
         if (total > (64u << 20))
             break; /* let the stop flag and rotation checks run */

@@ -131,13 +131,27 @@ static void render_scrapes(struct buf *out, const struct metrics_extra *x)
            "Scrapes by target and result.");
     for (i = 0; x != NULL && i < x->nscrapes; i++) {
         const struct metrics_scrape *s = &x->scrapes[i];
+        uint64_t ok = 0, failed = 0;
+        size_t j;
+
+        /* Inputs scraping one URL (with other labels) are one series: a
+         * label set appears once in an exposition. */
+        for (j = 0; j < i && strcmp(x->scrapes[j].target, s->target) != 0; j++)
+            ;
+        if (j < i)
+            continue;
+        for (j = i; j < x->nscrapes; j++)
+            if (strcmp(x->scrapes[j].target, s->target) == 0) {
+                ok += x->scrapes[j].ok;
+                failed += x->scrapes[j].failed;
+            }
         buf_adds(out, "tocsin_scrapes_total{target=\"");
         metrics_label_value(out, s->target);
-        buf_printf(out, "\",result=\"ok\"} %llu\n", (unsigned long long)s->ok);
+        buf_printf(out, "\",result=\"ok\"} %llu\n", (unsigned long long)ok);
         buf_adds(out, "tocsin_scrapes_total{target=\"");
         metrics_label_value(out, s->target);
         buf_printf(out, "\",result=\"failed\"} %llu\n",
-                   (unsigned long long)s->failed);
+                   (unsigned long long)failed);
     }
 }
 

@@ -396,8 +396,12 @@ static void load_input(struct config_loader *L, const struct cfg_node *item,
         if (p == NULL)
             cfg_error(d, item->key_line[0], item->key_col[0],
                       "file input needs a path");
-        else if (cfg_str(p, "path", &s, d) == 0)
-            in->path = config_resolve_path(L->c->dir, s);
+        else if (cfg_str(p, "path", &s, d) == 0) {
+            if (s == NULL || s[0] == '\0')
+                cfg_error_at(d, p, "file input path is empty");
+            else
+                in->path = config_resolve_path(L->c->dir, s);
+        }
         f = cfg_get(m, "format");
         if (cfg_str(f, "format", &s, d) == 0 && !parse_format(s, &in->format))
             cfg_error_at(d, f,

@@ -874,6 +874,10 @@ START_TEST(input_errors_have_positions)
                   "  - statsd: {listen: \"127.0.0.1:18126\"}\n",
                   "f.yaml:4:22: statsd listen 127.0.0.1:18126 is already the "
                   "input's at line 2");
+    /* An empty path would be the config's folder, waited for for ever. */
+    ck_load_error("inputs:\n"
+                  "  - file: {path: \"\", format: prom}\n",
+                  "f.yaml:2:18: file input path is empty");
     /* A URL libcurl refuses is found by check, not by every scrape. */
     ck_load_error("inputs:\n"
                   "  - scrape: {url: \"http://127.0.0.1:99999/m\"}\n",

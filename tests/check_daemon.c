@@ -285,6 +285,42 @@ START_TEST(metrics_page_has_help_type_and_escaped_labels)
 }
 END_TEST
 
+/* Two inputs scraping one URL (with other labels) make one series per
+ * result, their counts summed: an exposition never repeats a label set. */
+START_TEST(metrics_scrapes_of_one_url_are_one_series)
+{
+    struct metrics m;
+    struct metrics_scrape sc[3] = {{"http://h:1/metrics", 5, 1},
+                                   {"http://g:2/metrics", 2, 0},
+                                   {"http://h:1/metrics", 3, 4}};
+    struct metrics_extra x = {NULL, 0, sc, 3, 0, "1"};
+    struct buf out;
+    const char *s, *p;
+    int n = 0;
+
+    metrics_init(&m);
+    buf_init(&out, 0);
+    ck_assert_int_eq(metrics_render(&m, &x, &out), 0);
+    s = buf_str(&out);
+    for (p = s;
+         (p = strstr(p, "tocsin_scrapes_total{target=\"http://h:1/")) != NULL;
+         p++)
+        n++;
+    ck_assert_int_eq(n, 2);
+    ck_assert_ptr_nonnull(
+        strstr(s, "tocsin_scrapes_total{target=\"http://h:1/metrics\",result="
+                  "\"ok\"} 8\n"));
+    ck_assert_ptr_nonnull(
+        strstr(s, "tocsin_scrapes_total{target=\"http://h:1/metrics\",result="
+                  "\"failed\"} 5\n"));
+    ck_assert_ptr_nonnull(
+        strstr(s, "tocsin_scrapes_total{target=\"http://g:2/metrics\",result="
+                  "\"ok\"} 2\n"));
+    buf_cleanup(&out);
+    metrics_cleanup(&m);
+}
+END_TEST
+
 /* --- writer with a fake pipeline --- */
 
 struct fake {
@@ -596,6 +632,37 @@ START_TEST(filein_follows_across_rotation_and_truncation)
 }
 END_TEST
 
+/* Started while a writer is half-way through a line: the rest of that line
+ * is dropped, not read as a line ("pu 5" is the end of "servers.a.cpu 5"). */
+START_TEST(filein_started_mid_line_skips_to_the_next_line)
+{
+    char dir[] = "/tmp/check-filein.XXXXXX", path[256];
+    struct lines l;
+    struct filein_cfg fc = {0};
+    struct err e = {0};
+    struct filein *f;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/m.log", dir);
+    append(path, "w", "servers.a.cpu 1\nservers.a.c");
+    pthread_mutex_init(&l.mu, NULL);
+    buf_init(&l.got, 0);
+    fc.path = path;
+    fc.follow = true;
+    fc.poll_interval = 0.02;
+    f = filein_start(&fc, lines_cb, &l, &e);
+    ck_assert_ptr_nonnull(f);
+    append(path, "a", "pu 5\nservers.b.cpu 6\n");
+    ck_assert(lines_have(&l, "servers.b.cpu 6\n"));
+    filein_stop(f);
+    ck_assert_str_eq(buf_str(&l.got), "servers.b.cpu 6\n");
+    buf_cleanup(&l.got);
+    pthread_mutex_destroy(&l.mu);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(filein_without_follow_reads_the_whole_file_once)
 {
     char dir[] = "/tmp/check-filein.XXXXXX", path[256];
@@ -697,6 +764,7 @@ Suite *daemon_suite(void)
     tcase_add_test(tc, batch_rejects_keep_a_bounded_list_but_count_all);
     tcase_add_test(tc, scrape_seen_drops_a_stamped_sample_shown_again);
     tcase_add_test(tc, metrics_page_has_help_type_and_escaped_labels);
+    tcase_add_test(tc, metrics_scrapes_of_one_url_are_one_series);
     tcase_add_test(tc, writer_acknowledges_after_commit_and_reports_late);
     tcase_add_test(tc, writer_failed_commit_is_reported_to_the_waiter);
     tcase_add_test(tc, writer_group_commits_batches_queued_meanwhile);
@@ -704,6 +772,7 @@ Suite *daemon_suite(void)
     tcase_add_test(tc, writer_stops_cleanly_when_idle);
     tcase_add_test(tc, filein_follows_across_rotation_and_truncation);
     tcase_add_test(tc, filein_without_follow_reads_the_whole_file_once);
+    tcase_add_test(tc, filein_started_mid_line_skips_to_the_next_line);
     tcase_add_test(tc, statsd_delivers_datagrams_with_a_newline_each);
     tcase_add_test(tc, hostport_split_accepts_ipv4_ipv6_and_rejects_junk);
     suite_add_tcase(s, tc);
