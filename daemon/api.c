@@ -330,6 +330,17 @@ static void matcher_text_add(struct buf *out, const char *name, const char *op,
     buf_addc(out, '"');
 }
 
+/* A label name as Prometheus writes them: [a-zA-Z_][a-zA-Z0-9_]*. */
+static bool label_name_ok(const char *s)
+{
+    if (!(isalpha((unsigned char)*s) || *s == '_'))
+        return false;
+    for (s++; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_'))
+            return false;
+    return true;
+}
+
 /* Matchers as given: the "a=b,c=~re" string, an object of label: value
  * (a value may carry the config's "~re", "!v" and "!~re" forms), or the
  * Alertmanager list [{"name","value","isRegex","isEqual"}], written into
@@ -349,7 +360,7 @@ static int silence_matchers_text(const cJSON *m, struct buf *out)
             const char *v = cJSON_IsString(it) ? it->valuestring : NULL;
             const char *op = "=";
 
-            if (v == NULL)
+            if (v == NULL || !label_name_ok(it->string))
                 return -1;
             if (strncmp(v, "!~", 2) == 0)
                 op = "!~", v += 2;
@@ -371,7 +382,8 @@ static int silence_matchers_text(const cJSON *m, struct buf *out)
             bool neq =
                 cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(it, "isEqual"));
 
-            if (!cJSON_IsString(name) || !cJSON_IsString(val))
+            if (!cJSON_IsString(name) || !cJSON_IsString(val) ||
+                !label_name_ok(name->valuestring))
                 return -1;
             matcher_text_add(out, name->valuestring,
                              re ? (neq ? "!~" : "=~") : (neq ? "!=" : "="),
@@ -403,6 +415,32 @@ static int json_time_alias(const cJSON *o, const char *a, const char *b,
     return -1;
 }
 
+/* What makes a silence request body unusable before it is parsed, or NULL:
+ * text that is not UTF-8 (it would be stored and echoed by every GET), or a
+ * string holding \u0000 (cJSON would cut the string there, silently
+ * widening "alertname=x\u0000,host=h1" to every x). */
+static const char *silence_body_problem(const char *body, size_t len)
+{
+    bool in_str = false;
+
+    if (!util_utf8_valid(body, len))
+        return "the body is not UTF-8";
+    for (size_t i = 0; i < len; i++) {
+        if (body[i] == '\0')
+            return "the body holds a NUL byte";
+        if (!in_str) {
+            in_str = body[i] == '"';
+        } else if (body[i] == '"') {
+            in_str = false;
+        } else if (body[i] == '\\' && i + 1 < len) {
+            if (len - i >= 6 && strncmp(body + i + 1, "u0000", 5) == 0)
+                return "a string holds \\u0000";
+            i++; /* the escaped character */
+        }
+    }
+    return NULL;
+}
+
 void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
                      struct api_reply *r)
 {
@@ -416,9 +454,15 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
     char why[256];
     double secs;
 
+    const char *bad = silence_body_problem(body ? body : "", len);
+
     memset(&j, 0, sizeof(j));
     buf_init(&mtext, 64 * 1024);
     j.now = util_now();
+    if (bad != NULL) {
+        api_reply_error(r, 400, bad);
+        goto out;
+    }
     if (!cJSON_IsObject(o)) {
         api_reply_error(r, 400, "body must be a JSON object");
         goto out;
@@ -432,7 +476,8 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
         api_reply_error(r, 400,
                         "\"matchers\" must be a string like "
                         "\"alertname=x,service=api\", an object of "
-                        "label: value, or a list of {name, value, isRegex}");
+                        "label: value, or a list of {name, value, isRegex}, "
+                        "with label names of letters, digits and _");
         goto out;
     }
     matchers = mtext.failed ? NULL : buf_str(&mtext);
@@ -507,10 +552,14 @@ void api_silence_expire_query(struct daemon_ctx *d, const char *query_id,
         api_silence_expire(d, query_id, r);
         return;
     }
-    o = len > 0 ? cJSON_ParseWithLength(body, len) : NULL;
+    o = len > 0 && silence_body_problem(body, len) == NULL
+            ? cJSON_ParseWithLength(body, len)
+            : NULL;
     id = cJSON_GetObjectItemCaseSensitive(o, "id");
     idbuf[0] = '\0';
-    if (cJSON_IsString(id))
+    if (cJSON_IsString(id) && strlen(id->valuestring) >= sizeof(idbuf))
+        snprintf(idbuf, sizeof(idbuf), "x"); /* no id is that long */
+    else if (cJSON_IsString(id))
         snprintf(idbuf, sizeof(idbuf), "%s", id->valuestring);
     else if (cJSON_IsNumber(id) && id->valuedouble >= 1 &&
              id->valuedouble < 1e15 &&
@@ -536,8 +585,9 @@ void api_silence_expire(struct daemon_ctx *d, const char *id_text,
 
     memset(&j, 0, sizeof(j));
     errno = 0;
-    id = strtoll(id_text, &end, 10);
-    if (errno != 0 || end == id_text || *end != '\0' || id <= 0) {
+    /* Digits only: strtoll would also take " 8" and "+8". */
+    id = isdigit((unsigned char)id_text[0]) ? strtoll(id_text, &end, 10) : 0;
+    if (id <= 0 || errno != 0 || *end != '\0') {
         api_reply_error(r, 404, "no such silence");
         return;
     }

@@ -615,6 +615,9 @@ struct rep_alert {
     struct label_view view;
     bool routed;        /* picks computed */
     struct picks picks; /* the current config's routes for the alert */
+    /* Its newest history event (what a reminder shows), once the events
+     * of its rule were read in this call */
+    char *newest_json, *newest_event;
 };
 
 struct rep_heard {
@@ -628,9 +631,10 @@ struct rep_ctx {
     size_t na;
     struct rep_heard *h;
     size_t nh;
-    const char *want_fp; /* newest-event search */
-    char *json;
-    char *event;
+    /* Rules whose events were read for the alerts' newest events: one
+     * read per rule and call, however many of its alerts are due. */
+    char **rules_read;
+    size_t nrules_read;
     /* "fingerprint\x1freceiver" of every notification still pending,
      * sorted; read once per call, when a reminder is first due. */
     char **pend;
@@ -696,6 +700,7 @@ static int rep_alert_cb(void *ctx, const struct store_alert *a)
     memset(&x->view, 0, sizeof(x->view));
     x->routed = false;
     memset(&x->picks, 0, sizeof(x->picks));
+    x->newest_json = x->newest_event = NULL;
     return 0;
 }
 
@@ -721,19 +726,6 @@ static int rep_heard_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->receiver, y->receiver);
 }
 
-static int rep_event_cb(void *ctx, const struct store_event *ev)
-{
-    struct rep_ctx *c = ctx;
-
-    if (strcmp(ev->fingerprint, c->want_fp) != 0)
-        return 0;
-    free(c->json);
-    free(c->event);
-    c->json = xstrdup(ev->json);
-    c->event = xstrdup(ev->event);
-    return 0;
-}
-
 static int rep_alert_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct rep_alert *)a)->fingerprint,
@@ -747,6 +739,39 @@ static struct rep_alert *rep_find_alert(const struct rep_ctx *c, const char *fp)
 
     return c->na ? bsearch(&key, c->a, c->na, sizeof(*c->a), rep_alert_cmp)
                  : NULL;
+}
+
+static int rep_newest_cb(void *ctx, const struct store_event *ev)
+{
+    struct rep_alert *a = rep_find_alert(ctx, ev->fingerprint);
+
+    if (a == NULL)
+        return 0;
+    /* Rows come in time order: the last one kept is the newest. */
+    free(a->newest_json);
+    free(a->newest_event);
+    a->newest_json = xstrdup(ev->json);
+    a->newest_event = xstrdup(ev->event);
+    return 0;
+}
+
+/* Read the events of rule since its oldest firing alert began, once per
+ * call, keeping each alert's newest. */
+static int rep_read_newest(struct rep_ctx *c, struct store *s, const char *rule,
+                           struct err *e)
+{
+    double since = INFINITY;
+
+    for (size_t i = 0; i < c->nrules_read; i++)
+        if (strcmp(c->rules_read[i], rule) == 0)
+            return 0;
+    for (size_t i = 0; i < c->na; i++)
+        if (strcmp(c->a[i].rule, rule) == 0 && c->a[i].since < since)
+            since = c->a[i].since;
+    c->rules_read =
+        xrealloc(c->rules_read, (c->nrules_read + 1) * sizeof(*c->rules_read));
+    c->rules_read[c->nrules_read++] = xstrdup(rule);
+    return store_events_foreach(s, since, rule, rep_newest_cb, c, e);
 }
 
 /* The alert's labels, with `severity` its current one, for matchers. */
@@ -807,11 +832,16 @@ static void rep_ctx_free(struct rep_ctx *c)
     }
     for (size_t i = 0; i < c->npend; i++)
         free(c->pend[i]);
+    for (size_t i = 0; i < c->na; i++) {
+        free(c->a[i].newest_json);
+        free(c->a[i].newest_event);
+    }
+    for (size_t i = 0; i < c->nrules_read; i++)
+        free(c->rules_read[i]);
+    free(c->rules_read);
     free(c->pend);
     free(c->a);
     free(c->h);
-    free(c->json);
-    free(c->event);
 }
 
 /* The reminder interval of h starts again at when (now: a reminder queued,
@@ -894,6 +924,7 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         const struct notifier *n;
         struct outbox_row row;
         enum event_kind ek;
+        bool silenced;
         char key[29];
         double rep;
         int idx, added, pend;
@@ -932,23 +963,24 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
                 goto out;
             continue;
         }
+        /* A silenced alert is passed over before its history is read: a
+         * silence over thousands of alerts costs a matcher each per tick. */
+        silenced = silenced_by_any(r, rep_view(a));
+        if (silenced && !h->added)
+            continue;
         /* The newest history event of this alert is what the reminder
          * shows; the row's kind says it is a reminder. */
-        c.want_fp = h->fingerprint;
-        free(c.json);
-        free(c.event);
-        c.json = c.event = NULL;
-        if (store_events_foreach(s, a->since, a->rule, rep_event_cb, &c, e) < 0)
+        if (rep_read_newest(&c, s, a->rule, e) < 0)
             goto out;
-        if (c.json == NULL)
+        if (a->newest_json == NULL)
             continue;
-        if (event_kind_parse(c.event, &ek) == 0 &&
+        if (event_kind_parse(a->newest_event, &ek) == 0 &&
             !(n->events_mask & (1u << ek)))
             continue;
-        if (silenced_by_any(r, rep_view(a))) {
+        if (silenced) {
             /* An added receiver keeps its place for when the silence
              * ends. */
-            if (h->added && heard_restart(s, h, -INFINITY, rep, e) < 0)
+            if (heard_restart(s, h, -INFINITY, rep, e) < 0)
                 goto out;
             continue;
         }
@@ -960,9 +992,9 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         /* A receiver never sent anything of this episode (silenced until
          * now, or added by a reload) gets its first mail: later ones thread
          * to it. */
-        if (build_row(r->cfg, &row, n->name, now, "repeat", NULL, c.json,
-                      a->since, !isfinite(h->last_notified), now, key, &b,
-                      e) < 0)
+        if (build_row(r->cfg, &row, n->name, now, "repeat", NULL,
+                      a->newest_json, a->since, !isfinite(h->last_notified),
+                      now, key, &b, e) < 0)
             goto out;
         added = store_outbox_add(s, &row, NULL, e);
         if (added < 0)

@@ -18,6 +18,15 @@
  * "x{1,9}{1,9}": undefined in POSIX ERE anyway), and matchers come from
  * configs and the silences API, so such patterns are refused before they
  * reach it. Returns the offending offset, or -1 when the pattern is fine. */
+/* How much of s an error message quotes: at most max bytes, never half a
+ * UTF-8 character (the message must stay UTF-8). */
+static int shown(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    return (int)(n <= max ? n : util_utf8_cut(s, max));
+}
+
 static long stacked_quantifier(const char *re)
 {
     bool in_bracket = false, after_quant = false;
@@ -193,23 +202,23 @@ static int matcher_init_op(struct matcher *m, const char *name,
         }
         if ((at = stacked_quantifier(value)) >= 0) {
             snprintf(why, whylen,
-                     "invalid regex \"%.200s\": repeated quantifier at "
+                     "invalid regex \"%.*s\": repeated quantifier at "
                      "offset %ld",
-                     value, at);
+                     shown(value, 200), value, at);
             return -1;
         }
         if ((size = expanded_size(value, &at)) < 0) {
             snprintf(why, whylen,
-                     "invalid regex \"%.200s\": the count at offset %ld is "
+                     "invalid regex \"%.*s\": the count at offset %ld is "
                      "over %d",
-                     value, at, MATCHER_MAX_COUNT);
+                     shown(value, 200), value, at, MATCHER_MAX_COUNT);
             return -1;
         }
         if (size > MATCHER_MAX_EXPANDED) {
             snprintf(why, whylen,
-                     "invalid regex \"%.200s\": its counts repeat it to more "
+                     "invalid regex \"%.*s\": its counts repeat it to more "
                      "than %ld characters",
-                     value, MATCHER_MAX_EXPANDED);
+                     shown(value, 200), value, MATCHER_MAX_EXPANDED);
             return -1;
         }
         if ((at = not_posix_escape(value)) >= 0) {
@@ -217,14 +226,15 @@ static int matcher_init_op(struct matcher *m, const char *name,
 
             if (c == 'd' || c == 'D')
                 snprintf(why, whylen,
-                         "invalid regex \"%.200s\": \\%c at offset %ld is "
+                         "invalid regex \"%.*s\": \\%c at offset %ld is "
                          "not POSIX ERE (write %s)",
-                         value, c, at, c == 'd' ? "[0-9]" : "[^0-9]");
+                         shown(value, 200), value, c, at,
+                         c == 'd' ? "[0-9]" : "[^0-9]");
             else
                 snprintf(why, whylen,
-                         "invalid regex \"%.200s\": backreference \\%c at "
+                         "invalid regex \"%.*s\": backreference \\%c at "
                          "offset %ld is not supported (nor by Prometheus)",
-                         value, c, at);
+                         shown(value, 200), value, c, at);
             return -1;
         }
         /* Compile the regex alone first: "a)|(b" is invalid by itself but
@@ -350,7 +360,8 @@ int matcher_set_parse(struct matcher_set *s, const char *text, char *why,
     if (end[-1] != '}' || end == p + 1) {
         s->v = NULL;
         s->n = 0;
-        snprintf(why, whylen, "expected \"}\" at the end of \"%.40s\"", p);
+        snprintf(why, whylen, "expected \"}\" at the end of \"%.*s\"",
+                 shown(p, 40), p);
         return -1;
     }
     inner = xmalloc((size_t)(end - p - 1));
@@ -405,7 +416,8 @@ static int set_parse(struct matcher_set *s, const char *text, char *why,
                *p == '-' || *p == ':')
             p++;
         if (p == start) {
-            snprintf(why, whylen, "expected a label name at \"%.40s\"", p);
+            snprintf(why, whylen, "expected a label name at \"%.*s\"",
+                     shown(p, 40), p);
             goto out;
         }
         buf_add(&name, start, (size_t)(p - start));

@@ -1,10 +1,12 @@
 /* check_matcher.c - tests for rules/matcher.c: the four operators, anchoring,
  * missing labels, escapes and the "a=b,c=~re" set syntax. */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../common/buf.h"
 #include "../common/labels.h"
+#include "../common/util.h"
 #include "../rules/matcher.h"
 
 static const char *get_label(void *ctx, const char *name)
@@ -217,6 +219,30 @@ START_TEST(backreferences_are_refused)
 }
 END_TEST
 
+/* An error quoting a long value cuts it between characters: the message
+ * stays UTF-8 (an API answer and a log line carry it). */
+START_TEST(errors_quote_long_values_on_a_character_boundary)
+{
+    struct matcher m;
+    struct matcher_set s;
+    char re[400], text[200], why[512];
+    size_t n = 0;
+
+    n += (size_t)snprintf(re + n, sizeof(re) - n, "~a**");
+    for (int i = 0; i < 150; i++)
+        n += (size_t)snprintf(re + n, sizeof(re) - n, "\xc3\xa9");
+    ck_assert_int_eq(matcher_init(&m, "v", re, why, sizeof(why)), -1);
+    ck_assert_msg(strstr(why, "repeated quantifier") != NULL, "%s", why);
+    ck_assert(util_utf8_valid(why, strlen(why)));
+    n = (size_t)snprintf(text, sizeof(text), "a=b,");
+    for (int i = 0; i < 30; i++) /* three bytes each: 40 cuts one */
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "\xe2\x82\xac");
+    ck_assert_int_eq(matcher_set_parse(&s, text, why, sizeof(why)), -1);
+    ck_assert_msg(strstr(why, "label name") != NULL, "%s", why);
+    ck_assert(util_utf8_valid(why, strlen(why)));
+}
+END_TEST
+
 START_TEST(escaped_tilde_and_bang_are_literals)
 {
     struct matcher m;
@@ -374,6 +400,7 @@ Suite *matcher_suite(void)
     tcase_add_test(t, set_parse_takes_a_label_set_in_braces);
     tcase_add_test(t, set_parse_rejects_malformed_text);
     tcase_add_test(t, empty_set_matches_everything);
+    tcase_add_test(t, errors_quote_long_values_on_a_character_boundary);
     suite_add_tcase(s, t);
     return s;
 }

@@ -73,6 +73,35 @@ lines = "".join(json.dumps({"metric": "cpu", "labels": {"host": h},
 st, _ = d.ingest(lines)
 ok(st == 204, "ingest of 8 firing samples answers 204")
 rcv.wait_for(1, timeout=20)
+
+# Hostile bodies are refused whole, never stored cut or widened: a string
+# holding \u0000 (cJSON would end it there), text that is not UTF-8, and
+# label names carrying matcher syntax in the object and list forms.
+before = d.request("GET", "/api/v1/silences")[1]
+for what, raw in (
+        ("\\u0000 in matchers",
+         b'{"matchers":"host=c\\u0000,zzz=~(((","for":"1h"}'),
+        ("\\u0000 in a key", b'{"matchers":{"host\\u0000x":"c"},"for":"1h"}'),
+        ("invalid UTF-8", b'{"matchers":"host=c\xff\xfe","for":"1h"}'),
+        ("an object key with matcher syntax",
+         b'{"matchers":{"alertname=cpu_high,host":"c"},"for":"1h"}'),
+        ("a list name with matcher syntax",
+         b'{"matchers":[{"name":"host=~.+,x","value":"y","isEqual":false}],'
+         b'"for":"1h"}')):
+    st, text = d.request("POST", "/api/v1/silences", raw)
+    ok(st == 400, "%s is refused with 400 (%d %s)" % (what, st, text.strip()))
+after = d.request("GET", "/api/v1/silences")[1]
+ok(before == after, "and nothing of them is stored")
+# A DELETE id is digits only, never cut to fit.
+for what, path, body in (
+        ("a long id with junk", "/api/v1/silences",
+         '{"id":"0000000000000000000000000000001junk"}'),
+        ("a signed id", "/api/v1/silences?id=%2B1", None),
+        ("a spaced id", "/api/v1/silences/%201", None)):
+    st, _ = d.request("DELETE", path, body)
+    ok(st == 404, "%s expires nothing (%d)" % (what, st))
+ok(d.request("GET", "/api/v1/silences")[1] == after,
+   "the silences are all still there")
 ok(d.stop() == 0, "SIGTERM exits 0")
 hosts = sorted(json.loads(r["body"])["alerts"][0]["labels"]["host"]
                for r in rcv.requests)
