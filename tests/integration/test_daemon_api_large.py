@@ -1,3 +1,4 @@
+# slow: 20 MB of alerts; run plain, skipped under the sanitizers
 """GET /api/v1/alerts and GET /api/v1/silences list everything, however
 long the answer: 20,000 firing alerts with 1 kB labels (about 20 MB of
 JSON, past the 16 MiB that other answers are held to) come back 200 with
