@@ -256,5 +256,33 @@ check(r.returncode == 0 and "1 passed, 0 failed" in r.stdout,
       "NaN, Inf and -Inf are accepted as skipped values (%s%s)"
       % (r.stdout.strip(), r.stderr.strip()))
 
+# A `by` label the series lacks groups as "": an expected alert may list it
+# as "" or leave it out, as promtool treats an empty label as no label; a
+# label listed with a value it does not have still fails.
+with open("by_rules.yaml", "w") as f:
+    f.write("rules:\n  - name: r\n    metric: m\n    by: [host]\n"
+            "    severity: {warning: {above: 0.5}}\n")
+with open("by.yaml", "w") as f:
+    f.write("""config: by_rules.yaml
+tests:
+  - name: left out
+    interval: 1m
+    series: [{metric: 'm', values: '1'}]
+    expect: [{at: 0m, firing: [{alertname: r, severity: warning}]}]
+  - name: listed empty
+    interval: 1m
+    series: [{metric: 'm', values: '1'}]
+    expect: [{at: 0m, firing: [{alertname: r, host: "", severity: warning}]}]
+  - name: listed with a value
+    interval: 1m
+    series: [{metric: 'm', values: '1'}]
+    expect: [{at: 0m, firing: [{alertname: r, host: a, severity: warning}]}]
+""")
+r = run("by.yaml")
+check(r.returncode == 1 and "PASS left out" in r.stdout and
+      "PASS listed empty" in r.stdout and "FAIL listed with a value" in
+      r.stdout, "an empty by label is no label in expectations (%s%s)"
+      % (r.stdout.strip(), r.stderr.strip()))
+
 print("%d failed" % failures)
 sys.exit(1 if failures else 0)
