@@ -3,6 +3,7 @@
 #include "labels.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,16 @@ struct label *labels_from_json(const cJSON *obj, size_t *n)
         }
     }
     return v;
+}
+
+bool labels_name_valid(const char *s)
+{
+    if (!(isalpha((unsigned char)*s) || *s == '_'))
+        return false;
+    for (s++; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_'))
+            return false;
+    return true;
 }
 
 const char *labels_get(const struct label *v, size_t n, const char *name)

@@ -2,6 +2,7 @@
 #ifndef TOCSIN_LABELS_H
 #define TOCSIN_LABELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct label {
@@ -15,6 +16,9 @@ struct cJSON;
  * of *n labels borrowing obj's strings: free the array, not the strings,
  * and not after obj. obj may be NULL (no labels). Never NULL. */
 struct label *labels_from_json(const struct cJSON *obj, size_t *n);
+
+/* A Prometheus label name, [a-zA-Z_][a-zA-Z0-9_]*. */
+bool labels_name_valid(const char *s);
 
 /* Look name up in an array of n labels (linear; sets are small).
  * Returns the borrowed value or NULL. */

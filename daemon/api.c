@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/labels.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../common/version.h"
@@ -330,17 +331,6 @@ static void matcher_text_add(struct buf *out, const char *name, const char *op,
     buf_addc(out, '"');
 }
 
-/* A label name as Prometheus writes them: [a-zA-Z_][a-zA-Z0-9_]*. */
-static bool label_name_ok(const char *s)
-{
-    if (!(isalpha((unsigned char)*s) || *s == '_'))
-        return false;
-    for (s++; *s; s++)
-        if (!(isalnum((unsigned char)*s) || *s == '_'))
-            return false;
-    return true;
-}
-
 /* Matchers as given: the "a=b,c=~re" string, an object of label: value
  * (a value may carry the config's "~re", "!v" and "!~re" forms), or the
  * Alertmanager list [{"name","value","isRegex","isEqual"}], written into
@@ -360,7 +350,7 @@ static int silence_matchers_text(const cJSON *m, struct buf *out)
             const char *v = cJSON_IsString(it) ? it->valuestring : NULL;
             const char *op = "=";
 
-            if (v == NULL || !label_name_ok(it->string))
+            if (v == NULL || !labels_name_valid(it->string))
                 return -1;
             if (strncmp(v, "!~", 2) == 0)
                 op = "!~", v += 2;
@@ -383,7 +373,7 @@ static int silence_matchers_text(const cJSON *m, struct buf *out)
                 cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(it, "isEqual"));
 
             if (!cJSON_IsString(name) || !cJSON_IsString(val) ||
-                !label_name_ok(name->valuestring))
+                !labels_name_valid(name->valuestring))
                 return -1;
             matcher_text_add(out, name->valuestring,
                              re ? (neq ? "!~" : "=~") : (neq ? "!=" : "="),

@@ -61,6 +61,23 @@ struct filein {
     double old_until; /* util_mono() */
 };
 
+/* Drop the first n bytes of v->partial, keeping the rest. */
+static void partial_drop(struct fview *v, size_t n)
+{
+    size_t keep = v->partial.len - n;
+    char *rest;
+
+    if (keep == 0) {
+        buf_reset(&v->partial);
+        return;
+    }
+    rest = xmalloc(keep);
+    memcpy(rest, buf_str(&v->partial) + n, keep);
+    buf_reset(&v->partial);
+    buf_add(&v->partial, rest, keep);
+    free(rest);
+}
+
 /* Hand every complete line in partial to the callback; keep the rest. With
  * all, the unterminated tail goes too (EOF of a finished file, rotation). */
 static void deliver(struct filein *f, struct fview *v, bool all)
@@ -87,15 +104,7 @@ static void deliver(struct filein *f, struct fview *v, bool all)
         nlines++;
     f->fn(f->ctx, d, end, v->line);
     v->line += nlines;
-    if (end == len) {
-        buf_reset(&v->partial);
-    } else {
-        char *rest = xmalloc(len - end);
-        memcpy(rest, d + end, len - end);
-        buf_reset(&v->partial);
-        buf_add(&v->partial, rest, len - end);
-        free(rest);
-    }
+    partial_drop(v, end);
 }
 
 /* Close the file. tail_is_line: an unterminated last line is whole (a file
@@ -196,20 +205,13 @@ static void skip_mid_line(struct fview *v)
 {
     const char *d = buf_str(&v->partial);
     const char *nl = memchr(d, '\n', v->partial.len);
-    size_t keep;
-    char *rest;
 
     if (nl == NULL) {
         buf_reset(&v->partial);
         return;
     }
     v->mid_line = false;
-    keep = v->partial.len - (size_t)(nl + 1 - d);
-    rest = xmalloc(keep + 1);
-    memcpy(rest, nl + 1, keep);
-    buf_reset(&v->partial);
-    buf_add(&v->partial, rest, keep);
-    free(rest);
+    partial_drop(v, (size_t)(nl + 1 - d));
 }
 
 /* Read everything available now of v. Returns bytes read. */

@@ -77,15 +77,14 @@ struct req {
     size_t held; /* bytes counted in body_bytes */
 };
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, int status,
-                                  const char *ctype, const char *body,
-                                  size_t len, const char *allow)
+/* Queue resp (NULL: it could not be made) with its headers and let go of
+ * it. */
+static enum MHD_Result queue_reply(struct MHD_Connection *c, int status,
+                                   struct MHD_Response *resp, const char *ctype,
+                                   const char *allow)
 {
-    struct MHD_Response *resp;
     enum MHD_Result rc;
 
-    resp = MHD_create_response_from_buffer(len, (void *)body,
-                                           MHD_RESPMEM_MUST_COPY);
     if (resp == NULL)
         return MHD_NO;
     if (ctype != NULL)
@@ -97,6 +96,16 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, int status,
     return rc;
 }
 
+static enum MHD_Result send_reply(struct MHD_Connection *c, int status,
+                                  const char *ctype, const char *body,
+                                  size_t len, const char *allow)
+{
+    return queue_reply(c, status,
+                       MHD_create_response_from_buffer(len, (void *)body,
+                                                       MHD_RESPMEM_MUST_COPY),
+                       ctype, allow);
+}
+
 /* The same for an answer built in b, which libmicrohttpd takes over
  * without a copy (an alert list may be hundreds of MB); b is left empty. */
 static enum MHD_Result send_reply_buf(struct MHD_Connection *c, int status,
@@ -104,24 +113,15 @@ static enum MHD_Result send_reply_buf(struct MHD_Connection *c, int status,
                                       const char *allow)
 {
     struct MHD_Response *resp;
-    enum MHD_Result rc;
     size_t len = b->len;
     char *body = b->failed ? NULL : buf_steal(b);
 
     if (body == NULL)
         return send_reply(c, status, ctype, "", 0, allow);
     resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
+    if (resp == NULL)
         free(body);
-        return MHD_NO;
-    }
-    if (ctype != NULL)
-        MHD_add_response_header(resp, "Content-Type", ctype);
-    if (allow != NULL)
-        MHD_add_response_header(resp, "Allow", allow);
-    rc = MHD_queue_response(c, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    return queue_reply(c, status, resp, ctype, allow);
 }
 
 /* Bodies over the limit but under this are read and dropped before the 413

@@ -393,6 +393,25 @@ static int flush_due(struct dispatcher *d, bool idle)
 
 /* --- outcomes --- */
 
+/* Seconds a notification to n may be retried for (max_retry_time). */
+static double retry_budget(const struct notifier *n)
+{
+    return n && n->max_retry_time > 0 ? n->max_retry_time : 3600;
+}
+
+/* The wait after failed attempt number attempt to n: full jitter (AWS
+ * "Exponential Backoff and Jitter") under retry_backoff doubled per
+ * attempt, capped, but never sooner than the receiver's Retry-After
+ * (capped). unit: a random number in [0, 1). */
+static double retry_delay(const struct notifier *n, int attempt,
+                          double retry_after, double unit)
+{
+    double base = n && n->retry_backoff > 0 ? n->retry_backoff : 1.0;
+    double cap = fmin(base * pow(2.0, attempt - 1), DISPATCH_BACKOFF_CAP);
+
+    return fmax(unit * cap, fmin(retry_after, DISPATCH_RETRY_AFTER_CAP));
+}
+
 /* Record one attempt's outcome for row r. res: the judgement; code: HTTP or
  * SMTP code (0 none); retry_after: seconds the receiver asked for (0 none);
  * what: the account of the failure for logs and last_error. */
@@ -414,17 +433,9 @@ static void finish(struct dispatcher *d, struct drow *r,
     if (res != DELIVERY_OK || log_on(LOG_DEBUG))
         log_module(n, r->receiver, mod, sizeof(mod));
     if (res == DELIVERY_RETRY) {
-        double base = n && n->retry_backoff > 0 ? n->retry_backoff : 1.0;
-        double budget = n && n->max_retry_time > 0 ? n->max_retry_time : 3600;
-        double cap = base * pow(2.0, attempts - 1);
+        double budget = retry_budget(n);
 
-        /* Full jitter (AWS "Exponential Backoff and Jitter"), but never
-         * sooner than the receiver's Retry-After. */
-        if (cap > DISPATCH_BACKOFF_CAP)
-            cap = DISPATCH_BACKOFF_CAP;
-        delay = rand_unit(d) * cap;
-        if (retry_after > delay)
-            delay = retry_after;
+        delay = retry_delay(n, attempts, retry_after, rand_unit(d));
         next = now + delay;
         /* The time budget runs from this process's first attempt: a
          * replay (eval) stamps rows with event times, which may be long
@@ -1308,8 +1319,7 @@ int dispatcher_send_retrying(const struct notifier *n, const char *payload_json,
                              const char *kind, char *account, size_t accountlen,
                              struct err *e)
 {
-    double base = n->retry_backoff > 0 ? n->retry_backoff : 1.0;
-    double budget = n->max_retry_time > 0 ? n->max_retry_time : 3600;
+    double budget = retry_budget(n);
     double t0 = util_mono();
     unsigned rng =
         (unsigned)((uint64_t)(util_now() * 1e6) ^ (uint64_t)getpid());
@@ -1320,7 +1330,7 @@ int dispatcher_send_retrying(const struct notifier *n, const char *payload_json,
     for (int attempt = 1;; attempt++) {
         struct err ae = {0};
         bool retry;
-        double ra, cap, delay;
+        double ra, delay;
         struct timespec ts;
 
         if (send_attempt(n, payload_json, kind, key, false, account, accountlen,
@@ -1330,9 +1340,8 @@ int dispatcher_send_retrying(const struct notifier *n, const char *payload_json,
             err_set(e, "%s", ae.msg);
             return -1;
         }
-        cap = fmin(base * pow(2.0, attempt - 1), DISPATCH_BACKOFF_CAP);
-        delay = fmax((double)rand_r(&rng) / ((double)RAND_MAX + 1.0) * cap,
-                     fmin(ra, DISPATCH_RETRY_AFTER_CAP));
+        delay = retry_delay(n, attempt, ra,
+                            (double)rand_r(&rng) / ((double)RAND_MAX + 1.0));
         if (attempt >= DISPATCH_MAX_ATTEMPTS ||
             util_mono() + delay > t0 + budget) {
             /* Say why a retryable answer ended it, as the outbox does. */

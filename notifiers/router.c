@@ -785,6 +785,15 @@ static struct label_view *rep_view(struct rep_alert *a)
     return &a->view;
 }
 
+/* a->picks: the receivers the current config's routes give alert a. */
+static void rep_route(const struct config *cfg, struct rep_alert *a)
+{
+    if (!a->routed) {
+        route_event(cfg, rep_view(a), &a->picks);
+        a->routed = true;
+    }
+}
+
 /* The repeat_interval for receiver idx of alert a under the current config
  * (a reload or restart may have changed the routes): the smallest of the
  * routes that send a's labels and severity to idx, 0 when none does. */
@@ -793,10 +802,7 @@ static double rep_interval(const struct config *cfg, struct rep_alert *a,
 {
     const struct pick *k;
 
-    if (!a->routed) {
-        route_event(cfg, rep_view(a), &a->picks);
-        a->routed = true;
-    }
+    rep_route(cfg, a);
     k = picks_find(&a->picks, idx);
     return k && k->routed ? k->repeat : 0;
 }
@@ -873,7 +879,7 @@ static void rep_add_routed(const struct config *cfg, struct rep_ctx *c)
     for (size_t i = 0; i < c->na; i++) {
         struct rep_alert *a = &c->a[i];
 
-        rep_interval(cfg, a, 0); /* routes a */
+        rep_route(cfg, a);
         for (size_t j = 0; j < a->picks.n; j++) {
             const struct pick *k = &a->picks.v[j];
             struct rep_heard key, *x;

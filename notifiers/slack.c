@@ -367,8 +367,8 @@ static cJSON *slack_report_message(const cJSON *report)
     if (total == 0) {
         buf_adds(&b, "No alert fired in this period.");
     } else {
-        buf_printf(&b, "```\n%-3s %-32s %6s %6s %6s %6s %7s\n", "#", "rule",
-                   "fired", "resol", "short", "flap", "score");
+        buf_printf(&b, "```\n%-3s %-*s %6s %6s %6s %6s %7s\n", "#", NAME_COLS,
+                   "rule", "fired", "resol", "short", "flap", "score");
         cJSON_ArrayForEach(r, rules)
         {
             const char *name = am_json_str(r, "rule");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../common/buf.h"
+#include "../common/labels.h"
 #include "../common/util.h"
 #include "config.h"
 #include "config_int.h"
@@ -30,14 +31,6 @@ static bool valid_rule_name(const char *s)
         if (!isalnum((unsigned char)*s) && *s != '_' && *s != ':')
             return false;
     return true;
-}
-
-/* A Prometheus label name, [a-zA-Z_][a-zA-Z0-9_]*: the rule's own labels
- * and annotations go to Alertmanager-format receivers, which refuse
- * others (and "" cannot be named in a template). */
-static bool valid_label_name(const char *s)
-{
-    return valid_rule_name(s) && strchr(s, ':') == NULL;
 }
 
 static void load_tiers(struct config_loader *L, const struct cfg_node *sev,
@@ -369,7 +362,9 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
                 cfg_error(d, lab->key_line[i], lab->key_col[i],
                           "label \"%s\" is reserved (set by tocsin) in %s",
                           lab->keys[i], ctx);
-            else if (!valid_label_name(lab->keys[i]))
+            /* Alertmanager-format receivers refuse other names (and ""
+             * cannot be named in a template). */
+            else if (!labels_name_valid(lab->keys[i]))
                 cfg_error(d, lab->key_line[i], lab->key_col[i],
                           "label name \"%.64s\" is not a valid label name "
                           "([a-zA-Z_][a-zA-Z0-9_]*) in %s",
@@ -386,7 +381,7 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
             char why[512];
             struct tmpl *t;
 
-            if (!valid_label_name(ann->keys[i])) {
+            if (!labels_name_valid(ann->keys[i])) {
                 cfg_error(d, ann->key_line[i], ann->key_col[i],
                           "annotation name \"%.64s\" is not a valid name "
                           "([a-zA-Z_][a-zA-Z0-9_]*) in %s",
