@@ -584,51 +584,71 @@ static void append(const char *path, const char *mode, const char *text)
     fclose(fp);
 }
 
+/* A file follower over a temp file that starts with initial. */
+struct ffx {
+    char dir[32], path[256];
+    struct lines l;
+    struct filein *f;
+};
+
+static void ffx_start(struct ffx *x, const char *initial, bool follow)
+{
+    struct filein_cfg fc = {0};
+    struct err e = {0};
+
+    snprintf(x->dir, sizeof(x->dir), "/tmp/check-filein.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(x->dir));
+    snprintf(x->path, sizeof(x->path), "%s/m.log", x->dir);
+    append(x->path, "w", initial);
+    pthread_mutex_init(&x->l.mu, NULL);
+    buf_init(&x->l.got, 0);
+    fc.path = x->path;
+    fc.follow = follow;
+    if (follow)
+        fc.poll_interval = 0.02;
+    x->f = filein_start(&fc, lines_cb, &x->l, &e);
+    ck_assert_ptr_nonnull(x->f);
+}
+
+/* After filein_stop: the lines and the temp folder go. */
+static void ffx_end(struct ffx *x)
+{
+    buf_cleanup(&x->l.got);
+    pthread_mutex_destroy(&x->l.mu);
+    unlink(x->path);
+    rmdir(x->dir);
+}
+
 START_TEST(filein_follows_across_rotation_and_truncation)
 {
-    char dir[] = "/tmp/check-filein.XXXXXX", path[256], rotated[300];
-    struct lines l;
-    struct filein_cfg fc;
-    struct err e = {0};
-    struct filein *f;
+    struct ffx x;
+    char rotated[300];
 
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/m.log", dir);
-    snprintf(rotated, sizeof(rotated), "%s.1", path);
-    append(path, "w", "old-line-before-start\n");
-    pthread_mutex_init(&l.mu, NULL);
-    buf_init(&l.got, 0);
-    fc.path = path;
-    fc.follow = true;
-    fc.poll_interval = 0.02;
-    f = filein_start(&fc, lines_cb, &l, &e);
-    ck_assert_ptr_nonnull(f);
-    append(path, "a", "one\ntw");
-    ck_assert(lines_have(&l, "one\n"));
-    append(path, "a", "o\n");
-    ck_assert(lines_have(&l, "two\n"));
+    ffx_start(&x, "old-line-before-start\n", true);
+    snprintf(rotated, sizeof(rotated), "%s.1", x.path);
+    append(x.path, "a", "one\ntw");
+    ck_assert(lines_have(&x.l, "one\n"));
+    append(x.path, "a", "o\n");
+    ck_assert(lines_have(&x.l, "two\n"));
     /* The old file ends in half a line when it is renamed away, and its
      * writer, which has not reopened the path yet, finishes that line and
      * writes another there while the new file fills: both are read, the
      * half line not as a line of its own. */
-    append(path, "a", "three-before-rename\nhalf 45");
-    ck_assert(lines_have(&l, "three-before-rename\n"));
-    ck_assert_int_eq(rename(path, rotated), 0);
-    append(path, "w", "four-new-file\n");
-    ck_assert(lines_have(&l, "four-new-file\n"));
+    append(x.path, "a", "three-before-rename\nhalf 45");
+    ck_assert(lines_have(&x.l, "three-before-rename\n"));
+    ck_assert_int_eq(rename(x.path, rotated), 0);
+    append(x.path, "w", "four-new-file\n");
+    ck_assert(lines_have(&x.l, "four-new-file\n"));
     append(rotated, "a", "6\nlate-in-old\n");
-    ck_assert(lines_have(&l, "half 456\nlate-in-old\n"));
-    ck_assert_ptr_null(strstr(buf_str(&l.got), "half 45\n"));
-    append(path, "w", "5\n"); /* truncated to shorter than our offset */
-    ck_assert(lines_have(&l, "5\n"));
-    filein_stop(f);
+    ck_assert(lines_have(&x.l, "half 456\nlate-in-old\n"));
+    ck_assert_ptr_null(strstr(buf_str(&x.l.got), "half 45\n"));
+    append(x.path, "w", "5\n"); /* truncated to shorter than our offset */
+    ck_assert(lines_have(&x.l, "5\n"));
+    filein_stop(x.f);
     /* the file present at start is followed from its end */
-    ck_assert_ptr_null(strstr(buf_str(&l.got), "old-line-before-start"));
-    buf_cleanup(&l.got);
-    pthread_mutex_destroy(&l.mu);
-    unlink(path);
+    ck_assert_ptr_null(strstr(buf_str(&x.l.got), "old-line-before-start"));
     unlink(rotated);
-    rmdir(dir);
+    ffx_end(&x);
 }
 END_TEST
 
@@ -636,59 +656,30 @@ END_TEST
  * is dropped, not read as a line ("pu 5" is the end of "servers.a.cpu 5"). */
 START_TEST(filein_started_mid_line_skips_to_the_next_line)
 {
-    char dir[] = "/tmp/check-filein.XXXXXX", path[256];
-    struct lines l;
-    struct filein_cfg fc = {0};
-    struct err e = {0};
-    struct filein *f;
+    struct ffx x;
 
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/m.log", dir);
-    append(path, "w", "servers.a.cpu 1\nservers.a.c");
-    pthread_mutex_init(&l.mu, NULL);
-    buf_init(&l.got, 0);
-    fc.path = path;
-    fc.follow = true;
-    fc.poll_interval = 0.02;
-    f = filein_start(&fc, lines_cb, &l, &e);
-    ck_assert_ptr_nonnull(f);
-    append(path, "a", "pu 5\nservers.b.cpu 6\n");
-    ck_assert(lines_have(&l, "servers.b.cpu 6\n"));
-    filein_stop(f);
-    ck_assert_str_eq(buf_str(&l.got), "servers.b.cpu 6\n");
-    buf_cleanup(&l.got);
-    pthread_mutex_destroy(&l.mu);
-    unlink(path);
-    rmdir(dir);
+    ffx_start(&x, "servers.a.cpu 1\nservers.a.c", true);
+    append(x.path, "a", "pu 5\nservers.b.cpu 6\n");
+    ck_assert(lines_have(&x.l, "servers.b.cpu 6\n"));
+    filein_stop(x.f);
+    ck_assert_str_eq(buf_str(&x.l.got), "servers.b.cpu 6\n");
+    ffx_end(&x);
 }
 END_TEST
 
 START_TEST(filein_without_follow_reads_the_whole_file_once)
 {
-    char dir[] = "/tmp/check-filein.XXXXXX", path[256];
-    struct lines l;
-    struct filein_cfg fc = {0};
-    struct err e = {0};
-    struct filein *f;
+    struct ffx x;
     double deadline;
 
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/m.log", dir);
-    append(path, "w", "a\nb\nlast-without-newline");
-    pthread_mutex_init(&l.mu, NULL);
-    buf_init(&l.got, 0);
-    fc.path = path;
-    f = filein_start(&fc, lines_cb, &l, &e);
+    ffx_start(&x, "a\nb\nlast-without-newline", false);
     deadline = util_mono() + 10;
-    while (!filein_finished(f) && util_mono() < deadline)
+    while (!filein_finished(x.f) && util_mono() < deadline)
         usleep(10000);
-    ck_assert(filein_finished(f));
-    filein_stop(f);
-    ck_assert_str_eq(buf_str(&l.got), "a\nb\nlast-without-newline");
-    buf_cleanup(&l.got);
-    pthread_mutex_destroy(&l.mu);
-    unlink(path);
-    rmdir(dir);
+    ck_assert(filein_finished(x.f));
+    filein_stop(x.f);
+    ck_assert_str_eq(buf_str(&x.l.got), "a\nb\nlast-without-newline");
+    ffx_end(&x);
 }
 END_TEST
 

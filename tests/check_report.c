@@ -624,21 +624,30 @@ START_TEST(report_text_and_markdown_show_table_and_suggestions)
 }
 END_TEST
 
+/* The HTML report of s over [since, until] into b (initialised here). */
+static const char *html_of(struct store *s, double since, double until,
+                           struct buf *b)
+{
+    struct report *r = NULL;
+    struct err e = {0};
+
+    ck_assert_int_eq(report_compute(s, since, until, 300, &r, &e), 0);
+    buf_init(b, 0);
+    ck_assert_int_eq(report_format_html(r, b), 0);
+    report_free(r);
+    return buf_str(b);
+}
+
 START_TEST(report_html_escapes_names_and_draws_one_series_per_rule)
 {
     struct store *s = mem_store();
-    struct report *r = NULL;
-    struct err e = {0};
     struct buf b;
     const char *t, *p;
     int n = 0;
 
     add_ev(s, T0 + 10, "<script>alert(1)</script>", "f", "firing", false);
     add_ev(s, T0 + DAY + 10, "b&b", "g", "firing", false);
-    ck_assert_int_eq(report_compute(s, T0, T0 + 3 * DAY, 300, &r, &e), 0);
-    buf_init(&b, 0);
-    ck_assert_int_eq(report_format_html(r, &b), 0);
-    t = buf_str(&b);
+    t = html_of(s, T0, T0 + 3 * DAY, &b);
     ck_assert_ptr_null(strstr(t, "<script>"));
     ck_assert_ptr_nonnull(strstr(t, "&lt;script&gt;"));
     ck_assert_ptr_nonnull(strstr(t, "b&amp;b"));
@@ -650,14 +659,10 @@ START_TEST(report_html_escapes_names_and_draws_one_series_per_rule)
     ck_assert_ptr_null(strstr(t, "src="));
     ck_assert_ptr_null(strstr(t, "href="));
     buf_cleanup(&b);
-    report_free(r);
     /* A firing exactly at an until of midnight is in the period: its day
      * is drawn (a dot per day with firings: that day and the one before). */
     add_ev(s, T0 + 2 * DAY, "b&b", "g2", "firing", false);
-    ck_assert_int_eq(report_compute(s, T0, T0 + 2 * DAY, 300, &r, &e), 0);
-    buf_init(&b, 0);
-    ck_assert_int_eq(report_format_html(r, &b), 0);
-    t = buf_str(&b);
+    t = html_of(s, T0, T0 + 2 * DAY, &b);
     n = 0;
     for (p = strstr(t, "b&amp;b"); p && (p = strstr(p, "<circle")) != NULL &&
                                    p < strstr(strstr(t, "b&amp;b"), "</g>");
@@ -666,7 +671,6 @@ START_TEST(report_html_escapes_names_and_draws_one_series_per_rule)
     ck_assert_int_eq(n, 2);
     ck_assert_ptr_nonnull(strstr(t, "2026-01-03"));
     buf_cleanup(&b);
-    report_free(r);
     store_close(s);
 }
 END_TEST
@@ -676,8 +680,6 @@ END_TEST
 START_TEST(report_html_long_period_charts_the_newest_days)
 {
     struct store *s = mem_store();
-    struct report *r = NULL;
-    struct err e = {0};
     struct buf b;
     const char *t, *p;
     int n = 0;
@@ -685,17 +687,12 @@ START_TEST(report_html_long_period_charts_the_newest_days)
     add_ev(s, T0 - 700 * DAY + 10, "r", "f", "firing", false);
     add_ev(s, T0 - 10 * DAY + 10, "r", "f", "firing", false);
     add_ev(s, T0 - 2 * DAY + 10, "r", "f", "firing", false);
-    ck_assert_int_eq(report_compute(s, T0 - 800 * DAY, T0, 300, &r, &e), 0);
-    buf_init(&b, 0);
-    ck_assert_int_eq(report_format_html(r, &b), 0);
-    t = buf_str(&b);
+    t = html_of(s, T0 - 800 * DAY, T0, &b);
     for (p = t; (p = strstr(p, "<circle")) != NULL; p++)
         n++;
     ck_assert_int_eq(n, 2); /* the two newest days, not the oldest */
-    /* The newest firing is the polyline's last point, at the right edge. */
     ck_assert_ptr_nonnull(strstr(t, "<circle"));
     buf_cleanup(&b);
-    report_free(r);
     store_close(s);
 }
 END_TEST
