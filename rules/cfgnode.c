@@ -721,12 +721,14 @@ struct builder {
     bool fatal;
 };
 
-static bool node_contains(const struct cfg_node *n, const struct cfg_node *x)
+/* Whether an anchor names n or a node inside it: one walk of the subtree,
+ * so dropping values stays linear however many anchors came before. */
+static bool node_anchored(const struct cfg_node *n)
 {
-    if (n == x)
+    if (n->anchored)
         return true;
     for (size_t i = 0; i < n->n; i++)
-        if (node_contains(n->items[i], x))
+        if (node_anchored(n->items[i]))
             return true;
     return false;
 }
@@ -735,11 +737,7 @@ static bool node_contains(const struct cfg_node *n, const struct cfg_node *x)
 static void bury(struct builder *b, struct cfg_node *n)
 {
     /* Only nodes an anchor may point to need to outlive the parse. */
-    bool anchored = false;
-
-    for (size_t i = 0; i < b->nanchors && !anchored; i++)
-        anchored = node_contains(n, b->anchors[i].node);
-    if (!anchored) {
+    if (!node_anchored(n)) {
         cfg_node_free(n);
         return;
     }
@@ -751,10 +749,13 @@ static void bury(struct builder *b, struct cfg_node *n)
 
 static void anchor_add(struct builder *b, const char *name, struct cfg_node *n)
 {
-    b->anchors = xrealloc(b->anchors, (b->nanchors + 1) * sizeof(*b->anchors));
+    if ((b->nanchors & (b->nanchors - 1)) == 0)
+        b->anchors = xrealloc(b->anchors, (b->nanchors ? b->nanchors * 2 : 1) *
+                                              sizeof(*b->anchors));
     b->anchors[b->nanchors].name = xstrdup(name);
     b->anchors[b->nanchors].node = n;
     b->nanchors++;
+    n->anchored = true;
 }
 
 static struct cfg_node *anchor_find(struct builder *b, const char *name)
@@ -962,6 +963,43 @@ static void map_merge(struct builder *b, struct cfg_node *m)
     free(vals);
 }
 
+/* The line and column of byte off, counted as libyaml counts its marks:
+ * a leading BOM is not there, a column is a character (not a byte), and
+ * CR LF, CR, LF, NEL, LS and PS each break a line. Reader errors carry only
+ * a byte offset, and must point where every other error would. */
+static void yaml_reader_mark(const char *text, size_t off, int *line, int *col)
+{
+    const unsigned char *u = (const unsigned char *)text;
+    size_t i = 0;
+
+    *line = 1;
+    *col = 1;
+    if (off >= 3 && u[0] == 0xef && u[1] == 0xbb && u[2] == 0xbf)
+        i = 3;
+    while (i < off) {
+        size_t brk = 0;
+
+        if (u[i] == '\r')
+            brk = i + 1 < off && u[i + 1] == '\n' ? 2 : 1;
+        else if (u[i] == '\n')
+            brk = 1;
+        else if (i + 1 < off && u[i] == 0xc2 && u[i + 1] == 0x85)
+            brk = 2;
+        else if (i + 2 < off && u[i] == 0xe2 && u[i + 1] == 0x80 &&
+                 (u[i + 2] == 0xa8 || u[i + 2] == 0xa9))
+            brk = 3;
+        if (brk) {
+            (*line)++;
+            *col = 1;
+            i += brk;
+            continue;
+        }
+        if ((u[i] & 0xc0) != 0x80)
+            (*col)++;
+        i++;
+    }
+}
+
 static void yaml_error(struct builder *b, yaml_parser_t *p, const char *text,
                        size_t len)
 {
@@ -973,18 +1011,9 @@ static void yaml_error(struct builder *b, yaml_parser_t *p, const char *text,
         return;
     }
     if (p->error == YAML_READER_ERROR) {
-        /* Reader errors carry a byte offset, not a mark. */
-        size_t off = p->problem_offset < len ? p->problem_offset : len;
-        line = 1;
-        col = 1;
-        for (size_t i = 0; i < off; i++) {
-            if (text[i] == '\n') {
-                line++;
-                col = 1;
-            } else {
-                col++;
-            }
-        }
+        yaml_reader_mark(text,
+                         p->problem_offset < len ? p->problem_offset : len,
+                         &line, &col);
         cfg_error(b->d, line, col, "%s", problem);
         return;
     }

@@ -19,6 +19,7 @@ struct cfg_node {
                                 error messages must not quote it */
     bool unset;              /* CFG_SCALAR: its ${VAR} expansion failed and was
                                 reported; errors about the value are not */
+    bool anchored;           /* an anchor names it (the parse keeps it alive) */
     size_t n;                /* CFG_MAP/CFG_SEQ: number of entries */
     struct cfg_node **items; /* values (map) or elements (seq) */
     char **keys;             /* CFG_MAP: keys, parallel to items */
