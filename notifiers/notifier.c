@@ -2,10 +2,12 @@
  * the ca_file key, releasing a rendered request, and the default judgement
  * of an answer (used by dispatch.c when a kind has no check op). */
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
 #include "../common/buf.h"
 #include "../common/util.h"
@@ -29,11 +31,41 @@ int notifier_check_url(const struct cfg_node *n, const char *what,
     return -1;
 }
 
+/* 0 if path is a readable file holding at least one PEM certificate, else
+ * -1 and *why says what is wrong (a directory or an empty file would only
+ * fail at the first TLS delivery). */
+static int ca_file_bad(const char *path, const char **why)
+{
+    struct stat st;
+    X509 *cert;
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL) {
+        *why = strerror(errno);
+        return -1;
+    }
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        *why = "not a regular file";
+        return -1;
+    }
+    cert = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    ERR_clear_error();
+    if (cert == NULL) {
+        *why = "holds no PEM certificate";
+        return -1;
+    }
+    X509_free(cert);
+    return 0;
+}
+
 int notifier_ca_file(const struct cfg_node *node, const char *dir, char **out,
                      struct cfg_diag *d)
 {
     const struct cfg_node *n = cfg_get(node, "ca_file");
     const char *ca = NULL;
+    const char *why;
     char *path;
 
     *out = NULL;
@@ -51,9 +83,8 @@ int notifier_ca_file(const struct cfg_node *node, const char *dir, char **out,
         buf_printf(&b, "%s/%s", dir, ca);
         path = buf_steal(&b);
     }
-    if (access(path, R_OK) != 0) {
-        cfg_error_at(d, n, "ca_file %s: %s", cfg_shown(n, path),
-                     strerror(errno));
+    if (ca_file_bad(path, &why) != 0) {
+        cfg_error_at(d, n, "ca_file %s: %s", cfg_shown(n, path), why);
         free(path);
         return -1;
     }

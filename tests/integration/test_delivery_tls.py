@@ -102,6 +102,24 @@ check(t.stderr.startswith("conf/bad.yaml:5:14: ") and
       "ca_file conf/nowhere.pem: No such file or directory" in t.stderr,
       "FILE:LINE:COL and the resolved path")
 
+# A directory, or a file without a certificate, would only fail at the
+# first TLS delivery: check refuses both.
+os.makedirs("conf/cadir", exist_ok=True)
+write("conf/empty.pem", "")
+for ca, why in (("cadir", "not a regular file"),
+                ("empty.pem", "holds no PEM certificate")):
+    write("conf/bad.yaml", """notifiers:
+  hook:
+    type: webhook
+    url: %s
+    ca_file: %s
+""" % (rcv.url("/hook"), ca))
+    t = run_tocsin(["check", "-c", "conf/bad.yaml"])
+    print(t.returncode, t.stdout, t.stderr)
+    check(t.returncode == 1 and t.stderr.startswith("conf/bad.yaml:5:14: ")
+          and ("ca_file conf/%s: %s" % (ca, why)) in t.stderr,
+          "ca_file %s: check says %s" % (ca, why))
+
 rcv.stop()
 smtp.stop()
 print("ok")
