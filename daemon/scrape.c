@@ -201,13 +201,16 @@ static void *scrape_main(void *arg)
                     t->next_due = now + t->interval;
                 start_transfer(s, t);
             }
-            if (t->easy == NULL && t->next_due - now < wait)
-                wait = t->next_due - now;
         }
         curl_multi_perform(s->multi, &running);
         while ((m = curl_multi_info_read(s->multi, &left)) != NULL)
             if (m->msg == CURLMSG_DONE)
                 finish_transfer(s, m->easy_handle, m->data.result);
+        /* After the transfers that just ended: an idle target's next scrape
+         * may be due sooner than a second (interval: 250ms). */
+        for (i = 0; i < s->n; i++)
+            if (s->t[i].easy == NULL && s->t[i].next_due - now < wait)
+                wait = s->t[i].next_due - now;
         if (wait < 0.01)
             wait = 0.01;
         curl_multi_poll(s->multi, NULL, 0, (int)(wait * 1000), NULL);
