@@ -202,11 +202,12 @@ static bool has_specials(const char *s, size_t n)
 
 /* Append one mailbox: a non-ASCII display name becomes encoded-words, one
  * with specials ("Ops, Team") a quoted string. */
+#define MIME_NAME_MAX 900
 static int add_mailbox(struct buf *out, const char *mb)
 {
     const char *lt = strrchr(mb, '<');
     const char *name = mb, *name_end;
-    bool quoted;
+    bool quoted, encode;
 
     if (lt == NULL)
         return add_folded(out, mb);
@@ -216,14 +217,17 @@ static int add_mailbox(struct buf *out, const char *mb)
     while (name_end > name && name_end[-1] == ' ')
         name_end--;
     quoted = name_end - name >= 2 && *name == '"' && name_end[-1] == '"';
-    if (!mime_needs_encoding(name, (size_t)(name_end - name)) &&
-        (quoted || !has_specials(name, (size_t)(name_end - name))))
+    /* A name too long for one line (a word is never folded, nor is a
+     * quoted string here) becomes encoded-words, which fold anywhere. */
+    encode = mime_needs_encoding(name, (size_t)(name_end - name)) ||
+             name_end - name > MIME_NAME_MAX;
+    if (!encode && (quoted || !has_specials(name, (size_t)(name_end - name))))
         return add_folded(out, mb);
     if (quoted) {
         name++;
         name_end--;
     }
-    if (!mime_needs_encoding(name, (size_t)(name_end - name))) {
+    if (!encode) {
         /* ASCII with specials: a quoted string, \ and " escaped */
         buf_addc(out, '"');
         for (const char *c = name; c < name_end; c++) {

@@ -1818,6 +1818,41 @@ START_TEST(mime_headers_keep_lookalike_words_and_special_names)
 }
 END_TEST
 
+/* A display name longer than a line (one 1,500-character word, or a long
+ * quoted name with specials) becomes encoded-words: no header line passes
+ * 998 octets, where a real server refuses the mail for good. */
+START_TEST(mime_long_display_names_stay_within_998_octets)
+{
+    struct buf b, name;
+    const char *mb[2];
+    char *word, *spaced;
+
+    buf_init(&b, 0);
+    buf_init(&name, 0);
+    for (int i = 0; i < 1500; i++)
+        buf_addc(&name, 'x');
+    buf_adds(&name, " <alerts@example.com>");
+    word = xstrdup(buf_str(&name));
+    buf_reset(&name);
+    buf_addc(&name, '"');
+    for (int i = 0; i < 300; i++)
+        buf_adds(&name, "Ops, ");
+    buf_adds(&name, "\" <ops@example.com>");
+    spaced = xstrdup(buf_str(&name));
+    mb[0] = word;
+    mb[1] = spaced;
+    ck_assert_int_eq(mime_add_address_header(&b, "To", mb, 2), 0);
+    check_lines(b.data);
+    ck_assert_msg(strncmp(b.data, "To: =?UTF-8?B?", 14) == 0, "%.40s", b.data);
+    ck_assert_ptr_nonnull(strstr(b.data, " <alerts@example.com>"));
+    ck_assert_ptr_nonnull(strstr(b.data, " <ops@example.com>"));
+    free(word);
+    free(spaced);
+    buf_cleanup(&name);
+    buf_cleanup(&b);
+}
+END_TEST
+
 /* An answer that broke off is a connection error, retried. */
 START_TEST(transport_retries_connection_errors_only)
 {
@@ -2141,6 +2176,7 @@ Suite *notifiers_suite(void)
     tcase_add_test(t, mime_ascii_header_folds_and_stays_unencoded);
     tcase_add_test(t, email_subject_is_cut_past_300_bytes);
     tcase_add_test(t, mime_headers_keep_lookalike_words_and_special_names);
+    tcase_add_test(t, mime_long_display_names_stay_within_998_octets);
     tcase_add_test(t, default_check_classifies_http_and_smtp_codes);
     tcase_add_test(t, transport_retries_connection_errors_only);
     tcase_add_test(t, transport_snippet_cuts_echoed_secrets);
