@@ -94,6 +94,24 @@ static size_t gauge_key(struct ingest_parser *p, const char *name, char **out)
     return n;
 }
 
+/* The gauge's value now (0 before its first value). */
+static double gauge_get(struct ingest_parser *p)
+{
+    struct smap *m = p->shared ? &p->shared->map : &p->gauges;
+    char *key = NULL;
+    size_t kn = gauge_key(p, p->metric, &key);
+    struct smap_ent *e;
+    double v;
+
+    if (p->shared)
+        pthread_mutex_lock(&p->shared->mu);
+    e = kn ? smap_get(m, key, kn) : NULL;
+    v = e ? e->val : 0;
+    if (p->shared)
+        pthread_mutex_unlock(&p->shared->mu);
+    return v;
+}
+
 /* The gauge's new value: *v itself, or its last value plus *v for a
  * delta. Remembers it. Returns -1 when a delta leaves the double range. */
 static int gauge_set(struct ingest_parser *p, bool delta, double *v)
@@ -230,6 +248,16 @@ int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
     if (type == ST_SET) {
         ingest_emit(p, p->metric, 1, ts, emit, ctx);
         return 1;
+    }
+    /* A gauge's deltas too: a line is taken whole or rejected whole. */
+    if (type == ST_GAUGE) {
+        double g = gauge_get(p);
+
+        for (size_t k = 0; k < nv; k++) {
+            g = delta[k] ? g + vals[k] : vals[k];
+            if (!isfinite(g))
+                return ingest_reject(p, "gauge out of range");
+        }
     }
     for (size_t k = 0; k < nv; k++) {
         double v = vals[k];

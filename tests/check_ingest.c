@@ -681,6 +681,12 @@ START_TEST(statsd_gauge_deltas_apply_to_the_last_value)
     ck_assert_double_eq(g.value[0], 15);
     ck_assert_int_eq(parsep(p, "r:+1|g|#a:1,b:2", &g), 1);
     ck_assert_double_eq(g.value[0], 1);
+    /* A line whose later delta leaves the double range is rejected whole:
+     * neither value is emitted, and the gauge keeps its value. */
+    ck_assert_int_eq(parsep(p, "q:1e308:+1e308|g", &g), -1);
+    ck_assert_int_eq(g.n, 0);
+    ck_assert_int_eq(parsep(p, "q:+1|g", &g), 1);
+    ck_assert_double_eq(g.value[0], 5);
     ingest_parser_free(p);
 }
 END_TEST
