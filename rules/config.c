@@ -391,6 +391,18 @@ static void known_notifiers(const struct config *c, char *out, size_t len)
 }
 
 /* A notifier name or a list of names into indexes into c->notifiers. */
+bool config_notify_defaults(struct config_loader *L, const struct cfg_node *n,
+                            size_t **idx, size_t *nidx)
+{
+    if ((n != NULL && !cfg_is_null(n)) || L->c->ndefault_notify == 0)
+        return false;
+    free(*idx);
+    *nidx = L->c->ndefault_notify;
+    *idx = xmalloc(*nidx * sizeof(**idx));
+    memcpy(*idx, L->c->default_notify, *nidx * sizeof(**idx));
+    return true;
+}
+
 void config_read_notify(struct config_loader *L, const struct cfg_node *n,
                         const char *what, size_t **idx, size_t *nidx)
 {

@@ -56,6 +56,11 @@ void config_read_matchers(const struct cfg_node *m, const char *ctx,
 void config_read_notify(struct config_loader *L, const struct cfg_node *n,
                         const char *what, size_t **idx, size_t *nidx);
 
+/* Where n (a section's notify key) is absent or null and defaults.notify
+ * is set (loaded already): *idx becomes a copy of it, and true. */
+bool config_notify_defaults(struct config_loader *L, const struct cfg_node *n,
+                            size_t **idx, size_t *nidx);
+
 /* The sections (config_notifiers.c): each reads its top-level key of root
  * into L->c and reports every error into L->d. load_notifiers must run
  * before the others that name notifiers. */

@@ -282,11 +282,8 @@ void config_load_report(struct config_loader *L, const struct cfg_node *root)
      * neither, the daemon says at start that it sends no report). */
     const struct cfg_node *nn = cfg_get(m, "notify");
 
-    if ((nn == NULL || cfg_is_null(nn)) && L->c->ndefault_notify > 0) {
-        r->nnotify = L->c->ndefault_notify;
-        r->notify = xmalloc(r->nnotify * sizeof(*r->notify));
-        memcpy(r->notify, L->c->default_notify,
-               r->nnotify * sizeof(*r->notify));
+    if (config_notify_defaults(L, nn, &r->notify, &r->nnotify)) {
+        /* defaults.notify it is */
     } else if (nn != NULL && nn->type == CFG_SEQ && nn->n == 0) {
         cfg_error_at(L->d, nn,
                      "report notify is empty: the scheduled report would go "
@@ -488,6 +485,12 @@ void config_load_routes(struct config_loader *L, const struct cfg_node *root)
         }
         config_read_notify(L, cfg_get(item, "notify"), "notify", &r->notify,
                            &r->nnotify);
+        /* Without notify, a route's events go to defaults.notify, as an
+         * Alertmanager route without a receiver uses its parent's (a
+         * commented-out notify must not swallow them); `notify: []` is a
+         * deliberate drop. */
+        config_notify_defaults(L, cfg_get(item, "notify"), &r->notify,
+                               &r->nnotify);
         cfg_bool(cfg_get(item, "continue"), "continue", &r->cont, d);
         if (cfg_duration(cfg_get(item, "repeat_interval"), "repeat_interval",
                          &r->repeat_interval, d) == 0)

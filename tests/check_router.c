@@ -285,6 +285,36 @@ START_TEST(unmatched_event_goes_to_default_notify)
 }
 END_TEST
 
+/* A matching route without notify hands its events to defaults.notify,
+ * as an Alertmanager route without a receiver uses its parent's; an
+ * explicit `notify: []` drops them (recorded only). */
+START_TEST(route_without_notify_uses_default_notify)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, NOTIFIERS "defaults: {notify: [audit]}\n"
+                          "routes:\n"
+                          "  - match: {severity: warning}\n"
+                          "    repeat_interval: 12h\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [mail]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
+    ck_assert_str_eq(fx_rows(&f, &r), "audit:pending:event");
+    fx_close(&f);
+
+    fx_open(&f, NOTIFIERS "defaults: {notify: [audit]}\n"
+                          "routes:\n"
+                          "  - match: {severity: warning}\n"
+                          "    notify: []\n"
+                          "  - match: {alertname: api}\n"
+                          "    notify: [mail]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 0);
+    ck_assert_str_eq(fx_rows(&f, &r), "");
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(unmatched_event_without_default_is_only_recorded)
 {
     struct fixture f;
@@ -1232,6 +1262,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, continue_true_also_notifies_later_matching_routes);
     tcase_add_test(tc, unmatched_event_goes_to_default_notify);
     tcase_add_test(tc, unmatched_event_without_default_is_only_recorded);
+    tcase_add_test(tc, route_without_notify_uses_default_notify);
     tcase_add_test(
         tc, receiver_that_heard_critical_hears_deescalation_and_resolution);
     tcase_add_test(tc, send_resolved_false_receiver_gets_no_resolved_event);
