@@ -62,9 +62,10 @@ static int prom_comment(struct ingest_parser *p, const char *s, size_t n)
         is_type = 1;
     else
         return 0; /* a plain comment */
-    if (i >= n || !is_ws(s[i]))
-        return ingest_reject(p, "%s line without a metric name",
-                             is_type ? "TYPE" : "HELP");
+    /* "# HELP" alone is a comment to Prometheus' lexer, which reads HELP
+     * and TYPE only when whitespace follows them. */
+    if (i >= n)
+        return 0;
     nm0 = i = skip_ws(s, n, i);
     if (i >= n || !name_start(s[i]))
         return ingest_reject(p, "%s line without a metric name",

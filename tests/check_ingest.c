@@ -423,7 +423,11 @@ START_TEST(prom_help_type_and_comments_yield_nothing_and_type_is_kept)
     ck_assert_int_eq(ingest_prom_type(p, "other"), PROM_UNTYPED);
     ck_assert_int_eq(parsep(p, "# TYPE x sparkline", &g), -1);
     ck_assert_ptr_nonnull(strstr(why, "unknown metric type"));
-    ck_assert_int_eq(parsep(p, "# TYPE", &g), -1);
+    ck_assert_int_eq(parsep(p, "# TYPE x", &g), -1);
+    /* HELP or TYPE alone is a comment to Prometheus' lexer, which reads
+     * them as keywords only when whitespace follows. */
+    ck_assert_int_eq(parsep(p, "# TYPE", &g), 0);
+    ck_assert_int_eq(parsep(p, "# HELP", &g), 0);
     ck_assert_int_eq(parsep(p, "rpc_seconds{quantile=\"0.99\"} 0.2", &g), 1);
     ck_assert_str_eq(g.metric[0], "rpc_seconds");
     ck_assert_str_eq(g.labels[0], "quantile=0.99");
