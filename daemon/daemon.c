@@ -158,8 +158,10 @@ static void w_committed(void *ctx, int events, double seconds, size_t fed,
     size_t i;
 
     (void)events;
-    if (fed > 0)
-        metrics_observe_eval(&d->metrics, seconds);
+    (void)fed;
+    /* Every commit ends evaluation work: ingest batches, a timer pass
+     * (for, clear_for, nodata, reminders), or both. */
+    metrics_observe_eval(&d->metrics, seconds);
     if (late > 0)
         atomic_fetch_add(&d->metrics.late, late);
     /* Reminders from a tick create outbox rows without events: wake the

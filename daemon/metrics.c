@@ -169,7 +169,8 @@ static void render_histogram(struct buf *out, struct metrics *m)
     pthread_mutex_unlock(&m->hist_mu);
 
     family(out, "tocsin_evaluation_duration_seconds", "histogram",
-           "Time to evaluate and commit one ingest batch.");
+           "Time to evaluate and commit one group of ingest batches "
+           "or one evaluation_interval timer pass.");
     for (i = 0; i < METRICS_NBUCKETS; i++) {
         cum += counts[i];
         snprintf(le, sizeof(le), "%g", bucket_le[i]);

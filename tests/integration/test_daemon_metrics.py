@@ -49,6 +49,20 @@ mm = re.search(r"tocsin_evaluation_duration_seconds_count (\d+)", m)
 check(mm and int(mm.group(1)) >= 1, "the ingest batch was observed in the "
       "evaluation histogram")
 
+
+# The timer's passes (evaluation_interval: 1s here) are evaluations too:
+# with no more ingest, the histogram still counts on.
+def eval_count():
+    found = re.search(r"tocsin_evaluation_duration_seconds_count (\d+)",
+                      d.metrics())
+    return int(found.group(1)) if found else -1
+
+
+before = eval_count()
+check(bool(wait_until(lambda: eval_count() >= before + 2, 30)),
+      "timer passes are observed in the evaluation histogram (%d, then %d)"
+      % (before, eval_count()))
+
 # Scrapes from several clients at once (each request has its own thread):
 # every page is whole. Under the sanitizers this also checks that the
 # per-receiver counters are read without a race.
