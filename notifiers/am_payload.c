@@ -187,6 +187,105 @@ static int print_val(struct buf *b, const char *v)
     return rc ? rc : buf_addc(b, '"');
 }
 
+/* The group's labels: the alert's, severity left out. */
+static int print_group_labels(struct buf *b, const struct kv *kv, size_t n)
+{
+    int rc = buf_addc(b, '{');
+    bool first = true;
+
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (strcmp(kv[i].k, "severity") == 0)
+            continue;
+        rc = first ? buf_addc(b, '"') : ADD_LIT(b, ",\"");
+        first = false;
+        rc = rc ? rc : buf_add_json_str(b, kv[i].k, strlen(kv[i].k));
+        rc = rc ? rc : ADD_LIT(b, "\":\"");
+        rc = rc ? rc : buf_add_json_str(b, kv[i].v, strlen(kv[i].v));
+        rc = rc ? rc : buf_addc(b, '"');
+    }
+    return rc ? rc : buf_addc(b, '}');
+}
+
+/* v as Go's strconv.Quote writes it (Alertmanager's label sets print their
+ * values so in a group key): \" and \\, C escapes for control bytes. */
+static int go_quote(struct buf *b, const char *v)
+{
+    static const char hex[] = "0123456789abcdef";
+    int rc = buf_addc(b, '"');
+
+    for (const unsigned char *c = (const unsigned char *)v; *c && rc == 0;
+         c++) {
+        const char *esc = NULL;
+
+        switch (*c) {
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\a':
+            esc = "\\a";
+            break;
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '\v':
+            esc = "\\v";
+            break;
+        default:
+            break;
+        }
+        if (esc != NULL) {
+            rc = buf_adds(b, esc);
+        } else if (*c < 0x20 || *c == 0x7f) {
+            char x[4] = {'\\', 'x', hex[*c >> 4], hex[*c & 15]};
+            rc = buf_add(b, x, 4);
+        } else {
+            rc = buf_addc(b, (char)*c);
+        }
+    }
+    return rc ? rc : buf_addc(b, '"');
+}
+
+/* Alertmanager's group key of a root-route group, "{}:" then the group's
+ * label set as Go prints it ({a="1", b="2"}, names sorted), JSON-escaped
+ * as the value of a string. */
+static int print_group_key(struct buf *out, const struct kv *kv, size_t n)
+{
+    struct buf k;
+    bool first = true;
+    int rc;
+
+    buf_init(&k, 0);
+    rc = ADD_LIT(&k, "{}:{");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (strcmp(kv[i].k, "severity") == 0)
+            continue;
+        rc = first ? 0 : ADD_LIT(&k, ", ");
+        first = false;
+        rc = rc ? rc : buf_adds(&k, kv[i].k);
+        rc = rc ? rc : buf_addc(&k, '=');
+        rc = rc ? rc : go_quote(&k, kv[i].v);
+    }
+    rc = rc ? rc : buf_addc(&k, '}');
+    rc = rc ? rc : buf_add_json_str(out, buf_str(&k), k.len);
+    buf_cleanup(&k);
+    return rc;
+}
+
 int am_payload_print(const struct am_event *ev, const char *receiver,
                      struct buf *out)
 {
@@ -227,18 +326,21 @@ int am_payload_print(const struct am_event *ev, const char *receiver,
     rc = rc ? rc : print_val(out, ends);
     rc = rc ? rc : ADD_LIT(out, ",\"generatorURL\":\"\",\"fingerprint\":\"");
     rc = rc ? rc : print_val(out, ev->fingerprint);
-    rc = rc ? rc : ADD_LIT(out, "}],\"groupLabels\":{\"alertname\":\"");
-    rc = rc ? rc : print_val(out, ev->rule);
+    /* Each message is a group of one alert: grouped by the labels that
+     * name the alert (all but severity, which changes as it escalates),
+     * as Alertmanager with group_by on them would. */
+    rc = rc ? rc : ADD_LIT(out, "}],\"groupLabels\":");
+    rc = rc ? rc : print_group_labels(out, lk, nl);
     /* Common labels and annotations of a one-alert group: the alert's. */
-    rc = rc ? rc : ADD_LIT(out, "},\"commonLabels\":");
+    rc = rc ? rc : ADD_LIT(out, ",\"commonLabels\":");
     rc = rc ? rc : repeat_span(out, lab_off, lab_len);
     rc = rc ? rc : ADD_LIT(out, ",\"commonAnnotations\":");
     rc = rc ? rc : repeat_span(out, ann_off, ann_len);
     rc = rc ? rc
             : ADD_LIT(out, ",\"externalURL\":\"\",\"version\":\"4\","
-                           "\"groupKey\":\"{}:{alertname=\\\"");
-    rc = rc ? rc : buf_add_json_str(out, ev->rule, strlen(ev->rule));
-    rc = rc ? rc : ADD_LIT(out, "\\\"}\",\"truncatedAlerts\":0}");
+                           "\"groupKey\":\"");
+    rc = rc ? rc : print_group_key(out, lk, nl);
+    rc = rc ? rc : ADD_LIT(out, "\",\"truncatedAlerts\":0}");
     free(lk);
     free(ak);
     return rc;

@@ -673,12 +673,17 @@ START_TEST(webhook_default_body_is_alertmanager_v4_while_firing)
     ck_assert_str_eq(jstr(m, "alerts.0.endsAt"), "0001-01-01T00:00:00Z");
     ck_assert_str_eq(jstr(m, "alerts.0.generatorURL"), "");
     ck_assert_str_eq(jstr(m, "alerts.0.fingerprint"), "3f0c9a0011223344");
+    /* One alert per message: its group is the labels that name it, not
+     * severity (so a receiver keyed by groupKey follows one alert). */
     ck_assert_str_eq(jstr(m, "groupLabels.alertname"), "api_p90_latency");
+    ck_assert_str_eq(jstr(m, "groupLabels.service"), "api");
+    ck_assert_ptr_null(jget(m, "groupLabels.severity"));
     ck_assert_str_eq(jstr(m, "commonLabels.severity"), "critical");
     ck_assert_str_eq(jstr(m, "commonAnnotations.summary"),
                      "p90 latency 512.5 ms on api");
     ck_assert_str_eq(jstr(m, "externalURL"), "");
-    ck_assert_str_eq(jstr(m, "groupKey"), "{}:{alertname=\"api_p90_latency\"}");
+    ck_assert_str_eq(jstr(m, "groupKey"),
+                     "{}:{alertname=\"api_p90_latency\", service=\"api\"}");
     ck_assert(cJSON_IsNumber(jget(m, "truncatedAlerts")));
     ck_assert_int_eq(jget(m, "truncatedAlerts")->valueint, 0);
     ck_assert_ptr_null(header_value(r.headers, "webhook-signature"));
@@ -2042,6 +2047,28 @@ START_TEST(am_payload_print_writes_exactly_what_the_built_object_prints)
 }
 END_TEST
 
+/* The group key prints label values as Go's strconv.Quote does, as
+ * Alertmanager's LabelSet.String: \" \\ and C escapes, \xNN for other
+ * control bytes; UTF-8 as it is. */
+START_TEST(am_group_key_quotes_values_as_go_does)
+{
+    static const char *const lbl[] = {"a", "q\"b\\c", "b", "t\tn\n\x01\xc3\xa4",
+                                      NULL};
+    cJSON *p = mk_payload("firing", "warning", "ok", "250", lbl, NULL), *m;
+    struct am_event ev;
+    struct err e = {0};
+
+    ck_assert_int_eq(am_event_parse(p, &ev, &e), 0);
+    m = am_payload_build(&ev, "r");
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(jstr(m, "groupKey"),
+                     "{}:{a=\"q\\\"b\\\\c\", alertname=\"api_p90_latency\", "
+                     "b=\"t\\tn\\n\\x01\xc3\xa4\"}");
+    cJSON_Delete(m);
+    cJSON_Delete(p);
+}
+END_TEST
+
 START_TEST(am_payload_sorts_label_keys_and_writes_go_rfc3339nano_times)
 {
     static const char *const lbl[] = {"zone",     "b",  "service", "api",
@@ -2184,6 +2211,7 @@ Suite *notifiers_suite(void)
     tcase_add_test(t, am_payload_rejects_payload_without_event);
     tcase_add_test(t,
                    am_payload_sorts_label_keys_and_writes_go_rfc3339nano_times);
+    tcase_add_test(t, am_group_key_quotes_values_as_go_does);
     tcase_add_test(t, am_payload_leaves_out_empty_labels);
     tcase_add_test(
         t, am_payload_print_writes_exactly_what_the_built_object_prints);

@@ -3,7 +3,10 @@ line carry every key of the real Prometheus Alertmanager 0.25 webhook payload
 with the same JSON types and value formats. The reference payloads (firing
 and resolved) are captured at test time from /usr/bin/prometheus-alertmanager
 posting to a local receiver; skipped (exit 0, with a message) only when that
-binary is absent."""
+binary is absent. tocsin sends one alert per message, so its group is the
+alert: the reference Alertmanager groups by the labels that name the alert
+(alertname, the rule's `by` label and its own label; not severity), and
+groupKey and groupLabels must then be the same."""
 import datetime
 import json
 import os
@@ -30,7 +33,7 @@ os.makedirs("amdata", exist_ok=True)
 write("am.yml", """
 route:
   receiver: hook
-  group_by: [alertname]
+  group_by: [alertname, service, team]
   group_wait: 0s
   group_interval: 1s
   repeat_interval: 1h
