@@ -285,11 +285,11 @@ const char *cfg_shown(const struct cfg_node *n, const char *v)
     return n && n->from_env ? "(value from the environment)" : v;
 }
 
-/* The value quoted for an error message, unless it came from the
- * environment (it may be a secret). */
-static void quote_value(const struct cfg_node *n, char *out, size_t outlen)
+void cfg_quoted(const struct cfg_node *n, char *out, size_t outlen)
 {
-    if (n->from_env)
+    if (n->type != CFG_SCALAR)
+        snprintf(out, outlen, "(a %s)", n->type == CFG_MAP ? "map" : "list");
+    else if (n->from_env)
         snprintf(out, outlen, "(value from the environment)");
     else
         snprintf(out, outlen, "\"%.200s\"", n->scalar);
@@ -344,7 +344,7 @@ int cfg_bool(const struct cfg_node *n, const char *what, bool *out,
         *out = n->scalar[0] == 't' || n->scalar[0] == 'T';
         return 0;
     }
-    quote_value(n, q, sizeof(q));
+    cfg_quoted(n, q, sizeof(q));
     for (size_t i = 0; yaml11[i]; i++) {
         if (strcasecmp(n->scalar, yaml11[i]) == 0) {
             cfg_error_at(d, n,
@@ -369,7 +369,7 @@ int cfg_number(const struct cfg_node *n, const char *what, double *out,
     if (need_scalar(n, what, "a number", d) < 0)
         return -1;
     if (util_parse_double(n->scalar, out) < 0) {
-        quote_value(n, q, sizeof(q));
+        cfg_quoted(n, q, sizeof(q));
         cfg_error_at(d, n, "%s must be a number, not %s", what, q);
         return -1;
     }
@@ -386,7 +386,7 @@ int cfg_duration(const struct cfg_node *n, const char *what, double *out,
     if (need_scalar(n, what, "a duration", d) < 0)
         return -1;
     if (util_parse_duration(n->scalar, out) < 0) {
-        quote_value(n, q, sizeof(q));
+        cfg_quoted(n, q, sizeof(q));
         cfg_error_at(d, n,
                      "invalid duration %s for %s (expected e.g. 250ms, 30s, "
                      "5m, 2h, 1d, 1w or sums like 1h30m)",

@@ -61,6 +61,10 @@ void cfg_error_in_scalar(struct cfg_diag *d, const struct cfg_node *n,
 /* v, the text of node n, as an error message may show it: never a value
  * expanded from the environment, which may be a secret. */
 const char *cfg_shown(const struct cfg_node *n, const char *v);
+
+/* n's value for an error message: "quoted", or "(value from the
+ * environment)" (it may be a secret), or "(a map)" / "(a list)". */
+void cfg_quoted(const struct cfg_node *n, char *out, size_t outlen);
 /* Print every kept message on its own line, then "N errors" if more were
  * seen than kept. */
 void cfg_diag_print(const struct cfg_diag *d, void *FILE_stream);

@@ -126,12 +126,13 @@ static void load_notifier(struct config_loader *L, struct notifier *n,
             enum event_kind k;
             if (items[i]->type != CFG_SCALAR ||
                 event_kind_parse(items[i]->scalar, &k) < 0) {
+                char q[240];
+
+                cfg_quoted(items[i], q, sizeof(q));
                 cfg_error_at(d, items[i],
-                             "unknown event \"%s\" (expected firing, "
+                             "unknown event %s (expected firing, "
                              "escalated, deescalated, resolved)",
-                             items[i]->type == CFG_SCALAR && !items[i]->from_env
-                                 ? items[i]->scalar
-                                 : "?");
+                             q);
                 continue;
             }
             n->events_mask |= 1u << k;
@@ -148,13 +149,13 @@ static void load_notifier(struct config_loader *L, struct notifier *n,
     rl = cfg_get(node, "rate_limit");
     if (rl && !cfg_is_null(rl)) {
         if (rl->type != CFG_SCALAR || parse_rate(rl->scalar, &v) < 0) {
+            char q[240];
+
+            cfg_quoted(rl, q, sizeof(q));
             cfg_error_at(d, rl,
-                         "invalid rate_limit %s%s%s (expected e.g. "
+                         "invalid rate_limit %s (expected e.g. "
                          "\"1/s\", \"30/m\" or a number per second)",
-                         rl->type == CFG_SCALAR && !rl->from_env ? "\"" : "",
-                         rl->type == CFG_SCALAR && !rl->from_env ? rl->scalar
-                                                                 : "",
-                         rl->type == CFG_SCALAR && !rl->from_env ? "\"" : "");
+                         q);
         } else {
             n->rate_per_s = v;
             if (n->burst < 1)

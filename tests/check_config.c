@@ -448,6 +448,27 @@ START_TEST(env_var_is_expanded_in_values)
 }
 END_TEST
 
+/* A notifier's events and rate_limit errors say where a bad value came
+ * from without showing an environment value, and name a list as a list. */
+START_TEST(env_values_in_events_and_rate_limit_errors_are_not_shown)
+{
+    setenv("TOCSIN_T_EV", "bogus", 1);
+    setenv("TOCSIN_T_RL", "zz", 1);
+    ck_load_error("notifiers:\n  h:\n    type: log\n"
+                  "    events: [firing, \"${TOCSIN_T_EV}\", [x]]\n"
+                  "    rate_limit: ${TOCSIN_T_RL}\n",
+                  "f.yaml:4:22: unknown event (value from the environment) "
+                  "(expected firing, escalated, deescalated, resolved)");
+    ck_assert(has_msg("f.yaml:4:40: unknown event (a list) (expected firing, "
+                      "escalated, deescalated, resolved)"));
+    ck_assert(has_msg("f.yaml:5:17: invalid rate_limit (value from the "
+                      "environment) (expected e.g. \"1/s\", \"30/m\" or a "
+                      "number per second)"));
+    unsetenv("TOCSIN_T_EV");
+    unsetenv("TOCSIN_T_RL");
+}
+END_TEST
+
 START_TEST(env_default_used_when_unset_or_empty)
 {
     unsetenv("TOCSIN_T_UNSET");
@@ -1533,6 +1554,7 @@ Suite *config_suite(void)
     tcase_add_test(y, missing_file_is_one_cannot_read_error);
     tcase_add_test(y, directory_is_one_cannot_read_error);
     tcase_add_test(e, env_var_is_expanded_in_values);
+    tcase_add_test(e, env_values_in_events_and_rate_limit_errors_are_not_shown);
     tcase_add_test(e, env_default_used_when_unset_or_empty);
     tcase_add_test(e, double_dollar_is_a_literal_dollar);
     tcase_add_test(e, unset_env_var_names_the_variable_never_a_value);
