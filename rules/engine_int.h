@@ -91,8 +91,9 @@ struct engine {
     struct buf annone; /* scratch: the annotation being rendered */
     struct label *ann; /* scratch: annotation pairs */
     size_t cap_ann;
-    double clock;   /* newest sample time seen (stream clock) */
-    double arrival; /* wall-clock time of the samples fed (NAN: none) */
+    double clock;      /* newest sample time seen (stream clock) */
+    double arrival;    /* wall-clock time of the samples fed (NAN: none) */
+    bool simultaneous; /* engine_set_simultaneous */
 };
 
 /* Collecting series or sources into an array (engine_collect_cb). */

@@ -93,6 +93,31 @@ def main():
             print("ok   seed %d: %d events, %d pieces identical" % (seed, len(whole.splitlines()), len(cuts) + 1))
             passed += 1
 
+    # Cuts exactly at nodata deadlines: two hosts on a 10s grid, host a
+    # silent for exactly nodata.after (2m) at times, its sample at the
+    # deadline listed after (and once before) host b's; every cut point.
+    grid = []
+    for k in range(40):
+        t = 1767225600 + 10 * k
+        b = {"metric": "lat", "labels": {"host": "b"}, "value": 70 + k % 30, "ts": t}
+        a = {"metric": "lat", "labels": {"host": "a"}, "value": 90, "ts": t}
+        a_here = k in (0, 12, 13, 25, 39) or k > 30
+        pair = [a, b] if k == 13 else [b, a]
+        grid += [json.dumps(x) + "\n" for x in pair if x is b or a_here]
+    whole = run_eval(grid)
+    bad = []
+    for c in range(1, len(grid)):
+        store = fresh("grid.db")
+        if run_eval(grid[:c], store) + run_eval(grid[c:], store) != whole:
+            bad.append(c)
+    if whole.count('"nodata"') >= 1 and not bad:
+        print("ok   cut at each of %d lines, deadlines included: identical" % (len(grid) - 1))
+        passed += 1
+    else:
+        print("FAIL cuts at nodata deadlines: %d nodata events; differ at cuts %s"
+              % (whole.count('"nodata"'), bad))
+        failed += 1
+
     # Restart in the middle of `for` (20s) and of `clear_for` (30s).
     def s(v, t):
         return json.dumps({"metric": "lat", "labels": {"host": "a"}, "value": v, "ts": t}) + "\n"
