@@ -269,7 +269,7 @@ int cmd_eval(int argc, char **argv)
         return EXIT_WORK;
     hold = store_hold(storepath, STORE_HOLD_WAIT, &herr);
     /* STORE_HOLD_STOPPED too: a stop signal blocked since exec. */
-    if (hold == -1 || hold == STORE_HOLD_STOPPED) {
+    if (hold == -1 || hold == STORE_HOLD_BUSY || hold == STORE_HOLD_STOPPED) {
         fprintf(stderr, "tocsin eval: %s\n", herr.msg);
         config_free(cfg);
         return EXIT_WORK;

@@ -349,7 +349,7 @@ static int open_stores(struct daemon_ctx *d, const struct config *cfg)
     /* A second daemon with the same config is told that its address is
      * taken, at once; one that shares only the store waits for it. */
     d->hold = store_hold(cfg->store, 0, &e);
-    if (d->hold == -1) {
+    if (d->hold == STORE_HOLD_BUSY) {
         err_clear(&e);
         if (http_address_taken(cfg->listen, &e))
             goto fail;
@@ -364,7 +364,7 @@ static int open_stores(struct daemon_ctx *d, const struct config *cfg)
         d->hold = STORE_HOLD_NONE;
         return 1;
     }
-    if (d->hold == -1)
+    if (d->hold == -1 || d->hold == STORE_HOLD_BUSY)
         goto fail;
     d->wstore = store_open(cfg->store, STORE_RW, &e);
     if (d->wstore == NULL)

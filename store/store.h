@@ -210,13 +210,16 @@ int store_meta_put(struct store *s, const char *key, const char *value,
  * run: two of them on one file would both evaluate (repeating firings)
  * and both deliver its outbox. Waits up to wait seconds for another holder
  * to let go (one stopping, or just killed). Returns a hold to pass to
- * store_unhold, or -1 with "store PATH is in use by another tocsin (pid
- * N...)". ":memory:" and NULL need none: STORE_HOLD_NONE. The views
+ * store_unhold; STORE_HOLD_BUSY with "store PATH is in use by another
+ * tocsin (pid N...)"; or -1 when the lock file cannot be made or locked
+ * (a read-only folder, say). ":memory:" and NULL need none:
+ * STORE_HOLD_NONE. The views
  * (alerts, history, report, silence) take no hold. */
 #define STORE_HOLD_NONE (-2)
 /* Returned instead of waiting on when SIGTERM or SIGINT is pending (a
  * caller that blocks them for a signalfd): stop, do not wait the rest. */
 #define STORE_HOLD_STOPPED (-3)
+#define STORE_HOLD_BUSY (-4)
 /* Seconds to wait: more than a stopping holder takes. */
 #define STORE_HOLD_WAIT 15.0
 int store_hold(const char *path, double wait, struct err *e);

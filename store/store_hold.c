@@ -78,7 +78,7 @@ int store_hold(const char *path, double wait, struct err *e)
             err_set(e, "store %s: cannot lock %s: %s", path, lock,
                     strerror(errno));
         close(fd);
-        return -1;
+        return busy ? STORE_HOLD_BUSY : -1;
     }
     /* The pid is for a second process's message only: the lock holds
      * without it. */

@@ -109,3 +109,18 @@ check(old.wait(30) == 0 and d.healthy(),
       "a `tocsin run` started while the old one stops takes the store once "
       "it is free")
 check(d.stop() == 0, "and stops with 0")
+
+# A lock file that cannot be made (here a folder is in its place; a
+# read-only folder does the same) is said as such, at once: nothing holds
+# the store, so there is nothing to wait for.
+os.mkdir("odd.db.lock")
+with open("odd.yaml", "w") as f:
+    f.write("store: odd.db\nlisten: 127.0.0.1:0\nrules: []\n")
+for args in (["run", "-c", "odd.yaml"],
+             ["eval", "-c", "odd.yaml", "--store", "odd.db"]):
+    r = run(args)
+    check(r.returncode == 1 and "cannot create" in r.stderr
+          and "odd.db.lock" in r.stderr and "in use" not in r.stderr
+          and "waiting" not in r.stderr,
+          "%s: an unmakeable lock file is said as such (%s)"
+          % (args[0], r.stderr.strip()))
