@@ -234,6 +234,7 @@ int cmd_eval(int argc, char **argv)
     struct pipeline_stats ps;
     int opt, rc = 0, sr, hold;
     struct err herr = {0};
+    struct ingest_gauges *gauges;
     static char outbuf[1 << 16];
 
     optind = 1;
@@ -300,8 +301,10 @@ int cmd_eval(int argc, char **argv)
 
     memset(&ss, 0, sizeof(ss));
     catch_stop();
+    /* StatsD gauges carry over between runs on one store, as windows do. */
+    gauges = ingest_gauges_restore(c.durable ? st : NULL);
     sr = stream_run(argc - optind, argv + optind, fmt, strict, feed_sample,
-                    eval_tick, &c, &ss);
+                    eval_tick, &c, gauges, &ss);
     /* The input is over (read whole, or ended by a malformed line under
      * --strict, an unreadable file or a stop signal, each kept like an
      * end): nodata deadlines at its last time pass. */
@@ -325,13 +328,15 @@ int cmd_eval(int argc, char **argv)
         report_failure(&c);
         pipeline_close(c.p, NULL);
         rc = EXIT_WORK;
-    } else if (pipeline_close(c.p, &c.err) < 0) {
+    } else if (pipeline_close(c.p, &c.err) < 0 ||
+               ingest_gauges_keep(c.durable ? st : NULL, gauges, &c.err) < 0) {
         report_failure(&c);
         rc = EXIT_WORK;
         c.failed = 1;
     } else {
         print_held(&c);
     }
+    ingest_gauges_free(gauges);
     buf_cleanup(&c.held);
     ss.events = c.printed;
     fflush(stdout);

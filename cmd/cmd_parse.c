@@ -125,7 +125,7 @@ int cmd_parse(int argc, char **argv)
     memset(&st, 0, sizeof(st));
     buf_init(&line, 0);
     rc = stream_run(argc - optind, argv + optind, fmt, strict, print_sample,
-                    flush_tick, &line, &st);
+                    flush_tick, &line, NULL, &st);
     buf_cleanup(&line);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         /* A closed pipe (`tocsin parse | head`) is not worth a message. */

@@ -134,16 +134,18 @@ static int run_all(int nfiles, char **files, enum ingest_format fmt,
 
 int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
                sample_fn fn, int (*tick)(void *ctx, bool quiet), void *ctx,
-               struct stream_stats *st)
+               struct ingest_gauges *gauges, struct stream_stats *st)
 {
-    struct counting c = {fn, tick, ctx, st, 0, ingest_gauges_new()};
+    struct counting c = {fn, tick, ctx,
+                         st, 0,    gauges ? gauges : ingest_gauges_new()};
     int rc;
 
     st->ninputs = nfiles > 0 ? nfiles : 0;
     if (c.gauges == NULL)
         return -1;
     rc = run_all(nfiles, files, fmt, strict, &c);
-    ingest_gauges_free(c.gauges);
+    if (gauges == NULL)
+        ingest_gauges_free(c.gauges);
     return rc;
 }
 

@@ -32,10 +32,12 @@ struct stream_stats {
  * tick (may be NULL) is called with ctx between reads: quiet when a pipe
  * or terminal has nothing to read, busy every INGEST_TICK_MS of input
  * (ingest_reader_on_tick); its nonzero return ends the run there, the
- * files after it unread, and stream_run returns 1. */
+ * files after it unread, and stream_run returns 1. StatsD gauges live in
+ * gauges (the caller's, so that they can outlive the run), or in a map of
+ * the run's own when it is NULL. */
 int stream_run(int nfiles, char **files, enum ingest_format fmt, bool strict,
                sample_fn fn, int (*tick)(void *ctx, bool quiet), void *ctx,
-               struct stream_stats *st);
+               struct ingest_gauges *gauges, struct stream_stats *st);
 
 /* "eval: 1200 samples read, 2 lines rejected (lines 3, 9: reason), 0 late,
  * 5 events" on stderr, then ", 4 NaN/Inf values skipped" when there were

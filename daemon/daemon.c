@@ -147,7 +147,9 @@ static int w_checkpoint(void *ctx, struct err *e)
 {
     struct daemon_ctx *d = ctx;
 
-    return pipeline_checkpoint(d->pipeline, true, e);
+    if (pipeline_checkpoint(d->pipeline, true, e) < 0)
+        return -1;
+    return ingest_gauges_keep(d->wstore, d->gauges, e);
 }
 
 static void w_committed(void *ctx, int events, double seconds, size_t fed,
@@ -450,9 +452,11 @@ int daemon_run(const char *config_path)
     atomic_init(&d->store_failing, 0);
     d->cfg = cfg;
     d->silenced_since = util_now();
-    d->gauges = ingest_gauges_new();
-
-    if (d->gauges == NULL || (stopped = open_stores(d, cfg)) != 0)
+    if ((stopped = open_stores(d, cfg)) != 0)
+        goto fail;
+    /* StatsD gauges resume where the last run left them. */
+    d->gauges = ingest_gauges_restore(d->wstore);
+    if (d->gauges == NULL)
         goto fail;
     d->pipeline = pipeline_new(cfg, d->wstore, false, &e);
     if (d->pipeline == NULL) {
@@ -528,7 +532,8 @@ int daemon_run(const char *config_path)
     pthread_mutex_unlock(&d->inputs_mu);
     writer_stop(d->writer);
     d->writer = NULL;
-    if (pipeline_close(d->pipeline, &e) < 0) {
+    if (pipeline_close(d->pipeline, &e) < 0 ||
+        ingest_gauges_keep(d->wstore, d->gauges, &e) < 0) {
         log_error("tocsin", "saving the series state failed: %s", e.msg);
         status = 1;
     }

@@ -47,6 +47,19 @@ void ingest_gauges_free(struct ingest_gauges *g);
  * instead of its own map. */
 void ingest_parser_share_gauges(struct ingest_parser *p,
                                 struct ingest_gauges *g);
+/* g's values as text to keep in the store (malloc'd; NULL when out of
+ * memory), and back: ingest_gauges_import adds the values of such a text
+ * to g and returns how many, or -1 when the text is not one. */
+char *ingest_gauges_export(struct ingest_gauges *g);
+int ingest_gauges_import(struct ingest_gauges *g, const char *text);
+/* A new gauge map holding what ingest_gauges_keep saved in store s (NULL:
+ * none; an unreadable record is logged and skipped). NULL only when out of
+ * memory. */
+struct store;
+struct err;
+struct ingest_gauges *ingest_gauges_restore(struct store *s);
+/* Save g's values in s (the meta key STORE_META_GAUGES). 0, or -1 with e. */
+int ingest_gauges_keep(struct store *s, struct ingest_gauges *g, struct err *e);
 
 /* Parse one line (without its newline; a trailing '\r' is ignored; len may
  * exceed INGEST_MAX_LINE, which is a rejection). Calls emit for each sample.

@@ -200,6 +200,8 @@ int store_silence_next_start(struct store *s, double after, double *t,
                              struct err *e);
 
 /* --- metadata (schedules and the like) --- */
+/* The meta key of the StatsD gauge values (ingest_gauges_export). */
+#define STORE_META_GAUGES "statsd_gauges"
 int store_meta_get(struct store *s, const char *key, char **out /* free() */,
                    struct err *e); /* 1 when absent */
 int store_meta_put(struct store *s, const char *key, const char *value,

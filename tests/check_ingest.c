@@ -728,6 +728,41 @@ END_TEST
 
 /* Beyond INGEST_STATE_MAX gauges, the least recently set half is forgotten:
  * the gauges in use keep their deltas. */
+/* Gauge values to text and back (eval --store, daemon restarts): keys with
+ * tags, exact doubles, and a "+N" after the import adds to the kept value. */
+START_TEST(statsd_gauges_export_and_import_keep_values)
+{
+    struct ingest_gauges *gs = ingest_gauges_new(), *back = ingest_gauges_new();
+    struct ingest_parser *p = ingest_parser_new(FMT_STATSD);
+    struct got g;
+    char *text;
+
+    ingest_parser_share_gauges(p, gs);
+    ck_assert_int_eq(parsep(p, "q:0.1|g", &g), 1);
+    ck_assert_int_eq(parsep(p, "q:-5|g|#b:2,a:1", &g), 1);
+    ck_assert_int_eq(parsep(p, "r:1e308|g", &g), 1);
+    text = ingest_gauges_export(gs);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_int_eq(ingest_gauges_import(back, text), 3);
+    ck_assert_int_eq(ingest_gauges_import(back, "{\"not\": 1}"), -1);
+    ck_assert_int_eq(ingest_gauges_import(back, "[[\"\", 1], [\"x\", \"y\"]]"),
+                     0);
+    free(text);
+    ingest_parser_free(p);
+    p = ingest_parser_new(FMT_STATSD);
+    ingest_parser_share_gauges(p, back);
+    ck_assert_int_eq(parsep(p, "q:+0.2|g", &g), 1);
+    ck_assert_double_eq(g.value[0], 0.1 + 0.2);
+    ck_assert_int_eq(parsep(p, "q:+1|g|#a:1,b:2", &g), 1);
+    ck_assert_double_eq(g.value[0], -4);
+    ck_assert_int_eq(parsep(p, "r:-1e308|g", &g), 1);
+    ck_assert_double_eq(g.value[0], 0);
+    ingest_parser_free(p);
+    ingest_gauges_free(gs);
+    ingest_gauges_free(back);
+}
+END_TEST
+
 START_TEST(statsd_gauges_beyond_the_bound_forget_the_least_recently_set)
 {
     struct ingest_parser *p = ingest_parser_new(FMT_STATSD);
@@ -1213,6 +1248,7 @@ Suite *ingest_suite(void)
     tcase_add_test(t, statsd_timer_histogram_distribution_keep_value_and_tags);
     tcase_add_test(t, statsd_gauge_deltas_apply_to_the_last_value);
     tcase_add_test(t, statsd_gauges_shared_between_parsers);
+    tcase_add_test(t, statsd_gauges_export_and_import_keep_values);
     tcase_add_test(
         t, statsd_gauges_beyond_the_bound_forget_the_least_recently_set);
     tcase_add_test(t, statsd_multi_value_sets_and_timestamps);

@@ -1,7 +1,8 @@
 """The daemon's StatsD input over UDP: counters, gauges and timers with
 DogStatsD tags, several lines per datagram, fire rules; bad lines are
 counted as rejected. Gauge deltas move the gauge's last value whichever
-way it came (UDP packet, HTTP request), with the tags in any order."""
+way it came (UDP packet, HTTP request), with the tags in any order, and
+across a restart (the store keeps the gauge values)."""
 import os
 import re
 import socket
@@ -87,3 +88,17 @@ pool = [a for a in (d.alerts() or []) if a["rule"] == "pool_used"]
 check(len(pool) == 1 and pool[0].get("value") == 12,
       "deltas over HTTP add to the gauge's last value (%s)" % pool)
 check(d.stop() == 0, "SIGTERM exits 0")
+
+# The gauge's value outlives a restart: 12 - 8 is 4 (the alert resolves),
+# where a gauge forgotten at the stop would read -8.
+d.start()
+r = d.ingest("pool.used:-8|g|#host:gd,env:prod\n", fmt="statsd")
+check(r[0] == 204, "the delta after the restart is accepted (%s)" % r[0])
+pool = [a for a in (d.alerts() or []) if a["rule"] == "pool_used"]
+check(pool == [], "after a restart the delta applies to the kept value "
+      "(the alert resolved: %s)" % pool)
+r = d.ingest("pool.used:+7|g|#host:gd,env:prod\n", fmt="statsd")
+pool = [a for a in (d.alerts() or []) if a["rule"] == "pool_used"]
+check(len(pool) == 1 and pool[0].get("value") == 11,
+      "and goes on from there (4 + 7 = 11: %s)" % pool)
+check(d.stop() == 0, "SIGTERM exits 0 again")

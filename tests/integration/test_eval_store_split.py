@@ -118,6 +118,30 @@ def main():
               % (whole.count('"nodata"'), bad))
         failed += 1
 
+    # StatsD "+N"/"-N" gauge lines apply to the gauge's value from the
+    # piece before, as in one run (the store keeps the gauge values).
+    with open("g.yaml", "w") as f:
+        f.write("rules:\n  - name: g\n    metric: queue.depth\n"
+                "    severity: {warning: {above: 10}}\n")
+    gl = ["queue.depth:5|g|T1767225600\n", "queue.depth:+4|g|T1767225610\n",
+          "queue.depth:+4|g|T1767225620\n", "queue.depth:-8|g|T1767225630\n"]
+
+    def run_g(lines, store=None):
+        cmd = [TOCSIN, "eval", "-c", "g.yaml", "--format", "statsd"]
+        cmd += ["--store", store] if store else []
+        return subprocess.run(cmd, input="".join(lines), capture_output=True,
+                              text=True, timeout=120).stdout
+    whole = run_g(gl)
+    store = fresh("gauge.db")
+    parts = run_g(gl[:2], store) + run_g(gl[2:], store)
+    if whole.count("\n") == 2 and parts == whole:
+        print("ok   StatsD gauge deltas carry over between pieces")
+        passed += 1
+    else:
+        print("FAIL StatsD gauge deltas between pieces: whole %r, parts %r"
+              % (whole, parts))
+        failed += 1
+
     # Restart in the middle of `for` (20s) and of `clear_for` (30s).
     def s(v, t):
         return json.dumps({"metric": "lat", "labels": {"host": "a"}, "value": v, "ts": t}) + "\n"
