@@ -184,7 +184,9 @@ static void catch_stop(void)
  * printed either. */
 static void report_failure(struct eval_ctx *c)
 {
-    fprintf(stderr, "tocsin eval: store: %s\n", c->err.msg);
+    /* Most store errors name the store already. */
+    fprintf(stderr, "tocsin eval: %s%s\n",
+            strncmp(c->err.msg, "store", 5) == 0 ? "" : "store: ", c->err.msg);
     if (c->nheld > 0)
         fprintf(stderr,
                 "tocsin eval: %llu event%s since the last commit %s not "

@@ -313,6 +313,32 @@ p = run("alerts", "--store", cdb, "--json", expect=0)
 check(json.loads(p.stdout)[0]["labels"]["host"] == "db\x1b[2J\nfake row",
       "--json keeps the value as it is")
 
+# --- a damaged page: eval says so once, clearly, and exits 1 ---
+with open("nd.yaml", "w") as f:
+    f.write("rules:\n  - name: r\n    metric: m\n"
+            "    severity: {warning: {above: 50}}\n")
+bad = os.path.abspath("bad.db")
+line = '{"metric":"m","labels":{},"value":1,"ts":%d}\n'
+subprocess.run([TOCSIN, "eval", "-c", "nd.yaml", "--store", bad],
+               input=line % 100, capture_output=True, text=True, timeout=60)
+con = sqlite3.connect(bad)
+con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+root = con.execute("SELECT rootpage FROM sqlite_master WHERE name='series'"
+                   ).fetchone()[0]
+size = con.execute("PRAGMA page_size").fetchone()[0]
+con.close()
+with open(bad, "r+b") as f:
+    f.seek((root - 1) * size)
+    f.write(b"\xff" * 64)
+p = subprocess.run([TOCSIN, "eval", "-c", "nd.yaml", "--store", bad],
+                   input=line % 200, capture_output=True, text=True,
+                   timeout=60)
+check(p.returncode == 1 and "malformed" in p.stderr
+      and "store: store:" not in p.stderr
+      and "tocsin eval: store: " in p.stderr,
+      "a damaged store: one clear message, exit 1 (%d: %s)"
+      % (p.returncode, p.stderr.strip()))
+
 if failures:
     print(f"{len(failures)} check(s) failed")
     sys.exit(1)
