@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../common/buf.h"
 #include "../common/util.h"
 #include "../rules/matcher.h"
 #include "cli_view.h"
@@ -29,7 +30,8 @@ static const char silence_usage[] =
     "  --match M        label matchers: 'alertname=x,service=~api|web,"
     "env!=dev'\n"
     "                   (also in braces, as Prometheus writes them:\n"
-    "                   '{alertname=\"x\",env!=\"dev\"}')\n"
+    "                   '{alertname=\"x\",env!=\"dev\"}'); repeated, all\n"
+    "                   of them must match\n"
     "  --for DURATION   how long the silence lasts (default 1h)\n"
     "  --start TIME     when it starts: RFC 3339, a date or Unix seconds "
     "(default\n"
@@ -256,7 +258,27 @@ static int silence_expire(const struct silence_args *a, const char *idtext)
     return 0;
 }
 
-int cmd_silence(int argc, char **argv)
+/* Append one --match value to the set in b: its braces ("{a=b}") off, a
+ * comma before it when b holds one already. */
+static void match_add(struct buf *b, const char *m)
+{
+    size_t n;
+
+    while (*m == ' ' || *m == '\t')
+        m++;
+    n = strlen(m);
+    while (n > 0 && (m[n - 1] == ' ' || m[n - 1] == '\t'))
+        n--;
+    if (n >= 2 && m[0] == '{' && m[n - 1] == '}') {
+        m++;
+        n -= 2;
+    }
+    if (b->len > 0)
+        buf_addc(b, ',');
+    buf_add(b, m, n);
+}
+
+static int silence_main(int argc, char **argv, struct buf *matches)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -287,7 +309,10 @@ int cmd_silence(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'm':
-            a.match = optarg;
+            /* Several --match options all hold (amtool takes several
+             * matchers too): one comma-separated set. */
+            match_add(matches, optarg);
+            a.match = buf_str(matches);
             nadd++;
             break;
         case 'f':
@@ -354,4 +379,15 @@ int cmd_silence(int argc, char **argv)
         return silence_expire(&a, argv[optind]);
     }
     return cli_usage_error("silence", "unknown subcommand \"%s\"", sub);
+}
+
+int cmd_silence(int argc, char **argv)
+{
+    struct buf matches;
+    int rc;
+
+    buf_init(&matches, 0);
+    rc = silence_main(argc, argv, &matches);
+    buf_cleanup(&matches);
+    return rc;
 }

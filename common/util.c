@@ -312,7 +312,15 @@ int util_parse_rfc3339(const char *s, size_t len, double *out)
 
 void util_format_rfc3339(double ts, char *out, size_t outlen)
 {
-    double ms = round(ts * 1000);
+    double ms;
+
+    /* Outside years 0000-9999 (and NaN): the nearest end, never a cast of
+     * a double too big for time_t. */
+    if (!(ts >= UTIL_TS_MIN))
+        ts = UTIL_TS_MIN;
+    if (ts > UTIL_TS_MAX)
+        ts = UTIL_TS_MAX;
+    ms = round(ts * 1000);
     time_t t = (time_t)floor(ms / 1000);
     int msr = (int)(ms - (double)t * 1000);
     struct tm tm;

@@ -35,8 +35,12 @@ void util_format_ts(double ts, char *out);
 double util_round_ms(double ts);
 /* Parse an RFC 3339 timestamp to Unix seconds. 0 or -1. */
 int util_parse_rfc3339(const char *s, size_t len, double *out);
+/* The times RFC 3339 can write: 0000-01-01T00:00:00Z to
+ * 9999-12-31T23:59:59.999Z, as Unix seconds. */
+#define UTIL_TS_MIN (-62167219200.0)
+#define UTIL_TS_MAX (253402300799.999)
 /* Format Unix seconds as RFC 3339 UTC with milliseconds:
- * "2026-01-01T00:00:00.500Z". */
+ * "2026-01-01T00:00:00.500Z" (a time outside the range above: its end). */
 void util_format_rfc3339(double ts, char *out, size_t outlen);
 /* Wall-clock time as Unix seconds. */
 double util_now(void);

@@ -308,12 +308,14 @@ static const char *json_string_alias(const cJSON *o, const char *a,
 
 /* Append "name OP value" to the matchers text, quoting the value when the
  * text form would read it otherwise: a comma would split it, a quote or
- * backslash would be taken as quoting, edge spaces would be trimmed. */
+ * backslash would be taken as quoting, edge spaces would be trimmed, a
+ * leading ~ or ! would change the operator. */
 static void matcher_text_add(struct buf *out, const char *name, const char *op,
                              const char *v)
 {
     size_t n = strlen(v);
-    bool quote = strpbrk(v, ",\"\\") != NULL ||
+    /* A leading ~ or ! would join the operator ("a=~x" is a regex). */
+    bool quote = strpbrk(v, ",\"\\") != NULL || v[0] == '~' || v[0] == '!' ||
                  (n > 0 && (isspace((unsigned char)v[0]) ||
                             isspace((unsigned char)v[n - 1])));
 
@@ -352,7 +354,9 @@ static int silence_matchers_text(const cJSON *m, struct buf *out)
 
             if (v == NULL || !labels_name_valid(it->string))
                 return -1;
-            if (strncmp(v, "!~", 2) == 0)
+            if (v[0] == '\\' && (v[1] == '~' || v[1] == '!'))
+                v += 1; /* the config's escape: a literal ~ or ! */
+            else if (strncmp(v, "!~", 2) == 0)
                 op = "!~", v += 2;
             else if (v[0] == '~')
                 op = "=~", v += 1;
@@ -395,7 +399,8 @@ static int json_time_alias(const cJSON *o, const char *a, const char *b,
         it = cJSON_GetObjectItemCaseSensitive(o, b);
     if (it == NULL)
         return 0;
-    if (cJSON_IsNumber(it) && isfinite(it->valuedouble)) {
+    if (cJSON_IsNumber(it) && it->valuedouble >= 0 &&
+        it->valuedouble <= UTIL_TS_MAX) {
         *t = it->valuedouble;
         return 1;
     }
@@ -431,10 +436,23 @@ static const char *silence_body_problem(const char *body, size_t len)
     return NULL;
 }
 
+/* Whether only whitespace follows the parsed JSON (end, from cJSON) in
+ * body[0..len): "{...}garbage" is not a JSON object. */
+static bool only_space_after(const char *end, const char *body, size_t len)
+{
+    if (end == NULL || body == NULL)
+        return end == NULL && len == 0;
+    for (; end < body + len; end++)
+        if (!isspace((unsigned char)*end))
+            return false;
+    return true;
+}
+
 void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
                      struct api_reply *r)
 {
-    cJSON *o = cJSON_ParseWithLengthOpts(body ? body : "", len, NULL, 0);
+    const char *end = NULL;
+    cJSON *o = cJSON_ParseWithLengthOpts(body ? body : "", len, &end, 0);
     const char *matchers, *dur, *comment, *by;
     const cJSON *mjson;
     int has_start, has_end;
@@ -453,7 +471,7 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
         api_reply_error(r, 400, bad);
         goto out;
     }
-    if (!cJSON_IsObject(o)) {
+    if (!cJSON_IsObject(o) || !only_space_after(end, body, len)) {
         api_reply_error(r, 400, "body must be a JSON object");
         goto out;
     }
@@ -470,7 +488,11 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
                         "with label names of letters, digits and _");
         goto out;
     }
-    matchers = mtext.failed ? NULL : buf_str(&mtext);
+    if (mtext.failed) {
+        api_reply_error(r, 400, "\"matchers\" is too long (64 KiB at most)");
+        goto out;
+    }
+    matchers = buf_str(&mtext);
     dur = json_string_alias(o, "for", "duration");
     comment = json_string_field(o, "comment");
     by = json_string_alias(o, "created_by", "createdBy");
@@ -512,6 +534,10 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
     }
     if (!(j.si.ends > j.si.starts)) {
         api_reply_error(r, 400, "the silence would end before it starts");
+        goto out;
+    }
+    if (!(j.si.ends <= UTIL_TS_MAX)) {
+        api_reply_error(r, 400, "the silence would end after the year 9999");
         goto out;
     }
     j.si.matchers = matchers;

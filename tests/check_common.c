@@ -196,6 +196,13 @@ START_TEST(rfc3339_parses_zones_and_fractions)
     ck_assert_str_eq(out, "2027-01-01T00:00:00.000Z");
     util_format_rfc3339(1798761599.123, out, sizeof(out));
     ck_assert_str_eq(out, "2026-12-31T23:59:59.123Z");
+    /* Times RFC 3339 cannot write take the nearest end of its range. */
+    util_format_rfc3339(1e300, out, sizeof(out));
+    ck_assert_str_eq(out, "9999-12-31T23:59:59.999Z");
+    util_format_rfc3339(-1e300, out, sizeof(out));
+    ck_assert_str_eq(out, "0000-01-01T00:00:00.000Z");
+    util_format_rfc3339(NAN, out, sizeof(out));
+    ck_assert_str_eq(out, "0000-01-01T00:00:00.000Z");
     /* A short buffer gets a truncated, terminated string. */
     util_format_rfc3339(1767225600.5, out, 11);
     ck_assert_str_eq(out, "2026-01-01");

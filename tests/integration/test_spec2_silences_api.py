@@ -62,6 +62,14 @@ ok(sorted(s["active"] for s in lst) == [False] + [True] * 6,
    "the later one is not active")
 ok(any(s["matchers"] == "host=~d|e" for s in lst),
    "an object value \"~re\" becomes a regex matcher")
+st, out = d.request("POST", "/api/v1/silences", json.dumps(
+    {"matchers": {"host": "\\~tilde"}, "for": "1h"}))
+sid = json.loads(out)["id"] if st == 201 else None
+lst2 = json.loads(d.request("GET", "/api/v1/silences")[1])
+ok(any(s["id"] == sid and s["matchers"] == 'host="~tilde"' for s in lst2),
+   "an object value \"\\~lit\" is the literal ~lit, as in the config (%s)"
+   % [s["matchers"] for s in lst2 if s["id"] == sid])
+d.request("DELETE", "/api/v1/silences/%s" % sid)
 st, _ = d.request("POST", "/api/v1/silences",
                   json.dumps({"matchers": [{"value": "x"}], "for": "1h"}))
 ok(st == 400, "a list matcher without a name is 400")
@@ -90,6 +98,21 @@ for what, raw in (
          b'"for":"1h"}')):
     st, text = d.request("POST", "/api/v1/silences", raw)
     ok(st == 400, "%s is refused with 400 (%d %s)" % (what, st, text.strip()))
+# Bodies that are not one JSON object, times no clock reaches, and an
+# overlong matchers text: 400, with the reason.
+for what, raw, why in (
+        ("trailing garbage", b'{"matchers":"host=c","for":"1h"}garbage',
+         "JSON object"),
+        ("an end past the year 9999",
+         b'{"matchers":"host=c","ends_at":1e300}', "RFC 3339 or Unix"),
+        ("a duration past the year 9999",
+         b'{"matchers":"host=c","for":"420000w"}', "year 9999"),
+        ("70,000 characters of matchers",
+         b'{"matchers":"host=' + b"c" * 70000 + b'","for":"1h"}',
+         "too long")):
+    st, text = d.request("POST", "/api/v1/silences", raw)
+    ok(st == 400 and why in text,
+       "%s is refused with 400 (%d %s)" % (what, st, text.strip()[:120]))
 after = d.request("GET", "/api/v1/silences")[1]
 ok(before == after, "and nothing of them is stored")
 # A DELETE id is digits only, never cut to fit.

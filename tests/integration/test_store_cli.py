@@ -52,6 +52,15 @@ p = run("silence", "add", "--store", db, "--match",
         "alertname=api_p90_latency,service=api", "--for", "2h",
         "--comment", "deploy", "--by", "ana", expect=0)
 check(p.stdout.strip() == "1", "silence add prints the new id")
+# Several --match options all hold: one silence of every matcher, never
+# only the last (which would silence more than asked).
+mdb = os.path.abspath("match.db")
+run("silence", "add", "--store", mdb, "--match", "alertname=x",
+    "--match", '{service=~"api|web"}', "--for", "1h", expect=0)
+p = run("silence", "list", "--store", mdb, "--json", expect=0)
+check([s["matchers"] for s in json.loads(p.stdout)]
+      == ['alertname=x,service=~"api|web"'],
+      "repeated --match options are ANDed (%s)" % p.stdout.strip())
 p = run("alerts", "--store", db, expect=0)
 check(p.stdout.strip() == "no alerts firing", "empty alerts table message")
 p = run("alerts", "--store", db, "--json", expect=0)
