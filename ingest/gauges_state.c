@@ -64,7 +64,8 @@ char *ingest_gauges_export(struct ingest_gauges *g)
         if (g->map.v[i].key != NULL)
             v[n++] = &g->map.v[i];
     if (v != NULL || g->map.n == 0) {
-        qsort(v, n, sizeof(*v), ent_seq_cmp);
+        if (n > 1)
+            qsort(v, n, sizeof(*v), ent_seq_cmp);
         size_t i = 0;
         while (i < n && add_pair(arr, v[i]) == 0)
             i++;
