@@ -687,7 +687,7 @@ static void start(struct dispatcher *d, struct drow *r, double now,
         if (rc == 0) {
             finish(d, r, n, DELIVERY_OK, 0, 0, "written");
         } else {
-            snprintf(what, sizeof(what), "write failed: %s", e.msg);
+            snprintf(what, sizeof(what), "%s", e.msg);
             finish(d, r, n, DELIVERY_RETRY, 0, 0, what);
         }
         request_cleanup(&x->req);

@@ -1,17 +1,21 @@
 /* log.c - the log notifier: each notification becomes one JSON line (the
  * Alertmanager payload with the receiver's name, plus the SPEC event object)
  * appended to `path` or written to stdout. For demos, dry runs and audits.
- * Registered in registry.c; dispatch.c calls log_deliver for REQ_LOCAL. It
- * never fails a delivery: a write error is logged and the line is dropped. */
+ * Registered in registry.c; dispatch.c calls log_deliver for REQ_LOCAL, on
+ * the thread that runs every receiver's deliveries: a write never waits.
+ * A line that cannot be written now (a FIFO nobody reads, a full pipe or
+ * disk) is an error the outbox retries like any other, not a line lost. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/buf.h"
-#include "../common/log.h"
 #include "../common/util.h"
 #include "am_payload.h"
 #include "notifier.h"
@@ -97,41 +101,69 @@ static int log_render(const struct notifier *n, const struct notification *nt,
     return 0;
 }
 
+/* Whether len bytes go to fd now without waiting: a regular file always
+ * takes them; a pipe or FIFO when it has room for the whole line (so the
+ * line is never cut); anything else when poll says it is writable. */
+static bool writable_now(int fd, size_t len)
+{
+    struct pollfd pf = {.fd = fd, .events = POLLOUT};
+    struct stat st;
+
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        return true;
+    if (poll(&pf, 1, 0) != 1 || !(pf.revents & POLLOUT))
+        return false;
+    if (S_ISFIFO(st.st_mode)) {
+        int cap = fcntl(fd, F_GETPIPE_SZ), used = 0;
+
+        if (cap > 0 && ioctl(fd, FIONREAD, &used) == 0)
+            return used >= 0 && (size_t)(cap - used) >= len;
+    }
+    return true;
+}
+
 static int log_deliver(const struct notifier *n, const struct request *r,
                        struct err *e)
 {
     const struct log_priv *p = n->priv;
     char *line = xmalloc(r->body_len + 1);
     size_t len = r->body_len + 1;
-    int fd = STDOUT_FILENO;
-    char mod[128];
+    int fd = STDOUT_FILENO, rc = -1;
     ssize_t w;
 
-    (void)e;
-    snprintf(mod, sizeof(mod), "log[%s]", n->name ? n->name : "");
     memcpy(line, r->body, r->body_len);
     line[r->body_len] = '\n';
     if (p && p->path) {
         /* Opened per line with O_APPEND: rotation-friendly, and a single
-         * write(2) per line keeps concurrent writers from interleaving. */
-        fd = open(p->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+         * write(2) per line keeps concurrent writers from interleaving.
+         * O_NONBLOCK: a FIFO nobody reads fails at once (ENXIO). */
+        fd = open(p->path,
+                  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
         if (fd < 0) {
-            log_warn(mod, "cannot open %s: %s", p->path, strerror(errno));
+            err_set(e, "cannot open %s: %s", p->path,
+                    errno == ENXIO ? "a FIFO nobody reads" : strerror(errno));
             free(line);
-            return 0;
+            return -1;
         }
     }
-    do {
-        w = write(fd, line, len);
-    } while (w < 0 && errno == EINTR);
-    if (w < 0)
-        log_warn(mod, "write failed: %s", strerror(errno));
-    else if ((size_t)w != len)
-        log_warn(mod, "short write (%zd of %zu bytes)", w, len);
+    if (!writable_now(fd, len)) {
+        err_set(e, "%s is full or not read: the line waits",
+                p && p->path ? p->path : "stdout");
+    } else {
+        do {
+            w = write(fd, line, len);
+        } while (w < 0 && errno == EINTR);
+        if (w < 0)
+            err_set(e, "write failed: %s", strerror(errno));
+        else if ((size_t)w != len)
+            err_set(e, "short write (%zd of %zu bytes)", w, len);
+        else
+            rc = 0;
+    }
     if (fd != STDOUT_FILENO)
         close(fd);
     free(line);
-    return 0;
+    return rc;
 }
 
 const struct notifier_ops log_ops = {
