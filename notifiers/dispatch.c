@@ -469,6 +469,11 @@ static void finish(struct dispatcher *d, struct drow *r,
         double hold = util_mono() + retry_after;
         if (hold > rs->hold_until)
             rs->hold_until = hold;
+        /* Requests handed to the senders already wait there too. */
+        for (size_t i = 0; i < DISPATCH_SENDERS; i++) {
+            sender_hold(d->snd[i], r->lane, hold);
+            sender_kick(d->snd[i]);
+        }
     }
     if (st == OUTBOX_SENT) {
         rs->sent++;

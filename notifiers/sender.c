@@ -25,11 +25,18 @@ struct pooled {
     bool reusable; /* only the per-request options need setting */
 };
 
-/* Transfers running in one lane (thread only). */
+/* Transfers running in one lane (thread only), and until when none of
+ * its waiting transfers may start (a receiver's 429 Retry-After). */
 struct lane {
     uint64_t id;
     size_t running;
+    double hold_until; /* util_mono() */
 };
+
+/* Lane holds asked for by the submitter, not yet seen by the thread. */
+#define SENDER_HOLDS 16
+/* The longest Retry-After honoured, in seconds (the dispatcher's cap). */
+#define SENDER_HOLD_MAX 3600
 
 struct sender {
     void (*wake)(void *);
@@ -44,6 +51,11 @@ struct sender {
     bool stop;
     struct pooled pool[SENDER_POOL];
     size_t npool;
+    struct {
+        uint64_t lane;
+        double until;
+    } holds[SENDER_HOLDS];
+    size_t nholds;
 
     /* thread only */
     struct {
@@ -66,6 +78,7 @@ static struct lane *lane_get(struct sender *s, uint64_t id)
     s->lanes = xrealloc(s->lanes, (s->nlanes + 1) * sizeof(*s->lanes));
     s->lanes[s->nlanes].id = id;
     s->lanes[s->nlanes].running = 0;
+    s->lanes[s->nlanes].hold_until = 0;
     return &s->lanes[s->nlanes++];
 }
 
@@ -210,23 +223,57 @@ static void abort_all(struct sender *s, struct sender_xfer **fh,
         s->lanes[i].running = 0;
 }
 
-/* Start the waiting transfers whose lane has a free slot, in order. */
-static void start_waiting(struct sender *s, struct sender_xfer **fh,
-                          struct sender_xfer **ft)
+/* Start the waiting transfers whose lane has a free slot and is not held,
+ * in order. Returns the seconds until the first hold of a waiting transfer
+ * ends (a large number: none). */
+static double start_waiting(struct sender *s, struct sender_xfer **fh,
+                            struct sender_xfer **ft)
 {
     struct sender_xfer *x = s->wait, *keep = NULL, *keep_tail = NULL;
+    double now = util_mono(), held = 1e9;
 
     while (x) {
         struct sender_xfer *next = x->next;
+        struct lane *l = lane_get(s, x->lane);
 
-        if (lane_get(s, x->lane)->running < s->lane_slots)
-            start_one(s, x, fh, ft);
-        else
+        if (l->hold_until > now) {
+            if (l->hold_until - now < held)
+                held = l->hold_until - now;
             list_push(&keep, &keep_tail, x);
+        } else if (l->running < s->lane_slots) {
+            start_one(s, x, fh, ft);
+        } else {
+            list_push(&keep, &keep_tail, x);
+        }
         x = next;
     }
     s->wait = keep;
     s->wait_tail = keep_tail;
+    return held;
+}
+
+/* A 429 with Retry-After holds its lane here and now, before this thread
+ * starts the lane's next waiting transfer in the slot it freed (the
+ * dispatcher's sender_hold comes a moment later, for the other senders). */
+static void hold_on_429(struct sender *s, const struct sender_xfer *x)
+{
+    long code = 0;
+    curl_off_t ra = 0;
+    struct lane *l;
+    double until;
+
+    if (x->rc != CURLE_OK ||
+        curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK ||
+        code != 429 ||
+        curl_easy_getinfo(x->h, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK ||
+        ra <= 0)
+        return;
+    if (ra > SENDER_HOLD_MAX)
+        ra = SENDER_HOLD_MAX;
+    l = lane_get(s, x->lane);
+    until = util_mono() + (double)ra;
+    if (until > l->hold_until)
+        l->hold_until = until;
 }
 
 /* Read finished transfers into the list (fh, ft); returns how many. */
@@ -249,6 +296,7 @@ static size_t reap(struct sender *s, struct sender_xfer **fh,
         active_unlink(s, x);
         curl_multi_remove_handle(s->multi, x->h);
         lane_get(s, x->lane)->running--;
+        hold_on_429(s, x);
         list_push(fh, ft, x);
         n++;
     }
@@ -271,16 +319,27 @@ static void *sender_main(void *arg)
         in_tail = s->inbox_tail;
         s->inbox = s->inbox_tail = NULL;
         stop = s->stop;
+        for (size_t i = 0; i < s->nholds; i++) {
+            struct lane *l = lane_get(s, s->holds[i].lane);
+
+            if (s->holds[i].until > l->hold_until)
+                l->hold_until = s->holds[i].until;
+        }
+        s->nholds = 0;
         pthread_mutex_unlock(&s->mu);
         queue_append(&s->wait, &s->wait_tail, in, in_tail);
         if (stop) {
             abort_all(s, &fh, &ft);
         } else {
-            start_waiting(s, &fh, &ft);
+            double held = start_waiting(s, &fh, &ft);
+
             curl_multi_perform(s->multi, &running);
             /* A turn that finished something polls without waiting: freed
-             * slots go to waiting transfers, and curl may hold more. */
+             * slots go to waiting transfers, and curl may hold more. A held
+             * lane wakes the thread when its hold ends. */
             poll_ms = reap(s, &fh, &ft) > 0 ? 0 : SENDER_POLL_MS;
+            if (held * 1000 < poll_ms)
+                poll_ms = (int)(held * 1000) + 1;
         }
         if (fh) {
             bool first;
@@ -318,6 +377,23 @@ struct sender *sender_new(void (*wake)(void *), void *arg, size_t lane_slots,
     curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, total_conns);
     pthread_mutex_init(&s->mu, NULL);
     return s;
+}
+
+void sender_hold(struct sender *s, uint64_t lane, double until)
+{
+    size_t i;
+
+    pthread_mutex_lock(&s->mu);
+    for (i = 0; i < s->nholds && s->holds[i].lane != lane; i++)
+        ;
+    if (i < s->nholds) {
+        if (until > s->holds[i].until)
+            s->holds[i].until = until;
+    } else if (s->nholds < SENDER_HOLDS) {
+        s->holds[s->nholds].lane = lane;
+        s->holds[s->nholds++].until = until;
+    }
+    pthread_mutex_unlock(&s->mu);
 }
 
 bool sender_submit(struct sender *s, struct sender_xfer *x)

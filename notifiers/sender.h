@@ -51,6 +51,10 @@ void sender_free(struct sender *s);
  * A queue that held work already has a kick on its way. */
 bool sender_submit(struct sender *s, struct sender_xfer *x);
 void sender_kick(struct sender *s);
+/* No waiting transfer of lane starts before until (util_mono()): a 429's
+ * Retry-After also holds what was handed over already. Running transfers
+ * go on. Takes effect at the thread's next turn (sender_kick). */
+void sender_hold(struct sender *s, uint64_t lane, double until);
 /* Every finished transfer, as a list linked by next (NULL: none). */
 struct sender_xfer *sender_take_done(struct sender *s);
 /* Free a taken transfer; its easy handle goes back to the pool. */
