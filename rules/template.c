@@ -418,7 +418,13 @@ int tmpl_render(const struct tmpl *t, const struct tmpl_ctx *c, struct buf *out)
             s = num;
             break;
         case TV_LABEL:
-            s = lookup(c->labels, c->nlabels, p->text);
+            s = c->labels ? labels_get(c->labels, c->nlabels, p->text) : NULL;
+            /* The severity label of the Alertmanager payload: the
+             * severity, or the one it had for a resolved alert. */
+            if (s == NULL && strcmp(p->text, "severity") == 0)
+                s = c->severity && strcmp(c->severity, "ok") == 0 && c->previous
+                        ? c->previous
+                        : c->severity;
             break;
         case TV_ANNOTATION:
             s = lookup(c->annotations, c->nannotations, p->text);

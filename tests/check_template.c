@@ -75,6 +75,23 @@ START_TEST(missing_values_render_empty)
 }
 END_TEST
 
+/* labels.severity is the severity label of the Alertmanager payload: the
+ * severity, or the one a resolved alert had; a rule's own label wins. */
+START_TEST(labels_severity_is_the_payload_severity_label)
+{
+    static const struct label own[] = {{"severity", "page"}};
+    struct tmpl_ctx c = ctx();
+
+    ck_assert_str_eq(render("{{ labels.severity }}", &c), "critical");
+    c.event = "resolved";
+    c.severity = "ok";
+    ck_assert_str_eq(render("{{ labels.severity }}", &c), "warning");
+    c.labels = own;
+    c.nlabels = 1;
+    ck_assert_str_eq(render("{{ labels.severity }}", &c), "page");
+}
+END_TEST
+
 START_TEST(literal_text_and_single_braces_pass_through)
 {
     struct tmpl_ctx c = ctx();
@@ -253,6 +270,7 @@ Suite *template_suite(void)
     tcase_add_test(t, every_path_renders);
     tcase_add_test(t, every_error_of_a_template_is_listed);
     tcase_add_test(t, missing_values_render_empty);
+    tcase_add_test(t, labels_severity_is_the_payload_severity_label);
     tcase_add_test(t, literal_text_and_single_braces_pass_through);
     tcase_add_test(t, unknown_path_is_a_compile_error_with_offset);
     tcase_add_test(t, unclosed_braces_are_a_compile_error);
