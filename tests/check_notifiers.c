@@ -1129,7 +1129,8 @@ START_TEST(log_appends_one_line_per_notification_to_relative_path)
         lines++;
     }
     ck_assert_int_eq(lines, 3);
-    /* An unwritable path is a warning, never a failed delivery. */
+    /* An unwritable path is an error the outbox retries, with the reason
+     * (never a line silently dropped). */
     {
         struct log_priv_view {
             char *path;
@@ -1137,7 +1138,10 @@ START_TEST(log_appends_one_line_per_notification_to_relative_path)
         char *old = pv->path;
         pv->path = (char *)"/nonexistent-dir/x.jsonl";
         ck_assert_int_eq(render(&f, "event", p, &r), 0);
-        ck_assert_int_eq(f.n.ops->deliver_local(&f.n, &r, &e), 0);
+        ck_assert_int_eq(f.n.ops->deliver_local(&f.n, &r, &e), -1);
+        ck_assert_msg(strstr(e.msg, "cannot open /nonexistent-dir/x.jsonl") !=
+                          NULL,
+                      "%s", e.msg);
         request_cleanup(&r);
         pv->path = old;
     }
