@@ -544,8 +544,9 @@ static int series_eval(struct engine *e, struct series *s, double t,
         if (!s->has_value)
             return 0;
         v = s->value;
-    } else if (window_eval_at(s->win, t, s->newest, &v) != 0) {
-        /* No value: the tiers hold their state. After nodata (which reset
+    } else if (window_eval_at(s->win, t, s->newest, &v) != 0 || isnan(v)) {
+        /* No value (NaN, which no threshold can judge, is none either):
+         * the tiers hold their state. After nodata (which reset
          * them) that state is ok: the severity they say may differ from
          * the nodata one, an event without a value. */
         if (s->nodata)

@@ -93,7 +93,8 @@ static void ksum_add(struct ksum *k, double x)
 
 static double ksum_val(const struct ksum *k)
 {
-    return k->s + k->c;
+    /* Past the double range the correction is -inf: the sum is s. */
+    return isfinite(k->s) ? k->s + k->c : k->s;
 }
 
 static int dq_reserve(struct dq *d, size_t esz, uint32_t extra)
@@ -560,7 +561,9 @@ static void evict_front(struct window *w)
         if (!isfinite(d * d))
             st->dirty = 1; /* inf - inf left NaN in the sums */
     }
-    if (!isfinite(s.v))
+    /* A non-finite value left, or the running sums overflowed while it
+     * was in (inf stays inf as samples leave): recompute them. */
+    if (!isfinite(s.v) || !isfinite(st->sum.s) || !isfinite(st->sum_num.s))
         st->dirty = 1;
     st->removed++;
     if (k == AGG_APDEX) {
@@ -700,19 +703,37 @@ static int src_eval(const struct window *w, double *out)
 }
 
 /* Population standard deviation of the ring, two passes. */
+/* Two passes in long double, whose range takes sums and squares of any
+ * doubles: the exact answer where the running sums overflowed. */
 static double stddev_exact(const struct wstate *st)
 {
     uint32_t n = st->ring.len;
-    double mean = 0, var = 0;
+    long double mean = 0, var = 0;
 
     for (uint32_t i = 0; i < n; i++)
         mean += DQ_AT(&st->ring, struct wsample, i).v;
     mean /= n;
     for (uint32_t i = 0; i < n; i++) {
-        double d = DQ_AT(&st->ring, struct wsample, i).v - mean;
+        long double d = DQ_AT(&st->ring, struct wsample, i).v - mean;
         var += d * d;
     }
-    return sqrt(var / n);
+    return (double)sqrtl(var / n);
+}
+
+/* The sum of the window's samples (only those of the ratio's numerator
+ * when num_only) in long double: where the running sum overflowed, an
+ * average is still exact and a sum past the double range is inf. */
+static long double sum_exact(const struct wstate *st, bool num_only)
+{
+    long double sum = 0;
+
+    for (uint32_t i = 0; i < st->ring.len; i++) {
+        const struct wsample *s = &DQ_AT(&st->ring, struct wsample, i);
+
+        if (!num_only || s->num)
+            sum += s->v;
+    }
+    return sum;
 }
 
 int window_eval(struct window *w, double t, double *out)
@@ -739,12 +760,27 @@ int window_eval(struct window *w, double t, double *out)
         *out = ring_val_at(st, DQ_AT(&st->maxq, uint64_t, 0));
         return 0;
     case AGG_SUM:
-        if (w->ratio)
-            return ratio_of(ksum_val(&st->sum_num), ksum_val(&st->sum), out);
+        if (w->ratio) {
+            double num = ksum_val(&st->sum_num), den = ksum_val(&st->sum);
+
+            if (!isfinite(num) || !isfinite(den)) {
+                long double ln = sum_exact(st, true), ld = sum_exact(st, false);
+
+                if (ld == 0)
+                    return 1;
+                *out = (double)(ln / ld);
+                return 0;
+            }
+            return ratio_of(num, den, out);
+        }
         *out = ksum_val(&st->sum);
+        if (!isfinite(*out))
+            *out = (double)sum_exact(st, false);
         return 0;
     case AGG_AVG:
         *out = ksum_val(&st->sum) / n;
+        if (!isfinite(*out))
+            *out = (double)(sum_exact(st, false) / n);
         return 0;
     case AGG_COUNT:
         if (w->ratio)

@@ -106,6 +106,36 @@ START_TEST(sum_avg_count_over_window)
 }
 END_TEST
 
+/* Values near the double's limit: the running sums overflow, yet an
+ * average and a standard deviation are exact, a sum past the range is
+ * +inf (never NaN), and once those samples leave, the sums are right
+ * again (inf does not stay). */
+START_TEST(sums_past_the_double_range_stay_meaningful)
+{
+    struct aggregate as = ag(AGG_SUM, 0), aa = ag(AGG_AVG, 0),
+                     ad = ag(AGG_STDDEV, 0);
+    struct window *s = window_new(&as, 60, false);
+    struct window *a = window_new(&aa, 60, false);
+    struct window *d = window_new(&ad, 60, false);
+    struct window *all[] = {s, a, d};
+
+    for (int k = 0; k < 3; k++) {
+        window_add(all[k], 1000, 1.7e308, 1, false);
+        window_add(all[k], 1001, 1.7e308, 1, false);
+    }
+    ck_assert(isinf(ev(s, 1001)) && ev(s, 1001) > 0);
+    ck_assert_double_eq(ev(a, 1001), 1.7e308);
+    ck_assert_double_eq(ev(d, 1001), 0);
+    for (int k = 0; k < 3; k++)
+        window_add(all[k], 1100, 0.5, 1, false);
+    ck_assert_double_eq(ev(s, 1100), 0.5);
+    ck_assert_double_eq(ev(a, 1100), 0.5);
+    ck_assert_double_eq(ev(d, 1100), 0);
+    for (int k = 0; k < 3; k++)
+        window_free(all[k]);
+}
+END_TEST
+
 START_TEST(stddev_is_population_and_zero_for_constant_values)
 {
     struct aggregate a = ag(AGG_STDDEV, 0);
@@ -1061,6 +1091,7 @@ Suite *window_suite(void)
     tcase_add_test(tc, last_is_newest_sample_and_later_added_wins_tie);
     tcase_add_test(tc, min_max_follow_window_as_samples_leave);
     tcase_add_test(tc, sum_avg_count_over_window);
+    tcase_add_test(tc, sums_past_the_double_range_stay_meaningful);
     tcase_add_test(tc, stddev_is_population_and_zero_for_constant_values);
     tcase_add_test(tc, stddev_stays_exact_after_an_outlier_leaves);
     tcase_add_test(tc, quantile_matches_prometheus_quantile_over_time);
