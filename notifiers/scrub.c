@@ -105,8 +105,8 @@ static void cut_url_part(char *text, const char *p, size_t n, bool query)
 }
 
 /* Every path segment and query value of url long enough to be a token;
- * the user and password of its userinfo, alone, as "user:pass" and as the
- * Basic credentials made of them. */
+ * the user and password of its userinfo, each alone, as "user:pass" and
+ * as the Basic credentials made of them. */
 static void cut_url(char *text, const char *url)
 {
     const char *p = url ? strstr(url, "://") : NULL;
@@ -136,13 +136,16 @@ static void cut_url(char *text, const char *url)
                 cut_forms(text, pair, un + 1 + pn, true);
             if (pn >= SCRUB_PASSWORD_MIN)
                 cut_forms(text, pass, pn, true);
-            if (un >= SCRUB_TOKEN_MIN && pn == 0)
+            /* The user too: alone it is often the token itself, and
+             * beside a password it says whose account that is. */
+            if (un >= SCRUB_TOKEN_MIN)
                 cut_forms(text, user, un, true);
             /* as written in the URL (percent-encoded) too */
             if (colon != NULL && (size_t)(at - colon - 1) >= SCRUB_PASSWORD_MIN)
                 cut_forms(text, colon + 1, (size_t)(at - colon - 1), false);
-            if (colon == NULL && (size_t)(at - host) >= SCRUB_TOKEN_MIN)
-                cut_forms(text, host, (size_t)(at - host), false);
+            if ((size_t)((colon ? colon : at) - host) >= SCRUB_TOKEN_MIN)
+                cut_forms(text, host, (size_t)((colon ? colon : at) - host),
+                          false);
             curl_free(user);
             curl_free(pass);
         }

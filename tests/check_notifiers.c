@@ -1948,6 +1948,13 @@ START_TEST(transport_snippet_cuts_secrets_in_every_form)
     ck_assert_msg(strstr(out, "USERTOKEN1") == NULL &&
                       strstr(out, "VVNFUlRPS0VOMTo") == NULL,
                   "%s", out);
+    /* Beside a password, the user is cut too. */
+    rq.url = (char *)"http://hookuser1:UsErPaSs99@127.0.0.1:1/x";
+    snprintf(body, sizeof(body), "401 for hookuser1 / UsErPaSs99");
+    transport_snippet(body, strlen(body), 200, &rq, out, sizeof(out));
+    ck_assert_msg(strstr(out, "hookuser1") == NULL &&
+                      strstr(out, "UsErPaSs99") == NULL,
+                  "%s", out);
 
     memset(&rq, 0, sizeof(rq));
     rq.kind = REQ_SMTP;
