@@ -273,8 +273,11 @@ void config_load_report(struct config_loader *L, const struct cfg_node *root)
             r->at = xstrdup(s);
         }
     }
-    if (cfg_duration(cfg_get(m, "since"), "since", &r->since, L->d) == 0)
+    /* since: 0s would send empty reports. */
+    if (cfg_get(m, "since") != NULL && !cfg_is_null(cfg_get(m, "since"))) {
+        config_positive_duration(cfg_get(m, "since"), "since", &r->since, L->d);
         has_since = true;
+    }
     if (!has_since)
         r->since = r->every;
     config_read_notify(L, cfg_get(m, "notify"), "report notify", &r->notify,

@@ -709,6 +709,9 @@ START_TEST(report_bad_at_and_unknown_key)
                   "(expected \"Mon 09:00\" or \"09:00\")");
     ck_load_error("report:\n  evry: 1d\n",
                   "f.yaml:2:3: unknown key \"evry\" in report");
+    /* A report of no time at all would always be empty. */
+    ck_load_error("report:\n  since: 0s\n",
+                  "f.yaml:2:10: since must be greater than 0");
 }
 END_TEST
 
