@@ -32,7 +32,8 @@ static void usage(FILE *f)
             "                  starting within D of the previous resolve is\n"
             "                  flapping (default 5m)\n"
             "  --format F      text (default), markdown, json, csv or html\n"
-            "  -o FILE         write the report to FILE instead of stdout\n"
+            "  -o FILE         write the report to FILE instead of stdout "
+            "(- is stdout)\n"
             "  --post NAME     send the report through the notifier NAME and\n"
             "                  print what it answered (exit 1 if it failed)\n"
             "  -c FILE         config file (default tocsin.yaml)\n"
@@ -45,7 +46,8 @@ static int write_out(const char *path, const char *data, size_t len)
     FILE *f;
     int bad;
 
-    if (path == NULL) {
+    /* "-" is stdout too, as for most tools. */
+    if (path == NULL || strcmp(path, "-") == 0) {
         if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
             perror("tocsin report: stdout");
             return -1;

@@ -139,6 +139,11 @@ def main():
         "--format", "html", "-o", "report.html")
     with open("report.html") as f:
         page = f.read()
+    # "-o -" is stdout, as for most tools, not a file named "-".
+    dash = run("report", "-c", "tocsin.yaml", "--since", SINCE, "--until",
+               UNTIL, "--format", "html", "-o", "-")
+    expect(dash.stdout == page and not os.path.exists("-"),
+           "-o - writes the report to stdout")
 
     class P(html.parser.HTMLParser):
         def __init__(self):
