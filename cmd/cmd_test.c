@@ -2,6 +2,7 @@
  * `promtool test rules` (SPEC section 8). Each test feeds its series,
  * written in promtool's expanding notation, through a fresh engine in time
  * order and compares the firing set at each `at` with the expected one. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -155,6 +156,35 @@ static int grab_sample(void *ctx, const struct sample *s)
     return 1;
 }
 
+/* promtool's other spelling, '{__name__="m", a="b"}': written into b as
+ * 'm{ a="b"}'. Returns false (b untouched) when spec is not of that form. */
+static bool name_in_braces(const char *spec, struct buf *b)
+{
+    const char *p = spec + strspn(spec, " \t"), *n, *v, *e;
+
+    if (*p != '{' || (n = strstr(p, "__name__")) == NULL)
+        return false;
+    v = n + 8 + strspn(n + 8, " \t");
+    if (*v++ != '=')
+        return false;
+    v += strspn(v, " \t");
+    if (*v++ != '"' || (e = strchr(v, '"')) == NULL || e == v)
+        return false;
+    for (const char *c = v; c < e; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == ':'))
+            return false;
+    buf_add(b, v, (size_t)(e - v));
+    buf_add(b, p, (size_t)(n - p)); /* "{" and the matchers before */
+    e++;
+    e += strspn(e, " \t");
+    if (*e == ',')
+        e++;
+    else if (b->len > 0 && b->data[b->len - 1] == ',')
+        b->len--; /* it was the last: drop the comma before it */
+    buf_adds(b, e);
+    return true;
+}
+
 static int parse_series_name(const char *spec, struct tseries *t, char *why,
                              size_t whylen)
 {
@@ -164,7 +194,9 @@ static int parse_series_name(const char *spec, struct tseries *t, char *why,
     int rc;
 
     buf_init(&b, INGEST_MAX_LINE);
-    buf_printf(&b, "%s 0", spec);
+    if (!name_in_braces(spec, &b))
+        buf_adds(&b, spec);
+    buf_adds(&b, " 0");
     rc =
         ingest_parse_line(p, buf_str(&b), b.len, grab_sample, &sp, why, whylen);
     buf_cleanup(&b);

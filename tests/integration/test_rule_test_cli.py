@@ -284,5 +284,28 @@ check(r.returncode == 1 and "PASS left out" in r.stdout and
       r.stdout, "an empty by label is no label in expectations (%s%s)"
       % (r.stdout.strip(), r.stderr.strip()))
 
+# promtool's other spelling of a series: the name as a __name__ matcher.
+with open("nm.yaml", "w") as f:
+    f.write("""rules:
+  - name: m_high
+    metric: m
+    by: [host]
+    severity: {warning: {above: 5}}
+""")
+with open("names.yaml", "w") as f:
+    f.write("""config: nm.yaml
+tests:
+  - name: name first
+    series: [{metric: '{__name__="m",host="b"}', values: '1 9'}]
+    expect: [{at: 1m, firing: [{alertname: m_high, host: b, severity: warning}]}]
+  - name: name last
+    series: [{metric: '{host="c", __name__="m"}', values: '9'}]
+    expect: [{at: 0m, firing: [{alertname: m_high, host: c, severity: warning}]}]
+""")
+r = run("names.yaml")
+check(r.returncode == 0 and "2 passed, 0 failed" in r.stdout,
+      "a series named by {__name__=...} as in promtool (%s%s)"
+      % (r.stdout.strip(), r.stderr.strip()))
+
 print("%d failed" % failures)
 sys.exit(1 if failures else 0)
