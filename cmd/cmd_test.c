@@ -15,9 +15,9 @@
 
 #include "../common/buf.h"
 #include "../common/util.h"
-#include "../ingest/parse.h"
 #include "../rules/engine.h"
 #include "cmd.h"
+#include "selector.h"
 
 /* One input series: labels parsed from 'name{a="b"}', values expanded. */
 struct tseries {
@@ -51,11 +51,13 @@ static int expand_values(const char *s, double **out, size_t *nout, char *why,
     int rc = 0;
 
     for (;;) {
-        next += strspn(next, " \t");
+        /* Line breaks are spaces too (a folded `values: >` block ends in
+         * one), as promtool reads them. */
+        next += strspn(next, " \t\r\n");
         if (*next == '\0')
             break;
         tok = next;
-        next += strcspn(next, " \t");
+        next += strcspn(next, " \t\r\n");
         if (*next != '\0')
             *next++ = '\0';
         double a = NAN, b = 0;
@@ -75,17 +77,19 @@ static int expand_values(const char *s, double **out, size_t *nout, char *why,
             *x = '\0';
             errno = 0;
             count = strtol(x + 1, &end, 10);
-            if (errno || *end || end == x + 1 || count < 0 || count > 1000000) {
+            if (errno || *end || end == x + 1 ||
+                !isdigit((unsigned char)x[1]) || count < 0 || count > 1000000) {
                 snprintf(why, whylen, "bad repeat count in \"%s\"", x + 1);
                 rc = -1;
                 break;
             }
         }
-        if (strcmp(tok, "_") == 0 || strcmp(tok, "stale") == 0) {
+        if (strcmp(tok, "_") == 0 || (strcmp(tok, "stale") == 0 && !x)) {
             missing = true;
-        } else if (strcasecmp(tok, "nan") == 0 || strcasecmp(tok, "inf") == 0 ||
-                   strcasecmp(tok, "+inf") == 0 ||
-                   strcasecmp(tok, "-inf") == 0) {
+        } else if (!x && (strcasecmp(tok, "nan") == 0 ||
+                          strcasecmp(tok, "inf") == 0 ||
+                          strcasecmp(tok, "+inf") == 0 ||
+                          strcasecmp(tok, "-inf") == 0)) {
             /* promtool's special values: values that every input skips
              * (not finite), so samples that are not there, N+1 of them. */
             a = NAN;
@@ -138,80 +142,16 @@ static int expand_values(const char *s, double **out, size_t *nout, char *why,
     return 0;
 }
 
-struct series_parse {
-    struct tseries *t;
-};
-
-static int grab_sample(void *ctx, const struct sample *s)
-{
-    struct tseries *t = ((struct series_parse *)ctx)->t;
-
-    t->metric = xstrdup(s->metric);
-    t->nlabels = s->nlabels;
-    t->labels = xcalloc(s->nlabels, sizeof(struct label));
-    for (size_t i = 0; i < s->nlabels; i++) {
-        t->labels[i].name = xstrdup(s->labels[i].name);
-        t->labels[i].value = xstrdup(s->labels[i].value);
-    }
-    return 1;
-}
-
-/* promtool's other spelling, '{__name__="m", a="b"}': written into b as
- * 'm{ a="b"}'. Returns false (b untouched) when spec is not of that form. */
-static bool name_in_braces(const char *spec, struct buf *b)
-{
-    const char *p = spec + strspn(spec, " \t"), *n, *v, *e;
-
-    if (*p != '{' || (n = strstr(p, "__name__")) == NULL)
-        return false;
-    v = n + 8 + strspn(n + 8, " \t");
-    if (*v++ != '=')
-        return false;
-    v += strspn(v, " \t");
-    if (*v++ != '"' || (e = strchr(v, '"')) == NULL || e == v)
-        return false;
-    for (const char *c = v; c < e; c++)
-        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == ':'))
-            return false;
-    buf_add(b, v, (size_t)(e - v));
-    buf_add(b, p, (size_t)(n - p)); /* "{" and the matchers before */
-    e++;
-    e += strspn(e, " \t");
-    if (*e == ',')
-        e++;
-    else if (b->len > 0 && b->data[b->len - 1] == ',')
-        b->len--; /* it was the last: drop the comma before it */
-    buf_adds(b, e);
-    return true;
-}
-
 static int parse_series_name(const char *spec, struct tseries *t, char *why,
                              size_t whylen)
 {
-    struct ingest_parser *p = ingest_parser_new(FMT_PROM);
-    struct series_parse sp = {t};
-    struct buf b;
-    int rc;
-
-    buf_init(&b, INGEST_MAX_LINE);
-    if (!name_in_braces(spec, &b))
-        buf_adds(&b, spec);
-    buf_adds(&b, " 0");
-    rc =
-        ingest_parse_line(p, buf_str(&b), b.len, grab_sample, &sp, why, whylen);
-    buf_cleanup(&b);
-    ingest_parser_free(p);
-    return rc == 1 && t->metric ? 0 : -1;
+    return selector_parse(spec, &t->metric, &t->labels, &t->nlabels, why,
+                          whylen);
 }
 
 static void tseries_free(struct tseries *t)
 {
-    free(t->metric);
-    for (size_t i = 0; i < t->nlabels; i++) {
-        free((char *)t->labels[i].name);
-        free((char *)t->labels[i].value);
-    }
-    free(t->labels);
+    selector_free(t->metric, t->labels, t->nlabels);
     free(t->vals);
 }
 

@@ -236,16 +236,17 @@ check(r.returncode == 0 and "3 passed, 0 failed" in r.stdout,
       "nodata at a deadline does not depend on the order of the series (%s%s)"
       % (r.stdout.strip(), r.stderr.strip()))
 
-# promtool's special values NaN, Inf and -Inf are accepted and, as every
-# input skips values that are not finite, are samples that are not there
-# (N+1 of them with xN): b goes nodata at 2m and is evaluated again at 5m.
+# promtool's special values NaN, Inf and -Inf are accepted (without xN, as
+# in promtool) and, as every input skips values that are not finite, are
+# samples that are not there: b goes nodata at 2m and is evaluated again
+# at 5m.
 with open("special.yaml", "w") as f:
     f.write("""config: nd.yaml
 tests:
   - name: special values
     interval: 1m
     series:
-      - {metric: b, values: '10 NaN Inf -Infx1 10 10'}
+      - {metric: b, values: '10 NaN Inf -Inf -Inf 10 10'}
     expect:
       - {at: 4m, firing: [{alertname: b, severity: critical}]}
       - {at: 5m, firing: []}
@@ -306,6 +307,55 @@ r = run("names.yaml")
 check(r.returncode == 0 and "2 passed, 0 failed" in r.stdout,
       "a series named by {__name__=...} as in promtool (%s%s)"
       % (r.stdout.strip(), r.stderr.strip()))
+
+# Names promtool's lexer would not take (graphite paths, StatsD buckets),
+# quotes of every kind with Go's escapes, and values in a folded block.
+with open("sel.yaml", "w") as f:
+    f.write(r"""rules:
+  - {name: g, metric: servers.a.cpu, severity: {critical: {above: 5}}}
+  - {name: s, metric: api.latency, by: [service], severity: {critical: {above: 5}}}
+  - {name: m_high, metric: m, by: [a], severity: {warning: {above: 5}}}
+""")
+with open("seltest.yaml", "w") as f:
+    f.write(r"""config: sel.yaml
+tests:
+  - name: selectors
+    series:
+      - {metric: 'servers.a.cpu', values: '9'}
+      - {metric: '{__name__="api.latency", service="api"}', values: '9'}
+      - {metric: 'm{a="é"}', values: '9'}
+      - {metric: "m{a='o\tps'}", values: '9'}
+      - {metric: 'm{a="A"}', values: '9'}
+      - {metric: 'm{a=`r
+`}', values: '9'}
+      - metric: 'm{a="folded"}'
+        values: >
+          1 2
+          9
+    expect:
+      - at: 2m
+        firing:
+          - {alertname: g, severity: critical}
+          - {alertname: s, service: api, severity: critical}
+          - {alertname: m_high, a: "é", severity: warning}
+          - {alertname: m_high, a: "o	ps", severity: warning}
+          - {alertname: m_high, a: "A", severity: warning}
+          - {alertname: m_high, a: 'r
+', severity: warning}
+          - {alertname: m_high, a: folded, severity: warning}
+""")
+r = run("seltest.yaml")
+check(r.returncode == 0 and "1 passed, 0 failed" in r.stdout,
+      "dotted names, __name__, ' \" ` quotes with escapes, folded values "
+      "(%s%s)" % (r.stdout.strip(), r.stderr.strip()))
+for bad in ("stalex3", "Infx2", "NaNx2", "1x+3"):
+    with open("badv.yaml", "w") as f:
+        f.write("config: sel.yaml\ntests:\n  - series: [{metric: m, "
+                "values: '%s'}]\n    expect: []\n" % bad)
+    r = run("badv.yaml")
+    check(r.returncode == 1 and "bad" in r.stdout + r.stderr,
+          "values %r is an error, as in promtool (%s)" % (bad,
+                                                         r.stderr.strip()))
 
 print("%d failed" % failures)
 sys.exit(1 if failures else 0)
