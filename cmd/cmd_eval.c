@@ -309,8 +309,12 @@ int cmd_eval(int argc, char **argv)
                     eval_tick, &c, gauges, &ss);
     /* The input is over (read whole, or ended by a malformed line under
      * --strict, an unreadable file or a stop signal, each kept like an
-     * end): nodata deadlines at its last time pass. */
-    if (!c.failed && pipeline_end_of_stream(c.p, &c.err) < 0)
+     * end): nodata deadlines before its last time pass, and those at it.
+     * Not those at it with --store: the stream may go on in the next run,
+     * whose lines of that same time may keep their series out of nodata;
+     * they wait for its clock to move on, so a stream cut anywhere gives
+     * the events of the whole. */
+    if (!c.failed && pipeline_end_of_stream(c.p, !c.durable, &c.err) < 0)
         c.failed = 1;
     if (stop_signal && !c.failed) {
         fprintf(stderr, "tocsin eval: stopped by %s; what was read is kept\n",

@@ -463,7 +463,6 @@ static int run_test_body(struct tfile *tf, const struct config *cfg,
         order[j] = k;
     }
     eng = engine_new(cfg);
-    engine_set_simultaneous(eng, true);
     {
         size_t idx = 0; /* next sample index to feed */
         for (size_t o = 0; o < nxs; o++) {
@@ -482,9 +481,6 @@ static int run_test_body(struct tfile *tf, const struct config *cfg,
                     smp.ts = (double)idx * step;
                     engine_feed(eng, &smp, NULL, NULL);
                 }
-                /* Every series' sample of this time is in: the deadlines
-                 * at it pass now, whatever the order of the series. */
-                engine_advance(eng, (double)idx * step, NULL, NULL);
                 idx++;
             }
             engine_advance(eng, xs[k].at, NULL, NULL);

@@ -720,18 +720,6 @@ static int advance(struct engine *e, double t, bool inclusive,
     return 0;
 }
 
-/* After a sample: the deadlines at the clock pass (unless the caller feeds
- * simultaneous samples and advances itself). */
-static int passed_at_clock(struct engine *e, engine_event_fn cb, void *ctx)
-{
-    return e->simultaneous ? 0 : advance(e, e->clock, true, cb, ctx);
-}
-
-void engine_set_simultaneous(struct engine *e, bool on)
-{
-    e->simultaneous = on;
-}
-
 int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
                 void *ctx)
 {
@@ -744,14 +732,11 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
     h = util_hash64(s->metric, strlen(s->metric), 0);
     m = metric_find(e, s->metric, h);
     /* The stream clock reaches s->ts: deadlines before it pass first. Those
-     * exactly at it pass once this sample is in (below): a series that this
-     * sample feeds is kept out of nodata by it, any other was silent until
-     * the clock reached its deadline. Where a stream is cut into pieces
-     * (eval --store) thus makes no difference: the end of a piece passes
-     * the same deadlines as its last sample did. The daemon's clock goes no
-     * further than the batch's arrival: a sample stamped ahead of it (an
-     * agent's clock) must not pass the deadlines of series still
-     * reporting. */
+     * exactly at it wait until the clock moves on (or engine_advance): any
+     * sample at that time, this one or a later line's, may be the one that
+     * keeps its series out of nodata. The daemon's clock goes no further
+     * than the batch's arrival: a sample stamped ahead of it (an agent's
+     * clock) must not pass the deadlines of series still reporting. */
     to = !isnan(e->arrival) && s->ts > e->arrival ? e->arrival : s->ts;
     if (to > e->clock) {
         e->clock = to;
@@ -760,15 +745,14 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
     }
     if (m == NULL) {
         e->st.samples++;
-        return passed_at_clock(e, cb, ctx);
+        return 0;
     }
     labels_series_key(&e->keybuf, s->metric, s->labels, s->nlabels);
     h = util_hash64(buf_str(&e->keybuf), e->keybuf.len, 1);
     src = engine_source_get(e, h);
     if (s->ts < src->newest) {
         e->st.late++;
-        rc = passed_at_clock(e, cb, ctx);
-        return rc ? rc : 1;
+        return 1;
     }
     src->newest = s->ts;
     e->st.samples++;
@@ -776,7 +760,7 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
         if ((rc = feed_rule(e, m->rules[i], s, h & WINDOW_SRC_MASK,
                             source_slot(src, m->nrules, i), cb, ctx)) != 0)
             return rc;
-    return passed_at_clock(e, cb, ctx);
+    return 0;
 }
 
 double engine_clock(const struct engine *e)
@@ -789,6 +773,14 @@ int engine_advance(struct engine *e, double t, engine_event_fn cb, void *ctx)
     if (t > e->clock)
         e->clock = t;
     return advance(e, t, true, cb, ctx);
+}
+
+int engine_advance_before(struct engine *e, double t, engine_event_fn cb,
+                          void *ctx)
+{
+    if (t > e->clock)
+        e->clock = t;
+    return advance(e, t, false, cb, ctx);
 }
 
 void engine_collect_cb(struct hnode *n, void *ctx)

@@ -45,17 +45,15 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
 
 /* The stream clock: emit the nodata events whose deadline (newest sample +
  * nodata.after) is <= t, each stamped with its deadline, in deadline order.
- * engine_feed advances the clock to each sample's time by itself: the
- * deadlines before it pass first, those equal to it once the sample is in
- * (the series it fed are no longer silent), so that a stream cut anywhere
- * gives the events of the whole. */
+ * engine_feed advances the clock to each sample's time by itself, passing
+ * only the deadlines before it: those equal to it wait for a later sample or
+ * this call, as another line of that time may keep its series out of
+ * nodata. */
 int engine_advance(struct engine *e, double t, engine_event_fn cb, void *ctx);
-
-/* Samples of one time fed together (`tocsin test`, whose series are
- * simultaneous): engine_feed leaves the deadlines equal to the clock to
- * engine_advance, which the caller makes after the last sample of that
- * time, so the order the series are listed in changes nothing. */
-void engine_set_simultaneous(struct engine *e, bool on);
+/* The same, but only the deadlines before t: those at t wait (a later
+ * piece of the stream may hold a sample of that time). */
+int engine_advance_before(struct engine *e, double t, engine_event_fn cb,
+                          void *ctx);
 /* The newest sample time fed (or restored), or 0. */
 double engine_clock(const struct engine *e);
 

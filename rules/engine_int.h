@@ -91,9 +91,8 @@ struct engine {
     struct buf annone; /* scratch: the annotation being rendered */
     struct label *ann; /* scratch: annotation pairs */
     size_t cap_ann;
-    double clock;      /* newest sample time seen (stream clock) */
-    double arrival;    /* wall-clock time of the samples fed (NAN: none) */
-    bool simultaneous; /* engine_set_simultaneous */
+    double clock;   /* newest sample time seen (stream clock) */
+    double arrival; /* wall-clock time of the samples fed (NAN: none) */
 };
 
 /* Collecting series or sources into an array (engine_collect_cb). */

@@ -392,27 +392,24 @@ int pipeline_feed(struct pipeline *p, const struct sample *s, double arrival,
     return 0;
 }
 
-int pipeline_advance(struct pipeline *p, double t, struct err *e)
-{
-    if (p->failed) {
-        err_set(e, "a store error earlier in this batch");
-        return -1;
-    }
-    if (ensure_restored(p, e) < 0)
-        return -1;
-    p->err = e;
-    engine_advance(p->engine, t, on_engine_event, p);
-    p->err = NULL;
-    return p->failed ? -1 : 0;
-}
-
-int pipeline_end_of_stream(struct pipeline *p, struct err *e)
+int pipeline_end_of_stream(struct pipeline *p, bool at_clock, struct err *e)
 {
     /* Nothing fed (an empty input): the clock is the one saved, whose
      * deadlines the run that saved it passed. */
     if (!p->restored)
         return 0;
-    return pipeline_advance(p, engine_clock(p->engine), e);
+    if (p->failed) {
+        err_set(e, "a store error earlier in this batch");
+        return -1;
+    }
+    p->err = e;
+    if (at_clock)
+        engine_advance(p->engine, engine_clock(p->engine), on_engine_event, p);
+    else
+        engine_advance_before(p->engine, engine_clock(p->engine),
+                              on_engine_event, p);
+    p->err = NULL;
+    return p->failed ? -1 : 0;
 }
 
 int pipeline_tick(struct pipeline *p, double now, struct err *e)

@@ -60,11 +60,10 @@ void pipeline_on_committed(struct pipeline *p, pipeline_committed_fn fn,
  * -1 on a store error. */
 int pipeline_feed(struct pipeline *p, const struct sample *s, double arrival,
                   struct err *e);
-/* eval's stream clock: nodata deadlines up to t. */
-int pipeline_advance(struct pipeline *p, double t, struct err *e);
-/* eval's end of input: the deadlines at the stream clock pass (no sample of
- * that time is left to keep its series out of nodata). */
-int pipeline_end_of_stream(struct pipeline *p, struct err *e);
+/* eval's end of input: the nodata deadlines before the stream clock pass,
+ * and with at_clock those at it too (no sample of that time is left to keep
+ * its series out of nodata; eval --store leaves them to the next run). */
+int pipeline_end_of_stream(struct pipeline *p, bool at_clock, struct err *e);
 /* Daemon timer: evaluate every series at now, insert repeat reminders. */
 int pipeline_tick(struct pipeline *p, double now, struct err *e);
 /* Commit the open batch (if any). When it returns 0 every event fed so far

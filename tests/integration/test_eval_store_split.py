@@ -94,14 +94,15 @@ def main():
             passed += 1
 
     # Cuts exactly at nodata deadlines: two hosts on a 10s grid, host a
-    # silent for exactly nodata.after (2m) at times, its sample at the
-    # deadline listed after (and once before) host b's; every cut point.
+    # silent for exactly nodata.after (2m), its sample at the deadline
+    # listed after (and once before) host b's, and once silent for longer
+    # (a nodata event); every cut point.
     grid = []
     for k in range(40):
         t = 1767225600 + 10 * k
         b = {"metric": "lat", "labels": {"host": "b"}, "value": 70 + k % 30, "ts": t}
         a = {"metric": "lat", "labels": {"host": "a"}, "value": 90, "ts": t}
-        a_here = k in (0, 12, 13, 25, 39) or k > 30
+        a_here = k in (0, 12, 13, 27, 39) or k > 32
         pair = [a, b] if k == 13 else [b, a]
         grid += [json.dumps(x) + "\n" for x in pair if x is b or a_here]
     whole = run_eval(grid)
