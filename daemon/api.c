@@ -669,7 +669,7 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
         dc = dispatcher_counters(d->dispatcher, &ndc);
     /* The configured notifiers, then receivers the config no longer has
      * whose notifications the dispatcher still counted (failed ones). */
-    mn = xcalloc(cfg->nnotifiers + ndc + 1, sizeof(*mn));
+    mn = xcalloc(cfg->nnotifiers + ndc + d->nsilenced + 1, sizeof(*mn));
     pthread_mutex_lock(&d->ro_mu);
     /* Silenced rows are tallied incrementally: rows newer than the last
      * seen id, created since (a minute before) the newest seen. */
@@ -707,6 +707,23 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
         mn[x.nnotifiers].failed = dc[k].failed;
         mn[x.nnotifiers].retried = dc[k].retried;
         x.nnotifiers++;
+    }
+    /* A lost receiver's silenced count too (a counter must not drop),
+     * also one whose notifications were all silenced. */
+    for (k = 0; k < d->nsilenced; k++) {
+        for (i = cfg->nnotifiers; i < x.nnotifiers; i++)
+            if (strcmp(d->silenced[k].receiver, mn[i].name) == 0)
+                break;
+        if (i == x.nnotifiers) {
+            bool configured = false;
+
+            for (size_t j = 0; j < cfg->nnotifiers && !configured; j++)
+                configured = strcmp(d->silenced[k].receiver, mn[j].name) == 0;
+            if (configured)
+                continue;
+            mn[x.nnotifiers++].name = d->silenced[k].receiver;
+        }
+        mn[i].silenced = d->silenced[k].n;
     }
     pthread_mutex_unlock(&d->ro_mu);
     x.notifiers = mn;

@@ -54,8 +54,11 @@ static int w_commit(void *ctx, int *events, struct err *e)
     struct daemon_ctx *d = ctx;
     int rc = pipeline_commit(d->pipeline, events, e);
 
-    /* /healthz says whether the store takes writes */
-    atomic_store(&d->store_failing, rc < 0);
+    /* /healthz says whether the store takes writes: a failed commit says
+     * it does not, until one with ingested samples goes through (see
+     * w_committed); a timer pass's few rows may still fit a full disk. */
+    if (rc < 0)
+        atomic_store(&d->store_failing, 1);
     return rc;
 }
 
@@ -147,9 +150,14 @@ static int w_checkpoint(void *ctx, struct err *e)
 {
     struct daemon_ctx *d = ctx;
 
-    if (pipeline_checkpoint(d->pipeline, true, e) < 0)
-        return -1;
-    return ingest_gauges_keep(d->wstore, d->gauges, e);
+    int rc = pipeline_checkpoint(d->pipeline, true, e) < 0 ||
+                     ingest_gauges_keep(d->wstore, d->gauges, e) < 0
+                 ? -1
+                 : 0;
+
+    /* A checkpoint writes every series' window: it says too. */
+    atomic_store(&d->store_failing, rc < 0);
+    return rc;
 }
 
 static void w_committed(void *ctx, int events, double seconds, size_t fed,
@@ -160,7 +168,8 @@ static void w_committed(void *ctx, int events, double seconds, size_t fed,
     size_t i;
 
     (void)events;
-    (void)fed;
+    if (fed > 0 && pipeline_wrote(d->pipeline))
+        atomic_store(&d->store_failing, 0);
     /* Every commit ends evaluation work: ingest batches, a timer pass
      * (for, clear_for, nodata, reminders), or both. */
     metrics_observe_eval(&d->metrics, seconds);

@@ -545,6 +545,41 @@ bool http_address_taken(const char *listen, struct err *e)
     return taken;
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* libmicrohttpd's %HH decoding, but "%00" stays as written: a decoded NUL
+ * would end the path or argument early for every C string comparison
+ * ("/healthz%00junk" read as "/healthz", silence "4%00zzz" as 4). */
+static size_t unescape_no_nul(void *cls, struct MHD_Connection *c, char *s)
+{
+    char *w = s;
+
+    (void)cls;
+    (void)c;
+    for (const char *r = s; *r;) {
+        int hi, lo;
+
+        if (r[0] == '%' && (hi = hex_digit(r[1])) >= 0 &&
+            (lo = hex_digit(r[2])) >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 struct http_server *http_start(struct daemon_ctx *d, const char *listen,
                                struct err *e)
 {
@@ -569,8 +604,9 @@ struct http_server *http_start(struct daemon_ctx *d, const char *listen,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)256, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape_no_nul, h, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)256,
+        MHD_OPTION_END);
     freeaddrinfo(ai);
     if (h->mhd == NULL) {
         cannot_listen(e, listen);

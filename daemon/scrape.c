@@ -206,8 +206,10 @@ static void *scrape_main(void *arg)
         while ((m = curl_multi_info_read(s->multi, &left)) != NULL)
             if (m->msg == CURLMSG_DONE)
                 finish_transfer(s, m->easy_handle, m->data.result);
-        /* After the transfers that just ended: an idle target's next scrape
-         * may be due sooner than a second (interval: 250ms). */
+        /* After the transfers that just ended (handing a page over waits
+         * for its commit: the clock is read again): an idle target's next
+         * scrape may be due sooner than a second (interval: 250ms). */
+        now = util_mono();
         for (i = 0; i < s->n; i++)
             if (s->t[i].easy == NULL && s->t[i].next_due - now < wait)
                 wait = s->t[i].next_due - now;

@@ -2,12 +2,14 @@
  * the ca_file key, releasing a rendered request, and the default judgement
  * of an answer (used by dispatch.c when a kind has no check op). */
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../common/buf.h"
 #include "../common/util.h"
@@ -38,14 +40,18 @@ static int ca_file_bad(const char *path, const char **why)
 {
     struct stat st;
     X509 *cert;
-    FILE *f = fopen(path, "r");
+    /* O_NONBLOCK: a FIFO in its place must not hold check (or a reload)
+     * until something writes to it. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *f;
 
-    if (f == NULL) {
+    if (fd < 0) {
         *why = strerror(errno);
         return -1;
     }
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (f = fdopen(fd, "r")) == NULL) {
+        close(fd);
         *why = "not a regular file";
         return -1;
     }

@@ -24,6 +24,7 @@ struct pipeline {
     bool replay;
     bool restored; /* the store's series state is in the engine */
     bool in_txn;
+    bool wrote; /* the last commit_batch committed a transaction */
     int batch_events;
     struct err *err; /* the caller's, during a feed */
     int failed;
@@ -478,6 +479,7 @@ static int commit_batch(struct pipeline *p, enum commit_save save,
 {
     int n = p->batch_events;
 
+    p->wrote = false;
     if (events_committed)
         *events_committed = 0;
     if (p->failed) {
@@ -513,6 +515,7 @@ static int commit_batch(struct pipeline *p, enum commit_save save,
         forget_batch(p);
         return -1;
     }
+    p->wrote = true;
     p->st.commits++;
     pend_done(p, true);
     if (events_committed)
@@ -523,6 +526,11 @@ static int commit_batch(struct pipeline *p, enum commit_save save,
 int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e)
 {
     return commit_batch(p, SAVE_STATE, events_committed, e);
+}
+
+bool pipeline_wrote(const struct pipeline *p)
+{
+    return p->wrote;
 }
 
 int pipeline_commit_durable(struct pipeline *p, bool windows,

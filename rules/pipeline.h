@@ -77,6 +77,9 @@ int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e);
  * windows: also a checkpoint of the windows fed since their last save. */
 int pipeline_commit_durable(struct pipeline *p, bool windows,
                             int *events_committed, struct err *e);
+/* Whether the last commit wrote to the store (a timer pass with nothing
+ * to save opens no transaction): /healthz judges the store by those. */
+bool pipeline_wrote(const struct pipeline *p);
 /* Save changed series state (with windows: a checkpoint). Own transaction. */
 int pipeline_checkpoint(struct pipeline *p, bool with_windows, struct err *e);
 /* Swap the config (SIGHUP). Alerts of rules it removed or redefined are

@@ -106,7 +106,9 @@ check(t.stderr.startswith("conf/bad.yaml:5:14: ") and
 # first TLS delivery: check refuses both.
 os.makedirs("conf/cadir", exist_ok=True)
 write("conf/empty.pem", "")
+os.mkfifo("conf/ca.fifo")  # nothing writes to it: check must not wait
 for ca, why in (("cadir", "not a regular file"),
+                ("ca.fifo", "not a regular file"),
                 ("empty.pem", "holds no PEM certificate")):
     write("conf/bad.yaml", """notifiers:
   hook:

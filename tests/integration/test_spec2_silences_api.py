@@ -120,11 +120,14 @@ for what, path, body in (
         ("a long id with junk", "/api/v1/silences",
          '{"id":"0000000000000000000000000000001junk"}'),
         ("a signed id", "/api/v1/silences?id=%2B1", None),
-        ("a spaced id", "/api/v1/silences/%201", None)):
+        ("a spaced id", "/api/v1/silences/%201", None),
+        ("an id with an encoded NUL", "/api/v1/silences/1%00zzz", None)):
     st, _ = d.request("DELETE", path, body)
     ok(st == 404, "%s expires nothing (%d)" % (what, st))
 ok(d.request("GET", "/api/v1/silences")[1] == after,
    "the silences are all still there")
+st, _ = d.request("GET", "/healthz%00junk")
+ok(st == 404, "a path with an encoded NUL is not /healthz (%d)" % st)
 ok(d.stop() == 0, "SIGTERM exits 0")
 hosts = sorted(json.loads(r["body"])["alerts"][0]["labels"]["host"]
                for r in rcv.requests)
