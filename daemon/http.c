@@ -39,6 +39,9 @@
 /* Request bodies held in memory at once, all connections together; past
  * it, a body is read and dropped and answered 503 with Retry-After. */
 #define HTTP_BODY_MEMORY ((size_t)256 << 20)
+/* Body memory made ready when a request's headers come (more grows as its
+ * bytes do): a usual ingest body needs no regrowing. */
+#define HTTP_BODY_AHEAD ((size_t)64 << 10)
 
 /* A connection between accept and close (libmicrohttpd's socket context). */
 struct conn {
@@ -315,6 +318,17 @@ static bool body_hold(struct http_server *h, struct req *rq, size_t n)
     return ok;
 }
 
+/* Whether n more body bytes would fit the budget now (nothing booked). */
+static bool body_fits(struct http_server *h, size_t n)
+{
+    bool ok;
+
+    pthread_mutex_lock(&h->mu);
+    ok = h->body_bytes + n <= HTTP_BODY_MEMORY;
+    pthread_mutex_unlock(&h->mu);
+    return ok;
+}
+
 /* Free rq's body and give its bytes back. */
 static void body_drop(struct http_server *h, struct req *rq)
 {
@@ -397,17 +411,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                 }
                 rq->too_big = 1;
                 buf_cleanup(&rq->body);
-            } else if (end != cl && body_hold(h, rq, (size_t)n)) {
-                buf_reserve(&rq->body, (size_t)n);
             } else if (end != cl) {
-                /* The declared body is booked at once: a client waiting
-                 * for "100 Continue" hears 503 before sending it. */
-                if (expect != NULL && strcasecmp(expect, "100-continue") == 0) {
+                /* The body's memory is booked as its bytes come (a client
+                 * that declares 16 MiB and sends nothing books nothing, so
+                 * a few of them cannot starve ingest). One waiting for
+                 * "100 Continue" hears 503 at once if its body cannot fit
+                 * now. Room for a usual body is made ahead. */
+                if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
+                    !body_fits(h, (size_t)n)) {
                     rq->answered = 1;
                     return send_busy(c);
                 }
-                rq->busy = 1;
-                buf_cleanup(&rq->body);
+                buf_reserve(&rq->body,
+                            n < HTTP_BODY_AHEAD ? (size_t)n : HTTP_BODY_AHEAD);
             }
         }
         return MHD_YES;
