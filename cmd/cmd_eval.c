@@ -20,6 +20,7 @@
 #include "../common/util.h"
 #include "../ingest/parse.h"
 #include "../notifiers/dispatch.h"
+#include "../notifiers/notifier.h"
 #include "../rules/pipeline.h"
 #include "cmd.h"
 #include "stream.h"
@@ -32,6 +33,9 @@
 /* Seconds a batch stays open at most: a live pipe that never falls quiet
  * (a busy `tail -f`) still shows its events within about this long. */
 #define COMMIT_AGE 1.0
+
+/* Seconds the log notifiers' last lines get to be written at the end. */
+#define EVAL_LOG_GRACE 5.0
 
 struct eval_ctx {
     struct pipeline *p;
@@ -387,6 +391,9 @@ int cmd_eval(int argc, char **argv)
         }
     }
     dispatcher_free(c.d);
+    /* The log notifiers' lines are written by a thread of their own. */
+    if (notify)
+        log_notifiers_flush(EVAL_LOG_GRACE);
     /* Also after an unreadable input (its error came first): what was
      * read before it counts. */
     stream_print_summary("eval", &ss);

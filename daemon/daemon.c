@@ -18,6 +18,7 @@
 #include "../common/util.h"
 #include "../common/version.h"
 #include "../notifiers/dispatch.h"
+#include "../notifiers/notifier.h"
 #include "../report/report.h"
 #include "../report/schedule.h"
 #include "../rules/engine.h"
@@ -548,6 +549,7 @@ int daemon_run(const char *config_path)
     }
     d->pipeline = NULL;
     dispatcher_stop(d->dispatcher, DAEMON_DISPATCH_GRACE);
+    log_notifiers_flush(DAEMON_DISPATCH_GRACE);
     close_all(d);
     free(d);
     for (i = 0; i < kept.n; i++)

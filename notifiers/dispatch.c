@@ -1223,7 +1223,12 @@ static int send_attempt(const struct notifier *n, const char *payload_json,
     }
     cJSON_Delete(payload);
     if (req.kind == REQ_LOCAL) {
-        if (n->ops->deliver_local && n->ops->deliver_local(n, &req, &re) == 0) {
+        int (*now)(const struct notifier *, const struct request *,
+                   struct err *) = n->ops->deliver_local_now
+                                       ? n->ops->deliver_local_now
+                                       : n->ops->deliver_local;
+
+        if (now && now(n, &req, &re) == 0) {
             snprintf(account, accountlen,
                      "delivered: written by the %s notifier", n->ops->kind);
             ret = 0;

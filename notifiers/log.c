@@ -1,21 +1,21 @@
 /* log.c - the log notifier: each notification becomes one JSON line (the
  * Alertmanager payload with the receiver's name, plus the SPEC event object)
  * appended to `path` or written to stdout. For demos, dry runs and audits.
- * Registered in registry.c; dispatch.c calls log_deliver for REQ_LOCAL, on
- * the thread that runs every receiver's deliveries: a write never waits.
- * A line that cannot be written now (a FIFO nobody reads, a full pipe or
- * disk) is an error the outbox retries like any other, not a line lost. */
+ * Registered in registry.c; dispatch.c calls log_deliver for REQ_LOCAL,
+ * which hands the line to a writer thread of its own (see below), and
+ * notify-test log_deliver_now. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/buf.h"
+#include "../common/log.h"
 #include "../common/util.h"
 #include "am_payload.h"
 #include "notifier.h"
@@ -101,67 +101,201 @@ static int log_render(const struct notifier *n, const struct notification *nt,
     return 0;
 }
 
-/* Whether len bytes go to fd now without waiting: a regular file always
- * takes them; a pipe or FIFO when it has room for the whole line (so the
- * line is never cut); anything else when poll says it is writable. */
-static bool writable_now(int fd, size_t len)
+/* Write the whole line to path (NULL: stdout), opened per line with
+ * O_APPEND: rotation-friendly, and one write(2) per line keeps concurrent
+ * writers from interleaving. May wait (a FIFO nobody reads yet, a pipe
+ * whose reader is slow): only the writer thread and notify-test call it.
+ * With fifo_now, a FIFO nobody reads is an error at once instead. */
+static int write_line(const char *path, const char *line, size_t len,
+                      bool fifo_now, struct err *e)
 {
-    struct pollfd pf = {.fd = fd, .events = POLLOUT};
-    struct stat st;
+    int fd = STDOUT_FILENO;
+    size_t done = 0;
 
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-        return true;
-    if (poll(&pf, 1, 0) != 1 || !(pf.revents & POLLOUT))
-        return false;
-    if (S_ISFIFO(st.st_mode)) {
-        int cap = fcntl(fd, F_GETPIPE_SZ), used = 0;
-
-        if (cap > 0 && ioctl(fd, FIONREAD, &used) == 0)
-            return used >= 0 && (size_t)(cap - used) >= len;
+    if (path != NULL) {
+        fd = open(path,
+                  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+                      (fifo_now ? O_NONBLOCK : 0),
+                  0640);
+        if (fd < 0) {
+            err_set(e, "cannot open %s: %s", path,
+                    errno == ENXIO ? "a FIFO nobody reads" : strerror(errno));
+            return -1;
+        }
+        if (fifo_now)
+            (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     }
-    return true;
+    while (done < len) {
+        ssize_t w = write(fd, line + done, len - done);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            err_set(e, "cannot write to %s: %s", path ? path : "stdout",
+                    w < 0 ? strerror(errno) : "nothing written");
+            break;
+        }
+        done += (size_t)w;
+    }
+    if (fd != STDOUT_FILENO)
+        close(fd);
+    return done == len ? 0 : -1;
+}
+
+/* --- the writer thread ---
+ * The dispatcher starts every receiver's deliveries on one thread, which
+ * must never wait on a FIFO or a pipe: a log line is handed to this thread
+ * (one for all log notifiers, lines in order) and the delivery is done. A
+ * line it cannot write is logged and dropped: the log notifier never fails
+ * a delivery (SPEC section 7). */
+
+struct lline {
+    struct lline *next;
+    char *name, *path; /* the notifier's (for messages), where to */
+    char *line;
+    size_t len;
+};
+
+/* Lines waiting at most, in bytes: past it a line is dropped (logged). */
+#define LOG_QUEUE_MAX ((size_t)64 << 20)
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work, idle;
+    struct lline *head, *tail;
+    size_t bytes;
+    bool busy; /* a line is being written */
+    bool started;
+} W = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .work = PTHREAD_COND_INITIALIZER,
+       .idle = PTHREAD_COND_INITIALIZER};
+
+static void lline_free(struct lline *l)
+{
+    free(l->name);
+    free(l->path);
+    free(l->line);
+    free(l);
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    util_thread_name("tocsin-log");
+    pthread_mutex_lock(&W.mu);
+    for (;;) {
+        struct lline *l;
+        struct err e = {0};
+
+        while (W.head == NULL)
+            pthread_cond_wait(&W.work, &W.mu);
+        l = W.head;
+        W.head = l->next;
+        if (W.head == NULL)
+            W.tail = NULL;
+        W.busy = true;
+        pthread_mutex_unlock(&W.mu);
+        if (write_line(l->path, l->line, l->len, false, &e) < 0) {
+            char mod[128];
+
+            snprintf(mod, sizeof(mod), "log[%s]", l->name);
+            log_warn(mod, "%s: the line is dropped", e.msg);
+        }
+        pthread_mutex_lock(&W.mu);
+        W.busy = false;
+        W.bytes -= l->len;
+        if (W.head == NULL)
+            pthread_cond_broadcast(&W.idle);
+        lline_free(l);
+    }
+    return NULL;
+}
+
+void log_notifiers_flush(double grace)
+{
+    struct timespec ts;
+    double whole;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    grace = grace > 0 ? grace : 0;
+    whole = floor(grace);
+    ts.tv_sec += (time_t)whole;
+    ts.tv_nsec += (long)((grace - whole) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&W.mu);
+    while ((W.head != NULL || W.busy) &&
+           pthread_cond_timedwait(&W.idle, &W.mu, &ts) == 0)
+        ;
+    if (W.head != NULL || W.busy)
+        log_warn("log", "lines not written yet at exit are dropped");
+    pthread_mutex_unlock(&W.mu);
 }
 
 static int log_deliver(const struct notifier *n, const struct request *r,
                        struct err *e)
 {
     const struct log_priv *p = n->priv;
+    struct lline *l;
+    bool dropped = false;
+
+    pthread_mutex_lock(&W.mu);
+    if (!W.started) {
+        pthread_t th;
+        pthread_attr_t at;
+
+        /* Never joined: at exit it may be waiting on a FIFO. */
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        W.started = pthread_create(&th, &at, writer_main, NULL) == 0;
+        pthread_attr_destroy(&at);
+    }
+    if (!W.started || W.bytes + r->body_len + 1 > LOG_QUEUE_MAX) {
+        dropped = true;
+    } else {
+        l = xcalloc(1, sizeof(*l));
+        l->name = xstrdup(n->name ? n->name : "");
+        l->path = p && p->path ? xstrdup(p->path) : NULL;
+        l->len = r->body_len + 1;
+        l->line = xmalloc(l->len);
+        memcpy(l->line, r->body, r->body_len);
+        l->line[r->body_len] = '\n';
+        if (W.tail)
+            W.tail->next = l;
+        else
+            W.head = l;
+        W.tail = l;
+        W.bytes += l->len;
+        pthread_cond_signal(&W.work);
+    }
+    pthread_mutex_unlock(&W.mu);
+    if (dropped) {
+        char mod[128];
+
+        snprintf(mod, sizeof(mod), "log[%s]", n->name ? n->name : "");
+        log_warn(mod,
+                 "%s lines wait to be written already: the line is "
+                 "dropped",
+                 "64 MiB of");
+    }
+    (void)e;
+    return 0;
+}
+
+/* notify-test: written now, and said so (a FIFO nobody reads is an error,
+ * not a wait). */
+static int log_deliver_now(const struct notifier *n, const struct request *r,
+                           struct err *e)
+{
+    const struct log_priv *p = n->priv;
     char *line = xmalloc(r->body_len + 1);
-    size_t len = r->body_len + 1;
-    int fd = STDOUT_FILENO, rc = -1;
-    ssize_t w;
+    int rc;
 
     memcpy(line, r->body, r->body_len);
     line[r->body_len] = '\n';
-    if (p && p->path) {
-        /* Opened per line with O_APPEND: rotation-friendly, and a single
-         * write(2) per line keeps concurrent writers from interleaving.
-         * O_NONBLOCK: a FIFO nobody reads fails at once (ENXIO). */
-        fd = open(p->path,
-                  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
-        if (fd < 0) {
-            err_set(e, "cannot open %s: %s", p->path,
-                    errno == ENXIO ? "a FIFO nobody reads" : strerror(errno));
-            free(line);
-            return -1;
-        }
-    }
-    if (!writable_now(fd, len)) {
-        err_set(e, "%s is full or not read: the line waits",
-                p && p->path ? p->path : "stdout");
-    } else {
-        do {
-            w = write(fd, line, len);
-        } while (w < 0 && errno == EINTR);
-        if (w < 0)
-            err_set(e, "write failed: %s", strerror(errno));
-        else if ((size_t)w != len)
-            err_set(e, "short write (%zd of %zu bytes)", w, len);
-        else
-            rc = 0;
-    }
-    if (fd != STDOUT_FILENO)
-        close(fd);
+    rc = write_line(p ? p->path : NULL, line, r->body_len + 1, true, e);
     free(line);
     return rc;
 }
@@ -172,5 +306,6 @@ const struct notifier_ops log_ops = {
     .configure = log_configure,
     .render = log_render,
     .deliver_local = log_deliver,
+    .deliver_local_now = log_deliver_now,
     .destroy = log_destroy,
 };

@@ -69,6 +69,10 @@ struct notifier_ops {
     /* Deliver a REQ_LOCAL request (log notifier). MAY be NULL. */
     int (*deliver_local)(const struct notifier *n, const struct request *r,
                          struct err *e);
+    /* The same, done before it returns and its outcome said (notify-test).
+     * MAY be NULL: deliver_local is. */
+    int (*deliver_local_now)(const struct notifier *n, const struct request *r,
+                             struct err *e);
     /* Release n->priv. MAY be NULL. */
     void (*destroy)(struct notifier *n);
 };
@@ -95,5 +99,10 @@ int notifier_ca_file(const struct cfg_node *node, const char *dir, char **out,
 
 /* Default judgement used when ops->check is NULL. */
 enum delivery_result notifier_default_check(enum request_kind kind, long code);
+
+/* Wait up to grace seconds for the log notifiers' lines handed over so far
+ * to be written (the end of eval --notify, a daemon stop); what is left
+ * then is dropped, and logged. */
+void log_notifiers_flush(double grace);
 
 #endif
