@@ -260,9 +260,6 @@ static int go_quote(struct buf *b, const char *v)
     return rc ? rc : buf_addc(b, '"');
 }
 
-/* Alertmanager's group key of a root-route group, "{}:" then the group's
- * label set as Go prints it ({a="1", b="2"}, names sorted), JSON-escaped
- * as the value of a string. */
 /* Whether Go's strconv.Quote writes v as it is between its quotes. */
 static bool go_plain(const char *v)
 {
@@ -272,6 +269,9 @@ static bool go_plain(const char *v)
     return true;
 }
 
+/* Alertmanager's group key of a root-route group, "{}:" then the group's
+ * label set as Go prints it ({a="1", b="2"}, names sorted), JSON-escaped
+ * as the value of a string. */
 static int print_group_key(struct buf *out, const struct kv *kv, size_t n)
 {
     struct buf k;

@@ -390,7 +390,6 @@ static void known_notifiers(const struct config *c, char *out, size_t len)
                               c->notifiers[i].name);
 }
 
-/* A notifier name or a list of names into indexes into c->notifiers. */
 bool config_notify_defaults(struct config_loader *L, const struct cfg_node *n,
                             size_t **idx, size_t *nidx)
 {
@@ -403,6 +402,7 @@ bool config_notify_defaults(struct config_loader *L, const struct cfg_node *n,
     return true;
 }
 
+/* A notifier name or a list of names into indexes into c->notifiers. */
 void config_read_notify(struct config_loader *L, const struct cfg_node *n,
                         const char *what, size_t **idx, size_t *nidx)
 {

@@ -702,9 +702,9 @@ static int src_eval(const struct window *w, double *out)
     return 0;
 }
 
-/* Population standard deviation of the ring, two passes. */
-/* Two passes in long double, whose range takes sums and squares of any
- * doubles: the exact answer where the running sums overflowed. */
+/* Population standard deviation of the ring: two passes in long double,
+ * whose range takes sums and squares of any doubles (the exact answer
+ * also where the running sums overflowed). */
 static double stddev_exact(const struct wstate *st)
 {
     uint32_t n = st->ring.len;

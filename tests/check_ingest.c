@@ -726,8 +726,6 @@ START_TEST(statsd_gauges_shared_between_parsers)
 }
 END_TEST
 
-/* Beyond INGEST_STATE_MAX gauges, the least recently set half is forgotten:
- * the gauges in use keep their deltas. */
 /* Gauge values to text and back (eval --store, daemon restarts): keys with
  * tags, exact doubles, and a "+N" after the import adds to the kept value. */
 START_TEST(statsd_gauges_export_and_import_keep_values)
@@ -763,6 +761,8 @@ START_TEST(statsd_gauges_export_and_import_keep_values)
 }
 END_TEST
 
+/* Beyond INGEST_STATE_MAX gauges, the least recently set half is forgotten:
+ * the gauges in use keep their deltas. */
 START_TEST(statsd_gauges_beyond_the_bound_forget_the_least_recently_set)
 {
     struct ingest_parser *p = ingest_parser_new(FMT_STATSD);

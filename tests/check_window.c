@@ -108,8 +108,8 @@ END_TEST
 
 /* Values near the double's limit: the running sums overflow, yet an
  * average and a standard deviation are exact, a sum past the range is
- * +inf (never NaN), and once those samples leave, the sums are right
- * again (inf does not stay). */
+ * +inf (never NaN), and once those samples leave, the values are right
+ * again. */
 START_TEST(sums_past_the_double_range_stay_meaningful)
 {
     struct aggregate as = ag(AGG_SUM, 0), aa = ag(AGG_AVG, 0),
