@@ -91,6 +91,10 @@ static void ksum_add(struct ksum *k, double x)
     k->s = t;
 }
 
+/* Magnitude above which a double holds no more integer precision: a value
+ * that large leaving a running sum can leave it wrong (see evict_front). */
+#define WINDOW_SUM_GIANT 0x1p53
+
 static double ksum_val(const struct ksum *k)
 {
     /* Past the double range the correction is -inf: the sum is s. */
@@ -548,11 +552,20 @@ static void evict_front(struct window *w)
         st->minq.len--;
     }
     if (agg_uses_sum(k) || w->ratio) {
+        double before = fabs(st->sum.s);
+
         ksum_add(&st->sum, -s.v);
         if (s.num) {
             ksum_add(&st->sum_num, -s.v);
             st->n_num--;
         }
+        /* A value past the double's integer precision left, and what
+         * remains is tiny beside it: the rounding it left behind (in the
+         * sum and its compensation) may outweigh the samples still in, so
+         * recompute them from the samples. */
+        if (fabs(s.v) > WINDOW_SUM_GIANT &&
+            fabs(st->sum.s) < fmax(before, fabs(s.v)) * 0x1p-40)
+            st->dirty = 1;
     }
     if (k == AGG_STDDEV) {
         double d = s.v - st->shift;

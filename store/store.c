@@ -342,6 +342,15 @@ static void newer_error(struct err *e, const char *path, int v)
             path, v, STORE_SCHEMA_VERSION);
 }
 
+/* A negative schema: no tocsin writes that (a damaged or foreign file). */
+static void foreign_error(struct err *e, const char *path, int v)
+{
+    err_set(e,
+            "store %s has schema %d, which no tocsin writes (this one knows "
+            "%d): not a tocsin store",
+            path, v, STORE_SCHEMA_VERSION);
+}
+
 /* "file:" URI for path with immutable=1: lets a reader open a WAL store on
  * read-only media after a clean close (no -shm to map). */
 static char *immutable_uri(const char *path)
@@ -427,6 +436,10 @@ static int migrate_rw(sqlite3 *db, const char *path, struct err *e)
     }
     if (v > STORE_SCHEMA_VERSION) {
         newer_error(e, path, v);
+        goto err;
+    }
+    if (v < 0) {
+        foreign_error(e, path, v);
         goto err;
     }
     if (v == STORE_SCHEMA_VERSION) {
@@ -549,6 +562,10 @@ struct store *store_open(const char *path, enum store_mode mode, struct err *e)
         goto err;
     }
     if (mode == STORE_RO) {
+        if (v < 0) {
+            foreign_error(e, path, v);
+            goto err;
+        }
         if (v == 0) {
             err_set(e,
                     "store %s is not a tocsin store yet (empty; `tocsin "

@@ -136,6 +136,31 @@ START_TEST(sums_past_the_double_range_stay_meaningful)
 }
 END_TEST
 
+/* Giants of opposite sign leave the window: the rounding they leave in the
+ * running sum must not swallow the sample that stays (12.8 read as 0). */
+START_TEST(giants_leaving_do_not_swallow_what_stays)
+{
+    struct aggregate as = ag(AGG_SUM, 0), aa = ag(AGG_AVG, 0);
+    struct window *s = window_new(&as, 120, false);
+    struct window *a = window_new(&aa, 120, false);
+    struct window *all[] = {s, a};
+
+    for (int k = 0; k < 2; k++) {
+        window_add(all[k], 1000, 1e300, 1, false);
+        window_add(all[k], 1010, -1e308, 1, false);
+        window_add(all[k], 1600, 12.8, 1, false);
+    }
+    ck_assert_double_eq(ev(s, 1600), 12.8);
+    ck_assert_double_eq(ev(a, 1600), 12.8);
+    for (int k = 0; k < 2; k++)
+        window_add(all[k], 1601, 7.2, 1, false);
+    ck_assert_double_eq_tol(ev(s, 1601), 20, 1e-12);
+    ck_assert_double_eq_tol(ev(a, 1601), 10, 1e-12);
+    for (int k = 0; k < 2; k++)
+        window_free(all[k]);
+}
+END_TEST
+
 START_TEST(stddev_is_population_and_zero_for_constant_values)
 {
     struct aggregate a = ag(AGG_STDDEV, 0);
@@ -1092,6 +1117,7 @@ Suite *window_suite(void)
     tcase_add_test(tc, min_max_follow_window_as_samples_leave);
     tcase_add_test(tc, sum_avg_count_over_window);
     tcase_add_test(tc, sums_past_the_double_range_stay_meaningful);
+    tcase_add_test(tc, giants_leaving_do_not_swallow_what_stays);
     tcase_add_test(tc, stddev_is_population_and_zero_for_constant_values);
     tcase_add_test(tc, stddev_stays_exact_after_an_outlier_leaves);
     tcase_add_test(tc, quantile_matches_prometheus_quantile_over_time);

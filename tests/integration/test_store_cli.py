@@ -216,6 +216,18 @@ for args in (["alerts"], ["history"], ["silence", "list"],
     check("was written by a newer tocsin (schema 42" in p.stderr,
           f"{args[0]} refuses a newer schema")
 
+# --- a negative schema is no tocsin's: refused, never migrated ---
+neg = os.path.abspath("neg.db")
+shutil.copy(db, neg)
+con = sqlite3.connect(neg)
+con.execute("PRAGMA user_version = -1")
+con.commit()
+con.close()
+for args in (["alerts"], ["silence", "add", "--match", "a=b"]):
+    p = run(*args, "--store", neg, expect=1)
+    check("has schema -1, which no tocsin writes" in p.stderr,
+          f"{args[0]} refuses a negative schema ({p.stderr.strip()})")
+
 # --- corrupt file ---
 with open("junk.db", "wb") as f:
     f.write(bytes((i * 131 + 7) % 256 for i in range(8192)))
