@@ -718,6 +718,8 @@ struct builder {
     struct alias_budget budget;  /* what aliases may still copy */
     struct cfg_node **graveyard; /* dropped nodes that anchors may point to */
     size_t ngrave;
+    size_t env_bytes; /* text ${VAR} expansion made, all scalars together */
+    bool env_over;
     bool fatal;
 };
 
@@ -1091,6 +1093,16 @@ static void on_scalar(struct builder *b, const yaml_event_t *ev)
         if (n->scalar == NULL) {
             n->scalar = xstrdup("");
             n->unset = true;
+        } else if (n->from_env &&
+                   (b->env_bytes += strlen(n->scalar)) > CFG_MAX_ENV_BYTES &&
+                   !b->env_over) {
+            /* Each value is bounded; so is their sum, as for aliases. */
+            cfg_error(b->d, line, col,
+                      "values expanded from the environment pass %zu bytes "
+                      "in all",
+                      (size_t)CFG_MAX_ENV_BYTES);
+            b->env_over = true;
+            b->fatal = true;
         }
     }
     apply_tag(b, n, (const char *)ev->data.scalar.tag);

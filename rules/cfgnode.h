@@ -102,6 +102,7 @@ void cfg_node_free(struct cfg_node *n);
 #define CFG_MAX_DEPTH 64                  /* nested maps/lists */
 #define CFG_MAX_ALIAS_NODES 10000         /* nodes copied by alias expansion */
 #define CFG_MAX_ALIAS_BYTES CFG_MAX_INPUT /* text (keys, scalars) copied */
+#define CFG_MAX_ENV_BYTES ((size_t)16 << 20) /* text ${VAR}s expand to */
 
 /* Parse one YAML document (libyaml events) into a tree with 1-based
  * positions, expanding ${VAR}/${VAR:-default}/$$ in scalar values (never

@@ -469,6 +469,32 @@ START_TEST(env_values_in_events_and_rate_limit_errors_are_not_shown)
 }
 END_TEST
 
+/* Each expanded value is bounded, and so is their sum: 20 references to a
+ * 1 MiB variable stop at 16 MiB with one error, not gigabytes later. */
+START_TEST(env_expansion_is_bounded_in_all)
+{
+    char *big = malloc((1 << 20) + 1);
+    struct buf b;
+    struct config *c;
+
+    memset(big, 'x', 1 << 20);
+    big[1 << 20] = '\0';
+    setenv("TOCSIN_T_BIG", big, 1);
+    free(big);
+    buf_init(&b, 0);
+    buf_adds(&b, "rules:\n");
+    for (int i = 0; i < 20; i++)
+        buf_adds(&b, "  - {name: \"${TOCSIN_T_BIG}\", metric: m}\n");
+    c = load(buf_str(&b));
+    buf_cleanup(&b);
+    unsetenv("TOCSIN_T_BIG");
+    ck_assert_ptr_null(c);
+    ck_assert_msg(has_msg("f.yaml:18:12: values expanded from the "
+                          "environment pass 16777216 bytes in all"),
+                  "%s", diag.nmsgs ? diag.msgs[0] : "no message");
+}
+END_TEST
+
 START_TEST(env_default_used_when_unset_or_empty)
 {
     unsetenv("TOCSIN_T_UNSET");
@@ -1557,6 +1583,7 @@ Suite *config_suite(void)
     tcase_add_test(y, missing_file_is_one_cannot_read_error);
     tcase_add_test(y, directory_is_one_cannot_read_error);
     tcase_add_test(e, env_var_is_expanded_in_values);
+    tcase_add_test(e, env_expansion_is_bounded_in_all);
     tcase_add_test(e, env_values_in_events_and_rate_limit_errors_are_not_shown);
     tcase_add_test(e, env_default_used_when_unset_or_empty);
     tcase_add_test(e, double_dollar_is_a_literal_dollar);
