@@ -94,44 +94,34 @@ static size_t gauge_key(struct ingest_parser *p, const char *name, char **out)
     return n;
 }
 
-/* The gauge's value now (0 before its first value). */
-static double gauge_get(struct ingest_parser *p)
+/* The values of a gauge line's nv values, in place: each itself, or for a
+ * delta the gauge's value so far plus it. The last is remembered. All under
+ * one lock, so a line is taken whole: -1 (nothing remembered) when one
+ * leaves the double range. */
+static int gauge_apply(struct ingest_parser *p, const char *delta, double *vals,
+                       size_t nv)
 {
     struct smap *m = p->shared ? &p->shared->map : &p->gauges;
     char *key = NULL;
     size_t kn = gauge_key(p, p->metric, &key);
     struct smap_ent *e;
-    double v;
-
-    if (p->shared)
-        pthread_mutex_lock(&p->shared->mu);
-    e = kn ? smap_get(m, key, kn) : NULL;
-    v = e ? e->val : 0;
-    if (p->shared)
-        pthread_mutex_unlock(&p->shared->mu);
-    return v;
-}
-
-/* The gauge's new value: *v itself, or its last value plus *v for a
- * delta. Remembers it. Returns -1 when a delta leaves the double range. */
-static int gauge_set(struct ingest_parser *p, bool delta, double *v)
-{
-    struct smap *m = p->shared ? &p->shared->map : &p->gauges;
-    char *key = NULL;
-    size_t kn = gauge_key(p, p->metric, &key);
-    struct smap_ent *e;
+    double g;
     int rc = 0;
 
     if (p->shared)
         pthread_mutex_lock(&p->shared->mu);
     e = kn ? smap_get(m, key, kn) : NULL;
-    if (delta)
-        *v += e ? e->val : 0;
-    if (!isfinite(*v))
-        rc = -1;
-    else if (e)
-        smap_set(m, e, *v);
-    else if (kn && smap_put(m, key, kn, *v) == 1)
+    g = e ? e->val : 0;
+    for (size_t k = 0; k < nv && rc == 0; k++) {
+        g = delta[k] ? g + vals[k] : vals[k];
+        if (isfinite(g))
+            vals[k] = g;
+        else
+            rc = -1;
+    }
+    if (rc == 0 && e)
+        smap_set(m, e, g);
+    else if (rc == 0 && kn && smap_put(m, key, kn, g) == 1)
         log_warn("statsd",
                  "%d gauges remembered: forgot the least recently set half "
                  "(a +/- delta on one of them starts again from 0)",
@@ -250,21 +240,11 @@ int ingest_parse_statsd(struct ingest_parser *p, const char *line, size_t len,
         return 1;
     }
     /* A gauge's deltas too: a line is taken whole or rejected whole. */
-    if (type == ST_GAUGE) {
-        double g = gauge_get(p);
-
-        for (size_t k = 0; k < nv; k++) {
-            g = delta[k] ? g + vals[k] : vals[k];
-            if (!isfinite(g))
-                return ingest_reject(p, "gauge out of range");
-        }
-    }
+    if (type == ST_GAUGE && gauge_apply(p, delta, vals, nv) < 0)
+        return ingest_reject(p, "gauge out of range");
     for (size_t k = 0; k < nv; k++) {
-        double v = vals[k];
-        if (type == ST_GAUGE && gauge_set(p, delta[k], &v) < 0)
-            return n > 0 ? n : ingest_reject(p, "gauge out of range");
         n++;
-        if (ingest_emit(p, p->metric, v, ts, emit, ctx))
+        if (ingest_emit(p, p->metric, vals[k], ts, emit, ctx))
             break;
     }
     return n;
