@@ -155,13 +155,19 @@ static struct kv *alert_label_pairs(const struct am_event *ev, size_t *n)
 /* A string literal, its length known at compile time. */
 #define ADD_LIT(b, lit) buf_add((b), (lit), sizeof(lit) - 1)
 
-/* "key":"value" members of an object, in the given order. */
-static int print_pairs(struct buf *b, const struct kv *kv, size_t n)
+/* "key":"value" members of an object, in the given order, but the one
+ * named skip (NULL: none). */
+static int print_pairs(struct buf *b, const struct kv *kv, size_t n,
+                       const char *skip)
 {
     int rc = buf_addc(b, '{');
+    bool first = true;
 
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = i ? ADD_LIT(b, ",\"") : buf_addc(b, '"');
+        if (skip != NULL && strcmp(kv[i].k, skip) == 0)
+            continue;
+        rc = first ? buf_addc(b, '"') : ADD_LIT(b, ",\"");
+        first = false;
         rc = rc ? rc : buf_add_json_str(b, kv[i].k, strlen(kv[i].k));
         rc = rc ? rc : ADD_LIT(b, "\":\"");
         rc = rc ? rc : buf_add_json_str(b, kv[i].v, strlen(kv[i].v));
@@ -185,25 +191,6 @@ static int print_val(struct buf *b, const char *v)
     int rc = buf_add_json_str(b, v, strlen(v));
 
     return rc ? rc : buf_addc(b, '"');
-}
-
-/* The group's labels: the alert's, severity left out. */
-static int print_group_labels(struct buf *b, const struct kv *kv, size_t n)
-{
-    int rc = buf_addc(b, '{');
-    bool first = true;
-
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (strcmp(kv[i].k, "severity") == 0)
-            continue;
-        rc = first ? buf_addc(b, '"') : ADD_LIT(b, ",\"");
-        first = false;
-        rc = rc ? rc : buf_add_json_str(b, kv[i].k, strlen(kv[i].k));
-        rc = rc ? rc : ADD_LIT(b, "\":\"");
-        rc = rc ? rc : buf_add_json_str(b, kv[i].v, strlen(kv[i].v));
-        rc = rc ? rc : buf_addc(b, '"');
-    }
-    return rc ? rc : buf_addc(b, '}');
 }
 
 /* v as Go's strconv.Quote writes it (Alertmanager's label sets print their
@@ -269,45 +256,50 @@ static bool go_plain(const char *v)
     return true;
 }
 
-/* Alertmanager's group key of a root-route group, "{}:" then the group's
- * label set as Go prints it ({a="1", b="2"}, names sorted), JSON-escaped
- * as the value of a string. */
-static int print_group_key(struct buf *out, const struct kv *kv, size_t n)
+/* The group's label set as Go prints it, {a="1", b="2"} (names sorted,
+ * severity left out), after "{}:" (a root-route group). in_json: b is
+ * inside a JSON string, and the values need no Go escapes (go_plain), so
+ * only the quotes Go adds need escaping, as \"; else Go's quoting. */
+static int print_group_set(struct buf *b, const struct kv *kv, size_t n,
+                           bool in_json)
 {
-    struct buf k;
-    bool first = true, plain = true;
-    int rc = 0;
+    bool first = true;
+    int rc = ADD_LIT(b, "{}:{");
 
-    for (size_t i = 0; i < n && plain; i++)
-        plain = go_plain(kv[i].k) && go_plain(kv[i].v);
-    if (plain) {
-        /* The usual case, straight into out: the quotes Go adds are \"
-         * in JSON, and nothing else needs escaping twice. */
-        rc = ADD_LIT(out, "{}:{");
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            if (strcmp(kv[i].k, "severity") == 0)
-                continue;
-            rc = first ? 0 : ADD_LIT(out, ", ");
-            first = false;
-            rc = rc ? rc : buf_add_json_str(out, kv[i].k, strlen(kv[i].k));
-            rc = rc ? rc : ADD_LIT(out, "=\\\"");
-            rc = rc ? rc : buf_add_json_str(out, kv[i].v, strlen(kv[i].v));
-            rc = rc ? rc : ADD_LIT(out, "\\\"");
-        }
-        return rc ? rc : buf_addc(out, '}');
-    }
-    buf_init(&k, 0);
-    rc = ADD_LIT(&k, "{}:{");
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (strcmp(kv[i].k, "severity") == 0)
             continue;
-        rc = first ? 0 : ADD_LIT(&k, ", ");
+        rc = first ? 0 : ADD_LIT(b, ", ");
         first = false;
-        rc = rc ? rc : buf_adds(&k, kv[i].k);
-        rc = rc ? rc : buf_addc(&k, '=');
-        rc = rc ? rc : go_quote(&k, kv[i].v);
+        if (in_json) {
+            rc = rc ? rc : buf_add_json_str(b, kv[i].k, strlen(kv[i].k));
+            rc = rc ? rc : ADD_LIT(b, "=\\\"");
+            rc = rc ? rc : buf_add_json_str(b, kv[i].v, strlen(kv[i].v));
+            rc = rc ? rc : ADD_LIT(b, "\\\"");
+        } else {
+            rc = rc ? rc : buf_adds(b, kv[i].k);
+            rc = rc ? rc : buf_addc(b, '=');
+            rc = rc ? rc : go_quote(b, kv[i].v);
+        }
     }
-    rc = rc ? rc : buf_addc(&k, '}');
+    return rc ? rc : buf_addc(b, '}');
+}
+
+/* Alertmanager's group key, JSON-escaped as the value of a string: in the
+ * usual case (nothing Go escapes) straight into out, else through a copy
+ * in Go's quoting. */
+static int print_group_key(struct buf *out, const struct kv *kv, size_t n)
+{
+    struct buf k;
+    bool plain = true;
+    int rc;
+
+    for (size_t i = 0; i < n && plain; i++)
+        plain = go_plain(kv[i].k) && go_plain(kv[i].v);
+    if (plain)
+        return print_group_set(out, kv, n, true);
+    buf_init(&k, 0);
+    rc = print_group_set(&k, kv, n, false);
     rc = rc ? rc : buf_add_json_str(out, buf_str(&k), k.len);
     buf_cleanup(&k);
     return rc;
@@ -341,11 +333,11 @@ int am_payload_print(const struct am_event *ev, const char *receiver,
     rc = rc ? rc : buf_adds(out, status);
     rc = rc ? rc : ADD_LIT(out, "\",\"labels\":");
     lab_off = out->len;
-    rc = rc ? rc : print_pairs(out, lk, nl);
+    rc = rc ? rc : print_pairs(out, lk, nl, NULL);
     lab_len = out->len - lab_off;
     rc = rc ? rc : ADD_LIT(out, ",\"annotations\":");
     ann_off = out->len;
-    rc = rc ? rc : print_pairs(out, ak, na);
+    rc = rc ? rc : print_pairs(out, ak, na, NULL);
     ann_len = out->len - ann_off;
     rc = rc ? rc : ADD_LIT(out, ",\"startsAt\":\"");
     rc = rc ? rc : print_val(out, starts);
@@ -357,7 +349,7 @@ int am_payload_print(const struct am_event *ev, const char *receiver,
      * name the alert (all but severity, which changes as it escalates),
      * as Alertmanager with group_by on them would. */
     rc = rc ? rc : ADD_LIT(out, "}],\"groupLabels\":");
-    rc = rc ? rc : print_group_labels(out, lk, nl);
+    rc = rc ? rc : print_pairs(out, lk, nl, "severity");
     /* Common labels and annotations of a one-alert group: the alert's. */
     rc = rc ? rc : ADD_LIT(out, ",\"commonLabels\":");
     rc = rc ? rc : repeat_span(out, lab_off, lab_len);
