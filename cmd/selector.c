@@ -21,14 +21,6 @@ static const char *skip_space(const char *p)
     return p;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Append code point cp as UTF-8. */
 static void put_utf8(struct buf *b, unsigned long cp)
 {
@@ -76,7 +68,7 @@ static int unescape(const char **pp, struct buf *b)
     else
         return -1;
     for (int i = 0; i < digits; i++) {
-        int d = hexval((unsigned char)*++p);
+        int d = util_hex_digit((unsigned char)*++p);
 
         if (d < 0 || d >= base)
             return -1;

@@ -106,6 +106,17 @@ void util_format_duration(double secs, char *out, size_t outlen)
     }
 }
 
+int util_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 int util_parse_double(const char *s, double *out)
 {
     char *end;

@@ -13,6 +13,8 @@ int util_parse_duration(const char *s, double *out);
 void util_format_duration(double secs, char *out, size_t outlen);
 /* Parse a whole string as a finite double (strtod + end pointer). 0 or -1. */
 int util_parse_double(const char *s, double *out);
+/* The value of hex digit c (either case), or -1. */
+int util_hex_digit(int c);
 /* Format a double the shortest way that reads back to the same value
  * ("512.5", "0.93", "1e+21"); NaN/Inf print as "NaN"/"+Inf"/"-Inf". */
 void util_format_double(double v, char *out, size_t outlen);

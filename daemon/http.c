@@ -301,30 +301,19 @@ static void *reaper_main(void *arg)
     return NULL;
 }
 
-/* Book n more body bytes of rq against HTTP_BODY_MEMORY (its declared
- * Content-Length at once, a chunked body as it comes): false (nothing
- * booked) when they would pass it. */
+/* Book n more body bytes of rq against HTTP_BODY_MEMORY, as they come:
+ * false (nothing booked) when they would pass it. With rq NULL, only
+ * whether they would fit now (a client waiting for "100 Continue"). */
 static bool body_hold(struct http_server *h, struct req *rq, size_t n)
 {
     bool ok;
 
     pthread_mutex_lock(&h->mu);
     ok = h->body_bytes + n <= HTTP_BODY_MEMORY;
-    if (ok) {
+    if (ok && rq != NULL) {
         h->body_bytes += n;
         rq->held += n;
     }
-    pthread_mutex_unlock(&h->mu);
-    return ok;
-}
-
-/* Whether n more body bytes would fit the budget now (nothing booked). */
-static bool body_fits(struct http_server *h, size_t n)
-{
-    bool ok;
-
-    pthread_mutex_lock(&h->mu);
-    ok = h->body_bytes + n <= HTTP_BODY_MEMORY;
     pthread_mutex_unlock(&h->mu);
     return ok;
 }
@@ -418,7 +407,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                  * "100 Continue" hears 503 at once if its body cannot fit
                  * now. Room for a usual body is made ahead. */
                 if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
-                    !body_fits(h, (size_t)n)) {
+                    !body_hold(h, NULL, (size_t)n)) {
                     rq->answered = 1;
                     return send_busy(c);
                 }
@@ -561,17 +550,6 @@ bool http_address_taken(const char *listen, struct err *e)
     return taken;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* libmicrohttpd's %HH decoding, but "%00" stays as written: a decoded NUL
  * would end the path or argument early for every C string comparison
  * ("/healthz%00junk" read as "/healthz", silence "4%00zzz" as 4). */
@@ -584,8 +562,8 @@ static size_t unescape_no_nul(void *cls, struct MHD_Connection *c, char *s)
     for (const char *r = s; *r;) {
         int hi, lo;
 
-        if (r[0] == '%' && (hi = hex_digit(r[1])) >= 0 &&
-            (lo = hex_digit(r[2])) >= 0 && (hi | lo) != 0) {
+        if (r[0] == '%' && (hi = util_hex_digit((unsigned char)r[1])) >= 0 &&
+            (lo = util_hex_digit((unsigned char)r[2])) >= 0 && (hi | lo) != 0) {
             *w++ = (char)(hi * 16 + lo);
             r += 3;
         } else {
