@@ -142,6 +142,17 @@ static int write_line(const char *path, const char *line, size_t len,
     return done == len ? 0 : -1;
 }
 
+/* The request's line with its newline (malloc'd), *len its length. */
+static char *line_of(const struct request *r, size_t *len)
+{
+    char *line = xmalloc(r->body_len + 1);
+
+    memcpy(line, r->body, r->body_len);
+    line[r->body_len] = '\n';
+    *len = r->body_len + 1;
+    return line;
+}
+
 /* --- the writer thread ---
  * The dispatcher starts every receiver's deliveries on one thread, which
  * must never wait on a FIFO or a pipe: a log line is handed to this thread
@@ -258,10 +269,7 @@ static int log_deliver(const struct notifier *n, const struct request *r,
         l = xcalloc(1, sizeof(*l));
         l->name = xstrdup(n->name ? n->name : "");
         l->path = p && p->path ? xstrdup(p->path) : NULL;
-        l->len = r->body_len + 1;
-        l->line = xmalloc(l->len);
-        memcpy(l->line, r->body, r->body_len);
-        l->line[r->body_len] = '\n';
+        l->line = line_of(r, &l->len);
         if (W.tail)
             W.tail->next = l;
         else
@@ -290,12 +298,10 @@ static int log_deliver_now(const struct notifier *n, const struct request *r,
                            struct err *e)
 {
     const struct log_priv *p = n->priv;
-    char *line = xmalloc(r->body_len + 1);
-    int rc;
+    size_t len;
+    char *line = line_of(r, &len);
+    int rc = write_line(p ? p->path : NULL, line, len, true, e);
 
-    memcpy(line, r->body, r->body_len);
-    line[r->body_len] = '\n';
-    rc = write_line(p ? p->path : NULL, line, r->body_len + 1, true, e);
     free(line);
     return rc;
 }
