@@ -365,7 +365,7 @@ int cmd_eval(int argc, char **argv)
              * good, within its notifier's max_retry_time (a rate limit
              * only spaces them out), and a signal ends the wait. */
             struct dispatch_counter *dc;
-            uint64_t sent = 0, failed = 0;
+            uint64_t sent = 0, failed = 0, silenced = ps.silenced;
             size_t ndc;
             /* The stream is written: the deliveries need no large cache. */
             store_cache_limit(st, STORE_CACHE_SMALL_KIB);
@@ -381,13 +381,14 @@ int cmd_eval(int argc, char **argv)
             for (size_t i = 0; i < ndc; i++) {
                 sent += dc[i].sent;
                 failed += dc[i].failed;
+                silenced += dc[i].silenced;
             }
             free(dc);
             fprintf(stderr,
                     "eval: notifications: %llu sent, %llu failed, %llu "
                     "silenced\n",
                     (unsigned long long)sent, (unsigned long long)failed,
-                    (unsigned long long)ps.silenced);
+                    (unsigned long long)silenced);
         }
     }
     dispatcher_free(c.d);

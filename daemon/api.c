@@ -261,11 +261,14 @@ struct silence_job {
     struct err e;
 };
 
-/* On the writer thread: the writer's connection, then the router's silence
- * cache, so a new silence applies to the very next event. */
+/* On the writer thread, the silence written (committed): the router's and
+ * the dispatcher's silence caches, so a new silence applies to the very
+ * next event and to every notification due from now on. */
 static void silences_changed(struct daemon_ctx *d)
 {
     router_silences_changed(pipeline_router(d->pipeline));
+    if (d->dispatcher != NULL)
+        dispatcher_silences_changed(d->dispatcher);
 }
 
 static int silence_add_on_writer(void *ctx, void *arg)
@@ -636,7 +639,10 @@ static int tally_cb(void *ctx, const struct outbox_row *row)
     d->silenced_last_id = row->id;
     if (row->created > d->silenced_since)
         d->silenced_since = row->created;
-    if (row->status != OUTBOX_SILENCED || row->receiver == NULL)
+    /* Rows silenced when recorded; those silenced later, when due (they
+     * say why in last_error), are the dispatcher's count. */
+    if (row->status != OUTBOX_SILENCED || row->receiver == NULL ||
+        row->last_error != NULL)
         return 0;
     for (i = 0; i < d->nsilenced; i++) {
         if (strcmp(d->silenced[i].receiver, row->receiver) == 0) {
@@ -688,11 +694,12 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
                 mn[i].sent = dc[k].sent;
                 mn[i].failed = dc[k].failed;
                 mn[i].retried = dc[k].retried;
+                mn[i].silenced = dc[k].silenced;
             }
         }
         for (k = 0; k < d->nsilenced; k++)
             if (strcmp(d->silenced[k].receiver, mn[i].name) == 0)
-                mn[i].silenced = d->silenced[k].n;
+                mn[i].silenced += d->silenced[k].n;
     }
     x.nnotifiers = cfg->nnotifiers;
     for (k = 0; k < ndc; k++) {
@@ -706,6 +713,7 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
         mn[x.nnotifiers].sent = dc[k].sent;
         mn[x.nnotifiers].failed = dc[k].failed;
         mn[x.nnotifiers].retried = dc[k].retried;
+        mn[x.nnotifiers].silenced = dc[k].silenced;
         x.nnotifiers++;
     }
     /* A lost receiver's silenced count too (a counter must not drop),
@@ -723,7 +731,7 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
                 continue;
             mn[x.nnotifiers++].name = d->silenced[k].receiver;
         }
-        mn[i].silenced = d->silenced[k].n;
+        mn[i].silenced += d->silenced[k].n;
     }
     pthread_mutex_unlock(&d->ro_mu);
     x.notifiers = mn;

@@ -22,6 +22,7 @@
 #include "dispatch.h"
 #include "notifier.h"
 #include "sender.h"
+#include "silences.h"
 #include "transport.h"
 
 #define DISPATCH_MAX_INFLIGHT 256
@@ -77,7 +78,7 @@ struct drow {
 /* Per-receiver state: counters, token bucket, "410 logged". */
 struct rstate {
     char *name;
-    uint64_t sent, failed, retried;
+    uint64_t sent, failed, retried, silenced;
     double tokens, refilled;
     double hold_until;   /* util_mono(): a 429's Retry-After holds it all */
     size_t inflight;     /* transfers handed to the senders */
@@ -106,12 +107,14 @@ struct dispatcher {
     pthread_mutex_t mu; /* guards the fields below it */
     pthread_cond_t cv;
     bool woken, stopping;
+    bool silences_changed; /* dispatcher_silences_changed was called */
     double grace;
     const struct config *new_cfg; /* reload handed to the thread */
     struct rstate *rs;
     size_t nrs;
 
     /* owned by the delivering thread */
+    struct silences sil; /* checked again when a notification is due */
     struct drow **rows;
     size_t nrows, caprows, ndone;
     size_t first_open;    /* rows[0..first_open) are done */
@@ -327,7 +330,9 @@ static int flush_try(struct dispatcher *d, bool wait)
         struct upd *u = &d->upd[i];
 
         if (store_outbox_update(d->s, u->id, u->st, u->attempts, u->next_at,
-                                u->what, u->code, u->at, &e) < 0) {
+                                u->what, u->code, u->at, &e) < 0 ||
+            (u->st == OUTBOX_SILENCED &&
+             store_heard_unsent(d->s, u->id, &e) < 0)) {
             store_rollback(d->s);
             rc = -1;
         }
@@ -633,6 +638,65 @@ static void harvest(struct dispatcher *d)
         harvest_one(d, d->snd[i]);
 }
 
+/* Whether a silence active now holds back alert notification r (payload:
+ * its parsed JSON). The router checked the silences when the event was
+ * recorded; one added since, while r waited (retrying, rate limited, the
+ * receiver down), holds it back too (SPEC section 6: silences suppress
+ * notifications while active). A store that cannot be read silences
+ * nothing: a notification is not dropped on a guess. */
+static bool silenced_now(struct dispatcher *d, const struct drow *r,
+                         const cJSON *payload)
+{
+    const cJSON *ev, *labels, *sev;
+    struct label_view v;
+    struct label *ls;
+    struct err e = {0};
+    bool hit;
+
+    if (strcmp(r->kind, "event") != 0 && strcmp(r->kind, "repeat") != 0)
+        return false;
+    if (silences_load(&d->sil, d->s, util_now(), &e) < 0) {
+        log_warn("dispatch", "cannot read the silences: %s", e.msg);
+        return false;
+    }
+    if (d->sil.n == 0)
+        return false;
+    ev = cJSON_GetObjectItemCaseSensitive(payload, "event");
+    labels = cJSON_GetObjectItemCaseSensitive(ev, "labels");
+    sev = cJSON_GetObjectItemCaseSensitive(ev, "severity");
+    if (!cJSON_IsObject(labels))
+        return false;
+    ls = labels_from_json(labels, &v.n);
+    v.labels = ls;
+    v.severity = cJSON_IsString(sev) ? sev->valuestring : "";
+    hit = silences_match(&d->sil, &v);
+    free(ls);
+    return hit;
+}
+
+/* Record r as silenced when it was due: not sent, counted as silenced. */
+static void finish_silenced(struct dispatcher *d, struct drow *r,
+                            const struct notifier *n)
+{
+    char mod[200];
+    double now = util_now();
+    struct rstate *rs;
+
+    pthread_mutex_lock(&d->mu);
+    rs = rstate_get(d, r->receiver);
+    rs->silenced++;
+    pthread_mutex_unlock(&d->mu);
+    if (log_on(LOG_DEBUG)) {
+        log_module(n, r->receiver, mod, sizeof(mod));
+        log_debug(mod, "%s silenced (a silence began while it waited)", r->key);
+    }
+    upd_add(d, r, OUTBOX_SILENCED, r->attempts, now,
+            "silenced: a silence began while it waited", 0, now);
+    r->done = true;
+    d->ndone++;
+    d->progressed = true;
+}
+
 /* Render and start row r (or finish it at once: local delivery, render
  * failure). */
 static void start(struct dispatcher *d, struct drow *r, double now,
@@ -666,6 +730,11 @@ static void start(struct dispatcher *d, struct drow *r, double now,
     r->held = 0;
     if (payload == NULL) {
         finish(d, r, n, DELIVERY_FAIL, 0, 0, "outbox payload is not JSON");
+        return;
+    }
+    if (silenced_now(d, r, payload)) {
+        json_arena_free(payload);
+        finish_silenced(d, r, n);
         return;
     }
     x = xcalloc(1, sizeof(*x));
@@ -782,6 +851,7 @@ static void seen_reset(struct dispatcher *d)
             cap *= 2;
         free(d->seen);
         free(d->seen_gen);
+        silences_cleanup(&d->sil);
         d->seen = xcalloc(cap, sizeof(*d->seen));
         d->seen_gen = xcalloc(cap, sizeof(*d->seen_gen));
         d->seen_cap = cap;
@@ -938,6 +1008,10 @@ static void take_signals(struct dispatcher *d, bool *stopping, double *grace)
     if (d->woken) {
         d->woken = false;
         d->need_load = true;
+    }
+    if (d->silences_changed) {
+        d->silences_changed = false;
+        silences_invalidate(&d->sil);
     }
     if (stopping)
         *stopping = d->stopping;
@@ -1104,6 +1178,13 @@ int dispatcher_pump(struct dispatcher *d, struct err *e)
     return 0;
 }
 
+void dispatcher_silences_changed(struct dispatcher *d)
+{
+    pthread_mutex_lock(&d->mu);
+    d->silences_changed = true;
+    pthread_mutex_unlock(&d->mu);
+}
+
 void dispatcher_poke(struct dispatcher *d)
 {
     if (d->started || (d->inflight == 0 && !rows_open(d)))
@@ -1160,6 +1241,7 @@ struct dispatch_counter *dispatcher_counters(struct dispatcher *d, size_t *n)
         snap[i].sent = d->rs[i].sent;
         snap[i].failed = d->rs[i].failed;
         snap[i].retried = d->rs[i].retried;
+        snap[i].silenced = d->rs[i].silenced;
     }
     *n = d->nrs;
     pthread_mutex_unlock(&d->mu);

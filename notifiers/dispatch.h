@@ -48,9 +48,15 @@ void dispatcher_poke(struct dispatcher *d);
  * timeout. */
 int dispatcher_drain(struct dispatcher *d, double timeout, struct err *e);
 
+/* A silence was added or expired: notifications due from now on are
+ * checked against the new set (without it, within SILENCES_REFRESH).
+ * Thread-safe. */
+void dispatcher_silences_changed(struct dispatcher *d);
+
 struct dispatch_counter {
     const char *receiver;
     uint64_t sent, failed, retried;
+    uint64_t silenced; /* held back by a silence that began while waiting */
 };
 /* Snapshot of per-receiver outcome counters: *n entries in an array the
  * caller frees (the names are d's, valid while d lives). Thread-safe. */

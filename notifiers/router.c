@@ -16,27 +16,14 @@
 #include "../common/util.h"
 #include "notifier.h"
 #include "router.h"
+#include "silences.h"
 
-/* Silences are re-read at most this often (seconds of `now`), after
- * router_silences_changed, and when one of them starts or ends. */
-#define ROUTER_SILENCE_REFRESH 5.0
 /* Keys tried for one transition of one alert in one millisecond. */
 #define ROUTER_MAX_OCCURRENCE 1000u
 
-struct router_silence {
-    int64_t id;
-    struct matcher_set set;
-};
-
 struct router {
     const struct config *cfg;
-    struct router_silence *sil;
-    size_t nsil;
-    bool sil_valid;
-    double sil_loaded; /* `now` of the last load */
-    double sil_until;  /* the set holds for `now` before this */
-    bool sil_at_now;   /* loading the silences active at `now` */
-    bool replay;       /* also honour silences active at wall-clock time */
+    struct silences sil;
     /* router_repeats has given the receivers that this config's routes
      * add to firing alerts their place among the alert's receivers */
     bool routes_seen;
@@ -65,28 +52,17 @@ struct router *router_new(const struct config *cfg)
     return r;
 }
 
-static void silences_clear(struct router *r)
-{
-    for (size_t i = 0; i < r->nsil; i++)
-        matcher_set_cleanup(&r->sil[i].set);
-    free(r->sil);
-    r->sil = NULL;
-    r->nsil = 0;
-    r->sil_valid = false;
-}
-
 void router_free(struct router *r)
 {
     if (r == NULL)
         return;
-    silences_clear(r);
+    silences_cleanup(&r->sil);
     free(r);
 }
 
 void router_set_replay(struct router *r, bool replay)
 {
-    r->replay = replay;
-    r->sil_valid = false;
+    silences_set_replay(&r->sil, replay);
 }
 
 void router_rolled_back(struct router *r)
@@ -96,91 +72,12 @@ void router_rolled_back(struct router *r)
 
 void router_silences_changed(struct router *r)
 {
-    r->sil_valid = false;
+    silences_invalidate(&r->sil);
 }
 
 void router_stats(const struct router *r, struct router_stats *out)
 {
     *out = r->stats;
-}
-
-static int silence_collect(void *ctx, const struct store_silence *si)
-{
-    struct router *r = ctx;
-    struct router_silence *s;
-    char why[256];
-
-    /* The set changes when one of these silences ends. */
-    if (r->sil_at_now && si->ends < r->sil_until)
-        r->sil_until = si->ends;
-    r->sil = xrealloc(r->sil, (r->nsil + 1) * sizeof(*r->sil));
-    s = &r->sil[r->nsil];
-    memset(s, 0, sizeof(*s));
-    s->id = si->id;
-    if (matcher_set_parse(&s->set, si->matchers, why, sizeof(why)) < 0) {
-        /* A silence that cannot be parsed silences nothing; say so once
-         * per load rather than failing the event. */
-        log_warn("router", "silence %lld has bad matchers: %s",
-                 (long long)si->id, why);
-        matcher_set_cleanup(&s->set);
-        return 0;
-    }
-    r->nsil++;
-    return 0;
-}
-
-static int silences_load(struct router *r, struct store *s, double now,
-                         struct err *e)
-{
-    double next;
-
-    if (r->sil_valid && now >= r->sil_loaded && now < r->sil_until)
-        return 0;
-    silences_clear(r);
-    /* Valid until the refresh, the next start of a silence or the first
-     * end of a loaded one, whichever comes first. */
-    if (store_silence_next_start(s, now, &next, e) < 0)
-        return -1;
-    r->sil_until = now + ROUTER_SILENCE_REFRESH;
-    if (next < r->sil_until)
-        r->sil_until = next;
-    r->sil_at_now = true;
-    if (store_silences_foreach(s, now, silence_collect, r, e) < 0)
-        return -1;
-    r->sil_at_now = false;
-    /* A replay's events carry their own (past) times; a silence an operator
-     * adds before replaying is active now, and applies too. */
-    if (r->replay &&
-        store_silences_foreach(s, util_now(), silence_collect, r, e) < 0)
-        return -1;
-    r->sil_valid = true;
-    r->sil_loaded = now;
-    return 0;
-}
-
-/* Label lookup for matchers: the event's labels, with `severity` as the
- * event's new severity whatever the labels say (SPEC section 6). */
-struct label_view {
-    const struct label *labels;
-    size_t n;
-    const char *severity;
-};
-
-static const char *view_get(void *ctx, const char *name)
-{
-    const struct label_view *v = ctx;
-
-    if (strcmp(name, "severity") == 0)
-        return v->severity;
-    return labels_get(v->labels, v->n, name);
-}
-
-static bool silenced_by_any(const struct router *r, struct label_view *v)
-{
-    for (size_t i = 0; i < r->nsil; i++)
-        if (matcher_set_match(&r->sil[i].set, view_get, v))
-            return true;
-    return false;
 }
 
 static struct pick *picks_find(struct picks *p, size_t idx)
@@ -229,7 +126,7 @@ static void route_event(const struct config *cfg, struct label_view *v,
         double rep =
             rt->has_repeat ? rt->repeat_interval : cfg->repeat_interval;
 
-        if (!matcher_set_match(&rt->match, view_get, v))
+        if (!matcher_set_match(&rt->match, label_view_get, v))
             continue;
         matched = true;
         for (size_t j = 0; j < rt->nnotify; j++)
@@ -487,9 +384,9 @@ int router_record(struct router *r, struct store *s,
     snprintf(transition, sizeof(transition), "%s>%s",
              severity_name(ev->previous), sevname);
     buf_init(&b, 0);
-    if (silences_load(r, s, now, e) < 0)
+    if (silences_load(&r->sil, s, now, e) < 0)
         goto out;
-    silenced = silenced_by_any(r, &view);
+    silenced = silences_match(&r->sil, &view);
 
     memset(&hist, 0, sizeof(hist));
     hist.ts = ev->ts;
@@ -913,7 +810,7 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
     if (notified)
         *notified = 0;
     buf_init(&b, 0);
-    if (silences_load(r, s, now, e) < 0)
+    if (silences_load(&r->sil, s, now, e) < 0)
         goto out;
     /* Collect first, write after: no store writes inside a read cursor. */
     if (store_alerts_foreach(s, rep_alert_cb, &c, e) < 0 ||
@@ -971,7 +868,7 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         }
         /* A silenced alert is passed over before its history is read: a
          * silence over thousands of alerts costs a matcher each per tick. */
-        silenced = silenced_by_any(r, rep_view(a));
+        silenced = silences_match(&r->sil, rep_view(a));
         if (silenced && !h->added)
             continue;
         /* The newest history event of this alert is what the reminder

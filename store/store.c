@@ -111,6 +111,21 @@ static const char *const stmt_sql[Q_COUNT] = {
                    "repeat_interval FROM heard WHERE fingerprint = ?1 "
                    "ORDER BY receiver",
     [Q_HEARD_CLEAR] = "DELETE FROM heard WHERE fingerprint = ?1",
+    /* Outbox row ?1 was silenced when due. If it is the newest notification
+     * of its (alert, receiver) (the heard row carries its time), the
+     * receiver was last notified by the newest of the episode's other
+     * notifications that were not silenced or skipped, or never (?2,
+     * -inf). The episode starts at the alert's `since`. */
+    [Q_HEARD_UNSENT] =
+        "UPDATE heard SET last_notified = coalesce(("
+        "SELECT max(o.created) FROM outbox o, outbox x "
+        "WHERE x.id = ?1 AND o.fingerprint = x.fingerprint "
+        "AND o.receiver = x.receiver AND o.id <> x.id "
+        "AND o.status IN (0, 1, 2) AND o.kind IN ('event', 'repeat') "
+        "AND o.created >= coalesce((SELECT since FROM alerts "
+        "WHERE fingerprint = x.fingerprint), x.created)), ?2) "
+        "WHERE (fingerprint, receiver, last_notified) = "
+        "(SELECT fingerprint, receiver, created FROM outbox WHERE id = ?1)",
     [Q_SILENCE_ADD] = "INSERT INTO silences(matchers, starts, ends, comment, "
                       "created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_SILENCE_EXPIRE] =

@@ -218,6 +218,17 @@ int store_heard_put(struct store *s, const struct store_heard *h, struct err *e)
     return store_q_exec(s, &q, "heard put", e);
 }
 
+int store_heard_unsent(struct store *s, int64_t outbox_id, struct err *e)
+{
+    struct q q;
+
+    if (store_q_write(s, Q_HEARD_UNSENT, &q, "heard unsent", e) < 0)
+        return -1;
+    sqlite3_bind_int64(q.st, 1, outbox_id);
+    sqlite3_bind_double(q.st, 2, -INFINITY);
+    return store_q_exec(s, &q, "heard unsent", e);
+}
+
 struct heard_walk {
     store_heard_fn cb;
     void *ctx;

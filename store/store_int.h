@@ -51,6 +51,7 @@ enum stmt_id {
     Q_HEARD_ALL,
     Q_HEARD_FP,
     Q_HEARD_CLEAR,
+    Q_HEARD_UNSENT,
     Q_SILENCE_ADD,
     Q_SILENCE_EXPIRE,
     Q_SILENCES_ALL,

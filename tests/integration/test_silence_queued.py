@@ -1,0 +1,131 @@
+"""A silence that begins while a notification waits (queued by an earlier
+`eval --store`, retrying against a failing receiver) holds it back when it
+is due (SPEC 6: silences suppress notifications for the alerts they match
+while active): the row ends `silenced`, not sent; it is counted as silenced
+by `eval --notify`, the report and /metrics; and the receiver, which never
+got the alert, does not get its "resolved" either."""
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_harness import (Daemon, HttpReceiver, check, config,  # noqa: E402
+                            wait_until, webhook_notifier)
+from receiver import outbox_rows, run_tocsin, write  # noqa: E402
+
+T0 = 1767225600
+
+
+def sample(host, value, ts):
+    return ('{"metric":"cpu","labels":{"host":"%s"},"value":%d,"ts":%d}\n'
+            % (host, value, ts))
+
+
+# --- 1. Queued by eval --store, silenced before eval --notify sends it.
+rcv = HttpReceiver().start()
+# Only critical events are routed: a resolved event reaches a receiver only
+# because it heard the alert fire.
+write("cfg.yaml", """notifiers:
+  hook: {type: webhook, url: %s}
+routes:
+  - match: {severity: critical}
+    notify: [hook]
+rules:
+  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
+""" % rcv.url())
+write("fire.jsonl", sample("a", 99, T0) + sample("b", 99, T0))
+p = run_tocsin(["eval", "-c", "cfg.yaml", "--store", "st.db", "fire.jsonl"])
+check(p.returncode == 0, "eval --store queues two firings (%s)" % p.stderr)
+fp_host = {e["fingerprint"]: e["labels"]["host"]
+           for e in map(json.loads, p.stdout.splitlines())}
+p = run_tocsin(["silence", "add", "-c", "cfg.yaml", "--store", "st.db",
+                "--match", "host=a", "--for", "1h"])
+check(p.returncode == 0, "silence add (%s)" % p.stderr)
+p = run_tocsin(["eval", "--notify", "-c", "cfg.yaml", "--store", "st.db",
+                "/dev/null"])
+check(p.returncode == 0, "eval --notify exits 0 (%s)" % p.stderr)
+check("1 sent, 0 failed, 1 silenced" in p.stderr,
+      "its summary counts the held-back notification as silenced (%s)"
+      % p.stderr.strip())
+bodies = [r["body"] for r in rcv.requests]
+check(len(bodies) == 1 and '"host":"b"' in bodies[0],
+      "only the unsilenced alert reached the receiver (%d requests)"
+      % len(bodies))
+rows, _ = outbox_rows("st.db")
+by_host = {}
+for r in rows:
+    by_host[fp_host[r["fingerprint"]]] = r
+check(by_host["a"]["status"] == "silenced" and
+      "silence" in (by_host["a"]["last_error"] or ""),
+      "the held-back row is silenced and says why (%s, %s)"
+      % (by_host["a"]["status"], by_host["a"]["last_error"]))
+check(by_host["b"]["status"] == "sent", "the other row is sent")
+p = run_tocsin(["report", "-c", "cfg.yaml", "--store", "st.db", "--since",
+                str(T0 - 60), "--until", str(T0 + 3600), "--format", "json"])
+rep = json.loads(p.stdout)
+notes = rep["rules"][0]["notifications"]
+check(notes == {"sent": 1, "failed": 0, "silenced": 1},
+      "the report counts one sent, one silenced (%s)" % notes)
+
+# The silence ends; both alerts resolve. The receiver heard b fire and
+# gets its resolved; it never got a's firing, so no resolved for a.
+p = run_tocsin(["silence", "list", "-c", "cfg.yaml", "--store", "st.db",
+                "--json"])
+sid = json.loads(p.stdout)[0]["id"]
+p = run_tocsin(["silence", "expire", "-c", "cfg.yaml", "--store", "st.db",
+                str(sid)])
+check(p.returncode == 0, "silence expire (%s)" % p.stderr)
+write("ok.jsonl", sample("a", 10, T0 + 60) + sample("b", 10, T0 + 60))
+p = run_tocsin(["eval", "--notify", "-c", "cfg.yaml", "--store", "st.db",
+                "ok.jsonl"])
+check(p.returncode == 0, "the resolving run exits 0 (%s)" % p.stderr)
+resolved = [r["body"] for r in rcv.requests if '"resolved"' in r["body"]]
+check(len(resolved) == 1 and '"host":"b"' in resolved[0],
+      "one resolved, for the alert the receiver heard (%s)"
+      % [re.findall(r'"host":"(\w)"', b) for b in resolved])
+rcv.stop()
+
+# --- 2. The daemon: a firing retried against a failing receiver is held
+# back once a silence is added over HTTP.
+fail = HttpReceiver({"/hook": [{"status": 503, "body": "down"}]}).start()
+d = Daemon(".", config("""rules:
+  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
+""", webhook_notifier(fail.url()), "defaults:\n  notify: [hook]\n"))
+d.start()
+st, _ = d.ingest('{"metric":"cpu","labels":{"host":"a"},"value":99}\n',
+                 fmt="json")
+check(st == 204, "ingest")
+check(len(fail.wait_for(2, 30)) >= 2,
+      "the receiver is tried, and tried again (%d requests)"
+      % len(fail.requests))
+st, body = d.request("POST", "/api/v1/silences", json.dumps(
+    {"matchers": "alertname=cpu_high", "for": "1h"}))
+check(st == 201, "POST /api/v1/silences (%d %s)" % (st, body))
+
+
+def row_status():
+    rows, _ = outbox_rows(d.store)
+    return rows[0]["status"] if rows else None
+
+
+check(wait_until(lambda: row_status() == "silenced", 30) is True,
+      "the retrying row ends silenced (%s)" % row_status())
+tried = len(fail.requests)
+m = re.search(r'^tocsin_notifications_total\{notifier="hook",'
+              r'outcome="silenced"\} (\d+)$', d.metrics(), re.M)
+check(m is not None and int(m.group(1)) == 1,
+      "/metrics counts it as silenced (%s)" % (m.group(0) if m else None))
+# A later evaluation pass delivers nothing more for it.
+before = d.metrics()
+n = int(re.search(r"^tocsin_evaluation_duration_seconds_count (\d+)$",
+                  before, re.M).group(1))
+wait_until(lambda: int(re.search(
+    r"^tocsin_evaluation_duration_seconds_count (\d+)$", d.metrics(),
+    re.M).group(1)) >= n + 2, 30)
+check(len(fail.requests) == tried,
+      "no attempt after it was silenced (%d, then %d)"
+      % (tried, len(fail.requests)))
+d.stop()
+fail.stop()
+print("ok")
