@@ -161,12 +161,22 @@ static int w_checkpoint(void *ctx, struct err *e)
     return rc;
 }
 
+/* The series and firing-alert gauges of /metrics, from the engine. */
+static void engine_gauges(struct daemon_ctx *d)
+{
+    struct engine_stats st;
+
+    memset(&st, 0, sizeof(st));
+    engine_stats(pipeline_engine(d->pipeline), &st);
+    atomic_store(&d->metrics.series, st.series);
+    for (size_t i = 1; i < 4; i++)
+        atomic_store(&d->metrics.firing[i], st.firing[i]);
+}
+
 static void w_committed(void *ctx, int events, double seconds, size_t fed,
                         size_t late)
 {
     struct daemon_ctx *d = ctx;
-    struct engine_stats st;
-    size_t i;
 
     (void)events;
     if (fed > 0 && pipeline_wrote(d->pipeline))
@@ -180,11 +190,7 @@ static void w_committed(void *ctx, int events, double seconds, size_t fed,
      * dispatcher after every commit (it is a cheap signal). */
     if (d->dispatcher != NULL)
         dispatcher_wake(d->dispatcher);
-    memset(&st, 0, sizeof(st));
-    engine_stats(pipeline_engine(d->pipeline), &st);
-    atomic_store(&d->metrics.series, st.series);
-    for (i = 1; i < 4; i++)
-        atomic_store(&d->metrics.firing[i], st.firing[i]);
+    engine_gauges(d);
 }
 
 static const struct writer_ops pipeline_writer_ops = {
@@ -474,6 +480,9 @@ int daemon_run(const char *config_path)
         goto fail;
     }
     pipeline_on_committed(d->pipeline, on_committed, d);
+    /* The state resumed from the store is in /metrics from the start, not
+     * only after the first commit. */
+    engine_gauges(d);
     d->dispatcher = dispatcher_new(cfg, d->dstore, &e);
     if (d->dispatcher == NULL || dispatcher_start(d->dispatcher, &e) < 0) {
         log_error("tocsin", "cannot start the dispatcher: %s", e.msg);

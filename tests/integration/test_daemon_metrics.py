@@ -123,4 +123,22 @@ hosts = {a["labels"]["host"] for a in d.alerts()}
 check({"c%d-%d" % (k, i) for k in range(4) for i in range(10)} <= hosts,
       "the 40 concurrent ingests' alerts are firing")
 check(d.stop() == 0, "SIGTERM exits 0")
+
+# After a restart the resumed state is in /metrics at once, not only after
+# the first evaluation pass (none comes here within the test: 1h).
+d.write_config(config(CPU_RULE, webhook_notifier(rcv.url()),
+                      "defaults:\n  notify: [hook]\n").replace(
+    "evaluation_interval: 1s\n", "evaluation_interval: 1h\n"))
+d.start()
+firing = len([a for a in d.alerts() if a["severity"] == "critical"])
+text = d.metrics()
+m = re.search(r'^tocsin_alerts_firing\{severity="critical"\} (\d+)$', text,
+              re.M)
+check(firing > 40 and m is not None and int(m.group(1)) == firing,
+      "after a restart /metrics shows the %d firing alerts at once (%s)"
+      % (firing, m.group(0) if m else None))
+m = re.search(r"^tocsin_series (\d+)$", text, re.M)
+check(m is not None and int(m.group(1)) > 40,
+      "and the resumed series (%s)" % (m.group(0) if m else None))
+check(d.stop() == 0, "the restarted daemon stops")
 rcv.stop()
