@@ -42,6 +42,9 @@ int cli_store_opt(const char *cmd, const char *arg, const char **out)
 {
     if (arg[0] == '\0')
         return cli_usage_error(cmd, "--store needs a path");
+    if (strcmp(arg, ":memory:") == 0 || strncmp(arg, "file:", 5) == 0)
+        return cli_usage_error(cmd, "--store needs a file path (not "
+                                    ":memory: or a SQLite file: URI)");
     *out = arg;
     return -1;
 }

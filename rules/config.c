@@ -564,8 +564,16 @@ struct config *config_load_buf(const char *text, size_t len, const char *file,
         cfg_error_at(d, n, "store is empty");
     } else if (n != NULL && n->type == CFG_SCALAR && !cfg_is_null(n)) {
         s = n->scalar;
-        if (strcmp(s, ":memory:") == 0 || strncmp(s, "file:", 5) == 0)
-            c->store = xstrdup(s);
+        /* The daemon's threads and the store commands open the store
+         * each on their own: it must be a file they all reach by name. */
+        if (strcmp(s, ":memory:") == 0)
+            cfg_error_at(d, n,
+                         "store must be a file: an in-memory store would be "
+                         "empty for every command but the one that made it");
+        else if (strncmp(s, "file:", 5) == 0)
+            cfg_error_at(d, n,
+                         "store is a file path, not a SQLite URI (write "
+                         "the path without \"file:\")");
         else
             c->store = config_resolve_path(c->dir, s);
     }

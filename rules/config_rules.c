@@ -282,7 +282,8 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
         free(list);
     }
 
-    cfg_duration(cfg_get(item, "window"), "window", &r->window, d);
+    /* A zero window would hold no sample: (t - 0, t] is empty. */
+    config_positive_duration(cfg_get(item, "window"), "window", &r->window, d);
 
     n = cfg_get(item, "aggregate");
     if (cfg_str(n, "aggregate", &s, d) == 0 && aggregate_parse(s, &r->agg) < 0)

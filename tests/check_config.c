@@ -613,12 +613,21 @@ START_TEST(unknown_top_level_key_is_an_error)
 }
 END_TEST
 
-START_TEST(store_memory_and_absolute_paths_are_kept)
+START_TEST(store_memory_and_uris_are_errors)
 {
-    struct config *c = load("store: \":memory:\"\n");
-    ck_assert_str_eq(c->store, ":memory:");
-    config_free(c);
-    c = load("store: /var/lib/t.db\n");
+    ck_load_error("store: \":memory:\"\n",
+                  "f.yaml:1:8: store must be a file: an in-memory store "
+                  "would be empty for every command but the one that made "
+                  "it");
+    ck_load_error("store: file:t.db\n",
+                  "f.yaml:1:8: store is a file path, not a SQLite URI "
+                  "(write the path without \"file:\")");
+}
+END_TEST
+
+START_TEST(store_absolute_paths_are_kept)
+{
+    struct config *c = load("store: /var/lib/t.db\n");
     ck_assert_str_eq(c->store, "/var/lib/t.db");
     config_free(c);
 }
@@ -1315,6 +1324,11 @@ START_TEST(rate_and_increase_need_a_window)
                             "    severity: {warning: {above: 1}}\n",
                   "f.yaml:4:16: aggregate increase needs a window in rule "
                   "\"r1\"");
+    /* (t - 0, t] holds no sample: a zero window is no window. */
+    ck_load_error(RULE_HEAD "    window: 0s\n"
+                            "    aggregate: increase\n"
+                            "    severity: {warning: {above: 1}}\n",
+                  "f.yaml:4:13: window must be greater than 0");
 }
 END_TEST
 
@@ -1593,7 +1607,8 @@ Suite *config_suite(void)
     tcase_add_test(e, whsec_secret_must_be_base64_and_is_not_shown);
     tcase_add_test(e, env_vars_are_not_expanded_in_keys);
     tcase_add_test(t, unknown_top_level_key_is_an_error);
-    tcase_add_test(t, store_memory_and_absolute_paths_are_kept);
+    tcase_add_test(t, store_memory_and_uris_are_errors);
+    tcase_add_test(t, store_absolute_paths_are_kept);
     tcase_add_test(t, durations_parse_units_and_sums);
     tcase_add_test(t, bad_duration_names_the_key_and_value);
     tcase_add_test(t, zero_interval_is_rejected);

@@ -360,6 +360,27 @@ check(p.returncode == 1 and "malformed" in p.stderr
       "a damaged store: one clear message, exit 1 (%d: %s)"
       % (p.returncode, p.stderr.strip()))
 
+# A store is a file every command reaches by name: ":memory:" and SQLite
+# "file:" URIs are refused, in the config (FILE:LINE:COL) and on the
+# command line (a usage error), and nothing is created.
+here = os.getcwd()
+for value in ('":memory:"', "file:u.db"):
+    with open("mem.yaml", "w") as f:
+        f.write("store: %s\n" % value)
+    p = subprocess.run([TOCSIN, "check", "-c", "mem.yaml"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 1 and p.stderr.startswith("mem.yaml:1:8: store "),
+          "check refuses store %s at its place (%d: %s)"
+          % (value, p.returncode, p.stderr.strip()))
+for value in (":memory:", "file:u.db"):
+    p = subprocess.run([TOCSIN, "alerts", "--store", value],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 2 and "--store needs a file path" in p.stderr,
+          "--store %s is a usage error (%d: %s)"
+          % (value, p.returncode, p.stderr.strip()))
+check(not [n for n in os.listdir(here) if n.startswith(("u.db", "file:"))],
+      "no store or lock file was made for them")
+
 if failures:
     print(f"{len(failures)} check(s) failed")
     sys.exit(1)
