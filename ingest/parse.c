@@ -159,8 +159,8 @@ static size_t split_tokens(const char *s, size_t n, struct token *t, size_t max)
         while (i < n && (q || !is_ws(s[i]))) {
             if (s[i] == '\\' && i + 1 < n)
                 i++;
-            else if (s[i] == '"')
-                q = !q;
+            else if (s[i] == '"' && (q || (i > st && s[i - 1] == '=')))
+                q = !q; /* a quoted value: `f="a b"`, `{l="a b"}` */
             i++;
         }
         if (nt < max) {

@@ -927,6 +927,11 @@ START_TEST(guess_recognises_each_format)
     ck_assert_int_eq(guess("cpu,host=a usage=0.9 1767225600500000000"),
                      FMT_INFLUX);
     ck_assert_int_eq(guess("cpu usage=0.9"), FMT_INFLUX);
+    /* A '"' opens a quoted run only as a value's first byte: Influx tag
+     * values may hold one unescaped. */
+    ck_assert_int_eq(guess("cpu,loc=us\"mid temp=82 1767225600000000000"),
+                     FMT_INFLUX);
+    ck_assert_int_eq(guess("cpu,h=a msg=\"a b\",v=1"), FMT_INFLUX);
     ck_assert_int_eq(guess("cpu_usage{host=\"a\"} 0.93 1767225600500"),
                      FMT_PROM);
     ck_assert_int_eq(guess("up 1"), FMT_PROM);
