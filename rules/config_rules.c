@@ -139,7 +139,7 @@ static void load_tiers(struct config_loader *L, const struct cfg_node *sev,
 }
 
 /* A rule annotation's labels.NAME and annotations.NAME must name what its
- * alerts have: a by label, a label of the rule or alertname; an
+ * alerts have: a by label, a label of the rule, alertname or severity; an
  * annotation before it. Anything else always renders empty. */
 struct ann_refs {
     struct cfg_diag *d;
@@ -163,7 +163,9 @@ static void ann_ref(void *ctx, bool annotation, const char *name, size_t off)
                             name, a->name, a->ctx);
         return;
     }
-    if (strcmp(name, "alertname") == 0)
+    /* severity: the rule's label of that name, else the event's severity
+     * (as in notifier templates and Prometheus' $labels.severity). */
+    if (strcmp(name, "alertname") == 0 || strcmp(name, "severity") == 0)
         return;
     for (size_t i = 0; i < r->nby; i++)
         if (strcmp(r->by[i], name) == 0)
@@ -174,7 +176,7 @@ static void ann_ref(void *ctx, bool annotation, const char *name, size_t off)
     cfg_error_in_scalar(a->d, a->v, off,
                         "labels.%.64s is not a label of the alerts of %s "
                         "(their labels: the by labels, the rule's labels, "
-                        "alertname), in annotation \"%s\"",
+                        "alertname, severity), in annotation \"%s\"",
                         name, a->ctx, a->name);
 }
 

@@ -170,7 +170,8 @@ START_TEST(rule_label_annotation_names_and_references_are_checked)
                        "    annotations:\n"
                        "      \"run-book\": x\n"
                        "      a: \"{{ labels.service }} {{ labels.team }} "
-                       "{{ labels.alertname }} {{ labels.servce }}\"\n"
+                       "{{ labels.alertname }} {{ labels.servce }} "
+                       "{{ labels.severity }}\"\n"
                        "      b: \"{{ annotations.a }} {{ annotations.b }} "
                        "{{ annotations.z }}\"\n"
                        "      z: Z\n");
@@ -189,7 +190,8 @@ START_TEST(rule_label_annotation_names_and_references_are_checked)
                       "valid name ([a-zA-Z_][a-zA-Z0-9_]*) in rule \"r1\""));
     ck_assert(has_msg("f.yaml:9:76: labels.servce is not a label of the "
                       "alerts of rule \"r1\" (their labels: the by labels, "
-                      "the rule's labels, alertname), in annotation \"a\""));
+                      "the rule's labels, alertname, severity), in "
+                      "annotation \"a\""));
     ck_assert(has_msg("f.yaml:10:34: annotations.b is not an annotation "
                       "before \"b\" in rule \"r1\" (it would always be "
                       "empty)"));
