@@ -449,6 +449,15 @@ static void finish(struct dispatcher *d, struct drow *r,
          * restarts, so a row is never retried without end. */
         double since = r->first_try > 0 ? r->first_try : now;
 
+        /* A wait that would end past the budget is cut short at its end:
+         * the last attempt comes when max_retry_time has passed, not
+         * earlier (unless the receiver asked for a later Retry-After). */
+        if (attempts < DISPATCH_MAX_ATTEMPTS && next > since + budget &&
+            now < since + budget &&
+            !(asked > 0 && now + asked > since + budget)) {
+            next = since + budget;
+            delay = next - now;
+        }
         if (attempts >= DISPATCH_MAX_ATTEMPTS || next > since + budget) {
             res = DELIVERY_FAIL;
             /* Say why a retryable answer ended it. */

@@ -25,13 +25,16 @@ rcv = HttpReceiver({
     # an answer cut off mid-body is a connection error: retried
     "/rcut": [{"status": 503, "body": "busy", "cut": True},
               {"status": 200, "body": "ok"}],
+    # always down: retried until max_retry_time (2s) has passed
+    "/rbudget": [{"status": 503, "body": "down"}],
     # a Retry-After past the retry budget: failed, and it says why
     "/rlong": [{"status": 429, "headers": {"Retry-After": "7200"},
                 "body": "rate_limited"}],
 }).start()
 closed = free_port()  # nothing listens here: connection refused
 
-scen = ["r5xx", "r429", "r400", "r410", "rslow", "refused", "rcut", "rlong"]
+scen = ["r5xx", "r429", "r400", "r410", "rslow", "refused", "rcut", "rlong",
+        "rbudget"]
 notifiers = ""
 routes = ""
 for s in scen:
@@ -43,7 +46,7 @@ for s in scen:
     timeout: 1s
     retry_backoff: 50ms
     max_retry_time: %s
-""" % (s, url, "2s" if s == "refused" else "30s")
+""" % (s, url, "2s" if s in ("refused", "rbudget") else "30s")
     routes += """  - match: {service: %s}
     notify: [%s]
 """ % (s, s)
@@ -108,6 +111,14 @@ check(by["refused"]["attempts"] > 1, "refused connection retried (%d "
       "attempts) before giving up" % by["refused"]["attempts"])
 check("could not connect" in (by["refused"]["last_error"] or ""),
       "refused row says it could not connect")
+
+rb = rcv.on("/rbudget")
+check(by["rbudget"]["status"] == "failed", "an endpoint always down: failed "
+      "for good (%s)" % by["rbudget"]["status"])
+check(len(rb) >= 2 and rb[-1]["t"] - rb[0]["t"] >= 1.95,
+      "its last attempt comes once max_retry_time (2s) has passed, not "
+      "when the next backoff would overshoot it (%d attempts over %.2f s)"
+      % (len(rb), rb[-1]["t"] - rb[0]["t"] if rb else 0))
 
 rh = rcv.on("/rhold")
 check(len(rh) == 4, "429 then three 200s to the held endpoint (got %d)" %
