@@ -27,6 +27,9 @@ struct router {
     /* router_repeats has given the receivers that this config's routes
      * add to firing alerts their place among the alert's receivers */
     bool routes_seen;
+    /* STORE_META_AHEAD as last read or written (valid when ahead_read) */
+    double ahead;
+    bool ahead_read;
     struct router_stats stats;
 };
 
@@ -68,6 +71,7 @@ void router_set_replay(struct router *r, bool replay)
 void router_rolled_back(struct router *r)
 {
     r->routes_seen = false;
+    r->ahead_read = false; /* a write of it may be undone */
 }
 
 void router_silences_changed(struct router *r)
@@ -357,6 +361,38 @@ static int cooldown_mark(struct store *s, const char *fp, const char *receiver,
     return rc;
 }
 
+/* An event stamped ahead of the wall clock that queues its notifications:
+ * keep the largest lead in the store, so that the report, which counts an
+ * event's notifications in the event's own period, reads them from that
+ * much before it (their `created` is the earlier wall-clock time). */
+static int note_ahead(struct router *r, struct store *s, double ts, double now,
+                      struct err *e)
+{
+    char *txt = NULL, v[64];
+    int rc;
+
+    if (!(ts - now > 1.0))
+        return 0;
+    if (!r->ahead_read) {
+        rc = store_meta_get(s, STORE_META_AHEAD, &txt, e);
+        if (rc < 0)
+            return -1;
+        r->ahead = rc == 0 && txt ? strtod(txt, NULL) : 0;
+        if (!(r->ahead >= 0))
+            r->ahead = 0;
+        free(txt);
+        r->ahead_read = true;
+    }
+    if (ts - now <= r->ahead)
+        return 0;
+    /* Rounded up to the second: a write per new whole-second record. */
+    snprintf(v, sizeof(v), "%.0f", ceil(ts - now));
+    if (store_meta_put(s, STORE_META_AHEAD, v, e) < 0)
+        return -1;
+    r->ahead = ceil(ts - now);
+    return 0;
+}
+
 static const char *reason_name(enum event_reason r)
 {
     return event_reason_name(r);
@@ -397,7 +433,8 @@ int router_record(struct router *r, struct store *s,
     hist.previous = severity_name(ev->previous);
     hist.json = event_json;
     hist.silenced = silenced;
-    if (store_event_add(s, &hist, &event_id, e) < 0)
+    if (store_event_add(s, &hist, &event_id, e) < 0 ||
+        note_ahead(r, s, ev->ts, now, e) < 0)
         goto out;
     r->stats.events++;
 

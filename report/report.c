@@ -451,7 +451,7 @@ int report_compute(struct store *s, double since, double until, double short_s,
 {
     struct calc c;
     struct report *r;
-    double open_end;
+    double open_end, rows_since = since;
 
     *out = NULL;
     if (!(since <= until)) {
@@ -468,7 +468,21 @@ int report_compute(struct store *s, double since, double until, double short_s,
         qsort(c.sil, c.nsil, sizeof(*c.sil), cmp_sil);
     if (c.nev > 1)
         qsort(c.evids, c.nev, sizeof(*c.evids), cmp_id);
-    if (store_outbox_foreach(s, since, on_outbox, &c, e) < 0)
+    /* An event's notifications were queued at a wall-clock time that can
+     * be before the event's own ts (an agent's clock ahead): read them
+     * from that far back. */
+    {
+        char *txt = NULL;
+        int rc = store_meta_get(s, STORE_META_AHEAD, &txt, e);
+        double ahead = rc == 0 && txt ? strtod(txt, NULL) : 0;
+
+        free(txt);
+        if (rc < 0)
+            goto err;
+        if (ahead > 0 && isfinite(ahead))
+            rows_since = since - ahead;
+    }
+    if (store_outbox_foreach(s, rows_since, on_outbox, &c, e) < 0)
         goto err;
     /* A silenced event without any outbox row (the pipeline may record a
      * silenced event and queue nothing) still counts as one silenced

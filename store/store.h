@@ -208,6 +208,10 @@ int store_silence_next_start(struct store *s, double after, double *t,
 /* --- metadata (schedules and the like) --- */
 /* The meta key of the StatsD gauge values (ingest_gauges_export). */
 #define STORE_META_GAUGES "statsd_gauges"
+/* The most seconds an event's ts was ahead of the wall clock that queued
+ * its notifications (their `created`): an agent whose clock runs ahead.
+ * The report reads the outbox from that much before its period. */
+#define STORE_META_AHEAD "outbox_ahead"
 int store_meta_get(struct store *s, const char *key, char **out /* free() */,
                    struct err *e); /* 1 when absent */
 int store_meta_put(struct store *s, const char *key, const char *value,
