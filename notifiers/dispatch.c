@@ -1091,7 +1091,16 @@ static void *thread_main(void *arg)
         wait = step(d, !stopping, &e, &rc);
         if (rc < 0)
             log_error("dispatch", "cannot read the outbox: %s", e.msg);
-        if (stopping && (d->inflight == 0 || util_mono() >= stop_at))
+        if (stopping && d->inflight > 0 && util_mono() >= stop_at) {
+            log_warn("dispatch",
+                     "stopping with %zu deliver%s still waiting for an "
+                     "answer after %gs: %s pending, sent again by the next "
+                     "start",
+                     d->inflight, d->inflight == 1 ? "y" : "ies", grace,
+                     d->inflight == 1 ? "it stays" : "they stay");
+            break;
+        }
+        if (stopping && d->inflight == 0)
             break;
         if (stopping && wait > 100)
             wait = 100;
