@@ -332,6 +332,11 @@ static void reload(struct daemon_ctx *d, const char *path,
     if (!same_str(nc->listen, old->listen)) {
         http_stop(*http);
         *http = nhttp;
+        if (nc->listen == NULL && old->listen != NULL)
+            log_info("reload",
+                     "listen removed: the HTTP API and ingest on %s are "
+                     "stopped",
+                     old->listen);
     }
     atomic_store(&d->metrics.reload_ok, 1);
     atomic_store(&d->metrics.loaded_at, (uint64_t)util_now());
