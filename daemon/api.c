@@ -22,9 +22,10 @@
 #include "batch.h"
 #include "inputs.h"
 
+/* Notifications recorded as silenced or skipped (cooldown), per receiver. */
 struct silenced_tally {
     char *receiver;
-    uint64_t n;
+    uint64_t n, skipped;
 };
 
 /* The whole list is one answer: as long as the CLI's (a million alerts take
@@ -641,20 +642,25 @@ static int tally_cb(void *ctx, const struct outbox_row *row)
         d->silenced_since = row->created;
     /* Rows silenced when recorded; those silenced later, when due (they
      * say why in last_error), are the dispatcher's count. */
-    if (row->status != OUTBOX_SILENCED || row->receiver == NULL ||
-        row->last_error != NULL)
+    bool skipped = row->status == OUTBOX_SKIPPED;
+
+    if ((row->status != OUTBOX_SILENCED && !skipped) || row->receiver == NULL ||
+        (row->status == OUTBOX_SILENCED && row->last_error != NULL))
         return 0;
-    for (i = 0; i < d->nsilenced; i++) {
-        if (strcmp(d->silenced[i].receiver, row->receiver) == 0) {
-            d->silenced[i].n++;
-            return 0;
-        }
+    for (i = 0; i < d->nsilenced; i++)
+        if (strcmp(d->silenced[i].receiver, row->receiver) == 0)
+            break;
+    if (i == d->nsilenced) {
+        d->silenced =
+            xrealloc(d->silenced, (d->nsilenced + 1) * sizeof(*d->silenced));
+        d->silenced[i].receiver = xstrdup(row->receiver);
+        d->silenced[i].n = d->silenced[i].skipped = 0;
+        d->nsilenced++;
     }
-    d->silenced =
-        xrealloc(d->silenced, (d->nsilenced + 1) * sizeof(*d->silenced));
-    d->silenced[d->nsilenced].receiver = xstrdup(row->receiver);
-    d->silenced[d->nsilenced].n = 1;
-    d->nsilenced++;
+    if (skipped)
+        d->silenced[i].skipped++;
+    else
+        d->silenced[i].n++;
     return 0;
 }
 
@@ -698,8 +704,10 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
             }
         }
         for (k = 0; k < d->nsilenced; k++)
-            if (strcmp(d->silenced[k].receiver, mn[i].name) == 0)
+            if (strcmp(d->silenced[k].receiver, mn[i].name) == 0) {
                 mn[i].silenced += d->silenced[k].n;
+                mn[i].skipped = d->silenced[k].skipped;
+            }
     }
     x.nnotifiers = cfg->nnotifiers;
     for (k = 0; k < ndc; k++) {
@@ -732,6 +740,7 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
             mn[x.nnotifiers++].name = d->silenced[k].receiver;
         }
         mn[i].silenced += d->silenced[k].n;
+        mn[i].skipped = d->silenced[k].skipped;
     }
     pthread_mutex_unlock(&d->ro_mu);
     x.notifiers = mn;

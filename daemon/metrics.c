@@ -111,10 +111,11 @@ static void render_notifications(struct buf *out, const struct metrics_extra *x)
            "Notifications by receiver and outcome.");
     for (i = 0; x != NULL && i < x->nnotifiers; i++) {
         const struct metrics_notifier *n = &x->notifiers[i];
-        const uint64_t v[4] = {n->sent, n->failed, n->retried, n->silenced};
-        static const char *const outcome[4] = {"sent", "failed", "retried",
-                                               "silenced"};
-        for (k = 0; k < 4; k++) {
+        const uint64_t v[5] = {n->sent, n->failed, n->retried, n->silenced,
+                               n->skipped};
+        static const char *const outcome[5] = {"sent", "failed", "retried",
+                                               "silenced", "skipped"};
+        for (k = 0; k < 5; k++) {
             buf_adds(out, "tocsin_notifications_total{notifier=\"");
             metrics_label_value(out, n->name);
             buf_printf(out, "\",outcome=\"%s\"} %llu\n", outcome[k],

@@ -42,6 +42,7 @@ void metrics_observe_eval(struct metrics *m, double seconds);
 struct metrics_notifier {
     const char *name;
     uint64_t sent, failed, retried, silenced;
+    uint64_t skipped; /* held back by cooldown */
 };
 
 /* Per-scrape-target outcome counters (daemon/scrape.c). */

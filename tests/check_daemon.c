@@ -251,7 +251,7 @@ END_TEST
 START_TEST(metrics_page_has_help_type_and_escaped_labels)
 {
     struct metrics m;
-    struct metrics_notifier n = {"we\"ird\\name", 3, 1, 2, 4};
+    struct metrics_notifier n = {"we\"ird\\name", 3, 1, 2, 4, 5};
     struct metrics_scrape sc = {"http://h:1/metrics", 5, 1};
     struct metrics_extra x = {&n, 1, &sc, 1, 7, "1.2.3"};
     struct buf out;
@@ -271,6 +271,9 @@ START_TEST(metrics_page_has_help_type_and_escaped_labels)
     ck_assert_ptr_nonnull(
         strstr(s, "tocsin_notifications_total{notifier=\"we\\\"ird\\\\name\","
                   "outcome=\"silenced\"} 4\n"));
+    ck_assert_ptr_nonnull(
+        strstr(s, "tocsin_notifications_total{notifier=\"we\\\"ird\\\\name\","
+                  "outcome=\"skipped\"} 5\n"));
     ck_assert_ptr_nonnull(strstr(s, "tocsin_outbox_pending 7\n"));
     ck_assert_ptr_nonnull(strstr(
         s, "tocsin_evaluation_duration_seconds_bucket{le=\"0.005\"} 1\n"));
