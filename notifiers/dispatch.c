@@ -93,7 +93,8 @@ struct upd {
     enum outbox_status st;
     int attempts, code;
     double next_at, at;
-    char *what; /* NULL when sent */
+    char *what;   /* NULL when sent */
+    bool unheard; /* silenced when due, the receiver's first of the alert */
 };
 
 struct dispatcher {
@@ -299,6 +300,7 @@ static void upd_add(struct dispatcher *d, const struct drow *r,
     u->next_at = next_at;
     u->at = at;
     u->what = st == OUTBOX_SENT || what == NULL ? NULL : xstrdup(what);
+    u->unheard = false;
 }
 
 /* The waiting outcomes were written, or are given up: forget them. */
@@ -654,7 +656,7 @@ static void harvest(struct dispatcher *d)
  * notifications while active). A store that cannot be read silences
  * nothing: a notification is not dropped on a guess. */
 static bool silenced_now(struct dispatcher *d, const struct drow *r,
-                         const cJSON *payload)
+                         const cJSON *payload, bool *first)
 {
     const cJSON *ev, *labels, *sev;
     struct label_view v;
@@ -680,12 +682,15 @@ static bool silenced_now(struct dispatcher *d, const struct drow *r,
     v.severity = cJSON_IsString(sev) ? sev->valuestring : "";
     hit = silences_match(&d->sil, &v);
     free(ls);
+    *first = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(payload, "first"));
     return hit;
 }
 
-/* Record r as silenced when it was due: not sent, counted as silenced. */
+/* Record r as silenced when it was due: not sent, counted as silenced.
+ * first: r was the receiver's first notification of the alert's episode,
+ * so unless another was queued since, the receiver has not heard it. */
 static void finish_silenced(struct dispatcher *d, struct drow *r,
-                            const struct notifier *n)
+                            const struct notifier *n, bool first)
 {
     char mod[200];
     double now = util_now();
@@ -694,6 +699,9 @@ static void finish_silenced(struct dispatcher *d, struct drow *r,
     pthread_mutex_lock(&d->mu);
     rs = rstate_get(d, r->receiver);
     rs->silenced++;
+    /* Nothing was sent: the rate limit's token goes back. */
+    if (n != NULL && n->rate_per_s > 0)
+        rs->tokens += 1;
     pthread_mutex_unlock(&d->mu);
     if (log_on(LOG_DEBUG)) {
         log_module(n, r->receiver, mod, sizeof(mod));
@@ -701,6 +709,7 @@ static void finish_silenced(struct dispatcher *d, struct drow *r,
     }
     upd_add(d, r, OUTBOX_SILENCED, r->attempts, now,
             "silenced: a silence began while it waited", 0, now);
+    d->upd[d->nupd - 1].unheard = first;
     r->done = true;
     d->ndone++;
     d->progressed = true;
@@ -717,6 +726,7 @@ static void start(struct dispatcher *d, struct drow *r, double now,
     struct sender_xfer *x;
     cJSON *payload;
     char what[600];
+    bool first = false;
 
     if (r->first_try == 0)
         r->first_try = now;
@@ -741,9 +751,9 @@ static void start(struct dispatcher *d, struct drow *r, double now,
         finish(d, r, n, DELIVERY_FAIL, 0, 0, "outbox payload is not JSON");
         return;
     }
-    if (silenced_now(d, r, payload)) {
+    if (silenced_now(d, r, payload, &first)) {
         json_arena_free(payload);
-        finish_silenced(d, r, n);
+        finish_silenced(d, r, n, first);
         return;
     }
     x = xcalloc(1, sizeof(*x));
@@ -860,7 +870,6 @@ static void seen_reset(struct dispatcher *d)
             cap *= 2;
         free(d->seen);
         free(d->seen_gen);
-        silences_cleanup(&d->sil);
         d->seen = xcalloc(cap, sizeof(*d->seen));
         d->seen_gen = xcalloc(cap, sizeof(*d->seen_gen));
         d->seen_cap = cap;
@@ -995,6 +1004,7 @@ void dispatcher_free(struct dispatcher *d)
     free(d->rs);
     free(d->seen);
     free(d->seen_gen);
+    silences_cleanup(&d->sil);
     for (size_t i = 0; i < DISPATCH_SENDERS; i++)
         sender_free(d->snd[i]);
     curl_multi_cleanup(d->multi);

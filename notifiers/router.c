@@ -18,6 +18,9 @@
 #include "router.h"
 #include "silences.h"
 
+/* The largest lead of an event's ts over the wall clock that note_ahead
+ * keeps for the report. */
+#define ROUTER_MAX_AHEAD (7 * 86400.0)
 /* Keys tried for one transition of one alert in one millisecond. */
 #define ROUTER_MAX_OCCURRENCE 1000u
 
@@ -371,7 +374,9 @@ static int note_ahead(struct router *r, struct store *s, double ts, double now,
     char *txt = NULL, v[64];
     int rc;
 
-    if (!(ts - now > 1.0))
+    /* A lead beyond a week is a broken stamp (milliseconds taken for
+     * seconds): noting it would make every report read the whole outbox. */
+    if (!(ts - now > 1.0) || ts - now > ROUTER_MAX_AHEAD)
         return 0;
     if (!r->ahead_read) {
         rc = store_meta_get(s, STORE_META_AHEAD, &txt, e);

@@ -111,19 +111,12 @@ static const char *const stmt_sql[Q_COUNT] = {
                    "repeat_interval FROM heard WHERE fingerprint = ?1 "
                    "ORDER BY receiver",
     [Q_HEARD_CLEAR] = "DELETE FROM heard WHERE fingerprint = ?1",
-    /* Outbox row ?1 was silenced when due. If it is the newest notification
-     * of its (alert, receiver) (the heard row carries its time), the
-     * receiver was last notified by the newest of the episode's other
-     * notifications that were not silenced or skipped, or never (?2,
-     * -inf). The episode starts at the alert's `since`. */
+    /* Outbox row ?1, its receiver's first notification of the alert's
+     * episode, was silenced when due: unless a later one was queued since
+     * (the heard row would carry that later time), the receiver was never
+     * notified (?2, -inf). */
     [Q_HEARD_UNSENT] =
-        "UPDATE heard SET last_notified = coalesce(("
-        "SELECT max(o.created) FROM outbox o, outbox x "
-        "WHERE x.id = ?1 AND o.fingerprint = x.fingerprint "
-        "AND o.receiver = x.receiver AND o.id <> x.id "
-        "AND o.status IN (0, 1, 2) AND o.kind IN ('event', 'repeat') "
-        "AND o.created >= coalesce((SELECT since FROM alerts "
-        "WHERE fingerprint = x.fingerprint), x.created)), ?2) "
+        "UPDATE heard SET last_notified = ?2 "
         "WHERE (fingerprint, receiver, last_notified) = "
         "(SELECT fingerprint, receiver, created FROM outbox WHERE id = ?1)",
     [Q_SILENCE_ADD] = "INSERT INTO silences(matchers, starts, ends, comment, "

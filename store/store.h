@@ -168,11 +168,11 @@ struct store_heard {
                                none (reminders recompute it from the routes
                                of the config running then) */
 };
-/* Outbox row outbox_id was silenced when it was due (a silence began while
- * it waited): if it was the newest notification of its alert to its
- * receiver, the heard row goes back to the episode's newest one that was
- * not silenced, or to "never notified" (SPEC section 6: a receiver whose
- * every notification was silenced has not heard the alert). */
+/* Outbox row outbox_id, its receiver's first notification of the alert's
+ * episode, was silenced when it was due (a silence began while it waited):
+ * unless a later one was queued since, the heard row goes back to "never
+ * notified" (SPEC section 6: a receiver whose every notification was
+ * silenced has not heard the alert). */
 int store_heard_unsent(struct store *s, int64_t outbox_id, struct err *e);
 int store_heard_put(struct store *s, const struct store_heard *h,
                     struct err *e);

@@ -7,6 +7,7 @@ got the alert, does not get its "resolved" either."""
 import json
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -86,7 +87,35 @@ check(len(resolved) == 1 and '"host":"b"' in resolved[0],
       % [re.findall(r'"host":"(\w)"', b) for b in resolved])
 rcv.stop()
 
-# --- 2. The daemon: a firing retried against a failing receiver is held
+# --- 2. Rows silenced when due take no rate-limit token: with one message
+# a minute allowed, three silenced rows ahead of an unsilenced one do not
+# hold it back for three minutes.
+rl = HttpReceiver().start()
+write("rl.yaml", """notifiers:
+  hook: {type: webhook, url: %s, rate_limit: 1/1m, burst: 1}
+defaults: {notify: [hook]}
+rules:
+  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
+""" % rl.url())
+write("rl.jsonl", "".join(sample(h, 99, T0 + i)
+                          for i, h in enumerate(["q1", "q2", "q3", "z"])))
+p = run_tocsin(["eval", "-c", "rl.yaml", "--store", "rl.db", "rl.jsonl"])
+check(p.returncode == 0, "four firings queued (%s)" % p.stderr)
+p = run_tocsin(["silence", "add", "-c", "rl.yaml", "--store", "rl.db",
+                "--match", "host=~q.*", "--for", "1h"])
+check(p.returncode == 0, "silence add (%s)" % p.stderr)
+try:
+    p = run_tocsin(["eval", "--notify", "-c", "rl.yaml", "--store", "rl.db",
+                    "/dev/null"], timeout=100)
+    done = p.returncode == 0 and "1 sent, 0 failed, 3 silenced" in p.stderr
+except subprocess.TimeoutExpired:
+    done = False
+check(done and len(rl.requests) == 1 and '"host":"z"' in rl.requests[0]["body"],
+      "the unsilenced alert goes with the first token, the silenced rows "
+      "took none (%d requests)" % len(rl.requests))
+rl.stop()
+
+# --- 3. The daemon: a firing retried against a failing receiver is held
 # back once a silence is added over HTTP.
 fail = HttpReceiver({"/hook": [{"status": 503, "body": "down"}]}).start()
 d = Daemon(".", config("""rules:
