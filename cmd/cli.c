@@ -1,5 +1,6 @@
 /* cli.c - helpers shared by the subcommands: config and store opening,
  * usage errors, --since parsing. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +37,19 @@ struct store *cli_open_store(const struct config *cfg,
     if (s == NULL)
         fprintf(stderr, "tocsin: %s\n", e.msg);
     return s;
+}
+
+static int output_errno;
+
+void cli_output_check(void)
+{
+    if (output_errno == 0 && ferror(stdout))
+        output_errno = errno ? errno : EIO;
+}
+
+int cli_output_errno(void)
+{
+    return output_errno;
 }
 
 int cli_store_opt(const char *cmd, const char *arg, const char **out)

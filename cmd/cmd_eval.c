@@ -78,6 +78,7 @@ static void print_held(struct eval_ctx *c)
 {
     if (c->held.len > 0)
         fwrite(c->held.data, 1, c->held.len, stdout);
+    cli_output_check();
     c->printed += c->nheld;
     c->nheld = 0;
     buf_reset(&c->held);
@@ -126,6 +127,7 @@ static int commit(struct eval_ctx *c)
     }
     print_held(c);
     fflush(stdout);
+    cli_output_check();
     /* The batch's notifications start now, not at the end of the input
      * (a live pipe may not end for a long time). */
     pump(c);
@@ -350,6 +352,7 @@ int cmd_eval(int argc, char **argv)
     buf_cleanup(&c.held);
     ss.events = c.printed;
     fflush(stdout);
+    cli_output_check();
     /* The input is over: a signal during the deliveries below ends the
      * process at once (with --store the outbox keeps what is left). */
     signal(SIGINT, SIG_DFL);

@@ -2,6 +2,7 @@
  * over the store's history, printed in one of five formats, written to a
  * file, or posted through a configured notifier. Called from main.c's
  * subcommand table; the figures and renderings live in report/. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,7 @@ static void usage(FILE *f)
 static int write_out(const char *path, const char *data, size_t len)
 {
     FILE *f;
-    int bad;
+    int bad, err = 0;
 
     /* "-" is stdout too, as for most tools. */
     if (path == NULL || strcmp(path, "-") == 0) {
@@ -60,10 +61,15 @@ static int write_out(const char *path, const char *data, size_t len)
         perror(NULL);
         return -1;
     }
-    bad = fwrite(data, 1, len, f) != len;
-    bad |= fclose(f) != 0;
+    bad = fwrite(data, 1, len, f) != len || fflush(f) != 0;
+    err = errno;
+    if (fclose(f) != 0 && !bad) {
+        bad = 1;
+        err = errno;
+    }
     if (bad) {
-        fprintf(stderr, "tocsin report: %s: write failed\n", path);
+        fprintf(stderr, "tocsin report: cannot write the output: %s: %s\n",
+                path, strerror(err));
         return -1;
     }
     return 0;

@@ -48,6 +48,13 @@ static int output_done(const char *cmd, int rc)
     struct pollfd pf = {.fd = fileno(stdout), .events = 0};
     int flushed = fflush(stdout), err = errno;
 
+    /* A write that failed before (its errno long gone) says why too. */
+    cli_output_check();
+    if (flushed == 0 && cli_output_errno() != 0) {
+        flushed = -1;
+        err = cli_output_errno();
+    }
+
     /* A command that failed has said why (parse and report tell their
      * own write errors). */
     if (rc != 0 || (flushed == 0 && !ferror(stdout)))

@@ -155,7 +155,13 @@ for args in (["eval", "-c", "nd.yaml", "nd.txt"],
     with open("/dev/full", "w") as full:
         q = subprocess.run([os.environ["TOCSIN"]] + args, stdout=full,
                            stderr=subprocess.PIPE, text=True, timeout=60)
-    check(q.returncode == 1 and "cannot write the output" in q.stderr,
-          "%s > /dev/full exits 1 saying so (%d, %r)"
+    check(q.returncode == 1 and "cannot write the output: No space left on "
+          "device" in q.stderr,
+          "%s > /dev/full exits 1 saying so and why (%d, %r)"
           % (" ".join(args[:2]), q.returncode, q.stderr[-200:]))
+q = run(["report", "--store", "full.db", "--since", "0", "-o", "/dev/full"])
+check(q.returncode == 1 and "tocsin report: cannot write the output: "
+      "/dev/full: No space left on device" in q.stderr,
+      "report -o /dev/full exits 1 saying so and why (%d, %r)"
+      % (q.returncode, q.stderr[-200:]))
 finish()
