@@ -1413,10 +1413,12 @@ static int send_attempt(const struct notifier *n, const char *payload_json,
     return ret;
 }
 
-/* A key of its own for a notification outside the outbox. */
-static void once_key(const char *payload_json, char key[40])
+/* A key of its own for a notification outside the outbox: msg_test_...
+ * for notify-test's sample, msg_report_... for a report. */
+static void once_key(const char *payload_json, const char *kind, char key[40])
 {
-    snprintf(key, 40, "msg_test_%016llx",
+    snprintf(key, 40, "msg_%s_%016llx",
+             kind && strcmp(kind, "report") == 0 ? "report" : "test",
              (unsigned long long)util_hash64(payload_json, strlen(payload_json),
                                              (uint64_t)(util_now() * 1e6) ^
                                                  (uint64_t)getpid()));
@@ -1430,7 +1432,7 @@ int dispatcher_send_once(const struct notifier *n, const char *payload_json,
     bool retry;
     double ra;
 
-    once_key(payload_json, key);
+    once_key(payload_json, kind, key);
     return send_attempt(n, payload_json, kind, key, true, account, accountlen,
                         &retry, &ra, e);
 }
@@ -1445,7 +1447,7 @@ int dispatcher_send_retrying(const struct notifier *n, const char *payload_json,
         (unsigned)((uint64_t)(util_now() * 1e6) ^ (uint64_t)getpid());
     char key[40], mod[200];
 
-    once_key(payload_json, key);
+    once_key(payload_json, kind, key);
     log_module(n, n->name, mod, sizeof(mod));
     for (int attempt = 1;; attempt++) {
         struct err ae = {0};

@@ -111,6 +111,8 @@ rules:
     expect(len(got) == 2, "two requests: %d" % len(got))
     ids = [h.get("webhook-id") for _, h, _ in got]
     expect(ids[0] and ids[0] == ids[1], "the retry has the same webhook-id")
+    expect(ids[0] and ids[0].startswith("msg_report_"),
+           "a report's webhook-id says it is one (%s)" % ids[0])
     expect("retry in" in p.stderr, "the retry is logged: %r" % p.stderr)
 
     # A Retry-After past the notifier's max_retry_time (5s) ends it at
