@@ -250,6 +250,7 @@ struct tfile {
     int failures;
     int passed;
     int errors;
+    bool ran;       /* its tests were run (the file and its config loaded) */
     char last[600]; /* the last error, for the FAIL line of its test */
 };
 
@@ -621,6 +622,7 @@ static void run_file(const char *path, const char *cfg_override,
         tf->errors++;
         goto out;
     }
+    tf->ran = true;
     for (size_t i = 0; i < tests->n; i++)
         run_test(tf, cfg, tests->items[i]);
 out:
@@ -666,6 +668,11 @@ int cmd_test(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         struct tfile tf = {0};
         run_file(argv[i], cfg_override, &tf);
+        /* A file that could not run (unreadable, not a test file, its
+         * config broken) is a FAIL line too, not only errors on stderr. */
+        if (!tf.ran && tf.errors > 0)
+            printf("FAIL %s: cannot run the file's tests (%s)\n", argv[i],
+                   tf.last[0] ? tf.last : "its errors are on stderr");
         passed += tf.passed;
         failed += tf.failures;
         errors += tf.errors;

@@ -357,5 +357,22 @@ for bad in ("stalex3", "Infx2", "NaNx2", "1x+3"):
           "values %r is an error, as in promtool (%s)" % (bad,
                                                          r.stderr.strip()))
 
+# A file that cannot run at all (its config missing, its YAML broken, the
+# file absent) is a FAIL line on stdout too, naming it, not only errors on
+# stderr.
+os.makedirs("noconf", exist_ok=True)
+with open("noconf/t.yaml", "w") as f:
+    f.write("config: missing.yaml\ntests:\n  - series: [{metric: m, "
+            "values: '1'}]\n    expect: []\n")
+with open("broken.yaml", "w") as f:
+    f.write("tests: [\n")
+r = run("noconf/t.yaml", "broken.yaml", "absent.yaml")
+fails = [ln for ln in r.stdout.splitlines() if ln.startswith("FAIL ")]
+check(r.returncode == 1 and len(fails) == 3 and
+      all(n in "".join(fails) for n in ("noconf/t.yaml", "broken.yaml",
+                                        "absent.yaml")) and
+      r.stdout.strip().endswith("0 passed, 3 failed"),
+      "files that cannot run are FAIL lines naming them (%r)" % r.stdout)
+
 print("%d failed" % failures)
 sys.exit(1 if failures else 0)
