@@ -640,6 +640,10 @@ static int tally_cb(void *ctx, const struct outbox_row *row)
     d->silenced_last_id = row->id;
     if (row->created > d->silenced_since)
         d->silenced_since = row->created;
+    /* Counters count this process's work: not the rows an earlier run
+     * queued in the minute before the start. */
+    if (row->created < d->started_at)
+        return 0;
     /* Rows silenced when recorded; those silenced later, when due (they
      * say why in last_error), are the dispatcher's count. */
     bool skipped = row->status == OUTBOX_SKIPPED;

@@ -472,7 +472,7 @@ int daemon_run(const char *config_path)
     atomic_init(&d->accepting, 1);
     atomic_init(&d->store_failing, 0);
     d->cfg = cfg;
-    d->silenced_since = util_now();
+    d->silenced_since = d->started_at = util_now();
     if ((stopped = open_stores(d, cfg)) != 0)
         goto fail;
     /* StatsD gauges resume where the last run left them. */

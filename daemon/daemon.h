@@ -35,6 +35,7 @@ struct daemon_ctx {
     struct store *ro;         /* API reads */
     int64_t silenced_last_id; /* outbox rows already tallied */
     double silenced_since;
+    double started_at; /* rows queued before it are an earlier run's */
     struct silenced_tally *silenced;
     size_t nsilenced;
     pthread_mutex_t inputs_mu;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/htab.h"
 #include "../common/json_arena.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -116,6 +117,11 @@ struct dispatcher {
 
     /* owned by the delivering thread */
     struct silences sil; /* checked again when a notification is due */
+    /* (alert, receiver) pairs whose first notification of the alert was
+     * silenced when due, and nothing sent since: their "resolved" is not
+     * sent either (no resolved for a firing the receiver never got) */
+    struct htab unheard;
+    uint64_t sil_ids; /* the silences the handed-over requests were judged by */
     struct drow **rows;
     size_t nrows, caprows, ndone;
     size_t first_open;    /* rows[0..first_open) are done */
@@ -649,6 +655,57 @@ static void harvest(struct dispatcher *d)
         harvest_one(d, d->snd[i]);
 }
 
+static struct hnode *unheard_find(const struct dispatcher *d, uint64_t pair)
+{
+    for (struct hnode *h = htab_bucket(&d->unheard, pair); h; h = h->next)
+        if (h->hash == pair)
+            return h;
+    return NULL;
+}
+
+static void unheard_set(struct dispatcher *d, uint64_t pair, bool on)
+{
+    struct hnode *h = unheard_find(d, pair);
+
+    if (on && h == NULL) {
+        h = xcalloc(1, sizeof(*h));
+        h->hash = pair;
+        htab_insert(&d->unheard, h);
+    } else if (!on && h != NULL) {
+        htab_remove(&d->unheard, h);
+        free(h);
+    }
+}
+
+static void unheard_free(struct hnode *h, void *ctx)
+{
+    (void)ctx;
+    free(h);
+}
+
+/* Once per turn: the active silences. When the set has changed (a silence
+ * added over the API, from the CLI, or one that starts now), requests
+ * rendered before it and still waiting in the senders for a slot come
+ * back, to be judged again: only those already on the wire go out. A store
+ * that cannot be read silences nothing: a notification is not dropped on
+ * a guess. */
+static void silences_refresh(struct dispatcher *d)
+{
+    struct err e = {0};
+
+    if (silences_load(&d->sil, d->s, util_now(), &e) < 0) {
+        log_warn("dispatch", "cannot read the silences: %s", e.msg);
+        silences_invalidate(&d->sil);
+        return;
+    }
+    if (d->sil.ids == d->sil_ids)
+        return;
+    d->sil_ids = d->sil.ids;
+    if (d->sil.n > 0 && d->inflight > 0)
+        for (size_t i = 0; i < DISPATCH_SENDERS; i++)
+            sender_recall(d->snd[i]);
+}
+
 /* Whether a silence active now holds back alert notification r (payload:
  * its parsed JSON). The router checked the silences when the event was
  * recorded; one added since, while r waited (retrying, rate limited, the
@@ -661,15 +718,10 @@ static bool silenced_now(struct dispatcher *d, const struct drow *r,
     const cJSON *ev, *labels, *sev;
     struct label_view v;
     struct label *ls;
-    struct err e = {0};
     bool hit;
 
     if (strcmp(r->kind, "event") != 0 && strcmp(r->kind, "repeat") != 0)
         return false;
-    if (silences_load(&d->sil, d->s, util_now(), &e) < 0) {
-        log_warn("dispatch", "cannot read the silences: %s", e.msg);
-        return false;
-    }
     if (d->sil.n == 0)
         return false;
     ev = cJSON_GetObjectItemCaseSensitive(payload, "event");
@@ -688,9 +740,11 @@ static bool silenced_now(struct dispatcher *d, const struct drow *r,
 
 /* Record r as silenced when it was due: not sent, counted as silenced.
  * first: r was the receiver's first notification of the alert's episode,
- * so unless another was queued since, the receiver has not heard it. */
+ * so unless another was queued since, the receiver has not heard it. why:
+ * for the row's last_error. */
 static void finish_silenced(struct dispatcher *d, struct drow *r,
-                            const struct notifier *n, bool first)
+                            const struct notifier *n, bool first,
+                            const char *why)
 {
     char mod[200];
     double now = util_now();
@@ -705,11 +759,12 @@ static void finish_silenced(struct dispatcher *d, struct drow *r,
     pthread_mutex_unlock(&d->mu);
     if (log_on(LOG_DEBUG)) {
         log_module(n, r->receiver, mod, sizeof(mod));
-        log_debug(mod, "%s silenced (a silence began while it waited)", r->key);
+        log_debug(mod, "%s %s", r->key, why);
     }
-    upd_add(d, r, OUTBOX_SILENCED, r->attempts, now,
-            "silenced: a silence began while it waited", 0, now);
+    upd_add(d, r, OUTBOX_SILENCED, r->attempts, now, why, 0, now);
     d->upd[d->nupd - 1].unheard = first;
+    if (first)
+        unheard_set(d, r->pair, true);
     r->done = true;
     d->ndone++;
     d->progressed = true;
@@ -753,8 +808,27 @@ static void start(struct dispatcher *d, struct drow *r, double now,
     }
     if (silenced_now(d, r, payload, &first)) {
         json_arena_free(payload);
-        finish_silenced(d, r, n, first);
+        finish_silenced(d, r, n, first,
+                        "silenced: a silence began while it waited");
         return;
+    }
+    if (d->unheard.n > 0 && unheard_find(d, r->pair) != NULL) {
+        /* The receiver's first notification of this alert was silenced
+         * when due: its "resolved" is not sent (it never got the firing);
+         * anything else it is sent makes it a hearer. */
+        const cJSON *ev = cJSON_GetObjectItemCaseSensitive(payload, "event");
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ev, "event");
+        bool resolved =
+            cJSON_IsString(kind) && strcmp(kind->valuestring, "resolved") == 0;
+
+        unheard_set(d, r->pair, false);
+        if (resolved) {
+            json_arena_free(payload);
+            finish_silenced(d, r, n, false,
+                            "silenced: the receiver's notification of the "
+                            "firing was silenced");
+            return;
+        }
     }
     x = xcalloc(1, sizeof(*x));
     x->owner = r;
@@ -1005,6 +1079,8 @@ void dispatcher_free(struct dispatcher *d)
     free(d->seen);
     free(d->seen_gen);
     silences_cleanup(&d->sil);
+    htab_foreach(&d->unheard, unheard_free, NULL);
+    htab_cleanup(&d->unheard);
     for (size_t i = 0; i < DISPATCH_SENDERS; i++)
         sender_free(d->snd[i]);
     curl_multi_cleanup(d->multi);
@@ -1066,6 +1142,7 @@ static int step(struct dispatcher *d, bool take_new, struct err *e, int *rc)
             *rc = -1;
     }
     harvest(d);
+    silences_refresh(d);
     if (take_new)
         next = schedule(d);
     kick(d);
@@ -1211,6 +1288,10 @@ void dispatcher_silences_changed(struct dispatcher *d)
     pthread_mutex_lock(&d->mu);
     d->silences_changed = true;
     pthread_mutex_unlock(&d->mu);
+    /* Now, not at the end of the thread's sleep: requests waiting in the
+     * senders are called back at once. */
+    if (d->started)
+        curl_multi_wakeup(d->multi);
 }
 
 void dispatcher_poke(struct dispatcher *d)
@@ -1218,6 +1299,7 @@ void dispatcher_poke(struct dispatcher *d)
     if (d->started || (d->inflight == 0 && !rows_open(d)))
         return;
     harvest(d);
+    silences_refresh(d);
     schedule(d);
     kick(d);
 }

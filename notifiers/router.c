@@ -38,10 +38,11 @@ struct router {
 
 /* One receiver picked for an event. */
 struct pick {
-    size_t idx;           /* into cfg->notifiers */
-    bool routed;          /* a route (or defaults.notify) matched now */
-    double repeat;        /* smallest repeat_interval of matching routes */
-    bool heard;           /* already in the alert's heard set */
+    size_t idx;    /* into cfg->notifiers */
+    bool routed;   /* a route (or defaults.notify) matched now */
+    double repeat; /* smallest repeat_interval of matching routes */
+    bool heard;    /* already in the alert's heard set */
+    bool never;    /* in it as never sent anything (every one silenced) */
     double last_notified; /* from the heard row; -inf: never sent to */
 };
 
@@ -163,8 +164,14 @@ static int heard_collect(void *ctx, const struct store_heard *h)
      * whose every notification of this alert was silenced (or held back by
      * cooldown) has nothing to follow up, and must not get a "resolved"
      * for a firing it never saw. */
-    if (!isfinite(h->last_notified))
+    if (!isfinite(h->last_notified)) {
+        /* Nor does the route give it the "resolved" (below): as in
+         * Alertmanager, no resolved for a firing never sent. */
+        k = picks_find(hc->p, (size_t)idx);
+        if (k != NULL)
+            k->never = true;
         return 0;
+    }
     k = picks_add(hc->p, (size_t)idx);
     k->heard = true;
     k->last_notified = h->last_notified;
@@ -479,6 +486,9 @@ int router_record(struct router *r, struct store *s,
         int added;
 
         if (ev->kind == EV_RESOLVED && !n->send_resolved)
+            continue;
+        /* A resolved under a silence is recorded as silenced, as ever. */
+        if (ev->kind == EV_RESOLVED && k->never && !silenced)
             continue;
         if (!(n->events_mask & (1u << ev->kind)))
             continue;

@@ -49,6 +49,7 @@ struct sender {
     struct sender_xfer *inbox, *inbox_tail;
     struct sender_xfer *done, *done_tail;
     bool stop;
+    bool recall; /* hand back the transfers not yet started */
     struct pooled pool[SENDER_POOL];
     size_t npool;
     struct {
@@ -312,13 +313,15 @@ static void *sender_main(void *arg)
     for (;;) {
         struct sender_xfer *in, *in_tail, *fh = NULL, *ft = NULL;
         int running = 0;
-        bool stop;
+        bool stop, recall;
 
         pthread_mutex_lock(&s->mu);
         in = s->inbox;
         in_tail = s->inbox_tail;
         s->inbox = s->inbox_tail = NULL;
         stop = s->stop;
+        recall = s->recall;
+        s->recall = false;
         for (size_t i = 0; i < s->nholds; i++) {
             struct lane *l = lane_get(s, s->holds[i].lane);
 
@@ -328,6 +331,18 @@ static void *sender_main(void *arg)
         s->nholds = 0;
         pthread_mutex_unlock(&s->mu);
         queue_append(&s->wait, &s->wait_tail, in, in_tail);
+        if (recall && !stop) {
+            /* Rendered before something changed (a new silence): the
+             * submitter judges them again. */
+            while (s->wait) {
+                struct sender_xfer *next = s->wait->next;
+
+                s->wait->aborted = true;
+                list_push(&fh, &ft, s->wait);
+                s->wait = next;
+            }
+            s->wait_tail = NULL;
+        }
         if (stop) {
             abort_all(s, &fh, &ft);
         } else {
@@ -460,6 +475,16 @@ void sender_release(struct sender *s, struct sender_xfer *x)
     pthread_mutex_unlock(&s->mu);
     if (h)
         curl_easy_cleanup(h);
+}
+
+void sender_recall(struct sender *s)
+{
+    if (!s->running)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->recall = true;
+    pthread_mutex_unlock(&s->mu);
+    curl_multi_wakeup(s->multi);
 }
 
 void sender_abort(struct sender *s)

@@ -28,7 +28,7 @@ struct sender_xfer {
     CURL *h;
     CURLcode rc;
     struct transport_io io;
-    bool aborted;          /* never finished: stopped by sender_abort */
+    bool aborted; /* never finished: sender_abort, or never started: recall */
     char setup_error[512]; /* set when the transfer could not start */
 };
 
@@ -62,5 +62,8 @@ void sender_release(struct sender *s, struct sender_xfer *x);
 /* Stop the thread: queued and running transfers come back from
  * sender_take_done with aborted set. The next submit starts it again. */
 void sender_abort(struct sender *s);
+/* Hand back, as aborted, every transfer queued but not yet started (the
+ * running ones go on): at the thread's next turn. */
+void sender_recall(struct sender *s);
 
 #endif

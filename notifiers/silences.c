@@ -26,6 +26,7 @@ static void clear(struct silences *c)
     c->v = NULL;
     c->n = 0;
     c->valid = false;
+    c->ids = 0;
 }
 
 void silences_cleanup(struct silences *c)
@@ -57,6 +58,7 @@ static int collect(void *ctx, const struct store_silence *si)
     s = &c->v[c->n];
     memset(s, 0, sizeof(*s));
     s->id = si->id;
+    c->ids = (c->ids ^ (uint64_t)si->id) * 0x100000001b3ULL + 1;
     if (matcher_set_parse(&s->set, si->matchers, why, sizeof(why)) < 0) {
         /* A silence that cannot be parsed silences nothing; say so once
          * per load rather than failing the event. */

@@ -26,6 +26,7 @@ struct silences {
     double until;  /* the set holds for `now` before this */
     bool at_now;   /* loading the silences active at `now` */
     bool replay;   /* also those active at wall-clock time */
+    uint64_t ids; /* a hash of the loaded silences' ids: changes with the set */
 };
 
 /* Zeroed memory is an empty cache too. */

@@ -1,5 +1,6 @@
 """/metrics counts notifications held back by a notifier's cooldown as
-tocsin_notifications_total{outcome="skipped"}, in step with the outbox."""
+tocsin_notifications_total{outcome="skipped"}, in step with the outbox, and
+only this process's: a restart starts the counter at 0."""
 import os
 import re
 import sys
@@ -33,5 +34,11 @@ def counted():
 check(wait_until(lambda: counted() == skipped, 20) is True,
       "/metrics counts them as skipped (%s, outbox %d)" % (counted(), skipped))
 check(d.stop() == 0, "SIGTERM exits 0")
+# Counters count what this process did: after a restart they start at 0,
+# also for the rows the last run queued a moment ago.
+d.start()
+check(counted() == 0, "after a restart the skipped counter starts at 0 (%s)"
+      % counted())
+check(d.stop() == 0, "the restarted daemon stops")
 rcv.stop()
 print("ok")

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_harness import (Daemon, HttpReceiver, check, config,  # noqa: E402
@@ -157,4 +158,102 @@ check(len(fail.requests) == tried,
       % (tried, len(fail.requests)))
 d.stop()
 fail.stop()
+
+# --- 4. A firing silenced when due takes its queued "resolved" with it:
+# the receiver (routed critical only; it gets resolved events because it
+# heard the alert) never got the firing, so no resolved either.
+flaky = HttpReceiver({"/hook": [{"status": 503, "body": "down"},
+                                {"status": 200, "body": "ok"}]}).start()
+d2 = Daemon(".", config("""rules:
+  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
+""", webhook_notifier(flaky.url()).replace("retry_backoff: 100ms",
+                                              "retry_backoff: 3s"),
+    "routes:\n  - match: {severity: critical}\n    notify: [hook]\n"),
+    name="d2")
+d2.start()
+st, _ = d2.ingest('{"metric":"cpu","labels":{"host":"a"},"value":99}\n',
+                  fmt="json")
+check(st == 204 and len(flaky.wait_for(1, 30)) == 1,
+      "the firing is tried once (503) and waits to be retried")
+st, _ = d2.ingest('{"metric":"cpu","labels":{"host":"a"},"value":10}\n',
+                  fmt="json")
+check(st == 204, "the resolved is queued behind it")
+st, _ = d2.request("POST", "/api/v1/silences", json.dumps(
+    {"matchers": "alertname=cpu_high,severity=critical", "for": "1h"}))
+check(st == 201, "a silence of the critical alerts")
+
+
+def statuses():
+    return [r["status"] for r in outbox_rows(d2.store)[0]]
+
+
+check(wait_until(lambda: "pending" not in statuses() and
+                 len(statuses()) == 2, 30) is True and
+      statuses() == ["silenced", "silenced"],
+      "the firing and the resolved queued behind it both end silenced (%s)"
+      % statuses())
+check(not [r for r in flaky.requests if '"resolved"' in r["body"]],
+      "the receiver got no resolved for a firing it never got")
+d2.stop()
+flaky.stop()
+
+# --- 5. A silence recorded with the firing ends before the resolved: a
+# receiver routed by alertname (the resolved matches its route) gets no
+# resolved for the firing it never got, as in Alertmanager.
+rr = HttpReceiver().start()
+write("rr.yaml", """notifiers:
+  hook: {type: webhook, url: %s}
+routes:
+  - match: {alertname: cpu_high}
+    notify: [hook]
+rules:
+  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
+""" % rr.url())
+p = run_tocsin(["silence", "add", "-c", "rr.yaml", "--store", "rr.db",
+                "--match", "host=a", "--start", str(T0 - 60), "--for", "2m"])
+check(p.returncode == 0, "a silence around the firing only (%s)" % p.stderr)
+write("rr.jsonl", sample("a", 99, T0) + sample("b", 99, T0) +
+      sample("a", 10, T0 + 3600) + sample("b", 10, T0 + 3600))
+p = run_tocsin(["eval", "--notify", "-c", "rr.yaml", "--store", "rr.db",
+                "rr.jsonl"])
+check(p.returncode == 0, "eval --notify (%s)" % p.stderr)
+got = sorted((json.loads(r["body"])["alerts"][0]["labels"]["host"],
+              json.loads(r["body"])["status"]) for r in rr.requests)
+check(got == [("b", "firing"), ("b", "resolved")],
+      "a's firing was silenced, and its resolved is not sent (%s)" % got)
+rr.stop()
+
+# --- 6. Requests rendered before a silence and still waiting in the
+# senders for a connection are called back: only those already on the
+# wire go out.
+slow = HttpReceiver({"/hook": [{"status": 200, "body": "ok",
+                                "delay": 3}]}).start()
+d3 = Daemon(".", config("""rules:
+  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
+""", webhook_notifier(slow.url(), extra="    timeout: 20s\n"),
+    "defaults:\n  notify: [hook]\n"), name="d3")
+d3.start()
+st, _ = d3.ingest("".join('{"metric":"cpu","labels":{"host":"h%03d"},'
+                          '"value":99}\n' % i for i in range(80)),
+                  fmt="json")
+check(st == 204, "80 alerts fire")
+# At most 32 transfers per receiver run at once (README, Delivery): the
+# first wave is on the wire, the other 48 wait.
+first = slow.wait_for(32, 30)
+check(len(first) == 32, "the slow receiver is sent a first wave of 32")
+st, _ = d3.request("POST", "/api/v1/silences", json.dumps(
+    {"matchers": "alertname=cpu_high", "for": "1h"}))
+t_sil = time.monotonic()
+check(st == 201, "a silence while most wait for a connection")
+check(wait_until(lambda: "pending" not in [r["status"] for r in
+                                           outbox_rows(d3.store)[0]], 60)
+      is True, "every row ends")
+rows = outbox_rows(d3.store)[0]
+sent = len([r for r in rows if r["status"] == "sent"])
+check(len(slow.requests) == sent == 32 and
+      len([r for r in rows if r["status"] == "silenced"]) == 48,
+      "those on the wire were sent (%d of %d requests), none started after "
+      "the silence: the other 48 are silenced" % (sent, len(slow.requests)))
+d3.stop()
+slow.stop()
 print("ok")
