@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -245,14 +246,47 @@ void log_notifiers_flush(double grace)
     pthread_mutex_unlock(&W.mu);
 }
 
+/* Whether the line goes to a regular file (or one to be made): written at
+ * once, before the delivery counts as done, so a kill -9 right after it
+ * loses nothing. A FIFO, pipe or terminal, which may make a writer wait,
+ * goes through the writer thread. */
+static bool to_regular_file(const char *path)
+{
+    struct stat st;
+
+    if (path == NULL)
+        return fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+    if (stat(path, &st) != 0)
+        return errno == ENOENT;
+    return S_ISREG(st.st_mode);
+}
+
 static int log_deliver(const struct notifier *n, const struct request *r,
                        struct err *e)
 {
     const struct log_priv *p = n->priv;
+    const char *path = p ? p->path : NULL;
     struct lline *l;
     bool dropped = false;
 
+    /* Behind lines still waiting for the thread, a line waits its turn. */
     pthread_mutex_lock(&W.mu);
+    if (W.head == NULL && !W.busy && to_regular_file(path)) {
+        size_t len;
+        char *line = line_of(r, &len);
+        struct err we = {0};
+
+        pthread_mutex_unlock(&W.mu);
+        if (write_line(path, line, len, false, &we) < 0) {
+            char mod[128];
+
+            snprintf(mod, sizeof(mod), "log[%s]", n->name ? n->name : "");
+            log_warn(mod, "%s: the line is dropped", we.msg);
+        }
+        free(line);
+        (void)e;
+        return 0;
+    }
     if (!W.started) {
         pthread_t th;
         pthread_attr_t at;
