@@ -368,6 +368,12 @@ int cfg_number(const struct cfg_node *n, const char *what, double *out,
         return 1;
     if (need_scalar(n, what, "a number", d) < 0)
         return -1;
+    /* YAML 1.2 core's octal (0o17); hex (0x1F) strtod reads itself. */
+    if (strncmp(n->scalar, "0o", 2) == 0 && n->scalar[2] != '\0' &&
+        all_digits(n->scalar + 2, 8) && strlen(n->scalar) <= 2 + 21) {
+        *out = (double)strtoull(n->scalar + 2, NULL, 8);
+        return 0;
+    }
     if (util_parse_double(n->scalar, out) < 0) {
         cfg_quoted(n, q, sizeof(q));
         cfg_error_at(d, n, "%s must be a number, not %s", what, q);

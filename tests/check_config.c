@@ -1317,6 +1317,23 @@ START_TEST(template_errors_point_at_the_template_in_the_file)
 }
 END_TEST
 
+START_TEST(thresholds_take_yaml_core_hex_and_octal)
+{
+    struct config *c = load(RULE_HEAD "    severity:\n"
+                                      "      warning: {above: 0o17}\n"
+                                      "      critical: {above: 0x1F}\n");
+
+    if (c == NULL)
+        dump();
+    ck_assert_ptr_nonnull(c);
+    ck_assert_double_eq(c->rules[0].tiers[1].threshold, 15);
+    ck_assert_double_eq(c->rules[0].tiers[2].threshold, 31);
+    config_free(c);
+    ck_load_error(RULE_HEAD "    severity: {warning: {above: 0o18}}\n",
+                  "f.yaml:4:33: above must be a number, not \"0o18\"");
+}
+END_TEST
+
 START_TEST(rate_and_increase_need_a_window)
 {
     ck_load_error(RULE_HEAD "    aggregate: rate\n"
@@ -1650,6 +1667,7 @@ Suite *config_suite(void)
     tcase_add_test(r, untyped_notifier_still_reports_its_unknown_keys);
     tcase_add_test(r, unknown_template_path_points_into_the_annotation);
     tcase_add_test(r, rate_and_increase_need_a_window);
+    tcase_add_test(r, thresholds_take_yaml_core_hex_and_octal);
     tcase_add_test(r, template_errors_point_at_the_template_in_the_file);
     tcase_add_test(r, reserved_rule_labels_are_rejected);
     tcase_add_test(r, nodata_parses_and_validates);
