@@ -60,6 +60,8 @@
 #define DISPATCH_RETRY_AFTER_CAP 3600.0
 #define DISPATCH_RELOAD_EVERY 5.0 /* re-read the outbox at least this often */
 #define DISPATCH_POLL_MAX_MS 1000
+/* (alert, receiver) pairs remembered as never sent anything, at most */
+#define DISPATCH_UNHEARD_MAX 65536
 
 /* One pending outbox row, held in memory while the dispatcher owns it. */
 struct drow {
@@ -339,8 +341,7 @@ static int flush_try(struct dispatcher *d, bool wait)
 
         if (store_outbox_update(d->s, u->id, u->st, u->attempts, u->next_at,
                                 u->what, u->code, u->at, &e) < 0 ||
-            (u->st == OUTBOX_SILENCED &&
-             store_heard_unsent(d->s, u->id, &e) < 0)) {
+            (u->unheard && store_heard_unsent(d->s, u->id, &e) < 0)) {
             store_rollback(d->s);
             rc = -1;
         }
@@ -402,6 +403,36 @@ static int flush_due(struct dispatcher *d, bool idle)
         }
     }
     return (int)ceil((DISPATCH_FLUSH_AFTER - age) * 1000.0);
+}
+
+/* --- pairs never sent anything (see struct dispatcher) --- */
+
+static struct hnode *unheard_find(const struct dispatcher *d, uint64_t pair)
+{
+    for (struct hnode *h = htab_bucket(&d->unheard, pair); h; h = h->next)
+        if (h->hash == pair)
+            return h;
+    return NULL;
+}
+
+static void unheard_set(struct dispatcher *d, uint64_t pair, bool on)
+{
+    struct hnode *h = unheard_find(d, pair);
+
+    if (on && h == NULL && d->unheard.n < DISPATCH_UNHEARD_MAX) {
+        h = xcalloc(1, sizeof(*h));
+        h->hash = pair;
+        htab_insert(&d->unheard, h);
+    } else if (!on && h != NULL) {
+        htab_remove(&d->unheard, h);
+        free(h);
+    }
+}
+
+static void unheard_free(struct hnode *h, void *ctx)
+{
+    (void)ctx;
+    free(h);
 }
 
 /* --- outcomes --- */
@@ -531,6 +562,9 @@ static void finish(struct dispatcher *d, struct drow *r,
         log_error(mod, "%s; giving up on %s after %d attempt%s", what, r->key,
                   attempts, attempts == 1 ? "" : "s");
 
+    /* The receiver got something of the alert: it has heard it. */
+    if (st == OUTBOX_SENT && d->unheard.n > 0)
+        unheard_set(d, r->pair, false);
     upd_add(d, r, st, attempts, next, what, code, now);
     r->attempts = attempts;
     r->next_at = next;
@@ -620,6 +654,22 @@ static void flight(struct dispatcher *d, const char *receiver, bool in)
     pthread_mutex_unlock(&d->mu);
 }
 
+/* A delivery to n that took a token from its rate limit did not happen. */
+static void refund_token(struct dispatcher *d, const struct notifier *n,
+                         const char *receiver)
+{
+    struct rstate *rs;
+    double burst;
+
+    if (n == NULL || !(n->rate_per_s > 0))
+        return;
+    burst = n->burst >= 1 ? n->burst : 1;
+    pthread_mutex_lock(&d->mu);
+    rs = rstate_get(d, receiver);
+    rs->tokens = fmin(rs->tokens + 1, burst);
+    pthread_mutex_unlock(&d->mu);
+}
+
 /* Take the transfers the sender finished: judge and record each (an
  * aborted one leaves its row pending). */
 static void harvest_one(struct dispatcher *d, struct sender *snd)
@@ -635,7 +685,10 @@ static void harvest_one(struct dispatcher *d, struct sender *snd)
         d->inflight--;
         flight(d, row->receiver, false);
         if (x->aborted) {
-            /* nothing to record */
+            /* Nothing to record; it never reached the receiver, so a
+             * recalled one gets its rate-limit token back. */
+            refund_token(d, find_notifier(d->cfg, row->receiver),
+                         row->receiver);
         } else if (x->setup_error[0]) {
             snprintf(what, sizeof(what), "could not start the transfer: %s",
                      x->setup_error);
@@ -655,34 +708,6 @@ static void harvest(struct dispatcher *d)
         harvest_one(d, d->snd[i]);
 }
 
-static struct hnode *unheard_find(const struct dispatcher *d, uint64_t pair)
-{
-    for (struct hnode *h = htab_bucket(&d->unheard, pair); h; h = h->next)
-        if (h->hash == pair)
-            return h;
-    return NULL;
-}
-
-static void unheard_set(struct dispatcher *d, uint64_t pair, bool on)
-{
-    struct hnode *h = unheard_find(d, pair);
-
-    if (on && h == NULL) {
-        h = xcalloc(1, sizeof(*h));
-        h->hash = pair;
-        htab_insert(&d->unheard, h);
-    } else if (!on && h != NULL) {
-        htab_remove(&d->unheard, h);
-        free(h);
-    }
-}
-
-static void unheard_free(struct hnode *h, void *ctx)
-{
-    (void)ctx;
-    free(h);
-}
-
 /* Once per turn: the active silences. When the set has changed (a silence
  * added over the API, from the CLI, or one that starts now), requests
  * rendered before it and still waiting in the senders for a slot come
@@ -695,7 +720,7 @@ static void silences_refresh(struct dispatcher *d)
 
     if (silences_load(&d->sil, d->s, util_now(), &e) < 0) {
         log_warn("dispatch", "cannot read the silences: %s", e.msg);
-        silences_invalidate(&d->sil);
+        silences_cleanup(&d->sil); /* none, not the part read */
         return;
     }
     if (d->sil.ids == d->sil_ids)
@@ -753,10 +778,9 @@ static void finish_silenced(struct dispatcher *d, struct drow *r,
     pthread_mutex_lock(&d->mu);
     rs = rstate_get(d, r->receiver);
     rs->silenced++;
-    /* Nothing was sent: the rate limit's token goes back. */
-    if (n != NULL && n->rate_per_s > 0)
-        rs->tokens += 1;
     pthread_mutex_unlock(&d->mu);
+    /* Nothing was sent: the rate limit's token goes back. */
+    refund_token(d, n, r->receiver);
     if (log_on(LOG_DEBUG)) {
         log_module(n, r->receiver, mod, sizeof(mod));
         log_debug(mod, "%s %s", r->key, why);
@@ -814,15 +838,16 @@ static void start(struct dispatcher *d, struct drow *r, double now,
     }
     if (d->unheard.n > 0 && unheard_find(d, r->pair) != NULL) {
         /* The receiver's first notification of this alert was silenced
-         * when due: its "resolved" is not sent (it never got the firing);
-         * anything else it is sent makes it a hearer. */
+         * when due, and nothing of it has reached the receiver since (a
+         * delivery clears the mark, in finish): its "resolved" is not sent,
+         * as it never got the firing. */
         const cJSON *ev = cJSON_GetObjectItemCaseSensitive(payload, "event");
         const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ev, "event");
         bool resolved =
             cJSON_IsString(kind) && strcmp(kind->valuestring, "resolved") == 0;
 
-        unheard_set(d, r->pair, false);
         if (resolved) {
+            unheard_set(d, r->pair, false); /* the episode ends */
             json_arena_free(payload);
             finish_silenced(d, r, n, false,
                             "silenced: the receiver's notification of the "
@@ -1290,8 +1315,7 @@ void dispatcher_silences_changed(struct dispatcher *d)
     pthread_mutex_unlock(&d->mu);
     /* Now, not at the end of the thread's sleep: requests waiting in the
      * senders are called back at once. */
-    if (d->started)
-        curl_multi_wakeup(d->multi);
+    curl_multi_wakeup(d->multi);
 }
 
 void dispatcher_poke(struct dispatcher *d)

@@ -171,6 +171,13 @@ struct lline {
 /* Lines waiting at most, in bytes: past it a line is dropped (logged). */
 #define LOG_QUEUE_MAX ((size_t)64 << 20)
 
+/* Lines queued or being written, per destination: a line to a regular file
+ * is written at once only when none of its own file waits before it. */
+struct lpath {
+    char *path; /* NULL: stdout */
+    size_t n;
+};
+
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t work, idle;
@@ -178,9 +185,30 @@ static struct {
     size_t bytes;
     bool busy; /* a line is being written */
     bool started;
+    struct lpath *paths;
+    size_t npaths;
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER,
        .work = PTHREAD_COND_INITIALIZER,
        .idle = PTHREAD_COND_INITIALIZER};
+
+static bool same_path(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* The waiting count of path (W.mu held), made when add. */
+static struct lpath *lpath_get(const char *path, bool add)
+{
+    for (size_t i = 0; i < W.npaths; i++)
+        if (same_path(W.paths[i].path, path))
+            return &W.paths[i];
+    if (!add)
+        return NULL;
+    W.paths = xrealloc(W.paths, (W.npaths + 1) * sizeof(*W.paths));
+    W.paths[W.npaths].path = path ? xstrdup(path) : NULL;
+    W.paths[W.npaths].n = 0;
+    return &W.paths[W.npaths++];
+}
 
 static void lline_free(struct lline *l)
 {
@@ -216,6 +244,7 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&W.mu);
         W.busy = false;
         W.bytes -= l->len;
+        lpath_get(l->path, true)->n--;
         if (W.head == NULL)
             pthread_cond_broadcast(&W.idle);
         lline_free(l);
@@ -269,9 +298,14 @@ static int log_deliver(const struct notifier *n, const struct request *r,
     struct lline *l;
     bool dropped = false;
 
-    /* Behind lines still waiting for the thread, a line waits its turn. */
+    bool regular = to_regular_file(path);
+    const struct lpath *lp;
+
+    /* Behind lines of its file still waiting for the thread, a line waits
+     * its turn (lines to one place keep their order). */
     pthread_mutex_lock(&W.mu);
-    if (W.head == NULL && !W.busy && to_regular_file(path)) {
+    lp = lpath_get(path, false);
+    if (regular && (lp == NULL || lp->n == 0)) {
         size_t len;
         char *line = line_of(r, &len);
         struct err we = {0};
@@ -310,6 +344,7 @@ static int log_deliver(const struct notifier *n, const struct request *r,
             W.head = l;
         W.tail = l;
         W.bytes += l->len;
+        lpath_get(l->path, true)->n++;
         pthread_cond_signal(&W.work);
     }
     pthread_mutex_unlock(&W.mu);

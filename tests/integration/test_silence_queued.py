@@ -256,4 +256,66 @@ check(len(slow.requests) == sent == 32 and
       "the silence: the other 48 are silenced" % (sent, len(slow.requests)))
 d3.stop()
 slow.stop()
+
+# --- 7. A silence that matches none of the waiting requests still calls
+# them back to be judged again; they get their rate-limit tokens back, so
+# with 40 tokens an hour the 40 alerts all go out at once.
+slow = HttpReceiver({"/hook": [{"status": 200, "body": "ok",
+                                "delay": 2}]}).start()
+d4 = Daemon(".", config("""rules:
+  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
+""", webhook_notifier(slow.url(), extra="    timeout: 20s\n"
+                      "    rate_limit: 40/1h\n    burst: 40\n"),
+    "defaults:\n  notify: [hook]\n"), name="d4")
+d4.start()
+st, _ = d4.ingest("".join('{"metric":"cpu","labels":{"host":"h%03d"},'
+                          '"value":99}\n' % i for i in range(40)),
+                  fmt="json")
+check(st == 204 and len(slow.wait_for(32, 30)) == 32,
+      "40 alerts fire: 32 on the wire, 8 waiting")
+st, _ = d4.request("POST", "/api/v1/silences", json.dumps(
+    {"matchers": "alertname=unrelated", "for": "1h"}))
+check(st == 201, "an unrelated silence")
+check(len(slow.wait_for(40, 30)) == 40,
+      "the 8 called back are sent with the tokens they had (%d requests)"
+      % len(slow.requests))
+d4.stop()
+slow.stop()
+
+# --- 8. A receiver that heard the firing but whose escalation was silenced
+# when due still gets the resolved (it is a hearer).
+hr = HttpReceiver().start()
+write("hr.yaml", """notifiers:
+  hook: {type: webhook, url: %s}
+routes:
+  - match: {alertname: cpu_high}
+    notify: [hook]
+rules:
+  - name: cpu_high
+    metric: cpu
+    by: [host]
+    severity: {warning: {above: 50}, critical: {above: 90}}
+""" % hr.url())
+write("hr1.jsonl", sample("a", 60, T0))
+write("hr2.jsonl", sample("a", 99, T0 + 60))
+write("hr3.jsonl", sample("a", 10, T0 + 120))
+p = run_tocsin(["eval", "--notify", "-c", "hr.yaml", "--store", "hr.db",
+                "hr1.jsonl"])
+check(p.returncode == 0 and len(hr.requests) == 1, "the warning firing is sent")
+p = run_tocsin(["eval", "-c", "hr.yaml", "--store", "hr.db", "hr2.jsonl"])
+check(p.returncode == 0, "the escalation is queued")
+p = run_tocsin(["silence", "add", "-c", "hr.yaml", "--store", "hr.db",
+                "--match", "host=a", "--for", "1h"])
+sid = p.stdout.strip()
+p = run_tocsin(["eval", "--notify", "-c", "hr.yaml", "--store", "hr.db",
+                "/dev/null"])
+check("0 sent, 0 failed, 1 silenced" in p.stderr,
+      "the escalation is silenced when due (%s)" % p.stderr.strip())
+run_tocsin(["silence", "expire", "-c", "hr.yaml", "--store", "hr.db", sid])
+p = run_tocsin(["eval", "--notify", "-c", "hr.yaml", "--store", "hr.db",
+                "hr3.jsonl"])
+got = [json.loads(r["body"])["status"] for r in hr.requests]
+check(got == ["firing", "resolved"],
+      "it still gets the resolved (%s)" % got)
+hr.stop()
 print("ok")
