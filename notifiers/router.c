@@ -914,7 +914,11 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         if (pend < 0)
             goto out;
         if (pend > 0) {
-            if (heard_restart(s, h, now, rep, e) < 0)
+            /* A receiver never sent anything of this episode stays so:
+             * waiting does not make it a hearer of the alert. */
+            if (heard_restart(s, h,
+                              isfinite(h->last_notified) ? now : -INFINITY, rep,
+                              e) < 0)
                 goto out;
             continue;
         }
