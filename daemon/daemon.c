@@ -217,10 +217,35 @@ static void on_committed(void *ctx, const struct pipeline_committed *ev)
 
 /* --- reload --- */
 
+/* The configs a reload replaced are freed once nothing can use them any
+ * more. The writer and the dispatcher take the new one before reload
+ * returns; only an HTTP request in flight (a /metrics page) or a timer
+ * pass that read the config just before may still hold the old one, for
+ * far less than a minute. */
+#define KEPT_GRACE 60.0
+
 struct kept_configs {
     struct config **v;
+    double *replaced; /* monotonic time each was replaced, 0: current */
     size_t n;
 };
+
+/* Free the configs replaced more than KEPT_GRACE ago. */
+static void kept_prune(struct kept_configs *kept)
+{
+    double now = util_mono();
+    size_t j = 0;
+
+    for (size_t i = 0; i < kept->n; i++) {
+        if (kept->replaced[i] > 0 && now - kept->replaced[i] > KEPT_GRACE) {
+            config_free(kept->v[i]);
+            continue;
+        }
+        kept->v[j] = kept->v[i];
+        kept->replaced[j++] = kept->replaced[i];
+    }
+    kept->n = j;
+}
 
 static int reload_on_writer(void *ctx, void *arg)
 {
@@ -324,10 +349,17 @@ static void reload(struct daemon_ctx *d, const char *path,
     pthread_mutex_lock(&d->cfg_mu);
     d->cfg = nc;
     pthread_mutex_unlock(&d->cfg_mu);
-    /* Old configs stay allocated until exit: other threads may still hold
-     * pointers into them (a request in flight, a dispatcher delivery). */
+    /* The old config stays a while: a request in flight may still read
+     * it (kept_prune). */
+    for (size_t i = 0; i < kept->n; i++)
+        if (kept->replaced[i] == 0)
+            kept->replaced[i] = util_mono();
+    kept_prune(kept);
     kept->v = xrealloc(kept->v, (kept->n + 1) * sizeof(*kept->v));
-    kept->v[kept->n++] = nc;
+    kept->replaced =
+        xrealloc(kept->replaced, (kept->n + 1) * sizeof(*kept->replaced));
+    kept->v[kept->n] = nc;
+    kept->replaced[kept->n++] = 0;
 
     if (!same_str(nc->listen, old->listen)) {
         http_stop(*http);
@@ -425,7 +457,7 @@ static void close_all(struct daemon_ctx *d)
 int daemon_run(const char *config_path)
 {
     struct daemon_ctx *d;
-    struct kept_configs kept = {NULL, 0};
+    struct kept_configs kept = {NULL, NULL, 0};
     struct http_server *http = NULL;
     struct config *cfg;
     struct cfg_diag diag;
@@ -460,6 +492,7 @@ int daemon_run(const char *config_path)
     }
     cfg_diag_cleanup(&diag);
     kept.v = xcalloc(1, sizeof(*kept.v));
+    kept.replaced = xcalloc(1, sizeof(*kept.replaced));
     kept.v[kept.n++] = cfg;
 
     d = xcalloc(1, sizeof(*d));
@@ -569,6 +602,7 @@ int daemon_run(const char *config_path)
     for (i = 0; i < kept.n; i++)
         config_free(kept.v[i]);
     free(kept.v);
+    free(kept.replaced);
     close(sfd);
     log_info("tocsin", "stopped");
     return status;
@@ -587,6 +621,7 @@ fail:
     for (i = 0; i < kept.n; i++)
         config_free(kept.v[i]);
     free(kept.v);
+    free(kept.replaced);
     close(sfd);
     return stopped > 0 ? 0 : 1;
 }
