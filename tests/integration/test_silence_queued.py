@@ -12,11 +12,16 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import (Daemon, HttpReceiver, check, config,  # noqa: E402
-                            wait_until, webhook_notifier)
+from daemon_harness import (CPU_RULE, Daemon, HttpReceiver, check,  # noqa: E402
+                            config, wait_until, webhook_notifier)
 from receiver import outbox_rows, run_tocsin, write  # noqa: E402
 
 T0 = 1767225600
+
+
+ROUTE_CRITICAL = "routes:\n  - match: {severity: critical}\n    notify: [hook]\n"
+ROUTE_ALERTNAME = "routes:\n  - match: {alertname: cpu_high}\n    notify: [hook]\n"
+DEFAULT_HOOK = "defaults:\n  notify: [hook]\n"
 
 
 def sample(host, value, ts):
@@ -24,18 +29,48 @@ def sample(host, value, ts):
             % (host, value, ts))
 
 
+def live(host, value):
+    """A sample for the daemon, stamped on arrival."""
+    return '{"metric":"cpu","labels":{"host":"%s"},"value":%d}\n' % (host, value)
+
+
+def cli_config(path, url, routing, hook_extra="", rules=CPU_RULE):
+    """A config for eval and silence runs: webhook `hook` to url (its flow
+    map ends with hook_extra), the routing block, the rules."""
+    write(path, "notifiers:\n  hook: {type: webhook, url: %s%s}\n%s%s"
+          % (url, hook_extra, routing, rules))
+
+
+def daemon(url, routing, name, hook_extra="", backoff=None):
+    """A started daemon with CPU_RULE and webhook `hook` to url."""
+    hook = webhook_notifier(url, extra=hook_extra)
+    if backoff:
+        hook = hook.replace("retry_backoff: 100ms", "retry_backoff: " + backoff)
+    dm = Daemon(".", config(CPU_RULE, hook, routing), name=name)
+    dm.start()
+    return dm
+
+
+def statuses(store):
+    return [r["status"] for r in outbox_rows(store)[0]]
+
+
+def settled(store, timeout=30):
+    """Every outbox row of store ended (bounded wait)."""
+    return wait_until(lambda: "pending" not in statuses(store),
+                      timeout) is True
+
+
+def passes(dm):
+    return int(re.search(r"^tocsin_evaluation_duration_seconds_count (\d+)$",
+                         dm.metrics(), re.M).group(1))
+
+
 # --- 1. Queued by eval --store, silenced before eval --notify sends it.
 rcv = HttpReceiver().start()
 # Only critical events are routed: a resolved event reaches a receiver only
 # because it heard the alert fire.
-write("cfg.yaml", """notifiers:
-  hook: {type: webhook, url: %s}
-routes:
-  - match: {severity: critical}
-    notify: [hook]
-rules:
-  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
-""" % rcv.url())
+cli_config("cfg.yaml", rcv.url(), ROUTE_CRITICAL)
 write("fire.jsonl", sample("a", 99, T0) + sample("b", 99, T0))
 p = run_tocsin(["eval", "-c", "cfg.yaml", "--store", "st.db", "fire.jsonl"])
 check(p.returncode == 0, "eval --store queues two firings (%s)" % p.stderr)
@@ -92,12 +127,8 @@ rcv.stop()
 # a minute allowed, three silenced rows ahead of an unsilenced one do not
 # hold it back for three minutes.
 rl = HttpReceiver().start()
-write("rl.yaml", """notifiers:
-  hook: {type: webhook, url: %s, rate_limit: 1/1m, burst: 1}
-defaults: {notify: [hook]}
-rules:
-  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
-""" % rl.url())
+cli_config("rl.yaml", rl.url(), DEFAULT_HOOK,
+           hook_extra=", rate_limit: 1/1m, burst: 1")
 write("rl.jsonl", "".join(sample(h, 99, T0 + i)
                           for i, h in enumerate(["q1", "q2", "q3", "z"])))
 p = run_tocsin(["eval", "-c", "rl.yaml", "--store", "rl.db", "rl.jsonl"])
@@ -119,12 +150,8 @@ rl.stop()
 # --- 3. The daemon: a firing retried against a failing receiver is held
 # back once a silence is added over HTTP.
 fail = HttpReceiver({"/hook": [{"status": 503, "body": "down"}]}).start()
-d = Daemon(".", config("""rules:
-  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
-""", webhook_notifier(fail.url()), "defaults:\n  notify: [hook]\n"))
-d.start()
-st, _ = d.ingest('{"metric":"cpu","labels":{"host":"a"},"value":99}\n',
-                 fmt="json")
+d = daemon(fail.url(), DEFAULT_HOOK, "daemon")
+st, _ = d.ingest(live("a", 99), fmt="json")
 check(st == 204, "ingest")
 check(len(fail.wait_for(2, 30)) >= 2,
       "the receiver is tried, and tried again (%d requests)"
@@ -132,27 +159,16 @@ check(len(fail.wait_for(2, 30)) >= 2,
 st, body = d.request("POST", "/api/v1/silences", json.dumps(
     {"matchers": "alertname=cpu_high", "for": "1h"}))
 check(st == 201, "POST /api/v1/silences (%d %s)" % (st, body))
-
-
-def row_status():
-    rows, _ = outbox_rows(d.store)
-    return rows[0]["status"] if rows else None
-
-
-check(wait_until(lambda: row_status() == "silenced", 30) is True,
-      "the retrying row ends silenced (%s)" % row_status())
+check(wait_until(lambda: statuses(d.store) == ["silenced"], 30) is True,
+      "the retrying row ends silenced (%s)" % statuses(d.store))
 tried = len(fail.requests)
 m = re.search(r'^tocsin_notifications_total\{notifier="hook",'
               r'outcome="silenced"\} (\d+)$', d.metrics(), re.M)
 check(m is not None and int(m.group(1)) == 1,
       "/metrics counts it as silenced (%s)" % (m.group(0) if m else None))
 # A later evaluation pass delivers nothing more for it.
-before = d.metrics()
-n = int(re.search(r"^tocsin_evaluation_duration_seconds_count (\d+)$",
-                  before, re.M).group(1))
-wait_until(lambda: int(re.search(
-    r"^tocsin_evaluation_duration_seconds_count (\d+)$", d.metrics(),
-    re.M).group(1)) >= n + 2, 30)
+n = passes(d)
+wait_until(lambda: passes(d) >= n + 2, 30)
 check(len(fail.requests) == tried,
       "no attempt after it was silenced (%d, then %d)"
       % (tried, len(fail.requests)))
@@ -164,34 +180,20 @@ fail.stop()
 # heard the alert) never got the firing, so no resolved either.
 flaky = HttpReceiver({"/hook": [{"status": 503, "body": "down"},
                                 {"status": 200, "body": "ok"}]}).start()
-d2 = Daemon(".", config("""rules:
-  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
-""", webhook_notifier(flaky.url()).replace("retry_backoff: 100ms",
-                                              "retry_backoff: 3s"),
-    "routes:\n  - match: {severity: critical}\n    notify: [hook]\n"),
-    name="d2")
-d2.start()
-st, _ = d2.ingest('{"metric":"cpu","labels":{"host":"a"},"value":99}\n',
-                  fmt="json")
+d2 = daemon(flaky.url(), ROUTE_CRITICAL, "d2", backoff="3s")
+st, _ = d2.ingest(live("a", 99), fmt="json")
 check(st == 204 and len(flaky.wait_for(1, 30)) == 1,
       "the firing is tried once (503) and waits to be retried")
-st, _ = d2.ingest('{"metric":"cpu","labels":{"host":"a"},"value":10}\n',
-                  fmt="json")
+st, _ = d2.ingest(live("a", 10), fmt="json")
 check(st == 204, "the resolved is queued behind it")
 st, _ = d2.request("POST", "/api/v1/silences", json.dumps(
     {"matchers": "alertname=cpu_high,severity=critical", "for": "1h"}))
 check(st == 201, "a silence of the critical alerts")
-
-
-def statuses():
-    return [r["status"] for r in outbox_rows(d2.store)[0]]
-
-
-check(wait_until(lambda: "pending" not in statuses() and
-                 len(statuses()) == 2, 30) is True and
-      statuses() == ["silenced", "silenced"],
+check(wait_until(lambda: "pending" not in statuses(d2.store) and
+                 len(statuses(d2.store)) == 2, 30) is True and
+      statuses(d2.store) == ["silenced", "silenced"],
       "the firing and the resolved queued behind it both end silenced (%s)"
-      % statuses())
+      % statuses(d2.store))
 check(not [r for r in flaky.requests if '"resolved"' in r["body"]],
       "the receiver got no resolved for a firing it never got")
 d2.stop()
@@ -201,14 +203,7 @@ flaky.stop()
 # receiver routed by alertname (the resolved matches its route) gets no
 # resolved for the firing it never got, as in Alertmanager.
 rr = HttpReceiver().start()
-write("rr.yaml", """notifiers:
-  hook: {type: webhook, url: %s}
-routes:
-  - match: {alertname: cpu_high}
-    notify: [hook]
-rules:
-  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
-""" % rr.url())
+cli_config("rr.yaml", rr.url(), ROUTE_ALERTNAME)
 p = run_tocsin(["silence", "add", "-c", "rr.yaml", "--store", "rr.db",
                 "--match", "host=a", "--start", str(T0 - 60), "--for", "2m"])
 check(p.returncode == 0, "a silence around the firing only (%s)" % p.stderr)
@@ -228,13 +223,8 @@ rr.stop()
 # wire go out.
 slow = HttpReceiver({"/hook": [{"status": 200, "body": "ok",
                                 "delay": 3}]}).start()
-d3 = Daemon(".", config("""rules:
-  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
-""", webhook_notifier(slow.url(), extra="    timeout: 20s\n"),
-    "defaults:\n  notify: [hook]\n"), name="d3")
-d3.start()
-st, _ = d3.ingest("".join('{"metric":"cpu","labels":{"host":"h%03d"},'
-                          '"value":99}\n' % i for i in range(80)),
+d3 = daemon(slow.url(), DEFAULT_HOOK, "d3", hook_extra="    timeout: 20s\n")
+st, _ = d3.ingest("".join(live("h%03d" % i, 99) for i in range(80)),
                   fmt="json")
 check(st == 204, "80 alerts fire")
 # At most 32 transfers per receiver run at once (README, Delivery): the
@@ -245,9 +235,7 @@ st, _ = d3.request("POST", "/api/v1/silences", json.dumps(
     {"matchers": "alertname=cpu_high", "for": "1h"}))
 t_sil = time.monotonic()
 check(st == 201, "a silence while most wait for a connection")
-check(wait_until(lambda: "pending" not in [r["status"] for r in
-                                           outbox_rows(d3.store)[0]], 60)
-      is True, "every row ends")
+check(settled(d3.store, 60), "every row ends")
 rows = outbox_rows(d3.store)[0]
 sent = len([r for r in rows if r["status"] == "sent"])
 check(len(slow.requests) == sent == 32 and
@@ -262,14 +250,10 @@ slow.stop()
 # with 40 tokens an hour the 40 alerts all go out at once.
 slow = HttpReceiver({"/hook": [{"status": 200, "body": "ok",
                                 "delay": 2}]}).start()
-d4 = Daemon(".", config("""rules:
-  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
-""", webhook_notifier(slow.url(), extra="    timeout: 20s\n"
-                      "    rate_limit: 40/1h\n    burst: 40\n"),
-    "defaults:\n  notify: [hook]\n"), name="d4")
-d4.start()
-st, _ = d4.ingest("".join('{"metric":"cpu","labels":{"host":"h%03d"},'
-                          '"value":99}\n' % i for i in range(40)),
+d4 = daemon(slow.url(), DEFAULT_HOOK, "d4",
+           hook_extra="    timeout: 20s\n    rate_limit: 40/1h\n"
+           "    burst: 40\n")
+st, _ = d4.ingest("".join(live("h%03d" % i, 99) for i in range(40)),
                   fmt="json")
 check(st == 204 and len(slow.wait_for(32, 30)) == 32,
       "40 alerts fire: 32 on the wire, 8 waiting")
@@ -285,17 +269,12 @@ slow.stop()
 # --- 8. A receiver that heard the firing but whose escalation was silenced
 # when due still gets the resolved (it is a hearer).
 hr = HttpReceiver().start()
-write("hr.yaml", """notifiers:
-  hook: {type: webhook, url: %s}
-routes:
-  - match: {alertname: cpu_high}
-    notify: [hook]
-rules:
+cli_config("hr.yaml", hr.url(), ROUTE_ALERTNAME, rules="""rules:
   - name: cpu_high
     metric: cpu
     by: [host]
     severity: {warning: {above: 50}, critical: {above: 90}}
-""" % hr.url())
+""")
 write("hr1.jsonl", sample("a", 60, T0))
 write("hr2.jsonl", sample("a", 99, T0 + 60))
 write("hr3.jsonl", sample("a", 10, T0 + 120))
@@ -327,38 +306,22 @@ ep = HttpReceiver({"/hook": [{"status": 200, "body": "ok"},
                              {"status": 503, "body": "down"},
                              {"status": 503, "body": "down"},
                              {"status": 200, "body": "ok"}]}).start()
-d5 = Daemon(".", config("""rules:
-  - {name: cpu_high, metric: cpu, by: [host], severity: {critical: {above: 90}}}
-""", webhook_notifier(ep.url()).replace("retry_backoff: 100ms",
-                                        "retry_backoff: 2s"),
-    "routes:\n  - match: {severity: critical}\n    notify: [hook]\n"),
-    name="d5")
-d5.start()
-
-
-def passes(dm):
-    return int(re.search(r"^tocsin_evaluation_duration_seconds_count (\d+)$",
-                         dm.metrics(), re.M).group(1))
-
-
-one = '{"metric":"cpu","labels":{"host":"a"},"value":%d}\n'
-d5.ingest(one % 95, fmt="json")
+d5 = daemon(ep.url(), ROUTE_CRITICAL, "d5", backoff="2s")
+d5.ingest(live("a", 95), fmt="json")
 check(len(ep.wait_for(1, 30)) == 1, "episode 1's firing is sent")
-d5.ingest(one % 10, fmt="json")
+d5.ingest(live("a", 10), fmt="json")
 check(len(ep.wait_for(2, 30)) == 2, "its resolved is tried (503)")
 st, body = d5.request("POST", "/api/v1/silences", json.dumps(
     {"matchers": "severity=critical", "for": "1h"}))
-d5.ingest(one % 95, fmt="json")
+d5.ingest(live("a", 95), fmt="json")
 n = passes(d5)
 check(wait_until(lambda: passes(d5) >= n + 2, 30) is True,
       "timer passes go by while the resolved retries")
 sid = json.loads(body)["id"]
 check(d5.request("DELETE", "/api/v1/silences/%d" % sid)[0] == 204,
       "the silence is expired")
-d5.ingest(one % 10, fmt="json")
-check(wait_until(lambda: "pending" not in [r["status"] for r in
-                                           outbox_rows(d5.store)[0]], 30)
-      is True, "every row ends")
+d5.ingest(live("a", 10), fmt="json")
+check(settled(d5.store), "every row ends")
 rows = outbox_rows(d5.store)[0]
 ids = {r["headers"].get("webhook-id") for r in ep.requests}
 check(len(rows) == 3 and ids == {rows[0]["key"], rows[1]["key"]},
