@@ -31,12 +31,12 @@ struct config *cli_load_config(const char *path);
  * be NULL when path_override is set. */
 struct store *cli_open_store(const struct config *cfg,
                              const char *path_override, enum store_mode mode);
-/* Print "tocsin NAME: msg" usage error and return EXIT_USAGE. */
 /* Stdout failed (a full disk, a closed pipe): remember why at the first
  * failure, before later calls overwrite errno. cli_output_errno: that
  * errno, 0 when stdout never failed. */
 void cli_output_check(void);
 int cli_output_errno(void);
+/* Print "tocsin NAME: msg" usage error and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The usage error of getopt_long's answer c (':' or '?', with ":" leading

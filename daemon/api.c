@@ -668,6 +668,15 @@ static int tally_cb(void *ctx, const struct outbox_row *row)
     return 0;
 }
 
+/* The rows the tally counted for a receiver, onto its metrics line (the
+ * dispatcher's count of those silenced when due is there already). */
+static void add_tally(struct metrics_notifier *m,
+                      const struct silenced_tally *t)
+{
+    m->silenced += t->n;
+    m->skipped = t->skipped;
+}
+
 void api_metrics(struct daemon_ctx *d, struct api_reply *r)
 {
     const struct config *cfg = daemon_config(d);
@@ -708,10 +717,8 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
             }
         }
         for (k = 0; k < d->nsilenced; k++)
-            if (strcmp(d->silenced[k].receiver, mn[i].name) == 0) {
-                mn[i].silenced += d->silenced[k].n;
-                mn[i].skipped = d->silenced[k].skipped;
-            }
+            if (strcmp(d->silenced[k].receiver, mn[i].name) == 0)
+                add_tally(&mn[i], &d->silenced[k]);
     }
     x.nnotifiers = cfg->nnotifiers;
     for (k = 0; k < ndc; k++) {
@@ -743,8 +750,7 @@ void api_metrics(struct daemon_ctx *d, struct api_reply *r)
                 continue;
             mn[x.nnotifiers++].name = d->silenced[k].receiver;
         }
-        mn[i].silenced += d->silenced[k].n;
-        mn[i].skipped = d->silenced[k].skipped;
+        add_tally(&mn[i], &d->silenced[k]);
     }
     pthread_mutex_unlock(&d->ro_mu);
     x.notifiers = mn;

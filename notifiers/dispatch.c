@@ -437,6 +437,12 @@ static void unheard_free(struct hnode *h, void *ctx)
 
 /* --- outcomes --- */
 
+/* The tokens n's rate-limit bucket holds at most (its burst). */
+static double bucket_size(const struct notifier *n)
+{
+    return n->burst >= 1 ? n->burst : 1;
+}
+
 /* Seconds a notification to n may be retried for (max_retry_time). */
 static double retry_budget(const struct notifier *n)
 {
@@ -659,14 +665,12 @@ static void refund_token(struct dispatcher *d, const struct notifier *n,
                          const char *receiver)
 {
     struct rstate *rs;
-    double burst;
 
     if (n == NULL || !(n->rate_per_s > 0))
         return;
-    burst = n->burst >= 1 ? n->burst : 1;
     pthread_mutex_lock(&d->mu);
     rs = rstate_get(d, receiver);
-    rs->tokens = fmin(rs->tokens + 1, burst);
+    rs->tokens = fmin(rs->tokens + 1, bucket_size(n));
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -916,7 +920,7 @@ static bool may_start(struct dispatcher *d, const struct notifier *n,
         *wait = rs->hold_until - mono;
         ok = false;
     } else if (n->rate_per_s > 0) {
-        burst = n->burst >= 1 ? n->burst : 1;
+        burst = bucket_size(n);
         if (!rs->primed) {
             rs->primed = true;
             rs->tokens = burst;

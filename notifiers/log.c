@@ -210,6 +210,16 @@ static struct lpath *lpath_get(const char *path, bool add)
     return &W.paths[W.npaths++];
 }
 
+/* A line that is not written: said once per line, under the notifier's
+ * name (the log notifier never fails a delivery). */
+static void line_dropped(const char *name, const char *why)
+{
+    char mod[128];
+
+    snprintf(mod, sizeof(mod), "log[%s]", name ? name : "");
+    log_warn(mod, "%s: the line is dropped", why);
+}
+
 static void lline_free(struct lline *l)
 {
     free(l->name);
@@ -235,12 +245,8 @@ static void *writer_main(void *arg)
             W.tail = NULL;
         W.busy = true;
         pthread_mutex_unlock(&W.mu);
-        if (write_line(l->path, l->line, l->len, false, &e) < 0) {
-            char mod[128];
-
-            snprintf(mod, sizeof(mod), "log[%s]", l->name);
-            log_warn(mod, "%s: the line is dropped", e.msg);
-        }
+        if (write_line(l->path, l->line, l->len, false, &e) < 0)
+            line_dropped(l->name, e.msg);
         pthread_mutex_lock(&W.mu);
         W.busy = false;
         W.bytes -= l->len;
@@ -295,12 +301,11 @@ static int log_deliver(const struct notifier *n, const struct request *r,
 {
     const struct log_priv *p = n->priv;
     const char *path = p ? p->path : NULL;
-    struct lline *l;
-    bool dropped = false;
-
-    bool regular = to_regular_file(path);
+    bool regular = to_regular_file(path), dropped = false;
     const struct lpath *lp;
+    struct lline *l;
 
+    (void)e; /* never fails a delivery */
     /* Behind lines of its file still waiting for the thread, a line waits
      * its turn (lines to one place keep their order). */
     pthread_mutex_lock(&W.mu);
@@ -311,14 +316,9 @@ static int log_deliver(const struct notifier *n, const struct request *r,
         struct err we = {0};
 
         pthread_mutex_unlock(&W.mu);
-        if (write_line(path, line, len, false, &we) < 0) {
-            char mod[128];
-
-            snprintf(mod, sizeof(mod), "log[%s]", n->name ? n->name : "");
-            log_warn(mod, "%s: the line is dropped", we.msg);
-        }
+        if (write_line(path, line, len, false, &we) < 0)
+            line_dropped(n->name, we.msg);
         free(line);
-        (void)e;
         return 0;
     }
     if (!W.started) {
@@ -348,16 +348,8 @@ static int log_deliver(const struct notifier *n, const struct request *r,
         pthread_cond_signal(&W.work);
     }
     pthread_mutex_unlock(&W.mu);
-    if (dropped) {
-        char mod[128];
-
-        snprintf(mod, sizeof(mod), "log[%s]", n->name ? n->name : "");
-        log_warn(mod,
-                 "%s lines wait to be written already: the line is "
-                 "dropped",
-                 "64 MiB of");
-    }
-    (void)e;
+    if (dropped)
+        line_dropped(n->name, "64 MiB of lines wait to be written already");
     return 0;
 }
 

@@ -343,15 +343,12 @@ static double cooldown_last(struct store *s, const char *fp,
     double last =
         k->heard && isfinite(k->last_notified) ? k->last_notified : -INFINITY;
     struct buf key;
-    char *v = NULL;
     double t;
 
     buf_init(&key, 4096);
     cooldown_key(fp, receiver, &key);
-    if (store_meta_get(s, buf_str(&key), &v, NULL) == 0 && v != NULL &&
-        util_parse_double(v, &t) == 0 && t > last)
+    if (store_meta_number(s, buf_str(&key), &t, NULL) == 0 && t > last)
         last = t;
-    free(v);
     buf_cleanup(&key);
     return last;
 }
@@ -378,7 +375,7 @@ static int cooldown_mark(struct store *s, const char *fp, const char *receiver,
 static int note_ahead(struct router *r, struct store *s, double ts, double now,
                       struct err *e)
 {
-    char *txt = NULL, v[64];
+    char v[64];
     int rc;
 
     /* A lead beyond a week is a broken stamp (milliseconds taken for
@@ -386,13 +383,11 @@ static int note_ahead(struct router *r, struct store *s, double ts, double now,
     if (!(ts - now > 1.0) || ts - now > ROUTER_MAX_AHEAD)
         return 0;
     if (!r->ahead_read) {
-        rc = store_meta_get(s, STORE_META_AHEAD, &txt, e);
+        rc = store_meta_number(s, STORE_META_AHEAD, &r->ahead, e);
         if (rc < 0)
             return -1;
-        r->ahead = rc == 0 && txt ? strtod(txt, NULL) : 0;
-        if (!(r->ahead >= 0))
+        if (rc == 1 || !(r->ahead >= 0))
             r->ahead = 0;
-        free(txt);
         r->ahead_read = true;
     }
     if (ts - now <= r->ahead)

@@ -199,10 +199,9 @@ static void start_one(struct sender *s, struct sender_xfer *x,
     s->active = x;
 }
 
-/* Everything the thread holds (waiting, then running) goes back
- * unfinished. */
-static void abort_all(struct sender *s, struct sender_xfer **fh,
-                      struct sender_xfer **ft)
+/* The transfers waiting for a slot go back unstarted. */
+static void abort_waiting(struct sender *s, struct sender_xfer **fh,
+                          struct sender_xfer **ft)
 {
     while (s->wait) {
         struct sender_xfer *next = s->wait->next;
@@ -212,6 +211,14 @@ static void abort_all(struct sender *s, struct sender_xfer **fh,
         s->wait = next;
     }
     s->wait_tail = NULL;
+}
+
+/* Everything the thread holds (waiting, then running) goes back
+ * unfinished. */
+static void abort_all(struct sender *s, struct sender_xfer **fh,
+                      struct sender_xfer **ft)
+{
+    abort_waiting(s, fh, ft);
     while (s->active) {
         struct sender_xfer *x = s->active;
 
@@ -331,18 +338,10 @@ static void *sender_main(void *arg)
         s->nholds = 0;
         pthread_mutex_unlock(&s->mu);
         queue_append(&s->wait, &s->wait_tail, in, in_tail);
-        if (recall && !stop) {
-            /* Rendered before something changed (a new silence): the
-             * submitter judges them again. */
-            while (s->wait) {
-                struct sender_xfer *next = s->wait->next;
-
-                s->wait->aborted = true;
-                list_push(&fh, &ft, s->wait);
-                s->wait = next;
-            }
-            s->wait_tail = NULL;
-        }
+        /* Rendered before something changed (a new silence): the
+         * submitter judges them again. */
+        if (recall && !stop)
+            abort_waiting(s, &fh, &ft);
         if (stop) {
             abort_all(s, &fh, &ft);
         } else {

@@ -472,14 +472,11 @@ int report_compute(struct store *s, double since, double until, double short_s,
      * be before the event's own ts (an agent's clock ahead): read them
      * from that far back. */
     {
-        char *txt = NULL;
-        int rc = store_meta_get(s, STORE_META_AHEAD, &txt, e);
-        double ahead = rc == 0 && txt ? strtod(txt, NULL) : 0;
+        double ahead = 0;
 
-        free(txt);
-        if (rc < 0)
+        if (store_meta_number(s, STORE_META_AHEAD, &ahead, e) < 0)
             goto err;
-        if (ahead > 0 && isfinite(ahead))
+        if (ahead > 0)
             rows_since = since - ahead;
     }
     if (store_outbox_foreach(s, rows_since, on_outbox, &c, e) < 0)

@@ -135,16 +135,9 @@ bool report_schedule_due(const struct report_cfg *rc, double now,
 
 int report_schedule_last_sent(struct store *s, double *last, struct err *e)
 {
-    char *v = NULL;
-    int rc = store_meta_get(s, REPORT_META_LAST_SENT, &v, e);
-
+    /* No mark, or one that cannot be read: never sent. */
     *last = -1;
-    if (rc < 0)
-        return -1;
-    if (rc == 0 && v != NULL && util_parse_double(v, last) < 0)
-        *last = -1; /* unreadable mark: treat as never sent */
-    free(v);
-    return 0;
+    return store_meta_number(s, REPORT_META_LAST_SENT, last, e) < 0 ? -1 : 0;
 }
 
 int report_schedule_check(struct store *s, const struct report_cfg *rc,

@@ -214,6 +214,10 @@ int store_silence_next_start(struct store *s, double after, double *t,
 #define STORE_META_AHEAD "outbox_ahead"
 int store_meta_get(struct store *s, const char *key, char **out /* free() */,
                    struct err *e); /* 1 when absent */
+/* key's value as a number: 0 with *out set, 1 when absent or not a number
+ * (*out left as it is), -1 on a store error. */
+int store_meta_number(struct store *s, const char *key, double *out,
+                      struct err *e);
 int store_meta_put(struct store *s, const char *key, const char *value,
                    struct err *e);
 

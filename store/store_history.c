@@ -378,6 +378,18 @@ int store_meta_get(struct store *s, const char *key, char **out, struct err *e)
     return rc == SQLITE_ROW ? 0 : 1;
 }
 
+int store_meta_number(struct store *s, const char *key, double *out,
+                      struct err *e)
+{
+    char *v = NULL;
+    int rc = store_meta_get(s, key, &v, e);
+
+    if (rc == 0 && (v == NULL || util_parse_double(v, out) < 0))
+        rc = 1;
+    free(v);
+    return rc;
+}
+
 int store_meta_put(struct store *s, const char *key, const char *value,
                    struct err *e)
 {
