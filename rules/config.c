@@ -528,6 +528,7 @@ struct config *config_load_buf(const char *text, size_t len, const char *file,
         "listen",
         "evaluation_interval",
         "checkpoint_interval",
+        "series_idle",
         "report",
         "defaults",
         "inputs",
@@ -553,6 +554,7 @@ struct config *config_load_buf(const char *text, size_t len, const char *file,
     c->dir = xstrdup(dir ? dir : ".");
     c->evaluation_interval = 10;
     c->checkpoint_interval = 60;
+    c->series_idle = 3600;
     c->repeat_interval = 4 * 3600;
     c->send_resolved = true;
     L.c = c;
@@ -584,6 +586,9 @@ struct config *config_load_buf(const char *text, size_t len, const char *file,
                              "evaluation_interval", &c->evaluation_interval, d);
     config_positive_duration(cfg_get(root, "checkpoint_interval"),
                              "checkpoint_interval", &c->checkpoint_interval, d);
+    /* 0s: never forget. */
+    cfg_duration(cfg_get(root, "series_idle"), "series_idle", &c->series_idle,
+                 d);
     /* defaults first: notifiers inherit defaults.send_resolved whatever the
      * key order in the file; defaults.notify needs the notifiers. */
     load_defaults(&L, root);

@@ -156,6 +156,9 @@ struct config {
     char *listen;               /* NULL = no HTTP server */
     double evaluation_interval; /* default 10s */
     double checkpoint_interval; /* default 1m */
+    double series_idle;         /* daemon: an ok series without samples
+                                   this long is forgotten; default 1h,
+                                   0 = never */
     struct report_cfg report;
     double repeat_interval; /* defaults.repeat_interval, default 4h */
     bool send_resolved;     /* defaults.send_resolved, default true */

@@ -418,6 +418,7 @@ struct series *engine_series_new(struct engine *e, size_t rule_idx,
     s->rule = r;
     s->node.hash = h;
     s->heap_idx = NO_HEAP;
+    s->seen = NAN;
     /* `last` without a window is the newest sample's value: the series
      * keeps it in `value` and needs no window at all. */
     if (!series_windowless(r))
@@ -625,6 +626,7 @@ struct source *engine_source_get(struct engine *e, uint64_t h)
     src = xmalloc(sizeof(*src) + len);
     src->node.hash = h;
     src->newest = -INFINITY;
+    src->seen = NAN;
     src->cache = NULL;
     src->ncache = 0;
     src->keylen = (uint32_t)len;
@@ -696,6 +698,7 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
             se->lag = e->arrival - s->ts;
     }
     se->has_samples = true;
+    se->seen = e->arrival;
     engine_mark_dirty(e, se, false);
     engine_heap_update(e, se);
     /* The next sample ends the nodata state. */
@@ -755,6 +758,7 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
         return 1;
     }
     src->newest = s->ts;
+    src->seen = e->arrival;
     e->st.samples++;
     for (size_t i = 0; i < m->nrules; i++)
         if ((rc = feed_rule(e, m->rules[i], s, h & WINDOW_SRC_MASK,

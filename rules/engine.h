@@ -67,6 +67,23 @@ int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx);
  * came. NAN (the default, replays): not known. */
 void engine_set_arrival(struct engine *e, double arrival);
 
+/* The daemon's memory under label churn: forget every series that is ok
+ * (no tier pending or resolving, not in nodata, its rule without nodata),
+ * whose window is empty and that has had no sample for idle seconds of
+ * wall clock (now), and every source without a sample for idle seconds or
+ * the longest window, whichever is longer. A later sample starts such a
+ * series or source afresh, which is what keeping it would have given,
+ * but for one thing: a sample older than a forgotten source's newest is
+ * no longer recognised as late. del is called with the key of each
+ * forgotten series that has a row in the store (the row must go, or a
+ * restart would bring it back); if it fails, nothing is forgotten and -1
+ * is returned. *forgot (may be NULL) gets the number of series forgotten.
+ * A time not known yet (a restored series, a replayed sample) counts from
+ * the first call that sees it. */
+typedef int (*engine_del_fn)(void *ctx, const char *key);
+int engine_forget(struct engine *e, double now, double idle, engine_del_fn del,
+                  void *ctx, size_t *forgot);
+
 void engine_stats(const struct engine *e, struct engine_stats *out);
 
 /* Iterate over the firing series (severity != ok) for `tocsin test` and

@@ -32,6 +32,7 @@ struct metric_ent {
 struct source {
     struct hnode node;
     double newest;
+    double seen; /* wall clock of its last sample (daemon; NAN: unknown) */
     void *cache;
     uint32_t ncache;
     uint32_t keylen;
@@ -60,7 +61,11 @@ struct series {
     bool win_dirty;   /* samples arrived since the last save */
     bool listed;      /* in engine.dirty */
     bool saved;       /* a row exists in the store */
+    bool gone;        /* engine_forget: being forgotten */
     double newest;    /* newest sample time */
+    double seen;      /* wall clock of its last sample (the daemon's batch
+                         arrival; NAN: unknown, as in a replay or since a
+                         restart) */
     double lag;       /* daemon: how far newest was behind the wall clock
                          when that sample came (0: unknown, or on time) */
     double starts_at; /* when severity last left ok */

@@ -43,6 +43,7 @@ struct pipeline {
     struct buf pend_str;
     struct pipeline_stats st;
     struct names *changed; /* at start: rules redefined since the last run */
+    double next_forget;    /* wall clock of the next engine_forget */
 };
 
 /* A small set of rule names. */
@@ -413,6 +414,37 @@ int pipeline_end_of_stream(struct pipeline *p, bool at_clock, struct err *e)
     return p->failed ? -1 : 0;
 }
 
+static int del_cb(void *ctx, const char *key)
+{
+    struct pipeline *p = ctx;
+
+    if (ensure_txn(p, p->err) < 0)
+        return -1;
+    return store_series_del(p->store, key, p->err);
+}
+
+/* Idle series go (engine_forget), checked a few times per series_idle
+ * and at least every minute; their rows go in the tick's transaction. */
+static int forget_idle(struct pipeline *p, double now, struct err *e)
+{
+    double idle = p->cfg->series_idle, every = idle / 4 < 60 ? idle / 4 : 60;
+    size_t n = 0;
+    int rc;
+
+    if (idle <= 0 || now < p->next_forget)
+        return 0;
+    p->next_forget = now + every;
+    p->err = e;
+    rc = engine_forget(p->engine, now, idle, del_cb, p, &n);
+    p->err = NULL;
+    if (rc < 0)
+        return -1;
+    if (n > 0)
+        log_debug("pipeline", "forgot %zu series without samples for %gs", n,
+                  idle);
+    return 0;
+}
+
 int pipeline_tick(struct pipeline *p, double now, struct err *e)
 {
     int notified = 0;
@@ -429,7 +461,7 @@ int pipeline_tick(struct pipeline *p, double now, struct err *e)
     p->err = NULL;
     if (p->failed)
         return -1;
-    if (ensure_txn(p, e) < 0 ||
+    if (forget_idle(p, now, e) < 0 || ensure_txn(p, e) < 0 ||
         router_repeats(p->router, p->store, now, &notified, e) < 0) {
         p->failed = 1;
         return -1;

@@ -69,6 +69,7 @@ START_TEST(empty_file_is_an_empty_valid_config)
     ck_assert_str_eq(c->store, "/etc/tocsin/tocsin.db");
     ck_assert_double_eq(c->evaluation_interval, 10);
     ck_assert_double_eq(c->checkpoint_interval, 60);
+    ck_assert_double_eq(c->series_idle, 3600);
     ck_assert_double_eq(c->repeat_interval, 4 * 3600);
     ck_assert(c->send_resolved);
     ck_assert(!c->report.present);
@@ -639,12 +640,22 @@ START_TEST(durations_parse_units_and_sums)
 {
     struct config *c = load("evaluation_interval: 250ms\n"
                             "checkpoint_interval: 1h30m\n"
+                            "series_idle: 2d\n"
                             "defaults: {repeat_interval: 1d}\n");
     ck_assert_ptr_nonnull(c);
     ck_assert_double_eq_tol(c->evaluation_interval, 0.25, 1e-9);
     ck_assert_double_eq(c->checkpoint_interval, 5400);
+    ck_assert_double_eq(c->series_idle, 2 * 86400);
     ck_assert_double_eq(c->repeat_interval, 86400);
     config_free(c);
+    /* 0s: series are never forgotten. */
+    c = load("series_idle: 0s\n");
+    ck_assert_double_eq(c->series_idle, 0);
+    config_free(c);
+    ck_load_error("series_idle: soon\n",
+                  "f.yaml:1:14: invalid duration \"soon\" for "
+                  "series_idle (expected e.g. 250ms, 30s, 5m, 2h, 1d, "
+                  "1w or sums like 1h30m)");
 }
 END_TEST
 

@@ -776,6 +776,178 @@ START_TEST(tick_judges_late_data_at_its_own_time)
 }
 END_TEST
 
+/* ---- forgetting idle series (the daemon under label churn) ---- */
+
+struct dels {
+    char key[8][32];
+    int n;
+    int fail; /* answer -1 */
+};
+
+static int del_key(void *ctx, const char *key)
+{
+    struct dels *d = ctx;
+
+    if (d->fail)
+        return -1;
+    if (d->n < 8)
+        snprintf(d->key[d->n], sizeof(d->key[0]), "%s", key);
+    d->n++;
+    return 0;
+}
+
+static int save_ignore(void *ctx, const char *key, const char *rule,
+                       const char *fp, const void *blob, size_t len)
+{
+    (void)ctx, (void)key, (void)rule, (void)fp, (void)blob, (void)len;
+    return 0;
+}
+
+static size_t series_count(const struct engine *e)
+{
+    struct engine_stats st;
+
+    engine_stats(e, &st);
+    return st.series;
+}
+
+static const char *forget_cfg =
+    "rules:\n"
+    "  - name: ok\n"
+    "    metric: m\n"
+    "    by: [host]\n"
+    "    window: 10s\n"
+    "    aggregate: avg\n"
+    "    severity: {warning: {above: 100}}\n"
+    "  - name: pend\n"
+    "    metric: p\n"
+    "    by: [host]\n"
+    "    severity: {warning: {above: 100, for: 1h}}\n"
+    "  - name: nd\n"
+    "    metric: n\n"
+    "    by: [host]\n"
+    "    severity: {warning: {above: 100}}\n"
+    "    nodata: {after: 1d}\n";
+
+/* Only a series that is ok, with no timer running, its window empty and
+ * no sample for `idle` of wall clock is forgotten; its store row goes. */
+START_TEST(forget_takes_only_idle_ok_series)
+{
+    struct config *c = load(forget_cfg);
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+    struct dels d = {0};
+    size_t n = 99;
+
+    engine_set_arrival(e, 1000);
+    feed1(e, "m", "host", "a", 10, 1000, &l);  /* ok */
+    feed1(e, "m", "host", "b", 150, 1000, &l); /* firing */
+    feed1(e, "p", "host", "x", 150, 1000, &l); /* pending (for 1h) */
+    feed1(e, "n", "host", "y", 10, 1000, &l);  /* ok, nodata deadline */
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_int_eq(engine_save(e, true, true, save_ignore, NULL), 0);
+    ck_assert_uint_eq(series_count(e), 4);
+    /* 59 s without a sample: not yet. */
+    ck_assert_int_eq(engine_forget(e, 1059, 60, del_key, &d, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(d.n, 0);
+    ck_assert_int_eq(engine_forget(e, 1061, 60, del_key, &d, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(d.n, 1);
+    ck_assert_str_eq(d.key[0], "ok\x1f"
+                               "a");
+    ck_assert_uint_eq(series_count(e), 3);
+    /* The firing one still resolves, the pending one still fires. */
+    engine_set_arrival(e, 1070);
+    feed1(e, "m", "host", "b", 10, 1070, &l);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_str_eq(l.kinds[1], "resolved");
+    engine_tick(e, 1000 + 3601, collect, &l);
+    ck_assert_int_eq(l.n, 3);
+    ck_assert_str_eq(l.kinds[2], "firing");
+    /* A forgotten series starts afresh with its next sample. */
+    engine_set_arrival(e, 5000);
+    feed1(e, "m", "host", "a", 150, 5000, &l);
+    ck_assert_int_eq(l.n, 4);
+    ck_assert_str_eq(l.kinds[3], "firing");
+    ck_assert_uint_eq(series_count(e), 4);
+    close_engine(e, c, &l);
+}
+END_TEST
+
+/* A window longer than the idle time keeps its series until it is empty;
+ * the source that fed it stays (its cache of a series forgotten meanwhile
+ * must not be used: ASan checks), and a failed store delete forgets
+ * nothing. */
+START_TEST(forget_waits_for_an_empty_window_and_a_failed_delete)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: last\n"
+                            "    metric: m\n"
+                            "    severity: {warning: {above: 100}}\n"
+                            "  - name: long\n"
+                            "    metric: m\n"
+                            "    window: 2h\n"
+                            "    aggregate: count\n"
+                            "    severity: {warning: {above: 100}}\n"
+                            "  - name: solo\n"
+                            "    metric: q\n"
+                            "    severity: {warning: {above: 100}}\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+    struct dels d = {.fail = 1};
+    struct engine_stats st;
+    size_t n = 99;
+
+    engine_set_arrival(e, 1000);
+    feed1(e, "m", NULL, NULL, 10, 1000, &l);
+    feed1(e, "q", NULL, NULL, 10, 1000, &l);
+    ck_assert_int_eq(engine_save(e, true, true, save_ignore, NULL), 0);
+    ck_assert_int_eq(engine_forget(e, 1061, 60, del_key, &d, &n), -1);
+    ck_assert_uint_eq(series_count(e), 3);
+    d.fail = 0;
+    ck_assert_int_eq(engine_forget(e, 1062, 60, del_key, &d, &n), 0);
+    ck_assert_uint_eq(n, 2); /* `last`, `solo`; `long` holds its sample */
+    ck_assert_int_eq(d.n, 2);
+    engine_stats(e, &st);
+    ck_assert_uint_eq(st.sources, 2); /* kept for the 2h window */
+    engine_set_arrival(e, 1070);
+    feed1(e, "m", NULL, NULL, 150, 1070, &l);
+    feed1(e, "q", NULL, NULL, 150, 1070, &l);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_str_eq(l.kinds[0], "firing");
+    ck_assert_str_eq(l.kinds[1], "firing");
+    ck_assert_uint_eq(series_count(e), 3);
+    /* Two hours on, the window is empty: it goes, and the sources. */
+    ck_assert_int_eq(engine_forget(e, 1070 + 7201, 60, del_key, &d, &n), 0);
+    ck_assert_uint_eq(n, 1); /* `last` and `solo` are firing: kept */
+    engine_stats(e, &st);
+    ck_assert_uint_eq(st.series, 2);
+    ck_assert_uint_eq(st.sources, 0);
+    close_engine(e, c, &l);
+}
+END_TEST
+
+/* Without an arrival time (a replay, a series restored at start) the idle
+ * time counts from the first look. */
+START_TEST(forget_counts_unknown_arrival_from_the_first_look)
+{
+    struct config *c = load(SIMPLE_RULE("      warning: {above: 100}\n"));
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+    struct dels d = {0};
+    size_t n = 99;
+
+    feed1(e, "m", "host", "a", 10, 5, &l);
+    ck_assert_int_eq(engine_forget(e, 100, 60, del_key, &d, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(engine_forget(e, 161, 60, del_key, &d, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(d.n, 0); /* never saved: no row to delete */
+    close_engine(e, c, &l);
+}
+END_TEST
+
 /* ---- persistence: split streams ---- */
 
 struct saved {
@@ -1177,6 +1349,9 @@ Suite *engine_suite(void)
     tcase_add_test(t, reload_without_nodata_ends_the_nodata_alert);
     tcase_add_test(t, tick_keeps_the_window_a_late_sample_sees);
     tcase_add_test(t, tick_judges_late_data_at_its_own_time);
+    tcase_add_test(t, forget_takes_only_idle_ok_series);
+    tcase_add_test(t, forget_waits_for_an_empty_window_and_a_failed_delete);
+    tcase_add_test(t, forget_counts_unknown_arrival_from_the_first_look);
     tcase_add_test(t, split_stream_gives_the_events_of_one_run);
     tcase_add_test(t, restore_skips_a_rule_whose_definition_changed);
     tcase_add_test(t, restore_keeps_a_series_of_many_by_labels);
