@@ -1,5 +1,5 @@
-/* log.c - the tiny logging API: a level, a module prefix, one write per line.
- */
+/* log.c - the tiny logging API: a level, a module prefix, one write per line
+ * (or per block of lines, while a thread holds them: log_hold). */
 #include "log.h"
 
 #include <ctype.h>
@@ -39,6 +39,34 @@ static int level_now(void)
         __atomic_store_n(&min_level, lvl, __ATOMIC_RELAXED);
     }
     return lvl;
+}
+
+/* Lines this thread holds for fewer writes (log_hold). A write of up to
+ * PIPE_BUF bytes reaches a pipe (journald, a supervisor) whole, so lines
+ * of other threads never land inside one. */
+#define HELD_MAX 4096
+static __thread struct {
+    char buf[HELD_MAX];
+    size_t len;
+    unsigned depth;
+} held;
+
+static void held_flush(void)
+{
+    if (held.len > 0 && write(STDERR_FILENO, held.buf, held.len) < 0)
+        held.len = 0; /* nowhere to tell */
+    held.len = 0;
+}
+
+void log_hold(void)
+{
+    held.depth++;
+}
+
+void log_release(void)
+{
+    if (held.depth > 0 && --held.depth == 0)
+        held_flush();
 }
 
 bool log_on(enum log_level lvl)
@@ -81,6 +109,13 @@ void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
         if (iscntrl((unsigned char)line[i]) && line[i] != '\t')
             line[i] = ' ';
     line[n++] = '\n';
+    if (held.depth > 0) {
+        if (held.len + (size_t)n > HELD_MAX)
+            held_flush();
+        memcpy(held.buf + held.len, line, (size_t)n);
+        held.len += (size_t)n;
+        return;
+    }
     if (write(STDERR_FILENO, line, (size_t)n) < 0)
         return;
 }

@@ -15,6 +15,13 @@ bool log_on(enum log_level lvl);
 void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Between log_hold and log_release (nested: the outermost release), the
+ * calling thread's lines are written in blocks of whole lines, up to
+ * PIPE_BUF bytes a write, instead of one write each: for a burst of lines
+ * (the events of a commit). */
+void log_hold(void);
+void log_release(void);
+
 #define log_debug(mod, ...) log_msg(LOG_DEBUG, mod, __VA_ARGS__)
 #define log_info(mod, ...) log_msg(LOG_INFO, mod, __VA_ARGS__)
 #define log_warn(mod, ...) log_msg(LOG_WARN, mod, __VA_ARGS__)

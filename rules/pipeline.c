@@ -128,6 +128,8 @@ static void pend_add(struct pipeline *p, const struct alert_event *ev)
 /* The batch committed (tell) or was rolled back (forget its events). */
 static void pend_done(struct pipeline *p, bool tell)
 {
+    /* A commit's events are told in a burst: lines in blocks. */
+    log_hold();
     for (size_t i = 0; tell && !p->pend_str.failed && i < p->npend; i++) {
         const struct pend *q = &p->pend[i];
         struct pipeline_committed c = {
@@ -137,6 +139,7 @@ static void pend_done(struct pipeline *p, bool tell)
 
         p->on_committed(p->on_committed_ctx, &c);
     }
+    log_release();
     p->npend = 0;
     buf_reset(&p->pend_str);
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/buf.h"
@@ -308,6 +309,48 @@ START_TEST(log_line_folds_control_characters)
 }
 END_TEST
 
+/* Held lines (log_hold) are written in blocks of whole lines of at most
+ * PIPE_BUF bytes, the rest at the outermost release, and none is lost. */
+START_TEST(log_hold_writes_whole_lines_in_blocks)
+{
+    char path[] = "/tmp/check-log.XXXXXX";
+    int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+    static char got[65536];
+    struct stat st;
+    ssize_t n;
+    int lines = 0;
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
+    log_hold();
+    log_hold(); /* nested: the outer release writes */
+    for (int i = 0; i < 200; i++)
+        log_msg(LOG_INFO, "engine", "line %03d %s", i,
+                "................................................");
+    log_release();
+    ck_assert_int_eq(fstat(fd, &st), 0);
+    /* Blocks went out as the buffer filled: whole lines, not all yet. */
+    ck_assert_int_gt(st.st_size, 0);
+    n = pread(fd, got, sizeof(got) - 1, 0);
+    ck_assert_int_eq(n, st.st_size);
+    ck_assert_int_eq(got[n - 1], '\n');
+    ck_assert_ptr_null(strstr(got, "line 199"));
+    log_release();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    n = pread(fd, got, sizeof(got) - 1, 0);
+    close(fd);
+    unlink(path);
+    ck_assert_int_gt(n, 0);
+    got[n] = '\0';
+    for (char *p = got; (p = strchr(p, '\n')) != NULL; p++)
+        lines++;
+    ck_assert_int_eq(lines, 200);
+    ck_assert_ptr_nonnull(strstr(got, " info engine: line 000 ."));
+    ck_assert_ptr_nonnull(strstr(got, " info engine: line 199 ."));
+}
+END_TEST
+
 /* Trees from the arena: two alive at once stay intact when one is freed,
  * a tree may be changed (nodes from malloc) and printed, a tree larger
  * than the arena spills to malloc, and a failed parse leaves nothing. */
@@ -364,6 +407,7 @@ Suite *common_suite(void)
     tcase_add_test(t, fingerprint_is_order_independent_and_stable);
     tcase_add_test(t, fingerprint_tells_shadowed_by_values_apart);
     tcase_add_test(t, log_line_folds_control_characters);
+    tcase_add_test(t, log_hold_writes_whole_lines_in_blocks);
     suite_add_tcase(s, t);
     return s;
 }
