@@ -37,10 +37,13 @@
 /* Notifications of a receiver handed to the transfer threads and not
  * finished. Beyond its slots they wait in its thread, rendered: the
  * thread starts the next one the moment a slot frees, without waiting for
- * this thread to render it (512 against 128: 8% more deliveries per
- * second to one fast receiver). There is no cap in all: receivers that
- * stop answering fill only their own share, never another's. */
+ * this thread to render it (512 against 128: 7% more deliveries per
+ * second to one fast receiver). In all, at most DISPATCH_MAX_INFLIGHT
+ * (memory), except that a receiver below its DISPATCH_MAX_HOST_CONNS
+ * slots may always start one: receivers that stop answering fill the
+ * queues, never another receiver's connections. */
 #define DISPATCH_MAX_PER_RECEIVER 512
+#define DISPATCH_MAX_INFLIGHT 1024
 /* Rows read from the outbox per turn: the first deliveries start while the
  * rest of a long backlog is still to be read. */
 #define DISPATCH_LOAD_BATCH 256
@@ -921,7 +924,9 @@ static bool may_start(struct dispatcher *d, const struct notifier *n,
         return true; /* start() fails the row at once */
     pthread_mutex_lock(&d->mu);
     rs = rstate_get(d, n->name);
-    if (rs->inflight >= DISPATCH_MAX_PER_RECEIVER) {
+    if (rs->inflight >= DISPATCH_MAX_PER_RECEIVER ||
+        (rs->inflight >= (size_t)DISPATCH_MAX_HOST_CONNS &&
+         d->inflight >= DISPATCH_MAX_INFLIGHT)) {
         ok = false;
     } else if (rs->hold_until > mono) {
         *wait = rs->hold_until - mono;

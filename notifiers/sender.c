@@ -65,6 +65,8 @@ struct sender {
     } urls[SENDER_URLS];
     size_t nurls;
     size_t lane_slots;
+    size_t max_running; /* its connections: no transfer waits in libcurl */
+    size_t nrunning;    /* transfers in the multi */
     struct sender_xfer *active;           /* transfers in the multi */
     struct sender_xfer *wait, *wait_tail; /* taken, waiting for a slot */
     struct lane *lanes;
@@ -192,6 +194,7 @@ static void start_one(struct sender *s, struct sender_xfer *x,
         return;
     }
     lane_get(s, x->lane)->running++;
+    s->nrunning++;
     x->prev = NULL;
     x->next = s->active;
     if (s->active)
@@ -229,6 +232,7 @@ static void abort_all(struct sender *s, struct sender_xfer **fh,
     }
     for (size_t i = 0; i < s->nlanes; i++)
         s->lanes[i].running = 0;
+    s->nrunning = 0;
 }
 
 /* Start the waiting transfers whose lane has a free slot and is not held,
@@ -248,7 +252,9 @@ static double start_waiting(struct sender *s, struct sender_xfer **fh,
             if (l->hold_until - now < held)
                 held = l->hold_until - now;
             list_push(&keep, &keep_tail, x);
-        } else if (l->running < s->lane_slots) {
+        } else if (l->running < s->lane_slots && s->nrunning < s->max_running) {
+            /* A transfer libcurl holds for a free connection would run
+             * down its timeout there: it waits here instead. */
             start_one(s, x, fh, ft);
         } else {
             list_push(&keep, &keep_tail, x);
@@ -304,6 +310,7 @@ static size_t reap(struct sender *s, struct sender_xfer **fh,
         active_unlink(s, x);
         curl_multi_remove_handle(s->multi, x->h);
         lane_get(s, x->lane)->running--;
+        s->nrunning--;
         hold_on_429(s, x);
         list_push(fh, ft, x);
         n++;
@@ -379,6 +386,7 @@ struct sender *sender_new(void (*wake)(void *), void *arg, size_t lane_slots,
     struct sender *s = xcalloc(1, sizeof(*s));
 
     s->lane_slots = lane_slots > 0 ? lane_slots : 1;
+    s->max_running = total_conns > 0 ? (size_t)total_conns : 1;
     s->wake = wake;
     s->arg = arg;
     s->multi = curl_multi_init();

@@ -72,9 +72,12 @@ void engine_set_arrival(struct engine *e, double arrival);
  * whose window is empty and that has had no sample for idle seconds of
  * wall clock (now), and every source without a sample for idle seconds or
  * the longest window, whichever is longer. A later sample starts such a
- * series or source afresh, which is what keeping it would have given,
- * but for one thing: a sample older than a forgotten source's newest is
- * no longer recognised as late. del is called with the key of each
+ * series or source afresh. For samples stamped after its last one that is
+ * what keeping it would have given; one stamped before it (a backfill, or
+ * a source lagging behind another of the series, by more than idle) is
+ * judged as by a new series, without the old window, and one older than
+ * a forgotten source's newest is no longer recognised as late. del is
+ * called with the key of each
  * forgotten series that has a row in the store (the row must go, or a
  * restart would bring it back); if it fails, nothing is forgotten and -1
  * is returned. *forgot (may be NULL) gets the number of series forgotten.
