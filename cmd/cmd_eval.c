@@ -369,6 +369,7 @@ int cmd_eval(int argc, char **argv)
              * only spaces them out), and a signal ends the wait. */
             struct dispatch_counter *dc;
             uint64_t sent = 0, failed = 0, silenced = ps.silenced;
+            char skipped[64] = "";
             size_t ndc;
             /* The stream is written: the deliveries need no large cache. */
             store_cache_limit(st, STORE_CACHE_SMALL_KIB);
@@ -387,11 +388,16 @@ int cmd_eval(int argc, char **argv)
                 silenced += dc[i].silenced;
             }
             free(dc);
+            /* Held back by a notifier's cooldown: said only when some
+             * were, so the usual line stays as it was. */
+            if (ps.skipped > 0)
+                snprintf(skipped, sizeof(skipped), ", %llu skipped (cooldown)",
+                         (unsigned long long)ps.skipped);
             fprintf(stderr,
                     "eval: notifications: %llu sent, %llu failed, %llu "
-                    "silenced\n",
+                    "silenced%s\n",
                     (unsigned long long)sent, (unsigned long long)failed,
-                    (unsigned long long)silenced);
+                    (unsigned long long)silenced, skipped);
         }
     }
     dispatcher_free(c.d);

@@ -525,6 +525,8 @@ int router_record(struct router *r, struct store *s,
                 r->stats.notifications++;
             } else if (row.status == OUTBOX_SILENCED) {
                 r->stats.silenced++;
+            } else if (row.status == OUTBOX_SKIPPED) {
+                r->stats.skipped++;
             }
         }
         if (ev->kind == EV_RESOLVED)

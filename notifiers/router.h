@@ -26,6 +26,7 @@ struct router_stats {
     uint64_t events;        /* recorded */
     uint64_t notifications; /* outbox rows inserted as pending */
     uint64_t silenced;      /* notifications recorded as silenced */
+    uint64_t skipped;       /* notifications held back by `cooldown` */
 };
 
 /* Record ev (with its JSON line event_json) in s inside the caller's

@@ -650,4 +650,5 @@ void pipeline_stats(const struct pipeline *p, struct pipeline_stats *out)
     *out = p->st;
     router_stats(p->router, &rs);
     out->silenced = rs.silenced;
+    out->skipped = rs.skipped;
 }

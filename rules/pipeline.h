@@ -94,7 +94,7 @@ struct engine *pipeline_engine(struct pipeline *p);
 struct router *pipeline_router(struct pipeline *p);
 
 struct pipeline_stats {
-    uint64_t samples, late, events, notifications, silenced, commits;
+    uint64_t samples, late, events, notifications, silenced, skipped, commits;
 };
 void pipeline_stats(const struct pipeline *p, struct pipeline_stats *out);
 

@@ -79,6 +79,9 @@ rows, _ = outbox_rows("store.db")
 cool = [r["status"] for r in rows if r["receiver"] == "cool"]
 check(cool.count("skipped") >= 2 and cool.count("sent") == 1,
       "cooldown rows are recorded as skipped: %s" % cool)
+check(", %d skipped (cooldown)" % cool.count("skipped") in p.stderr,
+      "the eval summary counts them: %s"
+      % [ln for ln in p.stderr.splitlines() if "notifications:" in ln])
 
 # --- 2. no route and no default: only recorded --------------------------
 write("cfg2.yaml", """
