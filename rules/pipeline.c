@@ -43,6 +43,7 @@ struct pipeline {
     struct buf pend_str;
     struct pipeline_stats st;
     struct names *changed; /* at start: rules redefined since the last run */
+    struct keys *stale;    /* at start: saved series the engine skipped */
     double next_forget;    /* wall clock of the next engine_forget */
 };
 
@@ -74,6 +75,39 @@ static void names_free(struct names *ns)
     for (size_t i = 0; i < ns->n; i++)
         free(ns->v[i]);
     free(ns->v);
+}
+
+/* A list of strings (no lookups). */
+struct keys {
+    char **v;
+    size_t n, cap;
+};
+
+static void keys_add(struct keys *k, const char *s)
+{
+    if (k->n == k->cap) {
+        k->cap = k->cap ? k->cap * 2 : 16;
+        k->v = xrealloc(k->v, k->cap * sizeof(*k->v));
+    }
+    k->v[k->n++] = xstrdup(s);
+}
+
+static void keys_free(struct keys *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        free(k->v[i]);
+    free(k->v);
+    memset(k, 0, sizeof(*k));
+}
+
+static int keys_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool keys_has_sorted(const struct keys *k, const char *s)
+{
+    return k->n > 0 && bsearch(&s, k->v, k->n, sizeof(*k->v), keys_cmp) != NULL;
 }
 
 static int ensure_txn(struct pipeline *p, struct err *e)
@@ -182,9 +216,12 @@ static int restore_cb(void *ctx, const char *key, const void *blob, size_t len)
 
     if (rc < 0)
         log_warn("pipeline", "skipping saved series: %s", e.msg);
+    if (rc == 1 && p->stale != NULL)
+        keys_add(p->stale, key);
     if (rc == 1 && p->changed != NULL) {
         /* A series of a rule the config has, saved under another
-         * definition of it: the rule changed while tocsin was down. */
+         * definition of it: the rule changed (while tocsin was down, or
+         * by a reload since its last start). */
         const char *sep = strchr(key, '\x1f');
         size_t nl = sep ? (size_t)(sep - key) : strlen(key);
         char name[256];
@@ -218,6 +255,9 @@ struct gone {
 struct gone_ctx {
     const struct config *old, *cfg;
     const struct names *changed; /* at start (old NULL): redefined rules */
+    const struct keys *alive;    /* at start: fingerprints (sorted) of their
+                                    alerts restored firing, saved under the
+                                    current definition */
     struct gone *v;
     size_t n;
 };
@@ -241,7 +281,8 @@ static int gone_cb(void *ctx, const struct store_alert *a)
 
     if (g->old != NULL ? !rule_gone(g->old, g->cfg, a->rule)
                        : config_rule(g->cfg, a->rule) != NULL &&
-                             !names_has(g->changed, a->rule))
+                             (!names_has(g->changed, a->rule) ||
+                              keys_has_sorted(g->alive, a->fingerprint)))
         return 0;
     g->v = xrealloc(g->v, (g->n + 1) * sizeof(*g->v));
     x = &g->v[g->n++];
@@ -314,6 +355,41 @@ static int resolve_all_gone(struct pipeline *p, struct gone_ctx *g,
     return rc;
 }
 
+struct alive_ctx {
+    const struct names *changed;
+    struct keys *alive;
+};
+
+/* engine_alert_fn: the fingerprints of the changed rules' firing series. */
+static int alive_cb(void *ctx, const char *rule, const struct label *labels,
+                    size_t nlabels, enum severity sev, double value,
+                    bool has_value, double since, const char *fingerprint)
+{
+    struct alive_ctx *ac = ctx;
+
+    (void)labels, (void)nlabels, (void)sev, (void)value, (void)has_value,
+        (void)since;
+    if (names_has(ac->changed, rule))
+        keys_add(ac->alive, fingerprint);
+    return 0;
+}
+
+/* Delete the saved series in stale, in one transaction. */
+static int forget_stale(struct pipeline *p, const struct keys *stale,
+                        struct err *e)
+{
+    for (size_t i = 0; i < stale->n; i++) {
+        if (ensure_txn(p, e) < 0 ||
+            store_series_del(p->store, stale->v[i], e) < 0) {
+            if (p->in_txn)
+                store_rollback(p->store);
+            p->in_txn = false;
+            return -1;
+        }
+    }
+    return pipeline_commit(p, NULL, e);
+}
+
 struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
                               bool replay, struct err *e)
 {
@@ -329,19 +405,36 @@ struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
     buf_init(&p->pend_str, (size_t)256 << 20);
     if (!replay) {
         struct names changed = {0};
-        struct gone_ctx g = {NULL, cfg, &changed, NULL, 0};
+        struct keys stale = {0}, alive = {0};
+        struct gone_ctx g = {NULL, cfg, &changed, &alive, NULL, 0};
+        struct alive_ctx ac = {&changed, &alive};
         struct err ge = {0};
         int rc;
 
         p->changed = &changed;
+        p->stale = &stale;
         rc = ensure_restored(p, e);
         p->changed = NULL;
+        p->stale = NULL;
         /* Alerts of rules removed or redefined while tocsin was down
-         * resolve, as on a reload. */
+         * resolve, as on a reload; not those the current definition fired
+         * since a reload (their series are saved under it, and restored
+         * firing). */
+        if (rc == 0 && changed.n > 0) {
+            engine_foreach_alert(p->engine, alive_cb, &ac);
+            qsort(alive.v, alive.n, sizeof(*alive.v), keys_cmp);
+        }
         if (rc == 0 && resolve_all_gone(p, &g, &ge) < 0)
             log_warn("pipeline", "alerts of removed or changed rules: %s",
                      ge.msg);
+        /* The rows the engine skipped say nothing any more: their alerts
+         * are judged. Left, they would mark their rule changed at every
+         * start. */
+        if (rc == 0 && stale.n > 0 && forget_stale(p, &stale, &ge) < 0)
+            log_warn("pipeline", "saved series of old rules: %s", ge.msg);
         names_free(&changed);
+        keys_free(&stale);
+        keys_free(&alive);
         if (rc < 0) {
             pipeline_close(p, NULL);
             return NULL;
@@ -619,18 +712,38 @@ int pipeline_close(struct pipeline *p, struct err *e)
 int pipeline_reload(struct pipeline *p, const struct config *cfg, struct err *e)
 {
     struct router *r = router_new(cfg);
-    struct gone_ctx g = {p->cfg, cfg, NULL, NULL, 0};
+    struct gone_ctx g = {p->cfg, cfg, NULL, NULL, NULL, 0};
+    const struct config *old = p->cfg;
+    int rc = 0;
 
     router_set_replay(r, p->replay);
     engine_reload(p->engine, cfg);
     router_free(p->router);
     p->router = r;
+    /* The engine dropped the series of rules removed or redefined: their
+     * saved rows go too, or a later start would restore them (a rule
+     * defined back as it was) or take them for a change made while
+     * tocsin was down, and resolve what the new definition fired. */
+    for (size_t i = 0; i < old->nrules && rc == 0; i++)
+        if (rule_gone(old, cfg, old->rules[i].name) &&
+            (ensure_txn(p, e) < 0 ||
+             store_series_del_rule(p->store, old->rules[i].name, e) < 0))
+            rc = -1;
     /* Alerts of rules the new config removed or redefined: the rule that
      * fired them says nothing of them any more, so they resolve (else
      * they would stay firing, and reminded, for ever). gone_cb judges
      * with the old config, which the caller keeps alive. */
     p->cfg = cfg;
-    return resolve_all_gone(p, &g, e);
+    if (rc < 0) {
+        if (p->in_txn)
+            store_rollback(p->store);
+        p->in_txn = false;
+        return -1;
+    }
+    rc = resolve_all_gone(p, &g, e);
+    if (rc == 0 && p->in_txn)
+        rc = pipeline_commit(p, NULL, e);
+    return rc;
 }
 
 struct engine *pipeline_engine(struct pipeline *p)

@@ -46,6 +46,7 @@ static const char *const stmt_sql[Q_COUNT] = {
                      "excluded.fingerprint, blob = excluded.blob, updated = "
                      "excluded.updated",
     [Q_SERIES_DEL] = "DELETE FROM series WHERE key = ?1",
+    [Q_SERIES_DEL_RULE] = "DELETE FROM series WHERE rule = ?1",
     [Q_SERIES_ALL] = "SELECT key, blob FROM series ORDER BY key",
     [Q_ALERT_PUT] = "INSERT INTO alerts(fingerprint, rule, labels_json, "
                     "severity, since, value, updated, reason) VALUES (?1, ?2, "

@@ -46,6 +46,8 @@ int store_series_put(struct store *s, const char *key, const char *rule,
                      const char *fingerprint, const void *blob, size_t len,
                      struct err *e);
 int store_series_del(struct store *s, const char *key, struct err *e);
+/* Every saved series of rule (a reload removed or redefined it). */
+int store_series_del_rule(struct store *s, const char *rule, struct err *e);
 typedef int (*store_series_fn)(void *ctx, const char *key, const void *blob,
                                size_t len);
 int store_series_foreach(struct store *s, store_series_fn cb, void *ctx,

@@ -44,6 +44,16 @@ int store_series_del(struct store *s, const char *key, struct err *e)
     return store_q_exec(s, &q, "series delete", e);
 }
 
+int store_series_del_rule(struct store *s, const char *rule, struct err *e)
+{
+    struct q q;
+
+    if (store_q_write(s, Q_SERIES_DEL_RULE, &q, "series delete", e) < 0)
+        return -1;
+    store_bind_text(q.st, 1, rule);
+    return store_q_exec(s, &q, "series delete", e);
+}
+
 struct series_walk {
     store_series_fn cb;
     void *ctx;

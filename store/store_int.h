@@ -30,6 +30,7 @@ int store_schema_migrate(sqlite3 *db, int from, const char *path,
 enum stmt_id {
     Q_SERIES_PUT,
     Q_SERIES_DEL,
+    Q_SERIES_DEL_RULE,
     Q_SERIES_ALL,
     Q_ALERT_PUT,
     Q_ALERT_DEL,

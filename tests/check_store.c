@@ -142,6 +142,14 @@ START_TEST(series_blobs_round_trip_including_nul_bytes_and_delete)
     ck_assert_int_eq(store_series_foreach(s, series_cb, &ss, &e), 0);
     ck_assert_int_eq(ss.n, 1);
     ck_assert_str_eq(ss.keys[0], "b|y");
+    /* All of a rule's series at once (a reload redefined it). */
+    ck_assert_int_eq(store_series_put(s, "b|z", "b", "f3", NULL, 0, &e), 0);
+    ck_assert_int_eq(store_series_put(s, "c|z", "c", "f4", NULL, 0, &e), 0);
+    ck_assert_int_eq(store_series_del_rule(s, "b", &e), 0);
+    memset(&ss, 0, sizeof(ss));
+    ck_assert_int_eq(store_series_foreach(s, series_cb, &ss, &e), 0);
+    ck_assert_int_eq(ss.n, 1);
+    ck_assert_str_eq(ss.keys[0], "c|z");
     store_close(s);
 }
 END_TEST
