@@ -427,10 +427,10 @@ struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
         if (rc == 0 && resolve_all_gone(p, &g, &ge) < 0)
             log_warn("pipeline", "alerts of removed or changed rules: %s",
                      ge.msg);
-        /* The rows the engine skipped say nothing any more: their alerts
-         * are judged. Left, they would mark their rule changed at every
-         * start. */
-        if (rc == 0 && stale.n > 0 && forget_stale(p, &stale, &ge) < 0)
+        /* The rows the engine skipped say nothing any more once their
+         * alerts are judged (left, they would mark their rule changed at
+         * every start); kept while that failed, for the next start. */
+        else if (rc == 0 && stale.n > 0 && forget_stale(p, &stale, &ge) < 0)
             log_warn("pipeline", "saved series of old rules: %s", ge.msg);
         names_free(&changed);
         keys_free(&stale);
