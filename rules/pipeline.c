@@ -422,7 +422,8 @@ struct pipeline *pipeline_new(const struct config *cfg, struct store *s,
          * firing). */
         if (rc == 0 && changed.n > 0) {
             engine_foreach_alert(p->engine, alive_cb, &ac);
-            qsort(alive.v, alive.n, sizeof(*alive.v), keys_cmp);
+            if (alive.n > 1)
+                qsort(alive.v, alive.n, sizeof(*alive.v), keys_cmp);
         }
         if (rc == 0 && resolve_all_gone(p, &g, &ge) < 0)
             log_warn("pipeline", "alerts of removed or changed rules: %s",
