@@ -802,6 +802,15 @@ struct series **engine_series_list(struct engine *e, size_t *n)
     return tc.list;
 }
 
+struct source **engine_sources_list(struct engine *e, size_t *n)
+{
+    struct tick_ctx tc = {0};
+    tc.list = xcalloc(e->sources.n ? e->sources.n : 1, sizeof(void *));
+    htab_foreach(&e->sources, engine_collect_cb, &tc);
+    *n = tc.n;
+    return (struct source **)tc.list;
+}
+
 void engine_set_arrival(struct engine *e, double arrival)
 {
     e->arrival = arrival;

@@ -59,12 +59,11 @@ static bool slot_gone(struct series *s)
  * being forgotten that they had cached (their next sample looks it up). */
 static void forget_sources(struct engine *e, double now, double horizon)
 {
-    struct tick_ctx tc = {0};
+    size_t n;
+    struct source **list = engine_sources_list(e, &n);
 
-    tc.list = xcalloc(e->sources.n ? e->sources.n : 1, sizeof(void *));
-    htab_foreach(&e->sources, engine_collect_cb, &tc);
-    for (size_t i = 0; i < tc.n; i++) {
-        struct source *src = (struct source *)tc.list[i];
+    for (size_t i = 0; i < n; i++) {
+        struct source *src = list[i];
 
         if (isnan(src->seen))
             src->seen = now;
@@ -83,7 +82,7 @@ static void forget_sources(struct engine *e, double now, double horizon)
             src->cache = NULL;
         }
     }
-    free(tc.list);
+    free(list);
 }
 
 int engine_forget(struct engine *e, double now, double idle, engine_del_fn del,

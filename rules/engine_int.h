@@ -131,6 +131,8 @@ struct source *engine_source_get(struct engine *e, uint64_t h);
 void engine_source_forget_cb(struct hnode *n, void *ctx);
 /* Every series, in a malloc'd array (free it). */
 struct series **engine_series_list(struct engine *e, size_t *n);
+/* Every source, in a malloc'd array (free it). */
+struct source **engine_sources_list(struct engine *e, size_t *n);
 /* htab_foreach callback appending to a struct tick_ctx's list. */
 void engine_collect_cb(struct hnode *n, void *ctx);
 void engine_fp_hex(const struct series *s, char out[17]);

@@ -146,22 +146,20 @@ static int series_blob_v(const struct engine *e, const struct series *s,
 static int save_sources(struct engine *e, engine_put_fn put, void *ctx)
 {
     struct buf b;
-    struct tick_ctx tc = {0};
+    size_t n;
+    struct source **list = engine_sources_list(e, &n);
     int rc;
 
-    tc.list = xcalloc(e->sources.n ? e->sources.n : 1, sizeof(void *));
-    htab_foreach(&e->sources, engine_collect_cb, &tc);
     buf_init(&b, (size_t)1 << 30);
     put_u8(&b, BLOB_VERSION);
-    put_u32(&b, (uint32_t)tc.n);
-    for (size_t i = 0; i < tc.n; i++) {
-        struct source *src = (struct source *)tc.list[i];
-        put_u32(&b, (uint32_t)src->keylen);
-        buf_add(&b, src->key, src->keylen);
-        put_f64(&b, src->newest);
+    put_u32(&b, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        put_u32(&b, (uint32_t)list[i]->keylen);
+        buf_add(&b, list[i]->key, list[i]->keylen);
+        put_f64(&b, list[i]->newest);
     }
     put_f64(&b, e->clock);
-    free(tc.list);
+    free(list);
     rc = b.failed ? -1 : put(ctx, SOURCES_KEY, "", "", buf_str(&b), b.len);
     buf_cleanup(&b);
     return rc;

@@ -120,6 +120,22 @@ static int ensure_txn(struct pipeline *p, struct err *e)
     return 0;
 }
 
+/* Roll back the open transaction, if any. */
+static void rollback_txn(struct pipeline *p)
+{
+    if (p->in_txn)
+        store_rollback(p->store);
+    p->in_txn = false;
+}
+
+/* Delete the saved series key, inside the pipeline's transaction. */
+static int series_del(struct pipeline *p, const char *key, struct err *e)
+{
+    if (ensure_txn(p, e) < 0)
+        return -1;
+    return store_series_del(p->store, key, e);
+}
+
 /* The labels told with an event (for its log line) are cut past this. */
 #define PEND_LABELS_MAX 1024
 
@@ -341,8 +357,7 @@ static int resolve_all_gone(struct pipeline *p, struct gone_ctx *g,
                  "%zu alert(s) of removed or changed rules resolved", g->n);
         rc = pipeline_commit(p, NULL, e);
     } else if (rc < 0 && p->in_txn) {
-        store_rollback(p->store);
-        p->in_txn = false;
+        rollback_txn(p);
         p->failed = 0;
     }
     for (size_t i = 0; i < g->n; i++) {
@@ -379,11 +394,8 @@ static int forget_stale(struct pipeline *p, const struct keys *stale,
                         struct err *e)
 {
     for (size_t i = 0; i < stale->n; i++) {
-        if (ensure_txn(p, e) < 0 ||
-            store_series_del(p->store, stale->v[i], e) < 0) {
-            if (p->in_txn)
-                store_rollback(p->store);
-            p->in_txn = false;
+        if (series_del(p, stale->v[i], e) < 0) {
+            rollback_txn(p);
             return -1;
         }
     }
@@ -515,9 +527,7 @@ static int del_cb(void *ctx, const char *key)
 {
     struct pipeline *p = ctx;
 
-    if (ensure_txn(p, p->err) < 0)
-        return -1;
-    return store_series_del(p->store, key, p->err);
+    return series_del(p, key, p->err);
 }
 
 /* Idle series go (engine_forget), checked a few times per series_idle
@@ -612,9 +622,7 @@ static int commit_batch(struct pipeline *p, enum commit_save save,
     if (events_committed)
         *events_committed = 0;
     if (p->failed) {
-        if (p->in_txn)
-            store_rollback(p->store);
-        p->in_txn = false;
+        rollback_txn(p);
         p->failed = 0;
         forget_batch(p);
         err_set(e, "batch rolled back after an earlier store error");
@@ -629,9 +637,7 @@ static int commit_batch(struct pipeline *p, enum commit_save save,
         (save == SAVE_SOURCES &&
          engine_save_sources(p->engine, put_cb, p) < 0)) {
         p->err = NULL;
-        if (p->in_txn)
-            store_rollback(p->store);
-        p->in_txn = false;
+        rollback_txn(p);
         forget_batch(p);
         return -1;
     }
@@ -683,9 +689,7 @@ int pipeline_checkpoint(struct pipeline *p, bool with_windows, struct err *e)
     rc = engine_save(p->engine, with_windows, false, put_cb, p);
     p->err = NULL;
     if (rc < 0) {
-        if (p->in_txn)
-            store_rollback(p->store);
-        p->in_txn = false;
+        rollback_txn(p);
         return -1;
     }
     return pipeline_commit(p, NULL, e);
@@ -699,8 +703,8 @@ int pipeline_close(struct pipeline *p, struct err *e)
         return 0;
     if (e != NULL)
         rc = pipeline_checkpoint(p, true, e);
-    else if (p->in_txn)
-        store_rollback(p->store);
+    else
+        rollback_txn(p);
     engine_free(p->engine);
     router_free(p->router);
     buf_cleanup(&p->json);
@@ -736,9 +740,7 @@ int pipeline_reload(struct pipeline *p, const struct config *cfg, struct err *e)
      * with the old config, which the caller keeps alive. */
     p->cfg = cfg;
     if (rc < 0) {
-        if (p->in_txn)
-            store_rollback(p->store);
-        p->in_txn = false;
+        rollback_txn(p);
         return -1;
     }
     rc = resolve_all_gone(p, &g, e);
