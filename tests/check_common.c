@@ -285,24 +285,54 @@ START_TEST(fingerprint_tells_shadowed_by_values_apart)
 }
 END_TEST
 
+/* stderr written into a temporary file, for the log tests. */
+struct captured {
+    char path[32];
+    int fd, saved;
+};
+
+static void stderr_capture(struct captured *c)
+{
+    snprintf(c->path, sizeof(c->path), "/tmp/check-log.XXXXXX");
+    c->fd = mkstemp(c->path);
+    c->saved = dup(STDERR_FILENO);
+    ck_assert_int_ge(c->fd, 0);
+    ck_assert_int_ge(c->saved, 0);
+    ck_assert_int_ge(dup2(c->fd, STDERR_FILENO), 0);
+}
+
+/* What was written so far, NUL-terminated in buf (size bytes). */
+static ssize_t captured_read(const struct captured *c, char *buf, size_t size)
+{
+    ssize_t n = pread(c->fd, buf, size - 1, 0);
+
+    ck_assert_int_gt(n, 0);
+    buf[n] = '\0';
+    return n;
+}
+
+/* stderr back as it was; returns what was written (captured_read). */
+static ssize_t stderr_restore(struct captured *c, char *buf, size_t size)
+{
+    ssize_t n;
+
+    dup2(c->saved, STDERR_FILENO);
+    close(c->saved);
+    n = captured_read(c, buf, size);
+    close(c->fd);
+    unlink(c->path);
+    return n;
+}
+
 START_TEST(log_line_folds_control_characters)
 {
-    char path[] = "/tmp/check-log.XXXXXX";
-    int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+    struct captured c;
     char got[512];
     ssize_t n;
 
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_ge(saved, 0);
-    ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
+    stderr_capture(&c);
     log_msg(LOG_WARN, "hook", "answer: %s", "bad\x1b[31m red\nnext\r\x7f\tend");
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    n = pread(fd, got, sizeof(got) - 1, 0);
-    close(fd);
-    unlink(path);
-    ck_assert_int_gt(n, 0);
-    got[n] = '\0';
+    n = stderr_restore(&c, got, sizeof(got));
     ck_assert_ptr_nonnull(
         strstr(got, " warn hook: answer: bad [31m red next  \tend\n"));
     ck_assert_ptr_eq(strchr(got, '\n'), got + n - 1); /* one line */
@@ -313,36 +343,28 @@ END_TEST
  * PIPE_BUF bytes, the rest at the outermost release, and none is lost. */
 START_TEST(log_hold_writes_whole_lines_in_blocks)
 {
-    char path[] = "/tmp/check-log.XXXXXX";
-    int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+    struct captured c;
     static char got[65536];
     struct stat st;
     ssize_t n;
     int lines = 0;
 
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
+    stderr_capture(&c);
     log_hold();
     log_hold(); /* nested: the outer release writes */
     for (int i = 0; i < 200; i++)
         log_msg(LOG_INFO, "engine", "line %03d %s", i,
                 "................................................");
     log_release();
-    ck_assert_int_eq(fstat(fd, &st), 0);
+    ck_assert_int_eq(fstat(c.fd, &st), 0);
     /* Blocks went out as the buffer filled: whole lines, not all yet. */
     ck_assert_int_gt(st.st_size, 0);
-    n = pread(fd, got, sizeof(got) - 1, 0);
+    n = captured_read(&c, got, sizeof(got));
     ck_assert_int_eq(n, st.st_size);
     ck_assert_int_eq(got[n - 1], '\n');
     ck_assert_ptr_null(strstr(got, "line 199"));
     log_release();
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    n = pread(fd, got, sizeof(got) - 1, 0);
-    close(fd);
-    unlink(path);
-    ck_assert_int_gt(n, 0);
-    got[n] = '\0';
+    stderr_restore(&c, got, sizeof(got));
     for (char *p = got; (p = strchr(p, '\n')) != NULL; p++)
         lines++;
     ck_assert_int_eq(lines, 200);
