@@ -61,8 +61,12 @@ int buf_reserve(struct buf *b, size_t extra)
 
 int buf_add(struct buf *b, const void *p, size_t n)
 {
-    if (buf_reserve(b, n) < 0)
-        return -1;
+    /* Room already there (len < cap and len <= max hold after any
+     * successful reserve): no call. */
+    if (b->failed || n >= b->cap - b->len || n > b->max - b->len) {
+        if (buf_reserve(b, n) < 0)
+            return -1;
+    }
     if (n)
         memcpy(b->data + b->len, p, n);
     b->len += n;
@@ -106,43 +110,55 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     return r;
 }
 
+/* What buf_add_json_str writes for each byte after a backslash: 0 for a
+ * byte copied as it is, 'u' for \u00XX. */
+static const char json_esc[256] = {
+    'u',           'u', 'u',
+    'u',           'u', 'u',
+    'u',           'u', 'u',
+    't',           'n', 'u',
+    'u',           'r', 'u',
+    'u',           'u', 'u',
+    'u',           'u', 'u',
+    'u',           'u', 'u',
+    'u',           'u', 'u',
+    'u',           'u', 'u',
+    'u',           'u', [(unsigned char)'"'] = '"',
+    ['\\'] = '\\',
+};
+
 int buf_add_json_str(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t i, run = 0;
+    size_t i = 0, run;
 
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[7];
+    while (i < n) {
+        char u[6];
+        unsigned char c;
 
-        if (c == '"')
-            esc = "\\\"";
-        else if (c == '\\')
-            esc = "\\\\";
-        else if (c == '\n')
-            esc = "\\n";
-        else if (c == '\r')
-            esc = "\\r";
-        else if (c == '\t')
-            esc = "\\t";
-        else if (c < 0x20) {
-            u[0] = '\\';
-            u[1] = 'u';
-            u[2] = '0';
-            u[3] = '0';
-            u[4] = hex[c >> 4];
-            u[5] = hex[c & 15];
-            u[6] = '\0';
-            esc = u;
-        }
-        if (esc) {
-            if (buf_add(b, s + run, i - run) < 0 || buf_adds(b, esc) < 0)
+        /* The run of bytes copied as they are, in one piece. */
+        for (run = i; i < n && json_esc[(unsigned char)s[i]] == 0; i++)
+            ;
+        if (i > run && buf_add(b, s + run, i - run) < 0)
+            return -1;
+        if (i == n)
+            break;
+        c = (unsigned char)s[i++];
+        u[0] = '\\';
+        u[1] = json_esc[c];
+        if (u[1] != 'u') {
+            if (buf_add(b, u, 2) < 0)
                 return -1;
-            run = i + 1;
+            continue;
         }
+        u[2] = '0';
+        u[3] = '0';
+        u[4] = hex[c >> 4];
+        u[5] = hex[c & 15];
+        if (buf_add(b, u, 6) < 0)
+            return -1;
     }
-    return buf_add(b, s + run, n - run);
+    return b->data == NULL || b->failed ? buf_reserve(b, 0) : 0;
 }
 
 char *buf_steal(struct buf *b)

@@ -252,6 +252,47 @@ START_TEST(buf_json_escapes_controls)
 }
 END_TEST
 
+/* Every byte below 0x20, a NUL inside the string, the two escaped
+ * printables, and bytes copied as they are (DEL, UTF-8) around them; a
+ * string that does not fit the cap fails. */
+START_TEST(buf_json_escapes_every_byte)
+{
+    static const char hex[] = "0123456789abcdef";
+    char in[40], want[256];
+    size_t i, w = 0;
+    struct buf b;
+
+    for (i = 0; i < 0x20; i++) {
+        in[i] = (char)i;
+        if (i == '\n' || i == '\r' || i == '\t') {
+            want[w++] = '\\';
+            want[w++] = i == '\n' ? 'n' : i == '\r' ? 'r' : 't';
+        } else {
+            memcpy(want + w, "\\u00", 4);
+            want[w + 4] = hex[i >> 4];
+            want[w + 5] = hex[i & 15];
+            w += 6;
+        }
+    }
+    memcpy(in + 32, "\"\\\x7f\xc3\xa9ok", 7);
+    memcpy(want + w, "\\\"\\\\\x7f\xc3\xa9ok", 9);
+    want[w + 9] = '\0';
+    buf_init(&b, 0);
+    ck_assert_int_eq(buf_add_json_str(&b, in, 39), 0);
+    ck_assert_str_eq(buf_str(&b), want);
+    ck_assert_int_eq(buf_add_json_str(&b, "", 0), 0);
+    ck_assert_str_eq(buf_str(&b), want);
+    buf_cleanup(&b);
+
+    buf_init(&b, 4);
+    ck_assert_int_eq(buf_add_json_str(&b, "ab", 2), 0);
+    ck_assert_int_eq(buf_add_json_str(&b, "\n", 1), 0);
+    ck_assert_int_eq(buf_add_json_str(&b, "\x01", 1), -1);
+    ck_assert_ptr_null(buf_steal(&b));
+    buf_cleanup(&b);
+}
+END_TEST
+
 START_TEST(fingerprint_is_order_independent_and_stable)
 {
     struct label a[] = {{"service", "api"}, {"alertname", "x"}};
@@ -426,6 +467,7 @@ Suite *common_suite(void)
     tcase_add_test(t, utf8_len_counts_characters_and_cut_keeps_them_whole);
     tcase_add_test(t, buf_stops_at_its_maximum);
     tcase_add_test(t, buf_json_escapes_controls);
+    tcase_add_test(t, buf_json_escapes_every_byte);
     tcase_add_test(t, fingerprint_is_order_independent_and_stable);
     tcase_add_test(t, fingerprint_tells_shadowed_by_values_apart);
     tcase_add_test(t, log_line_folds_control_characters);
