@@ -112,20 +112,15 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 
 /* What buf_add_json_str writes for each byte after a backslash: 0 for a
  * byte copied as it is, 'u' for \u00XX. */
+/* clang-format off */
 static const char json_esc[256] = {
-    'u',           'u', 'u',
-    'u',           'u', 'u',
-    'u',           'u', 'u',
-    't',           'n', 'u',
-    'u',           'r', 'u',
-    'u',           'u', 'u',
-    'u',           'u', 'u',
-    'u',           'u', 'u',
-    'u',           'u', 'u',
-    'u',           'u', 'u',
-    'u',           'u', [(unsigned char)'"'] = '"',
-    ['\\'] = '\\',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', /* 0x00 */
+    'u', 't', 'n', 'u', 'u', 'r', 'u', 'u', /* 0x08 */
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', /* 0x10 */
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', /* 0x18 */
+    ['"'] = '"', ['\\'] = '\\',
 };
+/* clang-format on */
 
 int buf_add_json_str(struct buf *b, const char *s, size_t n)
 {
