@@ -447,10 +447,7 @@ int ingest_add_label(struct ingest_parser *p, const char *name,
 
 int ingest_check_ts(struct ingest_parser *p, double ts, const char *unit)
 {
-    const double first = -62135596800.0;  /* 0001-01-01T00:00:00Z */
-    const double last = 253402300799.999; /* 9999-12-31T23:59:59.999Z */
-
-    if (ts >= first && ts <= last)
+    if (ts >= INGEST_TS_FIRST && ts <= INGEST_TS_LAST)
         return 0;
     return ingest_reject(p, "timestamp %s the year %s (Unix %s expected)",
                          ts > 0 ? "after" : "before", ts > 0 ? "9999" : "1",

@@ -213,6 +213,29 @@ START_TEST(timestamps_past_year_9999_are_rejected_in_every_format)
                             &g),
                      1);
     ck_assert_double_eq(g.ts[0], 253402300799.0);
+    /* RFC 3339 text gets the same range: year 0000 and the leap second at
+     * the end of 9999 parse, but are outside it; both edges are kept. */
+    expect_reject(FMT_JSON,
+                  "{\"metric\":\"m\",\"value\":1,"
+                  "\"ts\":\"0000-12-31T23:59:59Z\"}",
+                  "timestamp \"0000-12-31T23:59:59Z\" outside the years 1 to "
+                  "9999");
+    expect_reject(FMT_JSON,
+                  "{\"metric\":\"m\",\"value\":1,\"x\":[1],"
+                  "\"ts\":\"9999-12-31T23:59:60Z\"}",
+                  "outside the years 1 to 9999");
+    ck_assert_int_eq(parse1(FMT_JSON,
+                            "{\"metric\":\"m\",\"value\":1,"
+                            "\"ts\":\"0001-01-01T00:00:00Z\"}",
+                            &g),
+                     1);
+    ck_assert_double_eq(g.ts[0], -62135596800.0);
+    ck_assert_int_eq(parse1(FMT_JSON,
+                            "{\"metric\":\"m\",\"value\":1,"
+                            "\"ts\":\"9999-12-31T23:59:59.999Z\"}",
+                            &g),
+                     1);
+    ck_assert_double_eq_tol(g.ts[0], 253402300799.999, 1e-3);
     ck_assert_int_eq(parse1(FMT_GRAPHITE, "a.b 1 -1", &g), 1);
     ck_assert(isnan(g.ts[0]));
 }
