@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 void buf_init(struct buf *b, size_t max)
 {
     b->data = NULL;
@@ -110,19 +112,24 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     return r;
 }
 
-/* What buf_add_json_str writes for each byte after a backslash: 0 for a
- * byte copied as it is, 'u' for \u00XX. */
+/* What the JSON escapers write for each byte after a backslash: 0 for a
+ * byte copied as it is, 'u' for \u00XX; in Go's table 'h' for the first
+ * byte of a UTF-8 character, looked at whole. */
 /* clang-format off */
-static const char json_esc[256] = {
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', /* 0x00 */
-    'u', 't', 'n', 'u', 'u', 'r', 'u', 'u', /* 0x08 */
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', /* 0x10 */
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', /* 0x18 */
-    ['"'] = '"', ['\\'] = '\\',
+#define JSON_ESC_CONTROLS \
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', /* 0x00 */ \
+    'u', 't', 'n', 'u', 'u', 'r', 'u', 'u', /* 0x08 */ \
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', /* 0x10 */ \
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', /* 0x18 */ \
+    ['"'] = '"', ['\\'] = '\\'
+static const char json_esc[256] = {JSON_ESC_CONTROLS};
+static const char json_esc_go[256] = {
+    JSON_ESC_CONTROLS, ['<'] = 'u', ['>'] = 'u', ['&'] = 'u',
+    [0x80 ... 0xff] = 'h',
 };
 /* clang-format on */
 
-int buf_add_json_str(struct buf *b, const char *s, size_t n)
+static int json_str(struct buf *b, const char *s, size_t n, const char *esc)
 {
     static const char hex[] = "0123456789abcdef";
     size_t i = 0, run;
@@ -132,15 +139,31 @@ int buf_add_json_str(struct buf *b, const char *s, size_t n)
         unsigned char c;
 
         /* The run of bytes copied as they are, in one piece. */
-        for (run = i; i < n && json_esc[(unsigned char)s[i]] == 0; i++)
+        for (run = i; i < n && esc[(unsigned char)s[i]] == 0; i++)
             ;
         if (i > run && buf_add(b, s + run, i - run) < 0)
             return -1;
         if (i == n)
             break;
-        c = (unsigned char)s[i++];
+        c = (unsigned char)s[i];
+        if (esc[c] == 'h') {
+            size_t k = util_utf8_seq(s + i, n - i);
+            const char *put = NULL;
+
+            if (k == 0)
+                put = "\\ufffd";
+            else if (k == 3 && memcmp(s + i, "\xe2\x80\xa8", 3) == 0)
+                put = "\\u2028";
+            else if (k == 3 && memcmp(s + i, "\xe2\x80\xa9", 3) == 0)
+                put = "\\u2029";
+            if ((put ? buf_add(b, put, 6) : buf_add(b, s + i, k)) < 0)
+                return -1;
+            i += k ? k : 1;
+            continue;
+        }
+        i++;
         u[0] = '\\';
-        u[1] = json_esc[c];
+        u[1] = esc[c];
         if (u[1] != 'u') {
             if (buf_add(b, u, 2) < 0)
                 return -1;
@@ -154,6 +177,16 @@ int buf_add_json_str(struct buf *b, const char *s, size_t n)
             return -1;
     }
     return b->data == NULL || b->failed ? buf_reserve(b, 0) : 0;
+}
+
+int buf_add_json_str(struct buf *b, const char *s, size_t n)
+{
+    return json_str(b, s, n, json_esc);
+}
+
+int buf_add_json_str_go(struct buf *b, const char *s, size_t n)
+{
+    return json_str(b, s, n, json_esc_go);
 }
 
 char *buf_steal(struct buf *b)

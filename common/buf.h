@@ -36,6 +36,11 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Append s as the inside of a JSON string (no quotes): escapes ", \ and
  * control characters. */
 int buf_add_json_str(struct buf *b, const char *s, size_t n);
+/* The same as Go's encoding/json writes it (what Alertmanager sends):
+ * also <, > and & as \u003c, \u003e and \u0026, U+2028 and U+2029 as
+ * \u2028 and \u2029, and each byte that is not part of valid UTF-8 as
+ * \ufffd. */
+int buf_add_json_str_go(struct buf *b, const char *s, size_t n);
 /* Hand the content to the caller (free with free()); the buffer is emptied.
  * Returns "" (allocated) for an empty buffer, NULL if failed. */
 char *buf_steal(struct buf *b);

@@ -55,6 +55,9 @@ void util_thread_name(const char *name);
 uint64_t util_hash64(const void *p, size_t n, uint64_t seed);
 /* Check that s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 int util_utf8_valid(const char *s, size_t n);
+/* The length (1-4) of the valid UTF-8 character that s[0..n) starts with
+ * (n > 0), or 0 when it does not start with one. */
+size_t util_utf8_seq(const char *s, size_t n);
 /* The largest cut <= at that does not fall inside a UTF-8 character of s
  * (s holds more than at bytes): s[0..cut) is whole characters. */
 size_t util_utf8_cut(const char *s, size_t at);

@@ -168,9 +168,9 @@ static int print_pairs(struct buf *b, const struct kv *kv, size_t n,
             continue;
         rc = first ? buf_addc(b, '"') : ADD_LIT(b, ",\"");
         first = false;
-        rc = rc ? rc : buf_add_json_str(b, kv[i].k, strlen(kv[i].k));
+        rc = rc ? rc : buf_add_json_str_go(b, kv[i].k, strlen(kv[i].k));
         rc = rc ? rc : ADD_LIT(b, "\":\"");
-        rc = rc ? rc : buf_add_json_str(b, kv[i].v, strlen(kv[i].v));
+        rc = rc ? rc : buf_add_json_str_go(b, kv[i].v, strlen(kv[i].v));
         rc = rc ? rc : buf_addc(b, '"');
     }
     return rc ? rc : buf_addc(b, '}');
@@ -188,9 +188,25 @@ static int repeat_span(struct buf *b, size_t off, size_t len)
 /* A JSON string's inside, escaped; then the closing quote. */
 static int print_val(struct buf *b, const char *v)
 {
-    int rc = buf_add_json_str(b, v, strlen(v));
+    int rc = buf_add_json_str_go(b, v, strlen(v));
 
     return rc ? rc : buf_addc(b, '"');
+}
+
+/* The UTF-8 character at c (a byte >= 0x80): its length in *k, and whether
+ * strconv.Quote escapes it in a way go_quote knows: a byte that is not
+ * UTF-8 (\xNN, *k = 1), U+2028 or U+2029 (\u2028, \u2029). Other
+ * characters Go does not count as printable (unicode.IsPrint) are left as
+ * they are. */
+static bool go_odd_utf8(const unsigned char *c, size_t *k)
+{
+    *k = util_utf8_seq((const char *)c, strlen((const char *)c));
+    if (*k == 0) {
+        *k = 1;
+        return true;
+    }
+    return *k == 3 && (memcmp(c, "\xe2\x80\xa8", 3) == 0 ||
+                       memcmp(c, "\xe2\x80\xa9", 3) == 0);
 }
 
 /* v as Go's strconv.Quote writes it (Alertmanager's label sets print their
@@ -237,6 +253,18 @@ static int go_quote(struct buf *b, const char *v)
         }
         if (esc != NULL) {
             rc = buf_adds(b, esc);
+        } else if (*c >= 0x80) {
+            size_t k;
+
+            if (!go_odd_utf8(c, &k)) {
+                rc = buf_add(b, c, k);
+            } else if (k == 1) {
+                char x[4] = {'\\', 'x', hex[*c >> 4], hex[*c & 15]};
+                rc = buf_add(b, x, 4);
+            } else {
+                rc = buf_adds(b, c[2] == 0xa8 ? "\\u2028" : "\\u2029");
+            }
+            c += k - 1;
         } else if (*c < 0x20 || *c == 0x7f) {
             char x[4] = {'\\', 'x', hex[*c >> 4], hex[*c & 15]};
             rc = buf_add(b, x, 4);
@@ -250,9 +278,17 @@ static int go_quote(struct buf *b, const char *v)
 /* Whether Go's strconv.Quote writes v as it is between its quotes. */
 static bool go_plain(const char *v)
 {
-    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+        size_t k;
+
         if (*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\')
             return false;
+        if (*c >= 0x80) {
+            if (go_odd_utf8(c, &k))
+                return false;
+            c += k - 1;
+        }
+    }
     return true;
 }
 
@@ -272,9 +308,9 @@ static int print_group_set(struct buf *b, const struct kv *kv, size_t n,
         rc = first ? 0 : ADD_LIT(b, ", ");
         first = false;
         if (in_json) {
-            rc = rc ? rc : buf_add_json_str(b, kv[i].k, strlen(kv[i].k));
+            rc = rc ? rc : buf_add_json_str_go(b, kv[i].k, strlen(kv[i].k));
             rc = rc ? rc : ADD_LIT(b, "=\\\"");
-            rc = rc ? rc : buf_add_json_str(b, kv[i].v, strlen(kv[i].v));
+            rc = rc ? rc : buf_add_json_str_go(b, kv[i].v, strlen(kv[i].v));
             rc = rc ? rc : ADD_LIT(b, "\\\"");
         } else {
             rc = rc ? rc : buf_adds(b, kv[i].k);
@@ -300,7 +336,7 @@ static int print_group_key(struct buf *out, const struct kv *kv, size_t n)
         return print_group_set(out, kv, n, true);
     buf_init(&k, 0);
     rc = print_group_set(&k, kv, n, false);
-    rc = rc ? rc : buf_add_json_str(out, buf_str(&k), k.len);
+    rc = rc ? rc : buf_add_json_str_go(out, buf_str(&k), k.len);
     buf_cleanup(&k);
     return rc;
 }
@@ -359,7 +395,8 @@ int am_payload_print(const struct am_event *ev, const char *receiver,
             : ADD_LIT(out, ",\"externalURL\":\"\",\"version\":\"4\","
                            "\"groupKey\":\"");
     rc = rc ? rc : print_group_key(out, lk, nl);
-    rc = rc ? rc : ADD_LIT(out, "\",\"truncatedAlerts\":0}");
+    /* Go's json.Encoder ends what it writes with a newline. */
+    rc = rc ? rc : ADD_LIT(out, "\",\"truncatedAlerts\":0}\n");
     free(lk);
     free(ak);
     return rc;

@@ -39,7 +39,9 @@ const char *am_json_str(const cJSON *obj, const char *key);
  * receiver, status, alerts[1] (labels + "severity", annotations, both with
  * keys sorted as Go writes maps, startsAt, endsAt, generatorURL,
  * fingerprint), groupLabels, commonLabels, commonAnnotations, externalURL,
- * version "4", groupKey, truncatedAlerts. Returns 0 or -1. */
+ * version "4", groupKey, truncatedAlerts; strings escaped and the text
+ * ended as Go's json.Encoder does (buf_add_json_str_go, a newline), so
+ * the bytes are Alertmanager's. Returns 0 or -1. */
 int am_payload_print(const struct am_event *ev, const char *receiver,
                      struct buf *out);
 

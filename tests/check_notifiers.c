@@ -2022,10 +2022,30 @@ END_TEST
 /* Alertmanager's Go encoder sorts map keys and writes times as
  * RFC3339Nano (no trailing zeros in the fraction); receivers that compare
  * bytes or re-sign payloads see the same shape from tocsin. */
+/* cJSON's compact text as Go's json.Encoder writes the same value: <, >
+ * and & (found only inside strings) escaped, a newline at the end. */
+static char *go_encoded(const cJSON *m)
+{
+    char *txt = cJSON_PrintUnformatted(m);
+    struct buf b;
+
+    buf_init(&b, 0);
+    for (const char *c = txt; *c; c++) {
+        if (*c == '<' || *c == '>' || *c == '&')
+            buf_printf(&b, "\\u%04x", (unsigned)*c);
+        else
+            buf_addc(&b, *c);
+    }
+    buf_addc(&b, '\n');
+    free(txt);
+    return buf_steal(&b);
+}
+
 START_TEST(am_payload_print_writes_exactly_what_the_built_object_prints)
 {
     /* The built object is parsed from the printed text: printing it again
-     * gives the same bytes only if the printer escapes exactly as cJSON.
+     * gives the same bytes only if the printer escapes exactly as cJSON
+     * does, but for Go's HTML-safe escapes and final newline (go_encoded).
      * Quotes, backslash, newline, tab, UTF-8 and a label that sorts before
      * alertname; a resolved event; no labels or annotations at all. */
     static const char *const odd[] = {"a\"b", "x\\y", "svc", "l\u00e4\n\t",
@@ -2050,7 +2070,7 @@ START_TEST(am_payload_print_writes_exactly_what_the_built_object_prints)
 
         ck_assert_int_eq(am_event_parse(cases[i], &ev, &e), 0);
         m = am_payload_build(&ev, "r\"1");
-        want = cJSON_PrintUnformatted(m);
+        want = go_encoded(m);
         buf_init(&b, 0);
         ck_assert_int_eq(am_payload_print(&ev, "r\"1", &b), 0);
         ck_assert_str_eq(buf_str(&b), want);
@@ -2067,7 +2087,9 @@ END_TEST
  * control bytes; UTF-8 as it is. */
 START_TEST(am_group_key_quotes_values_as_go_does)
 {
-    static const char *const lbl[] = {"a", "q\"b\\c", "b", "t\tn\n\x01\xc3\xa4",
+    static const char *const lbl[] = {"a", "q\"b\\c",
+                                      "b", "t\tn\n\x01\xc3\xa4",
+                                      "c", "\xff\xe2\x80\xa8\xc3\xa4",
                                       NULL};
     cJSON *p = mk_payload("firing", "warning", "ok", "250", lbl, NULL), *m;
     struct am_event ev;
@@ -2078,8 +2100,52 @@ START_TEST(am_group_key_quotes_values_as_go_does)
     ck_assert_ptr_nonnull(m);
     ck_assert_str_eq(jstr(m, "groupKey"),
                      "{}:{a=\"q\\\"b\\\\c\", alertname=\"api_p90_latency\", "
-                     "b=\"t\\tn\\n\\x01\xc3\xa4\"}");
+                     "b=\"t\\tn\\n\\x01\xc3\xa4\", "
+                     "c=\"\\xff\\u2028\xc3\xa4\"}");
     cJSON_Delete(m);
+    cJSON_Delete(p);
+}
+END_TEST
+
+/* Bytes as Alertmanager's Go encoder writes them (what a receiver that
+ * compares bodies or checks a signature over them sees): <, > and & as
+ * \u003c \u003e \u0026, also inside the group key, U+2028 and U+2029
+ * escaped, a byte that is not UTF-8 as \ufffd, other UTF-8 and DEL as they
+ * are, and a newline after the object. */
+START_TEST(am_payload_escapes_as_go_json_encoder)
+{
+    static const char *const lbl[] = {
+        "team", "<b>&amp;</b>", "z",
+        "\xe2\x80\xa8|\xe2\x80\xa9|\xff|\xc3\xa4\x7f", NULL};
+    cJSON *p = mk_payload("firing", "warning", "ok", "250", lbl, "a&b"), *m;
+    struct am_event ev;
+    struct err e = {0};
+    struct buf b;
+    const char *t;
+
+    ck_assert_int_eq(am_event_parse(p, &ev, &e), 0);
+    buf_init(&b, 0);
+    ck_assert_int_eq(am_payload_print(&ev, "r<1>", &b), 0);
+    t = buf_str(&b);
+    ck_assert_ptr_nonnull(strstr(t, "{\"receiver\":\"r\\u003c1\\u003e\""));
+    ck_assert_ptr_nonnull(
+        strstr(t, "\"team\":\"\\u003cb\\u003e\\u0026amp;\\u003c/b\\u003e\""));
+    ck_assert_ptr_nonnull(
+        strstr(t, "\"z\":\"\\u2028|\\u2029|\\ufffd|\xc3\xa4\x7f\""));
+    ck_assert_ptr_nonnull(strstr(t, "\"summary\":\"a\\u0026b\""));
+    ck_assert_ptr_nonnull(
+        strstr(t, "team=\\\"\\u003cb\\u003e\\u0026amp;\\u003c/b\\u003e\\\""));
+    ck_assert_ptr_null(strpbrk(t, "<>&"));
+    ck_assert_int_eq(b.len > 2 && t[b.len - 2] == '}' && t[b.len - 1] == '\n',
+                     1);
+    /* Still JSON that reads back as the same strings. */
+    m = cJSON_Parse(t);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(jstr(m, "receiver"), "r<1>");
+    ck_assert_str_eq(jstr(cJSON_GetObjectItem(m, "commonLabels"), "team"),
+                     "<b>&amp;</b>");
+    cJSON_Delete(m);
+    buf_cleanup(&b);
     cJSON_Delete(p);
 }
 END_TEST
@@ -2230,6 +2296,7 @@ Suite *notifiers_suite(void)
     tcase_add_test(t, am_payload_leaves_out_empty_labels);
     tcase_add_test(
         t, am_payload_print_writes_exactly_what_the_built_object_prints);
+    tcase_add_test(t, am_payload_escapes_as_go_json_encoder);
     tcase_add_test(t, config_load_runs_kind_configure_with_common_keys_allowed);
     suite_add_tcase(s, t);
     return s;

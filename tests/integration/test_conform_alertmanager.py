@@ -21,6 +21,9 @@ from receiver import (HttpReceiver, RULE_YAML, T0, check, eval_notify,  # noqa
                       free_port, stream, write)
 
 AM = "/usr/bin/prometheus-alertmanager"
+# The service label: characters Go's JSON encoder escapes (<, >, &) and
+# one it writes as it is (a UTF-8 letter), to compare bytes too.
+SVC = "api<\u00e9>&co"
 if not os.path.exists(AM):
     print("SKIP: %s not installed (apt-get install prometheus-alertmanager)"
           % AM)
@@ -69,9 +72,9 @@ try:
         return urllib.request.urlopen(req, timeout=10).status
 
     now = datetime.datetime.now(datetime.timezone.utc)
-    alert = {"labels": {"alertname": "api_p90_latency", "service": "api",
+    alert = {"labels": {"alertname": "api_p90_latency", "service": SVC,
                         "severity": "critical", "team": "web"},
-             "annotations": {"summary": "p90 latency 600 ms on api"},
+             "annotations": {"summary": "p90 latency 600 ms on " + SVC},
              "startsAt": now.isoformat()}
     check(post([alert]) == 200, "alertmanager accepted the firing alert")
     got = am_rcv.wait_for(1, timeout=30)
@@ -85,7 +88,8 @@ try:
             b = json.loads(r["body"])
             if b.get("status") == "resolved":
                 am_resolved = b
-    am_firing = json.loads(got[0]["body"])
+    am_firing_raw = got[0]["body"]
+    am_firing = json.loads(am_firing_raw)
     check(am_resolved is not None,
           "alertmanager delivered the resolved notification")
 finally:
@@ -109,7 +113,7 @@ routes:
   - match: {alertname: api_p90_latency}
     notify: [hook, audit]
 """ % rcv.url("/hook") + RULE_YAML)
-stream([("api", 600, T0 + 0.25), ("api", 100, T0 + 60)])
+stream([(SVC, 600, T0 + 0.25), (SVC, 100, T0 + 60)])
 p = eval_notify()
 check(p.returncode == 0, "tocsin eval --notify exits 0")
 reqs = rcv.wait_for(2, path="/hook")
@@ -192,4 +196,24 @@ check(ours[1]["alerts"][0]["startsAt"] == ours[0]["alerts"][0]["startsAt"],
       "resolved keeps the firing startsAt")
 check(ours[0]["alerts"][0]["fingerprint"] ==
       ours[1]["alerts"][0]["fingerprint"], "fingerprint stable across events")
+
+# Bytes, not only values: a receiver that compares bodies or verifies a
+# signature over them sees Alertmanager's escapes and final newline.
+def raw_member(body, key):
+    """The raw text of every "key":"..." string member of a JSON body."""
+    text = body.decode() if isinstance(body, bytes) else body
+    return re.findall(r'"%s":"(?:[^"\\]|\\.)*"' % re.escape(key), text)
+
+
+ours_raw = reqs[0]["body"]
+for key in ("service", "summary", "groupKey"):
+    mine_m, ref_m = raw_member(ours_raw, key), raw_member(am_firing_raw, key)
+    check(mine_m and mine_m == ref_m,
+          "raw %s members as Alertmanager writes them: %s vs %s"
+          % (key, mine_m, ref_m))
+check("\\u003c\u00e9\\u003e\\u0026" in raw_member(ours_raw, "service")[0],
+      "<, > and & escaped as Go does, UTF-8 kept")
+for name, body in (("tocsin", ours_raw), ("alertmanager", am_firing_raw)):
+    b = body if isinstance(body, bytes) else body.encode()
+    check(b.endswith(b"}\n"), name + " body ends with a newline after }")
 print("alertmanager conformance: all checks passed")
