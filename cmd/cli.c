@@ -52,6 +52,24 @@ int cli_output_errno(void)
     return output_errno;
 }
 
+int cli_config_arg(const char *cmd, int argc, char **argv, int *i,
+                   const char **path)
+{
+    const char *a = argv[*i];
+
+    if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+        if (*i + 1 >= argc)
+            return cli_usage_error(cmd, "%s needs a FILE", a);
+        *path = argv[++*i];
+        return 1;
+    }
+    if (strncmp(a, "--config=", 9) == 0 || (strncmp(a, "-c", 2) == 0 && a[2])) {
+        *path = a + (a[1] == '-' ? 9 : 2);
+        return 1;
+    }
+    return 0;
+}
+
 int cli_store_opt(const char *cmd, const char *arg, const char **out)
 {
     if (arg[0] == '\0')

@@ -42,6 +42,13 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 /* The usage error of getopt_long's answer c (':' or '?', with ":" leading
  * its option string and opterr 0) for the option argv[optind - 1]. */
 int cli_getopt_error(const char *cmd, int c, char **argv);
+/* Whether argv[*i] names the config file, as the getopt-based commands
+ * take it (-c FILE, -cFILE, --config FILE, --config=FILE): 1 with *path
+ * set and *i on its last word, 0 when it is something else, or EXIT_USAGE
+ * after a usage error for a missing FILE. For commands that walk their
+ * arguments themselves. */
+int cli_config_arg(const char *cmd, int argc, char **argv, int *i,
+                   const char **path);
 /* Take --store's value into *out: -1 to go on, or EXIT_USAGE after a usage
  * error for an empty one. */
 int cli_store_opt(const char *cmd, const char *arg, const char **out);

@@ -24,6 +24,7 @@ static const char *plural(size_t n, const char *one, const char *many)
 int cmd_check(int argc, char **argv)
 {
     const char *path = CLI_DEFAULT_CONFIG;
+    int rc;
     struct cfg_diag d;
     struct config *c;
 
@@ -31,13 +32,9 @@ int cmd_check(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             check_usage(stdout);
             return 0;
-        } else if (strcmp(argv[i], "-c") == 0 ||
-                   strcmp(argv[i], "--config") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("check", "%s needs a FILE", argv[i]);
-            path = argv[++i];
-        } else if (strncmp(argv[i], "--config=", 9) == 0) {
-            path = argv[i] + 9;
+        } else if ((rc = cli_config_arg("check", argc, argv, &i, &path)) != 0) {
+            if (rc != 1)
+                return rc;
         } else if (argv[i][0] == '-') {
             return cli_usage_error("check", "unknown option \"%s\"", argv[i]);
         } else {

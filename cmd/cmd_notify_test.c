@@ -76,12 +76,10 @@ int cmd_notify_test(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
-        } else if (strcmp(argv[i], "-c") == 0) {
-            if (++i >= argc)
-                return cli_usage_error("notify-test", "-c needs a FILE");
-            cfgpath = argv[i];
-        } else if (strncmp(argv[i], "-c", 2) == 0 && argv[i][2]) {
-            cfgpath = argv[i] + 2;
+        } else if ((rc = cli_config_arg("notify-test", argc, argv, &i,
+                                        &cfgpath)) != 0) {
+            if (rc != 1)
+                return rc;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error("notify-test", "unknown option %s", argv[i]);
         } else if (name == NULL) {

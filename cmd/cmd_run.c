@@ -23,19 +23,16 @@ static void run_help(FILE *f)
 int cmd_run(int argc, char **argv)
 {
     const char *path = CLI_DEFAULT_CONFIG;
+    int rc;
     int i;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             run_help(stdout);
             return 0;
-        } else if (strcmp(argv[i], "-c") == 0 ||
-                   strcmp(argv[i], "--config") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("run", "%s needs a FILE", argv[i]);
-            path = argv[++i];
-        } else if (strncmp(argv[i], "--config=", 9) == 0) {
-            path = argv[i] + 9;
+        } else if ((rc = cli_config_arg("run", argc, argv, &i, &path)) != 0) {
+            if (rc != 1)
+                return rc;
         } else {
             return cli_usage_error("run", "unknown argument \"%s\"", argv[i]);
         }

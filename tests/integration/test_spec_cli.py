@@ -37,6 +37,21 @@ p = run(["check", "-c", "bad.yaml"], cwd="cwd")
 check(p.returncode == 1, "check of an invalid config exits 1")
 check(all(":" in l for l in p.stderr.strip().splitlines()), "check errors are FILE:LINE:COL lines")
 check(p.stderr.startswith("bad.yaml:"), "check error names the file")
+# Every spelling of the config option reaches the config, on every command
+# (the invalid one makes each of them fail with its errors), and a missing
+# FILE is a usage error.
+for c in [["check"], ["run"], ["eval", "/dev/null"],
+          ["alerts"], ["history"], ["silence", "list"], ["report"],
+          ["notify-test", "hook"]]:
+    for form in (["-c", "bad.yaml"], ["-cbad.yaml"], ["--config", "bad.yaml"],
+                 ["--config=bad.yaml"]):
+        p = run(c + form, cwd="cwd")
+        check(p.returncode == 1 and "bad.yaml:" in p.stderr,
+              "%s %s reads bad.yaml and exits 1: %d %r"
+              % (c[0], " ".join(form), p.returncode, p.stderr[:120]))
+    p = run(c[:1] + ["-c"], cwd="cwd")
+    check(p.returncode == 2, "%s -c without FILE is a usage error (2), got %d"
+          % (c[0], p.returncode))
 
 # eval: stdout only event JSON lines; stderr summary.
 lines = [J("temp", 10, 1000), "not a metric line at all", J("temp", 60, 1010),
