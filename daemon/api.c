@@ -522,6 +522,12 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
         goto out;
     }
     matcher_set_cleanup(&ms);
+    if (dur != NULL && has_end) {
+        api_reply_error(r, 400,
+                        "give \"for\" or \"ends_at\", not both: they could "
+                        "disagree");
+        goto out;
+    }
     if (dur != NULL) {
         if (util_parse_duration(dur, &secs) < 0 || secs <= 0) {
             api_reply_error(r, 400, "\"for\" must be a duration like 2h");

@@ -692,6 +692,12 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
         se->has_value = true;
     }
     if (!se->has_samples || s->ts > se->newest) {
+        /* The cadence, from the second sample the daemon feeds it (not
+         * across a restart: the first spacing then is the downtime). */
+        if (se->has_samples && !isnan(se->seen) && !isnan(e->arrival)) {
+            double g = s->ts - se->newest;
+            se->gap = g > se->gap / 2 ? g : se->gap / 2;
+        }
         se->newest = s->ts;
         se->lag = 0;
         if (!isnan(e->arrival) && e->arrival > s->ts)
@@ -704,7 +710,11 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     /* The next sample ends the nodata state. */
     if (se->nodata)
         nodata_end(e, se);
-    return series_eval(e, se, se->newest, cb, ctx);
+    /* At its newest sample's time, or at the timer's last judgement when
+     * that is later (a sample that came after the timer had judged past
+     * its time): a series' events never go back in time. */
+    return series_eval(e, se, se->newest > se->evald ? se->newest : se->evald,
+                       cb, ctx);
 }
 
 /* Emit the nodata events of series whose deadline is before t (or at t,
@@ -816,6 +826,29 @@ void engine_set_arrival(struct engine *e, double arrival)
     e->arrival = arrival;
 }
 
+/* How many of its gaps may pass after a series' newest sample before its
+ * next one is overdue: its next sample is due one gap after the newest,
+ * give or take the jitter of its producer and of its path here. */
+#define ENGINE_DUE_GAPS 1.5
+
+double engine_tick_time(const struct series *s, double now)
+{
+    /* The series' own time: its data that comes late (an agent that
+     * batches, a file read behind its writer) is judged at now minus that
+     * lag, the time its next sample will have, so the timer and the
+     * samples agree on what the window holds. */
+    double t = now - s->lag;
+
+    /* Until its next sample is overdue, the timer judges it where its
+     * samples left it (as eval does), not over a window that has lost its
+     * oldest sample but not yet gained the next: that next one may be on
+     * its way (a scrape stamped when it began, still being read), and its
+     * window would say the alert never stopped. */
+    if (t < s->newest + ENGINE_DUE_GAPS * s->gap)
+        t = s->newest;
+    return t > s->evald ? t : s->evald;
+}
+
 int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
 {
     size_t n;
@@ -827,13 +860,11 @@ int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
     list = engine_series_list(e, &n);
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct series *s = list[i];
-        /* The series' own time: its data that comes late (an agent that
-         * batches, a file read behind its writer) is judged at now minus
-         * that lag, the time its next sample will have, so the timer and
-         * the samples agree on what the window holds. */
-        double t = now - s->lag > s->newest ? now - s->lag : s->newest;
+        double t;
+
         if (!s->has_samples)
             continue;
+        t = s->evald = engine_tick_time(s, now);
         if (s->nodata) {
             /* A reload (or a restart on a new config) took the rule's
              * nodata away or moved its deadline past now: the tiers, reset

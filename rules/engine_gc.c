@@ -24,8 +24,7 @@ static bool series_idle(struct series *s, double now, double idle)
             return false;
     if (!s->has_samples)
         return true;
-    /* The time engine_tick evaluates it at. */
-    t = now - s->lag > s->newest ? now - s->lag : s->newest;
+    t = engine_tick_time(s, now);
     return t - s->newest >= s->rule->window;
 }
 

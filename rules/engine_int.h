@@ -68,6 +68,10 @@ struct series {
                          restart) */
     double lag;       /* daemon: how far newest was behind the wall clock
                          when that sample came (0: unknown, or on time) */
+    double gap;       /* daemon: its cadence, the spacing of its sample
+                         times (a max that halves at each sample; 0:
+                         unknown) */
+    double evald;     /* daemon: the newest time the timer judged it at */
     double starts_at; /* when severity last left ok */
     double value;     /* the last aggregate */
 };
@@ -111,6 +115,10 @@ struct tick_ctx {
     size_t n;
 };
 
+/* The time the daemon's timer judges s at, wall clock now (engine_tick):
+ * now less the series' lag; or where its samples left it while its next
+ * one is not yet due; never before an earlier judgement. */
+double engine_tick_time(const struct series *s, double now);
 /* Set a series' dirty flag (state or window) and list it for the next
  * save. */
 void engine_mark_dirty(struct engine *e, struct series *s, bool state);

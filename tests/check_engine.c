@@ -720,9 +720,10 @@ START_TEST(tick_completes_for_at_wall_clock)
 }
 END_TEST
 
-/* The timer evaluates at wall-clock time, but a sample that arrives late
- * (stamped before the tick) is evaluated over its whole window: the tick
- * did not throw away the samples that window holds. */
+/* The timer evaluates at wall-clock time; a sample that arrives late
+ * (stamped before the tick) is judged at the tick's time, where its window
+ * holds nothing: no value, so the tiers hold (no false firing from a
+ * window the tick had left it one sample of). */
 START_TEST(tick_keeps_the_window_a_late_sample_sees)
 {
     struct config *c = load("rules:\n"
@@ -741,8 +742,8 @@ START_TEST(tick_keeps_the_window_a_late_sample_sees)
     /* A tick long after, at wall-clock time: nothing in (t - 60s, t]. */
     engine_tick(e, 1000065, collect, &l);
     ck_assert_int_eq(l.n, 2);
-    /* A late sample at 1000003: its window (1000003 - 60s, 1000003] holds
-     * four samples, no breach (the tick had left it one: a false firing). */
+    /* A late sample at 1000003, judged at 1000065: nothing in the window
+     * (a count of 1 there would be a false firing). */
     feed1(e, "m", NULL, NULL, 1, 1000003, &l);
     ck_assert_int_eq(l.n, 2);
     close_engine(e, c, &l);
@@ -772,6 +773,80 @@ START_TEST(tick_judges_late_data_at_its_own_time)
     /* At wall-clock time the window would hold 19 samples: resolved. */
     engine_tick(e, now, collect, &l);
     ck_assert_int_eq(l.n, 1);
+    close_engine(e, c, &l);
+}
+END_TEST
+
+/* A scrape is stamped when it begins and read a little later. A series
+ * scraped every second, each scrape 5 ms on its way: a timer that fires
+ * while the next one is in flight, or between two of them, judges the
+ * series where its samples left it (its next sample is not due yet), not
+ * over a window that has lost its oldest sample and not yet gained the
+ * next (a resolved that sample fires again). Once the next sample is
+ * overdue (one and a half cadences), the window slides at wall clock. */
+START_TEST(tick_waits_for_the_next_sample_while_it_is_due)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: r\n"
+                            "    metric: m\n"
+                            "    window: 4300ms\n"
+                            "    aggregate: count\n"
+                            "    severity: {warning: {above: 4.5}}\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+    double t0 = 1000000, ts = 0;
+
+    for (int i = 0; i < 10; i++) {
+        ts = t0 + i;
+        engine_set_arrival(e, ts + 0.005);
+        feed1(e, "m", NULL, NULL, 1, ts, &l);
+        /* Between two scrapes, and as the next one begins. */
+        engine_tick(e, ts + 0.5, collect, &l);
+        engine_tick(e, ts + 1.001, collect, &l);
+    }
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_str_eq(l.kinds[0], "firing");
+    /* The scrapes stop: the next one, due at ts + 1, is overdue at 1.5. */
+    engine_tick(e, ts + 1.4, collect, &l);
+    ck_assert_int_eq(l.n, 1);
+    engine_tick(e, ts + 1.6, collect, &l);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_str_eq(l.kinds[1], "resolved");
+    ck_assert_double_eq_tol(l.ts[1], ts + 1.595, 1e-6);
+    close_engine(e, c, &l);
+}
+END_TEST
+
+/* A sample that comes after the timer judged its series past that
+ * sample's time (it was overdue) is judged at the timer's time: the
+ * series' events never go back in time. */
+START_TEST(a_sample_after_the_timer_never_goes_back_in_time)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: r\n"
+                            "    metric: m\n"
+                            "    window: 3s\n"
+                            "    aggregate: max\n"
+                            "    severity: {warning: {above: 10}}\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+
+    for (int i = 0; i < 3; i++) {
+        engine_set_arrival(e, 100 + i);
+        feed1(e, "m", NULL, NULL, i == 0 ? 20 : 5, 100 + i, &l);
+    }
+    ck_assert_int_eq(l.n, 1); /* firing at 100 */
+    /* Overdue at 103.5: the 20 at 100 leaves the window (100.6, 103.6]. */
+    engine_tick(e, 103.6, collect, &l);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_str_eq(l.kinds[1], "resolved");
+    ck_assert_double_eq(l.ts[1], 103.6);
+    /* Then the sample of 103, late: judged at 103.6, over (100.6, 103.6]. */
+    engine_set_arrival(e, 103.7);
+    feed1(e, "m", NULL, NULL, 50, 103, &l);
+    ck_assert_int_eq(l.n, 3);
+    ck_assert_str_eq(l.kinds[2], "firing");
+    ck_assert_double_eq(l.ts[2], 103.6);
     close_engine(e, c, &l);
 }
 END_TEST
@@ -1349,6 +1424,8 @@ Suite *engine_suite(void)
     tcase_add_test(t, reload_without_nodata_ends_the_nodata_alert);
     tcase_add_test(t, tick_keeps_the_window_a_late_sample_sees);
     tcase_add_test(t, tick_judges_late_data_at_its_own_time);
+    tcase_add_test(t, tick_waits_for_the_next_sample_while_it_is_due);
+    tcase_add_test(t, a_sample_after_the_timer_never_goes_back_in_time);
     tcase_add_test(t, forget_takes_only_idle_ok_series);
     tcase_add_test(t, forget_waits_for_an_empty_window_and_a_failed_delete);
     tcase_add_test(t, forget_counts_unknown_arrival_from_the_first_look);
