@@ -17,7 +17,9 @@
  *   u8 version, u64 engine_rule_hash, u8 sev, u8 nodata, u8 has_samples,
  *   u8 has_value, f64 newest, f64 starts_at, f64 value,
  *   3 x (u8 state, f64 since), u32 nby, nby x (u32 len, bytes),
- *   u32 window_len, window bytes.
+ *   u32 window_len, window bytes,
+ *   then the daemon's timing of the series, f64 lag, f64 gap, f64 evald
+ *   (absent in blobs of older versions: 0).
  * The sources blob: u8 version, u32 n, n x (u32 len, key bytes, f64 newest),
  * then f64 clock (the stream clock, which samples no rule reads move too;
  * absent in blobs of older versions). */
@@ -140,6 +142,12 @@ static int series_blob_v(const struct engine *e, const struct series *s,
     put_u32(b, (uint32_t)w.len);
     buf_add(b, buf_str(&w), w.len);
     buf_cleanup(&w);
+    /* How late its data comes, its cadence and the timer's last judgement
+     * survive a restart: the first tick after it judges the series where
+     * the one before would have, not at the wall clock. */
+    put_f64(b, s->lag);
+    put_f64(b, s->gap);
+    put_f64(b, s->evald);
     return b->failed ? -1 : 0;
 }
 
@@ -343,6 +351,18 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     }
     wlen = rd_u32(&r);
     wp = rd_take(&r, wlen);
+    if (!r.bad && r.n >= 3 * sizeof(double)) {
+        tmp.lag = rd_f64(&r);
+        tmp.gap = rd_f64(&r);
+        tmp.evald = rd_f64(&r);
+        /* Damaged numbers are unknown ones. */
+        if (!(tmp.lag >= 0 && tmp.lag < 1e12))
+            tmp.lag = 0;
+        if (!(tmp.gap >= 0 && tmp.gap < 1e12))
+            tmp.gap = 0;
+        if (!isfinite(tmp.evald))
+            tmp.evald = 0;
+    }
     if (r.bad) {
         for (size_t i = 0; i < nby; i++)
             free(bystore[i]);
@@ -387,6 +407,9 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     s->newest = tmp.newest;
     s->starts_at = tmp.starts_at;
     s->value = tmp.value;
+    s->lag = tmp.lag;
+    s->gap = tmp.gap;
+    s->evald = tmp.evald;
     memcpy(s->tier_st, tmp.tier_st, sizeof(s->tier_st));
     memcpy(s->tier_since, tmp.tier_since, sizeof(s->tier_since));
     s->saved = true;

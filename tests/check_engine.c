@@ -1211,6 +1211,72 @@ START_TEST(restore_keeps_a_series_of_many_by_labels)
 }
 END_TEST
 
+/* Data that comes 40 s late, then a restart 2 s after its last sample
+ * arrived: the restored series keeps how late its data comes, its cadence
+ * and the timer's last judgement, so the first tick judges it where the
+ * timer before the restart would have (2 s past its newest sample), not
+ * at the wall clock: no `for: 60s` completed early, no count lost. A blob
+ * of the older version (no timing at its end) restores as before. */
+START_TEST(restore_keeps_how_late_the_data_comes)
+{
+    static const char *const cfgs[] = {
+        "rules:\n"
+        "  - name: slow\n"
+        "    metric: m\n"
+        "    severity: {warning: {above: 5, for: 60s}}\n",
+        "rules:\n"
+        "  - name: busy\n"
+        "    metric: m\n"
+        "    window: 60s\n"
+        "    aggregate: count\n"
+        "    severity: {warning: {above: 25}}\n",
+    };
+    for (int k = 0; k < 2; k++) {
+        struct config *c = load(cfgs[k]);
+        struct evlog l;
+        struct engine *e = open_engine(c, &l);
+        struct saved sv = {0};
+        struct err er = {0};
+        double now = 0;
+
+        for (int i = 0; i < 30; i++) {
+            now = 1000000 + i;
+            engine_set_arrival(e, now);
+            feed1(e, "m", NULL, NULL, 10, now - 40, &l);
+        }
+        ck_assert_int_eq(l.n, k); /* busy fires at its 26th sample */
+        engine_save(e, true, true, save_put, &sv);
+        engine_free(e);
+        e = engine_new(c);
+        for (int j = 0; j < sv.n; j++)
+            ck_assert_msg(
+                engine_restore(e, sv.key[j], sv.blob[j], sv.len[j], &er) == 0,
+                "restore: %s", er.msg);
+        engine_tick(e, now + 2, collect, &l);
+        ck_assert_int_eq(l.n, k);
+        /* The older blob: a series' bytes but the last 24 (the sources
+         * blob, keyed "\x1fsources", is as it was). */
+        engine_free(e);
+        e = engine_new(c);
+        for (int j = 0; j < sv.n; j++) {
+            size_t cut = sv.key[j][0] != '\x1f' ? 24 : 0;
+
+            ck_assert_int_eq(
+                engine_restore(e, sv.key[j], sv.blob[j], sv.len[j] - cut, &er),
+                0);
+        }
+        engine_tick(e, now + 2, collect, &l);
+        /* Judged at the wall clock, 42 s past the newest sample: slow's
+         * 29 s of pending become 71 (firing), busy's window keeps 18 of
+         * its 30 samples (resolved). */
+        ck_assert_int_eq(l.n, k + 1);
+        ck_assert_str_eq(l.kinds[k], k == 0 ? "firing" : "resolved");
+        saved_free(&sv);
+        close_engine(e, c, &l);
+    }
+}
+END_TEST
+
 START_TEST(restore_skips_a_rule_whose_definition_changed)
 {
     struct config *c1 = load(SIMPLE_RULE("      warning: {above: 1}\n"));
@@ -1432,6 +1498,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, split_stream_gives_the_events_of_one_run);
     tcase_add_test(t, restore_skips_a_rule_whose_definition_changed);
     tcase_add_test(t, restore_keeps_a_series_of_many_by_labels);
+    tcase_add_test(t, restore_keeps_how_late_the_data_comes);
     tcase_add_test(t, restore_rejects_a_corrupt_blob);
     tcase_add_test(t, engine_matches_reference_on_random_streams);
     suite_add_tcase(s, t);
