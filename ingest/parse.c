@@ -447,7 +447,7 @@ int ingest_add_label(struct ingest_parser *p, const char *name,
 
 int ingest_check_ts(struct ingest_parser *p, double ts, const char *unit)
 {
-    if (ts >= INGEST_TS_FIRST && ts <= INGEST_TS_LAST)
+    if (ts >= INGEST_TS_FIRST && ts < INGEST_TS_END)
         return 0;
     return ingest_reject(p, "timestamp %s the year %s (Unix %s expected)",
                          ts > 0 ? "after" : "before", ts > 0 ? "9999" : "1",

@@ -94,9 +94,10 @@ int ingest_add_label(struct ingest_parser *p, const char *name,
                      const char *value);
 
 /* The timestamps a sample may have: 0001-01-01T00:00:00Z to
- * 9999-12-31T23:59:59.999Z, in Unix seconds. */
+ * 9999-12-31T23:59:59.999...Z (before INGEST_TS_END, the first instant of
+ * the year 10000), in Unix seconds. */
 #define INGEST_TS_FIRST (-62135596800.0)
-#define INGEST_TS_LAST 253402300799.999
+#define INGEST_TS_END 253402300800.0
 /* A timestamp's range: a time after the year 9999 (or before the year 1) is
  * rejected, as it is mostly a time in a finer unit than the format's (JSON
  * `ts` in milliseconds): taken as seconds it would put the source in the

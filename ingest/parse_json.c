@@ -72,7 +72,7 @@ static int set_ts_string(struct ingest_parser *p, struct jline *jl,
                              ingest_quote(s, n, q, sizeof(q)));
     /* The years a number may give (ingest_check_ts), not one more: year
      * 0000 and a leap second at the end of 9999 parse. */
-    if (jl->ts < INGEST_TS_FIRST || jl->ts > INGEST_TS_LAST)
+    if (jl->ts < INGEST_TS_FIRST || jl->ts >= INGEST_TS_END)
         return ingest_reject(p, "timestamp \"%s\" outside the years 1 to 9999",
                              ingest_quote(s, n, q, sizeof(q)));
     return 0;

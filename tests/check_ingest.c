@@ -213,6 +213,15 @@ START_TEST(timestamps_past_year_9999_are_rejected_in_every_format)
                             &g),
                      1);
     ck_assert_double_eq(g.ts[0], 253402300799.0);
+    /* The last instants of 9999, finer than a millisecond, are in it. */
+    ck_assert_int_eq(parse1(FMT_JSON,
+                            "{\"metric\":\"m\",\"value\":1,"
+                            "\"ts\":253402300799.9994}",
+                            &g),
+                     1);
+    expect_reject(FMT_JSON,
+                  "{\"metric\":\"m\",\"value\":1,\"ts\":253402300800}",
+                  "after the year 9999");
     /* RFC 3339 text gets the same range: year 0000 and the leap second at
      * the end of 9999 parse, but are outside it; both edges are kept. */
     expect_reject(FMT_JSON,
