@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../common/buf.h"
+#include "../common/labels.h"
 #include "../common/util.h"
 #include "../notifiers/notifier.h"
 #include "config.h"
@@ -323,7 +324,7 @@ static void load_input(struct config_loader *L, const struct cfg_node *item,
     static const char *const statsd_keys[] = {"listen", NULL};
     static const char *const file_keys[] = {"path", "format", "follow", NULL};
     struct cfg_diag *d = L->d;
-    const struct cfg_node *m;
+    const struct cfg_node *m, *lab;
     const char *kind, *s;
 
     in->line = item->line;
@@ -380,8 +381,18 @@ static void load_input(struct config_loader *L, const struct cfg_node *item,
                          "(%s)",
                          a, b);
         }
-        config_read_kv(config_get_map(m, "labels", "labels", d), "label value",
-                       &in->labels, &in->nlabels, d);
+        lab = config_get_map(m, "labels", "labels", d);
+        /* As Prometheus' scrape configs: label names only, and none of
+         * the reserved __ ones (__name__ would rename the metric). */
+        for (size_t i = 0; lab != NULL && i < lab->n; i++)
+            if (!labels_name_valid(lab->keys[i]) ||
+                strncmp(lab->keys[i], "__", 2) == 0)
+                cfg_error(d, lab->key_line[i], lab->key_col[i],
+                          "label name \"%.64s\" is not a valid label name "
+                          "([a-zA-Z_][a-zA-Z0-9_]*, not starting with __) in "
+                          "a scrape input",
+                          lab->keys[i]);
+        config_read_kv(lab, "label value", &in->labels, &in->nlabels, d);
     } else if (strcmp(kind, "statsd") == 0) {
         in->kind = INPUT_STATSD;
         config_check_keys(m, statsd_keys, "statsd input", d);

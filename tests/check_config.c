@@ -1014,6 +1014,19 @@ START_TEST(input_errors_have_positions)
     ck_load_error("inputs:\n"
                   "  - scrape: {url: \"http://exa mple.com/m\"}\n",
                   "f.yaml:2:19: url is not a valid URL (Bad hostname)");
+    /* As Prometheus: a scrape's labels have label names, none of them a
+     * reserved __ one (__name__ would rename every metric). */
+    c = load("inputs:\n"
+             "  - scrape: {url: \"http://h/m\", labels: {job: a, bad-name: b, "
+             "__name__: c, ok_1: d}}\n");
+    ck_assert_ptr_null(c);
+    ck_assert(has_msg("f.yaml:2:50: label name \"bad-name\" is not a valid "
+                      "label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with "
+                      "__) in a scrape input"));
+    ck_assert(has_msg("f.yaml:2:63: label name \"__name__\" is not a valid "
+                      "label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with "
+                      "__) in a scrape input"));
+    ck_assert_uint_eq(diag.nmsgs, 2);
     /* As Prometheus: a scrape may not outlast its interval; without a
      * timeout the default (10s) is cut to the interval. */
     c = load("inputs:\n"
