@@ -532,7 +532,10 @@ static int emit(struct engine *e, struct series *s, enum severity prev,
 }
 
 /* Evaluate s at time t: aggregate, step every tier, emit on a change. */
-static int series_eval(struct engine *e, struct series *s, double t,
+/* Evaluate s: its window's aggregate at tw, its tiers and events at t
+ * (t >= tw; the timer may judge a series' timers later than its window,
+ * engine_tick). */
+static int series_eval(struct engine *e, struct series *s, double t, double tw,
                        engine_event_fn cb, void *ctx)
 {
     const struct rule *r = s->rule;
@@ -545,7 +548,7 @@ static int series_eval(struct engine *e, struct series *s, double t,
         if (!s->has_value)
             return 0;
         v = s->value;
-    } else if (window_eval_at(s->win, t, s->newest, &v) != 0 || isnan(v)) {
+    } else if (window_eval_at(s->win, tw, s->newest, &v) != 0 || isnan(v)) {
         /* No value (NaN, which no threshold can judge, is none either):
          * the tiers hold their state. After nodata (which reset
          * them) that state is ok: the severity they say may differ from
@@ -677,6 +680,7 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     struct sample_ctx sc = {s};
     struct series *se = *slot;
     bool num = false;
+    double t;
 
     if (se == NULL)
         *slot = se = series_for(e, ri, s);
@@ -713,8 +717,8 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     /* At its newest sample's time, or at the timer's last judgement when
      * that is later (a sample that came after the timer had judged past
      * its time): a series' events never go back in time. */
-    return series_eval(e, se, se->newest > se->evald ? se->newest : se->evald,
-                       cb, ctx);
+    t = se->newest > se->evald ? se->newest : se->evald;
+    return series_eval(e, se, t, t, cb, ctx);
 }
 
 /* Emit the nodata events of series whose deadline is before t (or at t,
@@ -836,17 +840,26 @@ double engine_tick_time(const struct series *s, double now)
     /* The series' own time: its data that comes late (an agent that
      * batches, a file read behind its writer) is judged at now minus that
      * lag, the time its next sample will have, so the timer and the
-     * samples agree on what the window holds. */
+     * samples agree on what the window holds. Never before its newest
+     * sample or an earlier judgement. */
     double t = now - s->lag;
 
-    /* Until its next sample is overdue, the timer judges it where its
-     * samples left it (as eval does), not over a window that has lost its
-     * oldest sample but not yet gained the next: that next one may be on
-     * its way (a scrape stamped when it began, still being read), and its
-     * window would say the alert never stopped. */
-    if (t < s->newest + ENGINE_DUE_GAPS * s->gap)
+    if (t < s->newest)
         t = s->newest;
     return t > s->evald ? t : s->evald;
+}
+
+/* Where the timer, judging s at t (engine_tick_time), takes its window:
+ * at t once its next sample is overdue; until then where its samples (or
+ * an earlier judgement) left it, as eval would. A window slid past its
+ * oldest sample before the next one is read (a scrape is stamped when it
+ * begins and read later) would resolve what that sample fires again. Its
+ * timers (for, clear_for) still run at t. */
+static double window_time(const struct series *s, double t)
+{
+    double held = s->newest > s->evald ? s->newest : s->evald;
+
+    return t >= s->newest + ENGINE_DUE_GAPS * s->gap ? t : held;
 }
 
 int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
@@ -860,11 +873,15 @@ int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
     list = engine_series_list(e, &n);
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct series *s = list[i];
-        double t;
+        double t, tw;
+        unsigned char sev, st[SEV_NTIERS];
 
         if (!s->has_samples)
             continue;
-        t = s->evald = engine_tick_time(s, now);
+        t = engine_tick_time(s, now);
+        tw = window_time(s, t);
+        sev = s->sev;
+        memcpy(st, s->tier_st, sizeof(st));
         if (s->nodata) {
             /* A reload (or a restart on a new config) took the rule's
              * nodata away or moved its deadline past now: the tiers, reset
@@ -873,7 +890,12 @@ int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
                 continue;
             nodata_end(e, s);
         }
-        rc = series_eval(e, s, t, cb, ctx);
+        rc = series_eval(e, s, t, tw, cb, ctx);
+        /* The series' clock is at t once its window is there or its state
+         * changed there (an event, a timer): its later samples are judged
+         * no earlier, and its events never go back in time. */
+        if (tw >= t || sev != s->sev || memcmp(st, s->tier_st, sizeof(st)) != 0)
+            s->evald = t;
     }
     free(list);
     return rc;

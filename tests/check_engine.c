@@ -817,6 +817,46 @@ START_TEST(tick_waits_for_the_next_sample_while_it_is_due)
 }
 END_TEST
 
+/* A series sampled once a minute, whose newest sample breaches with a
+ * `for` of 10 s: the timer completes the `for` at wall-clock time (SPEC:
+ * what makes `for` fire when no new sample arrives), though the series'
+ * next sample is not yet due and its window stays where its samples left
+ * it; with and without a window. */
+START_TEST(tick_completes_for_of_a_sparse_series)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: last\n"
+                            "    metric: m\n"
+                            "    severity: {warning: {above: 5, for: 10s}}\n"
+                            "  - name: windowed\n"
+                            "    metric: m\n"
+                            "    window: 5m\n"
+                            "    aggregate: max\n"
+                            "    severity: {warning: {above: 5, for: 10s}}\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+
+    for (int i = 0; i < 4; i++) {
+        engine_set_arrival(e, 1000 + 60 * i);
+        feed1(e, "m", NULL, NULL, i == 3 ? 10 : 1, 1000 + 60 * i, &l);
+    }
+    ck_assert_int_eq(l.n, 0);
+    engine_tick(e, 1185, collect, &l);
+    ck_assert_int_eq(l.n, 0);
+    engine_tick(e, 1191, collect, &l);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_str_eq(l.kinds[0], "firing");
+    ck_assert_str_eq(l.kinds[1], "firing");
+    ck_assert_double_eq(l.ts[0], 1191);
+    ck_assert_double_eq(l.ts[1], 1191);
+    /* The next sample, on time, is judged at its own time: still firing. */
+    engine_set_arrival(e, 1240);
+    feed1(e, "m", NULL, NULL, 10, 1240, &l);
+    ck_assert_int_eq(l.n, 2);
+    close_engine(e, c, &l);
+}
+END_TEST
+
 /* A sample that comes after the timer judged its series past that
  * sample's time (it was overdue) is judged at the timer's time: the
  * series' events never go back in time. */
@@ -1492,6 +1532,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, tick_judges_late_data_at_its_own_time);
     tcase_add_test(t, tick_waits_for_the_next_sample_while_it_is_due);
     tcase_add_test(t, a_sample_after_the_timer_never_goes_back_in_time);
+    tcase_add_test(t, tick_completes_for_of_a_sparse_series);
     tcase_add_test(t, forget_takes_only_idle_ok_series);
     tcase_add_test(t, forget_waits_for_an_empty_window_and_a_failed_delete);
     tcase_add_test(t, forget_counts_unknown_arrival_from_the_first_look);
