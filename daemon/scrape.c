@@ -34,6 +34,7 @@ struct target {
     double started;          /* wall time the transfer began */
     struct scrape_seen *seen;
     atomic_uint_fast64_t ok, failed;
+    bool adopted; /* a halted target whose counters a new one took */
 };
 
 struct scraper {
@@ -240,15 +241,35 @@ static void halt(struct scraper *s)
     s->multi = NULL;
 }
 
-/* t takes what prev's target of the same URL knew (halted prev only). */
+/* Whether a and b add the same labels (in any order). */
+static bool same_labels(const struct target *a, const struct target *b)
+{
+    if (a->nlabels != b->nlabels)
+        return false;
+    for (size_t i = 0; i < a->nlabels; i++) {
+        size_t k = 0;
+
+        while (k < b->nlabels && strcmp(a->labels[i].key, b->labels[k].key))
+            k++;
+        if (k == b->nlabels || strcmp(a->labels[i].value, b->labels[k].value))
+            return false;
+    }
+    return true;
+}
+
+/* t takes what prev's target of the same URL and labels (the same series;
+ * its interval may have changed) knew, each old target once (halted prev
+ * only): two inputs scraping one URL keep their own counts across a
+ * reload. */
 static void adopt(struct target *t, struct scraper *prev)
 {
     for (size_t i = 0; prev != NULL && i < prev->n; i++) {
         struct target *o = &prev->t[i];
         struct scrape_seen *keep = t->seen;
 
-        if (strcmp(o->url, t->url) != 0)
+        if (o->adopted || strcmp(o->url, t->url) != 0 || !same_labels(o, t))
             continue;
+        o->adopted = true;
         t->seen = o->seen;
         o->seen = keep;
         atomic_store(&t->ok, atomic_load(&o->ok));
