@@ -39,7 +39,6 @@ struct writer {
     pthread_t th;
     double tick_iv, ckpt_iv;
     double next_tick, next_ckpt; /* monotonic; 0 = off */
-    double arrival;              /* the newest batch arrival fed (thread) */
 };
 
 static void abs_deadline(struct timespec *ts, double secs_from_now)
@@ -111,14 +110,6 @@ static void feed_job(struct writer *w, struct group *g, struct job *j)
         g->t0 = util_mono();
     g->jobs[g->njobs++] = j;
     g->open = 1;
-    /* Samples without a timestamp take their batch's arrival. Batches come
-     * here in the order they were handed over, not always the one they
-     * arrived in (a small request overtakes a big one still being parsed,
-     * two inputs race): arrivals never go back, so such samples of one
-     * series are never late behind each other. */
-    if (j->batch.arrival < w->arrival)
-        j->batch.arrival = w->arrival;
-    w->arrival = j->batch.arrival;
     for (i = 0; i < j->batch.n; i++) {
         struct err e = {0};
         int rc = w->ops->feed(w->ctx, &j->batch.v[i], j->batch.arrival, &e);

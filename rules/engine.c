@@ -737,9 +737,10 @@ static int advance(struct engine *e, double t, bool inclusive,
     return 0;
 }
 
-int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
-                void *ctx)
+static int feed(struct engine *e, const struct sample *s, bool unstamped,
+                engine_event_fn cb, void *ctx)
 {
+    struct sample copy;
     struct metric_ent *m;
     struct source *src;
     uint64_t h;
@@ -767,7 +768,11 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
     labels_series_key(&e->keybuf, s->metric, s->labels, s->nlabels);
     h = util_hash64(buf_str(&e->keybuf), e->keybuf.len, 1);
     src = engine_source_get(e, h);
-    if (s->ts < src->newest) {
+    if (s->ts < src->newest && unstamped) {
+        copy = *s;
+        copy.ts = src->newest;
+        s = &copy;
+    } else if (s->ts < src->newest) {
         e->st.late++;
         return 1;
     }
@@ -779,6 +784,18 @@ int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
                             source_slot(src, m->nrules, i), cb, ctx)) != 0)
             return rc;
     return 0;
+}
+
+int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
+                void *ctx)
+{
+    return feed(e, s, false, cb, ctx);
+}
+
+int engine_feed_unstamped(struct engine *e, const struct sample *s,
+                          engine_event_fn cb, void *ctx)
+{
+    return feed(e, s, true, cb, ctx);
 }
 
 double engine_clock(const struct engine *e)

@@ -42,6 +42,13 @@ struct engine_stats {
  * (dropped), 0 otherwise, or the nonzero value cb returned. */
 int engine_feed(struct engine *e, const struct sample *s, engine_event_fn cb,
                 void *ctx);
+/* The same for a sample that came without a timestamp, s->ts being its
+ * arrival time: it is never late. Inputs hand their batches over in an
+ * order that is not always the one they arrived in (a small request
+ * overtakes a big one still being parsed), so when its source has a newer
+ * sample it takes that sample's time instead. */
+int engine_feed_unstamped(struct engine *e, const struct sample *s,
+                          engine_event_fn cb, void *ctx);
 
 /* The stream clock: emit the nodata events whose deadline (newest sample +
  * nodata.after) is <= t, each stamped with its deadline, in deadline order.

@@ -473,6 +473,7 @@ int pipeline_feed(struct pipeline *p, const struct sample *s, double arrival,
                   struct err *e)
 {
     struct sample copy;
+    bool unstamped;
     int rc;
 
     /* After a store error the batch is lost anyway (rolled back and
@@ -483,7 +484,8 @@ int pipeline_feed(struct pipeline *p, const struct sample *s, double arrival,
     }
     if (ensure_restored(p, e) < 0)
         return -1;
-    if (isnan(s->ts)) {
+    unstamped = isnan(s->ts);
+    if (unstamped) {
         copy = *s;
         copy.ts = arrival;
         s = &copy;
@@ -491,7 +493,8 @@ int pipeline_feed(struct pipeline *p, const struct sample *s, double arrival,
     if (!p->replay)
         engine_set_arrival(p->engine, arrival);
     p->err = e;
-    rc = engine_feed(p->engine, s, on_engine_event, p);
+    rc = unstamped ? engine_feed_unstamped(p->engine, s, on_engine_event, p)
+                   : engine_feed(p->engine, s, on_engine_event, p);
     p->err = NULL;
     if (p->failed)
         return -1;

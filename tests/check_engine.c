@@ -817,6 +817,37 @@ START_TEST(tick_waits_for_the_next_sample_while_it_is_due)
 }
 END_TEST
 
+/* A sample that came without a timestamp (its arrival time) behind a newer
+ * one of its source, its request handed over later though it arrived
+ * first: counted at the newer one's time, not dropped as late; a stamped
+ * sample that old is late. */
+START_TEST(an_unstamped_sample_is_never_late)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: r\n"
+                            "    metric: m\n"
+                            "    window: 1h\n"
+                            "    aggregate: count\n"
+                            "    severity: {warning: {above: 1}}\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+    struct sample s = {"m", NULL, 0, 1, 100.030};
+    struct engine_stats st;
+
+    engine_set_arrival(e, 100.030);
+    ck_assert_int_eq(engine_feed_unstamped(e, &s, collect, &l), 0);
+    s.ts = 100.000;
+    engine_set_arrival(e, 100.000);
+    ck_assert_int_eq(engine_feed_unstamped(e, &s, collect, &l), 0);
+    ck_assert_int_eq(l.n, 1); /* count 2: firing, at the newer time */
+    ck_assert_double_eq(l.ts[0], 100.030);
+    ck_assert_int_eq(engine_feed(e, &s, collect, &l), 1);
+    engine_stats(e, &st);
+    ck_assert_uint_eq(st.late, 1);
+    close_engine(e, c, &l);
+}
+END_TEST
+
 /* A series sampled once a minute, whose newest sample breaches with a
  * `for` of 10 s: the timer completes the `for` at wall-clock time (SPEC:
  * what makes `for` fire when no new sample arrives), though the series'
@@ -1533,6 +1564,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, tick_waits_for_the_next_sample_while_it_is_due);
     tcase_add_test(t, a_sample_after_the_timer_never_goes_back_in_time);
     tcase_add_test(t, tick_completes_for_of_a_sparse_series);
+    tcase_add_test(t, an_unstamped_sample_is_never_late);
     tcase_add_test(t, forget_takes_only_idle_ok_series);
     tcase_add_test(t, forget_waits_for_an_empty_window_and_a_failed_delete);
     tcase_add_test(t, forget_counts_unknown_arrival_from_the_first_look);
