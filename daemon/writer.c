@@ -264,16 +264,29 @@ struct writer *writer_start(const struct writer_ops *ops, void *ctx,
     return w;
 }
 
+/* When a timer of interval iv (0: off) is next due, given when it was
+ * (0: off or never set): a reload keeps the time already set, or brings
+ * it forward when the new interval ends sooner; it never puts it off (a
+ * SIGHUP every few seconds must not starve for, nodata and checkpoints). */
+static double next_due(double due, double now, double iv)
+{
+    if (iv <= 0)
+        return 0;
+    if (due > 0 && due <= now + iv)
+        return due;
+    return now + iv;
+}
+
 void writer_set_intervals(struct writer *w, double tick_interval,
                           double checkpoint_interval)
 {
     double now = util_mono();
 
     pthread_mutex_lock(&w->mu);
+    w->next_tick = next_due(w->next_tick, now, tick_interval);
+    w->next_ckpt = next_due(w->next_ckpt, now, checkpoint_interval);
     w->tick_iv = tick_interval;
     w->ckpt_iv = checkpoint_interval;
-    w->next_tick = tick_interval > 0 ? now + tick_interval : 0;
-    w->next_ckpt = checkpoint_interval > 0 ? now + checkpoint_interval : 0;
     pthread_cond_signal(&w->work_cv);
     pthread_mutex_unlock(&w->mu);
 }
