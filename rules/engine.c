@@ -590,6 +590,14 @@ static int series_nodata(struct engine *e, struct series *s, double t,
     engine_mark_dirty(e, s, true);
     s->sev = (unsigned char)s->rule->nodata_sev;
     heap_remove(e, s);
+    /* Stamped with its deadline, but never before the series' last
+     * judgement; and the series' clock is there now: the sample that ends
+     * nodata (a backlog stamped before the deadline) is judged no earlier,
+     * so its events come after this one (a resolved never ends before the
+     * alert it ends began). */
+    if (t < s->evald)
+        t = s->evald;
+    s->evald = t;
     return emit(e, s, prev, t, REASON_NODATA, cb, ctx);
 }
 

@@ -848,6 +848,48 @@ START_TEST(an_unstamped_sample_is_never_late)
 }
 END_TEST
 
+/* Nodata, then the series' backlog (stamped before the deadline) arrives:
+ * the event that ends nodata comes after the nodata event, never before
+ * it (the daemon's timer; and eval's clock, moved by another series). */
+START_TEST(the_end_of_nodata_never_goes_back_in_time)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: r\n"
+                            "    metric: m\n"
+                            "    by: [h]\n"
+                            "    severity: {critical: {above: 90}}\n"
+                            "    nodata: {after: 3s, severity: warning}\n");
+    for (int daemon = 0; daemon < 2; daemon++) {
+        struct evlog l;
+        struct engine *e = open_engine(c, &l);
+
+        for (int i = 0; i < 3; i++) {
+            if (daemon)
+                engine_set_arrival(e, 100 + i);
+            feed1(e, "m", "h", "a", 50, 100 + i, &l);
+        }
+        if (daemon) {
+            engine_tick(e, 105.5, collect, &l);
+        } else {
+            feed1(e, "m", "h", "other", 50, 105.5, &l);
+        }
+        ck_assert_int_eq(l.n, 1);
+        ck_assert_str_eq(l.kinds[0], "firing"); /* nodata: warning */
+        ck_assert_double_eq(l.ts[0], 105);
+        if (daemon)
+            engine_set_arrival(e, 108);
+        feed1(e, "m", "h", "a", 50, 103, &l);
+        ck_assert_int_eq(l.n, 2);
+        ck_assert_str_eq(l.kinds[1], "resolved");
+        ck_assert_msg(l.ts[1] >= l.ts[0], "resolved at %.3f before nodata %.3f",
+                      l.ts[1], l.ts[0]);
+        engine_free(e);
+        buf_cleanup(&l.all);
+    }
+    config_free(c);
+}
+END_TEST
+
 /* A series sampled once a minute, whose newest sample breaches with a
  * `for` of 10 s: the timer completes the `for` at wall-clock time (SPEC:
  * what makes `for` fire when no new sample arrives), though the series'
@@ -1565,6 +1607,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, a_sample_after_the_timer_never_goes_back_in_time);
     tcase_add_test(t, tick_completes_for_of_a_sparse_series);
     tcase_add_test(t, an_unstamped_sample_is_never_late);
+    tcase_add_test(t, the_end_of_nodata_never_goes_back_in_time);
     tcase_add_test(t, forget_takes_only_idle_ok_series);
     tcase_add_test(t, forget_waits_for_an_empty_window_and_a_failed_delete);
     tcase_add_test(t, forget_counts_unknown_arrival_from_the_first_look);
