@@ -705,10 +705,14 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     }
     if (!se->has_samples || s->ts > se->newest) {
         /* The cadence, from the second sample the daemon feeds it (not
-         * across a restart: the first spacing then is the downtime). */
+         * across a restart: the first spacing then is the downtime): the
+         * longest spacing, halving with each cadence of sample time that
+         * passes, so that several sources a few ms apart do not pass for a
+         * fast cadence, and a cadence that speeds up is learnt. */
         if (se->has_samples && !isnan(se->seen) && !isnan(e->arrival)) {
             double g = s->ts - se->newest;
-            se->gap = g > se->gap / 2 ? g : se->gap / 2;
+            double kept = se->gap > 0 ? se->gap * exp2(-g / se->gap) : 0;
+            se->gap = g > kept ? g : kept;
         }
         se->newest = s->ts;
         se->lag = 0;

@@ -930,6 +930,36 @@ START_TEST(tick_completes_for_of_a_sparse_series)
 }
 END_TEST
 
+/* Three sources feed one series, a millisecond apart, once a second: its
+ * cadence is a second, not the millisecond between them, and a tick half
+ * a second after the newest keeps the window where the samples left it. */
+START_TEST(cadence_of_sources_a_few_ms_apart)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: r\n"
+                            "    metric: m\n"
+                            "    window: 4300ms\n"
+                            "    aggregate: count\n"
+                            "    severity: {warning: {above: 12.5}}\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+    static const char *const src[] = {"a", "b", "c"};
+    double ts = 0;
+
+    for (int k = 0; k < 10; k++) {
+        for (int j = 0; j < 3; j++) {
+            ts = 1000 + k + 0.001 * j;
+            engine_set_arrival(e, ts + 0.005);
+            feed1(e, "m", "h", src[j], 1, ts, &l);
+        }
+        engine_tick(e, ts + 0.5, collect, &l);
+    }
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_str_eq(l.kinds[0], "firing");
+    close_engine(e, c, &l);
+}
+END_TEST
+
 /* A sample that comes after the timer judged its series past that
  * sample's time (it was overdue) is judged at the timer's time: the
  * series' events never go back in time. */
@@ -1608,6 +1638,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, tick_completes_for_of_a_sparse_series);
     tcase_add_test(t, an_unstamped_sample_is_never_late);
     tcase_add_test(t, the_end_of_nodata_never_goes_back_in_time);
+    tcase_add_test(t, cadence_of_sources_a_few_ms_apart);
     tcase_add_test(t, forget_takes_only_idle_ok_series);
     tcase_add_test(t, forget_waits_for_an_empty_window_and_a_failed_delete);
     tcase_add_test(t, forget_counts_unknown_arrival_from_the_first_look);
