@@ -749,6 +749,24 @@ static long double sum_exact(const struct wstate *st, bool num_only)
     return sum;
 }
 
+/* A window with no sample in it: count, sum and increase are 0 (of no
+ * samples, no rises); the others, rate and any ratio (an empty
+ * denominator) have no value. */
+static int empty_eval(const struct window *w, double *out)
+{
+    switch (w->agg.kind) {
+    case AGG_COUNT:
+    case AGG_SUM:
+    case AGG_INCREASE:
+        if (w->ratio)
+            return 1;
+        *out = 0;
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 int window_eval(struct window *w, double t, double *out)
 {
     if (!w)
@@ -757,11 +775,11 @@ int window_eval(struct window *w, double t, double *out)
         return single_eval(w, out);
     struct wstate *st = w->st;
     if (!st)
-        return 1;
+        return empty_eval(w, out);
     evict(w, t - w->width);
     uint32_t n = st->ring.len;
     if (n == 0)
-        return 1;
+        return empty_eval(w, out);
     switch (w->agg.kind) {
     case AGG_LAST:
         *out = DQ_AT(&st->ring, struct wsample, n - 1).v;

@@ -720,10 +720,10 @@ START_TEST(tick_completes_for_at_wall_clock)
 }
 END_TEST
 
-/* The timer evaluates at wall-clock time; a sample that arrives late
- * (stamped before the tick) is judged at the tick's time, where its window
- * holds nothing: no value, so the tiers hold (no false firing from a
- * window the tick had left it one sample of). */
+/* The timer evaluates at wall-clock time: sixty seconds without a sample
+ * is a count of 0, below 2 (firing). A sample that arrives late (stamped
+ * before the tick) is judged at the tick's time, where its window holds
+ * nothing: still 0, still firing (no event going back in time). */
 START_TEST(tick_keeps_the_window_a_late_sample_sees)
 {
     struct config *c = load("rules:\n"
@@ -741,11 +741,13 @@ START_TEST(tick_keeps_the_window_a_late_sample_sees)
     ck_assert_int_eq(l.n, 2);
     /* A tick long after, at wall-clock time: nothing in (t - 60s, t]. */
     engine_tick(e, 1000065, collect, &l);
-    ck_assert_int_eq(l.n, 2);
-    /* A late sample at 1000003, judged at 1000065: nothing in the window
-     * (a count of 1 there would be a false firing). */
+    ck_assert_int_eq(l.n, 3);
+    ck_assert_str_eq(l.kinds[2], "firing");
+    ck_assert_double_eq(l.ts[2], 1000065);
+    /* A late sample at 1000003, judged at 1000065: nothing in the window,
+     * no event. */
     feed1(e, "m", NULL, NULL, 1, 1000003, &l);
-    ck_assert_int_eq(l.n, 2);
+    ck_assert_int_eq(l.n, 3);
     close_engine(e, c, &l);
 }
 END_TEST

@@ -30,13 +30,26 @@ static int ev_none(struct window *w, double t)
     return window_eval(w, t, &v) == 1;
 }
 
-START_TEST(empty_window_has_no_value)
+/* An empty window: a count, a sum and an increase of no samples are 0;
+ * the other aggregates, rate and every ratio (an empty denominator) have
+ * no value. A width-0 window (the newest sample) has none before its
+ * first sample. */
+START_TEST(empty_window_counts_zero_else_no_value)
 {
     for (int k = AGG_LAST; k <= AGG_INCREASE; k++) {
         struct aggregate a = ag(k, 0.5);
         struct window *w = window_new(&a, 60, false);
-        ck_assert(ev_none(w, 100));
+        if (k == AGG_COUNT || k == AGG_SUM || k == AGG_INCREASE)
+            ck_assert_double_eq(ev(w, 100), 0);
+        else
+            ck_assert(ev_none(w, 100));
         window_free(w);
+        if (k == AGG_COUNT || k == AGG_SUM || k == AGG_RATE ||
+            k == AGG_INCREASE) {
+            w = window_new(&a, 60, true);
+            ck_assert(ev_none(w, 100));
+            window_free(w);
+        }
         w = window_new(&a, 0, false);
         ck_assert(ev_none(w, 100));
         window_free(w);
@@ -487,7 +500,7 @@ START_TEST(sample_exactly_at_window_start_is_out)
     ck_assert_double_eq(ev(w, 1000), 2); /* ts 700 == t - width: out */
     ck_assert_double_eq(ev(w, 1000.001), 1);
     ck_assert_double_eq(ev(w, 1299.999), 1);
-    ck_assert(ev_none(w, 1300));
+    ck_assert_double_eq(ev(w, 1300), 0);
     ck_assert_uint_eq(window_count(w), 0);
     window_free(w);
 }
@@ -583,8 +596,9 @@ START_TEST(eval_at_a_later_time_keeps_samples_for_late_data)
         window_add(w, 1000 + i, 1, 1, false);
         window_add(p, 1000 + i, 10 * i, 1, false);
     }
-    /* (1011, 1071]: nothing. */
-    ck_assert_int_eq(window_eval_at(w, 1071, 1002, &v), 1);
+    /* (1011, 1071]: nothing, a count of 0. */
+    ck_assert_int_eq(window_eval_at(w, 1071, 1002, &v), 0);
+    ck_assert_double_eq(v, 0);
     /* (1001.5, 1061.5]: the newest sample only. */
     ck_assert_int_eq(window_eval_at(p, 1061.5, 1002, &v), 0);
     ck_assert_double_eq(v, 20);
@@ -593,7 +607,8 @@ START_TEST(eval_at_a_later_time_keeps_samples_for_late_data)
     ck_assert_double_eq(ev(w, 1003), 4);
     ck_assert_double_eq(ev(p, 1003), 15);
     /* However late: a backfill's next sample still sees its window. */
-    ck_assert_int_eq(window_eval_at(w, 1e9, 1003, &v), 1);
+    ck_assert_int_eq(window_eval_at(w, 1e9, 1003, &v), 0);
+    ck_assert_double_eq(v, 0);
     ck_assert_uint_eq(window_count(w), 4);
     window_add(w, 1004, 1, 1, false);
     ck_assert_double_eq(ev(w, 1004), 5);
@@ -639,7 +654,16 @@ static int naive_agg(const struct aggregate *a, bool ratio, struct rs *all,
     }
     int rc = 0;
     if (m == 0) {
+        /* Of no samples: a count, a sum and an increase of 0 (with width;
+         * a width-0 window is empty only before its first sample); no
+         * value for the rest and for a ratio (an empty denominator). */
         free(k);
+        if (width > 0 && !ratio &&
+            (a->kind == AGG_COUNT || a->kind == AGG_SUM ||
+             a->kind == AGG_INCREASE)) {
+            *out = 0;
+            return 0;
+        }
         return 1;
     }
     double s = 0, snum = 0, mean, var = 0;
@@ -1112,7 +1136,7 @@ Suite *window_suite(void)
     Suite *s = suite_create("window");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, empty_window_has_no_value);
+    tcase_add_test(tc, empty_window_counts_zero_else_no_value);
     tcase_add_test(tc, last_is_newest_sample_and_later_added_wins_tie);
     tcase_add_test(tc, min_max_follow_window_as_samples_leave);
     tcase_add_test(tc, sum_avg_count_over_window);
