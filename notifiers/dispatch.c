@@ -252,6 +252,18 @@ static int load_cb(void *ctx, const struct outbox_row *o)
     }
     r->attempts = o->attempts;
     r->next_at = o->next_at;
+    /* A row waiting out its receiver's 429 (a restart since): the whole
+     * receiver is held again until then, as it was before the restart. */
+    if (o->last_code == 429 && o->next_at > util_now()) {
+        double hold = util_mono() + (o->next_at - util_now());
+        struct rstate *rs;
+
+        pthread_mutex_lock(&d->mu);
+        rs = rstate_get(d, r->receiver);
+        if (hold > rs->hold_until)
+            rs->hold_until = hold;
+        pthread_mutex_unlock(&d->mu);
+    }
     r->pair = pair_hash(r->fingerprint, r->receiver);
     r->lane = util_hash64(r->receiver, strlen(r->receiver), 0x6c616e65);
     if (d->nrows == d->caprows) {
