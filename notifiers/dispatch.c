@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/buf.h"
 #include "../common/htab.h"
 #include "../common/json_arena.h"
 #include "../common/log.h"
@@ -106,8 +107,11 @@ struct upd {
     enum outbox_status st;
     int attempts, code;
     double next_at, at;
-    char *what;   /* NULL when sent */
-    bool unheard; /* silenced when due, the receiver's first of the alert */
+    char *what;     /* NULL when sent */
+    bool unheard;   /* silenced when due, the receiver's first of the alert */
+    double hold;    /* a 429's Retry-After: the receiver's hold ends then
+                       (Unix s; 0 none), saved with the outcome */
+    char *hold_key; /* its meta key (hold_meta_key), when hold > 0 */
 };
 
 struct dispatcher {
@@ -188,6 +192,18 @@ static void log_module(const struct notifier *n, const char *name, char *out,
              n && n->ops && n->ops->kind ? n->ops->kind : "notifier", name);
 }
 
+/* The store's meta key of receiver name's 429 hold: a Retry-After holds
+ * the receiver across a restart too. */
+static char *hold_meta_key(const char *name)
+{
+    struct buf b;
+
+    buf_init(&b, 0);
+    buf_adds(&b, "dispatch.hold.");
+    buf_adds(&b, name);
+    return buf_steal(&b);
+}
+
 /* Caller holds d->mu. */
 static struct rstate *rstate_get(struct dispatcher *d, const char *name)
 {
@@ -252,18 +268,6 @@ static int load_cb(void *ctx, const struct outbox_row *o)
     }
     r->attempts = o->attempts;
     r->next_at = o->next_at;
-    /* A row waiting out its receiver's 429 (a restart since): the whole
-     * receiver is held again until then, as it was before the restart. */
-    if (o->last_code == 429 && o->next_at > util_now()) {
-        double hold = util_mono() + (o->next_at - util_now());
-        struct rstate *rs;
-
-        pthread_mutex_lock(&d->mu);
-        rs = rstate_get(d, r->receiver);
-        if (hold > rs->hold_until)
-            rs->hold_until = hold;
-        pthread_mutex_unlock(&d->mu);
-    }
     r->pair = pair_hash(r->fingerprint, r->receiver);
     r->lane = util_hash64(r->receiver, strlen(r->receiver), 0x6c616e65);
     if (d->nrows == d->caprows) {
@@ -331,13 +335,17 @@ static void upd_add(struct dispatcher *d, const struct drow *r,
     u->at = at;
     u->what = st == OUTBOX_SENT || what == NULL ? NULL : xstrdup(what);
     u->unheard = false;
+    u->hold = 0;
+    u->hold_key = NULL;
 }
 
 /* The waiting outcomes were written, or are given up: forget them. */
 static void upd_clear(struct dispatcher *d)
 {
-    for (size_t i = 0; i < d->nupd; i++)
+    for (size_t i = 0; i < d->nupd; i++) {
         free(d->upd[i].what);
+        free(d->upd[i].hold_key);
+    }
     d->nupd = 0;
     d->flush_failures = 0;
 }
@@ -361,9 +369,15 @@ static int flush_try(struct dispatcher *d, bool wait)
     for (size_t i = 0; rc == 0 && i < d->nupd; i++) {
         struct upd *u = &d->upd[i];
 
+        char hold[32];
+
+        if (u->hold_key != NULL)
+            snprintf(hold, sizeof(hold), "%.3f", u->hold);
         if (store_outbox_update(d->s, u->id, u->st, u->attempts, u->next_at,
                                 u->what, u->code, u->at, &e) < 0 ||
-            (u->unheard && store_heard_unsent(d->s, u->id, &e) < 0)) {
+            (u->unheard && store_heard_unsent(d->s, u->id, &e) < 0) ||
+            (u->hold_key != NULL &&
+             store_meta_put(d->s, u->hold_key, hold, &e) < 0)) {
             store_rollback(d->s);
             rc = -1;
         }
@@ -594,6 +608,10 @@ static void finish(struct dispatcher *d, struct drow *r,
     if (st == OUTBOX_SENT && d->unheard.n > 0)
         unheard_set(d, r->pair, false);
     upd_add(d, r, st, attempts, next, what, code, now);
+    if (code == 429 && retry_after > 0) {
+        d->upd[d->nupd - 1].hold = now + retry_after;
+        d->upd[d->nupd - 1].hold_key = hold_meta_key(r->receiver);
+    }
     r->attempts = attempts;
     r->next_at = next;
     if (st != OUTBOX_PENDING) {
@@ -1107,8 +1125,18 @@ struct dispatcher *dispatcher_new(const struct config *cfg, struct store *s,
     }
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
-    for (size_t i = 0; cfg && i < cfg->nnotifiers; i++)
-        rstate_get(d, cfg->notifiers[i].name);
+    for (size_t i = 0; cfg && i < cfg->nnotifiers; i++) {
+        struct rstate *rs = rstate_get(d, cfg->notifiers[i].name);
+        char *key = hold_meta_key(rs->name);
+        struct err me = {0};
+        double until, now = util_now();
+
+        /* A Retry-After still running when the last run stopped. */
+        if (s != NULL && store_meta_number(s, key, &until, &me) == 0 &&
+            until > now)
+            rs->hold_until = util_mono() + fmin(until - now, 86400);
+        free(key);
+    }
     return d;
 }
 

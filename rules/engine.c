@@ -709,7 +709,7 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
          * longest spacing, halving with each cadence of sample time that
          * passes, so that several sources a few ms apart do not pass for a
          * fast cadence, and a cadence that speeds up is learnt. */
-        if (se->has_samples && !isnan(se->seen) && !isnan(e->arrival)) {
+        if (se->fed && !isnan(e->arrival)) {
             double g = s->ts - se->newest;
             double kept = se->gap > 0 ? se->gap * exp2(-g / se->gap) : 0;
             se->gap = g > kept ? g : kept;
@@ -720,6 +720,7 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
             se->lag = e->arrival - s->ts;
     }
     se->has_samples = true;
+    se->fed = true;
     se->seen = e->arrival;
     engine_mark_dirty(e, se, false);
     engine_heap_update(e, se);
@@ -730,7 +731,8 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
      * that is later (a sample that came after the timer had judged past
      * its time): a series' events never go back in time. */
     t = se->newest > se->evald ? se->newest : se->evald;
-    return series_eval(e, se, t, t, cb, ctx);
+    return series_eval(e, se, t, se->newest > se->wt ? se->newest : se->wt, cb,
+                       ctx);
 }
 
 /* Emit the nodata events of series whose deadline is before t (or at t,
@@ -878,15 +880,14 @@ double engine_tick_time(const struct series *s, double now)
     return t > s->evald ? t : s->evald;
 }
 
-/* Where the timer, judging s at t (engine_tick_time), takes its window:
- * at t once its next sample is overdue; until then where its samples (or
- * an earlier judgement) left it, as eval would. A window slid past its
- * oldest sample before the next one is read (a scrape is stamped when it
- * begins and read later) would resolve what that sample fires again. Its
- * timers (for, clear_for) still run at t. */
-static double window_time(const struct series *s, double t)
+/* Until its next sample is overdue, the timer takes a series' window where
+ * its samples (or an earlier overdue tick) left it, as eval would: a
+ * window slid past its oldest sample before the next one is read (a scrape
+ * is stamped when it begins and read later) would resolve what that sample
+ * fires again. Its timers (for, clear_for) still run at t. */
+double engine_window_time(const struct series *s, double t)
 {
-    double held = s->newest > s->evald ? s->newest : s->evald;
+    double held = s->newest > s->wt ? s->newest : s->wt;
 
     return t >= s->newest + ENGINE_DUE_GAPS * s->gap ? t : held;
 }
@@ -908,7 +909,7 @@ int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
         if (!s->has_samples)
             continue;
         t = engine_tick_time(s, now);
-        tw = window_time(s, t);
+        tw = engine_window_time(s, t);
         sev = s->sev;
         memcpy(st, s->tier_st, sizeof(st));
         if (s->nodata) {
@@ -922,7 +923,11 @@ int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
         rc = series_eval(e, s, t, tw, cb, ctx);
         /* The series' clock is at t once its window is there or its state
          * changed there (an event, a timer): its later samples are judged
-         * no earlier, and its events never go back in time. */
+         * no earlier, and its events never go back in time. Only a window
+         * the timer moved moves where later ticks take it. (Saved with the
+         * series' next save; a state change is one at once.) */
+        if (tw >= t)
+            s->wt = t;
         if (tw >= t || sev != s->sev || memcmp(st, s->tier_st, sizeof(st)) != 0)
             s->evald = t;
     }

@@ -24,7 +24,10 @@ static bool series_idle(struct series *s, double now, double idle)
             return false;
     if (!s->has_samples)
         return true;
-    t = engine_tick_time(s, now);
+    /* Where the timer takes its window: held while its next sample is
+     * not overdue (a rule that counts a silent source below must see it
+     * first). */
+    t = engine_window_time(s, engine_tick_time(s, now));
     return t - s->newest >= s->rule->window;
 }
 

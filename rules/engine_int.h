@@ -62,6 +62,7 @@ struct series {
     bool listed;      /* in engine.dirty */
     bool saved;       /* a row exists in the store */
     bool gone;        /* engine_forget: being forgotten */
+    bool fed;         /* fed a sample by this process (not only restored) */
     double newest;    /* newest sample time */
     double seen;      /* wall clock of its last sample (the daemon's batch
                          arrival; NAN: unknown, as in a replay or since a
@@ -71,7 +72,11 @@ struct series {
     double gap;       /* daemon: its cadence, the spacing of its sample
                          times (a max that halves at each sample; 0:
                          unknown) */
-    double evald;     /* daemon: the newest time the timer judged it at */
+    double evald;     /* daemon: its clock: the timer's judgement that
+                         changed it or moved its window (events and later
+                         samples are judged no earlier) */
+    double wt;        /* daemon: where the timer last took its window, past
+                         its newest sample (once overdue) */
     double starts_at; /* when severity last left ok */
     double value;     /* the last aggregate */
 };
@@ -119,6 +124,10 @@ struct tick_ctx {
  * now less the series' lag; or where its samples left it while its next
  * one is not yet due; never before an earlier judgement. */
 double engine_tick_time(const struct series *s, double now);
+/* Where the timer, judging s at t (engine_tick_time), takes its window: at
+ * t once its next sample is overdue, else where its samples (or an
+ * earlier overdue tick) left it. */
+double engine_window_time(const struct series *s, double t);
 /* Set a series' dirty flag (state or window) and list it for the next
  * save. */
 void engine_mark_dirty(struct engine *e, struct series *s, bool state);

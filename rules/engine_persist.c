@@ -18,8 +18,8 @@
  *   u8 has_value, f64 newest, f64 starts_at, f64 value,
  *   3 x (u8 state, f64 since), u32 nby, nby x (u32 len, bytes),
  *   u32 window_len, window bytes,
- *   then the daemon's timing of the series, f64 lag, f64 gap, f64 evald
- *   (absent in blobs of older versions: 0).
+ *   then the daemon's timing of the series, f64 lag, f64 gap, f64 evald,
+ *   f64 wt (absent in blobs of older versions: 0).
  * The sources blob: u8 version, u32 n, n x (u32 len, key bytes, f64 newest),
  * then f64 clock (the stream clock, which samples no rule reads move too;
  * absent in blobs of older versions). */
@@ -148,6 +148,7 @@ static int series_blob_v(const struct engine *e, const struct series *s,
     put_f64(b, s->lag);
     put_f64(b, s->gap);
     put_f64(b, s->evald);
+    put_f64(b, s->wt);
     return b->failed ? -1 : 0;
 }
 
@@ -351,17 +352,22 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     }
     wlen = rd_u32(&r);
     wp = rd_take(&r, wlen);
-    if (!r.bad && r.n >= 3 * sizeof(double)) {
+    if (!r.bad && r.n >= 4 * sizeof(double)) {
         tmp.lag = rd_f64(&r);
         tmp.gap = rd_f64(&r);
         tmp.evald = rd_f64(&r);
+        tmp.wt = rd_f64(&r);
         /* Damaged numbers are unknown ones. */
         if (!(tmp.lag >= 0 && tmp.lag < 1e12))
             tmp.lag = 0;
         if (!(tmp.gap >= 0 && tmp.gap < 1e12))
             tmp.gap = 0;
-        if (!isfinite(tmp.evald))
+        /* Not more than a year past the series' newest sample: a damaged
+         * number would stamp every later event. */
+        if (!isfinite(tmp.evald) || tmp.evald > tmp.newest + 366 * 86400.0)
             tmp.evald = 0;
+        if (!isfinite(tmp.wt) || tmp.wt > tmp.newest + 366 * 86400.0)
+            tmp.wt = 0;
     }
     if (r.bad) {
         for (size_t i = 0; i < nby; i++)
@@ -410,6 +416,7 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     s->lag = tmp.lag;
     s->gap = tmp.gap;
     s->evald = tmp.evald;
+    s->wt = tmp.wt;
     memcpy(s->tier_st, tmp.tier_st, sizeof(s->tier_st));
     memcpy(s->tier_since, tmp.tier_since, sizeof(s->tier_since));
     s->saved = true;
