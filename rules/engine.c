@@ -455,6 +455,10 @@ static int emit(struct engine *e, struct series *s, enum severity prev,
 
     if (now == prev)
         return 0;
+    /* An event's time is what it shows, to the millisecond (SPEC 4): the
+     * store, `history --since`, the report's days and the alert's since
+     * all use that time, not a finer one. */
+    t = util_round_ms(t);
     if (prev == SEV_OK)
         s->starts_at = t;
     e->st.firing[prev]--;

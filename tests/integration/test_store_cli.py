@@ -381,6 +381,35 @@ for value in (":memory:", "file:u.db"):
 check(not [n for n in os.listdir(here) if n.startswith(("u.db", "file:"))],
       "no store or lock file was made for them")
 
+# An event's time is the one it shows, to the millisecond (SPEC 4): a
+# sample at 23:59:59.9996 fires at 2026-01-02T00:00:00.000Z, and that is
+# the time `history --since` and the report's days go by, with the event's
+# own printed ts as the bound.
+with open("ms.yaml", "w") as f:
+    f.write("rules:\n  - name: lat\n    metric: lat\n    by: [service]\n"
+            "    severity:\n      warning: {above: 200}\n")
+with open("ms.jsonl", "w") as f:
+    f.write('{"metric":"lat","labels":{"service":"c"},"value":300,'
+            '"ts":1767311999.9996}\n'
+            '{"metric":"lat","labels":{"service":"c"},"value":100,'
+            '"ts":1767312100}\n')
+p = run("eval", "-c", "ms.yaml", "--store", "ms.db", "ms.jsonl", expect=0)
+first = json.loads(p.stdout.splitlines()[0])
+check(first["ts"] == 1767312000.0, "the firing shows 1767312000.0: %s"
+      % first["ts"])
+for since in ("2026-01-02", str(first["ts"]), "2026-01-02T00:00:00.000Z"):
+    p = run("history", "-c", "ms.yaml", "--store", "ms.db", "--since", since,
+            "--json", expect=0)
+    kinds = [json.loads(l)["event"] for l in p.stdout.splitlines()]
+    check(kinds == ["firing", "resolved"],
+          "history --since %s keeps the firing it equals: %s" % (since, kinds))
+p = run("report", "-c", "ms.yaml", "--store", "ms.db", "--since",
+        "2026-01-01", "--until", "2026-01-03", "--format", "json", expect=0)
+rep = json.loads(p.stdout)
+check(rep["rules"][0]["per_day"] == {"2026-01-02": 1},
+      "the report counts it on the day it shows: %s"
+      % rep["rules"][0]["per_day"])
+
 if failures:
     print(f"{len(failures)} check(s) failed")
     sys.exit(1)
