@@ -707,17 +707,21 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
         se->value = s->value;
         se->has_value = true;
     }
+    /* Its cadence: how often its data arrives (a batch, a scrape, a
+     * push), from the arrivals this process saw (not across a restart: the
+     * first spacing then is the downtime). The longest of the last few
+     * spacings: several sources a few ms apart do not pass for a fast
+     * cadence, an agent that sends a minute of samples at once arrives
+     * once a minute, and an outage leaves the ring after a few arrivals. */
+    if (se->fed && !isnan(e->arrival) && !isnan(se->seen) &&
+        e->arrival - se->seen > 1e-3) {
+        se->spacing[se->spacing_at++ % 4] = (float)(e->arrival - se->seen);
+        se->gap = 0;
+        for (int k = 0; k < 4; k++)
+            if (se->spacing[k] > se->gap)
+                se->gap = se->spacing[k];
+    }
     if (!se->has_samples || s->ts > se->newest) {
-        /* The cadence, from the second sample the daemon feeds it (not
-         * across a restart: the first spacing then is the downtime): the
-         * longest spacing, halving with each cadence of sample time that
-         * passes, so that several sources a few ms apart do not pass for a
-         * fast cadence, and a cadence that speeds up is learnt. */
-        if (se->fed && !isnan(e->arrival)) {
-            double g = s->ts - se->newest;
-            double kept = se->gap > 0 ? se->gap * exp2(-g / se->gap) : 0;
-            se->gap = g > kept ? g : kept;
-        }
         se->newest = s->ts;
         se->lag = 0;
         if (!isnan(e->arrival) && e->arrival > s->ts)
@@ -865,9 +869,9 @@ void engine_set_arrival(struct engine *e, double arrival)
     e->arrival = arrival;
 }
 
-/* How many of its gaps may pass after a series' newest sample before its
- * next one is overdue: its next sample is due one gap after the newest,
- * give or take the jitter of its producer and of its path here. */
+/* How many of its cadences may pass after a series' last arrival before
+ * its next one is overdue: it is due one cadence after, give or take the
+ * jitter of its producer and of its path here. */
 #define ENGINE_DUE_GAPS 1.5
 
 double engine_tick_time(const struct series *s, double now)
@@ -889,11 +893,13 @@ double engine_tick_time(const struct series *s, double now)
  * window slid past its oldest sample before the next one is read (a scrape
  * is stamped when it begins and read later) would resolve what that sample
  * fires again. Its timers (for, clear_for) still run at t. */
-double engine_window_time(const struct series *s, double t)
+double engine_window_time(const struct series *s, double t, double now)
 {
     double held = s->newest > s->wt ? s->newest : s->wt;
 
-    return t >= s->newest + ENGINE_DUE_GAPS * s->gap ? t : held;
+    if (isnan(s->seen) || now >= s->seen + ENGINE_DUE_GAPS * s->gap)
+        return t;
+    return held;
 }
 
 int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
@@ -913,7 +919,7 @@ int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)
         if (!s->has_samples)
             continue;
         t = engine_tick_time(s, now);
-        tw = engine_window_time(s, t);
+        tw = engine_window_time(s, t, now);
         sev = s->sev;
         memcpy(st, s->tier_st, sizeof(st));
         if (s->nodata) {

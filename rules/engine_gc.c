@@ -27,7 +27,7 @@ static bool series_idle(struct series *s, double now, double idle)
     /* Where the timer takes its window: held while its next sample is
      * not overdue (a rule that counts a silent source below must see it
      * first). */
-    t = engine_window_time(s, engine_tick_time(s, now));
+    t = engine_window_time(s, engine_tick_time(s, now), now);
     return t - s->newest >= s->rule->window;
 }
 

@@ -69,9 +69,11 @@ struct series {
                          restart) */
     double lag;       /* daemon: how far newest was behind the wall clock
                          when that sample came (0: unknown, or on time) */
-    double gap;       /* daemon: its cadence, the spacing of its sample
-                         times (a max that halves at each sample; 0:
-                         unknown) */
+    double gap;       /* daemon: its cadence: the longest of the wall-clock
+                         spacings between its last 4 arrivals
+                         (0: unknown) */
+    float spacing[4]; /* those spacings, a ring (gap is their max) */
+    unsigned char spacing_at;
     double evald;     /* daemon: its clock: the timer's judgement that
                          changed it or moved its window (events and later
                          samples are judged no earlier) */
@@ -124,10 +126,10 @@ struct tick_ctx {
  * now less the series' lag; or where its samples left it while its next
  * one is not yet due; never before an earlier judgement. */
 double engine_tick_time(const struct series *s, double now);
-/* Where the timer, judging s at t (engine_tick_time), takes its window: at
- * t once its next sample is overdue, else where its samples (or an
- * earlier overdue tick) left it. */
-double engine_window_time(const struct series *s, double t);
+/* Where the timer, judging s at t (engine_tick_time) at wall clock now,
+ * takes its window: at t once its next arrival is overdue, else where its
+ * samples (or an earlier overdue tick) left it. */
+double engine_window_time(const struct series *s, double t, double now);
 /* Set a series' dirty flag (state or window) and list it for the next
  * save. */
 void engine_mark_dirty(struct engine *e, struct series *s, bool state);

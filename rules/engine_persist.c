@@ -415,6 +415,9 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     s->value = tmp.value;
     s->lag = tmp.lag;
     s->gap = tmp.gap;
+    memset(s->spacing, 0, sizeof(s->spacing));
+    s->spacing[0] = (float)tmp.gap;
+    s->spacing_at = 1;
     s->evald = tmp.evald;
     s->wt = tmp.wt;
     memcpy(s->tier_st, tmp.tier_st, sizeof(s->tier_st));

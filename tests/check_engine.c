@@ -973,6 +973,76 @@ START_TEST(cadence_of_sources_a_few_ms_apart)
 }
 END_TEST
 
+/* An agent that sends a second's samples five at a time, every five
+ * seconds: its cadence is how often its data arrives (5 s), not the
+ * spacing of its samples, so once two batches have shown it the timer no
+ * longer slides the window between batches (a count below 2 over 3 s fired
+ * and resolved at every batch). Before the second batch the cadence is not
+ * known: the window slides at wall clock as it did. */
+START_TEST(a_batching_agent_does_not_flap)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: few\n"
+                            "    metric: m\n"
+                            "    window: 3s\n"
+                            "    aggregate: count\n"
+                            "    severity: {warning: {below: 2}}\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+    int known = 0;
+
+    for (int b = 0; b < 6; b++) {
+        double arrival = 1000 + 5 * b + 5.01;
+
+        engine_set_arrival(e, arrival);
+        for (int i = 1; i <= 5; i++)
+            feed1(e, "m", NULL, NULL, 1, 1000 + 5 * b + i, &l);
+        if (b == 1)
+            known = l.n;
+        for (int k = 1; k <= 4; k++)
+            engine_tick(e, arrival + k, collect, &l);
+    }
+    ck_assert_int_ge(known, 2);
+    ck_assert_int_eq(l.n, known);
+    close_engine(e, c, &l);
+}
+END_TEST
+
+/* A source that was down for 20 s, came back for six samples a second
+ * apart and fell silent again: its cadence is a second again by then (the
+ * outage has left the last four spacings), so a count below 1 over 3 s
+ * catches the second silence 3 s after its last sample, not 30. */
+START_TEST(an_outage_is_not_a_cadence)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: gone\n"
+                            "    metric: hb\n"
+                            "    window: 3s\n"
+                            "    aggregate: count\n"
+                            "    severity: {critical: {below: 1}}\n");
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+    double last = 0;
+
+    for (int i = 0; i < 3; i++) {
+        engine_set_arrival(e, 1000 + i);
+        feed1(e, "hb", NULL, NULL, 1, 1000 + i, &l);
+    }
+    for (int i = 0; i < 6; i++) {
+        last = 1022 + i;
+        engine_set_arrival(e, last);
+        feed1(e, "hb", NULL, NULL, 1, last, &l);
+    }
+    ck_assert_int_eq(l.n, 0);
+    for (int k = 1; k <= 5; k++)
+        engine_tick(e, last + k, collect, &l);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_str_eq(l.kinds[0], "firing");
+    ck_assert_double_eq(l.ts[0], last + 3);
+    close_engine(e, c, &l);
+}
+END_TEST
+
 /* A sample that comes after the timer judged its series past that
  * sample's time (it was overdue) is judged at the timer's time: the
  * series' events never go back in time. */
@@ -1715,6 +1785,8 @@ Suite *engine_suite(void)
     tcase_add_test(t, an_unstamped_sample_is_never_late);
     tcase_add_test(t, the_end_of_nodata_never_goes_back_in_time);
     tcase_add_test(t, cadence_of_sources_a_few_ms_apart);
+    tcase_add_test(t, a_batching_agent_does_not_flap);
+    tcase_add_test(t, an_outage_is_not_a_cadence);
     tcase_add_test(t, a_silent_sparse_source_is_caught_not_forgotten);
     tcase_add_test(t, forget_takes_only_idle_ok_series);
     tcase_add_test(t, forget_waits_for_an_empty_window_and_a_failed_delete);
