@@ -535,7 +535,20 @@ static int emit(struct engine *e, struct series *s, enum severity prev,
     return cb ? cb(ctx, &ev) : 0;
 }
 
-/* Evaluate s at time t: aggregate, step every tier, emit on a change. */
+/* A series' clock: its newest sample's time, or the timer's later
+ * judgement (engine_tick); its events and samples are judged no earlier. */
+static double series_clock(const struct series *s)
+{
+    return s->newest > s->evald ? s->newest : s->evald;
+}
+
+/* Where its window stands: at its newest sample, or where an overdue tick
+ * moved it. */
+static double window_clock(const struct series *s)
+{
+    return s->newest > s->wt ? s->newest : s->wt;
+}
+
 /* Evaluate s: its window's aggregate at tw, its tiers and events at t
  * (t >= tw; the timer may judge a series' timers later than its window,
  * engine_tick). */
@@ -692,7 +705,6 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     struct sample_ctx sc = {s};
     struct series *se = *slot;
     bool num = false;
-    double t;
 
     if (se == NULL)
         *slot = se = series_for(e, ri, s);
@@ -714,13 +726,8 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
      * cadence, an agent that sends a minute of samples at once arrives
      * once a minute, and an outage leaves the ring after a few arrivals. */
     if (se->fed && !isnan(e->arrival) && !isnan(se->seen) &&
-        e->arrival - se->seen > 1e-3) {
+        e->arrival - se->seen > 1e-3)
         se->spacing[se->spacing_at++ % 4] = (float)(e->arrival - se->seen);
-        se->gap = 0;
-        for (int k = 0; k < 4; k++)
-            if (se->spacing[k] > se->gap)
-                se->gap = se->spacing[k];
-    }
     if (!se->has_samples || s->ts > se->newest) {
         se->newest = s->ts;
         se->lag = 0;
@@ -738,9 +745,7 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     /* At its newest sample's time, or at the timer's last judgement when
      * that is later (a sample that came after the timer had judged past
      * its time): a series' events never go back in time. */
-    t = se->newest > se->evald ? se->newest : se->evald;
-    return series_eval(e, se, t, se->newest > se->wt ? se->newest : se->wt, cb,
-                       ctx);
+    return series_eval(e, se, series_clock(se), window_clock(se), cb, ctx);
 }
 
 /* Emit the nodata events of series whose deadline is before t (or at t,
@@ -874,32 +879,37 @@ void engine_set_arrival(struct engine *e, double arrival)
  * jitter of its producer and of its path here. */
 #define ENGINE_DUE_GAPS 1.5
 
+double engine_cadence(const struct series *s)
+{
+    double c = 0;
+
+    for (size_t k = 0; k < sizeof(s->spacing) / sizeof(s->spacing[0]); k++)
+        if (s->spacing[k] > c)
+            c = s->spacing[k];
+    return c;
+}
+
 double engine_tick_time(const struct series *s, double now)
 {
     /* The series' own time: its data that comes late (an agent that
      * batches, a file read behind its writer) is judged at now minus that
      * lag, the time its next sample will have, so the timer and the
-     * samples agree on what the window holds. Never before its newest
-     * sample or an earlier judgement. */
-    double t = now - s->lag;
+     * samples agree on what the window holds. */
+    double t = now - s->lag, clock = series_clock(s);
 
-    if (t < s->newest)
-        t = s->newest;
-    return t > s->evald ? t : s->evald;
+    return t > clock ? t : clock;
 }
 
-/* Until its next sample is overdue, the timer takes a series' window where
- * its samples (or an earlier overdue tick) left it, as eval would: a
- * window slid past its oldest sample before the next one is read (a scrape
- * is stamped when it begins and read later) would resolve what that sample
- * fires again. Its timers (for, clear_for) still run at t. */
+/* Until its next arrival is overdue, the timer takes a series' window
+ * where its samples (or an earlier overdue tick) left it, as eval would:
+ * a window slid past its oldest sample before the next arrival is read (a
+ * scrape is stamped when it begins and read later) would resolve what
+ * that arrival fires again. Its timers (for, clear_for) still run at t. */
 double engine_window_time(const struct series *s, double t, double now)
 {
-    double held = s->newest > s->wt ? s->newest : s->wt;
-
-    if (isnan(s->seen) || now >= s->seen + ENGINE_DUE_GAPS * s->gap)
+    if (isnan(s->seen) || now >= s->seen + ENGINE_DUE_GAPS * engine_cadence(s))
         return t;
-    return held;
+    return window_clock(s);
 }
 
 int engine_tick(struct engine *e, double now, engine_event_fn cb, void *ctx)

@@ -69,10 +69,8 @@ struct series {
                          restart) */
     double lag;       /* daemon: how far newest was behind the wall clock
                          when that sample came (0: unknown, or on time) */
-    double gap;       /* daemon: its cadence: the longest of the wall-clock
-                         spacings between its last 4 arrivals
-                         (0: unknown) */
-    float spacing[4]; /* those spacings, a ring (gap is their max) */
+    float spacing[4]; /* daemon: the wall-clock spacings between its last
+                         arrivals, a ring (engine_cadence) */
     unsigned char spacing_at;
     double evald;     /* daemon: its clock: the timer's judgement that
                          changed it or moved its window (events and later
@@ -122,9 +120,12 @@ struct tick_ctx {
     size_t n;
 };
 
+/* s's cadence: how often its data arrives, the longest of the spacings in
+ * its ring (0: unknown). */
+double engine_cadence(const struct series *s);
 /* The time the daemon's timer judges s at, wall clock now (engine_tick):
- * now less the series' lag; or where its samples left it while its next
- * one is not yet due; never before an earlier judgement. */
+ * now less the series' lag, never before its newest sample or an earlier
+ * judgement. */
 double engine_tick_time(const struct series *s, double now);
 /* Where the timer, judging s at t (engine_tick_time) at wall clock now,
  * takes its window: at t once its next arrival is overdue, else where its

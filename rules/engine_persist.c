@@ -146,7 +146,7 @@ static int series_blob_v(const struct engine *e, const struct series *s,
      * survive a restart: the first tick after it judges the series where
      * the one before would have, not at the wall clock. */
     put_f64(b, s->lag);
-    put_f64(b, s->gap);
+    put_f64(b, engine_cadence(s));
     put_f64(b, s->evald);
     put_f64(b, s->wt);
     return b->failed ? -1 : 0;
@@ -294,6 +294,7 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     struct series *s;
     uint32_t wlen;
     const void *wp;
+    double cadence = 0;
     struct series tmp;
 
     if (strcmp(key, SOURCES_KEY) == 0)
@@ -354,14 +355,14 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     wp = rd_take(&r, wlen);
     if (!r.bad && r.n >= 4 * sizeof(double)) {
         tmp.lag = rd_f64(&r);
-        tmp.gap = rd_f64(&r);
+        cadence = rd_f64(&r);
         tmp.evald = rd_f64(&r);
         tmp.wt = rd_f64(&r);
         /* Damaged numbers are unknown ones. */
         if (!(tmp.lag >= 0 && tmp.lag < 1e12))
             tmp.lag = 0;
-        if (!(tmp.gap >= 0 && tmp.gap < 1e12))
-            tmp.gap = 0;
+        if (!(cadence >= 0 && cadence < 1e12))
+            cadence = 0;
         /* Not more than a year past the series' newest sample: a damaged
          * number would stamp every later event. */
         if (!isfinite(tmp.evald) || tmp.evald > tmp.newest + 366 * 86400.0)
@@ -414,9 +415,9 @@ int engine_restore(struct engine *e, const char *key, const void *blob,
     s->starts_at = tmp.starts_at;
     s->value = tmp.value;
     s->lag = tmp.lag;
-    s->gap = tmp.gap;
+    /* The cadence saved stands for the spacings until new ones come. */
     memset(s->spacing, 0, sizeof(s->spacing));
-    s->spacing[0] = (float)tmp.gap;
+    s->spacing[0] = (float)cadence;
     s->spacing_at = 1;
     s->evald = tmp.evald;
     s->wt = tmp.wt;
