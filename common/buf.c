@@ -148,14 +148,9 @@ static int json_str(struct buf *b, const char *s, size_t n, const char *esc)
         c = (unsigned char)s[i];
         if (esc[c] == 'h') {
             size_t k = util_utf8_seq(s + i, n - i);
-            const char *put = NULL;
+            const char *put =
+                k == 0 ? "\\ufffd" : util_utf8_separator_escape(s + i, k);
 
-            if (k == 0)
-                put = "\\ufffd";
-            else if (k == 3 && memcmp(s + i, "\xe2\x80\xa8", 3) == 0)
-                put = "\\u2028";
-            else if (k == 3 && memcmp(s + i, "\xe2\x80\xa9", 3) == 0)
-                put = "\\u2029";
             if ((put ? buf_add(b, put, 6) : buf_add(b, s + i, k)) < 0)
                 return -1;
             i += k ? k : 1;

@@ -439,6 +439,13 @@ size_t util_utf8_seq(const char *str, size_t n)
     return k + 1;
 }
 
+const char *util_utf8_separator_escape(const char *s, size_t k)
+{
+    if (k != 3 || memcmp(s, "\xe2\x80", 2) != 0)
+        return NULL;
+    return s[2] == '\xa8' ? "\\u2028" : s[2] == '\xa9' ? "\\u2029" : NULL;
+}
+
 int util_utf8_valid(const char *str, size_t n)
 {
     size_t i = 0;

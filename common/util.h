@@ -58,6 +58,10 @@ int util_utf8_valid(const char *s, size_t n);
 /* The length (1-4) of the valid UTF-8 character that s[0..n) starts with
  * (n > 0), or 0 when it does not start with one. */
 size_t util_utf8_seq(const char *s, size_t n);
+/* For the UTF-8 character of k bytes at s: "\\u2028" or "\\u2029" when it
+ * is U+2028 or U+2029 (the line and paragraph separators Go's JSON encoder
+ * and strconv.Quote escape), else NULL. */
+const char *util_utf8_separator_escape(const char *s, size_t k);
 /* The largest cut <= at that does not fall inside a UTF-8 character of s
  * (s holds more than at bytes): s[0..cut) is whole characters. */
 size_t util_utf8_cut(const char *s, size_t at);

@@ -193,20 +193,13 @@ static int print_val(struct buf *b, const char *v)
     return rc ? rc : buf_addc(b, '"');
 }
 
-/* The UTF-8 character at c (a byte >= 0x80): its length in *k, and whether
- * strconv.Quote escapes it in a way go_quote knows: a byte that is not
- * UTF-8 (\xNN, *k = 1), U+2028 or U+2029 (\u2028, \u2029). Other
- * characters Go does not count as printable (unicode.IsPrint) are left as
- * they are. */
-static bool go_odd_utf8(const unsigned char *c, size_t *k)
+/* The length of the valid UTF-8 character at c, a byte >= 0x80 of a
+ * NUL-terminated string (0: not one). Of those, strconv.Quote escapes
+ * U+2028 and U+2029 (util_utf8_separator_escape); other characters Go does
+ * not count as printable (unicode.IsPrint) are left as they are. */
+static size_t go_utf8(const unsigned char *c)
 {
-    *k = util_utf8_seq((const char *)c, strlen((const char *)c));
-    if (*k == 0) {
-        *k = 1;
-        return true;
-    }
-    return *k == 3 && (memcmp(c, "\xe2\x80\xa8", 3) == 0 ||
-                       memcmp(c, "\xe2\x80\xa9", 3) == 0);
+    return util_utf8_seq((const char *)c, strnlen((const char *)c, 4));
 }
 
 /* v as Go's strconv.Quote writes it (Alertmanager's label sets print their
@@ -219,6 +212,7 @@ static int go_quote(struct buf *b, const char *v)
     for (const unsigned char *c = (const unsigned char *)v; *c && rc == 0;
          c++) {
         const char *esc = NULL;
+        size_t k;
 
         switch (*c) {
         case '"':
@@ -253,19 +247,12 @@ static int go_quote(struct buf *b, const char *v)
         }
         if (esc != NULL) {
             rc = buf_adds(b, esc);
-        } else if (*c >= 0x80) {
-            size_t k;
+        } else if (*c >= 0x80 && (k = go_utf8(c)) > 0) {
+            const char *sep = util_utf8_separator_escape((const char *)c, k);
 
-            if (!go_odd_utf8(c, &k)) {
-                rc = buf_add(b, c, k);
-            } else if (k == 1) {
-                char x[4] = {'\\', 'x', hex[*c >> 4], hex[*c & 15]};
-                rc = buf_add(b, x, 4);
-            } else {
-                rc = buf_adds(b, c[2] == 0xa8 ? "\\u2028" : "\\u2029");
-            }
+            rc = sep ? buf_adds(b, sep) : buf_add(b, c, k);
             c += k - 1;
-        } else if (*c < 0x20 || *c == 0x7f) {
+        } else if (*c < 0x20 || *c >= 0x7f) { /* DEL, or not UTF-8 */
             char x[4] = {'\\', 'x', hex[*c >> 4], hex[*c & 15]};
             rc = buf_add(b, x, 4);
         } else {
@@ -284,7 +271,8 @@ static bool go_plain(const char *v)
         if (*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\')
             return false;
         if (*c >= 0x80) {
-            if (go_odd_utf8(c, &k))
+            k = go_utf8(c);
+            if (k == 0 || util_utf8_separator_escape((const char *)c, k))
                 return false;
             c += k - 1;
         }
