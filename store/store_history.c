@@ -34,24 +34,26 @@ int store_series_put(struct store *s, const char *key, const char *rule,
     return store_q_exec(s, &q, "series put", e);
 }
 
-int store_series_del(struct store *s, const char *key, struct err *e)
+/* Delete the saved series that statement id picks by its one argument. */
+static int series_delete(struct store *s, enum stmt_id id, const char *arg,
+                         struct err *e)
 {
     struct q q;
 
-    if (store_q_write(s, Q_SERIES_DEL, &q, "series delete", e) < 0)
+    if (store_q_write(s, id, &q, "series delete", e) < 0)
         return -1;
-    store_bind_text(q.st, 1, key);
+    store_bind_text(q.st, 1, arg);
     return store_q_exec(s, &q, "series delete", e);
+}
+
+int store_series_del(struct store *s, const char *key, struct err *e)
+{
+    return series_delete(s, Q_SERIES_DEL, key, e);
 }
 
 int store_series_del_rule(struct store *s, const char *rule, struct err *e)
 {
-    struct q q;
-
-    if (store_q_write(s, Q_SERIES_DEL_RULE, &q, "series delete", e) < 0)
-        return -1;
-    store_bind_text(q.st, 1, rule);
-    return store_q_exec(s, &q, "series delete", e);
+    return series_delete(s, Q_SERIES_DEL_RULE, rule, e);
 }
 
 struct series_walk {
