@@ -368,7 +368,6 @@ static int flush_try(struct dispatcher *d, bool wait)
         return 1;
     for (size_t i = 0; rc == 0 && i < d->nupd; i++) {
         struct upd *u = &d->upd[i];
-
         char hold[32];
 
         if (u->hold_key != NULL)
@@ -1134,7 +1133,8 @@ struct dispatcher *dispatcher_new(const struct config *cfg, struct store *s,
         /* A Retry-After still running when the last run stopped. */
         if (s != NULL && store_meta_number(s, key, &until, &me) == 0 &&
             until > now)
-            rs->hold_until = util_mono() + fmin(until - now, 86400);
+            rs->hold_until =
+                util_mono() + fmin(until - now, DISPATCH_RETRY_AFTER_CAP);
         free(key);
     }
     return d;
