@@ -43,6 +43,7 @@ struct pick {
     double repeat; /* smallest repeat_interval of matching routes */
     bool heard;    /* already in the alert's heard set */
     bool never;    /* in it as never sent anything (every one silenced) */
+    bool untold;   /* heard it, and its "resolved" was held by cooldown */
     double last_notified; /* from the heard row; -inf: never sent to */
 };
 
@@ -529,8 +530,14 @@ int router_record(struct router *r, struct store *s,
                 r->stats.skipped++;
             }
         }
-        if (ev->kind == EV_RESOLVED)
-            continue; /* the heard set is cleared below */
+        if (ev->kind == EV_RESOLVED) {
+            /* The heard set is cleared below, but a receiver that heard
+             * the alert and was not told it resolved (cooldown) stays in
+             * it: it hears the alert's later events, the next "resolved"
+             * included, once its cooldown allows. */
+            k->untold = k->heard && row.status == OUTBOX_SKIPPED;
+            continue;
+        }
         memset(&h, 0, sizeof(h));
         h.fingerprint = ev->fingerprint;
         h.receiver = n->name;
@@ -542,6 +549,18 @@ int router_record(struct router *r, struct store *s,
     }
     if (ev->kind == EV_RESOLVED && store_heard_clear(s, ev->fingerprint, e) < 0)
         goto out;
+    for (size_t i = 0; ev->kind == EV_RESOLVED && i < picks.n; i++) {
+        struct store_heard h;
+
+        if (!picks.v[i].untold)
+            continue;
+        memset(&h, 0, sizeof(h));
+        h.fingerprint = ev->fingerprint;
+        h.receiver = cfg->notifiers[picks.v[i].idx].name;
+        h.last_notified = picks.v[i].last_notified;
+        if (store_heard_put(s, &h, e) < 0)
+            goto out;
+    }
     if (notified)
         *notified = pending;
     rc = 0;

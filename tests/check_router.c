@@ -463,6 +463,39 @@ START_TEST(cooldown_holds_across_a_resolve_and_refire)
 }
 END_TEST
 
+/* A receiver that heard the alert and whose "resolved" the cooldown held
+ * back still follows it: the next episode's "resolved", outside the
+ * period, reaches it, so it does not believe the alert firing for ever. */
+START_TEST(cooldown_keeps_a_receiver_not_told_of_the_resolve)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, "notifiers:\n"
+                "  scale: {type: log, cooldown: 10m}\n"
+                "routes:\n"
+                "  - match: {severity: warning}\n"
+                "    notify: [scale]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 120, EV_RESOLVED, SEV_OK, SEV_WARNING, T0), 0);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 180, EV_FIRING, SEV_WARNING, SEV_OK, T0 + 180), 0);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 900, EV_RESOLVED, SEV_OK, SEV_WARNING, T0 + 180), 1);
+    /* That one was told: the episode after it starts afresh. */
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 960, EV_FIRING, SEV_CRITICAL, SEV_OK, T0 + 960), 0);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 1600, EV_RESOLVED, SEV_OK, SEV_CRITICAL, T0 + 960),
+        0);
+    ck_assert_str_eq(fx_rows(&f, &r),
+                     "scale:pending:event scale:skipped:event "
+                     "scale:skipped:event scale:pending:event");
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(silenced_alert_is_recorded_but_not_sent)
 {
     struct fixture f;
@@ -1272,6 +1305,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, events_filter_limits_the_kinds_a_receiver_gets);
     tcase_add_test(tc, cooldown_records_events_inside_the_period_as_skipped);
     tcase_add_test(tc, cooldown_holds_across_a_resolve_and_refire);
+    tcase_add_test(tc, cooldown_keeps_a_receiver_not_told_of_the_resolve);
     tcase_add_test(tc, silenced_alert_is_recorded_but_not_sent);
     tcase_add_test(tc, silence_on_severity_matches_the_new_severity);
     tcase_add_test(tc, silence_starts_and_ends_at_its_own_times);

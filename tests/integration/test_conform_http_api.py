@@ -69,15 +69,22 @@ try:
     check(api_s[0]["id"] == sid and api_s[0]["active"] is True and
           abs(api_s[0]["ends"] - api_s[0]["starts"] - 7200) < 1e-3,
           "id, active and a 2h span")
+
+    def ms(t):
+        return abs(t * 1000 - round(t * 1000)) < 1e-3
+
     # CLI-made, expired over HTTP.
     p = run_tocsin(["silence", "add", "-c", d.cfg, "--store", d.store,
                     "--match", "host=b", "--for", "1h"])
     check(p.returncode == 0, "silence add exits 0: %s" % p.stderr)
     sid2 = int(p.stdout)
-    ids = sorted(s["id"] for s in json.loads(
-        d.request("GET", "/api/v1/silences")[1]))
+    listed = json.loads(d.request("GET", "/api/v1/silences")[1])
+    ids = sorted(s["id"] for s in listed)
     check(ids == sorted([sid, sid2]), "the CLI's silence is listed over "
           "HTTP: %s" % ids)
+    check(all(ms(s["starts"]) and ms(s["ends"]) for s in listed),
+          "silence times are whole milliseconds, as event times: %s"
+          % listed)
     check(d.request("DELETE", "/api/v1/silences/%d" % sid2)[0] == 204,
           "DELETE of the CLI's silence is 204")
     p = run_tocsin(["silence", "expire", str(sid), "-c", d.cfg, "--store",
