@@ -35,6 +35,11 @@ static int level_now(void)
                 lvl = LOG_WARN;
             else if (strcasecmp(v, "error") == 0)
                 lvl = LOG_ERROR;
+            else if (strcasecmp(v, "info") != 0 && *v != '\0')
+                fprintf(stderr,
+                        "tocsin: TOCSIN_LOG_LEVEL=%.40s is not debug, info, "
+                        "warn or error: logging at info\n",
+                        v);
         }
         __atomic_store_n(&min_level, lvl, __ATOMIC_RELAXED);
     }

@@ -93,6 +93,12 @@ void api_ingest(struct daemon_ctx *d, const char *format, const char *ctype,
                             "graphite or statsd)");
             return;
         }
+    } else if (ingest_content_type_openmetrics(ctype)) {
+        api_reply_error(r, 415,
+                        "OpenMetrics is not read (its timestamps are "
+                        "seconds): send the Prometheus text format "
+                        "(text/plain; version=0.0.4)");
+        return;
     } else if (ctype != NULL) {
         fmt = ingest_format_from_content_type(ctype);
     }

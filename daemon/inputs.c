@@ -8,6 +8,7 @@
 #include "inputs.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,11 +65,36 @@ static char *input_key(const struct input *in)
     return buf_steal(&b);
 }
 
-/* Parse text into b, counting and logging what was rejected; returns how
- * many lines were. */
+/* Log a warning about who's input, unless it is the one last logged in
+ * note (NOTE_SIZE bytes, or NULL: always logged), then at debug level. */
+#define NOTE_SIZE SCRAPE_NOTE_SIZE
+static void warn_once(enum metrics_input which, char *note, const char *fmt,
+                      ...) __attribute__((format(printf, 3, 4)));
+static void warn_once(enum metrics_input which, char *note, const char *fmt,
+                      ...)
+{
+    char msg[NOTE_SIZE];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (note != NULL && strcmp(note, msg) == 0) {
+        log_debug(metrics_input_name(which), "%s (again)", msg);
+        return;
+    }
+    log_warn(metrics_input_name(which), "%s", msg);
+    if (note != NULL)
+        memcpy(note, msg, sizeof(msg));
+}
+
+/* Parse text into b, counting and logging what was rejected (see
+ * warn_once for note; none_read: said too when no line could be read);
+ * returns how many lines were. */
 static size_t parse_into(struct daemon_ctx *d, enum metrics_input which,
                          struct ingest_parser *p, const char *text, size_t len,
-                         size_t first_line, struct batch *b, const char *who)
+                         size_t first_line, struct batch *b, const char *who,
+                         char *note, const char *none_read)
 {
     struct batch_rejects *rj = xcalloc(1, sizeof(*rj));
     size_t n;
@@ -77,9 +103,13 @@ static size_t parse_into(struct daemon_ctx *d, enum metrics_input which,
     atomic_fetch_add(&d->metrics.rejected[which], rj->count);
     atomic_fetch_add(&d->metrics.skipped[which], rj->skipped);
     if (rj->count > 0)
-        log_warn(metrics_input_name(which),
-                 "%s: %zu line(s) rejected, first line %zu: %s", who, rj->count,
-                 rj->v[0].line, rj->v[0].reason);
+        warn_once(which, note,
+                  "%s: %zu line(s) rejected, first line %zu: %s%s%s", who,
+                  rj->count, rj->v[0].line, rj->v[0].reason,
+                  b->n == 0 && none_read ? "; " : "",
+                  b->n == 0 && none_read ? none_read : "");
+    else if (note != NULL)
+        note[0] = '\0';
     n = rj->count;
     free(rj);
     return n;
@@ -106,7 +136,7 @@ static void sink_text(struct daemon_ctx *d, enum metrics_input which,
     struct batch b;
 
     batch_init(&b, util_now());
-    parse_into(d, which, p, text, len, first_line, &b, who);
+    parse_into(d, which, p, text, len, first_line, &b, who, NULL, NULL);
     submit(d, which, &b, who);
 }
 
@@ -151,12 +181,10 @@ static void scrape_cb(void *ctx, const struct scrape_page *pg)
         if (p == NULL)
             return;
         rejected =
-            parse_into(d, MIN_SCRAPE, p, pg->body, pg->len, 1, &b, pg->target);
+            parse_into(d, MIN_SCRAPE, p, pg->body, pg->len, 1, &b, pg->target,
+                       pg->note, "no line of the page could be read: up 0");
         ingest_parser_free(p);
-        if (b.n == 0 && rejected > 0)
-            log_warn("scrape", "%s: no line of the page could be read: up 0",
-                     pg->target);
-        else
+        if (b.n > 0 || rejected == 0)
             up.value = 1.0;
         atomic_fetch_add(&d->metrics.skipped[MIN_SCRAPE],
                          scrape_seen_filter(pg->seen, &b));

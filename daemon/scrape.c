@@ -35,6 +35,12 @@ struct target {
     struct scrape_seen *seen;
     atomic_uint_fast64_t ok, failed;
     bool adopted; /* a halted target whose counters a new one took */
+    /* Why its scrapes fail, "" while they succeed: a target that stays
+     * down is logged when it goes down, when the reason changes and when
+     * it is back, not at every interval. */
+    char down[160];
+    uint64_t down_runs;          /* failed scrapes since it went down */
+    char note[SCRAPE_NOTE_SIZE]; /* scrape_page.note */
 };
 
 struct scraper {
@@ -161,21 +167,36 @@ static void finish_transfer(struct scraper *s, CURL *c, CURLcode code)
     if (t == NULL)
         return;
     t->easy = NULL;
-    pg = (struct scrape_page){t->name,   t->instance, NULL,    0,
-                              t->labels, t->nlabels,  t->seen, t->started};
+    pg = (struct scrape_page){t->name, t->instance, NULL,
+                              0,       t->labels,   t->nlabels,
+                              t->seen, t->started,  t->note};
     if (code == CURLE_OK && status == 200) {
         atomic_fetch_add(&t->ok, 1);
         pg.body = buf_str(&t->body);
         pg.len = t->body.len;
+        if (t->down[0] != '\0')
+            log_info("scrape", "%s: up again after %llu failed scrape(s)",
+                     t->name, (unsigned long long)t->down_runs);
+        t->down[0] = '\0';
+        t->down_runs = 0;
     } else {
+        char why[sizeof(t->down)];
+
         atomic_fetch_add(&t->failed, 1);
         if (code == CURLE_WRITE_ERROR && t->body.failed)
-            log_warn("scrape", "%s: page larger than %zu MiB", t->name,
-                     SCRAPE_MAX_BODY >> 20);
+            snprintf(why, sizeof(why), "page larger than %zu MiB",
+                     (size_t)(SCRAPE_MAX_BODY >> 20));
         else if (code != CURLE_OK)
-            log_warn("scrape", "%s: %s", t->name, curl_easy_strerror(code));
+            snprintf(why, sizeof(why), "%s", curl_easy_strerror(code));
         else
-            log_warn("scrape", "%s: HTTP %ld", t->name, status);
+            snprintf(why, sizeof(why), "HTTP %ld", status);
+        t->down_runs++;
+        if (strcmp(why, t->down) != 0)
+            log_warn("scrape", "%s: %s", t->name, why);
+        else
+            log_debug("scrape", "%s: %s (%llu failed in a row)", t->name, why,
+                      (unsigned long long)t->down_runs);
+        memcpy(t->down, why, sizeof(why));
     }
     s->fn(s->ctx, &pg);
     buf_cleanup(&t->body);
@@ -274,6 +295,9 @@ static void adopt(struct target *t, struct scraper *prev)
         o->seen = keep;
         atomic_store(&t->ok, atomic_load(&o->ok));
         atomic_store(&t->failed, atomic_load(&o->failed));
+        memcpy(t->down, o->down, sizeof(t->down));
+        memcpy(t->note, o->note, sizeof(t->note));
+        t->down_runs = o->down_runs;
         return;
     }
 }

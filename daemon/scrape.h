@@ -35,7 +35,12 @@ struct scrape_page {
     struct scrape_seen *seen; /* its last page, for scrape_seen_filter */
     double started;           /* wall time the scrape began: the time of
                                  samples without their own */
+    char *note; /* SCRAPE_NOTE_SIZE bytes the target keeps: what was last
+                   logged of its pages ("" for nothing), so that the same
+                   complaint is logged once, not every interval */
 };
+
+#define SCRAPE_NOTE_SIZE 256
 
 /* Called on the scraper thread after each scrape. */
 typedef void (*scrape_fn)(void *ctx, const struct scrape_page *pg);

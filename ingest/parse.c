@@ -51,6 +51,30 @@ static int span_ieq(const char *s, size_t n, const char *lit)
     return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
 }
 
+/* The media type of Content-Type ct (without parameters): its start, its
+ * length in *n; *params: the first ';' or NULL. */
+static const char *media_type(const char *ct, size_t *n, const char **params)
+{
+    while (is_ws(*ct))
+        ct++;
+    *params = strchr(ct, ';');
+    *n = *params ? (size_t)(*params - ct) : strlen(ct);
+    while (*n > 0 && is_ws(ct[*n - 1]))
+        (*n)--;
+    return ct;
+}
+
+bool ingest_content_type_openmetrics(const char *ct)
+{
+    const char *params;
+    size_t n;
+
+    if (ct == NULL)
+        return false;
+    ct = media_type(ct, &n, &params);
+    return span_ieq(ct, n, "application/openmetrics-text");
+}
+
 enum ingest_format ingest_format_from_content_type(const char *ct)
 {
     const char *p, *semi;
@@ -59,12 +83,7 @@ enum ingest_format ingest_format_from_content_type(const char *ct)
 
     if (ct == NULL)
         return FMT_AUTO;
-    while (is_ws(*ct))
-        ct++;
-    semi = strchr(ct, ';');
-    n = semi ? (size_t)(semi - ct) : strlen(ct);
-    while (n > 0 && is_ws(ct[n - 1]))
-        n--;
+    ct = media_type(ct, &n, &semi);
     if (span_ieq(ct, n, "application/json") ||
         span_ieq(ct, n, "application/x-ndjson"))
         return FMT_JSON;

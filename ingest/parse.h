@@ -6,6 +6,7 @@
 #ifndef TOCSIN_PARSE_H
 #define TOCSIN_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sample.h"
@@ -28,6 +29,9 @@ const char *ingest_format_name(enum ingest_format f);
 /* Map an HTTP Content-Type ("application/json", "text/plain; version=0.0.4",
  * ...) to a format; FMT_AUTO when it says nothing useful. */
 enum ingest_format ingest_format_from_content_type(const char *ct);
+/* Content-Type ct is OpenMetrics text, whose timestamps are seconds where
+ * the Prometheus text format's are milliseconds: not read as either. */
+bool ingest_content_type_openmetrics(const char *ct);
 
 struct ingest_parser;
 

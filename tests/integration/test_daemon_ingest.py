@@ -96,6 +96,15 @@ check(st == 415 and "Content-Encoding" in text,
       "a gzip body is answered 415 (got %d %s)" % (st, text))
 check("gz" not in {a["labels"].get("host") for a in d.alerts()},
       "and nothing of it is ingested")
+# OpenMetrics stamps in seconds: refused, not read as milliseconds.
+st, text = d.request("POST", "/api/v1/ingest",
+                     b'cpu{host="om"} 99 1767225600\n# EOF\n',
+                     {"Content-Type": "application/openmetrics-text; "
+                      "version=1.0.0; charset=utf-8"})
+check(st == 415 and "OpenMetrics" in text,
+      "an OpenMetrics body is answered 415 (got %d %s)" % (st, text))
+check("om" not in {a["labels"].get("host") for a in d.alerts()},
+      "and nothing of it is ingested")
 st, text = d.request("GET", "/healthz")
 check(st == 200 and text.strip() == "ok", "/healthz answers 200 ok")
 rc = d.stop()

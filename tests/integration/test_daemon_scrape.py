@@ -133,6 +133,33 @@ try:
     check('tocsin_samples_ingested_total{input="scrape"} 0' not in m,
           "scraped samples are counted as ingested")
     check(d.healthy(), "the daemon keeps running with a dead target")
+
+    # A target that stays down is logged once, not at every interval, and
+    # once when it is back.
+    def failed_runs():
+        for l in d.metrics().splitlines():
+            if (l.startswith("tocsin_scrapes_total") and str(dead) in l and
+                    'result="failed"' in l):
+                return int(float(l.split()[-1]))
+        return 0
+
+    check(wait_until(lambda: failed_runs() >= 3, 30),
+          "the dead target failed three scrapes")
+    warns = [l for l in d.log().splitlines()
+             if " warn scrape" in l and ":%d/" % dead in l]
+    check(len(warns) == 1, "a target that stays down is logged once: %s"
+          % warns)
+    warns = [l for l in d.log().splitlines()
+             if " warn scrape" in l and ":%d/" % html_port in l]
+    check(len(warns) == 1 and "no line of the page" in warns[0],
+          "so is a page that stays unreadable: %s" % warns)
+    back = ThreadingHTTPServer(("127.0.0.1", dead), LoginPage)
+    threading.Thread(target=back.serve_forever, daemon=True).start()
+    try:
+        check(wait_until(lambda: "up again after" in d.log(), 30),
+              "and once when it answers again")
+    finally:
+        back.shutdown()
     check(d.stop() == 0, "SIGTERM exits 0 while scraping")
 finally:
     html.shutdown()
