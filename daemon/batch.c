@@ -24,6 +24,9 @@ void batch_cleanup(struct batch *b)
     free(b->v);
     b->v = NULL;
     b->n = b->cap = 0;
+    free(b->meta_key);
+    free(b->meta_value);
+    b->meta_key = b->meta_value = NULL;
 }
 
 static int extra_has(const struct batch *b, const char *name)

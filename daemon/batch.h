@@ -20,6 +20,9 @@ struct batch {
     size_t nextra;
     const struct kv *dflt; /* borrowed: added to a sample that lacks them */
     size_t ndflt;
+    /* Owned, optional: a store meta entry committed with the samples (a
+     * followed file's position), so both are kept or both lost. */
+    char *meta_key, *meta_value;
 };
 
 #define BATCH_MAX_REJECTS 100 /* kept with reasons; the count goes on */

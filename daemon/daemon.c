@@ -193,8 +193,15 @@ static void w_committed(void *ctx, int events, double seconds, size_t fed,
     engine_gauges(d);
 }
 
+static int w_meta(void *ctx, const char *key, const char *value, struct err *e)
+{
+    return pipeline_meta_put(((struct daemon_ctx *)ctx)->pipeline, key, value,
+                             e);
+}
+
 static const struct writer_ops pipeline_writer_ops = {
     .feed = w_feed,
+    .meta = w_meta,
     .commit = w_commit,
     .tick = w_tick,
     .checkpoint = w_checkpoint,

@@ -9,10 +9,12 @@
  * comes, with no end to start from and nothing to rotate or truncate. */
 #include "filein.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,6 +49,7 @@ struct fview {
 struct filein {
     char *path;
     bool follow;
+    bool announce; /* opened at its end: tell the position before reading */
     double poll;
     filein_fn fn;
     void *ctx;
@@ -78,6 +81,59 @@ static void partial_drop(struct fview *v, size_t n)
     free(rest);
 }
 
+/* v's file at offset off, line number line (tail left empty). */
+static void pos_of(const struct fview *v, off_t off, size_t line,
+                   struct filein_pos *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->dev = (unsigned long long)v->dev;
+    p->ino = (unsigned long long)v->ino;
+    p->off = (long long)off;
+    p->line = line;
+}
+
+void filein_pos_format(const struct filein_pos *p, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    int n = snprintf(out, size, "1 %llu %llu %lld %zu ", p->dev, p->ino, p->off,
+                     p->line);
+
+    for (size_t i = 0; i < p->ntail && n >= 0 && (size_t)n + 3 <= size; i++) {
+        out[n++] = hex[p->tail[i] >> 4];
+        out[n++] = hex[p->tail[i] & 15];
+        out[n] = '\0';
+    }
+}
+
+int filein_pos_parse(const char *text, struct filein_pos *p)
+{
+    char hex[2 * sizeof(p->tail) + 2];
+    int used = 0;
+    size_t n;
+
+    memset(p, 0, sizeof(*p));
+    hex[0] = '\0';
+    if (text == NULL ||
+        sscanf(text, "1 %llu %llu %lld %zu %n", &p->dev, &p->ino, &p->off,
+               &p->line, &used) != 4 ||
+        p->off < 0 || p->line < 1)
+        return -1;
+    n = strlen(text + used);
+    if (n % 2 != 0 || n > 2 * sizeof(p->tail) || (size_t)p->off < n / 2)
+        return -1;
+    memcpy(hex, text + used, n + 1);
+    for (size_t i = 0; i < n; i += 2) {
+        unsigned int b;
+
+        if (!isxdigit((unsigned char)hex[i]) ||
+            !isxdigit((unsigned char)hex[i + 1]) ||
+            sscanf(hex + i, "%2x", &b) != 1)
+            return -1;
+        p->tail[p->ntail++] = (unsigned char)b;
+    }
+    return 0;
+}
+
 /* Hand every complete line in partial to the callback; keep the rest. With
  * all, the unterminated tail goes too (EOF of a finished file, rotation). */
 static void deliver(struct filein *f, struct fview *v, bool all)
@@ -102,7 +158,17 @@ static void deliver(struct filein *f, struct fview *v, bool all)
             nlines++;
     if (end > 0 && d[end - 1] != '\n')
         nlines++;
-    f->fn(f->ctx, d, end, v->line);
+    if (f->follow && v == &f->cur && !v->stream) {
+        struct filein_pos pos;
+
+        /* partial holds the bytes [off - partial.len, off). */
+        pos_of(v, v->off - (off_t)(len - end), v->line + nlines, &pos);
+        pos.ntail = end < sizeof(pos.tail) ? end : sizeof(pos.tail);
+        memcpy(pos.tail, d + end - pos.ntail, pos.ntail);
+        f->fn(f->ctx, d, end, v->line, &pos);
+    } else {
+        f->fn(f->ctx, d, end, v->line, NULL);
+    }
     v->line += nlines;
     partial_drop(v, end);
 }
@@ -160,10 +226,36 @@ static void restart(struct filein *f)
     buf_reset(&v->partial);
 }
 
-static int open_file(struct filein *f, bool at_end)
+/* Is v, just opened, the file of resume, with the same bytes before its
+ * offset? Then v is placed there. */
+static bool resume_at(struct fview *v, const struct filein_pos *r, off_t size)
+{
+    unsigned char now[sizeof(r->tail)];
+
+    if ((unsigned long long)v->dev != r->dev ||
+        (unsigned long long)v->ino != r->ino || size < (off_t)r->off)
+        return false;
+    if (r->ntail > 0 &&
+        (pread(v->fd, now, r->ntail, (off_t)r->off - (off_t)r->ntail) !=
+             (ssize_t)r->ntail ||
+         memcmp(now, r->tail, r->ntail) != 0))
+        return false;
+    if (lseek(v->fd, (off_t)r->off, SEEK_SET) < 0)
+        return false;
+    v->off = (off_t)r->off;
+    v->line = r->line;
+    return true;
+}
+
+/* Open the file at the path: from its start, or at_end from its end, or
+ * with resume (a position an earlier run saved) from there when it is
+ * still that file, else from its start. */
+static int open_file(struct filein *f, bool at_end,
+                     const struct filein_pos *resume)
 {
     struct fview *v = &f->cur;
     struct stat st;
+    const char *how = "";
 
     /* O_NONBLOCK: opening a FIFO does not wait for a writer, and reading
      * a stream never blocks the thread (it must see the stop flag). */
@@ -182,7 +274,20 @@ static int open_file(struct filein *f, bool at_end)
     v->eof = false;
     v->dev = st.st_dev;
     v->ino = st.st_ino;
-    v->off = at_end && !v->stream ? lseek(v->fd, 0, SEEK_END) : 0;
+    v->line = 1;
+    v->off = 0;
+    if (v->stream) {
+        how = " (a stream: lines as they come)";
+    } else if (resume != NULL) {
+        how = resume_at(v, resume, st.st_size)
+                  ? " from where it was left"
+                  : " from its start (replaced or truncated since it was "
+                    "last read)";
+        at_end = false;
+    } else if (at_end) {
+        v->off = lseek(v->fd, 0, SEEK_END);
+        how = " from its end";
+    }
     if (v->off < 0)
         v->off = 0;
     if (!v->stream)
@@ -191,13 +296,25 @@ static int open_file(struct filein *f, bool at_end)
      * rest of that line is no line of its own. */
     v->mid_line = at_end && !v->stream && v->off > 0 && v->ntail > 0 &&
                   v->tail[v->ntail - 1] != '\n';
-    v->line = 1;
+    /* A position to resume from, before any line comes. */
+    f->announce = at_end && f->follow && !v->stream && !v->mid_line;
     buf_reset(&v->partial);
-    log_info("file", "reading %s%s", f->path,
-             v->stream ? " (a stream: lines as they come)"
-             : at_end  ? " from its end"
-                       : "");
+    log_info("file", "reading %s%s", f->path, how);
     return 0;
+}
+
+/* Tell the position of a file opened at its end, so that a restart before
+ * its next line resumes there rather than at the end it then has. */
+static void announce(struct filein *f)
+{
+    struct filein_pos pos;
+    struct fview *v = &f->cur;
+
+    f->announce = false;
+    pos_of(v, v->off, v->line, &pos);
+    pos.ntail = v->ntail;
+    memcpy(pos.tail, v->tail, v->ntail);
+    f->fn(f->ctx, "", 0, v->line, &pos);
 }
 
 /* Drop the end of the line the file was opened in, up to its newline. */
@@ -311,7 +428,7 @@ static void *filein_main(void *arg)
         if (f->cur.fd < 0) {
             /* Only the file present at start (opened by filein_start) is
              * read from its end; any later one from its start. */
-            if (open_file(f, false) < 0) {
+            if (open_file(f, false, NULL) < 0) {
                 if (!f->follow) {
                     log_error("file", "cannot read %s: %s", f->path,
                               strerror(errno));
@@ -334,6 +451,8 @@ static void *filein_main(void *arg)
                 break;
             }
         } else if (f->cur.fd >= 0) {
+            if (f->announce)
+                announce(f);
             if (f->follow && !tail_same(&f->cur))
                 restart(f);
             read_some(f, &f->cur);
@@ -356,6 +475,7 @@ struct filein *filein_start(const struct filein_cfg *cfg, filein_fn fn,
                             void *ctx, struct err *e)
 {
     struct filein *f = xcalloc(1, sizeof(*f));
+    struct filein_pos rp;
     pthread_condattr_t ca;
 
     f->path = xstrdup(cfg->path);
@@ -375,7 +495,11 @@ struct filein *filein_start(const struct filein_cfg *cfg, filein_fn fn,
     pthread_cond_init(&f->cv, &ca);
     pthread_condattr_destroy(&ca);
     /* Open now, so "from its end" means the end at start-up. */
-    if (open_file(f, f->follow) < 0)
+    if (open_file(f, f->follow,
+                  f->follow && cfg->resume != NULL &&
+                          filein_pos_parse(cfg->resume, &rp) == 0
+                      ? &rp
+                      : NULL) < 0)
         f->cur.fd = -1;
     if (pthread_create(&f->th, NULL, filein_main, f) != 0) {
         err_set(e, "file %s: cannot start a thread", cfg->path);

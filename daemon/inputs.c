@@ -30,6 +30,7 @@ struct listener {
     struct statsd *statsd;
     struct filein *file;
     int follow;
+    char *pos_key; /* store meta key of a followed file's position */
 };
 
 struct inputs {
@@ -122,8 +123,8 @@ static void submit(struct daemon_ctx *d, enum metrics_input which,
     struct writer_result res;
 
     atomic_fetch_add(&d->metrics.ingested[which], b->n);
-    if (b->n > 0 && writer_submit(d->writer, b, -1, &res) < 0 &&
-        res.status == -1)
+    if ((b->n > 0 || b->meta_key != NULL) &&
+        writer_submit(d->writer, b, -1, &res) < 0 && res.status == -1)
         log_error(metrics_input_name(which), "%s: %zu samples lost: %s", who,
                   b->n, res.error);
     batch_cleanup(b);
@@ -147,11 +148,43 @@ static void statsd_cb(void *ctx, const char *text, size_t len)
     sink_text(l->d, MIN_STATSD, l->parser, text, len, 1, l->name);
 }
 
-static void file_cb(void *ctx, const char *text, size_t len, size_t first_line)
+/* A followed file's lines are committed with the position they end at, so
+ * that a restart reads on from there: nothing written while tocsin was
+ * down (or read and not yet committed at a crash) is lost, nothing
+ * committed is read twice. */
+static void file_cb(void *ctx, const char *text, size_t len, size_t first_line,
+                    const struct filein_pos *pos)
 {
     struct listener *l = ctx;
+    struct batch b;
+    char v[FILEIN_POS_TEXT];
 
-    sink_text(l->d, MIN_FILE, l->parser, text, len, first_line, l->name);
+    batch_init(&b, util_now());
+    if (len > 0)
+        parse_into(l->d, MIN_FILE, l->parser, text, len, first_line, &b,
+                   l->name, NULL, NULL);
+    if (pos != NULL && l->pos_key != NULL) {
+        filein_pos_format(pos, v, sizeof(v));
+        b.meta_key = xstrdup(l->pos_key);
+        b.meta_value = xstrdup(v);
+    }
+    submit(l->d, MIN_FILE, &b, l->name);
+}
+
+struct pos_get {
+    const char *key;
+    char *value;
+};
+
+static int pos_get_on_writer(void *ctx, void *arg)
+{
+    struct daemon_ctx *d = ctx;
+    struct pos_get *g = arg;
+    struct err e = {0};
+
+    if (store_meta_get(d->wstore, g->key, &g->value, &e) < 0)
+        log_warn("file", "cannot read the saved position: %s", e.msg);
+    return 0;
 }
 
 /* A scraped page as Prometheus takes it: every sample gets the target's
@@ -205,11 +238,16 @@ static void listener_free(struct listener *l)
     ingest_parser_free(l->parser);
     free(l->key);
     free(l->name);
+    free(l->pos_key);
     free(l);
 }
 
+/* Start the listener of input in. resume: a followed file goes on from
+ * the position saved by the last run (at start-up; a listener restarted by
+ * a reload starts at the file's end, as the one it replaces still reads). */
 static struct listener *listener_start(struct daemon_ctx *d,
-                                       const struct input *in, char *key)
+                                       const struct input *in, char *key,
+                                       bool resume)
 {
     struct listener *l = xcalloc(1, sizeof(*l));
     struct err e = {0};
@@ -228,12 +266,25 @@ static struct listener *listener_start(struct daemon_ctx *d,
     } else {
         struct filein_cfg fc = {
             .path = in->path, .follow = in->follow, .poll_interval = 0.2};
+        struct pos_get g = {NULL, NULL};
+
         l->name = xstrdup(in->path ? in->path : "");
         l->follow = in->follow;
         l->parser = ingest_parser_new(in->format);
         if (l->parser)
             ingest_parser_share_gauges(l->parser, d->gauges);
+        if (in->follow) {
+            struct buf k;
+
+            buf_init(&k, 0);
+            buf_printf(&k, "file.position\x1f%s", l->name);
+            l->pos_key = buf_steal(&k);
+            g.key = l->pos_key;
+            if (resume && writer_call(d->writer, pos_get_on_writer, &g) == 0)
+                fc.resume = g.value;
+        }
         l->file = filein_start(&fc, file_cb, l, &e);
+        free(g.value);
         if (l->file == NULL)
             goto fail;
     }
@@ -288,7 +339,7 @@ struct inputs *inputs_start(struct daemon_ctx *d, const struct config *cfg,
         if (l != NULL) {
             from[in->n] = k + 1;
         } else {
-            l = listener_start(d, it, key);
+            l = listener_start(d, it, key, prev == NULL);
             if (l == NULL)
                 nfail++;
         }

@@ -123,6 +123,17 @@ static void feed_job(struct writer *w, struct group *g, struct job *j)
         }
         g->fed++;
     }
+    if (j->batch.meta_key != NULL && w->ops->meta != NULL) {
+        struct err e = {0};
+
+        if (w->ops->meta(w->ctx, j->batch.meta_key, j->batch.meta_value, &e) <
+                0 &&
+            !g->feed_failed) {
+            g->feed_failed = 1;
+            snprintf(g->feed_error, sizeof(g->feed_error), "%s", e.msg);
+            log_error("writer", "feed failed: %s", e.msg);
+        }
+    }
 }
 
 static void process(struct writer *w, struct job *list)

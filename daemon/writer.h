@@ -20,6 +20,9 @@ struct writer_ops {
      * MUST be set. */
     int (*feed)(void *ctx, const struct sample *s, double arrival,
                 struct err *e);
+    /* Write a batch's meta entry (batch.meta_key) into the open batch, to
+     * be committed with its samples. MAY be NULL. */
+    int (*meta)(void *ctx, const char *key, const char *value, struct err *e);
     /* Commit the open batch; *events gets the number of events. MUST. */
     int (*commit)(void *ctx, int *events, struct err *e);
     /* Evaluate every series at wall-clock now (joins the next commit).

@@ -661,6 +661,14 @@ static int commit_batch(struct pipeline *p, enum commit_save save,
     return 0;
 }
 
+int pipeline_meta_put(struct pipeline *p, const char *key, const char *value,
+                      struct err *e)
+{
+    if (ensure_txn(p, e) < 0)
+        return -1;
+    return store_meta_put(p->store, key, value, e);
+}
+
 int pipeline_commit(struct pipeline *p, int *events_committed, struct err *e)
 {
     return commit_batch(p, SAVE_STATE, events_committed, e);

@@ -66,6 +66,10 @@ int pipeline_feed(struct pipeline *p, const struct sample *s, double arrival,
 int pipeline_end_of_stream(struct pipeline *p, bool at_clock, struct err *e);
 /* Daemon timer: evaluate every series at now, insert repeat reminders. */
 int pipeline_tick(struct pipeline *p, double now, struct err *e);
+/* Put a store meta entry into the open batch: committed with it, or rolled
+ * back with it. */
+int pipeline_meta_put(struct pipeline *p, const char *key, const char *value,
+                      struct err *e);
 /* Commit the open batch (if any). When it returns 0 every event fed so far
  * and its outbox rows are durable. On failure the batch is rolled back and
  * the engine state is not saved (-1, e). *events_committed receives the

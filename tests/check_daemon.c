@@ -551,15 +551,21 @@ END_TEST
 struct lines {
     pthread_mutex_t mu;
     struct buf got;
+    char pos[FILEIN_POS_TEXT]; /* the last position told, "" for none */
+    size_t first_line;         /* of the last lines told */
 };
 
-static void lines_cb(void *ctx, const char *text, size_t len, size_t first_line)
+static void lines_cb(void *ctx, const char *text, size_t len, size_t first_line,
+                     const struct filein_pos *pos)
 {
     struct lines *l = ctx;
 
-    (void)first_line;
     pthread_mutex_lock(&l->mu);
     buf_add(&l->got, text, len);
+    if (len > 0)
+        l->first_line = first_line;
+    if (pos != NULL)
+        filein_pos_format(pos, l->pos, sizeof(l->pos));
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -594,23 +600,48 @@ struct ffx {
     struct filein *f;
 };
 
-static void ffx_start(struct ffx *x, const char *initial, bool follow)
+/* Follow (or read once) x's file again, from resume (or NULL). */
+static void ffx_restart(struct ffx *x, bool follow, const char *resume)
 {
     struct filein_cfg fc = {0};
     struct err e = {0};
 
+    buf_reset(&x->l.got);
+    x->l.pos[0] = '\0';
+    fc.path = x->path;
+    fc.follow = follow;
+    fc.resume = resume;
+    if (follow)
+        fc.poll_interval = 0.02;
+    x->f = filein_start(&fc, lines_cb, &x->l, &e);
+    ck_assert_ptr_nonnull(x->f);
+}
+
+static void ffx_start(struct ffx *x, const char *initial, bool follow)
+{
     snprintf(x->dir, sizeof(x->dir), "/tmp/check-filein.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(x->dir));
     snprintf(x->path, sizeof(x->path), "%s/m.log", x->dir);
     append(x->path, "w", initial);
     pthread_mutex_init(&x->l.mu, NULL);
     buf_init(&x->l.got, 0);
-    fc.path = x->path;
-    fc.follow = follow;
-    if (follow)
-        fc.poll_interval = 0.02;
-    x->f = filein_start(&fc, lines_cb, &x->l, &e);
-    ck_assert_ptr_nonnull(x->f);
+    ffx_restart(x, follow, NULL);
+}
+
+/* The last position told, once there is one. */
+static void ffx_pos(struct ffx *x, char *out)
+{
+    double deadline = util_mono() + 10;
+
+    for (;;) {
+        pthread_mutex_lock(&x->l.mu);
+        memcpy(out, x->l.pos, FILEIN_POS_TEXT);
+        pthread_mutex_unlock(&x->l.mu);
+        if (out[0] != '\0' || util_mono() > deadline)
+            break;
+        usleep(10000);
+    }
+    ck_assert_str_ne(out, "");
 }
 
 /* After filein_stop: the lines and the temp folder go. */
@@ -670,6 +701,101 @@ START_TEST(filein_started_mid_line_skips_to_the_next_line)
 }
 END_TEST
 
+/* A followed file goes on where the last run's committed lines ended:
+ * the lines written while no one read are read, none is read twice; the
+ * line numbers go on too. */
+START_TEST(filein_resumes_from_a_saved_position)
+{
+    struct ffx x;
+    char pos[FILEIN_POS_TEXT];
+
+    ffx_start(&x, "before-start\n", true);
+    ffx_pos(&x, pos); /* opened at its end: the position is told at once */
+    append(x.path, "a", "one\ntwo\n");
+    ck_assert(lines_have(&x.l, "two\n"));
+    ck_assert(strstr(buf_str(&x.l.got), "one\ntwo\n") != NULL);
+    filein_stop(x.f);
+    ffx_pos(&x, pos);
+    append(x.path, "a", "three-while-down\n");
+    ffx_restart(&x, true, pos);
+    append(x.path, "a", "four\n");
+    ck_assert(lines_have(&x.l, "four\n"));
+    filein_stop(x.f);
+    ck_assert_str_eq(buf_str(&x.l.got), "three-while-down\nfour\n");
+    ck_assert_uint_ge(x.l.first_line, 3); /* lines 1-2 were read before */
+    ffx_end(&x);
+}
+END_TEST
+
+/* Replaced (rotated) or truncated while no one read: the file at the path
+ * is read from its start; a position that is not one is ignored (the file
+ * is read from its end). */
+START_TEST(filein_reads_a_replaced_or_truncated_file_from_its_start)
+{
+    struct ffx x;
+    char pos[FILEIN_POS_TEXT], old[300];
+
+    ffx_start(&x, "a\n", true);
+    append(x.path, "a", "b\n");
+    ck_assert(lines_have(&x.l, "b\n"));
+    filein_stop(x.f);
+    ffx_pos(&x, pos);
+    snprintf(old, sizeof(old), "%s.1", x.path);
+    ck_assert_int_eq(rename(x.path, old), 0);
+    append(x.path, "w", "new-1\nnew-2\n");
+    ffx_restart(&x, true, pos);
+    ck_assert(lines_have(&x.l, "new-2\n"));
+    filein_stop(x.f);
+    ck_assert_str_eq(buf_str(&x.l.got), "new-1\nnew-2\n");
+    ffx_pos(&x, pos);
+    append(x.path, "w", "short\n"); /* truncated below the position */
+    ffx_restart(&x, true, pos);
+    ck_assert(lines_have(&x.l, "short\n"));
+    filein_stop(x.f);
+    ck_assert_str_eq(buf_str(&x.l.got), "short\n");
+    /* Same size again, other bytes before the position (copytruncate and
+     * refilled): from the start too. */
+    ffx_pos(&x, pos);
+    append(x.path, "w", "SHORT\nx\n");
+    ffx_restart(&x, true, pos);
+    ck_assert(lines_have(&x.l, "x\n"));
+    filein_stop(x.f);
+    ck_assert_str_eq(buf_str(&x.l.got), "SHORT\nx\n");
+    ffx_restart(&x, true, "not a position");
+    append(x.path, "a", "y\n");
+    ck_assert(lines_have(&x.l, "y\n"));
+    filein_stop(x.f);
+    ck_assert_str_eq(buf_str(&x.l.got), "y\n");
+    unlink(old);
+    ffx_end(&x);
+}
+END_TEST
+
+START_TEST(filein_position_text_round_trips)
+{
+    struct filein_pos p = {0}, q;
+    char t[FILEIN_POS_TEXT];
+
+    p.dev = 2049;
+    p.ino = 123456789012ULL;
+    p.off = 70;
+    p.line = 9;
+    memcpy(p.tail, "ab\n\x00\xff", 5);
+    p.ntail = 5;
+    filein_pos_format(&p, t, sizeof(t));
+    ck_assert_int_eq(filein_pos_parse(t, &q), 0);
+    ck_assert(q.dev == p.dev && q.ino == p.ino && q.off == 70 && q.line == 9);
+    ck_assert_uint_eq(q.ntail, 5);
+    ck_assert(memcmp(q.tail, p.tail, 5) == 0);
+    ck_assert_int_eq(filein_pos_parse("1 1 2 3 4 abc", &q), -1);
+    ck_assert_int_eq(filein_pos_parse("1 1 2 -3 4 ", &q), -1);
+    ck_assert_int_eq(filein_pos_parse("1 1 2 1 1 aabb", &q), -1);
+    ck_assert_int_eq(filein_pos_parse("2 1 2 3 4 ", &q), -1);
+    ck_assert_int_eq(filein_pos_parse("", &q), -1);
+    ck_assert_int_eq(filein_pos_parse("1 1 2 3 4 zz", &q), -1);
+}
+END_TEST
+
 START_TEST(filein_without_follow_reads_the_whole_file_once)
 {
     struct ffx x;
@@ -690,7 +816,7 @@ END_TEST
 
 static void statsd_lines_cb(void *ctx, const char *text, size_t len)
 {
-    lines_cb(ctx, text, len, 1);
+    lines_cb(ctx, text, len, 1, NULL);
 }
 
 START_TEST(statsd_delivers_datagrams_with_a_newline_each)
@@ -767,6 +893,10 @@ Suite *daemon_suite(void)
     tcase_add_test(tc, filein_follows_across_rotation_and_truncation);
     tcase_add_test(tc, filein_without_follow_reads_the_whole_file_once);
     tcase_add_test(tc, filein_started_mid_line_skips_to_the_next_line);
+    tcase_add_test(tc, filein_resumes_from_a_saved_position);
+    tcase_add_test(tc,
+                   filein_reads_a_replaced_or_truncated_file_from_its_start);
+    tcase_add_test(tc, filein_position_text_round_trips);
     tcase_add_test(tc, statsd_delivers_datagrams_with_a_newline_each);
     tcase_add_test(tc, hostport_split_accepts_ipv4_ipv6_and_rejects_junk);
     suite_add_tcase(s, tc);
