@@ -38,12 +38,13 @@ struct router {
 
 /* One receiver picked for an event. */
 struct pick {
-    size_t idx;    /* into cfg->notifiers */
-    bool routed;   /* a route (or defaults.notify) matched now */
-    double repeat; /* smallest repeat_interval of matching routes */
-    bool heard;    /* already in the alert's heard set */
-    bool never;    /* in it as never sent anything (every one silenced) */
-    bool untold;   /* heard it, and its "resolved" was held by cooldown */
+    size_t idx;        /* into cfg->notifiers */
+    bool routed;       /* a route (or defaults.notify) matched now */
+    double repeat;     /* smallest repeat_interval of matching routes */
+    bool heard;        /* already in the alert's heard set */
+    bool never;        /* in it as never sent anything (every one silenced) */
+    bool untold;       /* heard it, and its "resolved" was held by cooldown */
+    int64_t untold_id; /* that "resolved"'s outbox row */
     double last_notified; /* from the heard row; -inf: never sent to */
 };
 
@@ -354,6 +355,33 @@ static double cooldown_last(struct store *s, const char *fp,
     return last;
 }
 
+/* A receiver that heard an alert and whose "resolved" the cooldown held
+ * back is told it once the cooldown allows, unless the alert fires again
+ * first (router_repeats): the meta entry "untold<US>fp<US>receiver" holds
+ * that resolved's outbox row, the heard row stays until then. */
+static void untold_key(const char *fp, const char *receiver, struct buf *b)
+{
+    buf_reset(b);
+    buf_printf(b, "untold\x1f%s\x1f%s", fp, receiver);
+}
+
+/* Set (id > 0) or drop the held-back resolved of fp to receiver. */
+static int untold_set(struct store *s, const char *fp, const char *receiver,
+                      int64_t id, struct err *e)
+{
+    struct buf key;
+    char v[32];
+    int rc;
+
+    buf_init(&key, 256);
+    untold_key(fp, receiver, &key);
+    snprintf(v, sizeof(v), "%lld", (long long)id);
+    rc = id > 0 ? store_meta_put(s, buf_str(&key), v, e)
+                : store_meta_del(s, buf_str(&key), e);
+    buf_cleanup(&key);
+    return rc;
+}
+
 static int cooldown_mark(struct store *s, const char *fp, const char *receiver,
                          double now, struct err *e)
 {
@@ -508,7 +536,11 @@ int router_record(struct router *r, struct store *s,
                       event_json, ev->starts_at, !k->heard, now, key, &b,
                       e) < 0)
             goto out;
-        added = store_outbox_add(s, &row, NULL, e);
+        /* A resolved held back from a receiver that heard the alert: its
+         * row is remembered, to be queued again when the cooldown allows. */
+        k->untold =
+            ev->kind == EV_RESOLVED && k->heard && row.status == OUTBOX_SKIPPED;
+        added = store_outbox_add(s, &row, k->untold ? &k->untold_id : NULL, e);
         /* A key taken is an earlier event of the same transition in the
          * same millisecond (firing, resolved, firing): this one is another
          * notification, with the next occurrence's key. */
@@ -516,7 +548,8 @@ int router_record(struct router *r, struct store *s,
              occ++) {
             make_key(ev->fingerprint, ev->ts, kindname, n->name, row.kind,
                      transition, occ, key);
-            added = store_outbox_add(s, &row, NULL, e);
+            added =
+                store_outbox_add(s, &row, k->untold ? &k->untold_id : NULL, e);
         }
         if (added < 0)
             goto out;
@@ -530,14 +563,14 @@ int router_record(struct router *r, struct store *s,
                 r->stats.skipped++;
             }
         }
-        if (ev->kind == EV_RESOLVED) {
-            /* The heard set is cleared below, but a receiver that heard
-             * the alert and was not told it resolved (cooldown) stays in
-             * it: it hears the alert's later events, the next "resolved"
-             * included, once its cooldown allows. */
-            k->untold = k->heard && row.status == OUTBOX_SKIPPED;
-            continue;
-        }
+        /* Any later event supersedes a resolved held back earlier: the
+         * receiver is told the new state, or (held back too) still
+         * believes the alert fires, which it does again. */
+        if (n->cooldown > 0 && k->heard && !k->untold &&
+            untold_set(s, ev->fingerprint, n->name, 0, e) < 0)
+            goto out;
+        if (ev->kind == EV_RESOLVED)
+            continue; /* the heard set is cleared below */
         memset(&h, 0, sizeof(h));
         h.fingerprint = ev->fingerprint;
         h.receiver = n->name;
@@ -549,16 +582,21 @@ int router_record(struct router *r, struct store *s,
     }
     if (ev->kind == EV_RESOLVED && store_heard_clear(s, ev->fingerprint, e) < 0)
         goto out;
+    /* But a receiver that heard the alert and was not told it resolved
+     * (cooldown) stays in it: it is told once the cooldown allows
+     * (router_repeats), or hears the alert's next episode. */
     for (size_t i = 0; ev->kind == EV_RESOLVED && i < picks.n; i++) {
         struct store_heard h;
 
-        if (!picks.v[i].untold)
+        if (!picks.v[i].untold || picks.v[i].untold_id <= 0)
             continue;
         memset(&h, 0, sizeof(h));
         h.fingerprint = ev->fingerprint;
         h.receiver = cfg->notifiers[picks.v[i].idx].name;
         h.last_notified = picks.v[i].last_notified;
-        if (store_heard_put(s, &h, e) < 0)
+        if (store_heard_put(s, &h, e) < 0 ||
+            untold_set(s, ev->fingerprint, h.receiver, picks.v[i].untold_id,
+                       e) < 0)
             goto out;
     }
     if (notified)
@@ -866,6 +904,36 @@ static void rep_add_routed(const struct config *cfg, struct rep_ctx *c)
     }
 }
 
+/* h's alert resolved and n was not told (its cooldown held the resolved
+ * back): once the cooldown allows, queue that resolved again (a new row:
+ * the skipped one stays as the record of the skip) and forget h. Returns
+ * 1 when queued, 0 when not (yet), -1 on a store error. */
+static int tell_untold(struct store *s, const struct rep_heard *h,
+                       const struct notifier *n, double now, struct err *e)
+{
+    struct pick k = {.heard = true, .last_notified = h->last_notified};
+    struct buf key;
+    double id = 0;
+    char msg[29];
+    int rc;
+
+    buf_init(&key, 256);
+    untold_key(h->fingerprint, h->receiver, &key);
+    rc = store_meta_number(s, buf_str(&key), &id, e);
+    buf_cleanup(&key);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0; /* none held back (an old heard row) */
+    if (now - cooldown_last(s, h->fingerprint, n->name, &k) < n->cooldown)
+        return 0;
+    make_key(h->fingerprint, now, "resolved", n->name, "untold", NULL, 1, msg);
+    rc = store_outbox_requeue(s, (int64_t)id, msg, now, e);
+    if (rc < 0 || cooldown_mark(s, h->fingerprint, n->name, now, e) < 0 ||
+        untold_set(s, h->fingerprint, n->name, 0, e) < 0 ||
+        store_heard_del(s, h->fingerprint, n->name, e) < 0)
+        return -1;
+    return rc == 0;
+}
+
 int router_repeats(struct router *r, struct store *s, double now, int *notified,
                    struct err *e)
 {
@@ -900,10 +968,20 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
         double rep;
         int idx, added, pend;
 
-        if (now - h->last_notified < min_rep)
-            continue;
         a = rep_find_alert(&c, h->fingerprint);
         idx = config_notifier_index(cfg, h->receiver);
+        if (a == NULL && idx >= 0 && cfg->notifiers[idx].cooldown > 0) {
+            /* Resolved, and this receiver was not told (cooldown). */
+            int rc2 = tell_untold(s, h, &cfg->notifiers[idx], now, e);
+
+            if (rc2 < 0)
+                goto out;
+            pending += rc2;
+            r->stats.notifications += (uint64_t)rc2;
+            continue;
+        }
+        if (now - h->last_notified < min_rep)
+            continue;
         if (a == NULL || idx < 0)
             continue;
         rep = rep_interval(cfg, a, (size_t)idx);

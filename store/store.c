@@ -101,6 +101,13 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_OUTBOX_SINCE] = "SELECT " OUTBOX_COLS " FROM outbox o INDEXED BY "
                        "outbox_created" OUTBOX_JOIN " WHERE o.created >= ?1 "
                        "ORDER BY o.id",
+    /* A notification held back (status 4, skipped) queued again as a new
+     * row (the dispatcher takes rows newer than those it holds). */
+    [Q_OUTBOX_REQUEUE] =
+        "INSERT OR IGNORE INTO outbox(key, event_id, receiver, fingerprint, "
+        "rule, kind, payload, status, attempts, created, next_at, updated) "
+        "SELECT ?2, event_id, receiver, fingerprint, rule, kind, payload, 0, "
+        "0, ?3, 0, ?3 FROM outbox WHERE id = ?1 AND status = 4",
     [Q_HEARD_PUT] = "INSERT INTO heard(fingerprint, receiver, "
                     "last_notified, repeat_interval) VALUES (?1, ?2, ?3, ?4) "
                     "ON CONFLICT(fingerprint, receiver) DO UPDATE SET "
@@ -112,6 +119,8 @@ static const char *const stmt_sql[Q_COUNT] = {
                    "repeat_interval FROM heard WHERE fingerprint = ?1 "
                    "ORDER BY receiver",
     [Q_HEARD_CLEAR] = "DELETE FROM heard WHERE fingerprint = ?1",
+    [Q_HEARD_DEL] =
+        "DELETE FROM heard WHERE fingerprint = ?1 AND receiver = ?2",
     /* Outbox row ?1, its receiver's first notification of the alert's
      * episode, was silenced when due: unless a later one was queued since
      * (the heard row would carry that later time), the receiver was never
@@ -132,6 +141,7 @@ static const char *const stmt_sql[Q_COUNT] = {
                              "starts > ?1 AND ends > starts",
     [Q_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [Q_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+    [Q_META_DEL] = "DELETE FROM meta WHERE key = ?1",
 };
 
 static int primary(int rc)

@@ -122,6 +122,10 @@ struct outbox_row {
     const char *last_error; /* may be NULL */
     int last_code;          /* last HTTP or SMTP code, 0 none */
 };
+/* Queue skipped row id again as a new pending row with key (created now):
+ * 0, 1 when id is no skipped row (or key is taken), -1 on error. */
+int store_outbox_requeue(struct store *s, int64_t id, const char *key,
+                         double now, struct err *e);
 /* Insert; key must be unique (a duplicate key is ignored and returns 1). */
 int store_outbox_add(struct store *s, const struct outbox_row *r, int64_t *id,
                      struct err *e);
@@ -184,6 +188,9 @@ int store_heard_foreach(struct store *s, const char *fingerprint,
                         store_heard_fn cb, void *ctx, struct err *e);
 /* Forget every receiver of fingerprint (after resolved). */
 int store_heard_clear(struct store *s, const char *fingerprint, struct err *e);
+/* Forget one receiver of fingerprint. */
+int store_heard_del(struct store *s, const char *fingerprint,
+                    const char *receiver, struct err *e);
 
 /* --- silences --- */
 struct store_silence {
@@ -220,6 +227,7 @@ int store_meta_get(struct store *s, const char *key, char **out /* free() */,
  * (*out left as it is), -1 on a store error. */
 int store_meta_number(struct store *s, const char *key, double *out,
                       struct err *e);
+int store_meta_del(struct store *s, const char *key, struct err *e);
 int store_meta_put(struct store *s, const char *key, const char *value,
                    struct err *e);
 

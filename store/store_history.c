@@ -282,6 +282,18 @@ int store_heard_clear(struct store *s, const char *fingerprint, struct err *e)
     return store_q_exec(s, &q, "heard clear", e);
 }
 
+int store_heard_del(struct store *s, const char *fingerprint,
+                    const char *receiver, struct err *e)
+{
+    struct q q;
+
+    if (store_q_write(s, Q_HEARD_DEL, &q, "heard del", e) < 0)
+        return -1;
+    store_bind_text(q.st, 1, fingerprint);
+    store_bind_text(q.st, 2, receiver);
+    return store_q_exec(s, &q, "heard del", e);
+}
+
 /* ------------------------------------------------------------------ */
 /* silences */
 
@@ -400,6 +412,16 @@ int store_meta_number(struct store *s, const char *key, double *out,
         rc = 1;
     free(v);
     return rc;
+}
+
+int store_meta_del(struct store *s, const char *key, struct err *e)
+{
+    struct q q;
+
+    if (store_q_write(s, Q_META_DEL, &q, "meta del", e) < 0)
+        return -1;
+    store_bind_text(q.st, 1, key);
+    return store_q_exec(s, &q, "meta del", e);
 }
 
 int store_meta_put(struct store *s, const char *key, const char *value,

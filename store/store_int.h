@@ -48,10 +48,12 @@ enum stmt_id {
     Q_OUTBOX_COUNT_PENDING,
     Q_OUTBOX_PENDING_PAIRS,
     Q_OUTBOX_SINCE,
+    Q_OUTBOX_REQUEUE,
     Q_HEARD_PUT,
     Q_HEARD_ALL,
     Q_HEARD_FP,
     Q_HEARD_CLEAR,
+    Q_HEARD_DEL,
     Q_HEARD_UNSENT,
     Q_SILENCE_ADD,
     Q_SILENCE_EXPIRE,
@@ -60,6 +62,7 @@ enum stmt_id {
     Q_SILENCE_NEXT_START,
     Q_META_GET,
     Q_META_PUT,
+    Q_META_DEL,
     Q_COUNT
 };
 

@@ -97,6 +97,23 @@ int store_outbox_add(struct store *s, const struct outbox_row *r, int64_t *id,
     return 1;
 }
 
+_Static_assert(OUTBOX_SKIPPED == 4, "Q_OUTBOX_REQUEUE's status literal");
+
+int store_outbox_requeue(struct store *s, int64_t id, const char *key,
+                         double now, struct err *e)
+{
+    struct q q;
+
+    if (store_q_write(s, Q_OUTBOX_REQUEUE, &q, "outbox requeue", e) < 0)
+        return -1;
+    sqlite3_bind_int64(q.st, 1, id);
+    store_bind_text(q.st, 2, key);
+    sqlite3_bind_double(q.st, 3, now);
+    if (store_q_exec(s, &q, "outbox requeue", e) < 0)
+        return -1;
+    return sqlite3_changes(s->db) > 0 ? 0 : 1;
+}
+
 /* pl: where a compacted payload is rebuilt; it must outlive the callback. */
 static void outbox_fill(sqlite3_stmt *st, struct outbox_row *r, struct buf *pl)
 {

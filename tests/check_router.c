@@ -496,6 +496,64 @@ START_TEST(cooldown_keeps_a_receiver_not_told_of_the_resolve)
 }
 END_TEST
 
+/* A "resolved" the cooldown held back from a receiver that heard the
+ * alert is sent once the cooldown allows (the daemon's timer), if the alert
+ * has not fired again: an autoscaler told "firing" is told it ended. */
+START_TEST(cooldown_sends_a_held_back_resolved_when_the_period_ends)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, "notifiers:\n"
+                "  scale: {type: log, cooldown: 10m}\n"
+                "routes:\n"
+                "  - match: {severity: warning}\n"
+                "    notify: [scale]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 120, EV_RESOLVED, SEV_OK, SEV_WARNING, T0), 0);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 300), 0);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 600), 1);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 1300), 0); /* told once */
+    /* (fx_repeats delivers what was queued before, as a dispatcher.) */
+    ck_assert_str_eq(fx_rows(&f, &r), "scale:sent:event scale:skipped:event "
+                                      "scale:sent:event");
+    /* A new episode starts afresh: its firing is sent (past the period),
+     * its resolved inside the period held back, then sent. */
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 1400, EV_FIRING, SEV_WARNING, SEV_OK, T0 + 1400), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 1500, EV_RESOLVED, SEV_OK, SEV_WARNING, T0 + 1400),
+        0);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 2000), 1);
+    fx_close(&f);
+}
+END_TEST
+
+/* ... unless the alert fires again first: the receiver, never told it
+ * resolved, is right to believe it fires; nothing is sent then. */
+START_TEST(cooldown_drops_a_held_back_resolved_when_the_alert_fires_again)
+{
+    struct fixture f;
+    struct rows r;
+
+    fx_open(&f, "notifiers:\n"
+                "  scale: {type: log, cooldown: 10m}\n"
+                "routes:\n"
+                "  - match: {severity: warning}\n"
+                "    notify: [scale]\n");
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 120, EV_RESOLVED, SEV_OK, SEV_WARNING, T0), 0);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 180, EV_FIRING, SEV_WARNING, SEV_OK, T0 + 180), 0);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 700), 0);
+    ck_assert_str_eq(fx_rows(&f, &r), "scale:sent:event scale:skipped:event "
+                                      "scale:skipped:event");
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(silenced_alert_is_recorded_but_not_sent)
 {
     struct fixture f;
@@ -1306,6 +1364,10 @@ Suite *router_suite(void)
     tcase_add_test(tc, cooldown_records_events_inside_the_period_as_skipped);
     tcase_add_test(tc, cooldown_holds_across_a_resolve_and_refire);
     tcase_add_test(tc, cooldown_keeps_a_receiver_not_told_of_the_resolve);
+    tcase_add_test(tc,
+                   cooldown_sends_a_held_back_resolved_when_the_period_ends);
+    tcase_add_test(
+        tc, cooldown_drops_a_held_back_resolved_when_the_alert_fires_again);
     tcase_add_test(tc, silenced_alert_is_recorded_but_not_sent);
     tcase_add_test(tc, silence_on_severity_matches_the_new_severity);
     tcase_add_test(tc, silence_starts_and_ends_at_its_own_times);
