@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "../common/buf.h"
@@ -37,17 +38,43 @@ static void diag_vadd(struct cfg_diag *d, int line, int col, const char *fmt,
     char msg[1024];
     char full[1400];
 
+    size_t at = d->nmsgs;
+
     d->count++;
-    if (d->nmsgs >= CFG_MAX_ERRORS)
-        return;
+    if (line <= 0)
+        line = col = 0;
+    if (col <= 0)
+        col = 1;
+    if (at >= CFG_MAX_ERRORS) {
+        /* Full: keep the first CFG_MAX_ERRORS in file order (checks run
+         * section by section): this one replaces the last kept of this
+         * file, if it comes before it. */
+        size_t last = CFG_MAX_ERRORS;
+
+        for (size_t i = 0; i < CFG_MAX_ERRORS; i++)
+            if (d->msg_file[i] == d->file &&
+                (last == CFG_MAX_ERRORS || d->msg_line[i] > d->msg_line[last] ||
+                 (d->msg_line[i] == d->msg_line[last] &&
+                  d->msg_col[i] > d->msg_col[last])))
+                last = i;
+        if (last == CFG_MAX_ERRORS || line > d->msg_line[last] ||
+            (line == d->msg_line[last] && col >= d->msg_col[last]))
+            return;
+        free(d->msgs[last]);
+        at = last;
+    }
     vsnprintf(msg, sizeof(msg), fmt, ap);
     /* Line 0 is "the file as a whole" (cannot read, too large). */
-    if (line <= 0)
+    if (line == 0)
         snprintf(full, sizeof(full), "%s: %s", d->file, msg);
     else
-        snprintf(full, sizeof(full), "%s:%d:%d: %s", d->file, line,
-                 col > 0 ? col : 1, msg);
-    d->msgs[d->nmsgs++] = xstrdup(full);
+        snprintf(full, sizeof(full), "%s:%d:%d: %s", d->file, line, col, msg);
+    d->msgs[at] = xstrdup(full);
+    d->msg_file[at] = d->file;
+    d->msg_line[at] = line;
+    d->msg_col[at] = col;
+    if (at == d->nmsgs)
+        d->nmsgs++;
 }
 
 void cfg_error(struct cfg_diag *d, int line, int col, const char *fmt, ...)
@@ -102,6 +129,24 @@ static size_t nth_open(const char *s, size_t len, size_t from, size_t k)
     return len;
 }
 
+/* Does s[0..len) hold a YAML escape of '{' (\x7b, \u007b, \U0000007b)? */
+static bool brace_escape(const char *s, size_t len)
+{
+    static const char *const esc[] = {"\\x7b", "\\u007b", "\\U0000007b"};
+
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '\\')
+            continue;
+        for (size_t k = 0; k < sizeof(esc) / sizeof(esc[0]); k++) {
+            size_t n = strlen(esc[k]);
+            if (i + n <= len && strncasecmp(s + i, esc[k], n) == 0)
+                return true;
+        }
+        i++; /* the escaped character: "\\x7b" is no escape of '{' */
+    }
+    return false;
+}
+
 void cfg_error_in_scalar(struct cfg_diag *d, const struct cfg_node *n,
                          size_t off, const char *fmt, ...)
 {
@@ -131,6 +176,12 @@ void cfg_error_in_scalar(struct cfg_diag *d, const struct cfg_node *n,
             start = nl ? (size_t)(nl - d->src) + 1 : d->srclen;
         }
         raw = k ? nth_open(d->src, d->srclen, start, k) : d->srclen;
+        /* An escape in a double-quoted scalar may write or hide a "{{"
+         * ("\x7b{"): counting them in the file's text is off; the
+         * scalar's own position then. */
+        if (raw < d->srclen && start < d->srclen && d->src[start] == '"' &&
+            brace_escape(d->src + start, raw - start))
+            raw = d->srclen;
         if (raw < d->srclen) {
             /* The text from "{{" to off as written, unless an escape or
              * a line break in the file makes it differ. */

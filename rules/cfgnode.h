@@ -37,6 +37,10 @@ struct cfg_diag {
     const char *src;
     size_t srclen;
     char *msgs[CFG_MAX_ERRORS];
+    /* Where each kept message is (line 0: the file as a whole), and whose
+     * file it is: when more come, the first ones in the file are kept. */
+    const char *msg_file[CFG_MAX_ERRORS];
+    int msg_line[CFG_MAX_ERRORS], msg_col[CFG_MAX_ERRORS];
     size_t nmsgs; /* messages kept */
     size_t count; /* errors seen (may exceed nmsgs) */
 };

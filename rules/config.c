@@ -477,6 +477,7 @@ struct diag_pos {
     long line, col;
     size_t seq;
     char *msg;
+    const char *file;
 };
 
 static int diag_pos_cmp(const void *a, const void *b)
@@ -494,29 +495,26 @@ static int diag_pos_cmp(const void *a, const void *b)
 static void diag_sort(struct cfg_diag *d, size_t from)
 {
     struct diag_pos *v;
-    size_t n = 0, flen = strlen(d->file);
+    size_t n = 0;
 
     if (d->nmsgs <= from)
         return;
     v = xcalloc(d->nmsgs - from, sizeof(*v));
-
     for (size_t i = from; i < d->nmsgs; i++) {
-        const char *p = d->msgs[i] + flen;
-        char *end;
-        v[n].line = 0;
-        v[n].col = 0;
-        if (strncmp(d->msgs[i], d->file, flen) == 0 && *p == ':') {
-            v[n].line = strtol(p + 1, &end, 10);
-            if (*end == ':')
-                v[n].col = strtol(end + 1, NULL, 10);
-        }
+        v[n].line = d->msg_line[i];
+        v[n].col = d->msg_col[i];
         v[n].seq = i;
         v[n].msg = d->msgs[i];
+        v[n].file = d->msg_file[i];
         n++;
     }
     qsort(v, n, sizeof(v[0]), diag_pos_cmp);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         d->msgs[from + i] = v[i].msg;
+        d->msg_line[from + i] = (int)v[i].line;
+        d->msg_col[from + i] = (int)v[i].col;
+        d->msg_file[from + i] = v[i].file;
+    }
     free(v);
 }
 

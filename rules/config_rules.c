@@ -216,7 +216,12 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
             for (size_t i = 0; i < L->c->nrules; i++) {
                 if (L->c->rules[i].name &&
                     strcmp(L->c->rules[i].name, s) == 0) {
-                    cfg_error_at(d, n,
+                    /* A rule copied by an alias or a merge has its name
+                     * where the anchor is: the duplicate is the item. */
+                    bool copied = item->line > n->line ||
+                                  (item->line == n->line && item->col > n->col);
+
+                    cfg_error_at(d, copied ? item : n,
                                  "duplicate rule name \"%s\" (first "
                                  "defined at line %d)",
                                  cfg_shown(n, s), L->c->rules[i].line);
@@ -316,6 +321,12 @@ static void load_rule(struct config_loader *L, const struct cfg_node *item,
                          ctx);
         }
         config_read_matchers(n, ctx, &r->ratio, d);
+        /* The numerator over every sample would be the denominator. */
+        if (n->type == CFG_MAP && n->n == 0)
+            cfg_error_at(d, n,
+                         "ratio needs at least one matcher (e.g. {status: "
+                         "\"~5..\"}) in %s",
+                         ctx);
     }
 
     sev = cfg_get(item, "severity");

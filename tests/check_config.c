@@ -159,6 +159,24 @@ START_TEST(every_template_error_of_an_annotation_is_listed)
 }
 END_TEST
 
+/* An escape in a double-quoted scalar can write a "{{" the file's text
+ * does not show: the error is then at the scalar, never in the next one. */
+START_TEST(template_error_after_an_escape_is_at_its_scalar)
+{
+    struct config *c = load(RULE_HEAD "    severity: {warning: {above: 1}}\n"
+                                      "    annotations:\n"
+                                      "      a: \"\\x7b{ nope }}\"\n"
+                                      "      b: \"{{ value }}\"\n");
+
+    if (c != NULL)
+        config_free(c);
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(diag.nmsgs, 1);
+    ck_assert_ptr_nonnull(strstr(diag.msgs[0], "f.yaml:6:10: unknown "
+                                               "template path \"nope\""));
+}
+END_TEST
+
 /* A rule's labels and annotations are named as Prometheus names labels,
  * and its annotations read only what its alerts have: a by label, a label
  * of the rule, alertname, an annotation before them. */
@@ -1162,6 +1180,41 @@ START_TEST(duplicate_rule_names_are_rejected)
 }
 END_TEST
 
+/* A rule copied by an alias or a merge is the duplicate where it is used,
+ * not where its anchor is. */
+START_TEST(duplicate_rule_by_alias_is_reported_where_it_is_used)
+{
+    struct config *c = load("rules:\n"
+                            "  - &r\n"
+                            "    name: r1\n"
+                            "    metric: m\n"
+                            "    severity: {warning: {above: 1}}\n"
+                            "  - *r\n"
+                            "  - <<: *r\n"
+                            "    window: 5m\n");
+
+    if (c != NULL)
+        config_free(c);
+    ck_assert_ptr_null(c);
+    ck_assert(has_msg("f.yaml:6:5: duplicate rule name \"r1\" (first "
+                      "defined at line 2)"));
+    ck_assert(has_msg("f.yaml:7:5: duplicate rule name \"r1\" (first "
+                      "defined at line 2)"));
+    ck_assert_uint_eq(diag.nmsgs, 2);
+}
+END_TEST
+
+START_TEST(an_empty_ratio_is_rejected)
+{
+    ck_load_error(RULE_HEAD "    window: 5m\n"
+                            "    aggregate: count\n"
+                            "    ratio: {}\n"
+                            "    severity: {warning: {above: 0.1}}\n",
+                  "f.yaml:6:12: ratio needs at least one matcher (e.g. "
+                  "{status: \"~5..\"}) in rule \"r1\"");
+}
+END_TEST
+
 START_TEST(rule_name_must_be_an_identifier)
 {
     ck_load_error("rules:\n  - name: 9lives\n    metric: m\n"
@@ -1503,6 +1556,29 @@ START_TEST(errors_beyond_the_cap_are_counted_not_kept)
 }
 END_TEST
 
+/* The errors kept are the first ones in the file, whichever check found
+ * them first: a broken rule is not hidden behind later garbage. */
+START_TEST(errors_kept_past_the_cap_are_the_first_in_the_file)
+{
+    static char y[65536];
+    size_t o = (size_t)snprintf(y, sizeof(y),
+                                RULE_HEAD "    window: 5x\n"
+                                          "    severity: {warning: "
+                                          "{above: 1}}\n");
+    for (int i = 0; i < CFG_MAX_ERRORS + 30; i++)
+        o += (size_t)snprintf(y + o, sizeof(y) - o, "bad%d: 1\n", i);
+    struct config *c = load(y);
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(diag.count, CFG_MAX_ERRORS + 31);
+    ck_assert_uint_eq(diag.nmsgs, CFG_MAX_ERRORS);
+    ck_assert_ptr_nonnull(strstr(diag.msgs[0], "f.yaml:4:13: invalid "
+                                               "duration \"5x\""));
+    ck_assert_ptr_nonnull(strstr(diag.msgs[1], "unknown key \"bad0\""));
+    ck_assert_ptr_nonnull(
+        strstr(diag.msgs[CFG_MAX_ERRORS - 1], "unknown key \"bad998\""));
+}
+END_TEST
+
 START_TEST(aggregate_parse_accepts_every_form)
 {
     struct aggregate a;
@@ -1622,6 +1698,7 @@ Suite *config_suite(void)
     tcase_add_test(y, yaml_tab_indent_error_has_position);
     tcase_add_test(y, yaml_tags_are_honoured_or_refused);
     tcase_add_test(y, every_template_error_of_an_annotation_is_listed);
+    tcase_add_test(y, template_error_after_an_escape_is_at_its_scalar);
     tcase_add_test(y, rule_label_annotation_names_and_references_are_checked);
     tcase_add_test(y, top_level_must_be_a_map);
     tcase_add_test(y, multiple_documents_are_an_error);
@@ -1681,6 +1758,8 @@ Suite *config_suite(void)
     tcase_add_test(r, tier_needs_exactly_one_of_above_below);
     tcase_add_test(r, tier_unknown_key_and_bad_number);
     tcase_add_test(r, duplicate_rule_names_are_rejected);
+    tcase_add_test(r, duplicate_rule_by_alias_is_reported_where_it_is_used);
+    tcase_add_test(r, an_empty_ratio_is_rejected);
     tcase_add_test(r, rule_name_must_be_an_identifier);
     tcase_add_test(r, empty_metric_is_rejected);
     tcase_add_test(r, bad_regex_reports_regcomp_message);
@@ -1698,6 +1777,7 @@ Suite *config_suite(void)
     tcase_add_test(r, rule_fields_land_in_the_struct);
     tcase_add_test(r, every_error_in_a_file_is_reported_in_one_run);
     tcase_add_test(r, errors_beyond_the_cap_are_counted_not_kept);
+    tcase_add_test(r, errors_kept_past_the_cap_are_the_first_in_the_file);
     tcase_add_test(r, aggregate_parse_accepts_every_form);
     tcase_add_test(r, severity_and_event_names_round_trip);
     tcase_add_test(r, spec_example_loads_with_env_set);
