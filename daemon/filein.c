@@ -37,6 +37,7 @@ struct fview {
     char tail[64]; /* the file's bytes just before off */
     size_t ntail;
     bool mid_line; /* opened at its end inside a line: skip to the next */
+    bool held;     /* partial has lines the callback did not take */
     struct buf partial;
     size_t line; /* number of the next line to deliver */
 };
@@ -45,11 +46,14 @@ struct fview {
  * writer keeps appending to it until it reopens the path (logrotate's
  * postrotate signal), as Fluent Bit's Rotate_Wait (5 s) allows for. */
 #define FILEIN_ROTATE_WAIT 5.0
+/* The longest wait before lines the store refused are handed again. */
+#define FILEIN_RETRY_MAX 5.0
 
 struct filein {
     char *path;
     bool follow;
     bool announce; /* opened at its end: tell the position before reading */
+    double retry_at, retry_wait; /* held lines: when to hand them again */
     double poll;
     filein_fn fn;
     void *ctx;
@@ -135,14 +139,18 @@ int filein_pos_parse(const char *text, struct filein_pos *p)
 }
 
 /* Hand every complete line in partial to the callback; keep the rest. With
- * all, the unterminated tail goes too (EOF of a finished file, rotation). */
-static void deliver(struct filein *f, struct fview *v, bool all)
+ * all, the unterminated tail goes too (EOF of a finished file, rotation).
+ * False when the callback did not take them (the store failed): they stay
+ * in partial, v->held, to be handed again before anything more is read. */
+static bool deliver(struct filein *f, struct fview *v, bool all)
 {
     const char *d = buf_str(&v->partial);
     size_t len = v->partial.len, end = len, i, nlines = 0;
+    bool taken;
 
+    v->held = false;
     if (len == 0)
-        return;
+        return true;
     if (!all) {
         while (end > 0 && d[end - 1] != '\n')
             end--;
@@ -152,7 +160,7 @@ static void deliver(struct filein *f, struct fview *v, bool all)
             end = len;
     }
     if (end == 0)
-        return;
+        return true;
     for (i = 0; i < end; i++)
         if (d[i] == '\n')
             nlines++;
@@ -165,12 +173,24 @@ static void deliver(struct filein *f, struct fview *v, bool all)
         pos_of(v, v->off - (off_t)(len - end), v->line + nlines, &pos);
         pos.ntail = end < sizeof(pos.tail) ? end : sizeof(pos.tail);
         memcpy(pos.tail, d + end - pos.ntail, pos.ntail);
-        f->fn(f->ctx, d, end, v->line, &pos);
+        taken = f->fn(f->ctx, d, end, v->line, &pos);
     } else {
-        f->fn(f->ctx, d, end, v->line, NULL);
+        taken = f->fn(f->ctx, d, end, v->line, NULL);
     }
+    if (!taken) {
+        /* Again at the next poll, then less and less often (the store's
+         * disk may stay full for long): at most every 5 s. */
+        v->held = true;
+        f->retry_wait = f->retry_wait > 0 ? f->retry_wait * 2 : f->poll;
+        if (f->retry_wait > FILEIN_RETRY_MAX)
+            f->retry_wait = FILEIN_RETRY_MAX;
+        f->retry_at = util_mono() + f->retry_wait;
+        return false;
+    }
+    f->retry_wait = 0;
     v->line += nlines;
     partial_drop(v, end);
+    return true;
 }
 
 /* Close the file. tail_is_line: an unterminated last line is whole (a file
@@ -181,7 +201,14 @@ static void close_file(struct filein *f, struct fview *v, bool tail_is_line)
     if (v->fd >= 0)
         close(v->fd);
     v->fd = -1;
-    deliver(f, v, tail_is_line);
+    if (!deliver(f, v, tail_is_line)) {
+        log_error("file",
+                  "%s: %zu bytes read before it was closed are lost: "
+                  "the store did not take them",
+                  f->path, v->partial.len);
+        buf_reset(&v->partial);
+        v->held = false;
+    }
     if (v->partial.len > 0) {
         log_warn("file",
                  "%s: dropped %zu bytes of an unterminated line at rotation",
@@ -310,11 +337,10 @@ static void announce(struct filein *f)
     struct filein_pos pos;
     struct fview *v = &f->cur;
 
-    f->announce = false;
     pos_of(v, v->off, v->line, &pos);
     pos.ntail = v->ntail;
     memcpy(pos.tail, v->tail, v->ntail);
-    f->fn(f->ctx, "", 0, v->line, &pos);
+    f->announce = !f->fn(f->ctx, "", 0, v->line, &pos); /* else again */
 }
 
 /* Drop the end of the line the file was opened in, up to its newline. */
@@ -338,6 +364,10 @@ static size_t read_some(struct filein *f, struct fview *v)
     size_t total = 0;
     ssize_t n;
 
+    /* Lines the store did not take go first; nothing more is read (or
+     * buffered) until they are. */
+    if (v->held && (util_mono() < f->retry_at || !deliver(f, v, false)))
+        return 0;
     while ((n = read(v->fd, chunk, sizeof(chunk))) > 0) {
         if (buf_add(&v->partial, chunk, (size_t)n) < 0) {
             buf_init(&v->partial, 0);
@@ -347,14 +377,13 @@ static size_t read_some(struct filein *f, struct fview *v)
         total += (size_t)n;
         if (v->mid_line)
             skip_mid_line(v);
-        deliver(f, v, false);
-        if (total > (64u << 20))
-            break; /* let the stop flag and rotation checks run */
+        if (!deliver(f, v, false) || total > (64u << 20))
+            break; /* held; or let the stop flag and rotation checks run */
     }
     v->eof = n == 0;
-    if (v->stream && v->eof)
+    if (v->stream && v->eof && !v->held)
         deliver(f, v, true); /* its writers are gone: the last line is whole */
-    else if (total > 0 && !v->stream)
+    if (total > 0 && !v->stream)
         tail_load(v);
     return total;
 }

@@ -33,8 +33,10 @@ int filein_pos_parse(const char *text, struct filein_pos *p);
  * pos: for a followed regular file at the path, where reading stands once
  * these lines are taken (to save with their samples, and resume from);
  * NULL otherwise. Also called with len 0 and a pos alone, when a file is
- * opened at its end. */
-typedef void (*filein_fn)(void *ctx, const char *text, size_t len,
+ * opened at its end. Returns false when the lines were not taken (not
+ * committed): they are handed again at the next poll, before anything
+ * after them is read. */
+typedef bool (*filein_fn)(void *ctx, const char *text, size_t len,
                           size_t first_line, const struct filein_pos *pos);
 
 struct filein_cfg {

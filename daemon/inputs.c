@@ -31,6 +31,7 @@ struct listener {
     struct filein *file;
     int follow;
     char *pos_key; /* store meta key of a followed file's position */
+    bool refused;  /* the store refused its last lines (logged once) */
 };
 
 struct inputs {
@@ -116,29 +117,39 @@ static size_t parse_into(struct daemon_ctx *d, enum metrics_input which,
     return n;
 }
 
-/* Queue b and free it; blocks until committed (back-pressure). */
-static void submit(struct daemon_ctx *d, enum metrics_input which,
-                   struct batch *b, const char *who)
+/* Queue b and free it; blocks until committed (back-pressure). Samples
+ * count as ingested once committed. Returns 0, or the writer's status
+ * (res->error says why): -1 the store failed, -2 the writer stops. retry:
+ * the caller hands the same lines again, so a failure is not a loss. */
+static int submit(struct daemon_ctx *d, enum metrics_input which,
+                  struct batch *b, const char *who, bool retry,
+                  struct writer_result *res)
 {
-    struct writer_result res;
+    size_t n = b->n;
+    int rc = 0;
 
-    atomic_fetch_add(&d->metrics.ingested[which], b->n);
-    if ((b->n > 0 || b->meta_key != NULL) &&
-        writer_submit(d->writer, b, -1, &res) < 0 && res.status == -1)
-        log_error(metrics_input_name(which), "%s: %zu samples lost: %s", who,
-                  b->n, res.error);
+    res->status = 0;
+    if (n > 0 || b->meta_key != NULL)
+        rc = writer_submit(d->writer, b, -1, res);
+    if (rc == 0)
+        atomic_fetch_add(&d->metrics.ingested[which], n);
+    else if (!retry && res->status == -1)
+        log_error(metrics_input_name(which), "%s: %zu samples lost: %s", who, n,
+                  res->error);
     batch_cleanup(b);
+    return rc;
 }
 
 static void sink_text(struct daemon_ctx *d, enum metrics_input which,
                       struct ingest_parser *p, const char *text, size_t len,
                       size_t first_line, const char *who)
 {
+    struct writer_result res;
     struct batch b;
 
     batch_init(&b, util_now());
     parse_into(d, which, p, text, len, first_line, &b, who, NULL, NULL);
-    submit(d, which, &b, who);
+    submit(d, which, &b, who, false, &res);
 }
 
 static void statsd_cb(void *ctx, const char *text, size_t len)
@@ -152,12 +163,14 @@ static void statsd_cb(void *ctx, const char *text, size_t len)
  * that a restart reads on from there: nothing written while tocsin was
  * down (or read and not yet committed at a crash) is lost, nothing
  * committed is read twice. */
-static void file_cb(void *ctx, const char *text, size_t len, size_t first_line,
+static bool file_cb(void *ctx, const char *text, size_t len, size_t first_line,
                     const struct filein_pos *pos)
 {
     struct listener *l = ctx;
+    struct writer_result res;
     struct batch b;
     char v[FILEIN_POS_TEXT];
+    int rc;
 
     batch_init(&b, util_now());
     if (len > 0)
@@ -168,7 +181,20 @@ static void file_cb(void *ctx, const char *text, size_t len, size_t first_line,
         b.meta_key = xstrdup(l->pos_key);
         b.meta_value = xstrdup(v);
     }
-    submit(l->d, MIN_FILE, &b, l->name);
+    /* A followed file is still there: lines the store refused (disk
+     * full) are read again until it takes them, once said in the log. */
+    rc = submit(l->d, MIN_FILE, &b, l->name, l->follow, &res);
+    if (rc == 0 && l->refused) {
+        log_info("file", "%s: the store takes its lines again", l->name);
+        l->refused = false;
+    } else if (rc < 0 && res.status == -1 && l->follow && !l->refused) {
+        log_error("file",
+                  "%s: the store did not take its lines (%s); reading them "
+                  "again until it does",
+                  l->name, res.error);
+        l->refused = true;
+    }
+    return rc == 0 || !l->follow; /* a file read once is not read again */
 }
 
 struct pos_get {
@@ -226,7 +252,9 @@ static void scrape_cb(void *ctx, const struct scrape_page *pg)
      * they stay apart from this target's. */
     if (batch_add(&b, &up) < 0)
         log_error("scrape", "%s: out of memory", pg->target);
-    submit(d, MIN_SCRAPE, &b, pg->target);
+    struct writer_result res;
+
+    submit(d, MIN_SCRAPE, &b, pg->target, false, &res);
 }
 
 static void listener_free(struct listener *l)
@@ -242,12 +270,24 @@ static void listener_free(struct listener *l)
     free(l);
 }
 
-/* Start the listener of input in. resume: a followed file goes on from
- * the position saved by the last run (at start-up; a listener restarted by
- * a reload starts at the file's end, as the one it replaces still reads). */
+/* The store meta key of the position of a followed file read in format
+ * (two inputs may read one file in two formats). */
+static char *position_key(const char *path, enum ingest_format format)
+{
+    struct buf k;
+
+    buf_init(&k, 0);
+    buf_printf(&k, "file.position\x1f%s\x1f%s", path,
+               ingest_format_name(format));
+    return buf_steal(&k);
+}
+
+/* Start the listener of input in. resume_key: a followed file goes on from
+ * the position saved under this key (its own at start-up; on a reload, the
+ * one of the input it replaces on the same path); NULL: from its end. */
 static struct listener *listener_start(struct daemon_ctx *d,
                                        const struct input *in, char *key,
-                                       bool resume)
+                                       const char *resume_key)
 {
     struct listener *l = xcalloc(1, sizeof(*l));
     struct err e = {0};
@@ -274,13 +314,10 @@ static struct listener *listener_start(struct daemon_ctx *d,
         if (l->parser)
             ingest_parser_share_gauges(l->parser, d->gauges);
         if (in->follow) {
-            struct buf k;
-
-            buf_init(&k, 0);
-            buf_printf(&k, "file.position\x1f%s", l->name);
-            l->pos_key = buf_steal(&k);
-            g.key = l->pos_key;
-            if (resume && writer_call(d->writer, pos_get_on_writer, &g) == 0)
+            l->pos_key = position_key(l->name, in->format);
+            g.key = resume_key;
+            if (resume_key != NULL &&
+                writer_call(d->writer, pos_get_on_writer, &g) == 0)
                 fc.resume = g.value;
         }
         l->file = filein_start(&fc, file_cb, l, &e);
@@ -294,6 +331,48 @@ fail:
     log_error("inputs", "%s (the input at line %d of the config)", e.msg,
               in->line);
     listener_free(l);
+    return NULL;
+}
+
+/* Start follower l again, stopped for a replacement that did not start:
+ * it reads on from its saved position. */
+static void follower_restart(struct daemon_ctx *d, struct listener *l)
+{
+    struct filein_cfg fc = {
+        .path = l->name, .follow = true, .poll_interval = 0.2};
+    struct pos_get g = {l->pos_key, NULL};
+    struct err e = {0};
+
+    if (writer_call(d->writer, pos_get_on_writer, &g) == 0)
+        fc.resume = g.value;
+    l->file = filein_start(&fc, file_cb, l, &e);
+    free(g.value);
+    if (l->file == NULL)
+        log_error("inputs", "%s", e.msg);
+}
+
+/* The running follower of path in prev that cfg does not keep (a changed
+ * input), or NULL. */
+static struct listener *replaced_follower(struct inputs *prev,
+                                          const struct config *cfg,
+                                          const char *path)
+{
+    for (size_t k = 0; prev != NULL && path != NULL && k < prev->n; k++) {
+        struct listener *o = prev->v[k];
+        bool kept = false;
+
+        if (o == NULL || o->file == NULL || o->pos_key == NULL ||
+            strcmp(o->name, path) != 0)
+            continue;
+        for (size_t i = 0; i < cfg->ninputs && !kept; i++) {
+            char *key = input_key(&cfg->inputs[i]);
+
+            kept = strcmp(key, o->key) == 0;
+            free(key);
+        }
+        if (!kept)
+            return o;
+    }
     return NULL;
 }
 
@@ -339,7 +418,23 @@ struct inputs *inputs_start(struct daemon_ctx *d, const struct config *cfg,
         if (l != NULL) {
             from[in->n] = k + 1;
         } else {
-            l = listener_start(d, it, key, prev == NULL);
+            char *own = it->kind == INPUT_FILE && it->follow
+                            ? position_key(it->path ? it->path : "", it->format)
+                            : NULL;
+            const char *resume_from = prev == NULL ? own : NULL;
+            struct listener *o =
+                own != NULL ? replaced_follower(prev, cfg, it->path) : NULL;
+
+            /* A reload that changes how a followed file is read: the input
+             * it replaces stops first (its last lines committed), and the
+             * new one reads on from there, losing and repeating nothing. */
+            if (o != NULL) {
+                filein_stop(o->file);
+                o->file = NULL;
+                resume_from = o->pos_key;
+            }
+            l = listener_start(d, it, key, resume_from);
+            free(own);
             if (l == NULL)
                 nfail++;
         }
@@ -348,13 +443,18 @@ struct inputs *inputs_start(struct daemon_ctx *d, const struct config *cfg,
     }
     if (nfail > 0) {
         /* All or nothing: stop what this call started, give the kept
-         * listeners back to prev, which goes on running. */
+         * listeners back to prev, which goes on running (a follower
+         * stopped for its replacement reads on from where it stopped). */
         for (i = 0; i < in->n; i++) {
             if (from[i] > 0)
                 prev->v[from[i] - 1] = in->v[i];
             else
                 listener_free(in->v[i]);
         }
+        for (k = 0; prev != NULL && k < prev->n; k++)
+            if (prev->v[k] != NULL && prev->v[k]->pos_key != NULL &&
+                prev->v[k]->file == NULL)
+                follower_restart(d, prev->v[k]);
         free(from);
         free(in->v);
         free(in);

@@ -553,20 +553,30 @@ struct lines {
     struct buf got;
     char pos[FILEIN_POS_TEXT]; /* the last position told, "" for none */
     size_t first_line;         /* of the last lines told */
+    int refuse;                /* refuse this many calls with lines first */
+    int refused;
 };
 
-static void lines_cb(void *ctx, const char *text, size_t len, size_t first_line,
+static bool lines_cb(void *ctx, const char *text, size_t len, size_t first_line,
                      const struct filein_pos *pos)
 {
     struct lines *l = ctx;
+    bool taken = true;
 
     pthread_mutex_lock(&l->mu);
-    buf_add(&l->got, text, len);
-    if (len > 0)
-        l->first_line = first_line;
-    if (pos != NULL)
-        filein_pos_format(pos, l->pos, sizeof(l->pos));
+    if (len > 0 && l->refuse > 0) {
+        l->refuse--;
+        l->refused++;
+        taken = false;
+    } else {
+        buf_add(&l->got, text, len);
+        if (len > 0)
+            l->first_line = first_line;
+        if (pos != NULL)
+            filein_pos_format(pos, l->pos, sizeof(l->pos));
+    }
     pthread_mutex_unlock(&l->mu);
+    return taken;
 }
 
 static int lines_have(struct lines *l, const char *needle)
@@ -623,6 +633,7 @@ static void ffx_start(struct ffx *x, const char *initial, bool follow)
     ck_assert_ptr_nonnull(mkdtemp(x->dir));
     snprintf(x->path, sizeof(x->path), "%s/m.log", x->dir);
     append(x->path, "w", initial);
+    memset(&x->l, 0, sizeof(x->l));
     pthread_mutex_init(&x->l.mu, NULL);
     buf_init(&x->l.got, 0);
     ffx_restart(x, follow, NULL);
@@ -771,6 +782,32 @@ START_TEST(filein_reads_a_replaced_or_truncated_file_from_its_start)
 }
 END_TEST
 
+/* Lines the callback does not take (the store is failing) are handed
+ * again, before any later line, until it takes them: none lost, none
+ * twice, in order; their position is told only with them. */
+START_TEST(filein_hands_refused_lines_again)
+{
+    struct ffx x;
+    char pos[FILEIN_POS_TEXT];
+
+    ffx_start(&x, "", true);
+    pthread_mutex_lock(&x.l.mu);
+    x.l.refuse = 3;
+    pthread_mutex_unlock(&x.l.mu);
+    append(x.path, "a", "one\n");
+    append(x.path, "a", "two\n");
+    ck_assert(lines_have(&x.l, "one\ntwo\n"));
+    append(x.path, "a", "three\n");
+    ck_assert(lines_have(&x.l, "three\n"));
+    filein_stop(x.f);
+    ck_assert_str_eq(buf_str(&x.l.got), "one\ntwo\nthree\n");
+    ck_assert_int_eq(x.l.refused, 3);
+    ffx_pos(&x, pos);
+    ck_assert_ptr_nonnull(strstr(pos, " 14 4 ")); /* offset 14, line 4 */
+    ffx_end(&x);
+}
+END_TEST
+
 START_TEST(filein_position_text_round_trips)
 {
     struct filein_pos p = {0}, q;
@@ -816,7 +853,7 @@ END_TEST
 
 static void statsd_lines_cb(void *ctx, const char *text, size_t len)
 {
-    lines_cb(ctx, text, len, 1, NULL);
+    (void)lines_cb(ctx, text, len, 1, NULL);
 }
 
 START_TEST(statsd_delivers_datagrams_with_a_newline_each)
@@ -897,6 +934,7 @@ Suite *daemon_suite(void)
     tcase_add_test(tc,
                    filein_reads_a_replaced_or_truncated_file_from_its_start);
     tcase_add_test(tc, filein_position_text_round_trips);
+    tcase_add_test(tc, filein_hands_refused_lines_again);
     tcase_add_test(tc, statsd_delivers_datagrams_with_a_newline_each);
     tcase_add_test(tc, hostport_split_accepts_ipv4_ipv6_and_rejects_junk);
     suite_add_tcase(s, tc);

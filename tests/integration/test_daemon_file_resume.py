@@ -2,10 +2,13 @@
 while the daemon was stopped (SIGTERM) or dead (kill -9) are read when it
 starts again, and no committed line is read twice (the file input's sample
 count grows by exactly the new lines); a file replaced while the daemon was
-down is read from its start. Lines have no timestamp, so a line read twice
+down is read from its start; a reload that changes the input (its format)
+loses no line written just before it; two inputs reading one file in two
+formats each read on from their own position. Lines have no timestamp, so a line read twice
 would be ingested twice, not dropped as late."""
 import os
 import re
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -70,5 +73,37 @@ check(arrive("e1"), "a file replaced while stopped is read from its start")
 check(wait_until(lambda: file_samples() == 1, 10) and file_samples() == 1,
       "its one line (%d samples)" % file_samples())
 check("replaced or truncated" in d.log(), "and the log says why")
+
+# A reload that changes how the file is read (its format) loses nothing
+# written just before it: the replaced input stops first and the new one
+# reads on from its position.
+d.write_config(config(CPU_RULE, inputs=inputs.replace("format: json", "format: auto")))
+for i in range(5):
+    write("f%d" % i)
+    off = len(d.log())
+    d.signal(signal.SIGHUP)
+    check(d.wait_log(r"config reloaded", 20, off) is not None,
+          "reload %d is done" % i)
+    d.write_config(config(CPU_RULE, inputs=inputs if i % 2 else
+                          inputs.replace("format: json", "format: auto")))
+check(arrive(*["f%d" % i for i in range(5)]),
+      "every line written just before a reload arrives")
+check(wait_until(lambda: file_samples() == 6, 10) and file_samples() == 6,
+      "once each (%d samples)" % file_samples())
+check(d.stop() == 0, "SIGTERM exits 0")
+
+# Two inputs reading one file in two formats keep a position each.
+d.write_config(config(CPU_RULE, inputs=inputs + (
+    '  - file: {path: "%s", format: influx, follow: true}\n' % path)))
+d.start()
+with open(path, "a") as f:
+    f.write("cpu,host=g1 value=99\n")
+check(arrive("g1"), "the influx input reads its line")
+check(d.stop() == 0, "SIGTERM exits 0")
+write("g2")
+with open(path, "a") as f:
+    f.write("cpu,host=g3 value=99\n")
+d.start()
+check(arrive("g2", "g3"), "after a restart both read on: %s" % hosts())
 check(d.stop() == 0, "SIGTERM exits 0")
 print("daemon file resume: all checks passed")

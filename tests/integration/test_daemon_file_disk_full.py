@@ -1,0 +1,76 @@
+"""A followed file's lines read while the store's disk is full are not
+lost: the store refuses them (logged once), the follower hands the same
+lines again until it takes them, and once there is room every line's
+alert fires, each line counted once. (The store on a small tmpfs, which
+root can mount here.)"""
+import errno
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_harness import CPU_RULE, Daemon, check, config, wait_until  # noqa: E402
+
+mnt = tempfile.mkdtemp(prefix="tocsin-full.", dir=os.getcwd())
+if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt],
+                  capture_output=True).returncode != 0:
+    print("SKIP: cannot mount a tmpfs here")
+    sys.exit(0)
+d = None
+try:
+    path = os.path.abspath("app.jsonl")
+    open(path, "w").close()
+    inputs = ('inputs:\n  - file: {path: "%s", format: json, follow: true}\n'
+              % path)
+    cfg = config(CPU_RULE, inputs=inputs).replace(
+        "store: @STORE@", "store: %s/d.db" % mnt)
+    d = Daemon(".", cfg).start()
+
+    def write(*hosts):
+        with open(path, "a") as f:
+            for h in hosts:
+                f.write('{"metric":"cpu","labels":{"host":"%s"},"value":99}\n'
+                        % h)
+
+    def hosts():
+        return {a["labels"].get("host") for a in (d.alerts() or [])}
+
+    def file_samples():
+        m = re.search(r'^tocsin_samples_ingested_total\{input="file"\} (\d+)',
+                      d.metrics(), re.M)
+        return int(m.group(1)) if m else -1
+
+    write(*["a%d" % i for i in range(10)])
+    check(wait_until(lambda: len(hosts()) == 10, 20), "10 lines arrive")
+    filler = os.path.join(mnt, "filler")
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError as x:
+            check(x.errno == errno.ENOSPC, "a filler file takes the rest of "
+                  "the disk (%s)" % x)
+    write(*["b%d" % i for i in range(200)])
+    check(d.wait_log(r"the store did not take its lines", 30) is not None,
+          "the refused lines are logged")
+    check(len(re.findall(r"the store did not take its lines", d.log())) == 1,
+          "once, however often they are handed again")
+    os.unlink(filler)
+    subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
+    check(wait_until(lambda: len(hosts()) == 210, 30),
+          "with room again every line read while the disk was full fires "
+          "(%d alerts)" % len(hosts()))
+    check(wait_until(lambda: file_samples() == 210, 10),
+          "each line counted once (%d samples)" % file_samples())
+    check(d.wait_log(r"the store takes its lines again", 10) is not None,
+          "and the log says it is over")
+    check(d.stop() == 0, "SIGTERM exits 0")
+    d = None
+finally:
+    if d is not None:
+        d.kill9()
+    subprocess.run(["umount", mnt])
+print("daemon file disk full: all checks passed")
