@@ -36,8 +36,8 @@ struct target {
     atomic_uint_fast64_t ok, failed;
     bool adopted; /* a halted target whose counters a new one took */
     /* Why its scrapes fail, "" while they succeed: a target that stays
-     * down is logged when it goes down, when the reason changes and when
-     * it is back, not at every interval. */
+     * down is logged when it goes down and when it is back, not at every
+     * interval. */
     char down[160];
     uint64_t down_runs;          /* failed scrapes since it went down */
     char note[SCRAPE_NOTE_SIZE]; /* scrape_page.note */
@@ -191,7 +191,9 @@ static void finish_transfer(struct scraper *s, CURL *c, CURLcode code)
         else
             snprintf(why, sizeof(why), "HTTP %ld", status);
         t->down_runs++;
-        if (strcmp(why, t->down) != 0)
+        /* Said when it goes down; while it stays down (whatever the
+         * reason now: refused, then timing out...) at debug level. */
+        if (t->down[0] == '\0')
             log_warn("scrape", "%s: %s", t->name, why);
         else
             log_debug("scrape", "%s: %s (%llu failed in a row)", t->name, why,
