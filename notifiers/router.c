@@ -904,14 +904,50 @@ static void rep_add_routed(const struct config *cfg, struct rep_ctx *c)
     }
 }
 
+/* Does a silence active now match the event of outbox row id? 1 yes, 0
+ * no, -1 on a store error. */
+static int row_silenced(struct router *r, struct store *s, int64_t id,
+                        struct err *e)
+{
+    const cJSON *ev, *labels, *sev;
+    struct label_view v;
+    char *text = NULL;
+    cJSON *payload;
+    int rc = store_outbox_payload(s, id, &text, e), hit = 0;
+
+    if (rc != 0 || r->sil.n == 0) {
+        free(text);
+        return rc < 0 ? -1 : 0;
+    }
+    payload = cJSON_Parse(text);
+    free(text);
+    ev = cJSON_GetObjectItemCaseSensitive(payload, "event");
+    labels = cJSON_GetObjectItemCaseSensitive(ev, "labels");
+    sev = cJSON_GetObjectItemCaseSensitive(ev, "severity");
+    if (cJSON_IsObject(labels)) {
+        struct label *ls = labels_from_json(labels, &v.n);
+
+        v.labels = ls;
+        v.severity = cJSON_IsString(sev) ? sev->valuestring : "";
+        hit = silences_match(&r->sil, &v);
+        free(ls);
+    }
+    cJSON_Delete(payload);
+    return hit;
+}
+
 /* h's alert resolved and n was not told (its cooldown held the resolved
- * back): once the cooldown allows, queue that resolved again (a new row:
- * the skipped one stays as the record of the skip) and forget h. Returns
- * 1 when queued, 0 when not (yet), -1 on a store error. */
-static int tell_untold(struct store *s, const struct rep_heard *h,
-                       const struct notifier *n, double now, struct err *e)
+ * back): once the cooldown allows (a reload may have removed it) and no
+ * silence matches it, queue that resolved again (a new row: the skipped
+ * one stays as the record of the skip) and forget h; a notifier that no
+ * longer takes resolved events (a reload) forgets it too. Returns 1 when
+ * queued, 0 when not (yet), -1 on a store error. */
+static int tell_untold(struct router *r, struct store *s,
+                       const struct rep_heard *h, const struct notifier *n,
+                       double now, struct err *e)
 {
     struct pick k = {.heard = true, .last_notified = h->last_notified};
+    bool wanted = n->send_resolved && (n->events_mask & (1u << EV_RESOLVED));
     struct buf key;
     double id = 0;
     char msg[29];
@@ -923,12 +959,23 @@ static int tell_untold(struct store *s, const struct rep_heard *h,
     buf_cleanup(&key);
     if (rc != 0)
         return rc < 0 ? -1 : 0; /* none held back (an old heard row) */
-    if (now - cooldown_last(s, h->fingerprint, n->name, &k) < n->cooldown)
-        return 0;
-    make_key(h->fingerprint, now, "resolved", n->name, "untold", NULL, 1, msg);
-    rc = store_outbox_requeue(s, (int64_t)id, msg, now, e);
-    if (rc < 0 || cooldown_mark(s, h->fingerprint, n->name, now, e) < 0 ||
-        untold_set(s, h->fingerprint, n->name, 0, e) < 0 ||
+    if (wanted) {
+        if (n->cooldown > 0 &&
+            now - cooldown_last(s, h->fingerprint, n->name, &k) < n->cooldown)
+            return 0;
+        rc = row_silenced(r, s, (int64_t)id, e);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0; /* told when the silence ends */
+        make_key(h->fingerprint, now, "resolved", n->name, "untold", NULL, 1,
+                 msg);
+        rc = store_outbox_requeue(s, (int64_t)id, msg, now, e);
+        if (rc < 0 || (n->cooldown > 0 &&
+                       cooldown_mark(s, h->fingerprint, n->name, now, e) < 0))
+            return -1;
+    } else {
+        rc = 1;
+    }
+    if (untold_set(s, h->fingerprint, n->name, 0, e) < 0 ||
         store_heard_del(s, h->fingerprint, n->name, e) < 0)
         return -1;
     return rc == 0;
@@ -970,9 +1017,10 @@ int router_repeats(struct router *r, struct store *s, double now, int *notified,
 
         a = rep_find_alert(&c, h->fingerprint);
         idx = config_notifier_index(cfg, h->receiver);
-        if (a == NULL && idx >= 0 && cfg->notifiers[idx].cooldown > 0) {
-            /* Resolved, and this receiver was not told (cooldown). */
-            int rc2 = tell_untold(s, h, &cfg->notifiers[idx], now, e);
+        if (a == NULL && idx >= 0) {
+            /* Resolved, and this receiver may not have been told (its
+             * cooldown held the resolved back). */
+            int rc2 = tell_untold(r, s, h, &cfg->notifiers[idx], now, e);
 
             if (rc2 < 0)
                 goto out;

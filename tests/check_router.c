@@ -554,6 +554,57 @@ START_TEST(cooldown_drops_a_held_back_resolved_when_the_alert_fires_again)
 }
 END_TEST
 
+/* The held-back resolved waits while a silence matches it, and goes out
+ * when the silence ends; a reload that removes the cooldown sends it at
+ * once; one that stops the notifier's resolved events drops it. */
+START_TEST(held_back_resolved_waits_for_silences_and_follows_reloads)
+{
+    static const char *const cfg[] = {
+        "notifiers:\n  scale: {type: log, cooldown: 10m}\n",
+        "notifiers:\n  scale: {type: log}\n",
+        "notifiers:\n  scale: {type: log, send_resolved: false}\n",
+    };
+    static const char routes[] = "routes:\n"
+                                 "  - match: {severity: warning}\n"
+                                 "    notify: [scale]\n";
+    char yaml[512];
+    struct fixture f;
+
+    snprintf(yaml, sizeof(yaml), "%s%s", cfg[0], routes);
+    fx_open(&f, yaml);
+    ck_assert_int_eq(fx_event(&f, T0, EV_FIRING, SEV_WARNING, SEV_OK, T0), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 120, EV_RESOLVED, SEV_OK, SEV_WARNING, T0), 0);
+    fx_silence_at(&f, "service=api", "deploy", T0 + 130, T0 + 900);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 700), 0); /* silenced: waits */
+    ck_assert_int_eq(fx_repeats(&f, T0 + 950), 1); /* the silence ended */
+    /* Another episode; the reload takes the cooldown away: at once. */
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 2000, EV_FIRING, SEV_WARNING, SEV_OK, T0 + 2000), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 2010, EV_RESOLVED, SEV_OK, SEV_WARNING, T0 + 2000),
+        0);
+    snprintf(yaml, sizeof(yaml), "%s%s", cfg[1], routes);
+    fx_reload(&f, yaml);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 2020), 1);
+    /* Another, held back; the reload stops resolved events: dropped. */
+    snprintf(yaml, sizeof(yaml), "%s%s", cfg[0], routes);
+    fx_reload(&f, yaml);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 4000, EV_FIRING, SEV_WARNING, SEV_OK, T0 + 4000), 1);
+    ck_assert_int_eq(
+        fx_event(&f, T0 + 4010, EV_RESOLVED, SEV_OK, SEV_WARNING, T0 + 4000),
+        0);
+    snprintf(yaml, sizeof(yaml), "%s%s", cfg[2], routes);
+    fx_reload(&f, yaml);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 5000), 0);
+    snprintf(yaml, sizeof(yaml), "%s%s", cfg[1], routes);
+    fx_reload(&f, yaml);
+    ck_assert_int_eq(fx_repeats(&f, T0 + 5100), 0); /* forgotten */
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(silenced_alert_is_recorded_but_not_sent)
 {
     struct fixture f;
@@ -1364,6 +1415,8 @@ Suite *router_suite(void)
     tcase_add_test(tc, cooldown_records_events_inside_the_period_as_skipped);
     tcase_add_test(tc, cooldown_holds_across_a_resolve_and_refire);
     tcase_add_test(tc, cooldown_keeps_a_receiver_not_told_of_the_resolve);
+    tcase_add_test(tc,
+                   held_back_resolved_waits_for_silences_and_follows_reloads);
     tcase_add_test(tc,
                    cooldown_sends_a_held_back_resolved_when_the_period_ends);
     tcase_add_test(
