@@ -42,10 +42,6 @@ struct fview {
     size_t line; /* number of the next line to deliver */
 };
 
-/* Seconds a rotated-away file is still read after its last new byte: its
- * writer keeps appending to it until it reopens the path (logrotate's
- * postrotate signal), as Fluent Bit's Rotate_Wait (5 s) allows for. */
-#define FILEIN_ROTATE_WAIT 5.0
 /* The longest wait before lines the store refused are handed again. */
 #define FILEIN_RETRY_MAX 5.0
 
@@ -422,8 +418,8 @@ static void read_old(struct filein *f)
         return;
     if (read_some(f, &f->old) > 0)
         f->old_until = util_mono() + FILEIN_ROTATE_WAIT;
-    else if (util_mono() >= f->old_until)
-        close_file(f, &f->old, false);
+    else if (util_mono() >= f->old_until && !f->old.held)
+        close_file(f, &f->old, false); /* held lines: not before taken */
 }
 
 static bool wait_stop(struct filein *f, double secs)
@@ -493,8 +489,13 @@ static void *filein_main(void *arg)
             if (f->cur.fd < 0)
                 continue; /* rotated: open the new file at once */
         }
-        if (wait_stop(f, f->poll))
+        if (wait_stop(f, f->poll)) {
+            /* A file rotated away has no position to read on from: what
+             * its writer appended so far is read now. */
+            if (f->old.fd >= 0 && !f->old.held)
+                read_some(f, &f->old);
             break;
+        }
     }
     atomic_store(&f->finished, true);
     return NULL;

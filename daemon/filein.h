@@ -49,6 +49,12 @@ struct filein_cfg {
 
 struct filein;
 
+/* Seconds a rotated-away file is still read after its last new byte: its
+ * writer keeps appending to it until it reopens the path (logrotate's
+ * postrotate signal), as Fluent Bit's Rotate_Wait (5 s) allows for. Lines
+ * of it the store refused keep it open longer, until they are taken. */
+#define FILEIN_ROTATE_WAIT 5.0
+
 /* Start the reader thread. With follow, a file that exists now is read from
  * the resume position when it is still the same file with the same bytes
  * before it, from its start when it was replaced or truncated since (lines

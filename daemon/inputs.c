@@ -270,29 +270,50 @@ static void listener_free(struct listener *l)
     free(l);
 }
 
-/* The store meta key of the position of a followed file read in format
- * (two inputs may read one file in two formats). */
-static char *position_key(const char *path, enum ingest_format format)
+/* The store meta key of the position of the nth (from 0) followed input
+ * of path in the config: an input keeps its position when its format
+ * changes (a reload, a restart), and two inputs reading one file (in two
+ * formats) keep one each. */
+static char *position_key(const char *path, size_t nth)
 {
     struct buf k;
 
     buf_init(&k, 0);
-    buf_printf(&k, "file.position\x1f%s\x1f%s", path,
-               ingest_format_name(format));
+    if (nth == 0)
+        buf_printf(&k, "file.position\x1f%s", path);
+    else
+        buf_printf(&k, "file.position\x1f%s\x1f%zu", path, nth + 1);
     return buf_steal(&k);
 }
 
-/* Start the listener of input in. resume_key: a followed file goes on from
- * the position saved under this key (its own at start-up; on a reload, the
- * one of the input it replaces on the same path); NULL: from its end. */
+/* position_key of cfg's input i, or NULL when it is no followed file. */
+static char *input_position_key(const struct config *cfg, size_t i)
+{
+    const struct input *it = &cfg->inputs[i];
+    size_t nth = 0;
+
+    if (it->kind != INPUT_FILE || !it->follow || it->path == NULL)
+        return NULL;
+    for (size_t j = 0; j < i; j++)
+        if (cfg->inputs[j].kind == INPUT_FILE && cfg->inputs[j].follow &&
+            cfg->inputs[j].path != NULL &&
+            strcmp(cfg->inputs[j].path, it->path) == 0)
+            nth++;
+    return position_key(it->path, nth);
+}
+
+/* Start the listener of input in. pos_key (taken): a followed file's
+ * position key; resume: it goes on from the position saved there (else
+ * from its end). */
 static struct listener *listener_start(struct daemon_ctx *d,
                                        const struct input *in, char *key,
-                                       const char *resume_key)
+                                       char *pos_key, bool resume)
 {
     struct listener *l = xcalloc(1, sizeof(*l));
     struct err e = {0};
 
     l->key = key;
+    l->pos_key = pos_key;
     l->kind = in->kind;
     l->d = d;
     if (in->kind == INPUT_STATSD) {
@@ -313,13 +334,10 @@ static struct listener *listener_start(struct daemon_ctx *d,
         l->parser = ingest_parser_new(in->format);
         if (l->parser)
             ingest_parser_share_gauges(l->parser, d->gauges);
-        if (in->follow) {
-            l->pos_key = position_key(l->name, in->format);
-            g.key = resume_key;
-            if (resume_key != NULL &&
-                writer_call(d->writer, pos_get_on_writer, &g) == 0)
-                fc.resume = g.value;
-        }
+        g.key = l->pos_key;
+        if (in->follow && resume && l->pos_key != NULL &&
+            writer_call(d->writer, pos_get_on_writer, &g) == 0)
+            fc.resume = g.value;
         l->file = filein_start(&fc, file_cb, l, &e);
         free(g.value);
         if (l->file == NULL)
@@ -351,18 +369,18 @@ static void follower_restart(struct daemon_ctx *d, struct listener *l)
         log_error("inputs", "%s", e.msg);
 }
 
-/* The running follower of path in prev that cfg does not keep (a changed
- * input), or NULL. */
+/* The running follower in prev with position key pos_key that cfg does
+ * not keep (a changed input), or NULL. */
 static struct listener *replaced_follower(struct inputs *prev,
                                           const struct config *cfg,
-                                          const char *path)
+                                          const char *pos_key)
 {
-    for (size_t k = 0; prev != NULL && path != NULL && k < prev->n; k++) {
+    for (size_t k = 0; prev != NULL && pos_key != NULL && k < prev->n; k++) {
         struct listener *o = prev->v[k];
         bool kept = false;
 
         if (o == NULL || o->file == NULL || o->pos_key == NULL ||
-            strcmp(o->name, path) != 0)
+            strcmp(o->pos_key, pos_key) != 0)
             continue;
         for (size_t i = 0; i < cfg->ninputs && !kept; i++) {
             char *key = input_key(&cfg->inputs[i]);
@@ -418,25 +436,22 @@ struct inputs *inputs_start(struct daemon_ctx *d, const struct config *cfg,
         if (l != NULL) {
             from[in->n] = k + 1;
         } else {
-            char *own = it->kind == INPUT_FILE && it->follow
-                            ? position_key(it->path ? it->path : "", it->format)
-                            : NULL;
-            const char *resume_from = prev == NULL ? own : NULL;
-            struct listener *o =
-                own != NULL ? replaced_follower(prev, cfg, it->path) : NULL;
+            char *pos_key = input_position_key(cfg, i);
+            struct listener *o = replaced_follower(prev, cfg, pos_key);
 
             /* A reload that changes how a followed file is read: the input
              * it replaces stops first (its last lines committed), and the
-             * new one reads on from there, losing and repeating nothing. */
+             * new one reads on from there, losing and repeating nothing;
+             * at start-up every follower reads on from its position. */
             if (o != NULL) {
                 filein_stop(o->file);
                 o->file = NULL;
-                resume_from = o->pos_key;
             }
-            l = listener_start(d, it, key, resume_from);
-            free(own);
-            if (l == NULL)
+            l = listener_start(d, it, key, pos_key, prev == NULL || o != NULL);
+            if (l == NULL) {
                 nfail++;
+                break; /* the reload fails: start nothing more */
+            }
         }
         if (l != NULL)
             in->v[in->n++] = l;

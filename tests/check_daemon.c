@@ -808,6 +808,44 @@ START_TEST(filein_hands_refused_lines_again)
 }
 END_TEST
 
+/* Lines of a file rotated away that the store refused are not dropped
+ * when the rotation's wait is over: the file stays open until they are
+ * taken. */
+START_TEST(filein_keeps_a_rotated_file_while_its_lines_are_refused)
+{
+    struct ffx x;
+    char rotated[300];
+    double until;
+
+    ffx_start(&x, "", true);
+    pthread_mutex_lock(&x.l.mu);
+    x.l.refuse = 1000000;
+    pthread_mutex_unlock(&x.l.mu);
+    append(x.path, "a", "old-1\n");
+    snprintf(rotated, sizeof(rotated), "%s.1", x.path);
+    until = util_mono() + 10;
+    while (util_mono() < until) {
+        pthread_mutex_lock(&x.l.mu);
+        bool refused = x.l.refused > 0;
+        pthread_mutex_unlock(&x.l.mu);
+        if (refused)
+            break;
+        usleep(10000);
+    }
+    ck_assert_int_eq(rename(x.path, rotated), 0);
+    append(x.path, "w", "new-1\n");
+    usleep((useconds_t)((FILEIN_ROTATE_WAIT + 0.5) * 1e6));
+    pthread_mutex_lock(&x.l.mu);
+    x.l.refuse = 0;
+    pthread_mutex_unlock(&x.l.mu);
+    ck_assert(lines_have(&x.l, "old-1\n"));
+    ck_assert(lines_have(&x.l, "new-1\n"));
+    filein_stop(x.f);
+    unlink(rotated);
+    ffx_end(&x);
+}
+END_TEST
+
 START_TEST(filein_position_text_round_trips)
 {
     struct filein_pos p = {0}, q;
@@ -935,6 +973,7 @@ Suite *daemon_suite(void)
                    filein_reads_a_replaced_or_truncated_file_from_its_start);
     tcase_add_test(tc, filein_position_text_round_trips);
     tcase_add_test(tc, filein_hands_refused_lines_again);
+    tcase_add_test(tc, filein_keeps_a_rotated_file_while_its_lines_are_refused);
     tcase_add_test(tc, statsd_delivers_datagrams_with_a_newline_each);
     tcase_add_test(tc, hostport_split_accepts_ipv4_ipv6_and_rejects_junk);
     suite_add_tcase(s, tc);

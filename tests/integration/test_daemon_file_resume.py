@@ -9,6 +9,7 @@ would be ingested twice, not dropped as late."""
 import os
 import re
 import signal
+import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -89,6 +90,44 @@ for i in range(5):
 check(arrive(*["f%d" % i for i in range(5)]),
       "every line written just before a reload arrives")
 check(wait_until(lambda: file_samples() == 6, 10) and file_samples() == 6,
+      "once each (%d samples)" % file_samples())
+# Reloads that change the format back and forth with nothing written in
+# between read nothing again.
+for fmt in ("auto", "json", "auto"):
+    d.write_config(config(CPU_RULE, inputs=inputs.replace(
+        "format: json", "format: " + fmt)))
+    off = len(d.log())
+    d.signal(signal.SIGHUP)
+    check(d.wait_log(r"config reloaded", 20, off) is not None,
+          "reload to %s is done" % fmt)
+write("f5")
+check(arrive("f5"), "a line after them arrives")
+check(wait_until(lambda: file_samples() == 7, 10) and file_samples() == 7,
+      "nothing is read twice (%d samples)" % file_samples())
+check(d.stop() == 0, "SIGTERM exits 0")
+# A restart with another format reads on from the same position.
+write("f6")
+d.write_config(config(CPU_RULE, inputs=inputs))
+d.start()
+check(arrive("f6"), "a restart with another format reads on")
+check(wait_until(lambda: file_samples() == 1, 10) and file_samples() == 1,
+      "the line written while down only (%d samples)" % file_samples())
+# A reload that changes the format but fails (its StatsD port is taken)
+# leaves the running input reading on: nothing lost, nothing twice.
+busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+busy.bind(("127.0.0.1", 0))
+d.write_config(config(CPU_RULE, inputs=inputs.replace(
+    "format: json", "format: auto") + '  - statsd: {listen: "127.0.0.1:%d"}\n'
+    % busy.getsockname()[1]))
+write("f7")
+off = len(d.log())
+d.signal(signal.SIGHUP)
+check(d.wait_log(r"config rejected", 20, off) is not None,
+      "the reload is rejected")
+busy.close()
+write("f8")
+check(arrive("f7", "f8"), "lines around it arrive")
+check(wait_until(lambda: file_samples() == 3, 10) and file_samples() == 3,
       "once each (%d samples)" % file_samples())
 check(d.stop() == 0, "SIGTERM exits 0")
 
