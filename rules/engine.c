@@ -739,8 +739,11 @@ static int feed_rule(struct engine *e, size_t ri, const struct sample *s,
     se->seen = e->arrival;
     engine_mark_dirty(e, se, false);
     engine_heap_update(e, se);
-    /* The next sample ends the nodata state. */
-    if (se->nodata)
+    /* The next sample ends the nodata state, unless the stream clock is
+     * past its deadline even with it (a lagging source's sample older than
+     * the silence): the series would be nodata again at once, two events
+     * (resolved, firing) that say nothing. */
+    if (se->nodata && deadline(se) + UTIL_TIME_EPS >= e->clock)
         nodata_end(e, se);
     /* At its newest sample's time, or at the timer's last judgement when
      * that is later (a sample that came after the timer had judged past

@@ -609,6 +609,39 @@ START_TEST(nodata_ends_on_a_sample_without_a_value)
 }
 END_TEST
 
+/* A sample of another source of the series, in order for its source but
+ * older than the silence (its deadline is still past the stream clock),
+ * does not end nodata: no resolved and firing again at the same instant. */
+START_TEST(nodata_is_not_ended_by_a_sample_older_than_the_silence)
+{
+    struct config *c = load("rules:\n"
+                            "  - name: nd\n"
+                            "    metric: m\n"
+                            "    by: [h]\n"
+                            "    severity: {critical: {above: 100}}\n"
+                            "    nodata: {after: 10s}\n");
+    struct label x[2] = {{"h", "a"}, {"s", "x"}},
+                 y[2] = {{"h", "a"}, {"s", "y"}};
+    struct sample sx = {"m", x, 2, 1, 1000}, sy = {"m", y, 2, 1, 1006};
+    struct evlog l;
+    struct engine *e = open_engine(c, &l);
+
+    ck_assert_int_eq(engine_feed(e, &sx, collect, &l), 0);
+    sx.ts = 1010;
+    ck_assert_int_eq(engine_feed(e, &sx, collect, &l), 0);
+    feed1(e, "m", "h", "b", 1, 1030, &l); /* a's nodata at 1020 */
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_int_eq(engine_feed(e, &sy, collect, &l), 0);
+    feed1(e, "m", "h", "b", 1, 1031, &l);
+    ck_assert_int_eq(l.n, 1); /* still nodata, nothing said */
+    sy.ts = 1025; /* its deadline 1035 is ahead of the clock: data again */
+    ck_assert_int_eq(engine_feed(e, &sy, collect, &l), 0);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_str_eq(l.kinds[1], "resolved");
+    close_engine(e, c, &l);
+}
+END_TEST
+
 START_TEST(nodata_with_same_severity_is_silent)
 {
     struct config *c = load("rules:\n"
@@ -1771,6 +1804,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, increase_keeps_sources_apart_whose_ids_once_collided);
     tcase_add_test(t, nodata_fires_at_deadline_and_next_sample_ends_it);
     tcase_add_test(t, nodata_with_same_severity_is_silent);
+    tcase_add_test(t, nodata_is_not_ended_by_a_sample_older_than_the_silence);
     tcase_add_test(t, nodata_ends_on_a_sample_without_a_value);
     tcase_add_test(
         t, nodata_deadline_reached_exactly_fires_unless_own_sample_arrives);
