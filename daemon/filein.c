@@ -38,6 +38,7 @@ struct fview {
     size_t ntail;
     bool mid_line; /* opened at its end inside a line: skip to the next */
     bool held;     /* partial has lines the callback did not take */
+    bool orphan;   /* and they were read before a truncation (restart) */
     struct buf partial;
     size_t line; /* number of the next line to deliver */
 };
@@ -162,7 +163,7 @@ static bool deliver(struct filein *f, struct fview *v, bool all)
             nlines++;
     if (end > 0 && d[end - 1] != '\n')
         nlines++;
-    if (f->follow && v == &f->cur && !v->stream) {
+    if (f->follow && v == &f->cur && !v->stream && !v->orphan) {
         struct filein_pos pos;
 
         /* partial holds the bytes [off - partial.len, off). */
@@ -184,7 +185,8 @@ static bool deliver(struct filein *f, struct fview *v, bool all)
         return false;
     }
     f->retry_wait = 0;
-    v->line += nlines;
+    v->line = v->orphan ? 1 : v->line + nlines;
+    v->orphan = false;
     partial_drop(v, end);
     return true;
 }
@@ -246,7 +248,22 @@ static void restart(struct filein *f)
     v->off = 0;
     v->ntail = 0;
     v->line = 1;
-    buf_reset(&v->partial);
+    if (v->held) {
+        /* Whole lines read before, that the store refused: still handed
+         * (without a position, they are no longer in the file) before
+         * the file's new lines; the half line after them is none. */
+        size_t end = v->partial.len;
+
+        while (end > 0 && v->partial.data[end - 1] != '\n')
+            end--;
+        v->partial.len = end;
+        if (v->partial.data != NULL)
+            v->partial.data[end] = '\0';
+        v->orphan = end > 0;
+        v->held = end > 0;
+    } else {
+        buf_reset(&v->partial);
+    }
 }
 
 /* Is v, just opened, the file of resume, with the same bytes before its
@@ -560,6 +577,11 @@ void filein_stop(struct filein *f)
     pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
     pthread_join(f->th, NULL);
+    if (f->old.held && f->old.partial.len > 0)
+        log_error("file",
+                  "%s: %zu bytes of the file rotated away that the store did "
+                  "not take are lost (it has no position to read on from)",
+                  f->path, f->old.partial.len);
     if (f->cur.fd >= 0)
         close(f->cur.fd);
     if (f->old.fd >= 0)

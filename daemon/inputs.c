@@ -270,36 +270,19 @@ static void listener_free(struct listener *l)
     free(l);
 }
 
-/* The store meta key of the position of the nth (from 0) followed input
- * of path in the config: an input keeps its position when its format
- * changes (a reload, a restart), and two inputs reading one file (in two
- * formats) keep one each. */
-static char *position_key(const char *path, size_t nth)
+/* The store meta key of the read position of input it, when it follows a
+ * file (one input per followed file, `check` says): the file's, whatever
+ * its format (a reload or restart that changes it reads on). NULL when it
+ * is no followed file. */
+static char *position_key(const struct input *it)
 {
     struct buf k;
 
-    buf_init(&k, 0);
-    if (nth == 0)
-        buf_printf(&k, "file.position\x1f%s", path);
-    else
-        buf_printf(&k, "file.position\x1f%s\x1f%zu", path, nth + 1);
-    return buf_steal(&k);
-}
-
-/* position_key of cfg's input i, or NULL when it is no followed file. */
-static char *input_position_key(const struct config *cfg, size_t i)
-{
-    const struct input *it = &cfg->inputs[i];
-    size_t nth = 0;
-
     if (it->kind != INPUT_FILE || !it->follow || it->path == NULL)
         return NULL;
-    for (size_t j = 0; j < i; j++)
-        if (cfg->inputs[j].kind == INPUT_FILE && cfg->inputs[j].follow &&
-            cfg->inputs[j].path != NULL &&
-            strcmp(cfg->inputs[j].path, it->path) == 0)
-            nth++;
-    return position_key(it->path, nth);
+    buf_init(&k, 0);
+    buf_printf(&k, "file.position\x1f%s", it->path);
+    return buf_steal(&k);
 }
 
 /* Start the listener of input in. pos_key (taken): a followed file's
@@ -408,54 +391,63 @@ struct inputs *inputs_start(struct daemon_ctx *d, const struct config *cfg,
     in->v = xcalloc(cfg->ninputs ? cfg->ninputs : 1, sizeof(*in->v));
     tc = xcalloc(cfg->ninputs ? cfg->ninputs : 1, sizeof(*tc));
     buf_init(&sk, 0);
-    for (i = 0; i < cfg->ninputs; i++) {
-        const struct input *it = &cfg->inputs[i];
-        char *key = input_key(it);
-        struct listener *l = NULL;
+    /* Files last: a reload that fails (a StatsD port taken) fails before
+     * a follower was replaced, whose replacement would read lines in the
+     * new format and commit its position past them. */
+    for (size_t pass = 0; pass < 2 && nfail == 0; pass++)
+        for (i = 0; i < cfg->ninputs; i++) {
+            const struct input *it = &cfg->inputs[i];
+            char *key;
+            struct listener *l = NULL;
 
-        if (it->kind == INPUT_SCRAPE) {
-            buf_adds(&sk, key);
-            buf_addc(&sk, '\n');
-            free(key);
-            tc[ntc].url = it->url;
-            tc[ntc].interval = it->interval;
-            tc[ntc].timeout = it->timeout;
-            tc[ntc].labels = it->labels;
-            tc[ntc].nlabels = it->nlabels;
-            ntc++;
-            continue;
-        }
-        for (k = 0; prev != NULL && k < prev->n; k++) {
-            if (prev->v[k] != NULL && strcmp(prev->v[k]->key, key) == 0) {
-                l = prev->v[k]; /* unchanged: keep it running */
-                prev->v[k] = NULL;
+            if ((it->kind == INPUT_FILE) != (pass == 1))
+                continue;
+            key = input_key(it);
+
+            if (it->kind == INPUT_SCRAPE) {
+                buf_adds(&sk, key);
+                buf_addc(&sk, '\n');
                 free(key);
-                break;
+                tc[ntc].url = it->url;
+                tc[ntc].interval = it->interval;
+                tc[ntc].timeout = it->timeout;
+                tc[ntc].labels = it->labels;
+                tc[ntc].nlabels = it->nlabels;
+                ntc++;
+                continue;
             }
-        }
-        if (l != NULL) {
-            from[in->n] = k + 1;
-        } else {
-            char *pos_key = input_position_key(cfg, i);
-            struct listener *o = replaced_follower(prev, cfg, pos_key);
+            for (k = 0; prev != NULL && k < prev->n; k++) {
+                if (prev->v[k] != NULL && strcmp(prev->v[k]->key, key) == 0) {
+                    l = prev->v[k]; /* unchanged: keep it running */
+                    prev->v[k] = NULL;
+                    free(key);
+                    break;
+                }
+            }
+            if (l != NULL) {
+                from[in->n] = k + 1;
+            } else {
+                char *pos_key = position_key(it);
+                struct listener *o = replaced_follower(prev, cfg, pos_key);
 
-            /* A reload that changes how a followed file is read: the input
-             * it replaces stops first (its last lines committed), and the
-             * new one reads on from there, losing and repeating nothing;
-             * at start-up every follower reads on from its position. */
-            if (o != NULL) {
-                filein_stop(o->file);
-                o->file = NULL;
+                /* A reload that changes how a followed file is read: the input
+                 * it replaces stops first (its last lines committed), and the
+                 * new one reads on from there, losing and repeating nothing;
+                 * at start-up every follower reads on from its position. */
+                if (o != NULL) {
+                    filein_stop(o->file);
+                    o->file = NULL;
+                }
+                l = listener_start(d, it, key, pos_key,
+                                   prev == NULL || o != NULL);
+                if (l == NULL) {
+                    nfail++;
+                    break; /* the reload fails: start nothing more */
+                }
             }
-            l = listener_start(d, it, key, pos_key, prev == NULL || o != NULL);
-            if (l == NULL) {
-                nfail++;
-                break; /* the reload fails: start nothing more */
-            }
+            if (l != NULL)
+                in->v[in->n++] = l;
         }
-        if (l != NULL)
-            in->v[in->n++] = l;
-    }
     if (nfail > 0) {
         /* All or nothing: stop what this call started, give the kept
          * listeners back to prev, which goes on running (a follower

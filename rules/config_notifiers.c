@@ -437,6 +437,25 @@ void config_load_inputs(struct config_loader *L, const struct cfg_node *root)
         const struct cfg_node *ln;
 
         load_input(L, s->items[i], in);
+        if (in->kind == INPUT_FILE && in->follow && in->path != NULL) {
+            /* One follower per file: its read position is the file's. */
+            const struct cfg_node *pn = cfg_get(s->items[i]->items[0], "path");
+
+            for (size_t j = 0; j < i; j++) {
+                const struct input *o = &L->c->inputs[j];
+                if (o->kind == INPUT_FILE && o->follow && o->path != NULL &&
+                    strcmp(o->path, in->path) == 0) {
+                    cfg_error_at(L->d, pn,
+                                 "file %s is followed by the input at line "
+                                 "%d already (one input per followed file; "
+                                 "format: auto reads lines of mixed formats)",
+                                 pn && pn->from_env ? "(from the environment)"
+                                                    : in->path,
+                                 o->line);
+                    break;
+                }
+            }
+        }
         if (in->kind != INPUT_STATSD || in->listen == NULL)
             continue;
         /* Two StatsD inputs cannot bind one address: `run` would stop. */

@@ -1204,6 +1204,21 @@ START_TEST(duplicate_rule_by_alias_is_reported_where_it_is_used)
 }
 END_TEST
 
+START_TEST(a_file_followed_twice_is_rejected)
+{
+    ck_load_error("inputs:\n"
+                  "  - file: {path: m.log, format: json, follow: true}\n"
+                  "  - file: {path: m.log, format: influx}\n"
+                  "  - file: {path: ./../tocsin/m.log, format: influx, "
+                  "follow: true}\n"
+                  "  - file: {path: m.log, format: influx, follow: true}\n",
+                  "f.yaml:5:18: file /etc/tocsin/m.log is followed by the "
+                  "input at line 2 already (one input per followed file; "
+                  "format: auto reads lines of mixed formats)");
+    ck_assert_uint_eq(diag.nmsgs, 1);
+}
+END_TEST
+
 START_TEST(an_empty_ratio_is_rejected)
 {
     ck_load_error(RULE_HEAD "    window: 5m\n"
@@ -1760,6 +1775,7 @@ Suite *config_suite(void)
     tcase_add_test(r, duplicate_rule_names_are_rejected);
     tcase_add_test(r, duplicate_rule_by_alias_is_reported_where_it_is_used);
     tcase_add_test(r, an_empty_ratio_is_rejected);
+    tcase_add_test(r, a_file_followed_twice_is_rejected);
     tcase_add_test(r, rule_name_must_be_an_identifier);
     tcase_add_test(r, empty_metric_is_rejected);
     tcase_add_test(r, bad_regex_reports_regcomp_message);

@@ -846,6 +846,37 @@ START_TEST(filein_keeps_a_rotated_file_while_its_lines_are_refused)
 }
 END_TEST
 
+/* Lines the store refused, then the file truncated (copytruncate): they
+ * are still handed, before the file's new lines. */
+START_TEST(filein_hands_refused_lines_of_a_truncated_file)
+{
+    struct ffx x;
+    double until;
+
+    ffx_start(&x, "", true);
+    pthread_mutex_lock(&x.l.mu);
+    x.l.refuse = 1000000;
+    pthread_mutex_unlock(&x.l.mu);
+    append(x.path, "a", "line-1\nline-2\nhal");
+    until = util_mono() + 10;
+    for (bool refused = false; !refused && util_mono() < until;) {
+        usleep(10000);
+        pthread_mutex_lock(&x.l.mu);
+        refused = x.l.refused > 0;
+        pthread_mutex_unlock(&x.l.mu);
+    }
+    append(x.path, "w", "x\n"); /* truncated, and shorter */
+    usleep(200000);             /* a few polls see it */
+    pthread_mutex_lock(&x.l.mu);
+    x.l.refuse = 0;
+    pthread_mutex_unlock(&x.l.mu);
+    ck_assert(lines_have(&x.l, "x\n"));
+    filein_stop(x.f);
+    ck_assert_str_eq(buf_str(&x.l.got), "line-1\nline-2\nx\n");
+    ffx_end(&x);
+}
+END_TEST
+
 START_TEST(filein_position_text_round_trips)
 {
     struct filein_pos p = {0}, q;
@@ -974,6 +1005,7 @@ Suite *daemon_suite(void)
     tcase_add_test(tc, filein_position_text_round_trips);
     tcase_add_test(tc, filein_hands_refused_lines_again);
     tcase_add_test(tc, filein_keeps_a_rotated_file_while_its_lines_are_refused);
+    tcase_add_test(tc, filein_hands_refused_lines_of_a_truncated_file);
     tcase_add_test(tc, statsd_delivers_datagrams_with_a_newline_each);
     tcase_add_test(tc, hostport_split_accepts_ipv4_ipv6_and_rejects_junk);
     suite_add_tcase(s, tc);
