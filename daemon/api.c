@@ -117,9 +117,6 @@ void api_ingest(struct daemon_ctx *d, const char *format, const char *ctype,
     batch_parse_text(&b, p, body ? body : "", len, 1, rj);
     ingest_parser_free(p);
     accepted = b.n;
-    atomic_fetch_add(&d->metrics.ingested[MIN_HTTP], accepted);
-    atomic_fetch_add(&d->metrics.rejected[MIN_HTTP], rj->count);
-    atomic_fetch_add(&d->metrics.skipped[MIN_HTTP], rj->skipped);
     if (b.n > 0 && writer_submit(d->writer, &b, 30.0, &res) < 0) {
         log_error("http", "ingest of %zu samples not committed: %s", accepted,
                   res.error);
@@ -129,6 +126,11 @@ void api_ingest(struct daemon_ctx *d, const char *format, const char *ctype,
         free(rj);
         return;
     }
+    /* Counted once committed: a 503'd batch the client sends again is
+     * counted once, as the other inputs' are. */
+    atomic_fetch_add(&d->metrics.ingested[MIN_HTTP], accepted);
+    atomic_fetch_add(&d->metrics.rejected[MIN_HTTP], rj->count);
+    atomic_fetch_add(&d->metrics.skipped[MIN_HTTP], rj->skipped);
     batch_cleanup(&b);
     if (rj->count == 0) {
         r->status = 204;

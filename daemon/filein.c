@@ -36,9 +36,10 @@ struct fview {
     off_t off;
     char tail[64]; /* the file's bytes just before off */
     size_t ntail;
-    bool mid_line; /* opened at its end inside a line: skip to the next */
-    bool held;     /* partial has lines the callback did not take */
-    bool orphan;   /* and they were read before a truncation (restart) */
+    bool mid_line;   /* opened at its end inside a line: skip to the next */
+    bool held;       /* partial has lines the callback did not take */
+    bool orphan;     /* and they were read before a truncation (restart) */
+    off_t seen_size; /* the file's size at the last look (check_path) */
     struct buf partial;
     size_t line; /* number of the next line to deliver */
 };
@@ -244,6 +245,15 @@ static void restart(struct filein *f)
     struct fview *v = &f->cur;
 
     log_info("file", "%s was truncated; reading from its start", f->path);
+    /* Held lines stop reading: what the file had after them is only in
+     * its copy now (copytruncate). */
+    if (v->held && v->seen_size > v->off)
+        log_error("file",
+                  "%s: %lld bytes after the lines the store refused were not "
+                  "read before the file was truncated: they are lost (only "
+                  "in its copy)",
+                  f->path, (long long)(v->seen_size - v->off));
+    v->seen_size = 0;
     lseek(v->fd, 0, SEEK_SET);
     v->off = 0;
     v->ntail = 0;
@@ -425,6 +435,8 @@ static void check_path(struct filein *f)
     }
     if (st.st_size < v->off)
         restart(f);
+    else
+        v->seen_size = st.st_size;
 }
 
 /* Read what the writer still appends to the rotated-away file; close it

@@ -7,6 +7,7 @@
  * position, a UDP socket stays bound). */
 #include "inputs.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -276,12 +277,29 @@ static void listener_free(struct listener *l)
  * is no followed file. */
 static char *position_key(const struct input *it)
 {
+    char *copy, *slash, dir[PATH_MAX];
+    const char *base;
     struct buf k;
 
     if (it->kind != INPUT_FILE || !it->follow || it->path == NULL)
         return NULL;
+    /* The path as its folder really is: `-c tocsin.yaml` run by hand and
+     * `-c /etc/tocsin/tocsin.yaml` by systemd name one file "./app.log"
+     * and "/etc/tocsin/app.log" (the file itself may not exist yet). */
+    copy = xstrdup(it->path);
+    slash = strrchr(copy, '/');
+    base = slash ? slash + 1 : copy;
+    if (slash == copy)
+        slash[1] = '\0', base = it->path + 1;
+    else if (slash != NULL)
+        *slash = '\0';
     buf_init(&k, 0);
-    buf_printf(&k, "file.position\x1f%s", it->path);
+    if (realpath(slash ? copy : ".", dir) != NULL)
+        buf_printf(&k, "file.position\x1f%s/%s",
+                   strcmp(dir, "/") == 0 ? "" : dir, base);
+    else
+        buf_printf(&k, "file.position\x1f%s", it->path);
+    free(copy);
     return buf_steal(&k);
 }
 

@@ -148,4 +148,23 @@ with open(path, "a") as f:
 write("g2")
 check(arrive("g1", "g2"), "format: auto reads both: %s" % hosts())
 check(d.stop() == 0, "SIGTERM exits 0")
+# The position is the file's whatever spells its folder: the config read
+# as `-c daemon.yaml` (its folder ".") and as `-c /abs/daemon.yaml` names
+# one file with a relative `path`.
+d.write_config(config(CPU_RULE, inputs=(
+    'inputs:\n  - file: {path: app.jsonl, format: json, follow: true}\n')))
+absolute = d.cfg
+d.cfg = os.path.basename(absolute)  # the harness runs in the config's folder
+d.start()
+write("h1")
+check(arrive("h1"), "read through -c daemon.yaml")
+check(d.stop() == 0, "SIGTERM exits 0")
+write("h2")
+d.cfg = absolute
+d.start()
+check(arrive("h2"), "a line written while down is read through -c %s"
+      % absolute)
+check(wait_until(lambda: file_samples() == 1, 10) and file_samples() == 1,
+      "and only it (%d samples)" % file_samples())
+check(d.stop() == 0, "SIGTERM exits 0")
 print("daemon file resume: all checks passed")
