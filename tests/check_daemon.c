@@ -933,6 +933,7 @@ START_TEST(statsd_delivers_datagrams_with_a_newline_each)
     struct sockaddr_in sa;
     int fd;
 
+    memset(&l, 0, sizeof(l));
     pthread_mutex_init(&l.mu, NULL);
     buf_init(&l.got, 0);
     s = statsd_start("127.0.0.1:0", statsd_lines_cb, &l, &e);
