@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -506,4 +507,28 @@ void util_thread_name(const char *name)
 
     snprintf(n, sizeof(n), "%s", name);
     pthread_setname_np(pthread_self(), n);
+}
+
+char *util_path_canonical(const char *path)
+{
+    char *copy = xstrdup(path), *slash = strrchr(copy, '/'), dir[PATH_MAX];
+    const char *base = slash ? path + (slash - copy) + 1 : path;
+    size_t n;
+    char *out;
+
+    if (slash == copy)
+        slash[1] = '\0'; /* the root */
+    else if (slash != NULL)
+        *slash = '\0';
+    if (realpath(slash ? copy : ".", dir) == NULL) {
+        free(copy);
+        return xstrdup(path);
+    }
+    free(copy);
+    if (strcmp(dir, "/") == 0)
+        dir[0] = '\0';
+    n = strlen(dir) + strlen(base) + 2;
+    out = xmalloc(n);
+    snprintf(out, n, "%s/%s", dir, base);
+    return out;
 }

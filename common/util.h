@@ -35,6 +35,11 @@ size_t util_format_ll(long long v, char *out);
 void util_format_ts(double ts, char *out);
 /* ts rounded to the millisecond, as events' ts are written. */
 double util_round_ms(double ts);
+
+/* path with its folder resolved (realpath of the folder, so "./a.log",
+ * "x/../a.log" and "/abs/a.log" of one file agree; the file itself need
+ * not exist). A copy of path when the folder cannot be resolved. malloc'd. */
+char *util_path_canonical(const char *path);
 /* Parse an RFC 3339 timestamp to Unix seconds. 0 or -1. */
 int util_parse_rfc3339(const char *s, size_t len, double *out);
 /* The times RFC 3339 can write: 0000-01-01T00:00:00Z to

@@ -543,7 +543,8 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
         }
         j.si.ends = j.si.starts + secs;
     } else if (!has_end) {
-        api_reply_error(r, 400, "give \"for\" (e.g. \"2h\") or \"ends_at\"");
+        api_reply_error(
+            r, 400, "give \"for\" (e.g. \"2h\") or \"endsAt\" (\"ends_at\")");
         goto out;
     }
     if (!(j.si.ends > j.now)) {

@@ -7,7 +7,6 @@
  * position, a UDP socket stays bound). */
 #include "inputs.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -277,8 +276,7 @@ static void listener_free(struct listener *l)
  * is no followed file. */
 static char *position_key(const struct input *it)
 {
-    char *copy, *slash, dir[PATH_MAX];
-    const char *base;
+    char *path;
     struct buf k;
 
     if (it->kind != INPUT_FILE || !it->follow || it->path == NULL)
@@ -286,20 +284,10 @@ static char *position_key(const struct input *it)
     /* The path as its folder really is: `-c tocsin.yaml` run by hand and
      * `-c /etc/tocsin/tocsin.yaml` by systemd name one file "./app.log"
      * and "/etc/tocsin/app.log" (the file itself may not exist yet). */
-    copy = xstrdup(it->path);
-    slash = strrchr(copy, '/');
-    base = slash ? slash + 1 : copy;
-    if (slash == copy)
-        slash[1] = '\0', base = it->path + 1;
-    else if (slash != NULL)
-        *slash = '\0';
+    path = util_path_canonical(it->path);
     buf_init(&k, 0);
-    if (realpath(slash ? copy : ".", dir) != NULL)
-        buf_printf(&k, "file.position\x1f%s/%s",
-                   strcmp(dir, "/") == 0 ? "" : dir, base);
-    else
-        buf_printf(&k, "file.position\x1f%s", it->path);
-    free(copy);
+    buf_printf(&k, "file.position\x1f%s", path);
+    free(path);
     return buf_steal(&k);
 }
 

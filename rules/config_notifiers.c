@@ -441,10 +441,19 @@ void config_load_inputs(struct config_loader *L, const struct cfg_node *root)
             /* One follower per file: its read position is the file's. */
             const struct cfg_node *pn = cfg_get(s->items[i]->items[0], "path");
 
+            char *mine = util_path_canonical(in->path);
+
             for (size_t j = 0; j < i; j++) {
                 const struct input *o = &L->c->inputs[j];
-                if (o->kind == INPUT_FILE && o->follow && o->path != NULL &&
-                    strcmp(o->path, in->path) == 0) {
+                char *theirs;
+                bool same;
+
+                if (o->kind != INPUT_FILE || !o->follow || o->path == NULL)
+                    continue;
+                theirs = util_path_canonical(o->path);
+                same = strcmp(theirs, mine) == 0;
+                free(theirs);
+                if (same) {
                     cfg_error_at(L->d, pn,
                                  "file %s is followed by the input at line "
                                  "%d already (one input per followed file; "
@@ -455,6 +464,7 @@ void config_load_inputs(struct config_loader *L, const struct cfg_node *root)
                     break;
                 }
             }
+            free(mine);
         }
         if (in->kind != INPUT_STATSD || in->listen == NULL)
             continue;

@@ -1219,6 +1219,28 @@ START_TEST(a_file_followed_twice_is_rejected)
 }
 END_TEST
 
+/* The same file by another spelling of its folder is the same file. */
+START_TEST(a_file_followed_twice_under_two_spellings_is_rejected)
+{
+    static const char y[] =
+        "inputs:\n"
+        "  - file: {path: m.log, format: json, follow: true}\n"
+        "  - file: {path: ./../tmp/m.log, format: influx, follow: true}\n";
+    struct config *c;
+
+    cfg_diag_cleanup(&diag);
+    cfg_diag_init(&diag, "f.yaml");
+    c = config_load_buf(y, strlen(y), "f.yaml", "/tmp", &diag);
+    if (c != NULL)
+        config_free(c);
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(diag.nmsgs, 1);
+    ck_assert_ptr_nonnull(strstr(diag.msgs[0],
+                                 "f.yaml:3:18: file /tmp/./../tmp/m.log is "
+                                 "followed by the input at line 2 already"));
+}
+END_TEST
+
 START_TEST(an_empty_ratio_is_rejected)
 {
     ck_load_error(RULE_HEAD "    window: 5m\n"
@@ -1776,6 +1798,7 @@ Suite *config_suite(void)
     tcase_add_test(r, duplicate_rule_by_alias_is_reported_where_it_is_used);
     tcase_add_test(r, an_empty_ratio_is_rejected);
     tcase_add_test(r, a_file_followed_twice_is_rejected);
+    tcase_add_test(r, a_file_followed_twice_under_two_spellings_is_rejected);
     tcase_add_test(r, rule_name_must_be_an_identifier);
     tcase_add_test(r, empty_metric_is_rejected);
     tcase_add_test(r, bad_regex_reports_regcomp_message);
