@@ -98,7 +98,7 @@ static int silence_add(const struct silence_args *a)
     if (util_parse_duration(a->dur, &dur) < 0 || dur <= 0)
         return cli_usage_error(
             "silence", "bad --for \"%s\" (a duration such as 2h)", a->dur);
-    now = util_round_ms(util_now()); /* times shown to the ms */
+    now = util_now_ms(); /* times shown to the ms */
     if (a->start && parse_start(a->start, &now) < 0)
         return cli_usage_error("silence",
                                "bad --start \"%s\" (RFC 3339 or Unix "
@@ -244,7 +244,7 @@ static int silence_expire(const struct silence_args *a, const char *idtext)
     s = cli_view_open_store(a->cfg_path, a->store_path, STORE_RW);
     if (s == NULL)
         return EXIT_WORK;
-    rc = store_silence_expire(s, id, util_round_ms(util_now()), &e);
+    rc = store_silence_expire(s, id, util_now_ms(), &e);
     store_close(s);
     if (rc < 0) {
         fprintf(stderr, "tocsin silence: %s\n", e.msg);

@@ -220,6 +220,11 @@ double util_round_ms(double ts)
     return round(ts * 1000) / 1000;
 }
 
+double util_now_ms(void)
+{
+    return floor(util_now() * 1000) / 1000;
+}
+
 void util_format_ts(double ts, char *out)
 {
     double ms = util_round_ms(ts);

@@ -35,6 +35,9 @@ size_t util_format_ll(long long v, char *out);
 void util_format_ts(double ts, char *out);
 /* ts rounded to the millisecond, as events' ts are written. */
 double util_round_ms(double ts);
+/* util_now() cut to the millisecond: never ahead of the clock (a silence
+ * added or expired now is active or gone at once). */
+double util_now_ms(void);
 
 /* path with its folder resolved (realpath of the folder, so "./a.log",
  * "x/../a.log" and "/abs/a.log" of one file agree; the file itself need

@@ -478,7 +478,7 @@ void api_silence_add(struct daemon_ctx *d, const char *body, size_t len,
 
     memset(&j, 0, sizeof(j));
     buf_init(&mtext, 64 * 1024);
-    j.now = util_round_ms(util_now()); /* times shown to the ms */
+    j.now = util_now_ms(); /* times shown to the ms */
     if (bad != NULL) {
         api_reply_error(r, 400, bad);
         goto out;
@@ -627,7 +627,7 @@ void api_silence_expire(struct daemon_ctx *d, const char *id_text,
         return;
     }
     j.id = id;
-    j.now = util_round_ms(util_now());
+    j.now = util_now_ms();
     rc = writer_call(d->writer, silence_expire_on_writer, &j);
     if (rc == 1) {
         api_reply_error(r, 404, "no such active silence");
