@@ -9,7 +9,6 @@
  * comes, with no end to start from and nothing to rotate or truncate. */
 #include "filein.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -83,15 +82,18 @@ static void partial_drop(struct fview *v, size_t n)
     free(rest);
 }
 
-/* v's file at offset off, line number line (tail left empty). */
+/* v's file at offset off, line number line; before: the bytes just before
+ * off, n of them (the last sizeof(p->tail) are kept). */
 static void pos_of(const struct fview *v, off_t off, size_t line,
-                   struct filein_pos *p)
+                   const char *before, size_t n, struct filein_pos *p)
 {
     memset(p, 0, sizeof(*p));
     p->dev = (unsigned long long)v->dev;
     p->ino = (unsigned long long)v->ino;
     p->off = (long long)off;
     p->line = line;
+    p->ntail = n < sizeof(p->tail) ? n : sizeof(p->tail);
+    memcpy(p->tail, before + n - p->ntail, p->ntail);
 }
 
 void filein_pos_format(const struct filein_pos *p, char *out, size_t size)
@@ -107,31 +109,37 @@ void filein_pos_format(const struct filein_pos *p, char *out, size_t size)
     }
 }
 
+/* The value of hex digit c, or -1. */
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 int filein_pos_parse(const char *text, struct filein_pos *p)
 {
-    char hex[2 * sizeof(p->tail) + 2];
+    const char *hex;
     int used = 0;
     size_t n;
 
     memset(p, 0, sizeof(*p));
-    hex[0] = '\0';
     if (text == NULL ||
         sscanf(text, "1 %llu %llu %lld %zu %n", &p->dev, &p->ino, &p->off,
                &p->line, &used) != 4 ||
         p->off < 0 || p->line < 1)
         return -1;
-    n = strlen(text + used);
+    hex = text + used;
+    n = strlen(hex);
     if (n % 2 != 0 || n > 2 * sizeof(p->tail) || (size_t)p->off < n / 2)
         return -1;
-    memcpy(hex, text + used, n + 1);
     for (size_t i = 0; i < n; i += 2) {
-        unsigned int b;
+        int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
 
-        if (!isxdigit((unsigned char)hex[i]) ||
-            !isxdigit((unsigned char)hex[i + 1]) ||
-            sscanf(hex + i, "%2x", &b) != 1)
+        if (hi < 0 || lo < 0)
             return -1;
-        p->tail[p->ntail++] = (unsigned char)b;
+        p->tail[p->ntail++] = (unsigned char)(hi << 4 | lo);
     }
     return 0;
 }
@@ -168,9 +176,7 @@ static bool deliver(struct filein *f, struct fview *v, bool all)
         struct filein_pos pos;
 
         /* partial holds the bytes [off - partial.len, off). */
-        pos_of(v, v->off - (off_t)(len - end), v->line + nlines, &pos);
-        pos.ntail = end < sizeof(pos.tail) ? end : sizeof(pos.tail);
-        memcpy(pos.tail, d + end - pos.ntail, pos.ntail);
+        pos_of(v, v->off - (off_t)(len - end), v->line + nlines, d, end, &pos);
         taken = f->fn(f->ctx, d, end, v->line, &pos);
     } else {
         taken = f->fn(f->ctx, d, end, v->line, NULL);
@@ -360,9 +366,7 @@ static void announce(struct filein *f)
     struct filein_pos pos;
     struct fview *v = &f->cur;
 
-    pos_of(v, v->off, v->line, &pos);
-    pos.ntail = v->ntail;
-    memcpy(pos.tail, v->tail, v->ntail);
+    pos_of(v, v->off, v->line, v->tail, v->ntail, &pos);
     f->announce = !f->fn(f->ctx, "", 0, v->line, &pos); /* else again */
 }
 

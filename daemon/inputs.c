@@ -119,15 +119,19 @@ static size_t parse_into(struct daemon_ctx *d, enum metrics_input which,
 
 /* Queue b and free it; blocks until committed (back-pressure). Samples
  * count as ingested once committed. Returns 0, or the writer's status
- * (res->error says why): -1 the store failed, -2 the writer stops. retry:
- * the caller hands the same lines again, so a failure is not a loss. */
+ * (res->error, when res is not NULL, says why): -1 the store failed, -2 the
+ * writer stops. retry: the caller hands the same lines again, so a failure is
+ * not a loss. */
 static int submit(struct daemon_ctx *d, enum metrics_input which,
                   struct batch *b, const char *who, bool retry,
                   struct writer_result *res)
 {
+    struct writer_result mine;
     size_t n = b->n;
     int rc = 0;
 
+    if (res == NULL)
+        res = &mine;
     res->status = 0;
     if (n > 0 || b->meta_key != NULL)
         rc = writer_submit(d->writer, b, -1, res);
@@ -144,12 +148,11 @@ static void sink_text(struct daemon_ctx *d, enum metrics_input which,
                       struct ingest_parser *p, const char *text, size_t len,
                       size_t first_line, const char *who)
 {
-    struct writer_result res;
     struct batch b;
 
     batch_init(&b, util_now());
     parse_into(d, which, p, text, len, first_line, &b, who, NULL, NULL);
-    submit(d, which, &b, who, false, &res);
+    submit(d, which, &b, who, false, NULL);
 }
 
 static void statsd_cb(void *ctx, const char *text, size_t len)
@@ -252,9 +255,7 @@ static void scrape_cb(void *ctx, const struct scrape_page *pg)
      * they stay apart from this target's. */
     if (batch_add(&b, &up) < 0)
         log_error("scrape", "%s: out of memory", pg->target);
-    struct writer_result res;
-
-    submit(d, MIN_SCRAPE, &b, pg->target, false, &res);
+    submit(d, MIN_SCRAPE, &b, pg->target, false, NULL);
 }
 
 static void listener_free(struct listener *l)
@@ -291,6 +292,24 @@ static char *position_key(const struct input *it)
     return buf_steal(&k);
 }
 
+/* Start reading file listener l's file; resume: a followed file goes on
+ * from the position saved under l->pos_key (else from its end). */
+static struct filein *file_start(struct daemon_ctx *d, struct listener *l,
+                                 bool resume, struct err *e)
+{
+    struct filein_cfg fc = {
+        .path = l->name, .follow = l->follow, .poll_interval = 0.2};
+    struct pos_get g = {l->pos_key, NULL};
+    struct filein *f;
+
+    if (l->follow && resume && l->pos_key != NULL &&
+        writer_call(d->writer, pos_get_on_writer, &g) == 0)
+        fc.resume = g.value;
+    f = filein_start(&fc, file_cb, l, e);
+    free(g.value);
+    return f;
+}
+
 /* Start the listener of input in. pos_key (taken): a followed file's
  * position key; resume: it goes on from the position saved there (else
  * from its end). */
@@ -314,21 +333,12 @@ static struct listener *listener_start(struct daemon_ctx *d,
         if (l->statsd == NULL)
             goto fail;
     } else {
-        struct filein_cfg fc = {
-            .path = in->path, .follow = in->follow, .poll_interval = 0.2};
-        struct pos_get g = {NULL, NULL};
-
         l->name = xstrdup(in->path ? in->path : "");
         l->follow = in->follow;
         l->parser = ingest_parser_new(in->format);
         if (l->parser)
             ingest_parser_share_gauges(l->parser, d->gauges);
-        g.key = l->pos_key;
-        if (in->follow && resume && l->pos_key != NULL &&
-            writer_call(d->writer, pos_get_on_writer, &g) == 0)
-            fc.resume = g.value;
-        l->file = filein_start(&fc, file_cb, l, &e);
-        free(g.value);
+        l->file = file_start(d, l, resume, &e);
         if (l->file == NULL)
             goto fail;
     }
@@ -345,15 +355,9 @@ fail:
  * it reads on from its saved position. */
 static void follower_restart(struct daemon_ctx *d, struct listener *l)
 {
-    struct filein_cfg fc = {
-        .path = l->name, .follow = true, .poll_interval = 0.2};
-    struct pos_get g = {l->pos_key, NULL};
     struct err e = {0};
 
-    if (writer_call(d->writer, pos_get_on_writer, &g) == 0)
-        fc.resume = g.value;
-    l->file = filein_start(&fc, file_cb, l, &e);
-    free(g.value);
+    l->file = file_start(d, l, true, &e);
     if (l->file == NULL)
         log_error("inputs", "%s", e.msg);
 }

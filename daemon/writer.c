@@ -100,6 +100,16 @@ static void group_flush(struct writer *w, struct group *g)
     g->t0 = util_mono();
 }
 
+/* The first failure of the group's feed fails its commit: say why. */
+static void feed_fail(struct group *g, const char *why)
+{
+    if (g->feed_failed)
+        return;
+    g->feed_failed = 1;
+    snprintf(g->feed_error, sizeof(g->feed_error), "%s", why);
+    log_error("writer", "feed failed: %s", why);
+}
+
 static void feed_job(struct writer *w, struct group *g, struct job *j)
 {
     size_t i;
@@ -116,10 +126,8 @@ static void feed_job(struct writer *w, struct group *g, struct job *j)
         if (rc == 1) {
             j->res.late++;
             g->late++;
-        } else if (rc < 0 && !g->feed_failed) {
-            g->feed_failed = 1;
-            snprintf(g->feed_error, sizeof(g->feed_error), "%s", e.msg);
-            log_error("writer", "feed failed: %s", e.msg);
+        } else if (rc < 0) {
+            feed_fail(g, e.msg);
         }
         g->fed++;
     }
@@ -127,12 +135,8 @@ static void feed_job(struct writer *w, struct group *g, struct job *j)
         struct err e = {0};
 
         if (w->ops->meta(w->ctx, j->batch.meta_key, j->batch.meta_value, &e) <
-                0 &&
-            !g->feed_failed) {
-            g->feed_failed = 1;
-            snprintf(g->feed_error, sizeof(g->feed_error), "%s", e.msg);
-            log_error("writer", "feed failed: %s", e.msg);
-        }
+            0)
+            feed_fail(g, e.msg);
     }
 }
 

@@ -329,15 +329,19 @@ static int labels_json(const struct alert_event *ev, struct buf *b)
     return buf_addc(b, '}');
 }
 
+/* The store's meta key "what<US>fp<US>receiver" of something tocsin keeps
+ * per alert and receiver ("cooldown", "untold"). */
+static void alert_meta_key(const char *what, const char *fp,
+                           const char *receiver, struct buf *b)
+{
+    buf_reset(b);
+    buf_printf(b, "%s\x1f%s\x1f%s", what, fp, receiver);
+}
+
 /* `cooldown` is per alert, across its episodes: the heard set forgets a
  * receiver when the alert resolves, so the time of the last delivery
  * also goes to the store's meta table (only for notifiers with a
  * cooldown). Returns the newest of the two, or -inf. */
-static void cooldown_key(const char *fp, const char *receiver, struct buf *b)
-{
-    buf_reset(b);
-    buf_printf(b, "cooldown\x1f%s\x1f%s", fp, receiver);
-}
 
 static double cooldown_last(struct store *s, const char *fp,
                             const char *receiver, const struct pick *k)
@@ -348,7 +352,7 @@ static double cooldown_last(struct store *s, const char *fp,
     double t;
 
     buf_init(&key, 4096);
-    cooldown_key(fp, receiver, &key);
+    alert_meta_key("cooldown", fp, receiver, &key);
     if (store_meta_number(s, buf_str(&key), &t, NULL) == 0 && t > last)
         last = t;
     buf_cleanup(&key);
@@ -358,14 +362,8 @@ static double cooldown_last(struct store *s, const char *fp,
 /* A receiver that heard an alert and whose "resolved" the cooldown held
  * back is told it once the cooldown allows, unless the alert fires again
  * first (router_repeats): the meta entry "untold<US>fp<US>receiver" holds
- * that resolved's outbox row, the heard row stays until then. */
-static void untold_key(const char *fp, const char *receiver, struct buf *b)
-{
-    buf_reset(b);
-    buf_printf(b, "untold\x1f%s\x1f%s", fp, receiver);
-}
-
-/* Set (id > 0) or drop the held-back resolved of fp to receiver. */
+ * that resolved's outbox row, the heard row stays until then. Set (id >
+ * 0) or drop the held-back resolved of fp to receiver. */
 static int untold_set(struct store *s, const char *fp, const char *receiver,
                       int64_t id, struct err *e)
 {
@@ -374,7 +372,7 @@ static int untold_set(struct store *s, const char *fp, const char *receiver,
     int rc;
 
     buf_init(&key, 256);
-    untold_key(fp, receiver, &key);
+    alert_meta_key("untold", fp, receiver, &key);
     snprintf(v, sizeof(v), "%lld", (long long)id);
     rc = id > 0 ? store_meta_put(s, buf_str(&key), v, e)
                 : store_meta_del(s, buf_str(&key), e);
@@ -390,7 +388,7 @@ static int cooldown_mark(struct store *s, const char *fp, const char *receiver,
     int rc;
 
     buf_init(&key, 4096);
-    cooldown_key(fp, receiver, &key);
+    alert_meta_key("cooldown", fp, receiver, &key);
     snprintf(v, sizeof(v), "%.3f", now);
     rc = store_meta_put(s, buf_str(&key), v, e);
     buf_cleanup(&key);
@@ -909,11 +907,9 @@ static void rep_add_routed(const struct config *cfg, struct rep_ctx *c)
 static int row_silenced(struct router *r, struct store *s, int64_t id,
                         struct err *e)
 {
-    const cJSON *ev, *labels, *sev;
-    struct label_view v;
     char *text = NULL;
     cJSON *payload;
-    int rc = store_outbox_payload(s, id, &text, e), hit = 0;
+    int rc = store_outbox_payload(s, id, &text, e), hit;
 
     if (rc != 0 || r->sil.n == 0) {
         free(text);
@@ -921,17 +917,7 @@ static int row_silenced(struct router *r, struct store *s, int64_t id,
     }
     payload = cJSON_Parse(text);
     free(text);
-    ev = cJSON_GetObjectItemCaseSensitive(payload, "event");
-    labels = cJSON_GetObjectItemCaseSensitive(ev, "labels");
-    sev = cJSON_GetObjectItemCaseSensitive(ev, "severity");
-    if (cJSON_IsObject(labels)) {
-        struct label *ls = labels_from_json(labels, &v.n);
-
-        v.labels = ls;
-        v.severity = cJSON_IsString(sev) ? sev->valuestring : "";
-        hit = silences_match(&r->sil, &v);
-        free(ls);
-    }
+    hit = silences_match_payload(&r->sil, payload);
     cJSON_Delete(payload);
     return hit;
 }
@@ -954,7 +940,7 @@ static int tell_untold(struct router *r, struct store *s,
     int rc;
 
     buf_init(&key, 256);
-    untold_key(h->fingerprint, h->receiver, &key);
+    alert_meta_key("untold", h->fingerprint, h->receiver, &key);
     rc = store_meta_number(s, buf_str(&key), &id, e);
     buf_cleanup(&key);
     if (rc != 0)

@@ -115,3 +115,22 @@ bool silences_match(const struct silences *c, struct label_view *v)
             return true;
     return false;
 }
+
+bool silences_match_payload(const struct silences *c, const cJSON *payload)
+{
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(payload, "event");
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(ev, "labels");
+    const cJSON *sev = cJSON_GetObjectItemCaseSensitive(ev, "severity");
+    struct label_view v;
+    struct label *ls;
+    bool hit;
+
+    if (c->n == 0 || !cJSON_IsObject(labels))
+        return false;
+    ls = labels_from_json(labels, &v.n);
+    v.labels = ls;
+    v.severity = cJSON_IsString(sev) ? sev->valuestring : "";
+    hit = silences_match(c, &v);
+    free(ls);
+    return hit;
+}

@@ -5,6 +5,7 @@
 #ifndef TOCSIN_SILENCES_H
 #define TOCSIN_SILENCES_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -55,5 +56,9 @@ const char *label_view_get(void *ctx, const char *name);
 
 /* Whether a loaded silence matches v. */
 bool silences_match(const struct silences *c, struct label_view *v);
+
+/* Whether a loaded silence matches the event of an outbox payload (parsed
+ * JSON: its "event" object's labels and severity); false without them. */
+bool silences_match_payload(const struct silences *c, const cJSON *payload);
 
 #endif

@@ -34,26 +34,26 @@ int store_series_put(struct store *s, const char *key, const char *rule,
     return store_q_exec(s, &q, "series put", e);
 }
 
-/* Delete the saved series that statement id picks by its one argument. */
-static int series_delete(struct store *s, enum stmt_id id, const char *arg,
-                         struct err *e)
+/* Run write statement id with its one text argument (what: for errors). */
+static int write_text(struct store *s, enum stmt_id id, const char *arg,
+                      const char *what, struct err *e)
 {
     struct q q;
 
-    if (store_q_write(s, id, &q, "series delete", e) < 0)
+    if (store_q_write(s, id, &q, what, e) < 0)
         return -1;
     store_bind_text(q.st, 1, arg);
-    return store_q_exec(s, &q, "series delete", e);
+    return store_q_exec(s, &q, what, e);
 }
 
 int store_series_del(struct store *s, const char *key, struct err *e)
 {
-    return series_delete(s, Q_SERIES_DEL, key, e);
+    return write_text(s, Q_SERIES_DEL, key, "series delete", e);
 }
 
 int store_series_del_rule(struct store *s, const char *rule, struct err *e)
 {
-    return series_delete(s, Q_SERIES_DEL_RULE, rule, e);
+    return write_text(s, Q_SERIES_DEL_RULE, rule, "series delete", e);
 }
 
 struct series_walk {
@@ -274,12 +274,7 @@ int store_heard_foreach(struct store *s, const char *fingerprint,
 
 int store_heard_clear(struct store *s, const char *fingerprint, struct err *e)
 {
-    struct q q;
-
-    if (store_q_write(s, Q_HEARD_CLEAR, &q, "heard clear", e) < 0)
-        return -1;
-    store_bind_text(q.st, 1, fingerprint);
-    return store_q_exec(s, &q, "heard clear", e);
+    return write_text(s, Q_HEARD_CLEAR, fingerprint, "heard clear", e);
 }
 
 int store_heard_del(struct store *s, const char *fingerprint,
@@ -416,12 +411,7 @@ int store_meta_number(struct store *s, const char *key, double *out,
 
 int store_meta_del(struct store *s, const char *key, struct err *e)
 {
-    struct q q;
-
-    if (store_q_write(s, Q_META_DEL, &q, "meta del", e) < 0)
-        return -1;
-    store_bind_text(q.st, 1, key);
-    return store_q_exec(s, &q, "meta del", e);
+    return write_text(s, Q_META_DEL, key, "meta del", e);
 }
 
 int store_meta_put(struct store *s, const char *key, const char *value,
