@@ -579,6 +579,30 @@ static bool lines_cb(void *ctx, const char *text, size_t len, size_t first_line,
     return taken;
 }
 
+/* Refuse the next n calls with lines (0: take them again). */
+static void lines_refuse(struct lines *l, int n)
+{
+    pthread_mutex_lock(&l->mu);
+    l->refuse = n;
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Wait (10 s at most) until a call with lines was refused. */
+static bool lines_refused(struct lines *l)
+{
+    double deadline = util_mono() + 10;
+    bool refused = false;
+
+    while (!refused && util_mono() < deadline) {
+        pthread_mutex_lock(&l->mu);
+        refused = l->refused > 0;
+        pthread_mutex_unlock(&l->mu);
+        if (!refused)
+            usleep(10000);
+    }
+    return refused;
+}
+
 static int lines_have(struct lines *l, const char *needle)
 {
     double deadline = util_mono() + 10;
@@ -791,9 +815,7 @@ START_TEST(filein_hands_refused_lines_again)
     char pos[FILEIN_POS_TEXT];
 
     ffx_start(&x, "", true);
-    pthread_mutex_lock(&x.l.mu);
-    x.l.refuse = 3;
-    pthread_mutex_unlock(&x.l.mu);
+    lines_refuse(&x.l, 3);
     append(x.path, "a", "one\n");
     append(x.path, "a", "two\n");
     ck_assert(lines_have(&x.l, "one\ntwo\n"));
@@ -815,29 +837,16 @@ START_TEST(filein_keeps_a_rotated_file_while_its_lines_are_refused)
 {
     struct ffx x;
     char rotated[300];
-    double until;
 
     ffx_start(&x, "", true);
-    pthread_mutex_lock(&x.l.mu);
-    x.l.refuse = 1000000;
-    pthread_mutex_unlock(&x.l.mu);
+    lines_refuse(&x.l, 1000000);
     append(x.path, "a", "old-1\n");
     snprintf(rotated, sizeof(rotated), "%s.1", x.path);
-    until = util_mono() + 10;
-    while (util_mono() < until) {
-        pthread_mutex_lock(&x.l.mu);
-        bool refused = x.l.refused > 0;
-        pthread_mutex_unlock(&x.l.mu);
-        if (refused)
-            break;
-        usleep(10000);
-    }
+    ck_assert(lines_refused(&x.l));
     ck_assert_int_eq(rename(x.path, rotated), 0);
     append(x.path, "w", "new-1\n");
     usleep((useconds_t)((FILEIN_ROTATE_WAIT + 0.5) * 1e6));
-    pthread_mutex_lock(&x.l.mu);
-    x.l.refuse = 0;
-    pthread_mutex_unlock(&x.l.mu);
+    lines_refuse(&x.l, 0);
     ck_assert(lines_have(&x.l, "old-1\n"));
     ck_assert(lines_have(&x.l, "new-1\n"));
     filein_stop(x.f);
@@ -851,25 +860,14 @@ END_TEST
 START_TEST(filein_hands_refused_lines_of_a_truncated_file)
 {
     struct ffx x;
-    double until;
 
     ffx_start(&x, "", true);
-    pthread_mutex_lock(&x.l.mu);
-    x.l.refuse = 1000000;
-    pthread_mutex_unlock(&x.l.mu);
+    lines_refuse(&x.l, 1000000);
     append(x.path, "a", "line-1\nline-2\nhal");
-    until = util_mono() + 10;
-    for (bool refused = false; !refused && util_mono() < until;) {
-        usleep(10000);
-        pthread_mutex_lock(&x.l.mu);
-        refused = x.l.refused > 0;
-        pthread_mutex_unlock(&x.l.mu);
-    }
+    ck_assert(lines_refused(&x.l));
     append(x.path, "w", "x\n"); /* truncated, and shorter */
     usleep(200000);             /* a few polls see it */
-    pthread_mutex_lock(&x.l.mu);
-    x.l.refuse = 0;
-    pthread_mutex_unlock(&x.l.mu);
+    lines_refuse(&x.l, 0);
     ck_assert(lines_have(&x.l, "x\n"));
     filein_stop(x.f);
     ck_assert_str_eq(buf_str(&x.l.got), "line-1\nline-2\nx\n");

@@ -120,6 +120,16 @@ class Daemon:
     def metrics(self):
         return self.request("GET", "/metrics")[1]
 
+    def ingested(self, source):
+        """tocsin_samples_ingested_total of input source, or -1."""
+        m = re.search(r'^tocsin_samples_ingested_total\{input="%s"\} (\d+)'
+                      % source, self.metrics(), re.M)
+        return int(m.group(1)) if m else -1
+
+    def alert_hosts(self):
+        """The `host` labels of the alerts firing now (CPU_RULE's)."""
+        return {a["labels"].get("host") for a in (self.alerts() or [])}
+
     def signal(self, sig):
         self.proc.send_signal(sig)
 
@@ -156,6 +166,28 @@ def config(rules, notifiers="", routes="", inputs="", extra=""):
 def webhook_notifier(url, name="hook", extra=""):
     return ("notifiers:\n  %s:\n    type: webhook\n    url: %s\n"
             "    retry_backoff: 100ms\n%s" % (name, url, extra))
+
+
+def cpu_lines(path, *hosts, mode="a"):
+    """Append (or with mode "w", write) one unstamped JSON line of metric
+    cpu at 99 per host to path: CPU_RULE fires for each host."""
+    with open(path, mode) as f:
+        for h in hosts:
+            f.write('{"metric":"cpu","labels":{"host":"%s"},"value":99}\n'
+                    % h)
+
+
+def fill_disk(folder):
+    """Write a filler file in folder until its disk is full. Returns the
+    filler's path and the errno that stopped it (ENOSPC)."""
+    filler = os.path.join(folder, "filler")
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError as x:
+            return filler, x.errno
 
 
 CPU_RULE = """rules:

@@ -11,7 +11,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import CPU_RULE, Daemon, check, config, wait_until  # noqa: E402
+from daemon_harness import (CPU_RULE, Daemon, check, config, cpu_lines,  # noqa: E402
+                            fill_disk, wait_until)
 
 mnt = tempfile.mkdtemp(prefix="tocsin-full.", dir=os.getcwd())
 if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt],
@@ -28,43 +29,24 @@ try:
         "store: @STORE@", "store: %s/d.db" % mnt)
     d = Daemon(".", cfg).start()
 
-    def write(*hosts):
-        with open(path, "a") as f:
-            for h in hosts:
-                f.write('{"metric":"cpu","labels":{"host":"%s"},"value":99}\n'
-                        % h)
-
-    def hosts():
-        return {a["labels"].get("host") for a in (d.alerts() or [])}
-
-    def file_samples():
-        m = re.search(r'^tocsin_samples_ingested_total\{input="file"\} (\d+)',
-                      d.metrics(), re.M)
-        return int(m.group(1)) if m else -1
-
-    write(*["a%d" % i for i in range(10)])
-    check(wait_until(lambda: len(hosts()) == 10, 20), "10 lines arrive")
-    filler = os.path.join(mnt, "filler")
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError as x:
-            check(x.errno == errno.ENOSPC, "a filler file takes the rest of "
-                  "the disk (%s)" % x)
-    write(*["b%d" % i for i in range(200)])
+    cpu_lines(path, *["a%d" % i for i in range(10)])
+    check(wait_until(lambda: len(d.alert_hosts()) == 10, 20),
+          "10 lines arrive")
+    filler, why = fill_disk(mnt)
+    check(why == errno.ENOSPC, "a filler file takes the rest of the disk "
+          "(%s)" % os.strerror(why))
+    cpu_lines(path, *["b%d" % i for i in range(200)])
     check(d.wait_log(r"the store did not take its lines", 30) is not None,
           "the refused lines are logged")
     check(len(re.findall(r"the store did not take its lines", d.log())) == 1,
           "once, however often they are handed again")
     os.unlink(filler)
     subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
-    check(wait_until(lambda: len(hosts()) == 210, 30),
+    check(wait_until(lambda: len(d.alert_hosts()) == 210, 30),
           "with room again every line read while the disk was full fires "
-          "(%d alerts)" % len(hosts()))
-    check(wait_until(lambda: file_samples() == 210, 10),
-          "each line counted once (%d samples)" % file_samples())
+          "(%d alerts)" % len(d.alert_hosts()))
+    check(wait_until(lambda: d.ingested("file") == 210, 10),
+          "each line counted once (%d samples)" % d.ingested("file"))
     check(d.wait_log(r"the store takes its lines again", 10) is not None,
           "and the log says it is over")
     check(d.stop() == 0, "SIGTERM exits 0")

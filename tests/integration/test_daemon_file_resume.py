@@ -7,73 +7,55 @@ loses no line written just before it (also when it fails); a second input
 following the same file is a config error. Lines have no timestamp, so a line read twice
 would be ingested twice, not dropped as late."""
 import os
-import re
 import signal
 import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import (CPU_RULE, Daemon, check, config, run_tocsin,  # noqa: E402
-                            wait_until)
+from daemon_harness import (CPU_RULE, Daemon, check, config, cpu_lines,  # noqa: E402
+                            run_tocsin, wait_until)
 
 path = os.path.abspath("app.jsonl")
-with open(path, "w") as f:
-    f.write('{"metric":"cpu","labels":{"host":"old"},"value":99}\n')
+cpu_lines(path, "old", mode="w")
 inputs = ('inputs:\n  - file: {path: "%s", format: json, follow: true}\n'
           % path)
 d = Daemon(".", config(CPU_RULE, inputs=inputs))
 
 
-def write(*hosts, mode="a"):
-    with open(path, mode) as f:
-        for h in hosts:
-            f.write('{"metric":"cpu","labels":{"host":"%s"},"value":99}\n'
-                    % h)
-
-
-def hosts():
-    return {a["labels"].get("host") for a in (d.alerts() or [])}
-
-
-def file_samples():
-    m = re.search(r'^tocsin_samples_ingested_total\{input="file"\} (\d+)',
-                  d.metrics(), re.M)
-    return int(m.group(1)) if m else -1
-
-
 def arrive(*want):
-    return wait_until(lambda: set(want) <= hosts(), 20)
+    return wait_until(lambda: set(want) <= d.alert_hosts(), 20)
 
 
 d.start()
-write("a1", "a2")
+cpu_lines(path, "a1", "a2")
 check(arrive("a1", "a2"), "lines appended after start arrive")
-check("old" not in hosts(), "the first start reads the file from its end")
+check("old" not in d.alert_hosts(),
+      "the first start reads the file from its end")
 check(d.stop() == 0, "SIGTERM exits 0")
 
-write("b1", "b2", "b3")  # while stopped
+cpu_lines(path, "b1", "b2", "b3")  # while stopped
 d.start()
 check(arrive("b1", "b2", "b3"), "lines written while stopped are read")
-check(wait_until(lambda: file_samples() == 3, 10) and file_samples() == 3,
+check(wait_until(lambda: d.ingested("file") == 3, 10) and d.ingested("file") == 3,
       "and only they: 3 samples from the file, not the lines read before "
-      "(%d)" % file_samples())
-write("c1")
+      "(%d)" % d.ingested("file"))
+cpu_lines(path, "c1")
 check(arrive("c1"), "following goes on")
 d.kill9()
 
-write("d1", "d2")  # while dead
+cpu_lines(path, "d1", "d2")  # while dead
 d.start()
 check(arrive("d1", "d2"), "lines written after a kill -9 are read")
-check(wait_until(lambda: file_samples() == 2, 10) and file_samples() == 2,
-      "and no committed line twice (%d samples)" % file_samples())
+check(wait_until(lambda: d.ingested("file") == 2, 10) and d.ingested("file") == 2,
+      "and no committed line twice (%d samples)" % d.ingested("file"))
 check(d.stop() == 0, "SIGTERM exits 0")
 
 os.rename(path, path + ".1")  # rotated while stopped
-write("e1", mode="w")
+cpu_lines(path, "e1", mode="w")
 d.start()
 check(arrive("e1"), "a file replaced while stopped is read from its start")
-check(wait_until(lambda: file_samples() == 1, 10) and file_samples() == 1,
-      "its one line (%d samples)" % file_samples())
+check(wait_until(lambda: d.ingested("file") == 1, 10) and d.ingested("file") == 1,
+      "its one line (%d samples)" % d.ingested("file"))
 check("replaced or truncated" in d.log(), "and the log says why")
 
 # A reload that changes how the file is read (its format) loses nothing
@@ -81,7 +63,7 @@ check("replaced or truncated" in d.log(), "and the log says why")
 # reads on from its position.
 d.write_config(config(CPU_RULE, inputs=inputs.replace("format: json", "format: auto")))
 for i in range(5):
-    write("f%d" % i)
+    cpu_lines(path, "f%d" % i)
     off = len(d.log())
     d.signal(signal.SIGHUP)
     check(d.wait_log(r"config reloaded", 20, off) is not None,
@@ -90,8 +72,8 @@ for i in range(5):
                           inputs.replace("format: json", "format: auto")))
 check(arrive(*["f%d" % i for i in range(5)]),
       "every line written just before a reload arrives")
-check(wait_until(lambda: file_samples() == 6, 10) and file_samples() == 6,
-      "once each (%d samples)" % file_samples())
+check(wait_until(lambda: d.ingested("file") == 6, 10) and d.ingested("file") == 6,
+      "once each (%d samples)" % d.ingested("file"))
 # Reloads that change the format back and forth with nothing written in
 # between read nothing again.
 for fmt in ("auto", "json", "auto"):
@@ -101,18 +83,18 @@ for fmt in ("auto", "json", "auto"):
     d.signal(signal.SIGHUP)
     check(d.wait_log(r"config reloaded", 20, off) is not None,
           "reload to %s is done" % fmt)
-write("f5")
+cpu_lines(path, "f5")
 check(arrive("f5"), "a line after them arrives")
-check(wait_until(lambda: file_samples() == 7, 10) and file_samples() == 7,
-      "nothing is read twice (%d samples)" % file_samples())
+check(wait_until(lambda: d.ingested("file") == 7, 10) and d.ingested("file") == 7,
+      "nothing is read twice (%d samples)" % d.ingested("file"))
 check(d.stop() == 0, "SIGTERM exits 0")
 # A restart with another format reads on from the same position.
-write("f6")
+cpu_lines(path, "f6")
 d.write_config(config(CPU_RULE, inputs=inputs))
 d.start()
 check(arrive("f6"), "a restart with another format reads on")
-check(wait_until(lambda: file_samples() == 1, 10) and file_samples() == 1,
-      "the line written while down only (%d samples)" % file_samples())
+check(wait_until(lambda: d.ingested("file") == 1, 10) and d.ingested("file") == 1,
+      "the line written while down only (%d samples)" % d.ingested("file"))
 # A reload that changes the format but fails (its StatsD port is taken)
 # leaves the running input reading on: nothing lost, nothing twice.
 busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -120,16 +102,16 @@ busy.bind(("127.0.0.1", 0))
 d.write_config(config(CPU_RULE, inputs=inputs.replace(
     "format: json", "format: auto") + '  - statsd: {listen: "127.0.0.1:%d"}\n'
     % busy.getsockname()[1]))
-write("f7")
+cpu_lines(path, "f7")
 off = len(d.log())
 d.signal(signal.SIGHUP)
 check(d.wait_log(r"config rejected", 20, off) is not None,
       "the reload is rejected")
 busy.close()
-write("f8")
+cpu_lines(path, "f8")
 check(arrive("f7", "f8"), "lines around it arrive")
-check(wait_until(lambda: file_samples() == 3, 10) and file_samples() == 3,
-      "once each (%d samples)" % file_samples())
+check(wait_until(lambda: d.ingested("file") == 3, 10) and d.ingested("file") == 3,
+      "once each (%d samples)" % d.ingested("file"))
 check(d.stop() == 0, "SIGTERM exits 0")
 
 # One input per followed file (its position is the file's): a second one
@@ -145,8 +127,8 @@ d.write_config(config(CPU_RULE, inputs=inputs.replace("format: json",
 d.start()
 with open(path, "a") as f:
     f.write("cpu,host=g1 value=99\n")
-write("g2")
-check(arrive("g1", "g2"), "format: auto reads both: %s" % hosts())
+cpu_lines(path, "g2")
+check(arrive("g1", "g2"), "format: auto reads both: %s" % d.alert_hosts())
 check(d.stop() == 0, "SIGTERM exits 0")
 # The position is the file's whatever spells its folder: the config read
 # as `-c daemon.yaml` (its folder ".") and as `-c /abs/daemon.yaml` names
@@ -156,15 +138,15 @@ d.write_config(config(CPU_RULE, inputs=(
 absolute = d.cfg
 d.cfg = os.path.basename(absolute)  # the harness runs in the config's folder
 d.start()
-write("h1")
+cpu_lines(path, "h1")
 check(arrive("h1"), "read through -c daemon.yaml")
 check(d.stop() == 0, "SIGTERM exits 0")
-write("h2")
+cpu_lines(path, "h2")
 d.cfg = absolute
 d.start()
 check(arrive("h2"), "a line written while down is read through -c %s"
       % absolute)
-check(wait_until(lambda: file_samples() == 1, 10) and file_samples() == 1,
-      "and only it (%d samples)" % file_samples())
+check(wait_until(lambda: d.ingested("file") == 1, 10) and d.ingested("file") == 1,
+      "and only it (%d samples)" % d.ingested("file"))
 check(d.stop() == 0, "SIGTERM exits 0")
 print("daemon file resume: all checks passed")

@@ -26,7 +26,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, wait_until  # noqa: E402
+from daemon_harness import Daemon, fill_disk, wait_until  # noqa: E402
 from receiver import (HttpReceiver, check, read_lines, run_tocsin,  # noqa: E402
                       write)
 
@@ -288,15 +288,9 @@ try:
     d.start()
     st, text = d.ingest(lines(range(20), time.time()), fmt="json")
     check(st == 204, "20 alerts committed (%d %s)" % (st, text.strip()))
-    filler = os.path.join(mnt, "filler")
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError as x:
-            check(x.errno == errno.ENOSPC, "a filler file takes the rest of "
-                  "the disk (%s)" % x)
+    filler, why = fill_disk(mnt)
+    check(why == errno.ENOSPC, "a filler file takes the rest of the disk "
+          "(%s)" % os.strerror(why))
     check(len(rcv.wait_for(20, timeout=30)) == 20,
           "the slow receiver gets the 20 deliveries")
     check(d.wait_log(r"outbox update not saved \(kept", timeout=30),
